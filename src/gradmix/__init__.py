@@ -1,0 +1,34 @@
+"""gradmix: automatic differentiation of numpy code, and Gaussian mixtures fit by EM."""
+
+from gradmix.ad import (
+    Dual,
+    NoDerivativeRuleError,
+    Primitive,
+    TracerConversionError,
+    check_grad,
+    defjvp,
+    defvjp,
+    derivative,
+    divided_difference,
+    grad,
+    hessian,
+    hvp,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    logsumexp,
+    primitive,
+    solve_triangular,
+    value_and_grad,
+    vjp,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Dual", "NoDerivativeRuleError", "Primitive", "TracerConversionError", "check_grad",
+    "defjvp", "defvjp", "derivative", "divided_difference", "grad", "hessian", "hvp",
+    "jacfwd", "jacobian", "jacrev", "jvp", "logsumexp", "primitive", "solve_triangular",
+    "value_and_grad", "vjp",
+]  # fmt: skip

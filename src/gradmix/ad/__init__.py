@@ -1,0 +1,38 @@
+"""Automatic differentiation of plain numpy code.
+
+``core`` holds the primitive table and tracer machinery, ``rules`` the table's
+entries, ``forward`` the dual numbers, ``reverse`` the computation graph,
+``transforms`` the user-facing functions.
+"""
+
+from gradmix.ad import rules as rules  # registers the numpy rules
+from gradmix.ad.core import (
+    NoDerivativeRuleError,
+    Primitive,
+    TracerConversionError,
+    defjvp,
+    defvjp,
+    primitive,
+)
+from gradmix.ad.forward import Dual
+from gradmix.ad.numeric import check_grad, divided_difference
+from gradmix.ad.rules import logsumexp, solve_triangular
+from gradmix.ad.transforms import (
+    derivative,
+    grad,
+    hessian,
+    hvp,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    value_and_grad,
+    vjp,
+)
+
+__all__ = [
+    "Dual", "NoDerivativeRuleError", "Primitive", "TracerConversionError", "check_grad",
+    "defjvp", "defvjp", "derivative", "divided_difference", "grad", "hessian", "hvp",
+    "jacfwd", "jacobian", "jacrev", "jvp", "logsumexp", "primitive", "solve_triangular",
+    "value_and_grad", "vjp",
+]  # fmt: skip

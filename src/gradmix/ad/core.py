@@ -1,0 +1,502 @@
+"""The primitive table and the tracer machinery that every AD mode shares.
+
+A :class:`Primitive` is one differentiable operation: a numpy implementation,
+one JVP rule and one VJP maker per positional argument.  Forward mode
+(:mod:`gradmix.ad.forward`) reads the JVP rules, reverse mode
+(:mod:`gradmix.ad.reverse`) the VJP makers; nothing else knows a derivative.
+
+Tracers are the values a transform feeds through user code.  Each carries a
+*level*: every transform invocation gets a fresh, larger level, so an inner
+transform's tracers always outrank the outer ones and perturbations of
+different transforms never mix.  :func:`bind` hands an operation to the
+highest-level tracer among its arguments; that tracer unwraps its own level
+and calls :func:`bind` again on the rest, so nesting works to any depth.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Primitive",
+    "Tracer",
+    "NoDerivativeRuleError",
+    "TracerConversionError",
+    "bind",
+    "primitive",
+    "defjvp",
+    "defvjp",
+    "new_level",
+    "register_numpy",
+    "strip",
+]
+
+
+class NoDerivativeRuleError(TypeError):
+    """Raised when a traced value reaches an operation with no derivative rule."""
+
+
+class TracerConversionError(TypeError):
+    """Raised where a traced value would silently lose its derivative."""
+
+
+JvpRule = Callable[..., Any]
+VjpMaker = Callable[..., Callable[[Any], Any]]
+
+
+class Primitive:
+    """One differentiable operation: implementation plus derivative rules.
+
+    Parameters
+    ----------
+    impl : callable
+        The numpy implementation, called on plain values.
+    name : str, optional
+        Name used in error messages and generated code.
+    elementwise : bool
+        True for broadcasting operations (ufunc-like).  The machinery then
+        broadcasts tangents to the output shape and sums cotangents back to
+        each argument's shape, so rules can be written for equal shapes.
+    batched : bool
+        True when every JVP rule accepts tangents with leading batch axes
+        (several directions at once).  Otherwise forward mode with batched
+        tangents calls the rule once per direction.
+    nondiff : bool
+        True for operations whose output is piecewise constant (comparisons,
+        ``sign``, ``floor``): they run on the stripped values and return plain
+        arrays.
+    """
+
+    __slots__ = ("impl", "name", "jvps", "vjps", "jvp_joint", "elementwise", "batched", "nondiff")
+
+    def __init__(
+        self,
+        impl: Callable[..., Any],
+        name: str | None = None,
+        *,
+        elementwise: bool = False,
+        batched: bool = False,
+        nondiff: bool = False,
+    ) -> None:
+        self.impl = impl
+        self.name = name or getattr(impl, "__name__", repr(impl))
+        self.jvps: dict[int, JvpRule | None] = {}
+        self.vjps: dict[int, VjpMaker | None] = {}
+        # optional rule seeing all tangents at once (None where untraced), for
+        # operations like concatenate whose per-argument rules would each
+        # build a mostly-zero output
+        self.jvp_joint: JvpRule | None = None
+        self.elementwise = elementwise
+        self.batched = batched
+        self.nondiff = nondiff
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return bind(self, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<gradmix primitive {self.name}>"
+
+    def missing_rule(self, argnum: int, mode: str) -> NoDerivativeRuleError:
+        return NoDerivativeRuleError(
+            f"gradmix has no {mode} rule for {self.name} with respect to argument "
+            f"{argnum}; register one with gm.def{'jvp' if mode == 'JVP' else 'vjp'}"
+            f"({self.name}, ...) or keep that argument out of the differentiated path"
+        )
+
+
+class PerArgRules(dict[int, Any]):
+    """Rule table of a variadic primitive: the rule for argument i is made on demand."""
+
+    def __init__(self, factory: Callable[[int], Any]) -> None:
+        super().__init__()
+        self.factory = factory
+
+    def get(self, i: int, default: Any = None) -> Any:  # type: ignore[override]
+        return self.factory(i)
+
+
+def primitive(fun: Callable[..., Any]) -> Primitive:
+    """Wrap a plain function as a gradmix primitive (usable as a decorator).
+
+    The function is called on plain values; its derivatives come only from the
+    rules registered with :func:`defjvp` and :func:`defvjp`.
+
+    Examples
+    --------
+    >>> import numpy as np, gradmix as gm
+    >>> @gm.primitive
+    ... def logistic(x):
+    ...     return 1 / (1 + np.exp(-x))
+    >>> gm.defvjp(logistic, lambda ans, x: lambda g: g * ans * (1 - ans))
+    >>> gm.defjvp(logistic, lambda g, ans, x: g * ans * (1 - ans))
+    >>> float(gm.grad(logistic)(0.0))
+    0.25
+    """
+    if isinstance(fun, Primitive):
+        return fun
+    return Primitive(fun, getattr(fun, "__qualname__", None))
+
+
+def defvjp(prim: Primitive, *makers: VjpMaker | None, argnums: Sequence[int] | None = None) -> None:
+    """Register reverse-mode rules, one maker per positional argument.
+
+    Each ``maker(ans, *args, **kwargs)`` returns a function ``g -> cotangent``
+    mapping the output cotangent ``g`` (shape of ``ans``) to the cotangent of
+    that argument.  ``None`` marks an argument as non-differentiable.
+    """
+    _check_prim(prim, "defvjp")
+    nums = range(len(makers)) if argnums is None else argnums
+    for i, m in zip(nums, makers, strict=True):
+        prim.vjps[i] = m
+
+
+def defjvp(prim: Primitive, *rules: JvpRule | None, argnums: Sequence[int] | None = None) -> None:
+    """Register forward-mode rules, one per positional argument.
+
+    Each ``rule(g, ans, *args, **kwargs)`` returns the output tangent caused
+    by the tangent ``g`` of that argument.  ``None`` marks an argument as
+    non-differentiable.
+    """
+    _check_prim(prim, "defjvp")
+    nums = range(len(rules)) if argnums is None else argnums
+    for i, r in zip(nums, rules, strict=True):
+        prim.jvps[i] = r
+
+
+def _check_prim(prim: Any, who: str) -> None:
+    if not isinstance(prim, Primitive):
+        raise TypeError(f"{who} expects a function wrapped by gm.primitive, got {prim!r}")
+
+
+# ---------------------------------------------------------------------------
+# levels and binding
+
+_levels = itertools.count(1)
+
+
+def new_level() -> int:
+    """A fresh transform level, larger than every level handed out before."""
+    return next(_levels)
+
+
+def bind(prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    """Apply ``prim`` to ``args``, letting the highest-level tracer handle it."""
+    top: Tracer | None = None
+    for a in args:
+        if isinstance(a, Tracer):
+            if top is None or a._level > top._level:
+                top = a
+        elif isinstance(a, np.ndarray) and a.dtype == object:
+            return bind(prim, [pack(x) for x in args], kwargs)
+    if top is None:
+        return prim.impl(*args, **kwargs)
+    if prim.nondiff:
+        return prim.impl(*[strip(a) for a in args], **kwargs)
+    return top.process(prim, args, kwargs)
+
+
+def strip(x: Any) -> Any:
+    """The plain value under any number of tracer levels."""
+    while isinstance(x, Tracer):
+        x = x.value
+    if isinstance(x, np.ndarray) and x.dtype == object:
+        return strip(pack(x))
+    return x
+
+
+def pack(x: Any) -> Any:
+    """Turn an object array of traced scalars (from ``np.array([...])``) into one tracer."""
+    if not (isinstance(x, np.ndarray) and x.dtype == object):
+        return x
+    if not any(isinstance(e, Tracer) for e in x.flat):
+        return np.asarray(x.tolist(), dtype=float)
+    flat = [e for e in x.flat]
+    from gradmix.ad.rules.shape import stack
+
+    return stack(*flat, axis=0).reshape(x.shape) if flat else np.zeros(x.shape)
+
+
+# ---------------------------------------------------------------------------
+# the numpy dispatch table
+
+# numpy function or ufunc -> callable taking numpy's signature
+_NUMPY: dict[Any, Callable[..., Any]] = {}
+_UFUNC_REDUCE: dict[Any, Callable[..., Any]] = {}
+_UFUNC_ACCUMULATE: dict[Any, Callable[..., Any]] = {}
+
+
+def register_numpy(*funcs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: route the given numpy functions/ufuncs to the decorated callable."""
+
+    def deco(impl: Callable[..., Any]) -> Callable[..., Any]:
+        for f in funcs:
+            _NUMPY[f] = impl
+        return impl
+
+    return deco
+
+
+def _numpy_name(func: Any) -> str:
+    if isinstance(func, np.ufunc):
+        mod = "numpy" if getattr(np, func.__name__, None) is func else "scipy.special"
+        return f"{mod}.{func.__name__}"
+    mod = getattr(func, "__module__", "numpy") or "numpy"
+    return f"{mod}.{getattr(func, '__name__', repr(func))}"
+
+
+def _no_rule(func: Any, what: str = "") -> NoDerivativeRuleError:
+    name = _numpy_name(func) + what
+    return NoDerivativeRuleError(
+        f"gradmix has no derivative rule for {name}: wrap the computation with "
+        f"gm.primitive and register its rules with gm.defvjp / gm.defjvp, or compute it "
+        f"outside the differentiated function"
+    )
+
+
+def _reject_out(kwargs: dict[str, Any], name: str) -> None:
+    if kwargs.get("out") is not None:
+        raise TracerConversionError(
+            f"{name}(..., out=...) writes in place into an array, which would drop the "
+            f"derivative; assign the result instead"
+        )
+
+
+class Tracer:
+    """Base class of traced values (dual numbers, graph nodes).
+
+    Implements numpy's dispatch protocols and Python's operators, so user code
+    written against ``numpy`` runs unchanged.  Subclasses provide ``value``,
+    ``_level`` and :meth:`process`.
+    """
+
+    __slots__ = ("_level",)
+    __array_priority__ = 1000.0
+    _level: int
+
+    @property
+    def value(self) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def process(self, prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+        raise NotImplementedError  # pragma: no cover - overridden
+
+    # numpy protocols -------------------------------------------------------
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        _reject_out(kwargs, f"{_numpy_name(ufunc)}")
+        kwargs.pop("out", None)
+        if method == "__call__":
+            impl = _NUMPY.get(ufunc)
+            if impl is None:
+                raise _no_rule(ufunc)
+            for k in kwargs:
+                if k not in ("dtype", "casting"):
+                    raise TypeError(
+                        f"gradmix: keyword {k!r} of {_numpy_name(ufunc)} is not supported "
+                        "on traced values"
+                    )
+            out = impl(*inputs)
+            dtype = kwargs.get("dtype")
+            return out if dtype is None else out.astype(dtype)
+        table = {"reduce": _UFUNC_REDUCE, "accumulate": _UFUNC_ACCUMULATE}.get(method)
+        impl = table.get(ufunc) if table is not None else None
+        if impl is None:
+            raise _no_rule(ufunc, f".{method}")
+        return impl(*inputs, **kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        impl = _NUMPY.get(func)
+        if impl is None:
+            raise _no_rule(func)
+        _reject_out(kwargs, _numpy_name(func))
+        kwargs = {k: v for k, v in kwargs.items() if k != "out"}
+        return impl(*args, **kwargs)
+
+    # conversions that would drop the derivative -----------------------------
+    def _conversion_error(self, what: str) -> TracerConversionError:
+        return TracerConversionError(
+            f"{what} of a traced value would drop its derivative (math.* functions, "
+            "float(), int() and writing it into a numpy array do this); use the numpy "
+            "function instead (np.sin, not math.sin), or take .value outside the transform"
+        )
+
+    def __float__(self) -> float:
+        raise self._conversion_error("float()")
+
+    def __int__(self) -> int:
+        raise self._conversion_error("int()")
+
+    def __complex__(self) -> complex:
+        raise self._conversion_error("complex()")
+
+    def __index__(self) -> int:
+        raise self._conversion_error("using as an index")
+
+    def __bool__(self) -> bool:
+        return bool(strip(self))
+
+    def item(self, *args: Any) -> Any:
+        raise self._conversion_error(".item()")
+
+    def tolist(self) -> Any:
+        raise self._conversion_error(".tolist()")
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        raise TracerConversionError(
+            "in-place assignment into a traced array (x[i] = v) would drop derivatives; "
+            "build a new array instead, e.g. np.where(mask, v, x) or np.concatenate"
+        )
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # array attributes -------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return np.shape(strip(self))
+
+    @property
+    def ndim(self) -> int:
+        return np.ndim(strip(self))
+
+    @property
+    def size(self) -> int:
+        return int(np.size(strip(self)))
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return np.result_type(strip(self))
+
+    def __len__(self) -> int:
+        shape = self.shape
+        if not shape:
+            raise TypeError("len() of a 0-d traced value")
+        return shape[0]
+
+    def __iter__(self) -> Any:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.value!r}, level={self._level})"
+
+
+def _make_methods() -> None:
+    """Python operators and ndarray-style methods, routed through numpy."""
+    binary = {
+        "add": np.add,
+        "sub": np.subtract,
+        "mul": np.multiply,
+        "truediv": np.true_divide,
+        "floordiv": np.floor_divide,
+        "mod": np.remainder,
+        "pow": np.power,
+        "matmul": np.matmul,
+    }
+    for name, uf in binary.items():
+
+        def fwd(self: Any, other: Any, _f: Any = uf) -> Any:
+            return _f(self, other)
+
+        def rev(self: Any, other: Any, _f: Any = uf) -> Any:
+            return _f(other, self)
+
+        setattr(Tracer, f"__{name}__", fwd)
+        setattr(Tracer, f"__r{name}__", rev)
+    compare = {
+        "lt": np.less,
+        "le": np.less_equal,
+        "gt": np.greater,
+        "ge": np.greater_equal,
+        "eq": np.equal,
+        "ne": np.not_equal,
+    }
+    for name, uf in compare.items():
+
+        def cmp(self: Any, other: Any, _f: Any = uf) -> Any:
+            return _f(self, other)
+
+        setattr(Tracer, f"__{name}__", cmp)
+    Tracer.__neg__ = lambda self: np.negative(self)  # type: ignore[attr-defined]
+    Tracer.__pos__ = lambda self: self  # type: ignore[attr-defined]
+    Tracer.__abs__ = lambda self: np.abs(self)  # type: ignore[attr-defined]
+    Tracer.__getitem__ = lambda self, idx: _NUMPY["getitem"](self, idx)  # type: ignore[attr-defined]
+
+    methods = {
+        "sum": np.sum,
+        "mean": np.mean,
+        "prod": np.prod,
+        "max": np.max,
+        "min": np.min,
+        "var": np.var,
+        "std": np.std,
+        "cumsum": np.cumsum,
+        "cumprod": np.cumprod,
+        "ravel": np.ravel,
+        "squeeze": np.squeeze,
+        "swapaxes": np.swapaxes,
+        "dot": np.dot,
+        "clip": np.clip,
+        "trace": np.trace,
+        "diagonal": np.diagonal,
+        "repeat": np.repeat,
+        "round": np.round,
+        "conj": np.conjugate,
+        "conjugate": np.conjugate,
+        "sort": None,  # in-place in numpy: refuse below
+    }
+    for name, f in methods.items():
+        if f is None:
+            continue
+
+        def meth(self: Any, *args: Any, _f: Any = f, **kwargs: Any) -> Any:
+            return _f(self, *args, **kwargs)
+
+        meth.__name__ = name
+        setattr(Tracer, name, meth)
+
+    def reshape(self: Any, *shape: Any, order: str = "C") -> Any:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return np.reshape(self, shape, order=order)
+
+    def transpose(self: Any, *axes: Any) -> Any:
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return np.transpose(self, axes or None)
+
+    def astype(self: Any, dtype: Any, **kwargs: Any) -> Any:
+        return _NUMPY["astype"](self, dtype)
+
+    def sort(self: Any, *args: Any, **kwargs: Any) -> None:
+        raise TracerConversionError(
+            "x.sort() sorts in place, which would drop derivatives; use x = np.sort(x)"
+        )
+
+    Tracer.reshape = reshape  # type: ignore[attr-defined]
+    Tracer.transpose = transpose  # type: ignore[attr-defined]
+    Tracer.astype = astype  # type: ignore[attr-defined]
+    Tracer.sort = sort  # type: ignore[attr-defined]
+    Tracer.flatten = lambda self, order="C": np.ravel(self, order=order)  # type: ignore[attr-defined]
+    Tracer.copy = lambda self: self  # type: ignore[attr-defined]
+    Tracer.T = property(lambda self: np.transpose(self))  # type: ignore[attr-defined]
+    Tracer.real = property(lambda self: self)  # type: ignore[attr-defined]
+    # elementwise methods that numpy's object-dtype loops call on elements, so
+    # np.exp(np.array([tracer, tracer])) works too
+    for name in (
+        "exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "arcsin", "arccos",
+        "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "log2", "log10",
+        "exp2", "square", "cbrt", "reciprocal",
+    ):  # fmt: skip
+        uf = getattr(np, name)
+
+        def elem(self: Any, _f: Any = uf) -> Any:
+            return _f(self)
+
+        setattr(Tracer, name, elem)
+
+
+_make_methods()

@@ -1,0 +1,146 @@
+"""Forward mode: dual numbers ``x + ẋ·d`` with ``d² = 0``.
+
+A :class:`Dual` carries a primal value and a tangent.  The tangent may carry
+one leading *batch* axis of directions, ``tangent.shape == (B,) + shape``:
+the lecture's "more dual components" ``x + ẋ₁d₁ + … + ẋ_B d_B`` with
+``dᵢdⱼ = 0``, which lets :func:`gradmix.jacfwd` build a whole Jacobian in one
+sweep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from gradmix.ad.core import Primitive, Tracer, bind
+
+__all__ = ["Dual"]
+
+USER_LEVEL = 0  # Duals built by hand share one level below every transform's
+
+
+def _contains_tracer(x: Any) -> bool:
+    return isinstance(x, Tracer) or (
+        isinstance(x, np.ndarray) and x.dtype == object and any(isinstance(e, Tracer) for e in x.flat)
+    )
+
+
+class Dual(Tracer):
+    """A dual number (or array of them): ``primal + tangent·d``.
+
+    Parameters
+    ----------
+    primal : float or ndarray, shape S
+        The value.
+    tangent : float or ndarray, shape S or (B,) + S
+        The derivative part; a leading axis of length B carries B directions
+        at once (``x + ẋ₁d₁ + … + ẋ_B d_B``).
+
+    Examples
+    --------
+    The lecture's dual program for f(x1, x2) = x1·x2 + sin(x1), seeded for ∂f/∂x2:
+
+    >>> import numpy as np, gradmix as gm
+    >>> x1, x2 = gm.Dual(1.5, 0.0), gm.Dual(2.0, 1.0)
+    >>> w5 = x1 * x2 + np.sin(x1)
+    >>> float(w5.tangent)
+    1.5
+    """
+
+    __slots__ = ("primal", "tangent", "_nb")
+
+    def __init__(self, primal: Any, tangent: Any, _level: int | None = None, _nb: int | None = None):
+        if _level is None:
+            if _contains_tracer(primal) or _contains_tracer(tangent):
+                raise TypeError(
+                    "gm.Dual(...) by hand takes plain values; inside a transform use gm.jvp"
+                )
+            _level = USER_LEVEL
+            if not isinstance(primal, np.ndarray) or primal.dtype.kind not in "fc":
+                primal = np.asarray(primal, dtype=np.result_type(primal, 1.0))
+                if primal.ndim == 0:
+                    primal = primal[()]
+            tangent = np.asarray(tangent, dtype=np.result_type(primal))
+            extra = tangent.ndim - np.ndim(primal)
+            if extra not in (0, 1) or tangent.shape[extra:] != np.shape(primal):
+                raise ValueError(
+                    f"tangent shape {tangent.shape} must equal the primal shape "
+                    f"{np.shape(primal)}, optionally with one leading axis of directions"
+                )
+            if tangent.ndim == 0:
+                tangent = tangent[()]
+            _nb = extra
+        self.primal = primal
+        self.tangent = tangent
+        self._level = _level
+        self._nb = 0 if _nb is None else _nb
+
+    @property
+    def value(self) -> Any:
+        return self.primal
+
+    def __repr__(self) -> str:
+        return f"Dual({self.primal!r}, {self.tangent!r})"
+
+    def process(self, prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+        lvl, nb = self._level, self._nb
+        primals = list(args)
+        seeded: list[tuple[int, Any]] = []
+        for i, a in enumerate(args):
+            if isinstance(a, Dual) and a._level == lvl:
+                if a._nb != nb:
+                    raise ValueError("dual numbers with different numbers of directions were mixed")
+                primals[i] = a.primal
+                seeded.append((i, a.tangent))
+        ans = bind(prim, primals, kwargs)
+        out_shape = np.shape(ans)
+        if prim.jvp_joint is not None:
+            tangents: list[Any] = [None] * len(args)
+            for i, g in seeded:
+                tangents[i] = g
+            return Dual(ans, prim.jvp_joint(tangents, ans, *primals, **kwargs), lvl, nb)
+        out = None
+        for i, g in seeded:
+            rule = prim.jvps.get(i)
+            if rule is None:
+                raise prim.missing_rule(i, "JVP")
+            if prim.elementwise:
+                if nb:
+                    g = _expand_batched(g, len(out_shape))
+                t = rule(g, ans, *primals, **kwargs)
+            elif nb and not prim.batched:
+                t = np.stack([rule(g[b], ans, *primals, **kwargs) for b in range(len(g))])
+            else:
+                t = rule(g, ans, *primals, **kwargs)
+            out = t if out is None else out + t
+        if prim.elementwise:
+            full = (np.shape(out)[0],) + out_shape if nb else out_shape
+            if np.shape(out) != full:
+                out = np.broadcast_to(out, full)
+        return Dual(ans, out, lvl, nb)
+
+
+def _expand_batched(g: Any, ndim: int) -> Any:
+    """Insert axes after the batch axis so ``g`` broadcasts like its primal."""
+    missing = ndim + 1 - np.ndim(g)
+    if missing <= 0:
+        return g
+    return np.reshape(g, (np.shape(g)[0],) + (1,) * missing + np.shape(g)[1:])
+
+
+def zeros_tangent(primal: Any, nbatch: int | None) -> Any:
+    """A zero tangent for ``primal`` with ``nbatch`` directions (None: unbatched)."""
+    shape = np.shape(primal)
+    if nbatch is not None:
+        shape = (nbatch,) + shape
+    return np.zeros(shape, dtype=np.result_type(strip_float(primal)))
+
+
+def strip_float(x: Any) -> Any:
+    from gradmix.ad.core import strip
+
+    v = strip(x)
+    dt = np.result_type(v)
+    return np.zeros((), dtype=dt if dt.kind in "fc" else np.float64)

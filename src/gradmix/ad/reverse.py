@@ -1,0 +1,146 @@
+"""Reverse mode: record a computation graph, then sweep it backwards.
+
+Each operation on a :class:`Node` creates a new node remembering the
+primitive, its (unwrapped) arguments and which of them were traced.
+:func:`backward` visits the nodes in reverse topological order and applies the
+VJP makers of the primitive table, accumulating cotangents per node.
+Broadcasting is undone in one place (:func:`sum_to_shape`), so rules for
+elementwise operations are written as if all shapes were equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from gradmix.ad.core import Primitive, Tracer, bind
+
+__all__ = ["Node", "backward", "sum_to_shape"]
+
+
+class Node(Tracer):
+    """A value recorded in a reverse-mode computation graph."""
+
+    __slots__ = ("_value", "prim", "args", "kwargs", "parents")
+
+    def __init__(
+        self,
+        value: Any,
+        level: int,
+        prim: Primitive | None = None,
+        args: Sequence[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+        parents: tuple[tuple[int, Node], ...] = (),
+    ) -> None:
+        self._value = value
+        self._level = level
+        self.prim = prim
+        self.args = args
+        self.kwargs = kwargs
+        self.parents = parents
+
+    @property
+    def value(self) -> Any:
+        return self._value
+
+    def process(self, prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+        lvl = self._level
+        vals = list(args)
+        parents = []
+        for i, a in enumerate(args):
+            if isinstance(a, Node) and a._level == lvl:
+                vals[i] = a._value
+                parents.append((i, a))
+        ans = bind(prim, vals, kwargs)
+        return Node(ans, lvl, prim, vals, kwargs, tuple(parents))
+
+
+def sum_to_shape(x: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``x`` over the axes that broadcasting added or stretched to reach its shape."""
+    xs = np.shape(x)
+    if xs == shape:
+        return x
+    lead = len(xs) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and xs[i + lead] != 1
+    )
+    out = np.sum(x, axis=axes) if axes else x
+    return np.reshape(out, shape) if np.shape(out) != shape else out
+
+
+def _toposort(root: Node) -> list[Node]:
+    """Nodes reachable from ``root``, each after every node that uses it."""
+    order: list[Node] = []
+    seen: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for _, parent in node.parents:
+            if id(parent) not in seen:
+                stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def _accumulate(acc: dict[int, Any], owned: set[int], key: int, c: Any) -> None:
+    prev = acc.get(key)
+    if prev is None:
+        acc[key] = c
+    elif (
+        key in owned
+        and type(prev) is np.ndarray
+        and isinstance(c, (np.ndarray, float))
+        and np.result_type(prev, c) == prev.dtype
+        and np.broadcast_shapes(np.shape(c), prev.shape) == prev.shape
+    ):
+        np.add(prev, c, out=prev)
+    else:
+        acc[key] = prev + c
+        owned.add(key)
+
+
+def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
+    """Propagate cotangents from ``roots`` (node, cotangent) back through the graph.
+
+    Returns
+    -------
+    dict
+        ``id(node) -> cotangent`` for every node reached, leaves included.
+    """
+    acc: dict[int, Any] = {}
+    owned: set[int] = set()  # buffers created here, safe to add into in place
+    if len(roots) == 1:
+        order = _toposort(roots[0][0])
+    else:
+        top = Node(None, -1, parents=tuple((0, r) for r, _ in roots))
+        order = _toposort(top)[1:]
+    for node, g in roots:
+        _accumulate(acc, owned, id(node), g)
+    leaves: dict[int, Any] = {}
+    for node in order:
+        g = acc.pop(id(node), None)
+        if g is None:
+            continue
+        prim = node.prim
+        if prim is None:
+            leaves[id(node)] = g
+            continue
+        ans = node._value
+        for i, parent in node.parents:
+            maker = prim.vjps.get(i)
+            if maker is None:
+                raise prim.missing_rule(i, "VJP")
+            c = maker(ans, *node.args, **node.kwargs)(g)  # type: ignore[arg-type]
+            if prim.elementwise:
+                c = sum_to_shape(c, np.shape(parent._value))
+            _accumulate(acc, owned, id(parent), c)
+    return leaves

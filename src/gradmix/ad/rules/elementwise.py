@@ -1,0 +1,228 @@
+"""Elementwise operations (numpy and scipy.special ufuncs).
+
+For a real elementwise function the Jacobian is diagonal, so the JVP and the
+VJP are the same expression ``g * f'(x)``: each rule below is written once and
+registered for both modes.  Broadcasting is handled by the machinery
+(``elementwise=True``).
+
+Conventions at points where a derivative does not exist: ``abs'(0) = 0``;
+``maximum``/``minimum`` split the derivative evenly between tied arguments;
+``clip`` passes the derivative where ``lo <= x <= hi``; piecewise-constant
+functions (``sign``, ``floor``, comparisons, ...) have derivative 0 and
+return plain arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import scipy.special as sc
+
+from gradmix.ad.core import Primitive, bind, register_numpy, strip
+
+__all__ = ["elementwise", "where", "clip", "polygamma"]
+
+_LOG2 = np.log(2.0)
+_LOG10 = np.log(10.0)
+_SQRT_2PI = np.sqrt(2 * np.pi)
+
+
+def elementwise(impl: Callable[..., Any], *rules: Callable[..., Any] | None, name: str = "") -> Primitive:
+    """Declare an elementwise primitive whose per-argument rule serves JVP and VJP."""
+    prim = Primitive(impl, name or getattr(impl, "__name__", None), elementwise=True, batched=True)
+    for i, rule in enumerate(rules):
+        if rule is None:
+            continue
+        prim.jvps[i] = rule
+        prim.vjps[i] = _vjp_from(rule)
+    return prim
+
+
+def _vjp_from(rule: Callable[..., Any]) -> Callable[..., Any]:
+    def maker(ans: Any, *args: Any, **kw: Any) -> Callable[[Any], Any]:
+        return lambda g: rule(g, ans, *args, **kw)
+
+    return maker
+
+
+def _ufunc(uf: Any, *rules: Callable[..., Any] | None) -> Primitive:
+    prim = elementwise(uf, *rules, name=f"np.{uf.__name__}")
+    register_numpy(uf)(prim)
+    return prim
+
+
+def _pow_rule_base(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    if not isinstance(y, np.ndarray | float | int) or isinstance(y, bool):
+        return g * y * x ** (y - 1)
+    if np.ndim(y) == 0:
+        if y == 2:
+            return g * (2 * x)
+        if y == 1:
+            return g * np.ones_like(strip(x))
+        if y == 0:
+            return g * 0.0
+    return g * y * x ** (y - 1)
+
+
+def _pow_rule_exp(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    # d/dy x**y = x**y log x; at x = 0 the product is taken as 0 (limit for y > 0)
+    safe = np.where(strip(x) == 0, 1.0, x)
+    return g * ans * np.log(safe)
+
+
+def _max_share(x: Any, y: Any) -> Any:
+    xv, yv = strip(x), strip(y)
+    return np.where(xv > yv, 1.0, np.where(xv == yv, 0.5, 0.0))
+
+
+_ufunc(np.negative, lambda g, a, x: -g)
+_ufunc(np.positive, lambda g, a, x: g)
+_ufunc(np.absolute, lambda g, a, x: g * np.sign(strip(x)))
+_ufunc(np.exp, lambda g, a, x: g * a)
+_ufunc(np.exp2, lambda g, a, x: g * a * _LOG2)
+_ufunc(np.expm1, lambda g, a, x: g * (a + 1))
+_ufunc(np.log, lambda g, a, x: g / x)
+_ufunc(np.log2, lambda g, a, x: g / (x * _LOG2))
+_ufunc(np.log10, lambda g, a, x: g / (x * _LOG10))
+_ufunc(np.log1p, lambda g, a, x: g / (1 + x))
+_ufunc(np.sqrt, lambda g, a, x: g / (2 * a))
+_ufunc(np.cbrt, lambda g, a, x: g / (3 * a**2))
+_ufunc(np.square, lambda g, a, x: g * (2 * x))
+_ufunc(np.reciprocal, lambda g, a, x: -g * a**2)
+_ufunc(np.sin, lambda g, a, x: g * np.cos(x))
+_ufunc(np.cos, lambda g, a, x: -g * np.sin(x))
+_ufunc(np.tan, lambda g, a, x: g * (1 + a**2))
+_ufunc(np.arcsin, lambda g, a, x: g / np.sqrt(1 - x**2))
+_ufunc(np.arccos, lambda g, a, x: -g / np.sqrt(1 - x**2))
+_ufunc(np.arctan, lambda g, a, x: g / (1 + x**2))
+_ufunc(np.sinh, lambda g, a, x: g * np.cosh(x))
+_ufunc(np.cosh, lambda g, a, x: g * np.sinh(x))
+_ufunc(np.tanh, lambda g, a, x: g * (1 - a**2))
+_ufunc(np.arcsinh, lambda g, a, x: g / np.sqrt(x**2 + 1))
+_ufunc(np.arccosh, lambda g, a, x: g / np.sqrt(x**2 - 1))
+_ufunc(np.arctanh, lambda g, a, x: g / (1 - x**2))
+register_numpy(np.radians)(_ufunc(np.deg2rad, lambda g, a, x: g * (np.pi / 180)))
+register_numpy(np.degrees)(_ufunc(np.rad2deg, lambda g, a, x: g * (180 / np.pi)))
+_ufunc(np.conjugate, lambda g, a, x: g)
+
+_ufunc(np.add, lambda g, a, x, y: g, lambda g, a, x, y: g)
+_ufunc(np.subtract, lambda g, a, x, y: g, lambda g, a, x, y: -g)
+_ufunc(np.multiply, lambda g, a, x, y: g * y, lambda g, a, x, y: g * x)
+_ufunc(np.true_divide, lambda g, a, x, y: g / y, lambda g, a, x, y: -g * a / y)
+_ufunc(np.power, _pow_rule_base, _pow_rule_exp)
+_ufunc(np.float_power, _pow_rule_base, _pow_rule_exp)
+for _uf in (np.maximum, np.fmax):
+    _ufunc(
+        _uf,
+        lambda g, a, x, y: g * _max_share(x, y),
+        lambda g, a, x, y: g * _max_share(y, x),
+    )
+for _uf in (np.minimum, np.fmin):
+    _ufunc(
+        _uf,
+        lambda g, a, x, y: g * _max_share(y, x),
+        lambda g, a, x, y: g * _max_share(x, y),
+    )
+_ufunc(
+    np.arctan2,
+    lambda g, a, y, x: g * x / (x**2 + y**2),
+    lambda g, a, y, x: -g * y / (x**2 + y**2),
+)
+_ufunc(np.hypot, lambda g, a, x, y: g * x / a, lambda g, a, x, y: g * y / a)
+_ufunc(
+    np.logaddexp,
+    lambda g, a, x, y: g * np.exp(x - a),
+    lambda g, a, x, y: g * np.exp(y - a),
+)
+_ufunc(
+    np.logaddexp2,
+    lambda g, a, x, y: g * np.exp2(x - a),
+    lambda g, a, x, y: g * np.exp2(y - a),
+)
+_ufunc(
+    np.remainder,
+    lambda g, a, x, y: g,
+    lambda g, a, x, y: -g * np.floor_divide(strip(x), strip(y)),
+)
+register_numpy(np.fmod)(
+    elementwise(
+        np.fmod,
+        lambda g, a, x, y: g,
+        lambda g, a, x, y: -g * np.trunc(strip(x) / strip(y)),
+        name="np.fmod",
+    )
+)
+
+# scipy.special ufuncs reach __array_ufunc__ too
+
+
+@register_numpy(sc.polygamma)
+def polygamma(n: Any, x: Any) -> Any:
+    """``scipy.special.polygamma`` with a derivative rule in ``x`` (any order)."""
+    return _polygamma(strip(n), x)
+
+
+_polygamma = elementwise(
+    lambda n, x: sc.polygamma(n, x), None, lambda g, a, n, x: g * _polygamma(n + 1, x),
+    name="scipy.special.polygamma",
+)  # fmt: skip
+
+_ufunc(sc.erf, lambda g, a, x: g * (2 / np.sqrt(np.pi)) * np.exp(-(x**2)))
+_ufunc(sc.erfc, lambda g, a, x: -g * (2 / np.sqrt(np.pi)) * np.exp(-(x**2)))
+_ufunc(sc.expit, lambda g, a, x: g * a * (1 - a))
+_ufunc(sc.logit, lambda g, a, x: g / (x * (1 - x)))
+_ufunc(sc.gammaln, lambda g, a, x: g * sc.psi(x))
+_ufunc(sc.psi, lambda g, a, x: g * _polygamma(1, x))
+_ufunc(sc.ndtr, lambda g, a, x: g * np.exp(-(x**2) / 2) / _SQRT_2PI)
+_ufunc(sc.log_ndtr, lambda g, a, x: g * np.exp(-(x**2) / 2 - a) / _SQRT_2PI)
+_ufunc(sc.xlogy, lambda g, a, x, y: g * np.log(y), lambda g, a, x, y: g * x / y)
+_ufunc(sc.xlog1py, lambda g, a, x, y: g * np.log1p(y), lambda g, a, x, y: g * x / (1 + y))
+
+# piecewise-constant functions: derivative zero, result is a plain array
+for _uf in (
+    np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
+    np.logical_and, np.logical_or, np.logical_xor, np.logical_not, np.isfinite, np.isnan,
+    np.isinf, np.signbit, np.sign, np.floor, np.ceil, np.rint, np.trunc, np.floor_divide,
+):  # fmt: skip
+    register_numpy(_uf)(Primitive(_uf, f"np.{_uf.__name__}", nondiff=True))
+
+
+# where / clip ----------------------------------------------------------------
+_where = elementwise(
+    lambda x, y, cond: np.where(cond, x, y),
+    lambda g, a, x, y, cond: np.where(cond, g, 0.0),
+    lambda g, a, x, y, cond: np.where(cond, 0.0, g),
+    name="np.where",
+)
+
+
+@register_numpy(np.where)
+def where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    """``np.where``; the condition is not differentiated."""
+    if x is None and y is None:
+        return np.where(strip(condition))
+    return bind(_where, (x, y), {"cond": strip(condition)})
+
+
+_clip = elementwise(
+    lambda x, lo, hi: np.clip(x, lo, hi),
+    lambda g, a, x, lo, hi: g * ((strip(x) >= strip(lo)) & (strip(x) <= strip(hi))),
+    lambda g, a, x, lo, hi: g * (strip(x) < strip(lo)),
+    lambda g, a, x, lo, hi: g * (strip(x) > strip(hi)),
+    name="np.clip",
+)
+
+
+@register_numpy(np.clip)
+def clip(a: Any, a_min: Any = None, a_max: Any = None, **kwargs: Any) -> Any:
+    """``np.clip``: derivative 1 where ``a_min <= a <= a_max``, else that of the bound."""
+    lo = -np.inf if a_min is None else a_min
+    hi = np.inf if a_max is None else a_max
+    return bind(_clip, (a, lo, hi), {})
+
+
+@register_numpy(np.round, np.around)
+def _round(a: Any, decimals: int = 0) -> Any:
+    return np.round(strip(a), decimals)

@@ -1,0 +1,305 @@
+"""Reductions and scans: sum, max/min, prod, cumsum, cumprod, and the statistics built on them.
+
+Conventions: ``max``/``min`` share the derivative evenly among tied maxima;
+``prod`` is exact with zeros in the input; ``cumprod`` raises at zeros rather
+than return a wrong derivative.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradmix.ad.core import _UFUNC_ACCUMULATE, _UFUNC_REDUCE, Primitive, bind, register_numpy, strip
+from gradmix.ad.rules.shape import broadcast_to, flip, reshape
+
+__all__ = ["sum_", "amax", "amin", "prod", "cumsum", "cumprod", "logsumexp"]
+
+
+def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, int | np.integer):
+        axis = (axis,)
+    return tuple(sorted(int(a) % ndim for a in axis))
+
+
+def _keep(g: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    """Reinsert reduced axes into ``g`` so it broadcasts against ``x``."""
+    if keepdims:
+        return g
+    shape = list(np.shape(strip(x)))
+    for a in axes:
+        shape[a] = 1
+    lead = np.ndim(g) - (np.ndim(strip(x)) - len(axes))
+    return reshape(g, np.shape(g)[:lead] + tuple(shape))
+
+
+def _nb(g: Any, x: Any) -> int:
+    return np.ndim(g) - np.ndim(x)
+
+
+def _shift(axes: tuple[int, ...], nb: int) -> tuple[int, ...]:
+    return tuple(a + nb for a in axes)
+
+
+# sum ----------------------------------------------------------------------------
+_sum = Primitive(lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims), "np.sum",
+                 batched=True)  # fmt: skip
+_sum.jvps[0] = lambda g, ans, x, axes, keepdims: sum_(g, _shift(axes, _nb(g, x)), keepdims=keepdims)
+_sum.vjps[0] = lambda ans, x, axes, keepdims: lambda g: broadcast_to(
+    _keep(g, x, axes, keepdims), np.shape(x)
+)
+
+
+@register_numpy(np.sum)
+def sum_(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
+         initial: Any = None, where: Any = None) -> Any:  # fmt: skip
+    """``np.sum``."""
+    if where is not None and where is not True:
+        a = np.where(where, a, 0.0)
+    axes = _axes(axis, np.ndim(strip(a)))
+    out_ = bind(_sum, (a,), {"axes": axes, "keepdims": bool(keepdims)})
+    return out_ if initial is None else out_ + initial
+
+
+@register_numpy(np.mean)
+def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
+         *, where: Any = None) -> Any:  # fmt: skip
+    """``np.mean``."""
+    shape = np.shape(strip(a))
+    axes = _axes(axis, len(shape))
+    if where is not None and where is not True:
+        w = np.broadcast_to(where, shape)
+        return sum_(a, axis, keepdims=keepdims, where=w) / np.sum(w, axis=axes, keepdims=keepdims)
+    count = int(np.prod([shape[i] for i in axes]))
+    return sum_(a, axis, keepdims=keepdims) / count
+
+
+@register_numpy(np.var)
+def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
+        keepdims: bool = False, *, where: Any = None, mean: Any = None,
+        correction: Any = None) -> Any:  # fmt: skip
+    """``np.var`` (two-pass, so no cancellation)."""
+    shape = np.shape(strip(a))
+    axes = _axes(axis, len(shape))
+    ddof = correction if correction is not None else ddof
+    count = int(np.prod([shape[i] for i in axes]))
+    centred = a - sum_(a, axis, keepdims=True) / count
+    return sum_(centred * centred, axis, keepdims=keepdims) / (count - ddof)
+
+
+@register_numpy(np.std)
+def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
+        keepdims: bool = False, **kw: Any) -> Any:  # fmt: skip
+    """``np.std``."""
+    return np.sqrt(var(a, axis, ddof=ddof, keepdims=keepdims, **kw))
+
+
+@register_numpy(np.average)
+def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False,
+            *, keepdims: bool = False) -> Any:  # fmt: skip
+    """``np.average`` (weights may be traced)."""
+    if weights is None:
+        avg = mean(a, axis, keepdims=keepdims)
+        wsum = np.size(strip(a)) / np.size(strip(avg))
+    else:
+        w = weights
+        if np.ndim(strip(w)) == 1 and np.ndim(strip(a)) > 1 and axis is not None:
+            shape = [1] * np.ndim(strip(a))
+            shape[int(axis)] = -1
+            w = reshape(w, tuple(shape))
+        wsum = sum_(broadcast_to(w, np.shape(strip(a))), axis, keepdims=keepdims)
+        avg = sum_(a * w, axis, keepdims=keepdims) / wsum
+    return (avg, wsum) if returned else avg
+
+
+@register_numpy(np.cov)
+def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: Any = None,
+        **kw: Any) -> Any:  # fmt: skip
+    """``np.cov`` without weights."""
+    x = np.atleast_2d(m)
+    if not rowvar and np.shape(strip(x))[0] != 1:
+        x = np.transpose(x)
+    if y is not None:
+        yy = np.atleast_2d(y)
+        if not rowvar and np.shape(strip(yy))[0] != 1:
+            yy = np.transpose(yy)
+        x = np.concatenate([x, yy], axis=0)
+    n = np.shape(strip(x))[1]
+    ddof = (0 if bias else 1) if ddof is None else ddof
+    xc = x - mean(x, axis=1, keepdims=True)
+    c = (xc @ np.transpose(xc)) / (n - ddof)
+    return np.squeeze(c)
+
+
+# max / min -------------------------------------------------------------------------
+def _extreme_share(ans: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    """Weights spreading the derivative evenly over the entries attaining the extreme."""
+    xv = strip(x)
+    av = strip(ans) if keepdims else np.expand_dims(strip(ans), axes)
+    mask = (xv == av).astype(np.result_type(xv, np.float32))
+    return mask / np.sum(mask, axis=axes, keepdims=True)
+
+
+def _extreme(fn: Any, name: str) -> Primitive:
+    prim = Primitive(lambda x, axes, keepdims: fn(x, axis=axes, keepdims=keepdims), name,
+                     batched=True)  # fmt: skip
+    prim.jvps[0] = lambda g, ans, x, axes, keepdims: sum_(
+        g * _extreme_share(ans, x, axes, keepdims), _shift(axes, _nb(g, x)), keepdims=keepdims
+    )
+    prim.vjps[0] = lambda ans, x, axes, keepdims: lambda g: _keep(
+        g, x, axes, keepdims
+    ) * _extreme_share(ans, x, axes, keepdims)
+    return prim
+
+
+_max = _extreme(np.max, "np.max")
+_min = _extreme(np.min, "np.min")
+
+
+@register_numpy(np.max, np.amax)
+def amax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, initial: Any = None,
+         where: Any = None) -> Any:  # fmt: skip
+    """``np.max``; ties share the derivative evenly."""
+    out_ = bind(_max, (a,), {"axes": _axes(axis, np.ndim(strip(a))), "keepdims": bool(keepdims)})
+    return out_ if initial is None else np.maximum(out_, initial)
+
+
+@register_numpy(np.min, np.amin)
+def amin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, initial: Any = None,
+         where: Any = None) -> Any:  # fmt: skip
+    """``np.min``; ties share the derivative evenly."""
+    out_ = bind(_min, (a,), {"axes": _axes(axis, np.ndim(strip(a))), "keepdims": bool(keepdims)})
+    return out_ if initial is None else np.minimum(out_, initial)
+
+
+@register_numpy(np.ptp)
+def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    return amax(a, axis, keepdims=keepdims) - amin(a, axis, keepdims=keepdims)
+
+
+# prod ----------------------------------------------------------------------------
+def _others(x: Any, axes: tuple[int, ...]) -> Any:
+    """Product of all *other* entries along ``axes`` (exact when x has zeros)."""
+    xv = strip(x)
+    if np.all(xv != 0):
+        return np.prod(x, axis=axes, keepdims=True) / x
+    # move the reduced axes to the end, flatten them, and multiply the
+    # exclusive prefix and suffix products: no division anywhere
+    nd = np.ndim(xv)
+    rest = [i for i in range(nd) if i not in axes]
+    perm = rest + list(axes)
+    xt = np.transpose(x, perm)
+    lead = np.shape(xt)[: len(rest)]
+    flat = reshape(xt, lead + (-1,))
+    ones = np.ones(lead + (1,), dtype=np.result_type(xv, np.float32))
+    left = np.concatenate([ones, cumprod(flat[..., :-1], axis=-1)], axis=-1)
+    right = flip(np.concatenate([ones, cumprod(flip(flat, -1)[..., :-1], axis=-1)], axis=-1), -1)
+    out = reshape(left * right, np.shape(xt))
+    return np.transpose(out, tuple(np.argsort(perm)))
+
+
+_prod = Primitive(lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims), "np.prod",
+                  batched=True)  # fmt: skip
+_prod.jvps[0] = lambda g, ans, x, axes, keepdims: sum_(
+    g * _others(x, axes), _shift(axes, _nb(g, x)), keepdims=keepdims
+)
+_prod.vjps[0] = lambda ans, x, axes, keepdims: lambda g: _keep(g, x, axes, keepdims) * _others(
+    x, axes
+)
+
+
+@register_numpy(np.prod)
+def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
+         initial: Any = None, where: Any = None) -> Any:  # fmt: skip
+    """``np.prod``; exact derivatives also where entries are zero."""
+    out_ = bind(_prod, (a,), {"axes": _axes(axis, np.ndim(strip(a))), "keepdims": bool(keepdims)})
+    return out_ if initial is None else out_ * initial
+
+
+# scans ------------------------------------------------------------------------------
+_cumsum = Primitive(lambda x, axis: np.cumsum(x, axis=axis), "np.cumsum", batched=True)
+_cumsum.jvps[0] = lambda g, ans, x, axis: cumsum(g, axis + _nb(g, x))
+_cumsum.vjps[0] = lambda ans, x, axis: lambda g: flip(cumsum(flip(g, axis), axis), axis)
+
+
+@register_numpy(np.cumsum)
+def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    """``np.cumsum``."""
+    if axis is None:
+        a, axis = reshape(a, (-1,)), 0
+    return bind(_cumsum, (a,), {"axis": int(axis) % np.ndim(strip(a))})
+
+
+def _no_zeros(x: Any) -> None:
+    if np.any(strip(x) == 0):
+        raise ValueError(
+            "gradmix: the derivative of np.cumprod is only implemented where no entry is zero"
+        )
+
+
+def _cumprod_jvp(g: Any, ans: Any, x: Any, axis: int) -> Any:
+    _no_zeros(x)
+    return ans * cumsum(g / x, axis + _nb(g, x))
+
+
+def _cumprod_vjp(ans: Any, x: Any, axis: int) -> Any:
+    _no_zeros(x)
+    return lambda g: flip(cumsum(flip(g * ans, axis), axis), axis) / x
+
+
+_cumprod = Primitive(lambda x, axis: np.cumprod(x, axis=axis), "np.cumprod", batched=True)
+_cumprod.jvps[0] = _cumprod_jvp
+_cumprod.vjps[0] = _cumprod_vjp
+
+
+@register_numpy(np.cumprod)
+def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    """``np.cumprod`` (derivative defined where no entry is zero)."""
+    if axis is None:
+        a, axis = reshape(a, (-1,)), 0
+    return bind(_cumprod, (a,), {"axis": int(axis) % np.ndim(strip(a))})
+
+
+def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False) -> Any:
+    """log(sum(b·exp(a))) along ``axis``, stable, differentiable in ``a`` and ``b``.
+
+    Parameters
+    ----------
+    a : array_like
+        Values.
+    axis : int or tuple of int, optional
+        Axes to reduce (all by default).
+    b : array_like, optional
+        Positive scale factors, broadcastable to ``a``.
+    keepdims : bool
+        Keep reduced axes with length one.
+    """
+    m = strip(amax(a, axis=axis, keepdims=True))
+    m = np.where(np.isfinite(m), m, 0.0)
+    e = np.exp(a - m)
+    if b is not None:
+        e = e * b
+    s = sum_(e, axis, keepdims=True)
+    out = np.log(s) + m
+    if not keepdims:
+        out = np.squeeze(out, axis=_axes(axis, np.ndim(strip(a))))
+    return out
+
+
+_UFUNC_REDUCE.update(
+    {
+        np.add: lambda a, axis=0, **kw: sum_(a, axis, keepdims=kw.get("keepdims", False)),
+        np.multiply: lambda a, axis=0, **kw: prod(a, axis, keepdims=kw.get("keepdims", False)),
+        np.maximum: lambda a, axis=0, **kw: amax(a, axis, keepdims=kw.get("keepdims", False)),
+        np.minimum: lambda a, axis=0, **kw: amin(a, axis, keepdims=kw.get("keepdims", False)),
+    }
+)
+_UFUNC_ACCUMULATE.update(
+    {
+        np.add: lambda a, axis=0, **kw: cumsum(a, axis),
+        np.multiply: lambda a, axis=0, **kw: cumprod(a, axis),
+    }
+)

@@ -1,0 +1,519 @@
+"""Indexing, reshaping and joining: the linear, data-moving operations.
+
+Five primitives carry every derivative here: ``getitem`` (gather), ``untake``
+(its adjoint, scatter-add), ``reshape``, ``transpose``, ``broadcast_to`` and
+``concatenate``.  Everything else (``flip``, ``roll``, ``tile``, ``pad``,
+``diag``, ``sort``, ...) is a composite that builds an index with plain numpy
+and gathers with ``getitem``, so it needs no rule of its own.
+
+JVP rules accept tangents with one leading batch axis (``nb = 1``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradmix.ad.core import PerArgRules, Primitive, Tracer, bind, register_numpy, strip
+
+__all__ = ["getitem", "untake", "reshape", "transpose", "broadcast_to", "concatenate", "stack"]
+
+
+def _nb(g: Any, x: Any) -> int:
+    return np.ndim(g) - np.ndim(x)
+
+
+def _as_tuple(idx: Any) -> tuple[Any, ...]:
+    return idx if isinstance(idx, tuple) else (idx,)
+
+
+def _is_basic(idx: tuple[Any, ...]) -> bool:
+    """True for indices that only slice (no advanced indexing, no reordering of axes)."""
+    return all(
+        i is None
+        or i is Ellipsis
+        or (isinstance(i, slice | int | np.integer) and not isinstance(i, bool | np.bool_))
+        for i in idx
+    )
+
+
+def _clean_index(idx: Any) -> Any:
+    """Indices are never differentiated: strip tracers out of them."""
+    if isinstance(idx, tuple):
+        return tuple(_clean_index(i) for i in idx)
+    if isinstance(idx, Tracer):
+        return strip(idx)
+    if isinstance(idx, list) and any(isinstance(i, Tracer) for i in idx):
+        return [strip(i) for i in idx]
+    return idx
+
+
+def _positions(shape: tuple[int, ...], idx: Any) -> np.ndarray:
+    """Flat positions selected by ``idx`` in an array of ``shape``."""
+    return np.arange(int(np.prod(shape)), dtype=np.intp).reshape(shape)[idx]
+
+
+def _take_batched(g: Any, idx: Any, shape: tuple[int, ...], nb: int) -> Any:
+    """``g[idx]`` for ``g`` of shape ``batch + shape`` (nb leading batch axes)."""
+    if nb == 0:
+        return getitem(g, idx)
+    tup = _as_tuple(idx)
+    if _is_basic(tup):
+        return getitem(g, (slice(None),) * nb + tup)
+    pos = _positions(shape, idx)
+    lead = np.shape(g)[:nb]
+    flat = reshape(g, lead + (-1,))
+    return getitem(flat, (slice(None),) * nb + (pos,))
+
+
+# gather ----------------------------------------------------------------------
+def _getitem_impl(x: Any, idx: Any) -> Any:
+    return x[idx]
+
+
+_getitem = Primitive(_getitem_impl, "getitem", batched=True)
+_getitem.jvps[0] = lambda g, ans, x, idx: _take_batched(g, idx, np.shape(x), _nb(g, x))
+_getitem.vjps[0] = lambda ans, x, idx: lambda g: untake(g, idx, np.shape(x))
+
+
+def getitem(x: Any, idx: Any) -> Any:
+    """``x[idx]`` for basic, advanced and boolean indices."""
+    return bind(_getitem, (x,), {"idx": _clean_index(idx)})
+
+
+register_numpy("getitem")(getitem)
+
+
+# scatter-add: the adjoint of gather --------------------------------------------
+def _untake_impl(g: Any, idx: Any, shape: tuple[int, ...], nb: int = 0) -> Any:
+    g = np.asarray(g)
+    lead = g.shape[:nb]
+    out = np.zeros(lead + tuple(shape), dtype=np.result_type(g, np.float32))
+    tup = _as_tuple(idx)
+    if _is_basic(tup):
+        out[(slice(None),) * nb + tup] += g
+    elif nb == 0:
+        np.add.at(out, idx, g)
+    else:
+        flat = out.reshape(lead + (-1,))
+        np.add.at(flat, (slice(None),) * nb + (_positions(tuple(shape), idx),), g)
+    return out
+
+
+_untake = Primitive(_untake_impl, "untake", batched=True)
+_untake.jvps[0] = lambda g, ans, x, idx, shape, nb=0: bind(
+    _untake, (g,), {"idx": idx, "shape": shape, "nb": nb + _nb(g, x)}
+)
+_untake.vjps[0] = lambda ans, x, idx, shape, nb=0: lambda g: _take_batched(g, idx, shape, nb)
+
+
+def untake(g: Any, idx: Any, shape: tuple[int, ...]) -> Any:
+    """Zeros of ``shape`` with ``g`` added at ``idx`` (repeated indices accumulate)."""
+    return bind(_untake, (g,), {"idx": idx, "shape": tuple(shape), "nb": 0})
+
+
+# reshape / transpose / broadcast_to ----------------------------------------------
+def _reshape_jvp(g: Any, ans: Any, x: Any, shape: Any, order: str = "C") -> Any:
+    nb = _nb(g, x)
+    if nb and order != "C":
+        return np.stack([reshape(g[b], np.shape(ans), order) for b in range(len(g))])
+    return reshape(g, np.shape(g)[:nb] + np.shape(ans), order)
+
+
+_reshape = Primitive(lambda x, shape, order="C": np.reshape(x, shape, order=order), "reshape",
+                     batched=True)  # fmt: skip
+_reshape.jvps[0] = _reshape_jvp
+_reshape.vjps[0] = lambda ans, x, shape, order="C": lambda g: reshape(g, np.shape(x), order)
+
+
+@register_numpy(np.reshape)
+def reshape(a: Any, shape: Any = None, order: str = "C", *, newshape: Any = None, copy: Any = None) -> Any:
+    """``np.reshape``."""
+    shape = newshape if shape is None else shape
+    shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
+    if -1 in shape:
+        shape = np.empty(np.shape(strip(a)), dtype=np.bool_).reshape(shape, order=order).shape
+    if shape == np.shape(strip(a)):
+        return a
+    return bind(_reshape, (a,), {"shape": shape, "order": order})
+
+
+def _transpose_jvp(g: Any, ans: Any, x: Any, axes: tuple[int, ...]) -> Any:
+    nb = _nb(g, x)
+    return transpose(g, tuple(range(nb)) + tuple(a + nb for a in axes))
+
+
+_transpose = Primitive(lambda x, axes: np.transpose(x, axes), "transpose", batched=True)
+_transpose.jvps[0] = _transpose_jvp
+_transpose.vjps[0] = lambda ans, x, axes: lambda g: transpose(g, tuple(np.argsort(axes)))
+
+
+@register_numpy(np.transpose)
+def transpose(a: Any, axes: Any = None) -> Any:
+    """``np.transpose``."""
+    nd = np.ndim(strip(a))
+    axes = tuple(range(nd))[::-1] if axes is None else tuple(int(i) % nd for i in axes)
+    if axes == tuple(range(nd)):
+        return a
+    return bind(_transpose, (a,), {"axes": axes})
+
+
+def _bcast_jvp(g: Any, ans: Any, x: Any, shape: tuple[int, ...]) -> Any:
+    nb = _nb(g, x)
+    if nb:
+        pad = len(shape) - np.ndim(x)
+        g = reshape(g, np.shape(g)[:nb] + (1,) * pad + np.shape(x))
+    return broadcast_to(g, np.shape(g)[:nb] + shape)
+
+
+def _sum_to(g: Any, shape: tuple[int, ...]) -> Any:
+    from gradmix.ad.reverse import sum_to_shape
+
+    return sum_to_shape(g, shape)
+
+
+_broadcast_to = Primitive(lambda x, shape: np.broadcast_to(x, shape), "broadcast_to", batched=True)
+_broadcast_to.jvps[0] = _bcast_jvp
+_broadcast_to.vjps[0] = lambda ans, x, shape: lambda g: _sum_to(g, np.shape(x))
+
+
+@register_numpy(np.broadcast_to)
+def broadcast_to(array: Any, shape: Any, subok: bool = False) -> Any:
+    """``np.broadcast_to``."""
+    shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
+    if np.shape(strip(array)) == shape:
+        return array
+    return bind(_broadcast_to, (array,), {"shape": shape})
+
+
+@register_numpy(np.broadcast_arrays)
+def broadcast_arrays(*args: Any, subok: bool = False) -> tuple[Any, ...]:
+    shape = np.broadcast_shapes(*(np.shape(strip(a)) for a in args))
+    return tuple(broadcast_to(a, shape) for a in args)
+
+
+# astype ------------------------------------------------------------------------
+_astype = Primitive(lambda x, dtype: np.asarray(x).astype(dtype), "astype", batched=True)
+_astype.jvps[0] = lambda g, ans, x, dtype: astype(g, dtype)
+_astype.vjps[0] = lambda ans, x, dtype: lambda g: astype(g, np.result_type(strip(x)))
+
+
+def astype(x: Any, dtype: Any) -> Any:
+    """``x.astype(dtype)``; casting to a non-float type ends differentiation."""
+    dt = np.dtype(dtype)
+    if dt.kind not in "fc":
+        return np.asarray(strip(x)).astype(dt)
+    if np.result_type(strip(x)) == dt:
+        return x
+    return bind(_astype, (x,), {"dtype": dt})
+
+
+register_numpy("astype")(astype)
+
+
+# concatenate -------------------------------------------------------------------
+def _concat_joint(tangents: list[Any], ans: Any, *xs: Any, axis: int) -> Any:
+    nb = next(_nb(t, x) for t, x in zip(tangents, xs, strict=True) if t is not None)
+    lead = next(np.shape(t)[:nb] for t in tangents if t is not None)
+    parts = [
+        np.zeros(lead + np.shape(x), dtype=np.result_type(strip(ans))) if t is None else t
+        for t, x in zip(tangents, xs, strict=True)
+    ]
+    return concatenate(parts, axis=axis + nb)
+
+
+def _concat_vjp(i: int) -> Any:
+    def maker(ans: Any, *xs: Any, axis: int) -> Any:
+        start = sum(np.shape(x)[axis] for x in xs[:i])
+        stop = start + np.shape(xs[i])[axis]
+        idx = (slice(None),) * axis + (slice(start, stop),)
+        return lambda g: getitem(g, idx)
+
+    return maker
+
+
+_concatenate = Primitive(lambda *xs, axis: np.concatenate(xs, axis=axis), "concatenate",
+                         batched=True)  # fmt: skip
+_concatenate.jvp_joint = _concat_joint
+_concatenate.vjps = PerArgRules(_concat_vjp)
+
+
+@register_numpy(np.concatenate)
+def concatenate(arrays: Any, axis: int | None = 0, out: Any = None, dtype: Any = None,
+                casting: str = "same_kind") -> Any:  # fmt: skip
+    """``np.concatenate`` of traced and plain arrays (lists of scalars allowed)."""
+    arrays = [a if isinstance(a, Tracer) else np.asarray(a) for a in arrays]
+    if axis is None:
+        arrays = [ravel(a) for a in arrays]
+        axis = 0
+    axis = int(axis) % max(np.ndim(strip(arrays[0])), 1)
+    return bind(_concatenate, tuple(arrays), {"axis": axis})
+
+
+@register_numpy(np.stack)
+def stack(*arrays: Any, axis: int = 0, out: Any = None, dtype: Any = None,
+          casting: str = "same_kind") -> Any:  # fmt: skip
+    """``np.stack``; also accepts the arrays unpacked (``stack(a, b, axis=0)``)."""
+    if len(arrays) == 1 and isinstance(arrays[0], list | tuple):
+        arrays = tuple(arrays[0])
+    nd = np.ndim(strip(arrays[0])) + 1
+    ax = int(axis) % nd
+    return concatenate([expand_dims(a, ax) for a in arrays], axis=ax)
+
+
+# composites ---------------------------------------------------------------------
+@register_numpy(np.ravel)
+def ravel(a: Any, order: str = "C") -> Any:
+    return reshape(a, (-1,), order)
+
+
+@register_numpy(np.expand_dims)
+def expand_dims(a: Any, axis: Any) -> Any:
+    shape = np.expand_dims(np.empty(np.shape(strip(a)), dtype=np.bool_), axis).shape
+    return reshape(a, shape)
+
+
+@register_numpy(np.squeeze)
+def squeeze(a: Any, axis: Any = None) -> Any:
+    shape = np.squeeze(np.empty(np.shape(strip(a)), dtype=np.bool_), axis).shape
+    return reshape(a, shape)
+
+
+@register_numpy(np.swapaxes)
+def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
+    axes = list(range(np.ndim(strip(a))))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return transpose(a, axes)
+
+
+@register_numpy(np.moveaxis)
+def moveaxis(a: Any, source: Any, destination: Any) -> Any:
+    nd = np.ndim(strip(a))
+    src = [int(s) % nd for s in np.atleast_1d(source)]
+    dst = [int(d) % nd for d in np.atleast_1d(destination)]
+    order = [n for n in range(nd) if n not in src]
+    for d, s in sorted(zip(dst, src, strict=True)):
+        order.insert(d, s)
+    return transpose(a, tuple(order))
+
+
+@register_numpy(np.atleast_1d)
+def atleast_1d(*arys: Any) -> Any:
+    out = [reshape(a, np.atleast_1d(np.empty(np.shape(strip(a)))).shape) for a in arys]
+    return out[0] if len(out) == 1 else out
+
+
+@register_numpy(np.atleast_2d)
+def atleast_2d(*arys: Any) -> Any:
+    out = [reshape(a, np.atleast_2d(np.empty(np.shape(strip(a)))).shape) for a in arys]
+    return out[0] if len(out) == 1 else out
+
+
+@register_numpy(np.atleast_3d)
+def atleast_3d(*arys: Any) -> Any:
+    out = [reshape(a, np.atleast_3d(np.empty(np.shape(strip(a)))).shape) for a in arys]
+    return out[0] if len(out) == 1 else out
+
+
+@register_numpy(np.hstack)
+def hstack(tup: Any, **kw: Any) -> Any:
+    arrs = [atleast_1d(a) for a in tup]
+    return concatenate(arrs, axis=0 if np.ndim(strip(arrs[0])) == 1 else 1)
+
+
+@register_numpy(np.vstack)
+def vstack(tup: Any, **kw: Any) -> Any:
+    return concatenate([atleast_2d(a) for a in tup], axis=0)
+
+
+@register_numpy(np.column_stack)
+def column_stack(tup: Any) -> Any:
+    cols = [reshape(a, (-1, 1)) if np.ndim(strip(a)) < 2 else a for a in tup]
+    return concatenate(cols, axis=1)
+
+
+@register_numpy(np.dstack)
+def dstack(tup: Any) -> Any:
+    return concatenate([atleast_3d(a) for a in tup], axis=2)
+
+
+def _index_map(a: Any, fn: Any) -> Any:
+    """Apply a pure data-movement numpy function by moving flat positions."""
+    shape = np.shape(strip(a))
+    pos = fn(np.arange(int(np.prod(shape)), dtype=np.intp).reshape(shape))
+    return getitem(ravel(a), pos)
+
+
+@register_numpy(np.flip)
+def flip(m: Any, axis: Any = None) -> Any:
+    return _index_map(m, lambda p: np.flip(p, axis))
+
+
+@register_numpy(np.fliplr)
+def fliplr(m: Any) -> Any:
+    return _index_map(m, np.fliplr)
+
+
+@register_numpy(np.flipud)
+def flipud(m: Any) -> Any:
+    return _index_map(m, np.flipud)
+
+
+@register_numpy(np.roll)
+def roll(a: Any, shift: Any, axis: Any = None) -> Any:
+    return _index_map(a, lambda p: np.roll(p, shift, axis))
+
+
+@register_numpy(np.rot90)
+def rot90(m: Any, k: int = 1, axes: Any = (0, 1)) -> Any:
+    return _index_map(m, lambda p: np.rot90(p, k, axes))
+
+
+@register_numpy(np.tile)
+def tile(A: Any, reps: Any) -> Any:
+    return _index_map(A, lambda p: np.tile(p, reps))
+
+
+@register_numpy(np.repeat)
+def repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
+    return _index_map(a, lambda p: np.repeat(p, strip(repeats), axis))
+
+
+@register_numpy(np.pad)
+def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Any:
+    """``np.pad`` for the copying modes and ``constant`` (constant values not traced)."""
+    if mode not in ("constant", "edge", "reflect", "symmetric", "wrap"):
+        raise NotImplementedError(f"gradmix: np.pad mode {mode!r} is not differentiable here")
+    shape = np.shape(strip(array))
+    pos = np.arange(int(np.prod(shape)), dtype=np.intp).reshape(shape)
+    if mode != "constant":
+        return getitem(ravel(array), np.pad(pos, pad_width, mode=mode, **kwargs))
+    inside = np.pad(np.ones(shape, dtype=bool), pad_width)
+    filled = np.pad(np.zeros(shape), pad_width, mode="constant", **kwargs)
+    flat_pos = np.pad(pos, pad_width)
+    return np.where(inside, getitem(ravel(array), flat_pos), filled)
+
+
+@register_numpy(np.diff)
+def diff(a: Any, n: int = 1, axis: int = -1, **kw: Any) -> Any:
+    nd = np.ndim(strip(a))
+    axis = axis % nd
+    for _ in range(n):
+        hi = (slice(None),) * axis + (slice(1, None),)
+        lo = (slice(None),) * axis + (slice(None, -1),)
+        a = getitem(a, hi) - getitem(a, lo)
+    return a
+
+
+@register_numpy(np.diagonal)
+def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    return _index_map(a, lambda p: np.diagonal(p, offset, axis1, axis2).copy())
+
+
+@register_numpy(np.trace)
+def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
+          out: Any = None) -> Any:  # fmt: skip
+    return np.sum(diagonal(a, offset, axis1, axis2), axis=-1)
+
+
+@register_numpy(np.diag)
+def diag(v: Any, k: int = 0) -> Any:
+    """``np.diag``: extract a diagonal (2-D input) or build a diagonal matrix (1-D)."""
+    if np.ndim(strip(v)) == 2:
+        return diagonal(v, k)
+    n = np.shape(strip(v))[0]
+    m = n + abs(k)
+    rows = np.arange(n) + max(-k, 0)
+    cols = np.arange(n) + max(k, 0)
+    return untake(v, (rows, cols), (m, m))
+
+
+@register_numpy(np.diagflat)
+def diagflat(v: Any, k: int = 0) -> Any:
+    return diag(ravel(v), k)
+
+
+@register_numpy(np.triu)
+def triu(m: Any, k: int = 0) -> Any:
+    mask = np.triu(np.ones(np.shape(strip(m))[-2:], dtype=bool), k)
+    return np.where(mask, m, 0.0)
+
+
+@register_numpy(np.tril)
+def tril(m: Any, k: int = 0) -> Any:
+    mask = np.tril(np.ones(np.shape(strip(m))[-2:], dtype=bool), k)
+    return np.where(mask, m, 0.0)
+
+
+@register_numpy(np.take)
+def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
+    return _index_map(a, lambda p: np.take(p, strip(indices), axis, mode=mode))
+
+
+@register_numpy(np.take_along_axis)
+def take_along_axis(arr: Any, indices: Any, axis: Any) -> Any:
+    return _index_map(arr, lambda p: np.take_along_axis(p, strip(indices), axis))
+
+
+@register_numpy(np.sort)
+def sort(a: Any, axis: int = -1, kind: Any = None, order: Any = None, **kw: Any) -> Any:
+    """``np.sort``; the derivative follows each element to its sorted place."""
+    if axis is None:
+        a, axis = ravel(a), 0
+    idx = np.argsort(strip(a), axis=axis, kind=kind)
+    return take_along_axis(a, idx, axis)
+
+
+@register_numpy(np.array_split)
+def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
+    n = np.shape(strip(ary))[axis]
+    pieces = np.array_split(np.arange(n), indices_or_sections)
+    pre = (slice(None),) * (axis % np.ndim(strip(ary)))
+    return [getitem(ary, pre + (slice(int(p[0]), int(p[-1]) + 1) if len(p) else slice(0, 0),))
+            for p in pieces]  # fmt: skip
+
+
+@register_numpy(np.split)
+def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
+    if isinstance(indices_or_sections, int | np.integer):
+        if np.shape(strip(ary))[axis] % indices_or_sections:
+            raise ValueError("array split does not result in an equal division")
+    return array_split(ary, indices_or_sections, axis)
+
+
+@register_numpy(np.append)
+def append(arr: Any, values: Any, axis: Any = None) -> Any:
+    if axis is None:
+        return concatenate([ravel(arr), ravel(values)], axis=0)
+    return concatenate([arr, values], axis=axis)
+
+
+@register_numpy(np.select)
+def select(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
+    result = default
+    for cond, choice in zip(reversed(list(condlist)), reversed(list(choicelist)), strict=True):
+        result = np.where(cond, choice, result)
+    return result
+
+
+@register_numpy(np.copy)
+def copy(a: Any, order: str = "K", subok: bool = False) -> Any:
+    return a
+
+
+@register_numpy(np.real)
+def real(val: Any) -> Any:
+    return val
+
+
+# functions of shape only: no derivative, plain results
+for _f in (np.shape, np.ndim, np.size, np.zeros_like, np.ones_like, np.empty_like,
+           np.full_like, np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero,
+           np.isclose, np.allclose, np.array_equal, np.iscomplexobj, np.isrealobj,
+           np.result_type, np.searchsorted, np.argwhere, np.flatnonzero):  # fmt: skip
+
+    def _plain(*args: Any, _f: Any = _f, **kwargs: Any) -> Any:
+        return _f(*[strip(a) for a in args], **{k: strip(v) for k, v in kwargs.items()})
+
+    register_numpy(_f)(_plain)

@@ -1,0 +1,498 @@
+"""The user-facing transforms: jvp, vjp, grad, Jacobians, Hessians, derivatives.
+
+Conventions follow JAX: ``argnums`` is an int or a tuple of ints, ``has_aux``
+lets a function return ``(output, auxiliary)`` where only ``output`` is
+differentiated, and arguments and outputs may be pytrees (nested tuples,
+lists and dicts of arrays).  Integer inputs are differentiated as float64.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from gradmix.ad.core import Tracer, new_level, pack, strip
+from gradmix.ad.forward import Dual
+from gradmix.ad.pytree import flatten, unflatten
+from gradmix.ad.reverse import Node, backward
+
+__all__ = [
+    "jvp",
+    "vjp",
+    "grad",
+    "value_and_grad",
+    "jacfwd",
+    "jacrev",
+    "jacobian",
+    "hessian",
+    "hvp",
+    "derivative",
+]
+
+ArgNums = int | Sequence[int]
+
+
+def _as_float(x: Any) -> Any:
+    """An input leaf as a float array (or float scalar), tracers untouched."""
+    if isinstance(x, Tracer):
+        return x
+    x = pack(x)
+    if isinstance(x, Tracer):
+        return x
+    a = np.asarray(x)
+    if a.dtype.kind not in "fc":
+        if a.dtype == object:
+            raise TypeError(f"cannot differentiate with respect to a value of type {type(x)}")
+        a = a.astype(np.float64)
+    return a[()] if a.ndim == 0 and not isinstance(x, np.ndarray) else a
+
+
+def _dtype(x: Any) -> np.dtype[Any]:
+    return np.result_type(strip(x))
+
+
+def _finish(g: Any, like: Any) -> Any:
+    """Give a cotangent or tangent the dtype of ``like``, as a writable array."""
+    if isinstance(g, Tracer):
+        return g.astype(_dtype(like)) if _dtype(g) != _dtype(like) else g
+    g = np.asarray(g)
+    if g.dtype != _dtype(like):
+        g = g.astype(_dtype(like))
+    elif not g.flags.writeable:
+        g = g.copy()
+    return g[()] if g.ndim == 0 else g
+
+
+def _at_level(x: Any, level: int) -> bool:
+    return isinstance(x, Tracer) and x._level == level
+
+
+def _lower(tree: Any, level: int) -> Any:
+    """Strip this level's tracers from a pytree (for outputs and aux)."""
+    leaves, td = flatten(tree)
+    out = []
+    for leaf in leaves:
+        leaf = pack(leaf)
+        out.append(leaf.value if _at_level(leaf, level) else leaf)
+    return unflatten(td, out)
+
+
+def _nums(argnums: ArgNums, nargs: int) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for i in nums:
+        if not -nargs <= i < nargs:
+            raise ValueError(f"argnums {argnums} out of range for {nargs} positional arguments")
+    return tuple(i % nargs for i in nums)
+
+
+def _partial(f: Callable[..., Any], args: tuple[Any, ...], nums: tuple[int, ...],
+             kwargs: dict[str, Any]) -> Callable[..., Any]:  # fmt: skip
+    def g(*dargs: Any) -> Any:
+        full = list(args)
+        for i, d in zip(nums, dargs, strict=True):
+            full[i] = d
+        return f(*full, **kwargs)
+
+    return g
+
+
+def _split_aux(out: Any, has_aux: bool) -> tuple[Any, Any]:
+    if not has_aux:
+        return out, None
+    if not (isinstance(out, tuple | list) and len(out) == 2):
+        raise TypeError("with has_aux=True the function must return a pair (output, aux)")
+    return out[0], out[1]
+
+
+# forward mode --------------------------------------------------------------------------
+def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
+        has_aux: bool = False) -> Any:  # fmt: skip
+    """Forward mode: the value of ``f`` and its directional derivative.
+
+    Parameters
+    ----------
+    f : callable
+        Function of ``len(primals)`` positional arguments (pytrees of arrays).
+    primals : tuple
+        Point of evaluation.
+    tangents : tuple
+        Directions, same structure and shapes as ``primals``; each leaf may
+        carry one extra leading axis of length B to push B directions at once.
+    has_aux : bool
+        ``f`` returns ``(output, aux)``; aux is returned undifferentiated.
+
+    Returns
+    -------
+    (out, out_tangent) or (out, out_tangent, aux)
+        ``out_tangent = J(primals) · tangents``, shaped like ``out`` (with the
+        leading B axis for batched tangents).
+
+    Examples
+    --------
+    >>> import numpy as np, gradmix as gm
+    >>> gm.jvp(np.sin, (0.0,), (1.0,))
+    (np.float64(0.0), np.float64(1.0))
+    """
+    if not isinstance(primals, tuple | list) or not isinstance(tangents, tuple | list):
+        raise TypeError("jvp expects primals and tangents as tuples, e.g. jvp(f, (x,), (v,))")
+    p_leaves, tree = flatten(tuple(primals))
+    t_leaves, tree_t = flatten(tuple(tangents))
+    if tree != tree_t:
+        raise ValueError("primals and tangents must have the same structure")
+    p_leaves = [_as_float(p) for p in p_leaves]
+    nbatch: int | None = None
+    seeds = []
+    for p, t in zip(p_leaves, t_leaves, strict=True):
+        t = t if isinstance(t, Tracer) else np.asarray(t, dtype=_dtype(p))
+        extra = np.ndim(t) - np.ndim(p)
+        if extra not in (0, 1) or np.shape(t)[extra:] != np.shape(p):
+            raise ValueError(
+                f"tangent of shape {np.shape(t)} does not match primal of shape {np.shape(p)} "
+                "(one extra leading axis of directions is allowed)"
+            )
+        b = np.shape(t)[0] if extra else None
+        if seeds and b != nbatch:
+            raise ValueError("all tangents must carry the same number of directions")
+        nbatch = b
+        seeds.append(t)
+    level = new_level()
+    nb = 0 if nbatch is None else 1
+    duals = [Dual(p, t, level, nb) for p, t in zip(p_leaves, seeds, strict=True)]
+    out, aux = _split_aux(f(*unflatten(tree, duals)), has_aux)
+    o_leaves, o_tree = flatten(out)
+    values, tans = [], []
+    for o in o_leaves:
+        o = pack(o)
+        if _at_level(o, level):
+            values.append(o.primal)
+            tans.append(_finish(o.tangent, o.primal))
+        else:
+            values.append(o)
+            shape = np.shape(strip(o)) if nbatch is None else (nbatch,) + np.shape(strip(o))
+            zero_dt = np.result_type(_dtype(o), np.float32)
+            tans.append(_finish(np.zeros(shape, zero_dt), o))
+    result = (unflatten(o_tree, values), unflatten(o_tree, tans))
+    return result + (_lower(aux, level),) if has_aux else result
+
+
+# reverse mode -------------------------------------------------------------------------
+def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
+    """Reverse mode: the value of ``f`` and a function pulling cotangents back.
+
+    Parameters
+    ----------
+    f : callable
+        Function of the positional arguments ``primals`` (pytrees of arrays).
+    *primals
+        Point of evaluation.
+    has_aux : bool
+        ``f`` returns ``(output, aux)``.
+
+    Returns
+    -------
+    (out, vjp_fn) or (out, vjp_fn, aux)
+        ``vjp_fn(cotangent)``, with ``cotangent`` shaped like ``out``, returns a
+        tuple with one cotangent per primal: ``cotangentᵀ · J``.
+
+    Examples
+    --------
+    >>> import numpy as np, gradmix as gm
+    >>> y, pullback = gm.vjp(lambda x: x ** 2, np.array([1.0, 2.0]))
+    >>> pullback(np.ones(2))
+    (array([2., 4.]),)
+    """
+    leaves, tree = flatten(primals)
+    leaves = [_as_float(x) for x in leaves]
+    level = new_level()
+    nodes = [Node(x, level) for x in leaves]
+    out, aux = _split_aux(f(*unflatten(tree, nodes)), has_aux)
+    o_leaves, o_tree = flatten(out)
+    o_leaves = [pack(o) for o in o_leaves]
+    value = unflatten(o_tree, [o.value if _at_level(o, level) else o for o in o_leaves])
+
+    def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
+        c_leaves, c_tree = flatten(cotangent)
+        if c_tree != o_tree:
+            raise ValueError("the cotangent must have the structure of the function's output")
+        roots = []
+        for o, c in zip(o_leaves, c_leaves, strict=True):
+            if np.shape(strip(c)) != np.shape(strip(o)):
+                raise ValueError(
+                    f"cotangent shape {np.shape(strip(c))} does not match output shape "
+                    f"{np.shape(strip(o))}"
+                )
+            if _at_level(o, level):
+                roots.append((o, c))
+        grads = backward(roots) if roots else {}
+        res = []
+        for x, n in zip(leaves, nodes, strict=True):
+            g = grads.get(id(n))
+            res.append(_finish(np.zeros(np.shape(strip(x)), _dtype(x)) if g is None else g, x))
+        return tuple(unflatten(tree, res))
+
+    return (value, vjp_fn, _lower(aux, level)) if has_aux else (value, vjp_fn)
+
+
+def value_and_grad(f: Callable[..., Any], argnums: ArgNums = 0,
+                   has_aux: bool = False) -> Callable[..., Any]:  # fmt: skip
+    """A function returning ``f``'s value and its gradient (reverse mode).
+
+    Parameters
+    ----------
+    f : callable
+        Scalar-valued function.
+    argnums : int or tuple of int
+        Which positional arguments to differentiate.
+    has_aux : bool
+        ``f`` returns ``(value, aux)``; the result is then ``((value, aux), grad)``.
+
+    Returns
+    -------
+    callable
+        ``(*args, **kwargs) -> (value, gradient)``; the gradient has the
+        structure, shapes and float dtypes of the chosen arguments (a tuple of
+        them when ``argnums`` is a tuple).
+
+    Examples
+    --------
+    >>> import numpy as np, gradmix as gm
+    >>> gm.value_and_grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
+    (np.float64(5.0), array([2., 4.]))
+    """
+
+    @functools.wraps(f)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        nums = _nums(argnums, len(args))
+        g = _partial(f, args, nums, kwargs)
+        res = vjp(g, *(args[i] for i in nums), has_aux=has_aux)
+        out, pullback = res[0], res[1]
+        o_leaves, _ = flatten(out)
+        if len(o_leaves) != 1 or np.size(strip(o_leaves[0])) != 1:
+            shape = [np.shape(strip(o)) for o in o_leaves]
+            raise TypeError(
+                f"grad requires a function with a scalar output, got output of shape "
+                f"{shape[0] if len(shape) == 1 else shape}; use gm.jacobian (jacrev/jacfwd) "
+                "for vector outputs, or gm.vjp for a given cotangent"
+            )
+        o = strip(o_leaves[0])
+        if np.iscomplexobj(o):
+            raise TypeError("grad requires a real-valued output")
+        cot = np.ones(np.shape(o), dtype=np.result_type(o, np.float32))
+        grads = pullback(cot if not isinstance(out, list | tuple | dict) else _like(out, cot))
+        grads = grads[0] if isinstance(argnums, int) else grads
+        return ((out, res[2]) if has_aux else out), grads
+
+    return wrapped
+
+
+def _like(tree: Any, leaf: Any) -> Any:
+    _, td = flatten(tree)
+    return unflatten(td, [leaf])
+
+
+def grad(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> Callable[..., Any]:
+    """The gradient of a scalar function (reverse mode).
+
+    Parameters
+    ----------
+    f : callable
+        Scalar-valued function of plain numpy code.
+    argnums : int or tuple of int
+        Which positional arguments to differentiate.
+    has_aux : bool
+        ``f`` returns ``(value, aux)``; the result is then ``(grad, aux)``.
+
+    Returns
+    -------
+    callable
+        Same signature as ``f``, returning the gradient with the structure,
+        shapes and dtypes of the chosen arguments.
+
+    Examples
+    --------
+    >>> import numpy as np, gradmix as gm
+    >>> f = lambda x1, x2: x1 * x2 + np.sin(x1)
+    >>> gm.grad(f, argnums=(0, 1))(1.5, 2.0)
+    (np.float64(2.0707372016677029), np.float64(1.5))
+    """
+    vg = value_and_grad(f, argnums, has_aux)
+
+    @functools.wraps(f)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        value, g = vg(*args, **kwargs)
+        return (g, value[1]) if has_aux else g
+
+    return wrapped
+
+
+# Jacobians and Hessians -------------------------------------------------------------------
+def _arg_tree(args: tuple[Any, ...], nums: tuple[int, ...], argnums: ArgNums) -> Any:
+    return args[nums[0]] if isinstance(argnums, int) else tuple(args[i] for i in nums)
+
+
+def jacfwd(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> Callable[..., Any]:
+    """The Jacobian by forward mode, in one sweep with batched tangents.
+
+    Returns
+    -------
+    callable
+        ``(*args) -> J`` with ``J.shape == out.shape + in.shape``; for pytrees,
+        the output's structure holding the input's structure of blocks.
+
+    Examples
+    --------
+    >>> import numpy as np, gradmix as gm
+    >>> gm.jacfwd(lambda v: np.array([v[0] * v[1], v[0] + v[1]]))(np.array([2.0, 3.0]))
+    array([[3., 2.],
+           [1., 1.]])
+    """
+
+    @functools.wraps(f)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        nums = _nums(argnums, len(args))
+        in_tree = _arg_tree(args, nums, argnums)
+        leaves, td = flatten(in_tree)
+        leaves = [_as_float(x) for x in leaves]
+        sizes = [int(np.size(strip(x))) for x in leaves]
+        n = sum(sizes)
+        dt = np.result_type(*[_dtype(x) for x in leaves]) if leaves else np.float64
+        eye = np.eye(n, dtype=dt)
+        seeds, off = [], 0
+        for x, s in zip(leaves, sizes, strict=True):
+            seeds.append(eye[:, off : off + s].reshape((n,) + np.shape(strip(x))))
+            off += s
+        g = _partial(f, args, nums, kwargs)
+        if isinstance(argnums, int):
+
+            def h(x: Any) -> Any:
+                return g(x)
+
+            prim_tree, tan_tree = (unflatten(td, leaves),), (unflatten(td, seeds),)
+        else:
+            h = g
+            prim_tree, tan_tree = tuple(unflatten(td, leaves)), tuple(unflatten(td, seeds))
+        res = jvp(h, prim_tree, tan_tree, has_aux=has_aux)
+        o_leaves, o_tree = flatten(res[0])
+        t_leaves, _ = flatten(res[1])
+        blocks = []
+        for o, t in zip(o_leaves, t_leaves, strict=True):
+            oshape = np.shape(strip(o))
+            per_in, off = [], 0
+            for x, s in zip(leaves, sizes, strict=True):
+                part = t[off : off + s]
+                part = np.moveaxis(part, 0, -1) if np.ndim(strip(part)) > 1 else part
+                per_in.append(_finish(np.reshape(part, oshape + np.shape(strip(x))), x))
+                off += s
+            blocks.append(unflatten(td, per_in))
+        jac = unflatten(o_tree, blocks)
+        return (jac, res[2]) if has_aux else jac
+
+    return wrapped
+
+
+def jacrev(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> Callable[..., Any]:
+    """The Jacobian by reverse mode: one backward sweep per output element.
+
+    Returns
+    -------
+    callable
+        ``(*args) -> J`` with ``J.shape == out.shape + in.shape``; for pytrees,
+        the output's structure holding the input's structure of blocks.
+
+    Examples
+    --------
+    >>> import numpy as np, gradmix as gm
+    >>> gm.jacrev(lambda x: x ** 2)(np.array([1.0, 3.0]))
+    array([[2., 0.],
+           [0., 6.]])
+    """
+
+    @functools.wraps(f)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        nums = _nums(argnums, len(args))
+        g = _partial(f, args, nums, kwargs)
+        res = vjp(g, *(args[i] for i in nums), has_aux=has_aux)
+        out, pullback = res[0], res[1]
+        o_leaves, o_tree = flatten(out)
+        in_tree = _arg_tree(args, nums, argnums)
+        in_leaves, td = flatten(in_tree)
+        zeros = [np.zeros(np.shape(strip(o)), np.result_type(_dtype(o), np.float32))
+                 for o in o_leaves]  # fmt: skip
+        blocks = []
+        for j, o in enumerate(o_leaves):
+            rows: list[list[Any]] = [[] for _ in in_leaves]
+            for k in range(int(np.size(strip(o)))):
+                cot = list(zeros)
+                cot[j] = np.zeros_like(zeros[j])
+                cot[j].reshape(-1)[k] = 1
+                grads = pullback(unflatten(o_tree, cot))
+                gl, _ = flatten(grads[0] if isinstance(argnums, int) else grads)
+                for r, gi in zip(rows, gl, strict=True):
+                    r.append(gi)
+            oshape = np.shape(strip(o))
+            per_in = []
+            for r, x in zip(rows, in_leaves, strict=True):
+                xs = np.shape(strip(x))
+                per_in.append(_finish(np.reshape(np.stack(r), oshape + xs), _as_float(x)))
+            blocks.append(unflatten(td, per_in))
+        jac = unflatten(o_tree, blocks)
+        return (jac, res[2]) if has_aux else jac
+
+    return wrapped
+
+
+jacobian = jacrev
+
+
+def hessian(f: Callable[..., Any], argnums: ArgNums = 0) -> Callable[..., Any]:
+    """The Hessian of a scalar function, forward-over-reverse (one batched sweep).
+
+    Examples
+    --------
+    >>> import numpy as np, gradmix as gm
+    >>> gm.hessian(lambda x: x[0] ** 2 * x[1])(np.array([1.0, 2.0]))
+    array([[4., 2.],
+           [2., 0.]])
+    """
+    return jacfwd(grad(f, argnums), argnums)
+
+
+def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
+    """Hessian-vector product ``H(x) @ v`` without forming ``H`` (forward-over-reverse).
+
+    Parameters
+    ----------
+    f : callable
+        Scalar function of one argument (a pytree).
+    x, v : pytree
+        Point and direction, same structure and shapes.
+    """
+    return jvp(grad(f), (x,), (v,))[1]
+
+
+def derivative(f: Callable[[Any], Any], order: int = 1) -> Callable[[Any], Any]:
+    """The ``order``-th derivative of ``f: R -> R`` (elementwise on arrays).
+
+    Examples
+    --------
+    >>> import numpy as np, gradmix as gm
+    >>> float(gm.derivative(np.sin, order=2)(0.5)) == -np.sin(0.5)
+    True
+    """
+    if not isinstance(order, int | np.integer) or order < 0:
+        raise ValueError(f"order must be a non-negative integer, got {order!r}")
+    if order == 0:
+        return f
+    if order > 1:
+        return derivative(derivative(f, order - 1), 1)
+
+    @functools.wraps(f)
+    def d(x: Any) -> Any:
+        x = _as_float(x)
+        one = np.ones(np.shape(strip(x)), dtype=_dtype(x))
+        return jvp(f, (x,), (one[()] if one.ndim == 0 else one,))[1]
+
+    return d
