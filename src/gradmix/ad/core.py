@@ -367,21 +367,90 @@ class Tracer:
         return int(np.size(strip(self)))
 
     @property
-    def dtype(self) -> np.dtype[Any]:
-        return np.result_type(strip(self))
+    def dtype(self) -> Any:
+        return _traced_dtype(np.result_type(strip(self)))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.value!r}, level={self._level})"
+
+
+class TracedDType:
+    """The ``dtype`` of a traced value: the numpy dtype in every respect but one.
+
+    numpy's own code on object arrays (``np.mean([a, b])``) finishes with
+    ``result.dtype.type(result)``; this ``.type`` hands tracers through
+    unchanged instead of converting them to a float, which would drop the
+    derivative.  numpy accepts the object wherever it takes a dtype (it reads
+    the ``.dtype`` attribute).
+    """
+
+    __slots__ = ("dtype",)
+
+    def __init__(self, dtype: np.dtype[Any]) -> None:
+        self.dtype = dtype
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.dtype, name)
+
+    @property
+    def type(self) -> type:
+        return _passthrough_scalar(self.dtype.type)
+
+    def __eq__(self, other: object) -> bool:
+        return bool(self.dtype == (other.dtype if isinstance(other, TracedDType) else other))
+
+    def __hash__(self) -> int:
+        return hash(self.dtype)
+
+    def __repr__(self) -> str:
+        return repr(self.dtype)
+
+    def __str__(self) -> str:
+        return str(self.dtype)
+
+
+_PASSTHROUGH: dict[type, type] = {}
+
+
+def _passthrough_scalar(scalar: type) -> type:
+    if scalar not in _PASSTHROUGH:
+
+        def __new__(cls: type, value: Any = 0, *args: Any) -> Any:  # noqa: N807
+            return value if isinstance(value, Tracer) else scalar(value, *args)
+
+        _PASSTHROUGH[scalar] = type(scalar.__name__, (scalar,), {"__new__": __new__})
+    return _PASSTHROUGH[scalar]
+
+
+def _traced_dtype(dt: np.dtype[Any]) -> TracedDType:
+    return TracedDType(dt)
+
+
+class SequenceMethods:
+    """Indexing, ``len`` and iteration, for tracers of arrays with ``ndim >= 1``.
+
+    Scalar tracers deliberately lack them: numpy treats any object with
+    ``__getitem__`` as a sequence, and would then report writing a traced
+    scalar into an array as a confusing shape error instead of our own.
+    """
+
+    __slots__ = ()
+
+    def __getitem__(self, idx: Any) -> Any:
+        return _NUMPY["getitem"](self, idx)
 
     def __len__(self) -> int:
-        shape = self.shape
-        if not shape:
-            raise TypeError("len() of a 0-d traced value")
-        return shape[0]
+        return self.shape[0]  # type: ignore[attr-defined,no-any-return]
 
     def __iter__(self) -> Any:
         for i in range(len(self)):
             yield self[i]
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.value!r}, level={self._level})"
+
+def ndim_of(x: Any) -> int:
+    """``np.ndim`` without dispatch overhead."""
+    nd = getattr(x, "ndim", None)
+    return nd if nd is not None else np.ndim(x)
 
 
 def _make_methods() -> None:
@@ -423,7 +492,6 @@ def _make_methods() -> None:
     Tracer.__neg__ = lambda self: np.negative(self)  # type: ignore[attr-defined]
     Tracer.__pos__ = lambda self: self  # type: ignore[attr-defined]
     Tracer.__abs__ = lambda self: np.abs(self)  # type: ignore[attr-defined]
-    Tracer.__getitem__ = lambda self, idx: _NUMPY["getitem"](self, idx)  # type: ignore[attr-defined]
 
     methods = {
         "sum": np.sum,

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.ad.core import Primitive, Tracer, bind
+from gradmix.ad.core import Primitive, SequenceMethods, Tracer, bind, ndim_of
 
 __all__ = ["Dual"]
 
@@ -50,6 +50,9 @@ class Dual(Tracer):
     """
 
     __slots__ = ("primal", "tangent", "_nb")
+
+    def __new__(cls, primal: Any, *args: Any, **kwargs: Any) -> Dual:
+        return object.__new__(DualArray if ndim_of(primal) else cls)
 
     def __init__(self, primal: Any, tangent: Any, _level: int | None = None, _nb: int | None = None):
         if _level is None:
@@ -120,6 +123,12 @@ class Dual(Tracer):
             if np.shape(out) != full:
                 out = np.broadcast_to(out, full)
         return Dual(ans, out, lvl, nb)
+
+
+class DualArray(SequenceMethods, Dual):
+    """A :class:`Dual` holding an array (indexable, iterable)."""
+
+    __slots__ = ()
 
 
 def _expand_batched(g: Any, ndim: int) -> Any:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.ad.core import Primitive, Tracer, bind
+from gradmix.ad.core import Primitive, SequenceMethods, Tracer, bind, ndim_of
 
 __all__ = ["Node", "backward", "sum_to_shape"]
 
@@ -24,6 +24,9 @@ class Node(Tracer):
     """A value recorded in a reverse-mode computation graph."""
 
     __slots__ = ("_value", "prim", "args", "kwargs", "parents")
+
+    def __new__(cls, value: Any, *args: Any, **kwargs: Any) -> Node:
+        return object.__new__(NodeArray if ndim_of(value) else cls)
 
     def __init__(
         self,
@@ -55,6 +58,12 @@ class Node(Tracer):
                 parents.append((i, a))
         ans = bind(prim, vals, kwargs)
         return Node(ans, lvl, prim, vals, kwargs, tuple(parents))
+
+
+class NodeArray(SequenceMethods, Node):
+    """A :class:`Node` holding an array (indexable, iterable)."""
+
+    __slots__ = ()
 
 
 def sum_to_shape(x: Any, shape: tuple[int, ...]) -> Any:

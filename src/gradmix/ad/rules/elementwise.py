@@ -22,7 +22,7 @@ import scipy.special as sc
 
 from gradmix.ad.core import Primitive, bind, register_numpy, strip
 
-__all__ = ["elementwise", "where", "clip", "polygamma"]
+__all__ = ["elementwise", "where", "clip"]
 
 _LOG2 = np.log(2.0)
 _LOG10 = np.log(10.0)
@@ -158,12 +158,8 @@ register_numpy(np.fmod)(
 # scipy.special ufuncs reach __array_ufunc__ too
 
 
-@register_numpy(sc.polygamma)
-def polygamma(n: Any, x: Any) -> Any:
-    """``scipy.special.polygamma`` with a derivative rule in ``x`` (any order)."""
-    return _polygamma(strip(n), x)
-
-
+# scipy.special.polygamma is a Python function, not a ufunc, so it never
+# reaches the dispatch; this primitive serves the derivatives of psi
 _polygamma = elementwise(
     lambda n, x: sc.polygamma(n, x), None, lambda g, a, n, x: g * _polygamma(n + 1, x),
     name="scipy.special.polygamma",

@@ -14,7 +14,15 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 
-from gradmix.ad.core import PerArgRules, Primitive, bind, register_numpy, strip
+from gradmix.ad.core import (
+    NoDerivativeRuleError,
+    PerArgRules,
+    Primitive,
+    Tracer,
+    bind,
+    register_numpy,
+    strip,
+)
 from gradmix.ad.rules.reductions import amax, amin, sum_
 from gradmix.ad.rules.shape import (
     broadcast_to,
@@ -403,38 +411,42 @@ def solve_triangular(a: Any, b: Any, lower: bool = False) -> Any:
     return bind(_strsm, (a, b), {"lower": bool(lower)})
 
 
-def _eigh_parts(a: Any) -> tuple[np.ndarray, np.ndarray]:
-    return np.linalg.eigh(strip(a))
+def _eigvec_f(w: Any) -> Any:
+    """F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it (differentiable in w)."""
+    n = np.shape(strip(w))[-1]
+    off = ~np.eye(n, dtype=bool)
+    diff = expand_dims(w, -2) - expand_dims(w, -1)
+    return np.where(off, 1.0 / np.where(off, diff, 1.0), 0.0)
 
 
+# eigenvalues and eigenvectors are separate primitives; their rules call the
+# differentiable eigh below, so second derivatives come out right
 _eigvalsh = Primitive(np.linalg.eigvalsh, "np.linalg.eigvalsh")
-_eigvalsh.jvps[0] = lambda g, ans, a: sum_(_eigh_parts(a)[1] * matmul(_sym(g), _eigh_parts(a)[1]),
-                                           axis=-2)  # fmt: skip
-_eigvalsh.vjps[0] = lambda ans, a: lambda g: matmul(
-    _eigh_parts(a)[1] * expand_dims(g, -2), _mT(_eigh_parts(a)[1])
-)
-
-
-def _eigvec_f(w: np.ndarray) -> np.ndarray:
-    diff = w[..., None, :] - w[..., :, None]
-    with np.errstate(divide="ignore"):
-        f = np.where(diff == 0, 0.0, 1.0 / np.where(diff == 0, 1.0, diff))
-    return f
-
-
 _eigvecs = Primitive(lambda a: np.linalg.eigh(a)[1], "np.linalg.eigh")
 
 
-def _eigvec_jvp(g: Any, ans: Any, a: Any) -> Any:
-    w, v = np.linalg.eigh(strip(a))
+def _eigvalsh_jvp(g: Any, ans: Any, a: Any) -> Any:
+    v = bind(_eigvecs, (a,), {})
+    return sum_(v * matmul(_sym(g), v), axis=-2)
+
+
+def _eigvalsh_vjp(ans: Any, a: Any) -> Any:
+    v = bind(_eigvecs, (a,), {})
+    return lambda g: matmul(v * expand_dims(g, -2), _mT(v))
+
+
+def _eigvec_jvp(g: Any, v: Any, a: Any) -> Any:
+    w = bind(_eigvalsh, (a,), {})
     return matmul(v, _eigvec_f(w) * matmul(matmul(_mT(v), _sym(g)), v))
 
 
-def _eigvec_vjp(ans: Any, a: Any) -> Any:
-    w, v = np.linalg.eigh(strip(a))
+def _eigvec_vjp(v: Any, a: Any) -> Any:
+    w = bind(_eigvalsh, (a,), {})
     return lambda g: _sym(matmul(matmul(v, _eigvec_f(w) * matmul(_mT(v), g)), _mT(v)))
 
 
+_eigvalsh.jvps[0] = _eigvalsh_jvp
+_eigvalsh.vjps[0] = _eigvalsh_vjp
 _eigvecs.jvps[0] = _eigvec_jvp
 _eigvecs.vjps[0] = _eigvec_vjp
 
@@ -458,7 +470,12 @@ _svdvals = Primitive(lambda a: np.linalg.svd(a, compute_uv=False), "np.linalg.sv
 
 
 def _svd_uv(a: Any) -> tuple[np.ndarray, np.ndarray]:
-    u, _, vh = np.linalg.svd(strip(a), full_matrices=False)
+    if isinstance(a, Tracer):
+        raise NoDerivativeRuleError(
+            "gradmix differentiates singular values once; their second derivatives "
+            "(which need singular-vector derivatives) are not implemented"
+        )
+    u, _, vh = np.linalg.svd(a, full_matrices=False)
     return u, vh
 
 
@@ -474,8 +491,6 @@ _svdvals.vjps[0] = lambda ans, a: lambda g: matmul(
 def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False) -> Any:
     """``np.linalg.svd``: singular values are differentiable; singular vectors are not."""
     if compute_uv:
-        from gradmix.ad.core import NoDerivativeRuleError
-
         raise NoDerivativeRuleError(
             "gradmix differentiates singular values only: call np.linalg.svd(a, "
             "compute_uv=False) or np.linalg.svdvals(a)"

@@ -1,0 +1,255 @@
+"""Every rule in the primitive table: JVP (jacfwd) == VJP (jacrev) == central differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.special as sc
+
+from tests.ad.helpers import assert_derivatives
+
+rng = np.random.default_rng(0)
+A = rng.normal(size=(3, 4))
+B = rng.normal(size=(4, 2))
+V3 = rng.normal(size=3)
+V4 = rng.normal(size=4)
+POS = rng.uniform(0.5, 2.0, size=(2, 3))
+UNIT = rng.uniform(-0.8, 0.8, size=(2, 3))
+M = rng.normal(size=(3, 3))
+SPD = M @ M.T + 3 * np.eye(3)
+T3 = rng.normal(size=(2, 3, 4))
+
+UNARY = {
+    "negative": (np.negative, A),
+    "abs": (np.abs, A),
+    "exp": (np.exp, A),
+    "exp2": (np.exp2, A),
+    "expm1": (np.expm1, A),
+    "log": (np.log, POS),
+    "log2": (np.log2, POS),
+    "log10": (np.log10, POS),
+    "log1p": (np.log1p, POS),
+    "sqrt": (np.sqrt, POS),
+    "cbrt": (np.cbrt, POS),
+    "square": (np.square, A),
+    "reciprocal": (np.reciprocal, POS),
+    "sin": (np.sin, A),
+    "cos": (np.cos, A),
+    "tan": (np.tan, UNIT),
+    "arcsin": (np.arcsin, UNIT),
+    "arccos": (np.arccos, UNIT),
+    "arctan": (np.arctan, A),
+    "sinh": (np.sinh, A),
+    "cosh": (np.cosh, A),
+    "tanh": (np.tanh, A),
+    "arcsinh": (np.arcsinh, A),
+    "arccosh": (np.arccosh, POS + 1.0),
+    "arctanh": (np.arctanh, UNIT),
+    "deg2rad": (np.deg2rad, A),
+    "rad2deg": (np.rad2deg, A),
+    "pow_scalar": (lambda x: x**3, A),
+    "pow_half": (lambda x: x**0.5, POS),
+    "pow_square": (lambda x: x**2, A),
+    "rpow": (lambda x: 2.0**x, A),
+    "erf": (sc.erf, A),
+    "erfc": (sc.erfc, A),
+    "expit": (sc.expit, A),
+    "logit": (sc.logit, UNIT * 0.5 + 0.5),
+    "gammaln": (sc.gammaln, POS),
+    "digamma": (sc.psi, POS),
+    "ndtr": (sc.ndtr, A),
+    "log_ndtr": (sc.log_ndtr, A),
+    "clip": (lambda x: np.clip(x, -0.5, 0.5), A),
+    "where": (lambda x: np.where(x > 0, x**2, np.sin(x)), A),
+    "maximum_const": (lambda x: np.maximum(x, 0.1), A),
+    "minimum_const": (lambda x: np.minimum(x, 0.1), A),
+    "logsumexp": (lambda x: __import__("gradmix").logsumexp(x, axis=1), A),
+}
+
+BINARY = {
+    "add_broadcast": (np.add, A, V4),
+    "subtract": (np.subtract, A, A[::-1]),
+    "multiply_broadcast": (np.multiply, A, V4),
+    "divide": (np.divide, A, POS[:1, :1] + 1),
+    "power": (np.power, POS, A[:2, :3]),
+    "maximum": (np.maximum, A, A[::-1]),
+    "minimum": (np.minimum, A, A[::-1]),
+    "arctan2": (np.arctan2, A, A[::-1]),
+    "hypot": (np.hypot, A, A[::-1]),
+    "logaddexp": (np.logaddexp, A, A[::-1]),
+    "logaddexp2": (np.logaddexp2, A, A[::-1]),
+    "mod": (np.mod, POS * 3, POS[::-1] + 0.1),
+    "xlogy": (sc.xlogy, POS, POS[::-1]),
+    "matmul": (np.matmul, A, B),
+    "matmul_vec_mat": (np.matmul, V3, A),
+    "matmul_mat_vec": (np.matmul, A, V4),
+    "matmul_vec_vec": (np.matmul, V4, V4[::-1]),
+    "matmul_stack": (np.matmul, T3, B),
+    "dot": (np.dot, A, B),
+    "inner": (np.inner, A, A),
+    "outer": (np.outer, V3, V4),
+    "vdot": (np.vdot, A, A[::-1]),
+    "tensordot": (lambda a, b: np.tensordot(a, b, axes=([1, 2], [0, 1])), T3, A),
+    "einsum_matmul": (lambda a, b: np.einsum("ij,jk->ik", a, b), A, B),
+    "einsum_implicit": (lambda a, b: np.einsum("ij,jk", a, b), A, B),
+    "einsum_ellipsis": (lambda a, b: np.einsum("...j,jk->...k", a, b), T3, B),
+    "kron": (np.kron, M[:2, :2], B),
+    "solve_vec": (np.linalg.solve, SPD, V3),
+    "solve_mat": (np.linalg.solve, SPD, A),
+    "concatenate": (lambda a, b: np.concatenate([a, b], axis=0), A, A[:1]),
+    "stack": (lambda a, b: np.stack([a, b], axis=1), A, A[::-1]),
+    "hstack": (lambda a, b: np.hstack([a, b]), A, A[::-1]),
+    "vstack": (lambda a, b: np.vstack([a, b]), V4, V4[::-1]),
+    "column_stack": (lambda a, b: np.column_stack([a, b]), V3, V3[::-1]),
+    "append": (np.append, V3, V4),
+    "where_both": (lambda a, b: np.where(a > b, a, b), A, A[::-1] + 0.25),
+    "average_weights": (lambda a, w: np.average(a, axis=1, weights=w), A, np.abs(V4) + 0.1),
+}
+
+REDUCTIONS = {
+    "sum": (np.sum, A),
+    "sum_axis": (lambda x: np.sum(x, axis=0), A),
+    "sum_keepdims": (lambda x: np.sum(x, axis=(0, 2), keepdims=True), T3),
+    "sum_method": (lambda x: x.sum(axis=1), A),
+    "mean": (lambda x: np.mean(x, axis=1), A),
+    "prod": (lambda x: np.prod(x, axis=1), A),
+    "prod_with_zero": (lambda x: np.prod(x), np.array([1.5, 0.0, 2.0, -1.0])),
+    "prod_two_zeros": (lambda x: np.prod(x, axis=0), np.array([[0.0, 1.0], [0.0, 2.0]])),
+    "var": (lambda x: np.var(x, axis=0), A),
+    "std": (lambda x: np.std(x, ddof=1), A),
+    "max": (lambda x: np.max(x, axis=1), A),
+    "min": (lambda x: np.min(x, axis=0), A),
+    "amax_all": (np.amax, A),
+    "ptp": (lambda x: np.ptp(x, axis=1), A),
+    "cumsum": (lambda x: np.cumsum(x, axis=1), A),
+    "cumsum_flat": (np.cumsum, A),
+    "cumprod": (lambda x: np.cumprod(x, axis=0), POS),
+    "cov": (np.cov, A),
+    "add_reduce": (lambda x: np.add.reduce(x, axis=1), A),
+    "multiply_accumulate": (lambda x: np.multiply.accumulate(x), POS[0]),
+    "trace": (np.trace, M),
+    "norm": (np.linalg.norm, A),
+    "norm_1": (lambda x: np.linalg.norm(x, 1), V4),
+    "norm_inf": (lambda x: np.linalg.norm(x, np.inf), V4),
+    "norm_3": (lambda x: np.linalg.norm(x, 3), V4),
+    "norm_axis": (lambda x: np.linalg.norm(x, axis=1), A),
+    "norm_fro": (lambda x: np.linalg.norm(x, "fro"), A),
+    "norm_nuc": (lambda x: np.linalg.norm(x, "nuc"), A),
+    "norm_2_mat": (lambda x: np.linalg.norm(x, 2), A),
+    "norm_1_mat": (lambda x: np.linalg.norm(x, 1), A),
+}
+
+SHAPE = {
+    "reshape": (lambda x: x.reshape(4, 3), A),
+    "reshape_F": (lambda x: np.reshape(x, (4, 3), order="F"), A),
+    "ravel": (np.ravel, A),
+    "transpose": (lambda x: x.T, A),
+    "transpose_axes": (lambda x: np.transpose(x, (2, 0, 1)), T3),
+    "swapaxes": (lambda x: np.swapaxes(x, 0, 2), T3),
+    "moveaxis": (lambda x: np.moveaxis(x, 0, -1), T3),
+    "expand_dims": (lambda x: np.expand_dims(x, 1), A),
+    "squeeze": (lambda x: np.squeeze(x), A[:1]),
+    "broadcast_to": (lambda x: np.broadcast_to(x, (2, 3, 4)), V4),
+    "getitem_basic": (lambda x: x[1:, ::2], A),
+    "getitem_int": (lambda x: x[1], A),
+    "getitem_fancy": (lambda x: x[[0, 2, 2], [1, 1, 3]], A),
+    "getitem_repeat": (lambda x: x[np.array([0, 0, 1])], V3),
+    "getitem_bool": (lambda x: x[x > 0], A),
+    "getitem_newaxis": (lambda x: x[None, :, 1], A),
+    "getitem_mixed": (lambda x: x[0, :, [1, 3]], T3),
+    "flip": (lambda x: np.flip(x, 1), A),
+    "fliplr": (np.fliplr, A),
+    "flipud": (np.flipud, A),
+    "roll": (lambda x: np.roll(x, 2, axis=1), A),
+    "rot90": (np.rot90, A),
+    "tile": (lambda x: np.tile(x, (2, 1)), A),
+    "repeat": (lambda x: np.repeat(x, 2, axis=0), A),
+    "pad_constant": (lambda x: np.pad(x, 1), A),
+    "pad_edge": (lambda x: np.pad(x, ((1, 0), (0, 2)), mode="edge"), A),
+    "pad_reflect": (lambda x: np.pad(x, 2, mode="reflect"), V4),
+    "triu": (np.triu, M),
+    "tril": (lambda x: np.tril(x, -1), M),
+    "diag_extract": (np.diag, M),
+    "diag_build": (lambda x: np.diag(x, 1), V3),
+    "diagonal": (lambda x: np.diagonal(x, 0, 1, 2), T3),
+    "diff": (lambda x: np.diff(x, n=2, axis=1), A),
+    "sort": (lambda x: np.sort(x, axis=1), A),
+    "take": (lambda x: np.take(x, [0, 2], axis=1), A),
+    "take_along_axis": (lambda x: np.take_along_axis(x, np.argsort(x, axis=0), 0), A),
+    "split": (lambda x: np.split(x, 2, axis=1)[1], A),
+    "array_split": (lambda x: np.array_split(x, 3)[0], V4),
+    "select": (lambda x: np.select([x < -0.5, x > 0.5], [x**2, -x], default=x), A),
+    "atleast_2d": (np.atleast_2d, V3),
+    "copy": (lambda x: np.copy(x) * 2, A),
+    "dstack": (lambda x: np.dstack([x, x]), A),
+}
+
+LINALG = {
+    "inv": (np.linalg.inv, M + 3 * np.eye(3)),
+    "det": (np.linalg.det, M),
+    "slogdet": (lambda x: np.linalg.slogdet(x)[1], M),
+    "cholesky": (lambda x: np.linalg.cholesky(x @ x.T + 3 * np.eye(3)), M),
+    "eigvalsh": (lambda x: np.linalg.eigvalsh(x + x.T), M),
+    "eigh_vectors": (lambda x: np.abs(np.linalg.eigh(x + x.T)[1]), M),
+    "svdvals": (lambda x: np.linalg.svd(x, compute_uv=False), A),
+    "pinv": (np.linalg.pinv, A),
+    "matrix_power": (lambda x: np.linalg.matrix_power(x, 3), M),
+    "matrix_power_neg": (lambda x: np.linalg.matrix_power(x, -2), M + 3 * np.eye(3)),
+    "multi_dot": (lambda x: np.linalg.multi_dot([x, x.T, x]), A),
+    "solve_triangular": (
+        lambda x: __import__("gradmix").solve_triangular(np.tril(x) + 4 * np.eye(3), V3, True),
+        M,
+    ),
+    "inv_stack": (np.linalg.inv, np.stack([M + 3 * np.eye(3), M.T + 4 * np.eye(3)])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary(name):
+    f, x = UNARY[name]
+    assert_derivatives(f, x)
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_binary(name):
+    f, a, b = BINARY[name]
+    assert_derivatives(f, a, b)
+
+
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+def test_reductions(name):
+    f, x = REDUCTIONS[name]
+    assert_derivatives(f, x)
+
+
+@pytest.mark.parametrize("name", sorted(SHAPE))
+def test_shape(name):
+    f, x = SHAPE[name]
+    assert_derivatives(f, x)
+
+
+@pytest.mark.parametrize("name", sorted(LINALG))
+def test_linalg(name):
+    f, x = LINALG[name]
+    assert_derivatives(f, x, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "name", ["cholesky", "eigvalsh", "eigh_vectors", "inv", "det", "slogdet", "pinv"]
+)
+def test_linalg_second_order(name):
+    """Rules are differentiable again: Hessians of linear-algebra compositions."""
+    import gradmix as gm
+
+    f, x = LINALG[name]
+    scalar = lambda y: np.sum(np.sin(f(y)))  # noqa: E731
+    h = gm.hessian(scalar)(x)
+    num = gm.divided_difference(gm.grad(scalar), x, 1e-6, "central")
+    np.testing.assert_allclose(h, num, rtol=1e-5, atol=1e-6)
+
+
+def test_digamma_second_derivative():
+    import gradmix as gm
+
+    x = 1.7
+    np.testing.assert_allclose(gm.derivative(sc.gammaln, 3)(x), sc.polygamma(2, x), rtol=1e-12)
