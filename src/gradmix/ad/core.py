@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -115,7 +115,7 @@ class PerArgRules(dict[int, Any]):
         super().__init__()
         self.factory = factory
 
-    def get(self, i: int, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, i: int, default: Any = None) -> Any:
         return self.factory(i)
 
 
@@ -373,6 +373,67 @@ class Tracer:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.value!r}, level={self._level})"
 
+    # ndarray-style methods ---------------------------------------------------
+    def __neg__(self) -> Any:
+        return np.negative(self)
+
+    def __pos__(self) -> Any:
+        return self
+
+    def __abs__(self) -> Any:
+        return np.abs(self)
+
+    def reshape(self, *shape: Any, order: Any = "C") -> Any:
+        if len(shape) == 1 and isinstance(shape[0], tuple | list):
+            shape = tuple(shape[0])
+        return np.reshape(self, shape, order=order)  # type: ignore[call-overload]
+
+    def transpose(self, *axes: Any) -> Any:
+        if len(axes) == 1 and isinstance(axes[0], tuple | list):
+            axes = tuple(axes[0])
+        x: Any = self
+        return np.transpose(x, axes or None)
+
+    def astype(self, dtype: Any, **kwargs: Any) -> Any:
+        return _NUMPY["astype"](self, dtype)
+
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        raise TracerConversionError(
+            "x.sort() sorts in place, which would drop derivatives; use x = np.sort(x)"
+        )
+
+    def flatten(self, order: Any = "C") -> Any:
+        x: Any = self
+        return np.ravel(x, order=order)
+
+    def copy(self) -> Any:
+        return self
+
+    @property
+    def T(self) -> Any:  # noqa: N802
+        x: Any = self
+        return np.transpose(x)
+
+    @property
+    def real(self) -> Any:
+        return self
+
+    if TYPE_CHECKING:  # attached by _make_methods below
+
+        def __add__(self, other: Any) -> Any: ...
+        def __radd__(self, other: Any) -> Any: ...
+        def __sub__(self, other: Any) -> Any: ...
+        def __rsub__(self, other: Any) -> Any: ...
+        def __mul__(self, other: Any) -> Any: ...
+        def __rmul__(self, other: Any) -> Any: ...
+        def __truediv__(self, other: Any) -> Any: ...
+        def __rtruediv__(self, other: Any) -> Any: ...
+        def __pow__(self, other: Any) -> Any: ...
+        def __rpow__(self, other: Any) -> Any: ...
+        def __matmul__(self, other: Any) -> Any: ...
+        def __rmatmul__(self, other: Any) -> Any: ...
+        def sum(self, *args: Any, **kwargs: Any) -> Any: ...
+
 
 class TracedDType:
     """The ``dtype`` of a traced value: the numpy dtype in every respect but one.
@@ -440,7 +501,7 @@ class SequenceMethods:
         return _NUMPY["getitem"](self, idx)
 
     def __len__(self) -> int:
-        return self.shape[0]  # type: ignore[attr-defined,no-any-return]
+        return self.shape[0]  # type: ignore[attr-defined]
 
     def __iter__(self) -> Any:
         for i in range(len(self)):
@@ -489,9 +550,6 @@ def _make_methods() -> None:
             return _f(self, other)
 
         setattr(Tracer, f"__{name}__", cmp)
-    Tracer.__neg__ = lambda self: np.negative(self)  # type: ignore[attr-defined]
-    Tracer.__pos__ = lambda self: self  # type: ignore[attr-defined]
-    Tracer.__abs__ = lambda self: np.abs(self)  # type: ignore[attr-defined]
 
     methods = {
         "sum": np.sum,
@@ -514,11 +572,8 @@ def _make_methods() -> None:
         "round": np.round,
         "conj": np.conjugate,
         "conjugate": np.conjugate,
-        "sort": None,  # in-place in numpy: refuse below
     }
     for name, f in methods.items():
-        if f is None:
-            continue
 
         def meth(self: Any, *args: Any, _f: Any = f, **kwargs: Any) -> Any:
             return _f(self, *args, **kwargs)
@@ -526,32 +581,6 @@ def _make_methods() -> None:
         meth.__name__ = name
         setattr(Tracer, name, meth)
 
-    def reshape(self: Any, *shape: Any, order: str = "C") -> Any:
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return np.reshape(self, shape, order=order)
-
-    def transpose(self: Any, *axes: Any) -> Any:
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return np.transpose(self, axes or None)
-
-    def astype(self: Any, dtype: Any, **kwargs: Any) -> Any:
-        return _NUMPY["astype"](self, dtype)
-
-    def sort(self: Any, *args: Any, **kwargs: Any) -> None:
-        raise TracerConversionError(
-            "x.sort() sorts in place, which would drop derivatives; use x = np.sort(x)"
-        )
-
-    Tracer.reshape = reshape  # type: ignore[attr-defined]
-    Tracer.transpose = transpose  # type: ignore[attr-defined]
-    Tracer.astype = astype  # type: ignore[attr-defined]
-    Tracer.sort = sort  # type: ignore[attr-defined]
-    Tracer.flatten = lambda self, order="C": np.ravel(self, order=order)  # type: ignore[attr-defined]
-    Tracer.copy = lambda self: self  # type: ignore[attr-defined]
-    Tracer.T = property(lambda self: np.transpose(self))  # type: ignore[attr-defined]
-    Tracer.real = property(lambda self: self)  # type: ignore[attr-defined]
     # elementwise methods that numpy's object-dtype loops call on elements, so
     # np.exp(np.array([tracer, tracer])) works too
     for name in (

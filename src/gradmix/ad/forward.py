@@ -23,7 +23,9 @@ USER_LEVEL = 0  # Duals built by hand share one level below every transform's
 
 def _contains_tracer(x: Any) -> bool:
     return isinstance(x, Tracer) or (
-        isinstance(x, np.ndarray) and x.dtype == object and any(isinstance(e, Tracer) for e in x.flat)
+        isinstance(x, np.ndarray)
+        and x.dtype == object
+        and any(isinstance(e, Tracer) for e in x.flat)
     )
 
 
@@ -54,7 +56,9 @@ class Dual(Tracer):
     def __new__(cls, primal: Any, *args: Any, **kwargs: Any) -> Dual:
         return object.__new__(DualArray if ndim_of(primal) else cls)
 
-    def __init__(self, primal: Any, tangent: Any, _level: int | None = None, _nb: int | None = None):
+    def __init__(
+        self, primal: Any, tangent: Any, _level: int | None = None, _nb: int | None = None
+    ):
         if _level is None:
             if _contains_tracer(primal) or _contains_tracer(tangent):
                 raise TypeError(
@@ -104,7 +108,7 @@ class Dual(Tracer):
             for i, g in seeded:
                 tangents[i] = g
             return Dual(ans, prim.jvp_joint(tangents, ans, *primals, **kwargs), lvl, nb)
-        out = None
+        out: Any = None
         for i, g in seeded:
             rule = prim.jvps.get(i)
             if rule is None:

@@ -60,12 +60,14 @@ def divided_difference(f: Callable[[Any], Any], x: Any, h: float = 1e-6,
 
 
 def check_grad(f: Callable[[Any], Any], x: Any, h: float | None = None) -> float:
-    """Largest relative error of gradmix's gradient against central differences.
+    """Largest error of gradmix's gradient against central differences.
 
     The step defaults to ``eps**(1/3) * max(1, |x|_max)``, which balances the
     truncation error (O(h²)) against rounding (O(eps/h)).  The error is
-    ``max|ad - fd| / max(|fd|_max, |ad|_max, 1e-12)``: of order 1e-10 for a
-    correct gradient of a smooth function in float64.
+    ``max|ad - fd| / max(|fd|_max, |ad|_max, 1)``: relative for gradients
+    larger than one, absolute below (where central differences themselves
+    carry an absolute error of about 1e-10).  Of order 1e-10 for a correct
+    gradient of a smooth function in float64.
 
     Parameters
     ----------
@@ -83,5 +85,5 @@ def check_grad(f: Callable[[Any], Any], x: Any, h: float | None = None) -> float
         h = float(np.finfo(xa.dtype).eps ** (1 / 3) * max(1.0, float(np.max(np.abs(xa)))))
     ad = np.asarray(grad(f)(xa))
     fd = np.asarray(divided_difference(f, xa, h, "central"))
-    scale = max(float(np.max(np.abs(fd))), float(np.max(np.abs(ad))), 1e-12)
+    scale = max(float(np.max(np.abs(fd))), float(np.max(np.abs(ad))), 1.0)
     return float(np.max(np.abs(ad - fd)) / scale)

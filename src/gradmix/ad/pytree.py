@@ -6,7 +6,8 @@ from typing import Any
 
 __all__ = ["flatten", "unflatten"]
 
-# a tree definition: ("leaf",) | ("tuple"/"list", [children]) | ("dict", keys, [children]) | ("none",)
+# a tree definition: ("leaf",) | ("tuple" or "list", [children])
+#                    | ("dict", keys, [children]) | ("none",)
 TreeDef = tuple[Any, ...]
 
 

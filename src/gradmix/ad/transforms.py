@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.ad.core import Tracer, new_level, pack, strip
+from gradmix.ad.core import Tracer, ndim_of, new_level, pack, strip
 from gradmix.ad.forward import Dual
 from gradmix.ad.pytree import flatten, unflatten
 from gradmix.ad.reverse import Node, backward
@@ -138,17 +138,19 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
     """
     if not isinstance(primals, tuple | list) or not isinstance(tangents, tuple | list):
         raise TypeError("jvp expects primals and tangents as tuples, e.g. jvp(f, (x,), (v,))")
+    p_leaves: list[Any]
     p_leaves, tree = flatten(tuple(primals))
     t_leaves, tree_t = flatten(tuple(tangents))
     if tree != tree_t:
         raise ValueError("primals and tangents must have the same structure")
     p_leaves = [_as_float(p) for p in p_leaves]
     nbatch: int | None = None
-    seeds = []
+    seeds: list[Any] = []
     for p, t in zip(p_leaves, t_leaves, strict=True):
         t = t if isinstance(t, Tracer) else np.asarray(t, dtype=_dtype(p))
-        extra = np.ndim(t) - np.ndim(p)
-        if extra not in (0, 1) or np.shape(t)[extra:] != np.shape(p):
+        p = strip(p)
+        extra = ndim_of(t) - np.ndim(p)
+        if extra not in (0, 1) or np.shape(strip(t))[extra:] != np.shape(p):
             raise ValueError(
                 f"tangent of shape {np.shape(t)} does not match primal of shape {np.shape(p)} "
                 "(one extra leading axis of directions is allowed)"
@@ -333,7 +335,9 @@ def _arg_tree(args: tuple[Any, ...], nums: tuple[int, ...], argnums: ArgNums) ->
     return args[nums[0]] if isinstance(argnums, int) else tuple(args[i] for i in nums)
 
 
-def jacfwd(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> Callable[..., Any]:
+def jacfwd(
+    f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """The Jacobian by forward mode, in one sweep with batched tangents.
 
     Returns
@@ -393,7 +397,9 @@ def jacfwd(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -
     return wrapped
 
 
-def jacrev(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> Callable[..., Any]:
+def jacrev(
+    f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """The Jacobian by reverse mode: one backward sweep per output element.
 
     Returns

@@ -29,7 +29,9 @@ _LOG10 = np.log(10.0)
 _SQRT_2PI = np.sqrt(2 * np.pi)
 
 
-def elementwise(impl: Callable[..., Any], *rules: Callable[..., Any] | None, name: str = "") -> Primitive:
+def elementwise(
+    impl: Callable[..., Any], *rules: Callable[..., Any] | None, name: str = ""
+) -> Primitive:
     """Declare an elementwise primitive whose per-argument rule serves JVP and VJP."""
     prim = Primitive(impl, name or getattr(impl, "__name__", None), elementwise=True, batched=True)
     for i, rule in enumerate(rules):
@@ -113,6 +115,7 @@ _ufunc(np.multiply, lambda g, a, x, y: g * y, lambda g, a, x, y: g * x)
 _ufunc(np.true_divide, lambda g, a, x, y: g / y, lambda g, a, x, y: -g * a / y)
 _ufunc(np.power, _pow_rule_base, _pow_rule_exp)
 _ufunc(np.float_power, _pow_rule_base, _pow_rule_exp)
+_uf: Any
 for _uf in (np.maximum, np.fmax):
     _ufunc(
         _uf,
@@ -160,7 +163,7 @@ register_numpy(np.fmod)(
 
 # scipy.special.polygamma is a Python function, not a ufunc, so it never
 # reaches the dispatch; this primitive serves the derivatives of psi
-_polygamma = elementwise(
+_polygamma: Primitive = elementwise(
     lambda n, x: sc.polygamma(n, x), None, lambda g, a, n, x: g * _polygamma(n + 1, x),
     name="scipy.special.polygamma",
 )  # fmt: skip

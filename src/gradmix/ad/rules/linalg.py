@@ -275,8 +275,8 @@ def _solve_mat(a: Any, b: Any) -> Any:
 _solve = Primitive(_solve_mat, "np.linalg.solve", batched=True)
 _solve.jvps[0] = lambda g, ans, a, b: -solve_matrix(a, matmul(g, ans))
 _solve.jvps[1] = lambda g, ans, a, b: solve_matrix(a, g)
-_solve.vjps[0] = lambda ans, a, b: lambda g: _sum_to(
-    -matmul(solve_matrix(_mT(a), g), _mT(ans)), np.shape(a)
+_solve.vjps[0] = lambda ans, a, b: (
+    lambda g: _sum_to(-matmul(solve_matrix(_mT(a), g), _mT(ans)), np.shape(a))
 )
 _solve.vjps[1] = lambda ans, a, b: lambda g: _sum_to(solve_matrix(_mT(a), g), np.shape(b))
 
@@ -370,11 +370,9 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
     return _mT(L) if upper else L
 
 
-_strsm = Primitive(
-    lambda a, b, lower: sla.solve_triangular(a, b, lower=lower), "solve_triangular"
-)
-_strsm.jvps[0] = lambda g, ans, a, b, lower: -solve_triangular(
-    a, matmul(np.tril(g) if lower else np.triu(g), ans), lower
+_strsm = Primitive(lambda a, b, lower: sla.solve_triangular(a, b, lower=lower), "solve_triangular")
+_strsm.jvps[0] = lambda g, ans, a, b, lower: (
+    -solve_triangular(a, matmul(np.tril(g) if lower else np.triu(g), ans), lower)
 )
 _strsm.jvps[1] = lambda g, ans, a, b, lower: solve_triangular(a, g, lower)
 
@@ -382,7 +380,9 @@ _strsm.jvps[1] = lambda g, ans, a, b, lower: solve_triangular(a, g, lower)
 def _strsm_vjp_a(ans: Any, a: Any, b: Any, lower: bool) -> Any:
     def vjp(g: Any) -> Any:
         gb = solve_triangular(_mT(a), g, not lower)
-        full = -matmul(reshape(gb, (np.shape(gb)[0], -1)), _mT(reshape(ans, (np.shape(ans)[0], -1))))
+        full = -matmul(
+            reshape(gb, (np.shape(gb)[0], -1)), _mT(reshape(ans, (np.shape(ans)[0], -1)))
+        )
         return np.tril(full) if lower else np.triu(full)
 
     return vjp
@@ -479,16 +479,16 @@ def _svd_uv(a: Any) -> tuple[np.ndarray, np.ndarray]:
     return u, vh
 
 
-_svdvals.jvps[0] = lambda g, ans, a: sum_(
-    _svd_uv(a)[0] * matmul(g, _mT(_svd_uv(a)[1])), axis=-2
-)
-_svdvals.vjps[0] = lambda ans, a: lambda g: matmul(
-    _svd_uv(a)[0] * expand_dims(g, -2), _svd_uv(a)[1]
+_svdvals.jvps[0] = lambda g, ans, a: sum_(_svd_uv(a)[0] * matmul(g, _mT(_svd_uv(a)[1])), axis=-2)
+_svdvals.vjps[0] = lambda ans, a: (
+    lambda g: matmul(_svd_uv(a)[0] * expand_dims(g, -2), _svd_uv(a)[1])
 )
 
 
 @register_numpy(np.linalg.svd)
-def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False) -> Any:
+def svd(
+    a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
+) -> Any:
     """``np.linalg.svd``: singular values are differentiable; singular vectors are not."""
     if compute_uv:
         raise NoDerivativeRuleError(

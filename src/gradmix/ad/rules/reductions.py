@@ -48,8 +48,8 @@ def _shift(axes: tuple[int, ...], nb: int) -> tuple[int, ...]:
 _sum = Primitive(lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims), "np.sum",
                  batched=True)  # fmt: skip
 _sum.jvps[0] = lambda g, ans, x, axes, keepdims: sum_(g, _shift(axes, _nb(g, x)), keepdims=keepdims)
-_sum.vjps[0] = lambda ans, x, axes, keepdims: lambda g: broadcast_to(
-    _keep(g, x, axes, keepdims), np.shape(x)
+_sum.vjps[0] = lambda ans, x, axes, keepdims: (
+    lambda g: broadcast_to(_keep(g, x, axes, keepdims), np.shape(x))
 )
 
 
@@ -149,9 +149,9 @@ def _extreme(fn: Any, name: str) -> Primitive:
     prim.jvps[0] = lambda g, ans, x, axes, keepdims: sum_(
         g * _extreme_share(ans, x, axes, keepdims), _shift(axes, _nb(g, x)), keepdims=keepdims
     )
-    prim.vjps[0] = lambda ans, x, axes, keepdims: lambda g: _keep(
-        g, x, axes, keepdims
-    ) * _extreme_share(ans, x, axes, keepdims)
+    prim.vjps[0] = lambda ans, x, axes, keepdims: (
+        lambda g: _keep(g, x, axes, keepdims) * _extreme_share(ans, x, axes, keepdims)
+    )
     return prim
 
 
@@ -206,8 +206,8 @@ _prod = Primitive(lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepd
 _prod.jvps[0] = lambda g, ans, x, axes, keepdims: sum_(
     g * _others(x, axes), _shift(axes, _nb(g, x)), keepdims=keepdims
 )
-_prod.vjps[0] = lambda ans, x, axes, keepdims: lambda g: _keep(g, x, axes, keepdims) * _others(
-    x, axes
+_prod.vjps[0] = lambda ans, x, axes, keepdims: (
+    lambda g: _keep(g, x, axes, keepdims) * _others(x, axes)
 )
 
 

@@ -97,7 +97,7 @@ def _untake_impl(g: Any, idx: Any, shape: tuple[int, ...], nb: int = 0) -> Any:
         np.add.at(out, idx, g)
     else:
         flat = out.reshape(lead + (-1,))
-        np.add.at(flat, (slice(None),) * nb + (_positions(tuple(shape), idx),), g)
+        np.add.at(flat, (slice(None),) * nb + (_positions(tuple(shape), idx),), g)  # type: ignore[arg-type]
     return out
 
 
@@ -128,12 +128,15 @@ _reshape.vjps[0] = lambda ans, x, shape, order="C": lambda g: reshape(g, np.shap
 
 
 @register_numpy(np.reshape)
-def reshape(a: Any, shape: Any = None, order: str = "C", *, newshape: Any = None, copy: Any = None) -> Any:
+def reshape(
+    a: Any, shape: Any = None, order: str = "C", *, newshape: Any = None, copy: Any = None
+) -> Any:
     """``np.reshape``."""
     shape = newshape if shape is None else shape
     shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
     if -1 in shape:
-        shape = np.empty(np.shape(strip(a)), dtype=np.bool_).reshape(shape, order=order).shape
+        probe = np.empty(np.shape(strip(a)), dtype=np.bool_)
+        shape = probe.reshape(shape, order=order).shape  # type: ignore[call-overload]
     if shape == np.shape(strip(a)):
         return a
     return bind(_reshape, (a,), {"shape": shape, "order": order})
@@ -388,7 +391,7 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
     shape = np.shape(strip(array))
     pos = np.arange(int(np.prod(shape)), dtype=np.intp).reshape(shape)
     if mode != "constant":
-        return getitem(ravel(array), np.pad(pos, pad_width, mode=mode, **kwargs))
+        return getitem(ravel(array), np.pad(pos, pad_width, mode=mode, **kwargs))  # type: ignore[call-overload]
     inside = np.pad(np.ones(shape, dtype=bool), pad_width)
     filled = np.pad(np.zeros(shape), pad_width, mode="constant", **kwargs)
     flat_pos = np.pad(pos, pad_width)
@@ -448,7 +451,7 @@ def tril(m: Any, k: int = 0) -> Any:
 
 @register_numpy(np.take)
 def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
-    return _index_map(a, lambda p: np.take(p, strip(indices), axis, mode=mode))
+    return _index_map(a, lambda p: np.take(p, strip(indices), axis, mode=mode))  # type: ignore[call-overload]
 
 
 @register_numpy(np.take_along_axis)

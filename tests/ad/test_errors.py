@@ -1,0 +1,102 @@
+"""Every way a derivative could be silently lost raises a clear error instead."""
+
+import math
+
+import numpy as np
+import pytest
+
+import gradmix as gm
+
+X = np.array([1.0, 2.0, 3.0])
+
+
+def test_function_without_rule_is_named():
+    with pytest.raises(gm.NoDerivativeRuleError, match=r"numpy\.fft\.fft.*gm\.primitive"):
+        gm.grad(lambda x: np.sum(np.fft.fft(x).real))(X)
+    with pytest.raises(gm.NoDerivativeRuleError, match=r"numpy\.linalg\.qr"):
+        gm.grad(lambda x: np.sum(np.linalg.qr(x.reshape(3, 1))[0]))(X)
+    with pytest.raises(gm.NoDerivativeRuleError, match=r"numpy\.gcd"):
+        gm.jacfwd(lambda x: np.gcd(x, x))(X)
+
+
+def test_float_and_math_functions():
+    with pytest.raises(gm.TracerConversionError, match="float"):
+        gm.grad(lambda x: float(x[0]))(X)
+    with pytest.raises(gm.TracerConversionError, match="math"):
+        gm.grad(lambda x: math.sin(x[0]))(X)
+    with pytest.raises(gm.TracerConversionError):
+        gm.derivative(lambda x: math.exp(x))(1.0)
+    with pytest.raises(gm.TracerConversionError):
+        gm.grad(lambda x: x[0].item())(X)
+
+
+def test_storing_into_a_numpy_array():
+    def f(x):
+        out = np.zeros(3)
+        out[0] = x[0]
+        return np.sum(out)
+
+    with pytest.raises(gm.TracerConversionError, match="numpy array"):
+        gm.grad(f)(X)
+
+    def g(x):
+        out = np.zeros(3)
+        out[:] = x
+        return np.sum(out)
+
+    with pytest.raises(gm.TracerConversionError):
+        gm.grad(g)(X)
+    with pytest.raises(gm.TracerConversionError):
+        gm.grad(lambda x: np.sum(np.asarray([x[0], x[1]], dtype=float)))(X)
+
+
+def test_in_place_writes_into_traced_arrays():
+    def f(x):
+        x[0] = 0.0
+        return np.sum(x)
+
+    with pytest.raises(gm.TracerConversionError, match="in-place"):
+        gm.grad(f)(X)
+    with pytest.raises(gm.TracerConversionError, match="out="):
+        gm.grad(lambda x: np.sum(np.exp(x, out=np.empty(3))))(X)
+    with pytest.raises(gm.TracerConversionError, match="in place"):
+        gm.grad(lambda x: x.sort())(X)
+
+
+def test_grad_of_non_scalar_output():
+    with pytest.raises(TypeError, match=r"scalar output.*shape \(3,\)"):
+        gm.grad(np.sin)(X)
+
+
+def test_singular_vectors_are_refused():
+    with pytest.raises(gm.NoDerivativeRuleError, match="singular values"):
+        gm.grad(lambda x: np.sum(np.linalg.svd(x.reshape(3, 1))[0]))(X)
+
+
+def test_cumprod_at_zero_is_refused():
+    with pytest.raises(ValueError, match="cumprod"):
+        gm.grad(lambda x: np.sum(np.cumprod(x)))(np.array([1.0, 0.0, 2.0]))
+
+
+def test_custom_primitive_without_rule():
+    f = gm.primitive(lambda x: x * 2)
+    with pytest.raises(gm.NoDerivativeRuleError, match="defvjp"):
+        gm.grad(lambda x: np.sum(f(x)))(X)
+    with pytest.raises(gm.NoDerivativeRuleError, match="defjvp"):
+        gm.jacfwd(f)(X)
+
+
+def test_bad_transform_arguments():
+    with pytest.raises(TypeError, match="tuples"):
+        gm.jvp(np.sin, 1.0, 1.0)
+    with pytest.raises(ValueError, match="does not match"):
+        gm.jvp(np.sin, (np.ones(3),), (np.ones(2),))
+    with pytest.raises(ValueError, match="order"):
+        gm.derivative(np.sin, -1)
+    with pytest.raises(TypeError, match="pair"):
+        gm.grad(lambda x: x, has_aux=True)(1.0)
+    _, pullback = gm.vjp(np.sin, X)
+    with pytest.raises(ValueError, match="cotangent shape"):
+        pullback(np.ones(2))
+    with pytest.raises(ValueError, match="scheme"):
+        gm.divided_difference(np.sin, 1.0, 0.1, "backward")

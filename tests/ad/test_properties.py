@@ -1,0 +1,65 @@
+"""Property-based checks: AD agrees with central differences on random compositions."""
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+import gradmix as gm
+
+UNARY = [np.sin, np.cos, np.tanh, np.exp, np.arctan, lambda x: x**2, lambda x: np.sqrt(1 + x**2),
+         lambda x: np.log1p(x**2), np.sinh, lambda x: 1 / (1 + x**2)]  # fmt: skip
+BINARY = [np.add, np.subtract, np.multiply, lambda a, b: a / (1 + b**2), np.hypot,
+          np.logaddexp, lambda a, b: np.arctan2(a, 1 + b**2)]  # fmt: skip
+REDUCE = [np.sum, np.mean, lambda v: np.sum(v**2), lambda v: v @ v, np.prod,
+          lambda v: np.linalg.norm(v + 3.0)]  # fmt: skip
+
+program = st.lists(
+    st.tuples(st.integers(0, len(UNARY) - 1), st.integers(0, len(BINARY) - 1), st.booleans()),
+    min_size=1,
+    max_size=6,
+)
+point = st.lists(st.floats(-1.5, 1.5), min_size=2, max_size=5).map(np.array)
+
+
+def build(prog, reduce_index):
+    def f(x):
+        y = x
+        for u, b, flip in prog:
+            z = UNARY[u](y)
+            y = BINARY[b](z, y[::-1] if flip else x)
+        return REDUCE[reduce_index](y)
+
+    return f
+
+
+@given(program, st.integers(0, len(REDUCE) - 1), point)
+def test_random_composition_gradient(prog, r, x):
+    f = build(prog, r)
+    g_rev = gm.grad(f)(x)
+    g_fwd = gm.jacfwd(f)(x)
+    np.testing.assert_allclose(g_rev, g_fwd, rtol=1e-9, atol=1e-9)
+    if np.all(np.isfinite(g_rev)) and np.max(np.abs(g_rev)) < 1e6:
+        assert gm.check_grad(f, x) < 1e-5
+
+
+@given(program, point)
+def test_random_composition_hessian_symmetric_and_matches(prog, x):
+    f = build(prog, 2)
+    h = gm.hessian(f)(x)
+    if np.all(np.isfinite(h)) and np.max(np.abs(h)) < 1e6:
+        np.testing.assert_allclose(h, h.T, rtol=1e-8, atol=1e-8)
+        num = gm.divided_difference(gm.grad(f), x, 1e-5, "central")
+        np.testing.assert_allclose(h, num, rtol=1e-4, atol=1e-4 * max(1, np.max(np.abs(h))))
+
+
+@given(point, point)
+def test_vjp_is_the_adjoint_of_jvp(x, v):
+    # <u, J v> == <Jᵀ u, v> for random u, v: the two modes describe one linear map
+    n = min(len(x), len(v))
+    x, v = x[:n], v[:n]
+    f = lambda y: np.sin(y) * np.cumsum(y) + np.roll(y, 1) ** 2  # noqa: E731
+    u = np.cos(np.arange(n) + 1.0)
+    _, jv = gm.jvp(f, (x,), (v,))
+    _, pullback = gm.vjp(f, x)
+    (ju,) = pullback(u)
+    assert np.dot(u, jv) == __import__("pytest").approx(np.dot(ju, v), rel=1e-10, abs=1e-12)

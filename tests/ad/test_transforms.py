@@ -1,0 +1,175 @@
+"""Transforms: conventions (argnums, has_aux, pytrees, dtypes), nesting, Hessians."""
+
+import numpy as np
+import pytest
+
+import gradmix as gm
+
+
+def rosen(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def rosen_hessian(x):
+    n = len(x)
+    h = np.zeros((n, n))
+    for i in range(n - 1):
+        h[i, i] += 1200 * x[i] ** 2 - 400 * x[i + 1] + 2
+        h[i, i + 1] = h[i + 1, i] = -400 * x[i]
+        h[i + 1, i + 1] += 200
+    return h
+
+
+def test_perturbation_confusion():
+    # d/dx [x · d/dy (x + y)] = 1, not 2
+    d = gm.derivative(lambda x: x * gm.derivative(lambda y: x + y)(1.0))(1.0)
+    assert d == 1.0
+    g = gm.grad(lambda x: x * gm.grad(lambda y: x * y)(2.0))(3.0)
+    assert g == pytest.approx(6.0)  # d/dx [x · x] = 2x
+
+
+def test_nesting_three_deep():
+    f = lambda x: np.sin(x) * x**3  # noqa: E731
+    third = gm.derivative(f, 3)(0.7)
+    x = 0.7
+    exact = -np.cos(x) * x**3 - 9 * np.sin(x) * x**2 + 18 * np.cos(x) * x + 6 * np.sin(x)
+    assert third == pytest.approx(exact, rel=1e-12)
+    mixed = gm.grad(gm.grad(gm.grad(lambda x: np.exp(2 * x))))(0.3)
+    assert mixed == pytest.approx(8 * np.exp(0.6), rel=1e-13)
+
+
+def test_hessian_rosenbrock_closed_form():
+    x = np.array([1.2, 0.8, -0.5, 1.1, 0.3])
+    np.testing.assert_allclose(gm.hessian(rosen)(x), rosen_hessian(x), rtol=1e-12)
+
+
+def test_hessian_of_quadratic_and_logdet():
+    rng = np.random.default_rng(1)
+    A = rng.normal(size=(4, 4))
+    A = A + A.T
+    np.testing.assert_allclose(gm.hessian(lambda x: 0.5 * x @ A @ x)(np.ones(4)), A, atol=1e-13)
+    S = np.eye(3) + 0.1 * np.ones((3, 3))
+    # d²/dS² log det S [E, F] = -tr(S⁻¹ E S⁻¹ F)
+    H = gm.hessian(lambda M: np.linalg.slogdet(M)[1])(S)
+    Si = np.linalg.inv(S)
+    np.testing.assert_allclose(H, -np.einsum("jk,li->ijkl", Si, Si), atol=1e-12)
+
+
+def test_hvp_matches_hessian():
+    x = np.array([1.2, 0.8, -0.5, 1.1])
+    v = np.array([0.3, -1.0, 2.0, 0.5])
+    np.testing.assert_allclose(gm.hvp(rosen, x, v), rosen_hessian(x) @ v, rtol=1e-12)
+
+
+def test_jvp_batched_directions_equal_jacobian():
+    f = lambda x: np.array([x[0] * x[1], np.sin(x[2]), np.sum(x**2)])  # noqa: E731
+    x = np.array([1.0, 2.0, 3.0])
+    _, t = gm.jvp(f, (x,), (np.eye(3),))
+    np.testing.assert_allclose(t.T, gm.jacrev(f)(x), rtol=1e-14)
+
+
+def test_argnums_and_has_aux():
+    f = lambda a, b, c: (np.sum(a * b) + c, "aux")  # noqa: E731
+    (val, aux), (ga, gc) = gm.value_and_grad(f, argnums=(0, 2), has_aux=True)(
+        np.ones(2), np.array([2.0, 3.0]), 1.0
+    )
+    assert aux == "aux" and val == 6.0
+    np.testing.assert_array_equal(ga, [2.0, 3.0])
+    assert gc == 1.0
+    g, aux = gm.grad(f, argnums=1, has_aux=True)(np.ones(2), np.ones(2), 0.0)
+    np.testing.assert_array_equal(g, [1.0, 1.0])
+    with pytest.raises(ValueError, match="argnums"):
+        gm.grad(lambda a: a, argnums=3)(1.0)
+
+
+def test_pytrees_in_and_out():
+    params = {"w": np.array([1.0, 2.0]), "b": 0.5, "layers": [np.ones(2), (2.0,)]}
+
+    def loss(p):
+        return np.sum(p["w"] ** 2) * p["b"] + np.sum(p["layers"][0]) * p["layers"][1][0]
+
+    g = gm.grad(loss)(params)
+    assert set(g) == {"w", "b", "layers"}
+    np.testing.assert_allclose(g["w"], [1.0, 2.0])
+    assert g["b"] == 5.0
+    np.testing.assert_allclose(g["layers"][0], [2.0, 2.0])
+    assert g["layers"][1][0] == 2.0
+    out, t = gm.jvp(lambda p: {"s": p["b"] * 2}, (params,), ({**params, "b": 1.0},))
+    assert out["s"] == 1.0 and t["s"] == 2.0
+    J = gm.jacfwd(lambda a, b: {"y": a * b}, argnums=(0, 1))(np.ones(2), np.full(2, 3.0))
+    np.testing.assert_allclose(J["y"][0], 3 * np.eye(2))
+
+
+def test_float32_stays_float32():
+    x = np.linspace(0, 1, 5, dtype=np.float32)
+    assert gm.grad(lambda x: np.sum(np.exp(x) * 2.0))(x).dtype == np.float32
+    assert gm.jacfwd(np.sin)(x).dtype == np.float32
+    assert gm.jacrev(np.sin)(x).dtype == np.float32
+
+
+def test_integer_input_is_differentiated_as_float():
+    g = gm.grad(lambda x: np.sum(x**2))(np.array([1, 2, 3]))
+    np.testing.assert_array_equal(g, [2.0, 4.0, 6.0])
+    assert g.dtype == np.float64
+
+
+def test_constant_function_has_zero_derivative():
+    assert gm.grad(lambda x: 3.0)(1.0) == 0.0
+    np.testing.assert_array_equal(gm.jacfwd(lambda x: np.ones(2))(np.ones(3)), np.zeros((2, 3)))
+    np.testing.assert_array_equal(gm.jacrev(lambda x: np.ones(2))(np.ones(3)), np.zeros((2, 3)))
+
+
+def test_the_way_people_write_numpy():
+    def F(v):
+        return np.array([v[0] ** 2 + v[1] ** 2 - 4, np.exp(v[0]) + v[1] - 1])
+
+    v = np.array([1.0, -1.5])
+    J = np.array([[2 * v[0], 2 * v[1]], [np.exp(v[0]), 1.0]])
+    np.testing.assert_allclose(gm.jacfwd(F)(v), J, rtol=1e-15)
+    np.testing.assert_allclose(gm.jacrev(F)(v), J, rtol=1e-15)
+    assert gm.grad(lambda x: np.mean([x[0], x[1] ** 2]))(v)[1] == pytest.approx(-1.5)
+    g = gm.grad(lambda x: np.sum(np.concatenate([x, [1.0]]) ** 2))(v)
+    np.testing.assert_allclose(g, 2 * v)
+
+    # array-like attributes and methods
+    def f(x):
+        assert x.shape == (2, 3) and x.ndim == 2 and x.size == 6 and x.dtype == np.float64
+        y = x.T.reshape(3, 2).astype(np.float64).sum(axis=0) + x.mean() + x.max()
+        return y.sum() + x.ravel()[0] + x.prod() * 0 + x.std()
+
+    x = np.arange(6.0).reshape(2, 3)
+    assert gm.check_grad(f, x) < 1e-7
+
+
+def test_python_control_flow_in_eager_mode():
+    def f(x):
+        total = 0.0
+        while x < 10:
+            x = x * 2
+            total = total + x
+        return total if x > 12 else -total
+
+    assert gm.grad(f)(1.5) == pytest.approx(-(2 + 4 + 8))
+    assert gm.grad(f)(3.5) == pytest.approx(2 + 4)
+
+
+def test_kink_conventions():
+    assert gm.grad(abs)(0.0) == 0.0
+    assert gm.grad(lambda x: np.maximum(x, 0.0))(0.0) == 0.5
+    np.testing.assert_allclose(gm.grad(np.max)(np.array([1.0, 3.0, 3.0])), [0, 0.5, 0.5])
+    assert gm.grad(lambda x: np.clip(x, 0.0, 1.0))(1.0) == 1.0
+    with np.errstate(divide="ignore"):
+        assert gm.grad(lambda x: np.sqrt(x))(0.0) == np.inf
+
+
+def test_jacobian_is_jacrev():
+    assert gm.jacobian is gm.jacrev
+
+
+def test_check_grad_and_divided_difference():
+    assert gm.divided_difference(lambda x: x**3, 1.0, 0.1, "forward") == pytest.approx(3.31)
+    assert gm.divided_difference(lambda x: x**3, 1.0, 0.1, "central") == pytest.approx(3.01)
+    assert gm.check_grad(rosen, np.array([1.2, 0.8, 0.5])) < 1e-8
+    wrong = gm.primitive(lambda x: x**2)
+    gm.defvjp(wrong, lambda ans, x: lambda g: g * 3 * x)
+    assert gm.check_grad(lambda x: np.sum(wrong(x)), np.array([1.0, 2.0])) > 0.1
