@@ -8,7 +8,8 @@ import gradmix as gm
 
 UNARY = [np.sin, np.cos, np.tanh, np.exp, np.arctan, lambda x: x**2, lambda x: np.sqrt(1 + x**2),
          lambda x: np.log1p(x**2), np.sinh, lambda x: 1 / (1 + x**2)]  # fmt: skip
-BINARY = [np.add, np.subtract, np.multiply, lambda a, b: a / (1 + b**2), np.hypot,
+BINARY = [np.add, np.subtract, np.multiply, lambda a, b: a / (1 + b**2),
+          lambda a, b: np.hypot(a, 1 + b**2),
           np.logaddexp, lambda a, b: np.arctan2(a, 1 + b**2)]  # fmt: skip
 REDUCE = [np.sum, np.mean, lambda v: np.sum(v**2), lambda v: v @ v, np.prod,
           lambda v: np.linalg.norm(v + 3.0)]  # fmt: skip

@@ -71,7 +71,10 @@ class Primitive:
         arrays.
     """
 
-    __slots__ = ("impl", "name", "jvps", "vjps", "jvp_joint", "elementwise", "batched", "nondiff")
+    __slots__ = (
+        "impl", "name", "jvps", "vjps", "jvp_joint", "vjp_into", "elementwise", "batched",
+        "nondiff",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -90,6 +93,11 @@ class Primitive:
         # operations like concatenate whose per-argument rules would each
         # build a mostly-zero output
         self.jvp_joint: JvpRule | None = None
+        # optional fast path of reverse mode for argument 0: add the cotangent
+        # straight into an accumulator the backward pass owns,
+        # ``vjp_into(buffer | None, g, ans, *args, **kwargs) -> buffer | None``
+        # (None: not applicable, use the VJP maker)
+        self.vjp_into: Callable[..., Any] | None = None
         self.elementwise = elementwise
         self.batched = batched
         self.nondiff = nondiff

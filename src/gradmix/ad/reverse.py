@@ -5,7 +5,10 @@ primitive, its (unwrapped) arguments and which of them were traced.
 :func:`backward` visits the nodes in reverse topological order and applies the
 VJP makers of the primitive table, accumulating cotangents per node.
 Broadcasting is undone in one place (:func:`sum_to_shape`), so rules for
-elementwise operations are written as if all shapes were equal.
+elementwise operations are written as if all shapes were equal.  Cotangents
+may stay *compact* (broadcastable to their node's shape, e.g. the scalar
+cotangent that ``sum`` hands back): elementwise rules broadcast them for free,
+and they are expanded (as a view) only before a non-elementwise rule.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ class Node(Tracer):
         self._level = level
         self.prim = prim
         self.args = args
-        self.kwargs = kwargs
+        self.kwargs = kwargs if kwargs is not None else {}
         self.parents = parents
 
     @property
@@ -67,16 +70,24 @@ class NodeArray(SequenceMethods, Node):
 
 
 def sum_to_shape(x: Any, shape: tuple[int, ...]) -> Any:
-    """Sum ``x`` over the axes that broadcasting added or stretched to reach its shape."""
+    """Sum ``x`` over the axes that broadcasting added or stretched beyond ``shape``.
+
+    The result is broadcastable to ``shape`` but may stay smaller (size-1
+    axes): cotangents are allowed to stay compact, see :func:`backward`.
+    """
     xs = np.shape(x)
     if xs == shape:
         return x
     lead = len(xs) - len(shape)
+    if lead < 0:
+        x = np.reshape(x, (1,) * -lead + xs)
+        xs, lead = np.shape(x), 0
     axes = tuple(range(lead)) + tuple(
         i + lead for i, n in enumerate(shape) if n == 1 and xs[i + lead] != 1
     )
-    out = np.sum(x, axis=axes) if axes else x
-    return np.reshape(out, shape) if np.shape(out) != shape else out
+    if axes:
+        x = np.sum(x, axis=axes, keepdims=True)
+    return np.reshape(x, np.shape(x)[lead:]) if lead else x
 
 
 def _toposort(root: Node) -> list[Node]:
@@ -144,11 +155,26 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
             leaves[id(node)] = g
             continue
         ans = node._value
+        if not prim.elementwise and np.shape(g) != np.shape(ans):
+            # cotangents may stay compact (a scalar from sum, say) while they
+            # flow through elementwise rules; other rules get the full shape
+            g = np.broadcast_to(g, np.shape(ans))
         for i, parent in node.parents:
+            if i == 0 and prim.vjp_into is not None:
+                key = id(parent)
+                prev = acc.get(key)
+                buf = prim.vjp_into(
+                    prev if prev is None or key in owned else False, g, ans, *node.args,
+                    **node.kwargs,
+                )  # fmt: skip
+                if buf is not None:
+                    acc[key] = buf
+                    owned.add(key)
+                    continue
             maker = prim.vjps.get(i)
             if maker is None:
                 raise prim.missing_rule(i, "VJP")
-            c = maker(ans, *node.args, **node.kwargs)(g)  # type: ignore[arg-type]
+            c = maker(ans, *node.args, **node.kwargs)(g)
             if prim.elementwise:
                 c = sum_to_shape(c, np.shape(parent._value))
             _accumulate(acc, owned, id(parent), c)

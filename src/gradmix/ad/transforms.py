@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from gradmix.ad.allocator import tune_allocator
 from gradmix.ad.core import Tracer, ndim_of, new_level, pack, strip
 from gradmix.ad.forward import Dual
 from gradmix.ad.pytree import flatten, unflatten
@@ -54,8 +55,10 @@ def _dtype(x: Any) -> np.dtype[Any]:
     return np.result_type(strip(x))
 
 
-def _finish(g: Any, like: Any) -> Any:
-    """Give a cotangent or tangent the dtype of ``like``, as a writable array."""
+def _finish(g: Any, like: Any, shape: tuple[int, ...] | None = None) -> Any:
+    """Give a cotangent or tangent the dtype (and shape) of ``like``, as a writable array."""
+    if shape is not None and np.shape(strip(g)) != shape:
+        g = np.broadcast_to(g, shape)
     if isinstance(g, Tracer):
         return g.astype(_dtype(like)) if _dtype(g) != _dtype(like) else g
     g = np.asarray(g)
@@ -206,6 +209,7 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     >>> pullback(np.ones(2))
     (array([2., 4.]),)
     """
+    tune_allocator()
     leaves, tree = flatten(primals)
     leaves = [_as_float(x) for x in leaves]
     level = new_level()
@@ -232,7 +236,8 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         res = []
         for x, n in zip(leaves, nodes, strict=True):
             g = grads.get(id(n))
-            res.append(_finish(np.zeros(np.shape(strip(x)), _dtype(x)) if g is None else g, x))
+            shape = np.shape(strip(x))
+            res.append(_finish(np.zeros(shape, _dtype(x)) if g is None else g, x, shape))
         return tuple(unflatten(tree, res))
 
     return (value, vjp_fn, _lower(aux, level)) if has_aux else (value, vjp_fn)

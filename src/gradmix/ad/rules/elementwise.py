@@ -60,7 +60,7 @@ def _pow_rule_base(g: Any, ans: Any, x: Any, y: Any) -> Any:
         return g * y * x ** (y - 1)
     if np.ndim(y) == 0:
         if y == 2:
-            return g * (2 * x)
+            return g * 2 * x  # scalar factor on g first: one pass when g is compact
         if y == 1:
             return g * np.ones_like(strip(x))
         if y == 0:
@@ -91,7 +91,7 @@ _ufunc(np.log10, lambda g, a, x: g / (x * _LOG10))
 _ufunc(np.log1p, lambda g, a, x: g / (1 + x))
 _ufunc(np.sqrt, lambda g, a, x: g / (2 * a))
 _ufunc(np.cbrt, lambda g, a, x: g / (3 * a**2))
-_ufunc(np.square, lambda g, a, x: g * (2 * x))
+_ufunc(np.square, lambda g, a, x: g * 2 * x)
 _ufunc(np.reciprocal, lambda g, a, x: -g * a**2)
 _ufunc(np.sin, lambda g, a, x: g * np.cos(x))
 _ufunc(np.cos, lambda g, a, x: -g * np.sin(x))

@@ -77,6 +77,59 @@ _getitem.jvps[0] = lambda g, ans, x, idx: _take_batched(g, idx, np.shape(x), _nb
 _getitem.vjps[0] = lambda ans, x, idx: lambda g: untake(g, idx, np.shape(x))
 
 
+def _getitem_into(buf: Any, g: Any, ans: Any, x: Any, idx: Any) -> Any:
+    """Scatter ``g`` into the accumulator in place: no full-size temporary, no extra add.
+
+    ``buf`` is None (nothing accumulated yet), an owned buffer, or False
+    (an accumulated value that is not ours to modify).
+    """
+    if type(g) is not np.ndarray or buf is False or not _is_basic(_as_tuple(idx)):
+        return None
+    if buf is None:
+        shape = np.shape(x)
+        box = _box(_as_tuple(idx), shape)
+        if box is None:
+            buf = np.zeros(shape, dtype=g.dtype)
+            buf[idx] = g
+            return buf
+        # write g, then zero only the complement of the box: one pass, not two
+        buf = np.empty(shape, dtype=g.dtype)
+        buf[idx] = g
+        for k, (lo, hi) in enumerate(box):
+            head = tuple(slice(a, b) for a, b in box[:k])
+            buf[head + (slice(0, lo),)] = 0
+            buf[head + (slice(hi, shape[k]),)] = 0
+        return buf
+    if type(buf) is not np.ndarray or np.result_type(buf, g) != buf.dtype:
+        return None
+    buf[idx] += g
+    return buf
+
+
+def _box(idx: tuple[Any, ...], shape: tuple[int, ...]) -> list[tuple[int, int]] | None:
+    """The index as a box of (start, stop) per axis, if it is one (unit-step slices, ints)."""
+    if any(i is None for i in idx):
+        return None
+    if any(i is Ellipsis for i in idx):
+        k = idx.index(Ellipsis)
+        idx = idx[:k] + (slice(None),) * (len(shape) - len(idx) + 1) + idx[k + 1 :]
+    idx = idx + (slice(None),) * (len(shape) - len(idx))
+    box = []
+    for i, n in zip(idx, shape, strict=True):
+        if isinstance(i, slice):
+            start, stop, step = i.indices(n)
+            if step != 1:
+                return None
+            box.append((start, max(start, stop)))
+        else:
+            j = int(i) % n
+            box.append((j, j + 1))
+    return box
+
+
+_getitem.vjp_into = _getitem_into
+
+
 def getitem(x: Any, idx: Any) -> Any:
     """``x[idx]`` for basic, advanced and boolean indices."""
     return bind(_getitem, (x,), {"idx": _clean_index(idx)})
