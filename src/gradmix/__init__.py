@@ -23,6 +23,7 @@ from gradmix.ad import (
     value_and_grad,
     vjp,
 )
+from gradmix.mixture import GaussianMixture, KMeans, load
 
 __version__ = "0.1.0"
 
@@ -30,5 +31,5 @@ __all__ = [
     "Dual", "NoDerivativeRuleError", "Primitive", "TracerConversionError", "check_grad",
     "defjvp", "defvjp", "derivative", "divided_difference", "grad", "hessian", "hvp",
     "jacfwd", "jacobian", "jacrev", "jvp", "logsumexp", "primitive", "solve_triangular",
-    "value_and_grad", "vjp",
+    "value_and_grad", "vjp", "GaussianMixture", "KMeans", "load",
 ]  # fmt: skip

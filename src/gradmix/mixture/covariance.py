@@ -1,0 +1,429 @@
+"""Covariance models: one self-contained unit per covariance type.
+
+Each model knows
+- its second-moment sufficient statistic and how to accumulate it from a chunk
+  of (centred) data and weighted responsibilities,
+- its M-step (closed form, with ``reg_covar``),
+- its precision Cholesky factor, log-determinant and log-density,
+- its parameter count, and the shapes and validation of its parameters.
+
+Arrays follow scikit-learn's conventions: ``covariances`` is (K, d, d) for
+full, (d, d) for tied, (K, d) for diag and (K,) for spherical;
+``precisions_cholesky`` is the upper-triangular ``U`` with ``U Uᵀ = Σ⁻¹``
+(full, tied) or ``1/σ`` (diag, spherical).
+
+The data arrive centred (the EM driver subtracts their mean), so results do
+not depend on where the data sit.  The full model goes further and takes its
+statistic about each component's current mean, so a tight component far from
+the others (or a one-point component at initialisation) loses no digits.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.linalg as sla
+
+__all__ = ["CovarianceModel", "MODELS", "ILL_DEFINED_COVARIANCE", "get_model"]
+
+LOG_2PI = math.log(2 * math.pi)
+
+ILL_DEFINED_COVARIANCE = (
+    "Fitting the mixture model failed because some components have "
+    "ill-defined empirical covariance (for instance caused by singleton "
+    "or collapsed samples). Try to decrease the number of components, "
+    "increase reg_covar, or scale the input data."
+)
+
+
+def ill_defined_error(dtype: Any) -> ValueError:
+    """scikit-learn's error for a covariance that is not positive definite."""
+    msg = ILL_DEFINED_COVARIANCE
+    if np.dtype(dtype) == np.float32:
+        msg += (
+            " The numerical accuracy can also be improved by passing float64"
+            " data instead of float32."
+        )
+    return ValueError(msg)
+
+
+@dataclass(frozen=True)
+class CovarianceModel:
+    """Base class: the interface every covariance model implements."""
+
+    name: ClassVar[str] = ""
+
+    # sufficient statistic -------------------------------------------------
+    def second_moment_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        """Shape of the accumulated second-moment statistic."""
+        raise NotImplementedError
+
+    def accumulate(self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray,
+                   ref: np.ndarray) -> None:  # fmt: skip
+        """Add a chunk's second-moment statistic into ``second`` (in place).
+
+        Parameters
+        ----------
+        second : ndarray
+            Accumulator of shape :meth:`second_moment_shape`.
+        X : ndarray, shape (n, d)
+            Centred data chunk.
+        wresp : ndarray, shape (n, K)
+            Responsibilities times sample weights.
+        ref : ndarray, shape (K, d)
+            Reference points (the current means); models that take their
+            statistic about them avoid cancellation within a component.
+        """
+        raise NotImplementedError
+
+    def reference(self, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+        """Points to take the next E-step's second moments about, shape (K, d).
+
+        Zeros (the global centre) allow the fast one-GEMM statistic; its
+        relative rounding error is about eps·|μ_k|²/σ_k², so components whose
+        mean lies more than ~100 standard deviations from the centre (or that
+        shrank onto a point) get their own mean as reference instead.
+        """
+        return np.zeros_like(means, dtype=np.float64)
+
+    def covariances(self, nk: np.ndarray, means: np.ndarray, second: np.ndarray,
+                    reg_covar: float, ref: np.ndarray, centre: np.ndarray) -> np.ndarray:  # fmt: skip
+        """M-step: covariances from the statistics.
+
+        Parameters
+        ----------
+        nk : ndarray, shape (K,)
+            Σ w r per component (with scikit-learn's 10·eps added).
+        means : ndarray, shape (K, d)
+            Σ w r x / nk.
+        second : ndarray
+            The accumulated statistic.
+        reg_covar : float
+        ref : ndarray, shape (K, d)
+            The reference points ``second`` was taken about.
+        centre : ndarray, shape (K, d)
+            Points the spread is measured about: ``means`` for the M-step,
+            fixed means when those are frozen.
+        """
+        raise NotImplementedError
+
+    # precision and density -----------------------------------------------------
+    def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
+        """``U`` with ``U Uᵀ = Σ⁻¹`` (upper triangular), or ``1/σ``; ill-defined -> error."""
+        raise NotImplementedError
+
+    def precisions(self, prec_chol: np.ndarray) -> np.ndarray:
+        """Precision matrices (or precisions) from their Cholesky factors."""
+        raise NotImplementedError
+
+    def cholesky_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
+        """The upper factor ``U`` of given precisions, ``U Uᵀ = Λ``."""
+        raise NotImplementedError
+
+    def covariances_from_cholesky(self, prec_chol: np.ndarray) -> np.ndarray:
+        """Covariances from precision Cholesky factors (for user-given precisions)."""
+        raise NotImplementedError
+
+    def log_det(self, prec_chol: np.ndarray, n_features: int) -> np.ndarray:
+        """log det of the precision Cholesky factor, per component (K,) or scalar."""
+        raise NotImplementedError
+
+    def log_prob(self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+        """log N(x | μ_k, Σ_k) for each row and component, shape (n, K)."""
+        raise NotImplementedError
+
+    def n_parameters(self, n_components: int, n_features: int) -> int:
+        """Free parameters of the covariances."""
+        raise NotImplementedError
+
+    def precision_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        raise NotImplementedError
+
+
+CONDITION_LIMIT = 1e4  # eps * 1e4 ~ 2e-12: the fast statistic's worst relative error
+
+
+def _reference_if_needed(means: np.ndarray, whitened_sq_norm: np.ndarray) -> np.ndarray:
+    """Means as reference where the fast statistic would lose digits, else zeros."""
+    if np.max(whitened_sq_norm, initial=0.0) < CONDITION_LIMIT:
+        return np.zeros_like(means, dtype=np.float64)
+    return means.astype(np.float64)
+
+
+def _chol_upper_of_inverse(cov: np.ndarray) -> np.ndarray:
+    """``U = L⁻ᵀ`` for ``Σ = L Lᵀ``: upper triangular with ``U Uᵀ = Σ⁻¹``."""
+    try:
+        L = np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError as exc:
+        raise ill_defined_error(cov.dtype) from exc
+    d = cov.shape[-1]
+    eye = np.broadcast_to(np.eye(d, dtype=cov.dtype), cov.shape)
+    if cov.ndim == 2:
+        return sla.solve_triangular(L, eye, lower=True).T
+    return np.stack([sla.solve_triangular(Lk, np.eye(d, dtype=cov.dtype), lower=True).T
+                     for Lk in L])  # fmt: skip
+
+
+def _flipudlr(a: np.ndarray) -> np.ndarray:
+    return a[..., ::-1, ::-1]
+
+
+def _upper_from_precision(prec: np.ndarray) -> np.ndarray:
+    """Upper ``U`` with ``U Uᵀ = Λ`` (the flip trick, as scikit-learn does)."""
+    return _flipudlr(np.linalg.cholesky(_flipudlr(prec)))
+
+
+@dataclass(frozen=True)
+class Full(CovarianceModel):
+    """One full covariance matrix per component."""
+
+    name: ClassVar[str] = "full"
+
+    def second_moment_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        return (n_components, n_features, n_features)
+
+    def reference(self, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+        z = np.einsum("kd,kde->ke", means, prec_chol)
+        return _reference_if_needed(means, np.sum(z * z, axis=1))
+
+    def accumulate(self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray,
+                   ref: np.ndarray) -> None:  # fmt: skip
+        d = X.shape[1]
+        if not np.any(ref):
+            # Σ_n r_nk x_n x_nᵀ for all k in one GEMM over the packed upper triangle
+            iu, ju = np.triu_indices(d)
+            packed = wresp.T @ (X[:, iu] * X[:, ju])
+            second[:, iu, ju] += packed
+            off = iu != ju
+            second[:, ju[off], iu[off]] += packed[:, off]
+            return
+        # about each component's own mean: no digits lost however far it sits
+        D = X[None, :, :] - ref[:, None, :]  # (K, n, d)
+        second += np.matmul(np.transpose(D * wresp.T[:, :, None], (0, 2, 1)), D)
+
+    def covariances(self, nk: np.ndarray, means: np.ndarray, second: np.ndarray,
+                    reg_covar: float, ref: np.ndarray, centre: np.ndarray) -> np.ndarray:  # fmt: skip
+        d = means.shape[1]
+        a, b = means - ref, means - centre
+        cov = second / nk[:, None, None] - a[:, :, None] * a[:, None, :]
+        cov += b[:, :, None] * b[:, None, :]
+        cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
+        cov[:, np.arange(d), np.arange(d)] += reg_covar
+        return cov
+
+    def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
+        return _chol_upper_of_inverse(covariances)
+
+    def precisions(self, prec_chol: np.ndarray) -> np.ndarray:
+        return prec_chol @ np.swapaxes(prec_chol, -1, -2)
+
+    def cholesky_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
+        return _upper_from_precision(precisions)
+
+    def covariances_from_cholesky(self, prec_chol: np.ndarray) -> np.ndarray:
+        return np.linalg.inv(self.precisions(prec_chol))
+
+    def log_det(self, prec_chol: np.ndarray, n_features: int) -> np.ndarray:
+        return np.sum(np.log(np.diagonal(prec_chol, axis1=-2, axis2=-1)), axis=-1)
+
+    def log_prob(self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+        n, d = X.shape
+        K = means.shape[0]
+        # all components in one GEMM: y_k = X U_k - μ_k U_k, stacked side by side
+        U = np.transpose(prec_chol, (1, 0, 2)).reshape(d, K * d)
+        mu_u = np.einsum("kd,kde->ke", means, prec_chol).reshape(K * d)
+        Y = X @ U
+        Y -= mu_u
+        np.square(Y, out=Y)
+        maha = Y.reshape(n, K, d).sum(axis=2)
+        return -0.5 * (d * LOG_2PI + maha) + self.log_det(prec_chol, d)
+
+    def n_parameters(self, n_components: int, n_features: int) -> int:
+        return n_components * n_features * (n_features + 1) // 2
+
+    def precision_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        return (n_components, n_features, n_features)
+
+
+@dataclass(frozen=True)
+class Tied(CovarianceModel):
+    """One covariance matrix shared by all components."""
+
+    name: ClassVar[str] = "tied"
+
+    def second_moment_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        return (n_features, n_features)
+
+    def accumulate(self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray,
+                   ref: np.ndarray) -> None:  # fmt: skip
+        # pooled over components: Σ_n (Σ_k w r_nk) x_n x_nᵀ, one GEMM
+        rho = wresp.sum(axis=1)
+        second += (X * rho[:, None]).T @ X
+
+    def covariances(self, nk: np.ndarray, means: np.ndarray, second: np.ndarray,
+                    reg_covar: float, ref: np.ndarray, centre: np.ndarray) -> np.ndarray:  # fmt: skip
+        b = means - centre
+        cov = (second - (nk[:, None] * means).T @ means + (nk[:, None] * b).T @ b) / np.sum(nk)
+        cov = 0.5 * (cov + cov.T)
+        cov[np.diag_indices_from(cov)] += reg_covar
+        return cov
+
+    def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
+        return _chol_upper_of_inverse(covariances)
+
+    def precisions(self, prec_chol: np.ndarray) -> np.ndarray:
+        return prec_chol @ prec_chol.T
+
+    def cholesky_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
+        return _upper_from_precision(precisions)
+
+    def covariances_from_cholesky(self, prec_chol: np.ndarray) -> np.ndarray:
+        return np.linalg.inv(self.precisions(prec_chol))
+
+    def log_det(self, prec_chol: np.ndarray, n_features: int) -> np.ndarray:
+        return np.sum(np.log(np.diag(prec_chol)))
+
+    def log_prob(self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+        d = X.shape[1]
+        Y = X @ prec_chol
+        M = means @ prec_chol
+        # |y - m|² = |y|² - 2 y·m + |m|², all components by one GEMM
+        maha = np.einsum("ij,ij->i", Y, Y)[:, None] - 2 * (Y @ M.T) + np.einsum("ij,ij->i", M, M)
+        np.maximum(maha, 0, out=maha)
+        return -0.5 * (d * LOG_2PI + maha) + self.log_det(prec_chol, d)
+
+    def n_parameters(self, n_components: int, n_features: int) -> int:
+        return n_features * (n_features + 1) // 2
+
+    def precision_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        return (n_features, n_features)
+
+
+def _accumulate_squares(second: np.ndarray, X: np.ndarray, wresp: np.ndarray,
+                        ref: np.ndarray) -> None:  # fmt: skip
+    """Σ_n r_nk (x_n - m_k)² per feature: one GEMM about the origin, else per component."""
+    if not np.any(ref):
+        second += wresp.T @ (X * X)
+        return
+    D = X[None, :, :] - ref[:, None, :]  # (K, n, d)
+    np.square(D, out=D)
+    second += np.einsum("nk,knd->kd", wresp, D)
+
+
+@dataclass(frozen=True)
+class Diag(CovarianceModel):
+    """A diagonal covariance matrix per component."""
+
+    name: ClassVar[str] = "diag"
+
+    def second_moment_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        return (n_components, n_features)
+
+    def reference(self, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+        P = prec_chol**2
+        P = P if P.ndim == 2 else P[:, None]
+        return _reference_if_needed(means, np.max(means**2 * P, axis=1))
+
+    def accumulate(self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray,
+                   ref: np.ndarray) -> None:  # fmt: skip
+        _accumulate_squares(second, X, wresp, ref)
+
+    def covariances(self, nk: np.ndarray, means: np.ndarray, second: np.ndarray,
+                    reg_covar: float, ref: np.ndarray, centre: np.ndarray) -> np.ndarray:  # fmt: skip
+        return second / nk[:, None] - (means - ref) ** 2 + (means - centre) ** 2 + reg_covar
+
+    def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
+        if np.any(covariances <= 0.0):
+            raise ill_defined_error(covariances.dtype)
+        return 1.0 / np.sqrt(covariances)
+
+    def precisions(self, prec_chol: np.ndarray) -> np.ndarray:
+        return prec_chol**2
+
+    def cholesky_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
+        return np.sqrt(precisions)
+
+    def covariances_from_cholesky(self, prec_chol: np.ndarray) -> np.ndarray:
+        return 1.0 / prec_chol**2
+
+    def log_det(self, prec_chol: np.ndarray, n_features: int) -> np.ndarray:
+        return np.sum(np.log(prec_chol), axis=1)
+
+    def log_prob(self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+        d = X.shape[1]
+        P = prec_chol**2
+        maha = (X * X) @ P.T - 2.0 * (X @ (means * P).T) + np.sum(means**2 * P, axis=1)
+        np.maximum(maha, 0, out=maha)
+        return -0.5 * (d * LOG_2PI + maha) + self.log_det(prec_chol, d)
+
+    def n_parameters(self, n_components: int, n_features: int) -> int:
+        return n_components * n_features
+
+    def precision_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        return (n_components, n_features)
+
+
+@dataclass(frozen=True)
+class Spherical(CovarianceModel):
+    """One variance per component."""
+
+    name: ClassVar[str] = "spherical"
+
+    def second_moment_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        return (n_components, n_features)
+
+    def reference(self, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+        P = prec_chol**2
+        P = P if P.ndim == 2 else P[:, None]
+        return _reference_if_needed(means, np.max(means**2 * P, axis=1))
+
+    def accumulate(self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray,
+                   ref: np.ndarray) -> None:  # fmt: skip
+        _accumulate_squares(second, X, wresp, ref)
+
+    def covariances(self, nk: np.ndarray, means: np.ndarray, second: np.ndarray,
+                    reg_covar: float, ref: np.ndarray, centre: np.ndarray) -> np.ndarray:  # fmt: skip
+        diag = second / nk[:, None] - (means - ref) ** 2 + (means - centre) ** 2 + reg_covar
+        return np.mean(diag, axis=1)
+
+    def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
+        if np.any(covariances <= 0.0):
+            raise ill_defined_error(covariances.dtype)
+        return 1.0 / np.sqrt(covariances)
+
+    def precisions(self, prec_chol: np.ndarray) -> np.ndarray:
+        return prec_chol**2
+
+    def cholesky_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
+        return np.sqrt(precisions)
+
+    def covariances_from_cholesky(self, prec_chol: np.ndarray) -> np.ndarray:
+        return 1.0 / prec_chol**2
+
+    def log_det(self, prec_chol: np.ndarray, n_features: int) -> np.ndarray:
+        return n_features * np.log(prec_chol)
+
+    def log_prob(self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+        d = X.shape[1]
+        P = prec_chol**2
+        x2 = np.einsum("ij,ij->i", X, X)
+        maha = np.sum(means**2, axis=1) * P - 2 * (X @ means.T * P) + np.outer(x2, P)
+        np.maximum(maha, 0, out=maha)
+        return -0.5 * (d * LOG_2PI + maha) + self.log_det(prec_chol, d)
+
+    def n_parameters(self, n_components: int, n_features: int) -> int:
+        return n_components
+
+    def precision_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        return (n_components,)
+
+
+MODELS: dict[str, CovarianceModel] = {m.name: m for m in (Full(), Tied(), Diag(), Spherical())}
+
+
+def get_model(covariance_type: str) -> CovarianceModel:
+    """The covariance model named ``covariance_type``."""
+    return MODELS[covariance_type]

@@ -1,0 +1,193 @@
+"""The one EM loop: E-step to sufficient statistics, M-step from them.
+
+The E-step walks the data in chunks of bounded size and returns
+:class:`Stats` — Σ r, Σ r x, the covariance model's second moment and the
+summed log-likelihood — never all responsibilities at once.  Statistics of
+chunks (or of Dask blocks, or of mini-batches) simply add.  The M-step is the
+covariance model's closed form.  The same driver runs Gaussian mixtures and,
+with hard assignments, k-means.
+
+All data are *centred* (a reference point subtracted) before they get here;
+the estimators own that shift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.special import logsumexp
+
+from gradmix.mixture.covariance import CovarianceModel
+
+__all__ = ["Params", "Stats", "chunks", "chunk_rows", "e_step", "m_step", "weighted_log_prob"]
+
+DEFAULT_MAX_MEMORY = 64 * 2**20  # bytes of temporaries per chunk
+
+
+@dataclass
+class Params:
+    """Mixture parameters in centred coordinates."""
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray | None
+    precisions_cholesky: np.ndarray
+
+    def copy(self) -> Params:
+        return Params(
+            self.weights.copy(),
+            self.means.copy(),
+            None if self.covariances is None else self.covariances.copy(),
+            self.precisions_cholesky.copy(),
+        )
+
+
+@dataclass
+class Stats:
+    """Sufficient statistics of (weighted) data under given responsibilities."""
+
+    nk: np.ndarray  # (K,) Σ w r
+    sx: np.ndarray  # (K, d) Σ w r x
+    second: np.ndarray  # the covariance model's second moment, taken about `ref`
+    ref: np.ndarray  # (K, d) reference points of `second` (the E-step's means)
+    weight: float = 0.0  # Σ w
+    log_lik: float = 0.0  # Σ w log p(x)
+
+    def __add__(self, other: Stats) -> Stats:
+        """Statistics of the union of two disjoint pieces of data (same reference)."""
+        return Stats(
+            self.nk + other.nk,
+            self.sx + other.sx,
+            self.second + other.second,
+            self.ref,
+            self.weight + other.weight,
+            self.log_lik + other.log_lik,
+        )
+
+
+def chunk_rows(n_samples: int, bytes_per_row: int, max_memory: int | None = None) -> int:
+    """Rows per chunk so that the chunk's temporaries stay within ``max_memory`` bytes."""
+    budget = DEFAULT_MAX_MEMORY if max_memory is None else max_memory
+    rows = max(int(budget // max(bytes_per_row, 1)), 256)
+    return min(rows, max(n_samples, 1))
+
+
+def chunks(n_samples: int, rows: int) -> Iterator[slice]:
+    """Consecutive row slices of at most ``rows`` rows."""
+    for start in range(0, n_samples, rows):
+        yield slice(start, min(start + rows, n_samples))
+
+
+def weighted_log_prob(model: CovarianceModel, X: np.ndarray, params: Params) -> np.ndarray:
+    """log π_k + log N(x | μ_k, Σ_k), shape (n, K)."""
+    with np.errstate(divide="ignore"):
+        log_w = np.log(params.weights)
+    return model.log_prob(X, params.means, params.precisions_cholesky) + log_w
+
+
+def _empty_stats(model: CovarianceModel, K: int, d: int, ref: np.ndarray) -> Stats:
+    return Stats(np.zeros(K), np.zeros((K, d)), np.zeros(model.second_moment_shape(K, d)), ref)
+
+
+def _accumulate(stats: Stats, model: CovarianceModel, X: np.ndarray, wresp: np.ndarray) -> None:
+    stats.nk += wresp.sum(axis=0)
+    stats.sx += wresp.T @ X
+    model.accumulate(stats.second, X, wresp, stats.ref.astype(X.dtype))
+
+
+def e_step(
+    model: CovarianceModel,
+    X: np.ndarray,
+    w: np.ndarray,
+    params: Params,
+    rows: int,
+    on_chunk: Callable[[slice, np.ndarray], None] | None = None,
+) -> Stats:
+    """One pass over ``X``: statistics for the M-step and the log-likelihood.
+
+    Parameters
+    ----------
+    model : CovarianceModel
+    X : ndarray, shape (n, d)
+        Centred data.
+    w : ndarray, shape (n,)
+        Sample weights.
+    params : Params
+        Current parameters (centred); their means are the statistics' reference.
+    rows : int
+        Chunk size.
+    on_chunk : callable, optional
+        Called with each chunk's slice and log-responsibilities (for labels).
+
+    Returns
+    -------
+    Stats
+        Accumulated in float64 whatever the data's dtype.
+    """
+    n, d = X.shape
+    ref = model.reference(params.means, params.precisions_cholesky)
+    stats = _empty_stats(model, params.means.shape[0], d, ref)
+    for sl in chunks(n, rows):
+        Xc, wc = X[sl], w[sl]
+        wlp = weighted_log_prob(model, Xc, params)
+        lpn = logsumexp(wlp, axis=1)
+        with np.errstate(under="ignore"):
+            log_resp = wlp - lpn[:, None]
+            resp = np.exp(log_resp)
+        if on_chunk is not None:
+            on_chunk(sl, log_resp)
+        stats.log_lik += float(wc @ lpn)
+        _accumulate(stats, model, Xc, resp * wc[:, None])
+    stats.weight = float(w.sum())
+    return stats
+
+
+def stats_from_resp(model: CovarianceModel, X: np.ndarray, w: np.ndarray, resp: np.ndarray,
+                    rows: int) -> Stats:  # fmt: skip
+    """Statistics for given responsibilities (the initialisation's M-step).
+
+    Two passes: the means first, then the second moments about them, since no
+    earlier means exist to serve as reference.
+    """
+    n, d = X.shape
+    K = resp.shape[1]
+    wresp = resp * w[:, None]
+    nk = wresp.sum(axis=0) + 10 * np.finfo(X.dtype).eps
+    ref = (wresp.T @ X) / nk[:, None]
+    stats = _empty_stats(model, K, d, ref)
+    for sl in chunks(n, rows):
+        _accumulate(stats, model, X[sl], wresp[sl])
+    stats.weight = float(w.sum())
+    return stats
+
+
+def m_step(model: CovarianceModel, stats: Stats, reg_covar: float, dtype: Any,
+           normalise_by_total: bool = False, frozen: Params | None = None,
+           freeze: frozenset[str] = frozenset()) -> Params:  # fmt: skip
+    """Closed-form parameters from the statistics (scikit-learn's conventions).
+
+    ``nk`` gets ``10·eps`` added, as in scikit-learn, so empty components do
+    not divide by zero.  Weights are ``nk / Σ nk`` after an EM iteration and
+    ``nk / Σ w`` for the initial M-step (``normalise_by_total``).  Parameters
+    named in ``freeze`` keep their values from ``frozen``; the remaining ones
+    are the M-step's maximisers given them.
+    """
+    eps = 10 * np.finfo(dtype).eps
+    nk = stats.nk + eps
+    means = stats.sx / nk[:, None]
+    centre = means
+    if "means" in freeze and frozen is not None:
+        centre = frozen.means.astype(np.float64)
+    weights = nk / (stats.weight if normalise_by_total else np.sum(nk))
+    if "weights" in freeze and frozen is not None:
+        weights = frozen.weights
+    if "covariances" in freeze and frozen is not None:
+        cov, prec_chol = frozen.covariances, frozen.precisions_cholesky
+    else:
+        cov = model.covariances(nk, means, stats.second, reg_covar, stats.ref, centre)
+        cov = cov.astype(dtype)
+        prec_chol = model.precision_cholesky(cov)
+    return Params(weights.astype(dtype), centre.astype(dtype), cov, prec_chol.astype(dtype))

@@ -1,0 +1,504 @@
+"""GaussianMixture: a drop-in for scikit-learn's, fit by the statistics-based EM loop."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from numbers import Integral, Real
+from pathlib import Path
+from time import time
+from typing import Any
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.base import BaseEstimator, DensityMixin, _fit_context
+from sklearn.cluster import kmeans_plusplus
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from gradmix.mixture.covariance import CovarianceModel, get_model
+from gradmix.mixture.em import Params, chunk_rows, chunks, e_step, m_step, stats_from_resp
+from gradmix.mixture.em import weighted_log_prob as _wlp
+from gradmix.mixture.kmeans import KMeans
+
+__all__ = ["GaussianMixture"]
+
+FREEZABLE = ("weights", "means", "covariances")
+
+
+def _check_shape(param: np.ndarray, param_shape: tuple[int, ...], name: str) -> None:
+    if param.shape != param_shape:
+        raise ValueError(
+            f"The parameter '{name}' should have the shape of {param_shape}, but got {param.shape}"
+        )
+
+
+def _check_weights(weights: Any, n_components: int) -> np.ndarray:
+    weights = check_array(weights, dtype=[np.float64, np.float32], ensure_2d=False)
+    _check_shape(weights, (n_components,), "weights")
+    if np.any(weights < 0.0) or np.any(weights > 1.0):
+        raise ValueError(
+            "The parameter 'weights' should be in the range "
+            f"[0, 1], but got max value {np.min(weights):.5f}, min value {np.max(weights):.5f}"
+        )
+    atol = 1e-6 if weights.dtype == np.float32 else 1e-8
+    if not np.allclose(float(np.abs(1.0 - np.sum(weights))), 0.0, atol=atol):
+        raise ValueError(
+            "The parameter 'weights' should be normalized, but got sum(weights) = "
+            f"{np.sum(weights):.5f}"
+        )
+    return weights
+
+
+def _check_means(means: Any, n_components: int, n_features: int) -> np.ndarray:
+    means = check_array(means, dtype=[np.float64, np.float32], ensure_2d=False)
+    _check_shape(means, (n_components, n_features), "means")
+    return means
+
+
+def _check_precisions(precisions: Any, covariance_type: str, n_components: int,
+                      n_features: int, model: CovarianceModel) -> np.ndarray:  # fmt: skip
+    precisions = check_array(precisions, dtype=[np.float64, np.float32], ensure_2d=False,
+                             allow_nd=covariance_type == "full")  # fmt: skip
+    _check_shape(precisions, model.precision_shape(n_components, n_features),
+                 f"{covariance_type} precision")  # fmt: skip
+    if covariance_type in ("diag", "spherical"):
+        if np.any(precisions <= 0.0):
+            raise ValueError(f"'{covariance_type} precision' should be positive")
+    else:
+        mats = precisions if covariance_type == "full" else precisions[None]
+        for m in mats:
+            if not (np.allclose(m, m.T) and np.all(np.linalg.eigvalsh(m) > 0.0)):
+                raise ValueError(
+                    f"'{covariance_type} precision' should be symmetric, positive-definite"
+                )
+    return precisions
+
+
+class GaussianMixture(DensityMixin, BaseEstimator):
+    """Gaussian mixture model fit by expectation–maximization.
+
+    A drop-in replacement for :class:`sklearn.mixture.GaussianMixture`: the
+    same parameters, attributes, methods, errors and warnings, and the same
+    results from the same start.  The E-step accumulates sufficient
+    statistics chunk by chunk (bounded memory, all components at once) on
+    internally centred data, so results do not depend on where the data sit.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+    tol : float, default=1e-3
+        Convergence threshold on the change of the mean log-likelihood.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of covariances.
+    max_iter : int, default=100
+    n_init : int, default=1
+    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
+    weights_init : array of shape (n_components,), optional
+    means_init : array of shape (n_components, n_features), optional
+    precisions_init : array, optional
+        Shape (K, d, d), (d, d), (K, d) or (K,) by covariance type.
+    random_state : int, RandomState or None
+    warm_start : bool, default=False
+    verbose : int, default=0
+    verbose_interval : int, default=10
+    freeze : tuple of {"weights", "means", "covariances"}, default=()
+        (gradmix) Parameters held at their initial values during EM.
+    max_memory : int, optional
+        (gradmix) Bytes of temporaries per chunk of rows (default 64 MiB).
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    means_ : ndarray of shape (n_components, n_features)
+    covariances_, precisions_, precisions_cholesky_ : ndarray
+        Shapes by covariance type, as in scikit-learn.
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+        Mean log-likelihood of the best fit.
+    lower_bounds_ : list of float
+        The trajectory of the best initialisation.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when fit on data with string column names.
+
+    Examples
+    --------
+    >>> import numpy as np, gradmix as gm
+    >>> X = np.r_[np.random.default_rng(0).normal(size=(100, 2)), 5 + np.zeros((1, 2))]
+    >>> gm.GaussianMixture(2, random_state=0).fit(X).weights_.round(2)
+    array([0.99, 0.01])
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "init_params": [StrOptions({"kmeans", "random", "random_from_data", "k-means++"})],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+        "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
+        "weights_init": ["array-like", None],
+        "means_init": ["array-like", None],
+        "precisions_init": ["array-like", None],
+        "freeze": [tuple, list],
+        "max_memory": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        *,
+        covariance_type: str = "full",
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        weights_init: Any = None,
+        means_init: Any = None,
+        precisions_init: Any = None,
+        random_state: Any = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        freeze: tuple[str, ...] = (),
+        max_memory: int | None = None,
+    ) -> None:
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.freeze = freeze
+        self.max_memory = max_memory
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def _model(self) -> CovarianceModel:
+        return get_model(self.covariance_type)
+
+    def _rows(self, X: np.ndarray) -> int:
+        K, d = self.n_components, X.shape[1]
+        per_row = {"full": K * d + d * (d + 1) // 2, "tied": 2 * K + d}.get(
+            self.covariance_type, 2 * K + d
+        )
+        return chunk_rows(X.shape[0], (per_row + 4 * K) * X.itemsize, self.max_memory)
+
+    def _check_parameters(self, X: np.ndarray) -> None:
+        n_features = X.shape[1]
+        bad = set(self.freeze) - set(FREEZABLE)
+        if bad:
+            raise ValueError(f"freeze may only name {FREEZABLE}, got {sorted(bad)}")
+        if self.weights_init is not None:
+            self.weights_init = _check_weights(self.weights_init, self.n_components)
+        if self.means_init is not None:
+            self.means_init = _check_means(self.means_init, self.n_components, n_features)
+        if self.precisions_init is not None:
+            self.precisions_init = _check_precisions(
+                self.precisions_init, self.covariance_type, self.n_components, n_features,
+                self._model,
+            )  # fmt: skip
+
+    def _initial_resp(self, X: np.ndarray, w: np.ndarray, random_state: Any) -> np.ndarray:
+        n, K = X.shape[0], self.n_components
+        if self.init_params == "kmeans":
+            resp = np.zeros((n, K), dtype=X.dtype)
+            label = (
+                KMeans(n_clusters=K, n_init=1, random_state=random_state)
+                .fit(X, sample_weight=w)
+                .labels_
+            )
+            resp[np.arange(n), label] = 1
+        elif self.init_params == "random":
+            resp = np.asarray(random_state.uniform(size=(n, K)), dtype=X.dtype)
+            resp /= resp.sum(axis=1)[:, None]
+        elif self.init_params == "random_from_data":
+            resp = np.zeros((n, K), dtype=X.dtype)
+            indices = random_state.choice(n, size=K, replace=False)
+            resp[indices, np.arange(K)] = 1
+        else:  # k-means++
+            resp = np.zeros((n, K), dtype=X.dtype)
+            _, indices = kmeans_plusplus(X, K, random_state=random_state)
+            resp[indices, np.arange(K)] = 1
+        return resp
+
+    def _initial_params(self, X: np.ndarray, w: np.ndarray, shift: np.ndarray,
+                        random_state: Any, rows: int) -> Params:  # fmt: skip
+        model = self._model
+        given = (self.weights_init, self.means_init, self.precisions_init)
+        if any(g is None for g in given):
+            resp = self._initial_resp(X, w, random_state)
+            stats = stats_from_resp(model, X, w, resp, rows)
+            nk = stats.nk + 10 * np.finfo(X.dtype).eps
+            weights = nk / stats.weight
+            means = stats.sx / nk[:, None]
+            cov = model.covariances(nk, means, stats.second, self.reg_covar, stats.ref, means)
+            cov = cov.astype(X.dtype)
+        if self.weights_init is not None:
+            weights = self.weights_init
+        if self.means_init is not None:
+            means = self.means_init - shift
+        if self.precisions_init is None:
+            prec_chol = model.precision_cholesky(cov)
+        else:
+            prec_chol = model.cholesky_from_precisions(np.asarray(self.precisions_init))
+            cov = model.covariances_from_cholesky(prec_chol)
+        return Params(
+            np.asarray(weights, dtype=X.dtype),
+            np.asarray(means, dtype=X.dtype),
+            np.asarray(cov, dtype=X.dtype),
+            np.asarray(prec_chol, dtype=X.dtype),
+        )
+
+    def _params(self, shift: np.ndarray, dtype: Any) -> Params:
+        """The fitted parameters, centred by ``shift``."""
+        return Params(
+            self.weights_.astype(dtype),
+            (self.means_ - shift).astype(dtype),
+            self.covariances_,
+            self.precisions_cholesky_.astype(dtype),
+        )
+
+    def _set_params_from(self, p: Params, shift: np.ndarray) -> None:
+        model = self._model
+        self.weights_ = p.weights
+        self.means_ = p.means + shift.astype(p.means.dtype)
+        self.covariances_ = p.covariances
+        self.precisions_cholesky_ = p.precisions_cholesky
+        self.precisions_ = model.precisions(p.precisions_cholesky)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> GaussianMixture:
+        """Estimate model parameters with the EM algorithm.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+            (gradmix) Non-negative weights; integer weights fit exactly like
+            repeated rows.
+
+        Returns
+        -------
+        self : GaussianMixture
+        """
+        self.fit_predict(X, y, sample_weight=sample_weight)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+        """Estimate model parameters using X and predict the labels for X.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        if X.shape[0] < self.n_components:
+            raise ValueError(
+                "Expected n_samples >= n_components "
+                f"but got n_components = {self.n_components}, "
+                f"n_samples = {X.shape[0]}"
+            )
+        self._check_parameters(X)
+        w = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+        model, dtype = self._model, X.dtype
+        freeze = frozenset(self.freeze)
+        # work on centred data: nothing below depends on where the data sit
+        shift = np.average(X, axis=0, weights=w) if w.sum() > 0 else X.mean(axis=0)
+        Xc = X - shift.astype(dtype)
+        rows = self._rows(Xc)
+
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        n_init = self.n_init if do_init else 1
+        max_lower_bound = -np.inf
+        best_lower_bounds: list[float] = []
+        best: Params | None = None
+        best_n_iter = 0
+        self.converged_ = False
+        random_state = check_random_state(self.random_state)
+
+        for init in range(n_init):
+            self._print_verbose_msg_init_beg(init)
+            params = (
+                self._initial_params(Xc, w, shift, random_state, rows)
+                if do_init
+                else self._params(shift, dtype)
+            )
+            start = params.copy()
+            lower_bound = -np.inf if do_init else self.lower_bound_
+            current: list[float] = []
+            if self.max_iter == 0:
+                best, best_n_iter = params, 0
+                continue
+            converged = False
+            for n_iter in range(1, self.max_iter + 1):
+                prev_lower_bound = lower_bound
+                stats = e_step(model, Xc, w, params, rows)
+                params = m_step(model, stats, self.reg_covar, dtype, frozen=start, freeze=freeze)
+                lower_bound = stats.log_lik / stats.weight
+                current.append(lower_bound)
+                change = lower_bound - prev_lower_bound
+                self._print_verbose_msg_iter_end(n_iter, change)
+                if abs(change) < self.tol:
+                    converged = True
+                    break
+            self._print_verbose_msg_init_end(lower_bound, converged)
+            if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
+                max_lower_bound = lower_bound
+                best, best_n_iter = params, n_iter
+                best_lower_bounds = current
+                self.converged_ = converged
+
+        if not self.converged_ and self.max_iter > 0:
+            warnings.warn(
+                "Best performing initialization did not converge. "
+                "Try different init parameters, or increase max_iter, "
+                "tol, or check for degenerate data.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        assert best is not None
+        self._set_params_from(best, shift)
+        self.n_iter_ = best_n_iter
+        self.lower_bound_ = max_lower_bound
+        self.lower_bounds_ = best_lower_bounds
+        labels = np.empty(X.shape[0], dtype=np.intp)
+
+        def keep_labels(sl: slice, log_resp: np.ndarray) -> None:
+            labels[sl] = np.argmax(log_resp, axis=1)
+
+        e_step(model, Xc, w, best, rows, on_chunk=keep_labels)
+        return labels
+
+    # -------------------------------------------------------------- inference
+    def _weighted_log_prob(self, X: np.ndarray) -> np.ndarray:
+        """log π_k + log N(x | μ_k, Σ_k), computed about the means' centre."""
+        shift = self.means_.mean(axis=0)
+        p = self._params(shift, X.dtype)
+        Xc = X - shift.astype(X.dtype)
+        out = np.empty((X.shape[0], self.n_components), dtype=X.dtype)
+        for sl in chunks(X.shape[0], self._rows(X)):
+            out[sl] = _wlp(self._model, Xc[sl], p)
+        return out
+
+    def _validate_test(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Log-likelihood of each sample, shape (n_samples,)."""
+        X = self._validate_test(X)
+        return logsumexp(self._weighted_log_prob(X), axis=1)
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Mean log-likelihood of ``X`` under the model."""
+        return float(np.mean(self.score_samples(X)))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable component of each sample, shape (n_samples,)."""
+        X = self._validate_test(X)
+        return np.argmax(self._weighted_log_prob(X), axis=1)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Responsibilities, shape (n_samples, n_components); rows sum to one."""
+        X = self._validate_test(X)
+        wlp = self._weighted_log_prob(X)
+        with np.errstate(under="ignore"):
+            return np.exp(wlp - logsumexp(wlp, axis=1)[:, None])
+
+    def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Draw samples from the fitted mixture.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+            Component labels.
+        """
+        check_is_fitted(self)
+        if n_samples < 1:
+            raise ValueError(
+                "Invalid value for 'n_samples': %d . The sampling requires at "  # noqa: UP031
+                "least one sample." % (self.n_components)
+            )
+        _, n_features = self.means_.shape
+        rng = check_random_state(self.random_state)
+        n_samples_comp = rng.multinomial(n_samples, self.weights_)
+        if self.covariance_type == "full":
+            X = np.vstack([rng.multivariate_normal(mean, cov, int(s)) for mean, cov, s in
+                           zip(self.means_, self.covariances_, n_samples_comp, strict=True)])  # fmt: skip
+        elif self.covariance_type == "tied":
+            X = np.vstack([rng.multivariate_normal(mean, self.covariances_, int(s)) for mean, s in
+                           zip(self.means_, n_samples_comp, strict=True)])  # fmt: skip
+        else:
+            X = np.vstack([mean + rng.standard_normal(size=(s, n_features)) * np.sqrt(cov)
+                           for mean, cov, s in
+                           zip(self.means_, self.covariances_, n_samples_comp, strict=True)])  # fmt: skip
+        y = np.concatenate([np.full(s, j, dtype=np.int64) for j, s in enumerate(n_samples_comp)])
+        return X.astype(np.float64), y
+
+    def _n_parameters(self) -> int:
+        """Number of free parameters of the model."""
+        K, d = self.means_.shape
+        cov = self._model.n_parameters(K, d)
+        return int(cov + d * K + K - 1)
+
+    def bic(self, X: Any) -> float:
+        """Bayesian information criterion on ``X`` (lower is better)."""
+        n = np.shape(X)[0]
+        return -2 * self.score(X) * n + self._n_parameters() * math.log(n)
+
+    def aic(self, X: Any) -> float:
+        """Akaike information criterion on ``X`` (lower is better)."""
+        return -2 * self.score(X) * np.shape(X)[0] + 2 * self._n_parameters()
+
+    # ------------------------------------------------------------ persistence
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Save the fitted model as ``.npz`` (no pickle); see :func:`gradmix.load`."""
+        from gradmix.mixture.persistence import save
+
+        return save(self, path, overwrite=overwrite)
+
+    # ------------------------------------------------------------- verbosity
+    def _print_verbose_msg_init_beg(self, n_init: int) -> None:
+        if self.verbose >= 1:
+            print(f"Initialization {n_init}")
+            self._init_prev_time = self._iter_prev_time = time()
+
+    def _print_verbose_msg_iter_end(self, n_iter: int, diff_ll: float) -> None:
+        if n_iter % self.verbose_interval == 0:
+            if self.verbose == 1:
+                print(f"  Iteration {n_iter}")
+            elif self.verbose >= 2:
+                cur = time()
+                print(f"  Iteration {n_iter}\t time lapse {cur - self._iter_prev_time:.5f}s\t "
+                      f"ll change {diff_ll:.5f}")  # fmt: skip
+                self._iter_prev_time = cur
+
+    def _print_verbose_msg_init_end(self, lb: float, converged: bool) -> None:
+        msg = "converged" if converged else "did not converge"
+        if self.verbose == 1:
+            print(f"Initialization {msg}.")
+        elif self.verbose >= 2:
+            t = time() - self._init_prev_time
+            print(f"Initialization {msg}. time lapse {t:.5f}s\t lower bound {lb:.5f}.")

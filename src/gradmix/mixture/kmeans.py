@@ -1,0 +1,291 @@
+"""K-means: EM with hard assignments (Lloyd's algorithm), scikit-learn compatible.
+
+The E-step assigns each point to its nearest centre (distances by the GEMM
+identity ``|x - c|² = |x|² - 2 x·c + |c|²``, chunk by chunk) and accumulates
+Σ w and Σ w x per cluster; the M-step divides.  This is the limit of the
+Gaussian mixture's EM with equal spherical covariances shrinking to zero.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.cluster import kmeans_plusplus
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from gradmix.mixture.em import chunk_rows, chunks
+
+__all__ = ["KMeans"]
+
+
+def _assign(X: np.ndarray, centers: np.ndarray, rows: int, w: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """E-step with hard assignments: nearest centre of every row, and the cluster sums.
+
+    Returns
+    -------
+    labels : ndarray of int32, shape (n,)
+    dist : ndarray, shape (n,)
+        Squared distance to the nearest centre.
+    wk : ndarray, shape (k,)
+        Σ w per cluster (only when ``w`` is given, else empty).
+    sx : ndarray, shape (k, d)
+        Σ w x per cluster (only when ``w`` is given, else empty).
+    """
+    n, d = X.shape
+    k = centers.shape[0]
+    labels = np.empty(n, dtype=np.int32)
+    dist = np.empty(n, dtype=X.dtype)
+    wk = np.zeros(k if w is not None else 0)
+    sx = np.zeros((k, d) if w is not None else (0, d))
+    c2 = np.einsum("ij,ij->i", centers, centers)
+    for sl in chunks(n, rows):
+        Xc = X[sl]
+        D = Xc @ centers.T
+        D *= -2
+        D += c2
+        lab = np.argmin(D, axis=1)
+        labels[sl] = lab
+        r = np.arange(len(lab))
+        dist[sl] = np.maximum(D[r, lab] + np.einsum("ij,ij->i", Xc, Xc), 0)
+        if w is not None:
+            # the hard responsibilities as a one-hot matrix: sums by one GEMM
+            onehot = np.zeros((len(lab), k), dtype=X.dtype)
+            onehot[r, lab] = w[sl]
+            wk += onehot.sum(axis=0)
+            sx += onehot.T @ Xc
+    return labels, dist, wk, sx
+
+
+def _relocate_empty(X: np.ndarray, w: np.ndarray, centers_old: np.ndarray, sx: np.ndarray,
+                    wk: np.ndarray, labels: np.ndarray) -> None:  # fmt: skip
+    """Move empty clusters to the points farthest from their centres (scikit-learn's rule)."""
+    empty = np.flatnonzero(wk == 0)
+    if len(empty) == 0:
+        return
+    distances = ((X - centers_old[labels]) ** 2).sum(axis=1)
+    if np.max(distances) == 0:
+        return
+    far = np.argpartition(distances, -len(empty))[: -len(empty) - 1 : -1]
+    for new_id, idx in zip(empty, far, strict=True):
+        old_id = labels[idx]
+        sx[old_id] -= X[idx] * w[idx]
+        sx[new_id] = X[idx] * w[idx]
+        wk[new_id] = w[idx]
+        wk[old_id] -= w[idx]
+
+
+def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, max_iter: int, tol: float,
+          rows: int) -> tuple[np.ndarray, float, np.ndarray, int]:  # fmt: skip
+    """Lloyd iterations from ``centers``; returns labels, inertia, centres, iterations."""
+    labels_old = np.full(X.shape[0], -1, dtype=np.int32)
+    strict = False
+    labels = labels_old
+    it = 0
+    for it in range(max_iter):
+        labels, _, wk, sx = _assign(X, centers, rows, w)
+        _relocate_empty(X, w, centers, sx, wk, labels)
+        nonempty = wk > 0
+        new = centers.copy()
+        new[nonempty] = (sx[nonempty] / wk[nonempty, None]).astype(X.dtype)
+        shift = ((new - centers) ** 2).sum()
+        centers = new
+        if np.array_equal(labels, labels_old):
+            strict = True
+            break
+        if shift <= tol:
+            break
+        labels_old = labels
+    if not strict:
+        labels = _assign(X, centers, rows)[0]
+    inertia = float(np.sum(w * ((X - centers[labels]) ** 2).sum(axis=1)))
+    return labels, inertia, centers, it + 1
+
+
+class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+    """K-means clustering by Lloyd's algorithm: EM with hard assignments.
+
+    A drop-in for :class:`sklearn.cluster.KMeans` (Lloyd), with the same
+    parameters, attributes and results from the same initial centres.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of clusters.
+    init : {"k-means++", "random"}, callable or array of shape (n_clusters, n_features)
+        Initialisation method, as in scikit-learn.
+    n_init : "auto" or int, default="auto"
+        Number of initialisations (1 for k-means++ and arrays, 10 for random).
+    max_iter : int, default=300
+        Maximum Lloyd iterations per initialisation.
+    tol : float, default=1e-4
+        Relative tolerance on the centre shift (times the mean feature variance).
+    random_state : int, RandomState or None
+        Seed of the initialisation.
+    max_memory : int, optional
+        Bytes of temporaries per chunk of rows (gradmix extra).
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+    labels_ : ndarray of shape (n_samples,)
+    inertia_ : float
+        Sum of squared distances to the closest centre (weighted).
+    n_iter_ : int
+    n_features_in_ : int
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
+        "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "max_memory": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(self, n_clusters: int = 8, *, init: Any = "k-means++", n_init: Any = "auto",
+                 max_iter: int = 300, tol: float = 1e-4, random_state: Any = None,
+                 max_memory: int | None = None) -> None:  # fmt: skip
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.max_memory = max_memory
+
+    def _rows(self, X: np.ndarray) -> int:
+        return chunk_rows(X.shape[0], 2 * self.n_clusters * X.itemsize, self.max_memory)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> KMeans:
+        """Compute k-means clustering.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self : KMeans
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", copy=True)
+        n = X.shape[0]
+        if n < self.n_clusters:
+            raise ValueError(f"n_samples={n} should be >= n_clusters={self.n_clusters}.")
+        w = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        init = self.init
+        array_init = not isinstance(init, str) and not callable(init)
+        if array_init:
+            init = np.array(init, dtype=X.dtype, copy=True)
+            if init.shape != (self.n_clusters, X.shape[1]):
+                raise ValueError(
+                    f"The shape of the initial centers {init.shape} does not match "
+                    f"the number of clusters {self.n_clusters}."
+                    if init.shape[0] != self.n_clusters
+                    else f"The shape of the initial centers {init.shape} does not match "
+                    f"the number of features of the data {X.shape[1]}."
+                )
+        n_init = self.n_init
+        if n_init == "auto":
+            n_init = 10 if isinstance(init, str) and init == "random" else 1
+        if array_init and n_init != 1:
+            warnings.warn(
+                "Explicit initial center position passed: performing only"
+                f" one init in {self.__class__.__name__} instead of "
+                f"n_init={n_init}.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            n_init = 1
+        tol = float(np.mean(np.var(X, axis=0)) * self.tol) if self.tol else 0.0
+        rs = check_random_state(self.random_state)
+        # centre the data: distances do not depend on it, rounding does
+        shift = X.mean(axis=0)
+        X -= shift
+        if array_init:
+            init = init - shift
+        rows = self._rows(X)
+        best: tuple[np.ndarray, float, np.ndarray, int] | None = None
+        for _ in range(int(n_init)):
+            if isinstance(init, str) and init == "k-means++":
+                centers, _ = kmeans_plusplus(X, self.n_clusters, sample_weight=w, random_state=rs)
+            elif isinstance(init, str):
+                seeds = rs.choice(n, size=self.n_clusters, replace=False, p=w / w.sum())
+                centers = X[seeds]
+            elif callable(init):
+                centers = np.asarray(init(X, self.n_clusters, random_state=rs), dtype=X.dtype)
+            else:
+                centers = init
+            res = lloyd(X, w, centers.astype(X.dtype, copy=True), self.max_iter, tol, rows)
+            if best is None or res[1] < best[1]:
+                best = res
+        assert best is not None
+        labels, inertia, centers, n_iter = best
+        if len(np.unique(labels)) < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({len(np.unique(labels))}) found smaller than "
+                f"n_clusters ({self.n_clusters}). Possibly due to duplicate points in X.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self.cluster_centers_ = centers + shift
+        self.labels_ = labels
+        self.inertia_ = inertia
+        self.n_iter_ = n_iter
+        self._n_features_out = self.n_clusters
+        return self
+
+    def _check_test_data(self, X: Any) -> np.ndarray:
+        return validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=False)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Index of the closest centre for each sample, shape (n_samples,)."""
+        check_is_fitted(self)
+        X = self._check_test_data(X)
+        c = self.cluster_centers_.astype(X.dtype)
+        shift = c.mean(axis=0)
+        return _assign(X - shift, c - shift, self._rows(X))[0]
+
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+        """Fit and return the labels, shape (n_samples,)."""
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Euclidean distances to every centre, shape (n_samples, n_clusters)."""
+        check_is_fitted(self)
+        X = self._check_test_data(X)
+        c = self.cluster_centers_.astype(X.dtype)
+        shift = c.mean(axis=0)
+        Xs, cs = X - shift, c - shift
+        D = np.einsum("ij,ij->i", Xs, Xs)[:, None] - 2 * Xs @ cs.T + np.einsum("ij,ij->i", cs, cs)
+        return np.sqrt(np.maximum(D, 0))
+
+    def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+        """Fit, then the distances to every centre, shape (n_samples, n_clusters)."""
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """Opposite of the (weighted) inertia of ``X`` under the fitted centres."""
+        check_is_fitted(self)
+        X = self._check_test_data(X)
+        w = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        labels = self.predict(X)
+        return -float(np.sum(w * ((X - self.cluster_centers_[labels]) ** 2).sum(axis=1)))
