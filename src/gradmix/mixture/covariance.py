@@ -61,8 +61,9 @@ class CovarianceModel:
         """Shape of the accumulated second-moment statistic."""
         raise NotImplementedError
 
-    def accumulate(self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray,
-                   ref: np.ndarray) -> None:  # fmt: skip
+    def accumulate(
+        self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray, ref: np.ndarray
+    ) -> None:
         """Add a chunk's second-moment statistic into ``second`` (in place).
 
         Parameters
@@ -89,8 +90,15 @@ class CovarianceModel:
         """
         return np.zeros_like(means, dtype=np.float64)
 
-    def covariances(self, nk: np.ndarray, means: np.ndarray, second: np.ndarray,
-                    reg_covar: float, ref: np.ndarray, centre: np.ndarray) -> np.ndarray:  # fmt: skip
+    def covariances(
+        self,
+        nk: np.ndarray,
+        means: np.ndarray,
+        second: np.ndarray,
+        reg_covar: float,
+        ref: np.ndarray,
+        centre: np.ndarray,
+    ) -> np.ndarray:
         """M-step: covariances from the statistics.
 
         Parameters
@@ -163,8 +171,9 @@ def _chol_upper_of_inverse(cov: np.ndarray) -> np.ndarray:
     eye = np.broadcast_to(np.eye(d, dtype=cov.dtype), cov.shape)
     if cov.ndim == 2:
         return sla.solve_triangular(L, eye, lower=True).T
-    return np.stack([sla.solve_triangular(Lk, np.eye(d, dtype=cov.dtype), lower=True).T
-                     for Lk in L])  # fmt: skip
+    return np.stack(
+        [sla.solve_triangular(Lk, np.eye(d, dtype=cov.dtype), lower=True).T for Lk in L]
+    )
 
 
 def _flipudlr(a: np.ndarray) -> np.ndarray:
@@ -189,8 +198,9 @@ class Full(CovarianceModel):
         z = np.einsum("kd,kde->ke", means, prec_chol)
         return _reference_if_needed(means, np.sum(z * z, axis=1))
 
-    def accumulate(self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray,
-                   ref: np.ndarray) -> None:  # fmt: skip
+    def accumulate(
+        self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray, ref: np.ndarray
+    ) -> None:
         d = X.shape[1]
         if not np.any(ref):
             # Σ_n r_nk x_n x_nᵀ for all k in one GEMM over the packed upper triangle
@@ -204,8 +214,15 @@ class Full(CovarianceModel):
         D = X[None, :, :] - ref[:, None, :]  # (K, n, d)
         second += np.matmul(np.transpose(D * wresp.T[:, :, None], (0, 2, 1)), D)
 
-    def covariances(self, nk: np.ndarray, means: np.ndarray, second: np.ndarray,
-                    reg_covar: float, ref: np.ndarray, centre: np.ndarray) -> np.ndarray:  # fmt: skip
+    def covariances(
+        self,
+        nk: np.ndarray,
+        means: np.ndarray,
+        second: np.ndarray,
+        reg_covar: float,
+        ref: np.ndarray,
+        centre: np.ndarray,
+    ) -> np.ndarray:
         d = means.shape[1]
         a, b = means - ref, means - centre
         cov = second / nk[:, None, None] - a[:, :, None] * a[:, None, :]
@@ -257,14 +274,22 @@ class Tied(CovarianceModel):
     def second_moment_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         return (n_features, n_features)
 
-    def accumulate(self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray,
-                   ref: np.ndarray) -> None:  # fmt: skip
+    def accumulate(
+        self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray, ref: np.ndarray
+    ) -> None:
         # pooled over components: Σ_n (Σ_k w r_nk) x_n x_nᵀ, one GEMM
         rho = wresp.sum(axis=1)
         second += (X * rho[:, None]).T @ X
 
-    def covariances(self, nk: np.ndarray, means: np.ndarray, second: np.ndarray,
-                    reg_covar: float, ref: np.ndarray, centre: np.ndarray) -> np.ndarray:  # fmt: skip
+    def covariances(
+        self,
+        nk: np.ndarray,
+        means: np.ndarray,
+        second: np.ndarray,
+        reg_covar: float,
+        ref: np.ndarray,
+        centre: np.ndarray,
+    ) -> np.ndarray:
         b = means - centre
         cov = (second - (nk[:, None] * means).T @ means + (nk[:, None] * b).T @ b) / np.sum(nk)
         cov = 0.5 * (cov + cov.T)
@@ -302,8 +327,9 @@ class Tied(CovarianceModel):
         return (n_features, n_features)
 
 
-def _accumulate_squares(second: np.ndarray, X: np.ndarray, wresp: np.ndarray,
-                        ref: np.ndarray) -> None:  # fmt: skip
+def _accumulate_squares(
+    second: np.ndarray, X: np.ndarray, wresp: np.ndarray, ref: np.ndarray
+) -> None:
     """Σ_n r_nk (x_n - m_k)² per feature: one GEMM about the origin, else per component."""
     if not np.any(ref):
         second += wresp.T @ (X * X)
@@ -327,12 +353,20 @@ class Diag(CovarianceModel):
         P = P if P.ndim == 2 else P[:, None]
         return _reference_if_needed(means, np.max(means**2 * P, axis=1))
 
-    def accumulate(self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray,
-                   ref: np.ndarray) -> None:  # fmt: skip
+    def accumulate(
+        self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray, ref: np.ndarray
+    ) -> None:
         _accumulate_squares(second, X, wresp, ref)
 
-    def covariances(self, nk: np.ndarray, means: np.ndarray, second: np.ndarray,
-                    reg_covar: float, ref: np.ndarray, centre: np.ndarray) -> np.ndarray:  # fmt: skip
+    def covariances(
+        self,
+        nk: np.ndarray,
+        means: np.ndarray,
+        second: np.ndarray,
+        reg_covar: float,
+        ref: np.ndarray,
+        centre: np.ndarray,
+    ) -> np.ndarray:
         return second / nk[:, None] - (means - ref) ** 2 + (means - centre) ** 2 + reg_covar
 
     def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
@@ -380,12 +414,20 @@ class Spherical(CovarianceModel):
         P = P if P.ndim == 2 else P[:, None]
         return _reference_if_needed(means, np.max(means**2 * P, axis=1))
 
-    def accumulate(self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray,
-                   ref: np.ndarray) -> None:  # fmt: skip
+    def accumulate(
+        self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray, ref: np.ndarray
+    ) -> None:
         _accumulate_squares(second, X, wresp, ref)
 
-    def covariances(self, nk: np.ndarray, means: np.ndarray, second: np.ndarray,
-                    reg_covar: float, ref: np.ndarray, centre: np.ndarray) -> np.ndarray:  # fmt: skip
+    def covariances(
+        self,
+        nk: np.ndarray,
+        means: np.ndarray,
+        second: np.ndarray,
+        reg_covar: float,
+        ref: np.ndarray,
+        centre: np.ndarray,
+    ) -> np.ndarray:
         diag = second / nk[:, None] - (means - ref) ** 2 + (means - centre) ** 2 + reg_covar
         return np.mean(diag, axis=1)
 

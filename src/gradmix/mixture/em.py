@@ -145,8 +145,9 @@ def e_step(
     return stats
 
 
-def stats_from_resp(model: CovarianceModel, X: np.ndarray, w: np.ndarray, resp: np.ndarray,
-                    rows: int) -> Stats:  # fmt: skip
+def stats_from_resp(
+    model: CovarianceModel, X: np.ndarray, w: np.ndarray, resp: np.ndarray, rows: int
+) -> Stats:
     """Statistics for given responsibilities (the initialisation's M-step).
 
     Two passes: the means first, then the second moments about them, since no
@@ -164,9 +165,15 @@ def stats_from_resp(model: CovarianceModel, X: np.ndarray, w: np.ndarray, resp: 
     return stats
 
 
-def m_step(model: CovarianceModel, stats: Stats, reg_covar: float, dtype: Any,
-           normalise_by_total: bool = False, frozen: Params | None = None,
-           freeze: frozenset[str] = frozenset()) -> Params:  # fmt: skip
+def m_step(
+    model: CovarianceModel,
+    stats: Stats,
+    reg_covar: float,
+    dtype: Any,
+    normalise_by_total: bool = False,
+    frozen: Params | None = None,
+    freeze: frozenset[str] = frozenset(),
+) -> Params:
     """Closed-form parameters from the statistics (scikit-learn's conventions).
 
     ``nk`` gets ``10·eps`` added, as in scikit-learn, so empty components do

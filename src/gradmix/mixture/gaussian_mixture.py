@@ -58,12 +58,22 @@ def _check_means(means: Any, n_components: int, n_features: int) -> np.ndarray:
     return means
 
 
-def _check_precisions(precisions: Any, covariance_type: str, n_components: int,
-                      n_features: int, model: CovarianceModel) -> np.ndarray:  # fmt: skip
-    precisions = check_array(precisions, dtype=[np.float64, np.float32], ensure_2d=False,
-                             allow_nd=covariance_type == "full")  # fmt: skip
-    _check_shape(precisions, model.precision_shape(n_components, n_features),
-                 f"{covariance_type} precision")  # fmt: skip
+def _check_precisions(
+    precisions: Any,
+    covariance_type: str,
+    n_components: int,
+    n_features: int,
+    model: CovarianceModel,
+) -> np.ndarray:
+    precisions = check_array(
+        precisions,
+        dtype=[np.float64, np.float32],
+        ensure_2d=False,
+        allow_nd=covariance_type == "full",
+    )
+    _check_shape(
+        precisions, model.precision_shape(n_components, n_features), f"{covariance_type} precision"
+    )
     if covariance_type in ("diag", "spherical"):
         if np.any(precisions <= 0.0):
             raise ValueError(f"'{covariance_type} precision' should be positive")
@@ -133,6 +143,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     >>> gm.GaussianMixture(2, random_state=0).fit(X).weights_.round(2)
     array([0.99, 0.01])
     """
+
+    lower_bound_: float
 
     _parameter_constraints: dict[str, list[Any]] = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -213,9 +225,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             self.means_init = _check_means(self.means_init, self.n_components, n_features)
         if self.precisions_init is not None:
             self.precisions_init = _check_precisions(
-                self.precisions_init, self.covariance_type, self.n_components, n_features,
+                self.precisions_init,
+                self.covariance_type,
+                self.n_components,
+                n_features,
                 self._model,
-            )  # fmt: skip
+            )
 
     def _initial_resp(self, X: np.ndarray, w: np.ndarray, random_state: Any) -> np.ndarray:
         n, K = X.shape[0], self.n_components
@@ -240,8 +255,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             resp[indices, np.arange(K)] = 1
         return resp
 
-    def _initial_params(self, X: np.ndarray, w: np.ndarray, shift: np.ndarray,
-                        random_state: Any, rows: int) -> Params:  # fmt: skip
+    def _initial_params(
+        self, X: np.ndarray, w: np.ndarray, shift: np.ndarray, random_state: Any, rows: int
+    ) -> Params:
         model = self._model
         given = (self.weights_init, self.means_init, self.precisions_init)
         if any(g is None for g in given):
@@ -345,7 +361,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 else self._params(shift, dtype)
             )
             start = params.copy()
-            lower_bound = -np.inf if do_init else self.lower_bound_
+            lower_bound: float = -np.inf if do_init else float(self.lower_bound_)
             current: list[float] = []
             if self.max_iter == 0:
                 best, best_n_iter = params, 0
@@ -442,18 +458,30 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 "least one sample." % (self.n_components)
             )
         _, n_features = self.means_.shape
+        cov: Any = self.covariances_
         rng = check_random_state(self.random_state)
         n_samples_comp = rng.multinomial(n_samples, self.weights_)
         if self.covariance_type == "full":
-            X = np.vstack([rng.multivariate_normal(mean, cov, int(s)) for mean, cov, s in
-                           zip(self.means_, self.covariances_, n_samples_comp, strict=True)])  # fmt: skip
+            X = np.vstack(
+                [
+                    rng.multivariate_normal(mean, cov, int(s))
+                    for mean, cov, s in zip(self.means_, cov, n_samples_comp, strict=True)
+                ]
+            )
         elif self.covariance_type == "tied":
-            X = np.vstack([rng.multivariate_normal(mean, self.covariances_, int(s)) for mean, s in
-                           zip(self.means_, n_samples_comp, strict=True)])  # fmt: skip
+            X = np.vstack(
+                [
+                    rng.multivariate_normal(mean, cov, int(s))
+                    for mean, s in zip(self.means_, n_samples_comp, strict=True)
+                ]
+            )
         else:
-            X = np.vstack([mean + rng.standard_normal(size=(s, n_features)) * np.sqrt(cov)
-                           for mean, cov, s in
-                           zip(self.means_, self.covariances_, n_samples_comp, strict=True)])  # fmt: skip
+            X = np.vstack(
+                [
+                    mean + rng.standard_normal(size=(s, n_features)) * np.sqrt(cov)
+                    for mean, cov, s in zip(self.means_, cov, n_samples_comp, strict=True)
+                ]
+            )
         y = np.concatenate([np.full(s, j, dtype=np.int64) for j, s in enumerate(n_samples_comp)])
         return X.astype(np.float64), y
 
@@ -491,8 +519,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 print(f"  Iteration {n_iter}")
             elif self.verbose >= 2:
                 cur = time()
-                print(f"  Iteration {n_iter}\t time lapse {cur - self._iter_prev_time:.5f}s\t "
-                      f"ll change {diff_ll:.5f}")  # fmt: skip
+                print(
+                    f"  Iteration {n_iter}\t time lapse {cur - self._iter_prev_time:.5f}s\t "
+                    f"ll change {diff_ll:.5f}"
+                )
                 self._iter_prev_time = cur
 
     def _print_verbose_msg_init_end(self, lb: float, converged: bool) -> None:

@@ -31,8 +31,9 @@ from gradmix.mixture.em import chunk_rows, chunks
 __all__ = ["KMeans"]
 
 
-def _assign(X: np.ndarray, centers: np.ndarray, rows: int, w: np.ndarray | None = None
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+def _assign(
+    X: np.ndarray, centers: np.ndarray, rows: int, w: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """E-step with hard assignments: nearest centre of every row, and the cluster sums.
 
     Returns
@@ -70,8 +71,14 @@ def _assign(X: np.ndarray, centers: np.ndarray, rows: int, w: np.ndarray | None 
     return labels, dist, wk, sx
 
 
-def _relocate_empty(X: np.ndarray, w: np.ndarray, centers_old: np.ndarray, sx: np.ndarray,
-                    wk: np.ndarray, labels: np.ndarray) -> None:  # fmt: skip
+def _relocate_empty(
+    X: np.ndarray,
+    w: np.ndarray,
+    centers_old: np.ndarray,
+    sx: np.ndarray,
+    wk: np.ndarray,
+    labels: np.ndarray,
+) -> None:
     """Move empty clusters to the points farthest from their centres (scikit-learn's rule)."""
     empty = np.flatnonzero(wk == 0)
     if len(empty) == 0:
@@ -88,14 +95,16 @@ def _relocate_empty(X: np.ndarray, w: np.ndarray, centers_old: np.ndarray, sx: n
         wk[old_id] -= w[idx]
 
 
-def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, max_iter: int, tol: float,
-          rows: int) -> tuple[np.ndarray, float, np.ndarray, int]:  # fmt: skip
+def lloyd(
+    X: np.ndarray, w: np.ndarray, centers: np.ndarray, max_iter: int, tol: float, rows: int
+) -> tuple[np.ndarray, float, np.ndarray, int]:
     """Lloyd iterations from ``centers``; returns labels, inertia, centres, iterations."""
     labels_old = np.full(X.shape[0], -1, dtype=np.int32)
     strict = False
     labels = labels_old
-    it = 0
-    for it in range(max_iter):
+    n_iter = 0
+    while n_iter < max_iter:
+        n_iter += 1
         labels, _, wk, sx = _assign(X, centers, rows, w)
         _relocate_empty(X, w, centers, sx, wk, labels)
         nonempty = wk > 0
@@ -112,7 +121,7 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, max_iter: int, tol:
     if not strict:
         labels = _assign(X, centers, rows)[0]
     inertia = float(np.sum(w * ((X - centers[labels]) ** 2).sum(axis=1)))
-    return labels, inertia, centers, it + 1
+    return labels, inertia, centers, n_iter
 
 
 class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
@@ -158,9 +167,17 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         "max_memory": [Interval(Integral, 1, None, closed="left"), None],
     }
 
-    def __init__(self, n_clusters: int = 8, *, init: Any = "k-means++", n_init: Any = "auto",
-                 max_iter: int = 300, tol: float = 1e-4, random_state: Any = None,
-                 max_memory: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        init: Any = "k-means++",
+        n_init: Any = "auto",
+        max_iter: int = 300,
+        tol: float = 1e-4,
+        random_state: Any = None,
+        max_memory: int | None = None,
+    ) -> None:
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init

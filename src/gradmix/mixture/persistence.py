@@ -18,13 +18,27 @@ __all__ = ["save", "load", "FORMAT"]
 FORMAT = "gradmix-model-1"
 _FITTED = {
     "GaussianMixture": (
-        "weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_",
-        "converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_",
+        "weights_",
+        "means_",
+        "covariances_",
+        "precisions_",
+        "precisions_cholesky_",
+        "converged_",
+        "n_iter_",
+        "lower_bound_",
+        "lower_bounds_",
+        "n_features_in_",
         "feature_names_in_",
     ),
-    "KMeans": ("cluster_centers_", "labels_", "inertia_", "n_iter_", "n_features_in_",
-               "feature_names_in_"),
-}  # fmt: skip
+    "KMeans": (
+        "cluster_centers_",
+        "labels_",
+        "inertia_",
+        "n_iter_",
+        "n_features_in_",
+        "feature_names_in_",
+    ),
+}
 
 
 def _jsonable(v: Any) -> Any:
@@ -98,7 +112,7 @@ def load(path: str | Path) -> Any:
         raise ValueError(f"{path} is not a gradmix model file") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not a gradmix model file")
-    cls = {"GaussianMixture": GaussianMixture, "KMeans": KMeans}.get(meta.get("class"))
+    cls = {"GaussianMixture": GaussianMixture, "KMeans": KMeans}.get(str(meta.get("class")))
     if cls is None:
         raise ValueError(f"{path} holds an unknown model class {meta.get('class')!r}")
     params = {k: _restore(v) for k, v in meta["params"].items()}
