@@ -123,6 +123,10 @@ class CovarianceModel:
         """``U`` with ``U Uᵀ = Σ⁻¹`` (upper triangular), or ``1/σ``; ill-defined -> error."""
         raise NotImplementedError
 
+    def variances(self, covariances: np.ndarray) -> np.ndarray:
+        """Per-feature variances, broadcastable to (K, d)."""
+        raise NotImplementedError
+
     def precisions(self, prec_chol: np.ndarray) -> np.ndarray:
         """Precision matrices (or precisions) from their Cholesky factors."""
         raise NotImplementedError
@@ -234,6 +238,9 @@ class Full(CovarianceModel):
     def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
         return _chol_upper_of_inverse(covariances)
 
+    def variances(self, covariances: np.ndarray) -> np.ndarray:
+        return np.diagonal(covariances, axis1=-2, axis2=-1)
+
     def precisions(self, prec_chol: np.ndarray) -> np.ndarray:
         return prec_chol @ np.swapaxes(prec_chol, -1, -2)
 
@@ -298,6 +305,9 @@ class Tied(CovarianceModel):
 
     def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
         return _chol_upper_of_inverse(covariances)
+
+    def variances(self, covariances: np.ndarray) -> np.ndarray:
+        return np.diag(covariances)
 
     def precisions(self, prec_chol: np.ndarray) -> np.ndarray:
         return prec_chol @ prec_chol.T
@@ -374,6 +384,9 @@ class Diag(CovarianceModel):
             raise ill_defined_error(covariances.dtype)
         return 1.0 / np.sqrt(covariances)
 
+    def variances(self, covariances: np.ndarray) -> np.ndarray:
+        return covariances
+
     def precisions(self, prec_chol: np.ndarray) -> np.ndarray:
         return prec_chol**2
 
@@ -435,6 +448,9 @@ class Spherical(CovarianceModel):
         if np.any(covariances <= 0.0):
             raise ill_defined_error(covariances.dtype)
         return 1.0 / np.sqrt(covariances)
+
+    def variances(self, covariances: np.ndarray) -> np.ndarray:
+        return covariances[:, None]
 
     def precisions(self, prec_chol: np.ndarray) -> np.ndarray:
         return prec_chol**2

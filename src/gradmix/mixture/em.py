@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from scipy.special import logsumexp
 
-from gradmix.mixture.covariance import CovarianceModel
+from gradmix.mixture.covariance import CovarianceModel, ill_defined_error
 
 __all__ = ["Params", "Stats", "chunks", "chunk_rows", "e_step", "m_step", "weighted_log_prob"]
 
@@ -165,6 +165,17 @@ def stats_from_resp(
     return stats
 
 
+def check_variances(model: CovarianceModel, cov: np.ndarray, var_floor: Any) -> None:
+    """Raise scikit-learn's ill-defined-covariance error for collapsed components.
+
+    ``var_floor`` (per feature) is the smallest variance the data's floating
+    point resolution can express; anything at or below it is a component
+    that collapsed onto a point, whatever rounding made of its zero.
+    """
+    if np.any(model.variances(cov) <= var_floor):
+        raise ill_defined_error(cov.dtype)
+
+
 def m_step(
     model: CovarianceModel,
     stats: Stats,
@@ -173,6 +184,7 @@ def m_step(
     normalise_by_total: bool = False,
     frozen: Params | None = None,
     freeze: frozenset[str] = frozenset(),
+    var_floor: Any = 0.0,
 ) -> Params:
     """Closed-form parameters from the statistics (scikit-learn's conventions).
 
@@ -196,5 +208,6 @@ def m_step(
     else:
         cov = model.covariances(nk, means, stats.second, reg_covar, stats.ref, centre)
         cov = cov.astype(dtype)
+        check_variances(model, cov, var_floor)
         prec_chol = model.precision_cholesky(cov)
     return Params(weights.astype(dtype), centre.astype(dtype), cov, prec_chol.astype(dtype))

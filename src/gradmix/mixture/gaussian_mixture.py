@@ -19,7 +19,15 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from gradmix.mixture.covariance import CovarianceModel, get_model
-from gradmix.mixture.em import Params, chunk_rows, chunks, e_step, m_step, stats_from_resp
+from gradmix.mixture.em import (
+    Params,
+    check_variances,
+    chunk_rows,
+    chunks,
+    e_step,
+    m_step,
+    stats_from_resp,
+)
 from gradmix.mixture.em import weighted_log_prob as _wlp
 from gradmix.mixture.kmeans import KMeans
 
@@ -268,6 +276,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             means = stats.sx / nk[:, None]
             cov = model.covariances(nk, means, stats.second, self.reg_covar, stats.ref, means)
             cov = cov.astype(X.dtype)
+            check_variances(model, cov, self._var_floor)
         if self.weights_init is not None:
             weights = self.weights_init
         if self.means_init is not None:
@@ -343,6 +352,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         shift = np.average(X, axis=0, weights=w) if w.sum() > 0 else X.mean(axis=0)
         Xc = X - shift.astype(dtype)
         rows = self._rows(Xc)
+        # variances this small cannot be told from zero at the data's resolution
+        self._var_floor = (16 * np.finfo(dtype).eps * np.max(np.abs(X), axis=0)) ** 2
 
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
@@ -370,7 +381,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             for n_iter in range(1, self.max_iter + 1):
                 prev_lower_bound = lower_bound
                 stats = e_step(model, Xc, w, params, rows)
-                params = m_step(model, stats, self.reg_covar, dtype, frozen=start, freeze=freeze)
+                params = m_step(
+                    model,
+                    stats,
+                    self.reg_covar,
+                    dtype,
+                    frozen=start,
+                    freeze=freeze,
+                    var_floor=self._var_floor,
+                )
                 lower_bound = stats.log_lik / stats.weight
                 current.append(lower_bound)
                 change = lower_bound - prev_lower_bound

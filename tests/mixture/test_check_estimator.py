@@ -1,0 +1,25 @@
+"""scikit-learn's own estimator checks."""
+
+import warnings
+
+from sklearn.cluster import KMeans as SkKMeans
+from sklearn.utils.estimator_checks import check_estimator
+
+import gradmix as gm
+
+
+def failures(estimator):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(estimator, on_fail=None)
+    return {r["check_name"] for r in results if r["status"] == "failed"}
+
+
+def test_gaussian_mixture_passes_every_check():
+    assert failures(gm.GaussianMixture()) == set()
+
+
+def test_kmeans_fails_only_what_sklearn_kmeans_fails():
+    ours = failures(gm.KMeans())
+    assert ours <= failures(SkKMeans())
+    assert ours <= {"check_sample_weight_equivalence_on_dense_data"}
