@@ -26,7 +26,7 @@ def load_old_faithful(*, as_frame: bool = False) -> Any:
     """
     path = resources.files("gradmix.datasets").joinpath("old_faithful.csv")
     with path.open("r") as fh:
-        header = fh.readline().strip().split(",")
+        header = [h.strip().strip('"') for h in fh.readline().split(",")]
         data = np.loadtxt(fh, delimiter=",", dtype=np.float64)
     if as_frame:
         try:

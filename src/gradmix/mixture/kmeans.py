@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from numbers import Integral, Real
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -298,6 +299,12 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
         """Fit, then the distances to every centre, shape (n_samples, n_clusters)."""
         return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Save the fitted model as ``.npz`` (no pickle); see :func:`gradmix.load`."""
+        from gradmix.mixture.persistence import save
+
+        return save(self, path, overwrite=overwrite)
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Opposite of the (weighted) inertia of ``X`` under the fitted centres."""
