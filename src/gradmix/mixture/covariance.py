@@ -159,10 +159,10 @@ CONDITION_LIMIT = 1e4  # eps * 1e4 ~ 2e-12: the fast statistic's worst relative 
 
 
 def _reference_if_needed(means: np.ndarray, whitened_sq_norm: np.ndarray) -> np.ndarray:
-    """Means as reference where the fast statistic would lose digits, else zeros."""
-    if np.max(whitened_sq_norm, initial=0.0) < CONDITION_LIMIT:
-        return np.zeros_like(means, dtype=np.float64)
-    return means.astype(np.float64)
+    """Per component: its mean as reference where the fast statistic would lose digits,
+    else zeros (the global centre)."""
+    ill = whitened_sq_norm >= CONDITION_LIMIT
+    return np.where(ill[:, None], means, 0.0).astype(np.float64)
 
 
 def _chol_upper_of_inverse(cov: np.ndarray) -> np.ndarray:
@@ -206,17 +206,21 @@ class Full(CovarianceModel):
         self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray, ref: np.ndarray
     ) -> None:
         d = X.shape[1]
-        if not np.any(ref):
-            # Σ_n r_nk x_n x_nᵀ for all k in one GEMM over the packed upper triangle
+        exact = np.any(ref != 0, axis=1)
+        fast = ~exact
+        if np.any(fast):
+            # Σ_n r_nk x_n x_nᵀ in one GEMM over the packed upper triangle
             iu, ju = np.triu_indices(d)
-            packed = wresp.T @ (X[:, iu] * X[:, ju])
-            second[:, iu, ju] += packed
-            off = iu != ju
-            second[:, ju[off], iu[off]] += packed[:, off]
-            return
-        # about each component's own mean: no digits lost however far it sits
-        D = X[None, :, :] - ref[:, None, :]  # (K, n, d)
-        second += np.matmul(np.transpose(D * wresp.T[:, :, None], (0, 2, 1)), D)
+            packed = wresp[:, fast].T @ (X[:, iu] * X[:, ju])
+            S = np.empty((packed.shape[0], d, d))
+            S[:, iu, ju] = packed
+            S[:, ju, iu] = packed
+            second[fast] += S
+        if np.any(exact):
+            # about the component's own mean: no digits lost however far it sits
+            D = X[None, :, :] - ref[exact][:, None, :]  # (k, n, d)
+            W = wresp[:, exact].T[:, :, None]
+            second[exact] += np.matmul(np.transpose(D * W, (0, 2, 1)), D)
 
     def covariances(
         self,
@@ -340,13 +344,18 @@ class Tied(CovarianceModel):
 def _accumulate_squares(
     second: np.ndarray, X: np.ndarray, wresp: np.ndarray, ref: np.ndarray
 ) -> None:
-    """Σ_n r_nk (x_n - m_k)² per feature: one GEMM about the origin, else per component."""
-    if not np.any(ref):
+    """Σ_n r_nk (x_n - m_k)² per feature: one GEMM about the origin for well-conditioned
+    components, about their own mean for the others."""
+    exact = np.any(ref != 0, axis=1)
+    fast = ~exact
+    if np.all(fast):
         second += wresp.T @ (X * X)
         return
-    D = X[None, :, :] - ref[:, None, :]  # (K, n, d)
+    if np.any(fast):
+        second[fast] += wresp[:, fast].T @ (X * X)
+    D = X[None, :, :] - ref[exact][:, None, :]  # (k, n, d)
     np.square(D, out=D)
-    second += np.einsum("nk,knd->kd", wresp, D)
+    second[exact] += np.einsum("nk,knd->kd", wresp[:, exact], D)
 
 
 @dataclass(frozen=True)

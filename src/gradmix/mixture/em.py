@@ -13,7 +13,7 @@ the estimators own that shift.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,7 +104,6 @@ def e_step(
     w: np.ndarray,
     params: Params,
     rows: int,
-    on_chunk: Callable[[slice, np.ndarray], None] | None = None,
 ) -> Stats:
     """One pass over ``X``: statistics for the M-step and the log-likelihood.
 
@@ -119,8 +118,6 @@ def e_step(
         Current parameters (centred); their means are the statistics' reference.
     rows : int
         Chunk size.
-    on_chunk : callable, optional
-        Called with each chunk's slice and log-responsibilities (for labels).
 
     Returns
     -------
@@ -135,10 +132,7 @@ def e_step(
         wlp = weighted_log_prob(model, Xc, params)
         lpn = logsumexp(wlp, axis=1)
         with np.errstate(under="ignore"):
-            log_resp = wlp - lpn[:, None]
-            resp = np.exp(log_resp)
-        if on_chunk is not None:
-            on_chunk(sl, log_resp)
+            resp = np.exp(wlp - lpn[:, None])
         stats.log_lik += float(wc @ lpn)
         _accumulate(stats, model, Xc, resp * wc[:, None])
     stats.weight = float(w.sum())

@@ -418,11 +418,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bound_ = max_lower_bound
         self.lower_bounds_ = best_lower_bounds
         labels = np.empty(X.shape[0], dtype=np.intp)
-
-        def keep_labels(sl: slice, log_resp: np.ndarray) -> None:
-            labels[sl] = np.argmax(log_resp, axis=1)
-
-        e_step(model, Xc, w, best, rows, on_chunk=keep_labels)
+        for sl in chunks(X.shape[0], rows):
+            labels[sl] = np.argmax(_wlp(model, Xc[sl], best), axis=1)
         return labels
 
     # -------------------------------------------------------------- inference
