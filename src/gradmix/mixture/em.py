@@ -18,11 +18,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
 
 from gradmix.mixture.covariance import CovarianceModel, ill_defined_error
 
-__all__ = ["Params", "Stats", "chunks", "chunk_rows", "e_step", "m_step", "weighted_log_prob"]
+__all__ = [
+    "Params",
+    "Stats",
+    "chunks",
+    "chunk_rows",
+    "e_step",
+    "m_step",
+    "responsibilities",
+    "weighted_log_prob",
+]
 
 DEFAULT_MAX_MEMORY = 64 * 2**20  # bytes of temporaries per chunk
 
@@ -98,6 +106,30 @@ def _accumulate(stats: Stats, model: CovarianceModel, X: np.ndarray, wresp: np.n
     model.accumulate(stats.second, X, wresp, stats.ref.astype(X.dtype))
 
 
+def responsibilities(wlp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Responsibilities and log p(x) from log π_k + log N(x | k), in place.
+
+    One exponential per entry (scipy's logsumexp followed by ``exp`` would
+    take two): ``e = exp(wlp - max)``, ``s = Σ e``, ``r = e / s``,
+    ``log p = log s + max``.  ``wlp`` is overwritten with ``r``.
+
+    Returns
+    -------
+    resp : ndarray, shape (n, K)
+    log_prob_norm : ndarray, shape (n,)
+    """
+    m = np.max(wlp, axis=1, keepdims=True)
+    m[~np.isfinite(m)] = 0.0
+    np.subtract(wlp, m, out=wlp)
+    with np.errstate(under="ignore"):
+        np.exp(wlp, out=wlp)
+    s = np.sum(wlp, axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wlp /= s
+        lpn = np.log(s[:, 0]) + m[:, 0]
+    return wlp, lpn
+
+
 def e_step(
     model: CovarianceModel,
     X: np.ndarray,
@@ -129,10 +161,7 @@ def e_step(
     stats = _empty_stats(model, params.means.shape[0], d, ref)
     for sl in chunks(n, rows):
         Xc, wc = X[sl], w[sl]
-        wlp = weighted_log_prob(model, Xc, params)
-        lpn = logsumexp(wlp, axis=1)
-        with np.errstate(under="ignore"):
-            resp = np.exp(wlp - lpn[:, None])
+        resp, lpn = responsibilities(weighted_log_prob(model, Xc, params))
         stats.log_lik += float(wc @ lpn)
         _accumulate(stats, model, Xc, resp * wc[:, None])
     stats.weight = float(w.sum())
