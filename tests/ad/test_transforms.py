@@ -173,3 +173,30 @@ def test_check_grad_and_divided_difference():
     wrong = gm.primitive(lambda x: x**2)
     gm.defvjp(wrong, lambda ans, x: lambda g: g * 3 * x)
     assert gm.check_grad(lambda x: np.sum(wrong(x)), np.array([1.0, 2.0])) > 0.1
+
+
+BROADCASTS = {
+    "scalar_plus_vector": lambda a, b: np.sum(np.sum(a) + b),
+    "sum_axis_plus_mean": lambda a, b: np.sum(a.sum(axis=0) + b.mean()),
+    "outer_sum": lambda a, b: np.sum(a[:, None] + b[None, :]),
+    "outer_product": lambda a, b: np.sum(a[:, None] * b[None, :] ** 2),
+    "mean_times_vector": lambda a, b: np.sum(np.mean(a) * b * np.sum(b)),
+    "keepdims_chain": lambda a, b: np.sum(np.sum(a[:, None] * b, axis=0, keepdims=True) - b),
+    "nested_sums": lambda a, b: np.sum(np.sum(a) * np.ones(5) + np.sum(b) * a.sum()),
+    "where_broadcast": lambda a, b: np.sum(np.where(b > 0, np.sum(a), b)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROADCASTS))
+def test_reverse_mode_through_broadcasts(name):
+    """Cotangents may stay compact in reverse mode; every broadcast must still count."""
+    f = BROADCASTS[name]
+    a, b = np.array([0.5, -1.0, 2.0]), np.array([1.5, -0.3, 0.7, 2.2])
+    if name == "sum_axis_plus_mean":
+        a = np.arange(6.0).reshape(2, 3) + 0.5
+    g_rev = gm.grad(f, argnums=(0, 1))(a, b)
+    g_fwd = gm.jacfwd(f, argnums=(0, 1))(a, b)
+    for r, fw in zip(g_rev, g_fwd, strict=True):
+        np.testing.assert_allclose(r, fw, rtol=1e-12, atol=1e-12)
+    assert gm.check_grad(lambda a_: f(a_, b), a) < 1e-8
+    assert gm.check_grad(lambda b_: f(a, b_), b) < 1e-8

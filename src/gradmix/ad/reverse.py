@@ -69,24 +69,35 @@ class NodeArray(SequenceMethods, Node):
     __slots__ = ()
 
 
-def sum_to_shape(x: Any, shape: tuple[int, ...]) -> Any:
+def sum_to_shape(x: Any, shape: tuple[int, ...], full: tuple[int, ...] | None = None) -> Any:
     """Sum ``x`` over the axes that broadcasting added or stretched beyond ``shape``.
 
-    The result is broadcastable to ``shape`` but may stay smaller (size-1
-    axes): cotangents are allowed to stay compact, see :func:`backward`.
+    ``x`` may be *compact*: it stands for ``broadcast_to(x, full)``.  An axis
+    stored with length 1 but standing for length n is then multiplied by n
+    instead of summed.  The result is broadcastable to ``shape`` and may stay
+    compact itself.
     """
     xs = np.shape(x)
-    if xs == shape:
+    full = xs if full is None else full
+    if xs == shape and full == shape:
         return x
-    lead = len(xs) - len(shape)
-    if lead < 0:
-        x = np.reshape(x, (1,) * -lead + xs)
-        xs, lead = np.shape(x), 0
-    axes = tuple(range(lead)) + tuple(
-        i + lead for i, n in enumerate(shape) if n == 1 and xs[i + lead] != 1
-    )
+    nd = len(full)
+    if len(xs) < nd:
+        x = np.reshape(x, (1,) * (nd - len(xs)) + xs)
+        xs = np.shape(x)
+    target = (1,) * (nd - len(shape)) + tuple(shape)
+    axes, factor = [], 1
+    for i in range(nd):
+        if target[i] == 1 and full[i] != 1:
+            if xs[i] == 1:
+                factor *= full[i]
+            else:
+                axes.append(i)
     if axes:
-        x = np.sum(x, axis=axes, keepdims=True)
+        x = np.sum(x, axis=tuple(axes), keepdims=True)
+    if factor != 1:
+        x = x * factor
+    lead = nd - len(shape)
     return np.reshape(x, np.shape(x)[lead:]) if lead else x
 
 
@@ -176,6 +187,6 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
                 raise prim.missing_rule(i, "VJP")
             c = maker(ans, *node.args, **node.kwargs)(g)
             if prim.elementwise:
-                c = sum_to_shape(c, np.shape(parent._value))
+                c = sum_to_shape(c, np.shape(parent._value), np.shape(ans))
             _accumulate(acc, owned, id(parent), c)
     return leaves

@@ -127,6 +127,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         (gradmix) Parameters held at their initial values during EM.
     max_memory : int, optional
         (gradmix) Bytes of temporaries per chunk of rows (default 64 MiB).
+    callback : callable, optional
+        (gradmix) Called as ``callback(init, n_iter, lower_bound)`` after every
+        EM iteration (progress bars, logging).
 
     Attributes
     ----------
@@ -171,6 +174,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         "precisions_init": ["array-like", None],
         "freeze": [tuple, list],
         "max_memory": [Interval(Integral, 1, None, closed="left"), None],
+        "callback": [callable, None],
     }
 
     def __init__(
@@ -192,6 +196,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         verbose_interval: int = 10,
         freeze: tuple[str, ...] = (),
         max_memory: int | None = None,
+        callback: Any = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -209,6 +214,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.verbose_interval = verbose_interval
         self.freeze = freeze
         self.max_memory = max_memory
+        self.callback = callback
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -394,6 +400,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 current.append(lower_bound)
                 change = lower_bound - prev_lower_bound
                 self._print_verbose_msg_iter_end(n_iter, change)
+                if self.callback is not None:
+                    self.callback(init, n_iter, lower_bound)
                 if abs(change) < self.tol:
                     converged = True
                     break

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["save", "load", "FORMAT"]
+__all__ = ["save", "load", "read_metadata", "FORMAT"]
 
 FORMAT = "gradmix-model-1"
 _FITTED = {
@@ -51,8 +51,13 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def save(model: Any, path: str | Path, *, overwrite: bool = False) -> Path:
+def save(
+    model: Any, path: str | Path, *, overwrite: bool = False, metadata: dict[str, Any] | None = None
+) -> Path:
     """Write a fitted GaussianMixture or KMeans to ``path`` (``.npz``).
+
+    ``metadata`` (JSON-serialisable) is stored alongside and returned by
+    :func:`read_metadata`.
 
     Raises
     ------
@@ -72,10 +77,10 @@ def save(model: Any, path: str | Path, *, overwrite: bool = False) -> Path:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
     params = {}
     for k, v in model.get_params().items():
-        if isinstance(v, np.random.RandomState | np.random.Generator):
-            v = None  # a generator's state is not a parameter worth keeping
+        if isinstance(v, np.random.RandomState | np.random.Generator) or callable(v):
+            v = None  # generators and callbacks are not saved
         params[k] = _jsonable(v)
-    meta = {"format": FORMAT, "class": name, "params": params}
+    meta = {"format": FORMAT, "class": name, "params": params, "metadata": metadata or {}}
     arrays: dict[str, Any] = {"__meta__": np.array(json.dumps(meta))}
     for attr in _FITTED[name]:
         if hasattr(model, attr):
@@ -94,6 +99,22 @@ def _restore(v: Any) -> Any:
     return v
 
 
+def _read_meta(path: str | Path) -> tuple[Any, dict[str, Any]]:
+    try:
+        data = np.load(path, allow_pickle=False)
+        meta = json.loads(str(data["__meta__"]))
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        raise ValueError(f"{path} is not a gradmix model file") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a gradmix model file")
+    return data, meta
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The ``metadata`` dict stored by :func:`save`."""
+    return dict(_read_meta(path)[1].get("metadata", {}))
+
+
 def load(path: str | Path) -> Any:
     """Read a model written by ``model.save`` (never unpickles anything).
 
@@ -105,13 +126,7 @@ def load(path: str | Path) -> Any:
     from gradmix.mixture.gaussian_mixture import GaussianMixture
     from gradmix.mixture.kmeans import KMeans
 
-    try:
-        data = np.load(path, allow_pickle=False)
-        meta = json.loads(str(data["__meta__"]))
-    except (OSError, ValueError, KeyError, EOFError) as exc:
-        raise ValueError(f"{path} is not a gradmix model file") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a gradmix model file")
+    data, meta = _read_meta(path)
     cls = {"GaussianMixture": GaussianMixture, "KMeans": KMeans}.get(str(meta.get("class")))
     if cls is None:
         raise ValueError(f"{path} holds an unknown model class {meta.get('class')!r}")

@@ -48,9 +48,8 @@ def _shift(axes: tuple[int, ...], nb: int) -> tuple[int, ...]:
 _sum = Primitive(lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims), "np.sum",
                  batched=True)  # fmt: skip
 _sum.jvps[0] = lambda g, ans, x, axes, keepdims: sum_(g, _shift(axes, _nb(g, x)), keepdims=keepdims)
-_sum.vjps[0] = lambda ans, x, axes, keepdims: (
-    lambda g: broadcast_to(_keep(g, x, axes, keepdims), np.shape(x))
-)
+# the cotangent stays compact (keepdims shape): consumers broadcast it for free
+_sum.vjps[0] = lambda ans, x, axes, keepdims: lambda g: _keep(g, x, axes, keepdims)
 
 
 @register_numpy(np.sum)
