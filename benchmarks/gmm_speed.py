@@ -44,7 +44,9 @@ def main() -> None:
     X = centres[rng.integers(0, args.k, args.n)] + rng.normal(size=(args.n, args.d))
     blas = {i["internal_api"]: i["num_threads"] for i in threadpool_info()}
     print(f"N={args.n} d={args.d} K={args.k} float64, BLAS {blas}")
-    print(f"{'type':<10} {'sklearn s/it':>12} {'gradmix s/it':>12} {'ratio':>7} {'lb rel diff':>12}")
+    print(
+        f"{'type':<10} {'sklearn s/it':>12} {'gradmix s/it':>12} {'ratio':>7} {'lb rel diff':>12}"
+    )
     for ct in args.types.split(","):
         best = {"sk": np.inf, "gm": np.inf}
         lbs = {}
