@@ -302,3 +302,18 @@ _UFUNC_ACCUMULATE.update(
         np.multiply: lambda a, axis=0, **kw: cumprod(a, axis),
     }
 )
+
+
+@register_numpy(np.median)
+def median(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
+           keepdims: bool = False) -> Any:  # fmt: skip
+    """``np.median``: the middle of the sorted values (average of the two middles)."""
+    if axis is None:
+        a, axis = reshape(a, (-1,)), 0
+    nd = np.ndim(strip(a))
+    axis = int(axis) % nd
+    s = np.sort(a, axis=axis)
+    n = np.shape(strip(a))[axis]
+    pre = (slice(None),) * axis
+    mid = s[pre + (slice((n - 1) // 2, n // 2 + 1),)]
+    return mean(mid, axis=axis, keepdims=keepdims)
