@@ -20,6 +20,7 @@ from gradmix.ad import (
     logsumexp,
     primitive,
     solve_triangular,
+    taylor,
     value_and_grad,
     vjp,
 )
@@ -30,6 +31,6 @@ __version__ = "0.1.0"
 __all__ = [
     "Dual", "NoDerivativeRuleError", "Primitive", "TracerConversionError", "check_grad",
     "defjvp", "defvjp", "derivative", "divided_difference", "grad", "hessian", "hvp",
-    "jacfwd", "jacobian", "jacrev", "jvp", "logsumexp", "primitive", "solve_triangular",
+    "jacfwd", "jacobian", "jacrev", "jvp", "logsumexp", "primitive", "solve_triangular", "taylor",
     "value_and_grad", "vjp", "GaussianMixture", "KMeans", "load",
 ]  # fmt: skip

@@ -17,6 +17,7 @@ from gradmix.ad.core import (
 from gradmix.ad.forward import Dual
 from gradmix.ad.numeric import check_grad, divided_difference
 from gradmix.ad.rules import logsumexp, solve_triangular
+from gradmix.ad.taylor import taylor
 from gradmix.ad.transforms import (
     derivative,
     grad,
@@ -33,6 +34,6 @@ from gradmix.ad.transforms import (
 __all__ = [
     "Dual", "NoDerivativeRuleError", "Primitive", "TracerConversionError", "check_grad",
     "defjvp", "defvjp", "derivative", "divided_difference", "grad", "hessian", "hvp",
-    "jacfwd", "jacobian", "jacrev", "jvp", "logsumexp", "primitive", "solve_triangular",
+    "jacfwd", "jacobian", "jacrev", "jvp", "logsumexp", "primitive", "solve_triangular", "taylor",
     "value_and_grad", "vjp",
 ]  # fmt: skip

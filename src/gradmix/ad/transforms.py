@@ -487,6 +487,10 @@ def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
 def derivative(f: Callable[[Any], Any], order: int = 1) -> Callable[[Any], Any]:
     """The ``order``-th derivative of ``f: R -> R`` (elementwise on arrays).
 
+    Order 1 is forward mode.  Higher orders use Taylor mode (O(order²) work,
+    see :func:`gradmix.taylor`); a function using a primitive without a
+    Taylor rule falls back to nested forward mode (2^order work).
+
     Examples
     --------
     >>> import numpy as np, gradmix as gm
@@ -498,7 +502,19 @@ def derivative(f: Callable[[Any], Any], order: int = 1) -> Callable[[Any], Any]:
     if order == 0:
         return f
     if order > 1:
-        return derivative(derivative(f, order - 1), 1)
+        nested = derivative(derivative(f, order - 1), 1)
+
+        @functools.wraps(f)
+        def d_n(x: Any) -> Any:
+            from gradmix.ad.core import NoDerivativeRuleError
+            from gradmix.ad.taylor import taylor
+
+            try:
+                return taylor(f, _as_float(x), order)[order]
+            except NoDerivativeRuleError:
+                return nested(x)
+
+        return d_n
 
     @functools.wraps(f)
     def d(x: Any) -> Any:
