@@ -34,10 +34,13 @@ def test_twentieth_derivative_of_exp_sin_is_exact_and_fast():
     [
         ("sin", np.sin, 0.7, lambda k, x: math.sin(x + k * math.pi / 2)),
         ("exp", np.exp, -0.3, lambda k, x: math.exp(x)),
-        ("geometric", lambda x: 1 / (1 - x), 0.3, lambda k, x: math.factorial(k) / (1 - x) ** (k + 1)),
-        ("log", np.log, 1.7, lambda k, x: math.log(x) if k == 0 else (-1) ** (k - 1) * math.factorial(k - 1) / x**k),
+        ("geometric", lambda x: 1 / (1 - x), 0.3,
+         lambda k, x: math.factorial(k) / (1 - x) ** (k + 1)),
+        ("log", np.log, 1.7,
+         lambda k, x: math.log(x) if k == 0 else (-1) ** (k - 1) * math.factorial(k - 1) / x**k),
         ("sqrt", np.sqrt, 2.0, lambda k, x: math.prod(0.5 - j for j in range(k)) * x ** (0.5 - k)),
-        ("power", lambda x: x**2.5, 1.3, lambda k, x: math.prod(2.5 - j for j in range(k)) * x ** (2.5 - k)),
+        ("power", lambda x: x**2.5, 1.3,
+         lambda k, x: math.prod(2.5 - j for j in range(k)) * x ** (2.5 - k)),
         ("cosh", np.cosh, 0.4, lambda k, x: math.cosh(x) if k % 2 == 0 else math.sinh(x)),
     ],
 )  # fmt: skip

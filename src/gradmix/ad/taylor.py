@@ -325,36 +325,43 @@ def _tanh_rule(xs: list[Coeffs | None], base: list[Any], kwargs: dict[str, Any],
     return _tan_like(x, n, np.tanh(x[0]), -1.0)
 
 
+def _prim(f: Any) -> Primitive:
+    """The primitive registered for a numpy function or ufunc."""
+    p = _NUMPY[f]
+    assert isinstance(p, Primitive), f
+    return p
+
+
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
 _RULES: dict[Primitive, Callable[..., Any]] = {
-    _NUMPY[np.exp]: _unary(_exp),
-    _NUMPY[np.expm1]: _unary(_shifted(_exp, np.expm1)),
-    _NUMPY[np.exp2]: _unary(lambda x, n: _exp([xk * _LN2 for xk in x], n)),
-    _NUMPY[np.log]: _unary(_log),
-    _NUMPY[np.log2]: _unary(lambda x, n: [y / _LN2 for y in _log(x, n)]),
-    _NUMPY[np.log10]: _unary(lambda x, n: [y / _LN10 for y in _log(x, n)]),
-    _NUMPY[np.log1p]: _unary(lambda x, n: [np.log1p(x[0])] + _log([1 + x[0]] + x[1:], n)[1:]),
-    _NUMPY[np.sin]: _unary(lambda x, n: _sin_cos(x, n)[0]),
-    _NUMPY[np.cos]: _unary(lambda x, n: _sin_cos(x, n)[1]),
-    _NUMPY[np.sinh]: _unary(lambda x, n: _sin_cos(x, n, hyperbolic=True)[0]),
-    _NUMPY[np.cosh]: _unary(lambda x, n: _sin_cos(x, n, hyperbolic=True)[1]),
-    _NUMPY[np.tan]: _tan_rule,
-    _NUMPY[np.tanh]: _tanh_rule,
-    _NUMPY[np.sqrt]: _unary(_sqrt),
-    _NUMPY[np.cbrt]: _unary(lambda x, n: _power_const(x, 1.0 / 3.0, n)),
-    _NUMPY[np.square]: _unary(lambda x, n: [_conv(x, x, k) for k in range(n + 1)]),
-    _NUMPY[np.reciprocal]: _unary(lambda x, n: _quotient(None, 1.0, x, n)),
-    _NUMPY[np.true_divide]: _divide,
-    _NUMPY[np.power]: _power,
-    _NUMPY[np.float_power]: _power,
+    _prim(np.exp): _unary(_exp),
+    _prim(np.expm1): _unary(_shifted(_exp, np.expm1)),
+    _prim(np.exp2): _unary(lambda x, n: _exp([xk * _LN2 for xk in x], n)),
+    _prim(np.log): _unary(_log),
+    _prim(np.log2): _unary(lambda x, n: [y / _LN2 for y in _log(x, n)]),
+    _prim(np.log10): _unary(lambda x, n: [y / _LN10 for y in _log(x, n)]),
+    _prim(np.log1p): _unary(lambda x, n: [np.log1p(x[0])] + _log([1 + x[0]] + x[1:], n)[1:]),
+    _prim(np.sin): _unary(lambda x, n: _sin_cos(x, n)[0]),
+    _prim(np.cos): _unary(lambda x, n: _sin_cos(x, n)[1]),
+    _prim(np.sinh): _unary(lambda x, n: _sin_cos(x, n, hyperbolic=True)[0]),
+    _prim(np.cosh): _unary(lambda x, n: _sin_cos(x, n, hyperbolic=True)[1]),
+    _prim(np.tan): _tan_rule,
+    _prim(np.tanh): _tanh_rule,
+    _prim(np.sqrt): _unary(_sqrt),
+    _prim(np.cbrt): _unary(lambda x, n: _power_const(x, 1.0 / 3.0, n)),
+    _prim(np.square): _unary(lambda x, n: [_conv(x, x, k) for k in range(n + 1)]),
+    _prim(np.reciprocal): _unary(lambda x, n: _quotient(None, 1.0, x, n)),
+    _prim(np.true_divide): _divide,
+    _prim(np.power): _power,
+    _prim(np.float_power): _power,
 }
 for _uf in (np.arctan, np.arcsin, np.arccos, np.arcsinh, np.arccosh, np.arctanh, sc.erf,
             sc.erfc, sc.ndtr, sc.gammaln, sc.psi):  # fmt: skip
-    _RULES[_NUMPY[_uf]] = _from_rule(_NUMPY[_uf])
+    _RULES[_prim(_uf)] = _from_rule(_prim(_uf))
 
 _LINEAR: set[Primitive] = {
-    _NUMPY[f]
+    _prim(f)
     for f in (np.add, np.subtract, np.negative, np.positive, np.conjugate, np.deg2rad,
               np.rad2deg, np.absolute, np.maximum, np.minimum, np.fmax, np.fmin, np.remainder,
               np.fmod)  # fmt: skip
@@ -364,7 +371,7 @@ _LINEAR: set[Primitive] = {
     reductions._min,
 }  # fmt: skip
 _LINEAR |= {elementwise._where, elementwise._clip}
-_MULTILINEAR: set[Primitive] = {_NUMPY[np.multiply], linalg._matmul, linalg._einsum}
+_MULTILINEAR: set[Primitive] = {_prim(np.multiply), linalg._matmul, linalg._einsum}
 
 
 # ------------------------------------------------------------------------ transforms
