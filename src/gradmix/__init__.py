@@ -2,10 +2,13 @@
 
 from gradmix.ad import (
     Dual,
+    Graph,
     NoDerivativeRuleError,
+    NotCompilableError,
     Primitive,
     TracerConversionError,
     check_grad,
+    compile,
     defjvp,
     defvjp,
     derivative,
@@ -21,6 +24,7 @@ from gradmix.ad import (
     primitive,
     solve_triangular,
     taylor,
+    trace,
     value_and_grad,
     vjp,
 )
@@ -29,6 +33,7 @@ from gradmix.mixture import GaussianMixture, KMeans, load
 __version__ = "0.1.0"
 
 __all__ = [
+    "Graph", "NotCompilableError", "compile", "trace",
     "Dual", "NoDerivativeRuleError", "Primitive", "TracerConversionError", "check_grad",
     "defjvp", "defvjp", "derivative", "divided_difference", "grad", "hessian", "hvp",
     "jacfwd", "jacobian", "jacrev", "jvp", "logsumexp", "primitive", "solve_triangular", "taylor",

@@ -20,6 +20,8 @@ __all__ = [
     "plot_divided_differences",
     "plot_clusters",
     "component_covariance",
+    "plot_dual_program",
+    "plot_graph",
 ]
 
 COLORS = ("tab:blue", "tab:red", "tab:green", "tab:orange", "tab:purple", "tab:brown",
@@ -322,4 +324,52 @@ def plot_dual_program(x1: float = 1.5, x2: float = 2.0, ax: Any = None) -> Any:
     ax.set_title(f"f(x1, x2) = x1·x2 + sin(x1) at x1 = {x1:g}, x2 = {x2:g}\n"
                  "ẇ: forward sweep (dual numbers) seeded for ∂f/∂x2;  "
                  "w̄ = ∂f/∂w: reverse sweep", fontsize=10)  # fmt: skip
+    return ax
+
+
+def plot_graph(graph: Any, ax: Any = None) -> Any:
+    """Draw a traced or compiled :class:`gradmix.Graph` as a layered computational graph.
+
+    Inputs on the left, each operation one column right of its deepest
+    argument.  For a compiled graph (``gm.compile(f, ...).graph``) the forward
+    sweep is blue and the adjoint sweep orange.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    from gradmix.ad.codegen import _label, _names
+
+    if ax is None:
+        _, ax = _pyplot().subplots(figsize=(min(3 + 1.6 * len(graph.nodes) ** 0.5 * 2, 16), 5))
+    names = _names(graph)
+    depth: dict[int, int] = {id(n): 0 for n in graph.inputs}
+    for node in graph.nodes:
+        depth[id(node)] = 1 + max((depth.get(id(p), 0) for _, p in node.parents), default=0)
+    columns: dict[int, list[Any]] = {}
+    for node in list(graph.inputs) + list(graph.nodes):
+        columns.setdefault(depth[id(node)], []).append(node)
+    pos = {}
+    for col, members in columns.items():
+        for row, node in enumerate(members):
+            pos[id(node)] = (col, -(row - (len(members) - 1) / 2))
+    fwd = {id(n) for n in graph.nodes[: graph.forward_size]}
+    input_ids = {id(n) for n in graph.inputs}
+    for node in graph.nodes:
+        for _, parent in node.parents:
+            ax.annotate("", xy=pos[id(node)], xytext=pos[id(parent)],
+                        arrowprops={"arrowstyle": "->", "color": "0.5", "shrinkA": 14,
+                                    "shrinkB": 14})  # fmt: skip
+    for node in list(graph.inputs) + list(graph.nodes):
+        x, y = pos[id(node)]
+        is_input = id(node) in input_ids
+        colour = "#e8f5e9" if is_input else ("#eef4fb" if id(node) in fwd else "#fdf0e3")
+        label = names[id(node)] if is_input else f"{names[id(node)]}\n{_label(node)}"
+        ax.text(x, y, label, ha="center", va="center", fontsize=8, family="monospace",
+                bbox={"boxstyle": "round", "fc": colour, "ec": "0.4"})  # fmt: skip
+    xs = [p[0] for p in pos.values()]
+    ys = [p[1] for p in pos.values()]
+    ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
+    ax.set_ylim(min(ys) - 0.8, max(ys) + 0.8)
+    ax.axis("off")
     return ax

@@ -6,6 +6,7 @@ entries, ``forward`` the dual numbers, ``reverse`` the computation graph,
 """
 
 from gradmix.ad import rules as rules  # registers the numpy rules
+from gradmix.ad.codegen import Graph, NotCompilableError, compile, trace
 from gradmix.ad.core import (
     NoDerivativeRuleError,
     Primitive,
@@ -32,6 +33,7 @@ from gradmix.ad.transforms import (
 )
 
 __all__ = [
+    "Graph", "NotCompilableError", "compile", "trace",
     "Dual", "NoDerivativeRuleError", "Primitive", "TracerConversionError", "check_grad",
     "defjvp", "defvjp", "derivative", "divided_difference", "grad", "hessian", "hvp",
     "jacfwd", "jacobian", "jacrev", "jvp", "logsumexp", "primitive", "solve_triangular", "taylor",

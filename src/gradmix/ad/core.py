@@ -203,7 +203,7 @@ def bind(prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     if top is None:
         return prim.impl(*args, **kwargs)
     if prim.nondiff:
-        return prim.impl(*[strip(a) for a in args], **kwargs)
+        return top.process_nondiff(prim, args, kwargs)
     return top.process(prim, args, kwargs)
 
 
@@ -291,6 +291,11 @@ class Tracer:
 
     def process(self, prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
         raise NotImplementedError  # pragma: no cover - overridden
+
+    def process_nondiff(self, prim: Primitive, args: Sequence[Any],
+                        kwargs: dict[str, Any]) -> Any:  # fmt: skip
+        """Piecewise-constant operations (comparisons, sign, floor): a plain result."""
+        return prim.impl(*[strip(a) for a in args], **kwargs)
 
     # numpy protocols -------------------------------------------------------
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -383,7 +388,7 @@ class Tracer:
 
     # ndarray-style methods ---------------------------------------------------
     def __neg__(self) -> Any:
-        return np.negative(self)
+        return _NUMPY[np.negative](self)
 
     def __pos__(self) -> Any:
         return self
@@ -522,6 +527,9 @@ def ndim_of(x: Any) -> int:
     return nd if nd is not None else np.ndim(x)
 
 
+_NO_KWARGS: dict[str, Any] = {}
+
+
 def _make_methods() -> None:
     """Python operators and ndarray-style methods, routed through numpy."""
     binary = {
@@ -535,12 +543,16 @@ def _make_methods() -> None:
         "matmul": np.matmul,
     }
     for name, uf in binary.items():
+        # straight to the registered primitive: skips numpy's dispatch machinery,
+        # which dominates the cost of scalar code
 
         def fwd(self: Any, other: Any, _f: Any = uf) -> Any:
-            return _f(self, other)
+            p = _NUMPY[_f]
+            return bind(p, (self, other), _NO_KWARGS) if type(p) is Primitive else p(self, other)
 
         def rev(self: Any, other: Any, _f: Any = uf) -> Any:
-            return _f(other, self)
+            p = _NUMPY[_f]
+            return bind(p, (other, self), _NO_KWARGS) if type(p) is Primitive else p(other, self)
 
         setattr(Tracer, f"__{name}__", fwd)
         setattr(Tracer, f"__r{name}__", rev)

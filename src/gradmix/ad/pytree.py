@@ -6,8 +6,8 @@ from typing import Any
 
 __all__ = ["flatten", "unflatten"]
 
-# a tree definition: ("leaf",) | ("tuple" or "list", [children])
-#                    | ("dict", keys, [children]) | ("none",)
+# a tree definition (hashable): ("leaf",) | ("tuple" or "list", children)
+#                               | ("dict", keys, children) | ("none",)
 TreeDef = tuple[Any, ...]
 
 
@@ -17,12 +17,20 @@ def flatten(tree: Any) -> tuple[list[Any], TreeDef]:
     return leaves, _flatten(tree, leaves)
 
 
+_LEAF = ("leaf",)
+_CONTAINERS = (tuple, list, dict, type(None))
+
+
 def _flatten(tree: Any, leaves: list[Any]) -> TreeDef:
-    if isinstance(tree, tuple | list) and not hasattr(tree, "_fields"):
-        return (type(tree).__name__, [_flatten(t, leaves) for t in tree])
+    t = type(tree)
+    if t is tuple or t is list or (isinstance(tree, tuple | list) and not hasattr(tree, "_fields")):
+        if all(type(c) not in _CONTAINERS for c in tree):  # flat sequence of leaves: fast path
+            leaves.extend(tree)
+            return (t.__name__ if t in (tuple, list) else type(tree).__name__, (_LEAF,) * len(tree))
+        return (type(tree).__name__, tuple(_flatten(c, leaves) for c in tree))
     if isinstance(tree, dict):
-        keys = sorted(tree, key=repr)
-        return ("dict", keys, [_flatten(tree[k], leaves) for k in keys])
+        keys = tuple(sorted(tree, key=repr))
+        return ("dict", keys, tuple(_flatten(tree[k], leaves) for k in keys))
     if tree is None:
         return ("none",)
     leaves.append(tree)

@@ -51,15 +51,22 @@ class Node(Tracer):
     def value(self) -> Any:
         return self._value
 
+    def rule_args(self) -> tuple[Any, Sequence[Any]]:
+        """What the VJP makers see: the output and the arguments (values, here)."""
+        return self._value, self.args
+
     def process(self, prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
         lvl = self._level
         vals = list(args)
         parents = []
+        nested = False  # any tracer of an outer transform left among the arguments?
         for i, a in enumerate(args):
             if isinstance(a, Node) and a._level == lvl:
-                vals[i] = a._value
-                parents.append((i, a))
-        ans = bind(prim, vals, kwargs)
+                a = vals[i] = a._value
+                parents.append((i, args[i]))
+            if isinstance(a, Tracer) or (type(a) is np.ndarray and a.dtype == object):
+                nested = True
+        ans = bind(prim, vals, kwargs) if nested else prim.impl(*vals, **kwargs)
         return Node(ans, lvl, prim, vals, kwargs, tuple(parents))
 
 
@@ -67,6 +74,12 @@ class NodeArray(SequenceMethods, Node):
     """A :class:`Node` holding an array (indexable, iterable)."""
 
     __slots__ = ()
+
+
+def shape_of(x: Any) -> tuple[int, ...]:
+    """``np.shape`` without dispatch overhead (scalars have shape ())."""
+    s = getattr(x, "shape", None)
+    return s if s is not None else np.shape(x)
 
 
 def sum_to_shape(x: Any, shape: tuple[int, ...], full: tuple[int, ...] | None = None) -> Any:
@@ -77,7 +90,7 @@ def sum_to_shape(x: Any, shape: tuple[int, ...], full: tuple[int, ...] | None = 
     instead of summed.  The result is broadcastable to ``shape`` and may stay
     compact itself.
     """
-    xs = np.shape(x)
+    xs = shape_of(x)
     full = xs if full is None else full
     if xs == shape and full == shape:
         return x
@@ -131,7 +144,7 @@ def _accumulate(acc: dict[int, Any], owned: set[int], key: int, c: Any) -> None:
         and type(prev) is np.ndarray
         and isinstance(c, (np.ndarray, float))
         and np.result_type(prev, c) == prev.dtype
-        and np.broadcast_shapes(np.shape(c), prev.shape) == prev.shape
+        and np.broadcast_shapes(shape_of(c), prev.shape) == prev.shape
     ):
         np.add(prev, c, out=prev)
     else:
@@ -165,28 +178,36 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
         if prim is None:
             leaves[id(node)] = g
             continue
-        ans = node._value
-        if not prim.elementwise and np.shape(g) != np.shape(ans):
+        ans, args = node.rule_args()
+        ans_shape = shape_of(ans)
+        if not prim.elementwise and shape_of(g) != ans_shape:
             # cotangents may stay compact (a scalar from sum, say) while they
             # flow through elementwise rules; other rules get the full shape
-            g = np.broadcast_to(g, np.shape(ans))
+            g = np.broadcast_to(g, ans_shape)
         for i, parent in node.parents:
             if i == 0 and prim.vjp_into is not None:
                 key = id(parent)
                 prev = acc.get(key)
                 buf = prim.vjp_into(
-                    prev if prev is None or key in owned else False, g, ans, *node.args,
+                    prev if prev is None or key in owned else False, g, ans, *args,
                     **node.kwargs,
                 )  # fmt: skip
                 if buf is not None:
                     acc[key] = buf
                     owned.add(key)
                     continue
-            maker = prim.vjps.get(i)
-            if maker is None:
-                raise prim.missing_rule(i, "VJP")
-            c = maker(ans, *node.args, **node.kwargs)(g)
-            if prim.elementwise:
-                c = sum_to_shape(c, np.shape(parent._value), np.shape(ans))
+            rule = prim.jvps.get(i) if prim.elementwise else None
+            if rule is not None:
+                # one rule serves both modes for real elementwise functions: call it
+                # directly rather than through a VJP maker's closure
+                c = rule(g, ans, *args, **node.kwargs)
+                pshape = shape_of(parent._value)
+                if pshape != ans_shape or shape_of(c) != pshape:
+                    c = sum_to_shape(c, pshape, ans_shape)
+            else:
+                maker = prim.vjps.get(i)
+                if maker is None:
+                    raise prim.missing_rule(i, "VJP")
+                c = maker(ans, *args, **node.kwargs)(g)
             _accumulate(acc, owned, id(parent), c)
     return leaves

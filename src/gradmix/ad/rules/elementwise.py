@@ -14,6 +14,7 @@ return plain arrays.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -56,9 +57,8 @@ def _ufunc(uf: Any, *rules: Callable[..., Any] | None) -> Primitive:
 
 
 def _pow_rule_base(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    if not isinstance(y, np.ndarray | float | int) or isinstance(y, bool):
-        return g * y * x ** (y - 1)
-    if np.ndim(y) == 0:
+    ty = type(y)
+    if ty is int or ty is float or (ty is np.ndarray and y.ndim == 0):
         if y == 2:
             return g * 2 * x  # scalar factor on g first: one pass when g is compact
         if y == 1:
@@ -109,13 +109,33 @@ register_numpy(np.radians)(_ufunc(np.deg2rad, lambda g, a, x: g * (np.pi / 180))
 register_numpy(np.degrees)(_ufunc(np.rad2deg, lambda g, a, x: g * (180 / np.pi)))
 _ufunc(np.conjugate, lambda g, a, x: g)
 
-_ufunc(np.add, lambda g, a, x, y: g, lambda g, a, x, y: g)
-_ufunc(np.subtract, lambda g, a, x, y: g, lambda g, a, x, y: -g)
-_ufunc(np.multiply, lambda g, a, x, y: g * y, lambda g, a, x, y: g * x)
-_ufunc(np.true_divide, lambda g, a, x, y: g / y, lambda g, a, x, y: -g * a / y)
-_ufunc(np.power, _pow_rule_base, _pow_rule_exp)
-_ufunc(np.float_power, _pow_rule_base, _pow_rule_exp)
+_add = _ufunc(np.add, lambda g, a, x, y: g, lambda g, a, x, y: g)
+_sub = _ufunc(np.subtract, lambda g, a, x, y: g, lambda g, a, x, y: -g)
+_mul = _ufunc(np.multiply, lambda g, a, x, y: g * y, lambda g, a, x, y: g * x)
+_div = _ufunc(np.true_divide, lambda g, a, x, y: g / y, lambda g, a, x, y: -g * a / y)
+_pow = _ufunc(np.power, _pow_rule_base, _pow_rule_exp)
+
+
+def _operator_impl(op: Callable[[Any, Any], Any], uf: Any) -> Callable[[Any, Any], Any]:
+    """Python's operator where an operand is a numpy object (same result, a fraction of the
+    cost on numpy scalars); the ufunc itself for two plain Python numbers, so that numpy's
+    semantics (inf, nan, warnings) hold rather than Python's (ZeroDivisionError, complex)."""
+    plain = (int, float)
+
+    def impl(a: Any, b: Any) -> Any:
+        if type(a) in plain and type(b) in plain:
+            return uf(a, b)
+        return op(a, b)
+
+    return impl
+
+
 _uf: Any
+for _p, _op, _uf in ((_add, operator.add, np.add), (_sub, operator.sub, np.subtract),
+                     (_mul, operator.mul, np.multiply), (_div, operator.truediv, np.true_divide),
+                     (_pow, operator.pow, np.power)):  # fmt: skip
+    _p.impl = _operator_impl(_op, _uf)
+_ufunc(np.float_power, _pow_rule_base, _pow_rule_exp)
 for _uf in (np.maximum, np.fmax):
     _ufunc(
         _uf,

@@ -1,0 +1,496 @@
+"""Source transformation: trace a function to a straight-line program, write it out as Python.
+
+:func:`trace` runs ``f`` once on tracer values and records every primitive
+application: a :class:`Graph`, the lecture's ``w1 … w5``.  :meth:`Graph.source`
+prints it as readable Python, :meth:`Graph.to_dot` as Graphviz text.
+
+:func:`compile` goes one step further, like the lecture's ``diff_function.c``:
+it runs the reverse sweep *symbolically* over the traced program, so the
+table's VJP rules are themselves recorded, and emits one Python function that
+computes the value and the gradient: the forward sweep followed by the adjoint
+sweep.  Constants are folded while tracing (operations on constants are simply
+computed), unused statements are dropped, and single-use scalar temporaries are
+fused into the expressions that use them.  The text is generated only from the
+package's own graph (primitive names, numbers, and references into a table of
+constants) and ``exec``-ed once; user text never reaches it.
+
+Only primitives whose derivative rules do not branch on values can be
+compiled (see :data:`COMPILABLE`); value-dependent Python control flow raises
+an error that points to eager :func:`gradmix.grad`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from gradmix.ad.core import _NUMPY, Primitive, Tracer, TracerConversionError, new_level, pack
+from gradmix.ad.pytree import flatten, unflatten
+from gradmix.ad.reverse import Node, NodeArray, backward
+from gradmix.ad.rules import linalg, reductions, shape
+
+__all__ = ["Graph", "trace", "compile", "COMPILABLE", "NotCompilableError"]
+
+
+class NotCompilableError(TypeError):
+    """The function uses something that cannot be traced to a fixed program."""
+
+
+def _p(f: Any) -> Primitive:
+    p = _NUMPY[f]
+    assert isinstance(p, Primitive)
+    return p
+
+
+# primitive -> (infix operator or function name); scalar code uses math.*
+_OPS = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/", np.power: "**"}
+_FUNCS = ("exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "sin", "cos", "tan",
+          "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh",
+          "arctanh", "arctan2", "hypot")  # fmt: skip
+_MATH = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh",
+         "arccosh": "acosh", "arctanh": "atanh", "arctan2": "atan2"}  # fmt: skip
+
+INFIX = {_p(f): op for f, op in _OPS.items()}
+FUNC = {_p(getattr(np, name)): name for name in _FUNCS}
+UNARY_MINUS = _p(np.negative)
+
+#: primitives whose rules depend on shapes only, never on values: safe to compile
+COMPILABLE: set[Primitive] = set(INFIX) | set(FUNC) | {
+    _p(f) for f in (np.negative, np.positive, np.square, np.reciprocal, np.cbrt, np.exp2,
+                    np.deg2rad, np.rad2deg, np.conjugate, np.logaddexp, np.logaddexp2)  # fmt: skip
+} | {
+    shape._getitem, shape._untake, shape._reshape, shape._transpose, shape._broadcast_to,
+    shape._astype, shape._concatenate, reductions._sum, reductions._cumsum, linalg._matmul,
+    linalg._einsum, linalg._solve, linalg._inv, linalg._det, linalg._logabsdet,
+    linalg._cholesky,
+}  # fmt: skip
+
+
+class TraceNode(Node):
+    """A graph node recorded for source transformation: no value-dependent branching."""
+
+    __slots__ = ()
+
+    def __new__(cls, value: Any, *args: Any, **kwargs: Any) -> TraceNode:
+        return object.__new__(TraceNodeArray if np.ndim(value) else cls)
+
+    def __bool__(self) -> bool:
+        raise TracerConversionError(
+            "value-dependent Python control flow (if/while on a traced value) cannot be "
+            "traced to a fixed program: use eager gm.grad / gm.value_and_grad for this function"
+        )
+
+    def process_nondiff(self, prim: Primitive, args: Sequence[Any],
+                        kwargs: dict[str, Any]) -> Any:  # fmt: skip
+        raise NotCompilableError(
+            f"{prim.name} of a traced value gives a value-dependent result that cannot be "
+            "traced to a fixed program: use eager gm.grad / gm.value_and_grad"
+        )
+
+    def process(self, prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+        if prim not in COMPILABLE:
+            raise NotCompilableError(
+                f"{prim.name} cannot be compiled: its derivative depends on the values "
+                "(or has no fixed program); use eager gm.grad / gm.value_and_grad"
+            )
+        lvl = self._level
+        vals = list(args)
+        parents = []
+        for i, a in enumerate(args):
+            if isinstance(a, Node) and a._level == lvl:
+                vals[i] = a._value
+                parents.append((i, a))
+        from gradmix.ad.core import bind
+
+        if prim is _p(np.power) and any(i == 1 for i, _ in parents):
+            raise NotCompilableError(
+                "x ** y with a traced exponent cannot be compiled; write np.exp(y * np.log(x))"
+            )
+        folded = _identity_fold(prim, args, lvl)
+        if folded is not None:
+            return folded
+        ans = bind(prim, vals, kwargs)
+        # keep the symbolic arguments: the reverse sweep then records its rules too
+        return TraceNode(ans, lvl, prim, list(args), kwargs, tuple(parents))
+
+    def rule_args(self) -> tuple[Any, Sequence[Any]]:
+        return self, self.args
+
+
+def _is_scalar_const(v: Any, c: float) -> bool:
+    return (
+        not isinstance(v, Tracer)
+        and np.ndim(v) == 0
+        and isinstance(v, int | float | np.number)
+        and float(v) == c
+    )
+
+
+def _identity_fold(prim: Primitive, args: Sequence[Any], lvl: int) -> Any:
+    """x·1, 1·x, x+0, 0+x, x-0, x/1 and x**1 are x (scalar constants only, so shape and
+    dtype cannot change)."""
+    if len(args) != 2 or prim not in INFIX:
+        return None
+    a, b = args
+    op = INFIX[prim]
+    traced_a = isinstance(a, TraceNode) and a._level == lvl
+    traced_b = isinstance(b, TraceNode) and b._level == lvl
+    if traced_a and op in ("*", "/", "**") and _is_scalar_const(b, 1.0):
+        return a
+    if traced_a and op in ("+", "-") and _is_scalar_const(b, 0.0):
+        return a
+    if traced_b and op == "*" and _is_scalar_const(a, 1.0):
+        return b
+    if traced_b and op == "+" and _is_scalar_const(a, 0.0):
+        return b
+    return None
+
+
+class TraceNodeArray(TraceNode, NodeArray):
+    """A :class:`TraceNode` holding an array."""
+
+    __slots__ = ()
+
+
+class Graph:
+    """A traced straight-line program.
+
+    Attributes
+    ----------
+    inputs : list of TraceNode
+    outputs : list of TraceNode or constants
+    nodes : list of TraceNode
+        Every recorded application reachable from the outputs, in execution order.
+    """
+
+    def __init__(self, inputs: list[Any], outputs: list[Any], names: list[str] | None = None,
+                 out_names: list[str] | None = None) -> None:  # fmt: skip
+        self.inputs = inputs
+        self.outputs = outputs
+        self.input_names = names or [f"x{i + 1}" for i in range(len(inputs))]
+        self.output_names = out_names
+        self.nodes = _schedule(outputs, inputs)
+        # for a compiled graph: how many of `nodes` belong to the forward sweep
+        self.forward_size = len(self.nodes)
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def source(self, name: str = "f", fuse: bool = False) -> str:
+        """The program as readable Python, one statement per primitive (``w3 = x1 * x2``)."""
+        return _emit(self, name, fuse=fuse)[0]
+
+    def to_dot(self) -> str:
+        """Graphviz text of the computational graph (inputs, operations, outputs)."""
+        names = _names(self)
+        lines = ["digraph G {", "  rankdir=LR;", '  node [shape=box, fontname="monospace"];']
+        for node, nm in zip(self.inputs, self.input_names, strict=True):
+            lines.append(f'  "{nm}" [shape=ellipse];')
+            names[id(node)] = nm
+        for node in self.nodes:
+            nm = names[id(node)]
+            label = f"{nm} = {_label(node)}"
+            lines.append(f'  "{nm}" [label="{label}"];')
+            for _, parent in node.parents:
+                lines.append(f'  "{names[id(parent)]}" -> "{nm}";')
+        for k, out in enumerate(self.outputs):
+            if isinstance(out, Node) and id(out) in names:
+                lines.append(f'  "out{k}" [shape=doublecircle, label="output {k}"];')
+                lines.append(f'  "{names[id(out)]}" -> "out{k}";')
+        lines.append("}")
+        return "\n".join(lines)
+
+
+def _label(node: Node) -> str:
+    prim = node.prim
+    assert prim is not None
+    return INFIX.get(prim) or FUNC.get(prim) or str(prim.name).replace("np.", "")
+
+
+def _schedule(outputs: list[Any], inputs: list[Any]) -> list[Node]:
+    """Nodes reachable from the outputs, in an order where parents come first."""
+    seen: set[int] = {id(n) for n in inputs}
+    order: list[Node] = []
+    for out in outputs:
+        if not isinstance(out, Node):
+            continue
+        stack: list[tuple[Node, bool]] = [(out, False)]
+        while stack:
+            node, done = stack.pop()
+            if done:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            for _, parent in reversed(node.parents):
+                if id(parent) not in seen:
+                    stack.append((parent, False))
+    return order
+
+
+def _names(graph: Graph) -> dict[int, str]:
+    names = {id(n): nm for n, nm in zip(graph.inputs, graph.input_names, strict=True)}
+    k = len(graph.inputs)
+    for node in graph.nodes:
+        k += 1
+        names[id(node)] = f"w{k}"
+    return names
+
+
+def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False
+          ) -> tuple[str, list[Any]]:  # fmt: skip
+    """Python source of the graph and its table of constants."""
+    names = _names(graph)
+    consts: list[Any] = []
+    uses: dict[int, int] = {}
+    for node in graph.nodes:
+        for _, parent in node.parents:
+            uses[id(parent)] = uses.get(id(parent), 0) + 1
+    for out in graph.outputs:
+        uses[id(out)] = uses.get(id(out), 0) + 2  # outputs are never inlined
+    inline: dict[int, str] = {}
+
+    def const(v: Any) -> str:
+        if isinstance(v, bool | type(None) | str):
+            return repr(v)
+        if isinstance(v, int | np.integer):
+            return repr(int(v))
+        if isinstance(v, float | np.floating) and np.ndim(v) == 0:
+            fv = float(v)
+            return repr(fv) if math.isfinite(fv) else f"float({str(fv)!r})"
+        consts.append(v)
+        return f"C[{len(consts) - 1}]"
+
+    def ref(node: Any) -> str:
+        if id(node) in inline:
+            return inline[id(node)]
+        return names[id(node)]
+
+    body: list[str] = []
+    for node in graph.nodes:
+        prim = node.prim
+        assert prim is not None
+        traced = dict(node.parents)
+        args = [ref(traced[i]) if i in traced else const(a) for i, a in enumerate(node.args)]
+        arg_values = [a._value if isinstance(a, Node) else a for a in node.args]
+        scalar = np.ndim(node._value) == 0
+        if prim in INFIX:
+            expr = f"({args[0]} {INFIX[prim]} {args[1]})"
+        elif prim is UNARY_MINUS:
+            expr = f"(-{args[0]})"
+        elif prim in FUNC:
+            fn = FUNC[prim]
+            if scalar_math and scalar and all(np.ndim(a) == 0 for a in arg_values):
+                expr = f"math.{_MATH.get(fn, fn)}({', '.join(args)})"
+            else:
+                expr = f"np.{fn}({', '.join(args)})"
+        elif prim is reductions._sum:
+            axes, keep = node.kwargs["axes"], node.kwargs["keepdims"]
+            expr = f"np.sum({args[0]}, axis={axes!r}, keepdims={keep})"
+        elif prim is linalg._matmul:
+            expr = f"({args[0]} @ {args[1]})"
+        elif prim is shape._getitem:
+            expr = f"{args[0]}[{const(node.kwargs['idx'])}]"
+        elif prim is shape._reshape and node.kwargs.get("order", "C") == "C":
+            expr = f"np.reshape({args[0]}, {node.kwargs['shape']!r})"
+        elif prim is shape._transpose:
+            expr = f"np.transpose({args[0]}, {node.kwargs['axes']!r})"
+        else:
+            kw = ", ".join(f"{k}={const(v)}" for k, v in node.kwargs.items())
+            pref = const(prim.impl)
+            expr = f"{pref}({', '.join(args)}{', ' if kw and args else ''}{kw})"
+        if fuse and scalar and uses.get(id(node), 0) == 1:
+            inline[id(node)] = expr
+            continue
+        body.append(f"    {names[id(node)]} = {_strip_parens(expr)}")
+    outs = [ref(o) if isinstance(o, Node) else const(o) for o in graph.outputs]
+    params = ", ".join(graph.input_names)
+    ret = f"    return {', '.join(outs)}" if outs else "    return None"
+    src = [f"def {fname}({params}):", *body, ret]
+    return "\n".join(src) + "\n", consts
+
+
+def _strip_parens(expr: str) -> str:
+    if expr.startswith("(") and expr.endswith(")"):
+        depth = 0
+        for i, ch in enumerate(expr):
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0 and i < len(expr) - 1:
+                return expr
+        return expr[1:-1]
+    return expr
+
+
+def _leaf_key(x: Any) -> Any:
+    """Shape and dtype of an argument: the compilation cache's key."""
+    t = type(x)
+    if t is float or t is np.float64:
+        return "f8"
+    if t is np.ndarray:
+        return (x.shape, x.dtype.str)
+    return (np.shape(x), np.result_type(x).str)
+
+
+def _as_input(x: Any) -> Any:
+    """Scalars as Python floats (the generated scalar code uses the math module)."""
+    t = type(x)
+    if t is float:
+        return x
+    if t is np.float64 or np.ndim(x) == 0:
+        return float(x)
+    return np.asarray(x)
+
+
+def _prepare(args: Sequence[Any]) -> tuple[list[Any], Any]:
+    leaves, tree = flatten(tuple(args))
+    out = []
+    for x in leaves:
+        x = pack(x)
+        a = np.asarray(x)
+        if a.dtype.kind not in "fc":
+            a = a.astype(np.float64)
+        out.append(a[()] if a.ndim == 0 else a)
+    return out, tree
+
+
+def trace(f: Callable[..., Any], *example_args: Any) -> Graph:
+    """Record ``f`` on the example arguments as a straight-line program.
+
+    Shapes and dtypes are fixed by the examples; values are not.
+
+    Examples
+    --------
+    >>> import numpy as np, gradmix as gm
+    >>> print(gm.trace(lambda x1, x2: x1 * x2 + np.sin(x1), 1.5, 2.0).source())
+    def f(x1, x2):
+        w3 = x1 * x2
+        w4 = np.sin(x1)
+        w5 = w3 + w4
+        return w5
+    <BLANKLINE>
+    """
+    leaves, tree = _prepare(example_args)
+    level = new_level()
+    inputs = [TraceNode(x, level) for x in leaves]
+    out = f(*unflatten(tree, inputs))
+    o_leaves, _ = flatten(out)
+    o_leaves = [pack(o) for o in o_leaves]
+    return Graph(inputs, o_leaves)
+
+
+class CompiledFunction:
+    """``value_and_grad`` of ``f`` as generated Python; re-traced for new shapes or dtypes.
+
+    Call it with the same positional arguments as ``f``; it returns
+    ``(value, gradient)`` with the gradient shaped like the arguments (a tuple
+    when ``f`` takes several).
+    """
+
+    def __init__(self, f: Callable[..., Any]) -> None:
+        self.f = f
+        self._cache: dict[Any, tuple[Callable[..., Any], str, Any]] = {}
+        self._last: str | None = None
+
+    @property
+    def graph(self) -> Graph:
+        """The forward-and-adjoint graph of the most recent compilation."""
+        if self._last is None:
+            raise ValueError("not compiled yet: call the function or pass example arguments")
+        fn: Any = next(e[0] for e in self._cache.values() if e[1] == self._last)
+        return fn.graph  # type: ignore[no-any-return]
+
+    @property
+    def source(self) -> str:
+        """The generated source of the most recent compilation."""
+        if self._last is None:
+            raise ValueError("not compiled yet: call the function or pass example arguments")
+        return self._last
+
+    def compile_for(self, *args: Any) -> tuple[Callable[..., Any], str, Any]:
+        """Compile (or fetch from the cache) for arguments shaped like ``args``."""
+        leaves, tree = flatten(args)
+        key = (tree, tuple(map(_leaf_key, leaves)))
+        entry = self._cache.get(key)
+        if entry is None:
+            prepared, _ = _prepare(args)
+            entry = self._cache[key] = _build(self.f, prepared, tree)
+        self._last = entry[1]
+        return entry
+
+    def __call__(self, *args: Any) -> Any:
+        leaves, tree = flatten(args)
+        key = (tree, tuple(map(_leaf_key, leaves)))
+        entry = self._cache.get(key) or self.compile_for(*args)
+        fn, _, tree = entry
+        value, *grads = fn(*map(_as_input, leaves))
+        g = unflatten(tree, grads)
+        return value, (g[0] if len(args) == 1 else tuple(g))
+
+
+def _build(
+    f: Callable[..., Any], leaves: list[Any], tree: Any
+) -> tuple[Callable[..., Any], str, Any]:
+    level = new_level()
+    inputs = [TraceNode(x, level) for x in leaves]
+    out = pack(f(*unflatten(tree, inputs)))
+    if np.size(out.value if isinstance(out, Node) else out) != 1:
+        raise TypeError("gm.compile differentiates functions with a scalar output")
+    grads: list[Any] = []
+    if isinstance(out, Node) and out._level == level:
+        cot = backward([(out, 1.0)])
+        for x in inputs:
+            g = cot.get(id(x))
+            shape_ = np.shape(x._value)
+            if g is None:
+                g = np.zeros(shape_)
+            elif np.shape(g.value if isinstance(g, Node) else g) != shape_:
+                g = np.broadcast_to(g, shape_) + np.zeros(shape_)
+            grads.append(g)
+    else:
+        grads = [np.zeros(np.shape(x._value)) for x in inputs]
+    graph = Graph(inputs, [out, *grads])
+    graph.forward_size = len(_schedule([out], inputs))
+    src, consts = _emit(graph, "value_and_grad", fuse=True, scalar_math=True)
+    namespace: dict[str, Any] = {"np": np, "math": math, "C": consts}
+    # the text was generated above from the package's own graph: primitive names,
+    # numbers and references into C, never from user-supplied text
+    exec(src, namespace)  # noqa: S102
+    fn: Any = namespace["value_and_grad"]
+    fn.graph = graph
+    return fn, src, tree
+
+
+def compile(f: Callable[..., Any], *example_args: Any) -> CompiledFunction:  # noqa: A001
+    """A fast ``value_and_grad`` of ``f`` built from generated Python source.
+
+    Parameters
+    ----------
+    f : callable
+        Scalar function of arrays, straight-line numpy code (no value-dependent
+        ``if``/``while``).
+    *example_args
+        Optional examples: compile now (otherwise on the first call).  Calls
+        with other shapes or dtypes re-trace and cache.
+
+    Returns
+    -------
+    CompiledFunction
+        ``(*args) -> (value, gradient)``, with ``.source`` the generated code.
+
+    Examples
+    --------
+    >>> import numpy as np, gradmix as gm
+    >>> vg = gm.compile(lambda x1, x2: x1 * x2 + np.sin(x1), 1.5, 2.0)
+    >>> vg(1.5, 2.0)[1]
+    (2.070737201667703, 1.5)
+    """
+    cf = CompiledFunction(f)
+    if example_args:
+        cf.compile_for(*example_args)
+    return cf

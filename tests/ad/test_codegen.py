@@ -1,0 +1,145 @@
+"""Source transformation: traced programs, generated derivative code, their limits."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import gradmix as gm  # noqa: E402
+from gradmix.plot import plot_graph  # noqa: E402
+
+
+def lecture(x1, x2):
+    return x1 * x2 + np.sin(x1)
+
+
+def test_source_reads_like_the_lectures_program():
+    src = gm.trace(lecture, 1.5, 2.0).source()
+    assert src.splitlines() == [
+        "def f(x1, x2):",
+        "    w3 = x1 * x2",
+        "    w4 = np.sin(x1)",
+        "    w5 = w3 + w4",
+        "    return w5",
+    ]
+
+
+def test_to_dot_has_the_computational_graph():
+    dot = gm.trace(lecture, 1.5, 2.0).to_dot()
+    assert dot.startswith("digraph")
+    for edge in ('"x1" -> "w3"', '"x2" -> "w3"', '"x1" -> "w4"', '"w3" -> "w5"', '"w4" -> "w5"'):
+        assert edge in dot
+
+
+def test_compiled_lecture_example():
+    vg = gm.compile(lecture, 1.5, 2.0)
+    value, grad = vg(0.3, -1.0)
+    assert value == pytest.approx(lecture(0.3, -1.0))
+    assert grad == pytest.approx((-1.0 + np.cos(0.3), 0.3))
+    assert "def value_and_grad(x1, x2):" in vg.source and "math.cos(x1)" in vg.source
+    ax = plot_graph(vg.graph)
+    boxes = [t for t in ax.texts if t.get_bbox_patch() is not None]
+    assert len(boxes) == len(vg.graph.nodes) + 2  # operations and the two inputs
+
+
+def rosen(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def rosen_loop(x):
+    s = 0.0
+    for i in range(len(x) - 1):
+        s = s + 100.0 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2
+    return s
+
+
+def gmm_like(p):
+    means, log_s = p["means"], p["log_s"]
+    X = np.linspace(-2, 2, 12).reshape(6, 2)
+    z = (X[:, None, :] - means[None]) * np.exp(-log_s)[None, :, None]
+    logp = -0.5 * np.sum(z**2, axis=2) - 2 * log_s
+    return -np.sum(np.log(np.sum(np.exp(logp), axis=1)))
+
+
+def linalg_mix(A, b):
+    S = A @ A.T + 3 * np.eye(3)
+    L = np.linalg.cholesky(S)
+    return (
+        np.linalg.slogdet(S)[1]
+        + np.sum(np.linalg.solve(S, b) ** 2)
+        + np.sum(L)
+        + np.trace(np.linalg.inv(S))
+    )
+
+
+CASES = {
+    "rosen": (rosen, (np.array([1.2, 0.8, -0.5, 1.1]),)),
+    "rosen_loop_list": (rosen_loop, ([1.2, 0.8, -0.5, 1.1, 0.3],)),
+    "gmm_like_dict": (gmm_like, ({"means": np.array([[0.5, -0.5], [1.0, 1.0]]),
+                                  "log_s": np.array([0.1, -0.2])},)),
+    "linalg": (linalg_mix, (np.arange(9.0).reshape(3, 3) / 10, np.array([1.0, -1.0, 0.5]))),
+    "einsum_concat": (lambda a: np.einsum("i,i->", np.concatenate([a, a**2]),
+                                          np.concatenate([np.cos(a), a])), (np.array([0.3, 0.7]),)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_compiled_equals_eager(name):
+    f, args = CASES[name]
+    vg = gm.compile(f)
+    value, grad = vg(*args)
+    ev, eg = gm.value_and_grad(f, argnums=tuple(range(len(args))))(*args)
+    assert value == pytest.approx(ev, rel=1e-13)
+    got = grad if len(args) > 1 else (grad,)
+    for g, e in zip(got, eg, strict=True):
+        for gl, el in zip(*(gm.ad.pytree.flatten(t)[0] for t in (g, e)), strict=True):
+            np.testing.assert_allclose(gl, el, rtol=1e-12, atol=1e-13)
+
+
+def test_constants_folded_and_dead_code_dropped():
+    def f(x):
+        unused = np.exp(x) * 7.0  # noqa: F841 - dead code
+        c = np.sqrt(2.0) * np.pi  # constant: folded
+        return x * 1.0 * c + 0.0
+
+    src = gm.compile(f, 0.5).source
+    assert "exp" not in src and "sqrt" not in src and "pi" not in src
+    assert gm.compile(f)(0.5)[1] == pytest.approx(np.sqrt(2.0) * np.pi)
+
+
+def test_retrace_for_new_shapes():
+    vg = gm.compile(rosen)
+    for n in (3, 5, 8):
+        x = np.linspace(0.1, 1.0, n)
+        np.testing.assert_allclose(vg(x)[1], gm.grad(rosen)(x), rtol=1e-12)
+    assert len(vg._cache) == 3
+
+
+def test_control_flow_is_refused_with_a_pointer_to_eager_grad():
+    def branchy(x):
+        return x if x > 0 else -x
+
+    def truthy(x):
+        if x:
+            return x
+        return -x
+
+    with pytest.raises(gm.NotCompilableError, match="eager gm.grad"):
+        gm.compile(branchy, 1.0)
+    with pytest.raises(gm.TracerConversionError, match="eager gm.grad"):
+        gm.trace(truthy, 1.0)
+    assert gm.grad(branchy)(-2.0) == -1.0  # eager mode handles it
+
+
+def test_value_dependent_rules_are_refused():
+    with pytest.raises(gm.NotCompilableError, match="np.max"):
+        gm.compile(lambda x: np.max(x), np.ones(3))
+    with pytest.raises(gm.NotCompilableError, match="exponent"):
+        gm.compile(lambda x, y: x**y, 2.0, 3.0)
+
+
+def test_compile_requires_scalar_output():
+    with pytest.raises(TypeError, match="scalar"):
+        gm.compile(np.sin, np.ones(3))
