@@ -403,7 +403,7 @@ class CompiledFunction:
         if self._last is None:
             raise ValueError("not compiled yet: call the function or pass example arguments")
         fn: Any = next(e[0] for e in self._cache.values() if e[1] == self._last)
-        return fn.graph  # type: ignore[no-any-return]
+        return fn.graph
 
     @property
     def source(self) -> str:
