@@ -1,0 +1,11 @@
+"""Solvers on exact derivatives: Newton's method, and scipy's solvers fed by gradmix.
+
+``newton`` is written here (the lecture's iteration, with exact Jacobians);
+``minimize``, ``least_squares`` and ``solve_ivp`` are scipy's, given the
+gradient, Hessian or Jacobian from AD instead of finite differences.
+"""
+
+from gradmix.solve.newton import NewtonResult, newton
+from gradmix.solve.scipy_bridge import least_squares, minimize, solve_ivp
+
+__all__ = ["NewtonResult", "newton", "minimize", "least_squares", "solve_ivp"]
