@@ -63,19 +63,26 @@ def run_brusselator(n: int) -> dict[str, float]:
     ref = solve_ivp(brusselator, t_span, y0, rtol=1e-10, atol=1e-12)
     rows = {}
     print(f"\nBrusselator, N = {n} grid points ({2 * n} unknowns), Radau to t = 10:")
-    print(f"  {'Jacobian':<22} {'time s':>7} {'steps':>6} {'f evals':>8} {'Jacobians':>9} "
+    print(f"  {'Jacobian':<22} {'time s':>7} {'steps':>6} {'f calls':>8} {'Jacobians':>9} "
           f"{'max error':>10}")  # fmt: skip
+    calls = [0]
+
+    def counted(t, y):
+        calls[0] += 1  # every call, the finite-difference ones included
+        return brusselator(t, y)
+
     for label, runner in (
-        ("exact (gradmix AD)", lambda: solve_ivp(brusselator, t_span, y0, rtol=1e-6, atol=1e-9)),
-        ("finite differences", lambda: scipy_solve_ivp(brusselator, t_span, y0, method="Radau",
+        ("exact (gradmix AD)", lambda: solve_ivp(counted, t_span, y0, rtol=1e-6, atol=1e-9)),
+        ("finite differences", lambda: scipy_solve_ivp(counted, t_span, y0, method="Radau",
                                                        rtol=1e-6, atol=1e-9)),
     ):  # fmt: skip
+        calls[0] = 0
         t0 = time.perf_counter()
         sol = runner()
         elapsed = time.perf_counter() - t0
         err = float(np.max(np.abs(sol.y[:, -1] - ref.y[:, -1])))
         rows[label] = elapsed
-        print(f"  {label:<22} {elapsed:7.2f} {sol.t.size - 1:6d} {sol.nfev:8d} {sol.njev:9d} "
+        print(f"  {label:<22} {elapsed:7.2f} {sol.t.size - 1:6d} {calls[0]:8d} {sol.njev:9d} "
               f"{err:10.1e}")  # fmt: skip
     return rows
 
