@@ -107,7 +107,9 @@ def newton(
     def fun(v: Any) -> Any:
         return f(v[()] if scalar else v, *args)
 
-    fx = np.asarray(fun(x), dtype=float)
+    # non-finite values are reported in the result, so numpy need not warn about them
+    with np.errstate(all="ignore"):
+        fx = np.asarray(fun(x), dtype=float)
     if fx.shape != x.shape:
         raise ValueError(
             f"f must return the shape of x: x has shape {x.shape}, f(x) has shape {fx.shape}"
@@ -124,11 +126,12 @@ def newton(
     for it in range(1, maxiter + 1):
         if residuals[-1] == 0.0:
             return result(True, it - 1, "f(x) is exactly zero")
-        if scalar:
-            _, d = jvp(lambda v: f(v, *args), (x[()],), (1.0,))
-            J = np.array([[float(d)]])
-        else:
-            J = np.asarray(jacfwd(lambda v: f(v, *args))(x), dtype=float)
+        with np.errstate(all="ignore"):
+            if scalar:
+                _, d = jvp(lambda v: f(v, *args), (x[()],), (1.0,))
+                J = np.array([[float(d)]])
+            else:
+                J = np.asarray(jacfwd(lambda v: f(v, *args))(x), dtype=float)
         if not np.all(np.isfinite(J)):
             return result(False, it - 1, f"the Jacobian is not finite at iteration {it}")
         try:
