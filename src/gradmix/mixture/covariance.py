@@ -62,7 +62,12 @@ class CovarianceModel:
         raise NotImplementedError
 
     def accumulate(
-        self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray, ref: np.ndarray
+        self,
+        second: np.ndarray,
+        X: np.ndarray,
+        wresp: np.ndarray,
+        ref: np.ndarray,
+        features: Any = None,
     ) -> None:
         """Add a chunk's second-moment statistic into ``second`` (in place).
 
@@ -79,6 +84,13 @@ class CovarianceModel:
             statistic about them avoid cancellation within a component.
         """
         raise NotImplementedError
+
+    def features(self, X: np.ndarray) -> Any:
+        """Per-chunk quantities shared by the log-density and the statistic (or None).
+
+        Only used when every component is well-conditioned (see :meth:`reference`).
+        """
+        return None
 
     def reference(self, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
         """Points to take the next E-step's second moments about, shape (K, d).
@@ -143,7 +155,9 @@ class CovarianceModel:
         """log det of the precision Cholesky factor, per component (K,) or scalar."""
         raise NotImplementedError
 
-    def log_prob(self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+    def log_prob(
+        self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray, features: Any = None
+    ) -> np.ndarray:
         """log N(x | μ_k, Σ_k) for each row and component, shape (n, K)."""
         raise NotImplementedError
 
@@ -202,8 +216,24 @@ class Full(CovarianceModel):
         z = np.einsum("kd,kde->ke", means, prec_chol)
         return _reference_if_needed(means, np.sum(z * z, axis=1))
 
+    def features(self, X: np.ndarray) -> Any:
+        # the packed products x_i x_j (i <= j): the quadratic forms of the E-step and the
+        # second moments of the M-step are both one GEMM against them
+        n, d = X.shape
+        out = np.empty((n, d * (d + 1) // 2), dtype=X.dtype)
+        off = 0
+        for i in range(d):  # row by row of the triangle: contiguous slices, no gathers
+            np.multiply(X[:, i : i + 1], X[:, i:], out=out[:, off : off + d - i])
+            off += d - i
+        return out
+
     def accumulate(
-        self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray, ref: np.ndarray
+        self,
+        second: np.ndarray,
+        X: np.ndarray,
+        wresp: np.ndarray,
+        ref: np.ndarray,
+        features: Any = None,
     ) -> None:
         d = X.shape[1]
         exact = np.any(ref != 0, axis=1)
@@ -211,7 +241,9 @@ class Full(CovarianceModel):
         if np.any(fast):
             # Σ_n r_nk x_n x_nᵀ in one GEMM over the packed upper triangle
             iu, ju = np.triu_indices(d)
-            packed = wresp[:, fast].T @ (X[:, iu] * X[:, ju])
+            xx = self.features(X) if features is None else features
+            w = wresp if np.all(fast) else wresp[:, fast]
+            packed = w.T @ xx
             S = np.empty((packed.shape[0], d, d))
             S[:, iu, ju] = packed
             S[:, ju, iu] = packed
@@ -257,17 +289,39 @@ class Full(CovarianceModel):
     def log_det(self, prec_chol: np.ndarray, n_features: int) -> np.ndarray:
         return np.sum(np.log(np.diagonal(prec_chol, axis1=-2, axis2=-1)), axis=-1)
 
-    def log_prob(self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+    def log_prob(
+        self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray, features: Any = None
+    ) -> np.ndarray:
+        d = X.shape[1]
+        if features is None:
+            maha = self._maha_exact(X, means, prec_chol)
+        else:
+            # (x-μ)ᵀΛ(x-μ) = xᵀΛx - 2xᵀΛμ + μᵀΛμ: GEMMs against the packed products,
+            # for the well-conditioned components (nothing cancels there); the others
+            # are recomputed exactly
+            lam = self.precisions(prec_chol)
+            iu, ju = np.triu_indices(d)
+            coef = lam[:, iu, ju] * np.where(iu == ju, 1.0, 2.0)
+            b = np.einsum("kij,kj->ki", lam, means)
+            maha = features @ coef.T.astype(X.dtype)
+            maha -= 2.0 * (X @ b.T.astype(X.dtype))
+            maha += np.einsum("ki,ki->k", means, b).astype(X.dtype)
+            np.maximum(maha, 0, out=maha)
+            ill = np.any(self.reference(means, prec_chol) != 0, axis=1)
+            if np.any(ill):
+                maha[:, ill] = self._maha_exact(X, means[ill], prec_chol[ill])
+        return -0.5 * (d * LOG_2PI + maha) + self.log_det(prec_chol, d)
+
+    def _maha_exact(self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+        """|U_kᵀ(x - μ_k)|² for all components in one GEMM (scikit-learn's formula)."""
         n, d = X.shape
         K = means.shape[0]
-        # all components in one GEMM: y_k = X U_k - μ_k U_k, stacked side by side
         U = np.transpose(prec_chol, (1, 0, 2)).reshape(d, K * d)
         mu_u = np.einsum("kd,kde->ke", means, prec_chol).reshape(K * d)
         Y = X @ U
         Y -= mu_u
         np.square(Y, out=Y)
-        maha = Y.reshape(n, K, d).sum(axis=2)
-        return -0.5 * (d * LOG_2PI + maha) + self.log_det(prec_chol, d)
+        return Y.reshape(n, K, d).sum(axis=2)
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_components * n_features * (n_features + 1) // 2
@@ -286,7 +340,12 @@ class Tied(CovarianceModel):
         return (n_features, n_features)
 
     def accumulate(
-        self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray, ref: np.ndarray
+        self,
+        second: np.ndarray,
+        X: np.ndarray,
+        wresp: np.ndarray,
+        ref: np.ndarray,
+        features: Any = None,
     ) -> None:
         # pooled over components: Σ_n (Σ_k w r_nk) x_n x_nᵀ, one GEMM
         rho = wresp.sum(axis=1)
@@ -325,7 +384,9 @@ class Tied(CovarianceModel):
     def log_det(self, prec_chol: np.ndarray, n_features: int) -> np.ndarray:
         return np.sum(np.log(np.diag(prec_chol)))
 
-    def log_prob(self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+    def log_prob(
+        self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray, features: Any = None
+    ) -> np.ndarray:
         d = X.shape[1]
         Y = X @ prec_chol
         M = means @ prec_chol
@@ -373,7 +434,12 @@ class Diag(CovarianceModel):
         return _reference_if_needed(means, np.max(means**2 * P, axis=1))
 
     def accumulate(
-        self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray, ref: np.ndarray
+        self,
+        second: np.ndarray,
+        X: np.ndarray,
+        wresp: np.ndarray,
+        ref: np.ndarray,
+        features: Any = None,
     ) -> None:
         _accumulate_squares(second, X, wresp, ref)
 
@@ -408,7 +474,9 @@ class Diag(CovarianceModel):
     def log_det(self, prec_chol: np.ndarray, n_features: int) -> np.ndarray:
         return np.sum(np.log(prec_chol), axis=1)
 
-    def log_prob(self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+    def log_prob(
+        self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray, features: Any = None
+    ) -> np.ndarray:
         d = X.shape[1]
         P = prec_chol**2
         maha = (X * X) @ P.T - 2.0 * (X @ (means * P).T) + np.sum(means**2 * P, axis=1)
@@ -437,7 +505,12 @@ class Spherical(CovarianceModel):
         return _reference_if_needed(means, np.max(means**2 * P, axis=1))
 
     def accumulate(
-        self, second: np.ndarray, X: np.ndarray, wresp: np.ndarray, ref: np.ndarray
+        self,
+        second: np.ndarray,
+        X: np.ndarray,
+        wresp: np.ndarray,
+        ref: np.ndarray,
+        features: Any = None,
     ) -> None:
         _accumulate_squares(second, X, wresp, ref)
 
@@ -473,7 +546,9 @@ class Spherical(CovarianceModel):
     def log_det(self, prec_chol: np.ndarray, n_features: int) -> np.ndarray:
         return n_features * np.log(prec_chol)
 
-    def log_prob(self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+    def log_prob(
+        self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray, features: Any = None
+    ) -> np.ndarray:
         d = X.shape[1]
         P = prec_chol**2
         x2 = np.einsum("ij,ij->i", X, X)

@@ -35,6 +35,11 @@ __all__ = [
 DEFAULT_MAX_MEMORY = 64 * 2**20  # bytes of temporaries per chunk
 
 
+def _log_tiny(dtype: Any) -> float:
+    """A log-responsibility below which exp() would be subnormal (1e8 above the limit)."""
+    return float(np.log(np.finfo(dtype).tiny)) + 18.0
+
+
 @dataclass
 class Params:
     """Mixture parameters in centred coordinates."""
@@ -89,21 +94,30 @@ def chunks(n_samples: int, rows: int) -> Iterator[slice]:
         yield slice(start, min(start + rows, n_samples))
 
 
-def weighted_log_prob(model: CovarianceModel, X: np.ndarray, params: Params) -> np.ndarray:
+def weighted_log_prob(
+    model: CovarianceModel, X: np.ndarray, params: Params, features: Any = None
+) -> np.ndarray:
     """log π_k + log N(x | μ_k, Σ_k), shape (n, K)."""
     with np.errstate(divide="ignore"):
         log_w = np.log(params.weights)
-    return model.log_prob(X, params.means, params.precisions_cholesky) + log_w
+    return model.log_prob(X, params.means, params.precisions_cholesky, features) + log_w
+
+
+def fast_features(model: CovarianceModel, X: np.ndarray, ref: np.ndarray) -> Any:
+    """The model's shared per-chunk features, unless no component is well-conditioned."""
+    return None if np.all(np.any(ref != 0, axis=1)) else model.features(X)
 
 
 def _empty_stats(model: CovarianceModel, K: int, d: int, ref: np.ndarray) -> Stats:
     return Stats(np.zeros(K), np.zeros((K, d)), np.zeros(model.second_moment_shape(K, d)), ref)
 
 
-def _accumulate(stats: Stats, model: CovarianceModel, X: np.ndarray, wresp: np.ndarray) -> None:
+def _accumulate(
+    stats: Stats, model: CovarianceModel, X: np.ndarray, wresp: np.ndarray, features: Any = None
+) -> None:
     stats.nk += wresp.sum(axis=0)
     stats.sx += wresp.T @ X
-    model.accumulate(stats.second, X, wresp, stats.ref.astype(X.dtype))
+    model.accumulate(stats.second, X, wresp, stats.ref.astype(X.dtype), features)
 
 
 def responsibilities(wlp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -121,6 +135,9 @@ def responsibilities(wlp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     m = np.max(wlp, axis=1, keepdims=True)
     m[~np.isfinite(m)] = 0.0
     np.subtract(wlp, m, out=wlp)
+    # responsibilities below ~1e-300 become exact zeros rather than subnormal numbers,
+    # which would slow every later GEMM over them many times (and change no sum)
+    wlp[wlp < _log_tiny(wlp.dtype)] = -np.inf
     with np.errstate(under="ignore"):
         np.exp(wlp, out=wlp)
     s = np.sum(wlp, axis=1, keepdims=True)
@@ -161,9 +178,10 @@ def e_step(
     stats = _empty_stats(model, params.means.shape[0], d, ref)
     for sl in chunks(n, rows):
         Xc, wc = X[sl], w[sl]
-        resp, lpn = responsibilities(weighted_log_prob(model, Xc, params))
+        feats = fast_features(model, Xc, ref)
+        resp, lpn = responsibilities(weighted_log_prob(model, Xc, params, feats))
         stats.log_lik += float(wc @ lpn)
-        _accumulate(stats, model, Xc, resp * wc[:, None])
+        _accumulate(stats, model, Xc, resp * wc[:, None], feats)
     stats.weight = float(w.sum())
     return stats
 
