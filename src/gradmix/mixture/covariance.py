@@ -219,11 +219,14 @@ class Full(CovarianceModel):
     def features(self, X: np.ndarray) -> Any:
         # the packed products x_i x_j (i <= j): the quadratic forms of the E-step and the
         # second moments of the M-step are both one GEMM against them
+        # stored transposed, (d(d+1)/2, n): every row of the triangle is then one
+        # contiguous vectorised product, and both GEMMs read it as it lies
         n, d = X.shape
-        out = np.empty((n, d * (d + 1) // 2), dtype=X.dtype)
+        xt = np.ascontiguousarray(X.T)
+        out = np.empty((d * (d + 1) // 2, n), dtype=X.dtype)
         off = 0
-        for i in range(d):  # row by row of the triangle: contiguous slices, no gathers
-            np.multiply(X[:, i : i + 1], X[:, i:], out=out[:, off : off + d - i])
+        for i in range(d):
+            np.multiply(xt[i], xt[i:], out=out[off : off + d - i])
             off += d - i
         return out
 
@@ -241,9 +244,9 @@ class Full(CovarianceModel):
         if np.any(fast):
             # Σ_n r_nk x_n x_nᵀ in one GEMM over the packed upper triangle
             iu, ju = np.triu_indices(d)
-            xx = self.features(X) if features is None else features
+            xxt = self.features(X) if features is None else features
             w = wresp if np.all(fast) else wresp[:, fast]
-            packed = w.T @ xx
+            packed = w.T @ xxt.T
             S = np.empty((packed.shape[0], d, d))
             S[:, iu, ju] = packed
             S[:, ju, iu] = packed
@@ -303,7 +306,7 @@ class Full(CovarianceModel):
             iu, ju = np.triu_indices(d)
             coef = lam[:, iu, ju] * np.where(iu == ju, 1.0, 2.0)
             b = np.einsum("kij,kj->ki", lam, means)
-            maha = features @ coef.T.astype(X.dtype)
+            maha = (coef.astype(X.dtype) @ features).T
             maha -= 2.0 * (X @ b.T.astype(X.dtype))
             maha += np.einsum("ki,ki->k", means, b).astype(X.dtype)
             np.maximum(maha, 0, out=maha)
