@@ -406,20 +406,29 @@ class Tied(CovarianceModel):
 
 
 def _accumulate_squares(
-    second: np.ndarray, X: np.ndarray, wresp: np.ndarray, ref: np.ndarray
+    second: np.ndarray, X: np.ndarray, wresp: np.ndarray, ref: np.ndarray, sq: Any = None
 ) -> None:
-    """Σ_n r_nk (x_n - m_k)² per feature: one GEMM about the origin for well-conditioned
-    components, about their own mean for the others."""
+    """Σ_n r_nk (x_n - m_k)² per feature (second: (K, d)) or summed over features
+    (second: (K, 1)); one GEMM about the origin for well-conditioned components, about
+    their own mean for the others.  ``sq`` is ``X*X`` (or its row sums) if known."""
+    pooled = second.shape[1] == 1
     exact = np.any(ref != 0, axis=1)
     fast = ~exact
-    if np.all(fast):
-        second += wresp.T @ (X * X)
-        return
     if np.any(fast):
-        second[fast] += wresp[:, fast].T @ (X * X)
-    D = X[None, :, :] - ref[exact][:, None, :]  # (k, n, d)
-    np.square(D, out=D)
-    second[exact] += np.einsum("nk,knd->kd", wresp[:, exact], D)
+        if sq is None:
+            sq = X * X
+            if pooled:
+                sq = sq.sum(axis=1)
+        w = wresp if np.all(fast) else wresp[:, fast]
+        contrib = w.T @ sq
+        second[fast] += contrib[:, None] if contrib.ndim == 1 else contrib
+    if np.any(exact):
+        D = X[None, :, :] - ref[exact][:, None, :]  # (k, n, d)
+        np.square(D, out=D)
+        if pooled:
+            second[exact, 0] += np.einsum("nk,kn->k", wresp[:, exact], D.sum(axis=2))
+        else:
+            second[exact] += np.einsum("nk,knd->kd", wresp[:, exact], D)
 
 
 @dataclass(frozen=True)
@@ -444,7 +453,10 @@ class Diag(CovarianceModel):
         ref: np.ndarray,
         features: Any = None,
     ) -> None:
-        _accumulate_squares(second, X, wresp, ref)
+        _accumulate_squares(second, X, wresp, ref, features)
+
+    def features(self, X: np.ndarray) -> Any:
+        return X * X  # shared by the log-density and the statistic
 
     def covariances(
         self,
@@ -482,7 +494,8 @@ class Diag(CovarianceModel):
     ) -> np.ndarray:
         d = X.shape[1]
         P = prec_chol**2
-        maha = (X * X) @ P.T - 2.0 * (X @ (means * P).T) + np.sum(means**2 * P, axis=1)
+        sq = X * X if features is None else features
+        maha = sq @ P.T - 2.0 * (X @ (means * P).T) + np.sum(means**2 * P, axis=1)
         np.maximum(maha, 0, out=maha)
         return -0.5 * (d * LOG_2PI + maha) + self.log_det(prec_chol, d)
 
@@ -500,7 +513,10 @@ class Spherical(CovarianceModel):
     name: ClassVar[str] = "spherical"
 
     def second_moment_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
-        return (n_components, n_features)
+        return (n_components, 1)  # Σ r |x - m|², pooled over features
+
+    def features(self, X: np.ndarray) -> Any:
+        return np.einsum("ij,ij->i", X, X)  # |x|², shared by density and statistic
 
     def reference(self, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
         P = prec_chol**2
@@ -515,7 +531,7 @@ class Spherical(CovarianceModel):
         ref: np.ndarray,
         features: Any = None,
     ) -> None:
-        _accumulate_squares(second, X, wresp, ref)
+        _accumulate_squares(second, X, wresp, ref, features)
 
     def covariances(
         self,
@@ -526,8 +542,9 @@ class Spherical(CovarianceModel):
         ref: np.ndarray,
         centre: np.ndarray,
     ) -> np.ndarray:
-        diag = second / nk[:, None] - (means - ref) ** 2 + (means - centre) ** 2 + reg_covar
-        return np.mean(diag, axis=1)
+        d = means.shape[1]
+        shift = np.sum((means - centre) ** 2 - (means - ref) ** 2, axis=1)
+        return (second[:, 0] / nk + shift) / d + reg_covar
 
     def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
         if np.any(covariances <= 0.0):
@@ -554,7 +571,7 @@ class Spherical(CovarianceModel):
     ) -> np.ndarray:
         d = X.shape[1]
         P = prec_chol**2
-        x2 = np.einsum("ij,ij->i", X, X)
+        x2 = np.einsum("ij,ij->i", X, X) if features is None else features
         maha = np.sum(means**2, axis=1) * P - 2 * (X @ means.T * P) + np.outer(x2, P)
         np.maximum(maha, 0, out=maha)
         return -0.5 * (d * LOG_2PI + maha) + self.log_det(prec_chol, d)
