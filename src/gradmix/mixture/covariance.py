@@ -172,6 +172,13 @@ class CovarianceModel:
 CONDITION_LIMIT = 1e4  # eps * 1e4 ~ 2e-12: the fast statistic's worst relative error
 
 
+def _log_density(maha: np.ndarray, log_det: Any, d: int) -> np.ndarray:
+    """-(d log 2π + maha)/2 + log det, in place on ``maha`` (one pass, no temporaries)."""
+    maha *= -0.5
+    maha += np.asarray(log_det - 0.5 * d * LOG_2PI, dtype=maha.dtype)
+    return maha
+
+
 def _reference_if_needed(means: np.ndarray, whitened_sq_norm: np.ndarray) -> np.ndarray:
     """Per component: its mean as reference where the fast statistic would lose digits,
     else zeros (the global centre)."""
@@ -313,7 +320,7 @@ class Full(CovarianceModel):
             ill = np.any(self.reference(means, prec_chol) != 0, axis=1)
             if np.any(ill):
                 maha[:, ill] = self._maha_exact(X, means[ill], prec_chol[ill])
-        return -0.5 * (d * LOG_2PI + maha) + self.log_det(prec_chol, d)
+        return _log_density(maha, self.log_det(prec_chol, d), d)
 
     def _maha_exact(self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
         """|U_kᵀ(x - μ_k)|² for all components in one GEMM (scikit-learn's formula)."""
@@ -396,7 +403,7 @@ class Tied(CovarianceModel):
         # |y - m|² = |y|² - 2 y·m + |m|², all components by one GEMM
         maha = np.einsum("ij,ij->i", Y, Y)[:, None] - 2 * (Y @ M.T) + np.einsum("ij,ij->i", M, M)
         np.maximum(maha, 0, out=maha)
-        return -0.5 * (d * LOG_2PI + maha) + self.log_det(prec_chol, d)
+        return _log_density(maha, self.log_det(prec_chol, d), d)
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_features * (n_features + 1) // 2
@@ -495,9 +502,11 @@ class Diag(CovarianceModel):
         d = X.shape[1]
         P = prec_chol**2
         sq = X * X if features is None else features
-        maha = sq @ P.T - 2.0 * (X @ (means * P).T) + np.sum(means**2 * P, axis=1)
+        maha = sq @ P.T
+        maha += X @ (-2.0 * means * P).T
+        maha += np.sum(means**2 * P, axis=1)
         np.maximum(maha, 0, out=maha)
-        return -0.5 * (d * LOG_2PI + maha) + self.log_det(prec_chol, d)
+        return _log_density(maha, self.log_det(prec_chol, d), d)
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_components * n_features
@@ -574,7 +583,7 @@ class Spherical(CovarianceModel):
         x2 = np.einsum("ij,ij->i", X, X) if features is None else features
         maha = np.sum(means**2, axis=1) * P - 2 * (X @ means.T * P) + np.outer(x2, P)
         np.maximum(maha, 0, out=maha)
-        return -0.5 * (d * LOG_2PI + maha) + self.log_det(prec_chol, d)
+        return _log_density(maha, self.log_det(prec_chol, d), d)
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_components

@@ -100,7 +100,9 @@ def weighted_log_prob(
     """log π_k + log N(x | μ_k, Σ_k), shape (n, K)."""
     with np.errstate(divide="ignore"):
         log_w = np.log(params.weights)
-    return model.log_prob(X, params.means, params.precisions_cholesky, features) + log_w
+    out = model.log_prob(X, params.means, params.precisions_cholesky, features)
+    out += log_w.astype(out.dtype)
+    return out
 
 
 def fast_features(model: CovarianceModel, X: np.ndarray, ref: np.ndarray) -> Any:
@@ -174,6 +176,7 @@ def e_step(
         Accumulated in float64 whatever the data's dtype.
     """
     n, d = X.shape
+    unit = bool(np.all(w == 1))  # the common case: no weights to multiply in
     ref = model.reference(params.means, params.precisions_cholesky)
     stats = _empty_stats(model, params.means.shape[0], d, ref)
     for sl in chunks(n, rows):
@@ -181,7 +184,7 @@ def e_step(
         feats = fast_features(model, Xc, ref)
         resp, lpn = responsibilities(weighted_log_prob(model, Xc, params, feats))
         stats.log_lik += float(wc @ lpn)
-        _accumulate(stats, model, Xc, resp * wc[:, None], feats)
+        _accumulate(stats, model, Xc, resp if unit else resp * wc[:, None], feats)
     stats.weight = float(w.sum())
     return stats
 
