@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -34,14 +35,12 @@ __all__ = ["KMeans"]
 
 def _assign(
     X: np.ndarray, centers: np.ndarray, rows: int, w: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """E-step with hard assignments: nearest centre of every row, and the cluster sums.
 
     Returns
     -------
     labels : ndarray of int32, shape (n,)
-    dist : ndarray, shape (n,)
-        Squared distance to the nearest centre.
     wk : ndarray, shape (k,)
         Σ w per cluster (only when ``w`` is given, else empty).
     sx : ndarray, shape (k, d)
@@ -50,26 +49,23 @@ def _assign(
     n, d = X.shape
     k = centers.shape[0]
     labels = np.empty(n, dtype=np.int32)
-    dist = np.empty(n, dtype=X.dtype)
     wk = np.zeros(k if w is not None else 0)
     sx = np.zeros((k, d) if w is not None else (0, d))
     c2 = np.einsum("ij,ij->i", centers, centers)
+    neg2c = (-2.0 * centers.T).astype(X.dtype)
     for sl in chunks(n, rows):
         Xc = X[sl]
-        D = Xc @ centers.T
-        D *= -2
+        D = Xc @ neg2c  # |x - c|² - |x|², all centres by one GEMM
         D += c2
         lab = np.argmin(D, axis=1)
         labels[sl] = lab
-        r = np.arange(len(lab))
-        dist[sl] = np.maximum(D[r, lab] + np.einsum("ij,ij->i", Xc, Xc), 0)
-        if w is not None:
-            # the hard responsibilities as a one-hot matrix: sums by one GEMM
-            onehot = np.zeros((len(lab), k), dtype=X.dtype)
-            onehot[r, lab] = w[sl]
-            wk += onehot.sum(axis=0)
-            sx += onehot.T @ Xc
-    return labels, dist, wk, sx
+    if w is not None:
+        # the M-step's sums: the hard responsibilities as a sparse (k, n) matrix in CSC
+        # form (one entry per column, built without sorting), times X
+        wk += np.bincount(labels, weights=w, minlength=k)
+        R = sp.csc_matrix((w, labels, np.arange(n + 1)), shape=(k, n))
+        sx += R @ X
+    return labels, wk, sx
 
 
 def _relocate_empty(
@@ -106,7 +102,7 @@ def lloyd(
     n_iter = 0
     while n_iter < max_iter:
         n_iter += 1
-        labels, _, wk, sx = _assign(X, centers, rows, w)
+        labels, wk, sx = _assign(X, centers, rows, w)
         _relocate_empty(X, w, centers, sx, wk, labels)
         nonempty = wk > 0
         new = centers.copy()
@@ -188,7 +184,9 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self.max_memory = max_memory
 
     def _rows(self, X: np.ndarray) -> int:
-        return chunk_rows(X.shape[0], 2 * self.n_clusters * X.itemsize, self.max_memory)
+        # small chunks: the distance block then stays in cache between GEMM and argmin
+        budget = 2 * 2**20 if self.max_memory is None else self.max_memory
+        return chunk_rows(X.shape[0], self.n_clusters * X.itemsize, budget)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> KMeans:
