@@ -516,8 +516,9 @@ class Diag(CovarianceModel):
 
 
 @dataclass(frozen=True)
-class Spherical(CovarianceModel):
-    """One variance per component."""
+class Spherical(Diag):
+    """One variance per component: a diagonal model with equal variances, sharing
+    Diag's reference points, statistic handling and precisions."""
 
     name: ClassVar[str] = "spherical"
 
@@ -526,21 +527,6 @@ class Spherical(CovarianceModel):
 
     def features(self, X: np.ndarray) -> Any:
         return np.einsum("ij,ij->i", X, X)  # |x|², shared by density and statistic
-
-    def reference(self, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
-        P = prec_chol**2
-        P = P if P.ndim == 2 else P[:, None]
-        return _reference_if_needed(means, np.max(means**2 * P, axis=1))
-
-    def accumulate(
-        self,
-        second: np.ndarray,
-        X: np.ndarray,
-        wresp: np.ndarray,
-        ref: np.ndarray,
-        features: Any = None,
-    ) -> None:
-        _accumulate_squares(second, X, wresp, ref, features)
 
     def covariances(
         self,
@@ -555,22 +541,8 @@ class Spherical(CovarianceModel):
         shift = np.sum((means - centre) ** 2 - (means - ref) ** 2, axis=1)
         return (second[:, 0] / nk + shift) / d + reg_covar
 
-    def precision_cholesky(self, covariances: np.ndarray) -> np.ndarray:
-        if np.any(covariances <= 0.0):
-            raise ill_defined_error(covariances.dtype)
-        return 1.0 / np.sqrt(covariances)
-
     def variances(self, covariances: np.ndarray) -> np.ndarray:
         return covariances[:, None]
-
-    def precisions(self, prec_chol: np.ndarray) -> np.ndarray:
-        return prec_chol**2
-
-    def cholesky_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
-        return np.sqrt(precisions)
-
-    def covariances_from_cholesky(self, prec_chol: np.ndarray) -> np.ndarray:
-        return 1.0 / prec_chol**2
 
     def log_det(self, prec_chol: np.ndarray, n_features: int) -> np.ndarray:
         return n_features * np.log(prec_chol)
