@@ -13,11 +13,14 @@ the estimators own that shift.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from gradmix.mixture.covariance import CovarianceModel, ill_defined_error
 
@@ -33,6 +36,11 @@ __all__ = [
 ]
 
 DEFAULT_MAX_MEMORY = 64 * 2**20  # bytes of temporaries per chunk
+
+
+N_THREADS = (
+    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+)
 
 
 def _log_tiny(dtype: Any) -> float:
@@ -178,15 +186,33 @@ def e_step(
     n, d = X.shape
     unit = bool(np.all(w == 1))  # the common case: no weights to multiply in
     ref = model.reference(params.means, params.precisions_cholesky)
-    stats = _empty_stats(model, params.means.shape[0], d, ref)
-    for sl in chunks(n, rows):
-        Xc, wc = X[sl], w[sl]
-        feats = fast_features(model, Xc, ref)
-        resp, lpn = responsibilities(weighted_log_prob(model, Xc, params, feats))
-        stats.log_lik += float(wc @ lpn)
-        _accumulate(stats, model, Xc, resp if unit else resp * wc[:, None], feats)
-    stats.weight = float(w.sum())
-    return stats
+    slices = list(chunks(n, rows))
+
+    def part(group: list[slice]) -> Stats:
+        stats = _empty_stats(model, params.means.shape[0], d, ref)
+        for sl in group:
+            Xc, wc = X[sl], w[sl]
+            feats = fast_features(model, Xc, ref)
+            resp, lpn = responsibilities(weighted_log_prob(model, Xc, params, feats))
+            stats.log_lik += float(wc @ lpn)
+            _accumulate(stats, model, Xc, resp if unit else resp * wc[:, None], feats)
+        return stats
+
+    jobs = min(N_THREADS, len(slices))
+    if jobs > 1:
+        # chunks in parallel threads (numpy and BLAS release the GIL), BLAS itself
+        # single-threaded meanwhile; the parts are summed in a fixed order, so the
+        # result does not depend on scheduling
+        groups = [slices[i::jobs] for i in range(jobs)]
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(jobs) as pool:
+            parts = list(pool.map(part, groups))
+        total = parts[0]
+        for p in parts[1:]:
+            total = total + p
+    else:
+        total = part(slices)
+    total.weight = float(w.sum())
+    return total
 
 
 def stats_from_resp(
