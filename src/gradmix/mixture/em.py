@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from gradmix.mixture.covariance import CovarianceModel, ill_defined_error
 
@@ -41,6 +41,17 @@ DEFAULT_MAX_MEMORY = 64 * 2**20  # bytes of temporaries per chunk
 N_THREADS = (
     len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 )
+
+
+_CONTROLLER: ThreadpoolController | None = None
+
+
+def single_threaded_blas() -> Any:
+    """A context limiting BLAS to one thread (the library scan is done once, then reused)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
 
 
 def _log_tiny(dtype: Any) -> float:
@@ -204,7 +215,7 @@ def e_step(
         # single-threaded meanwhile; the parts are summed in a fixed order, so the
         # result does not depend on scheduling
         groups = [slices[i::jobs] for i in range(jobs)]
-        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(jobs) as pool:
+        with single_threaded_blas(), ThreadPoolExecutor(jobs) as pool:
             parts = list(pool.map(part, groups))
         total = parts[0]
         for p in parts[1:]:

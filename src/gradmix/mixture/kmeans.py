@@ -9,6 +9,7 @@ Gaussian mixture's EM with equal spherical covariances shrinking to zero.
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from gradmix.mixture.em import chunk_rows, chunks
+from gradmix.mixture.em import N_THREADS, chunk_rows, chunks, single_threaded_blas
 
 __all__ = ["KMeans"]
 
@@ -53,12 +54,21 @@ def _assign(
     sx = np.zeros((k, d) if w is not None else (0, d))
     c2 = np.einsum("ij,ij->i", centers, centers)
     neg2c = (-2.0 * centers.T).astype(X.dtype)
-    for sl in chunks(n, rows):
-        Xc = X[sl]
-        D = Xc @ neg2c  # |x - c|² - |x|², all centres by one GEMM
-        D += c2
-        lab = np.argmin(D, axis=1)
-        labels[sl] = lab
+
+    def nearest(group: list[slice]) -> None:
+        for sl in group:
+            D = X[sl] @ neg2c  # |x - c|² - |x|², all centres by one GEMM
+            D += c2
+            labels[sl] = np.argmin(D, axis=1)
+
+    slices = list(chunks(n, rows))
+    jobs = min(N_THREADS, len(slices))
+    if jobs > 1:
+        # blocks in parallel threads, BLAS single-threaded meanwhile (as in the EM E-step)
+        with single_threaded_blas(), ThreadPoolExecutor(jobs) as pool:
+            list(pool.map(nearest, [slices[i::jobs] for i in range(jobs)]))
+    else:
+        nearest(slices)
     if w is not None:
         # the M-step's sums: the hard responsibilities as a sparse (k, n) matrix in CSC
         # form (one entry per column, built without sorting), times X
