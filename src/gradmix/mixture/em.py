@@ -236,12 +236,21 @@ def stats_from_resp(
     """
     n, d = X.shape
     K = resp.shape[1]
-    wresp = resp * w[:, None]
-    nk = wresp.sum(axis=0) + 10 * np.finfo(X.dtype).eps
-    ref = (wresp.T @ X) / nk[:, None]
+    unit = bool(np.all(w == 1))
+
+    def weighted(sl: slice) -> np.ndarray:  # chunk by chunk: no second (n, K) array
+        return resp[sl] if unit else resp[sl] * w[sl, None]
+
+    nk = np.zeros(K)
+    sx = np.zeros((K, d))
+    for sl in chunks(n, rows):
+        wr = weighted(sl)
+        nk += wr.sum(axis=0)
+        sx += wr.T @ X[sl]
+    ref = sx / (nk + 10 * np.finfo(X.dtype).eps)[:, None]
     stats = _empty_stats(model, K, d, ref)
     for sl in chunks(n, rows):
-        _accumulate(stats, model, X[sl], wresp[sl])
+        _accumulate(stats, model, X[sl], weighted(sl))
     stats.weight = float(w.sum())
     return stats
 
