@@ -506,7 +506,20 @@ class Diag(CovarianceModel):
         maha += X @ (-2.0 * means * P).T
         maha += np.sum(means**2 * P, axis=1)
         np.maximum(maha, 0, out=maha)
+        self._exact_where_ill(maha, X, means, prec_chol)
         return _log_density(maha, self.log_det(prec_chol, d), d)
+
+    def _exact_where_ill(
+        self, maha: np.ndarray, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray
+    ) -> None:
+        """Recompute, from differences, the columns whose expanded form loses digits."""
+        ill = np.any(self.reference(means, prec_chol) != 0, axis=1)
+        if np.any(ill):
+            P = prec_chol[ill] ** 2
+            P = P if P.ndim == 2 else P[:, None]
+            D = X[None, :, :] - means[ill][:, None, :]  # (k, n, d)
+            np.square(D, out=D)
+            maha[:, ill] = np.einsum("knd,kd->nk", D, P).astype(maha.dtype)
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_components * n_features
@@ -555,6 +568,7 @@ class Spherical(Diag):
         x2 = np.einsum("ij,ij->i", X, X) if features is None else features
         maha = np.sum(means**2, axis=1) * P - 2 * (X @ means.T * P) + np.outer(x2, P)
         np.maximum(maha, 0, out=maha)
+        self._exact_where_ill(maha, X, means, prec_chol)
         return _log_density(maha, self.log_det(prec_chol, d), d)
 
     def n_parameters(self, n_components: int, n_features: int) -> int:

@@ -12,24 +12,17 @@ from typing import Any
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin, _fit_context
-from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from gradmix.mixture import device_em
+from gradmix.mixture.arrays import DEVICE_MAX_MEMORY, Namespace, is_foreign, to_host
 from gradmix.mixture.covariance import CovarianceModel, get_model
-from gradmix.mixture.em import (
-    Params,
-    check_variances,
-    chunk_rows,
-    chunks,
-    e_step,
-    m_step,
-    stats_from_resp,
-)
+from gradmix.mixture.data import DeviceData, HostData
+from gradmix.mixture.em import Params, check_variances, chunk_rows, chunks, m_step
 from gradmix.mixture.em import weighted_log_prob as _wlp
-from gradmix.mixture.kmeans import KMeans
 
 __all__ = ["GaussianMixture"]
 
@@ -221,15 +214,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _model(self) -> CovarianceModel:
         return get_model(self.covariance_type)
 
-    def _rows(self, X: np.ndarray) -> int:
+    def _rows(self, X: Any, ns: Namespace | None = None) -> int:
         K, d = self.n_components, X.shape[1]
         per_row = {"full": K * d + d * (d + 1) // 2, "tied": 2 * K + d}.get(
             self.covariance_type, 2 * K + d
         )
-        return chunk_rows(X.shape[0], (per_row + 4 * K) * X.itemsize, self.max_memory)
+        itemsize = np.dtype(ns.np_dtype if ns is not None else X.dtype).itemsize
+        budget = self.max_memory
+        if budget is None and ns is not None:
+            budget = DEVICE_MAX_MEMORY
+        return chunk_rows(X.shape[0], (per_row + 4 * K) * itemsize, budget)
 
     def _check_parameters(self, X: np.ndarray) -> None:
         n_features = X.shape[1]
+        for name in ("weights_init", "means_init", "precisions_init"):
+            if is_foreign(getattr(self, name)):  # given as tensors: checked on the host
+                setattr(self, name, to_host(getattr(self, name)))
         bad = set(self.freeze) - set(FREEZABLE)
         if bad:
             raise ValueError(f"freeze may only name {FREEZABLE}, got {sorted(bad)}")
@@ -246,43 +246,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 self._model,
             )
 
-    def _initial_resp(self, X: np.ndarray, w: np.ndarray, random_state: Any) -> np.ndarray:
-        n, K = X.shape[0], self.n_components
-        if self.init_params == "kmeans":
-            resp = np.zeros((n, K), dtype=X.dtype)
-            label = (
-                KMeans(n_clusters=K, n_init=1, random_state=random_state)
-                .fit(X, sample_weight=w)
-                .labels_
-            )
-            resp[np.arange(n), label] = 1
-        elif self.init_params == "random":
-            resp = np.asarray(random_state.uniform(size=(n, K)), dtype=X.dtype)
-            resp /= resp.sum(axis=1)[:, None]
-        elif self.init_params == "random_from_data":
-            resp = np.zeros((n, K), dtype=X.dtype)
-            indices = random_state.choice(n, size=K, replace=False)
-            resp[indices, np.arange(K)] = 1
-        else:  # k-means++
-            resp = np.zeros((n, K), dtype=X.dtype)
-            _, indices = kmeans_plusplus(X, K, random_state=random_state)
-            resp[indices, np.arange(K)] = 1
-        return resp
-
-    def _initial_params(
-        self, X: np.ndarray, w: np.ndarray, shift: np.ndarray, random_state: Any, rows: int
-    ) -> Params:
-        model = self._model
+    def _initial_params(self, data: HostData | DeviceData, random_state: Any) -> Params:
+        model, dtype, shift = self._model, data.dtype, data.shift
         given = (self.weights_init, self.means_init, self.precisions_init)
         if any(g is None for g in given):
-            resp = self._initial_resp(X, w, random_state)
-            stats = stats_from_resp(model, X, w, resp, rows)
-            nk = stats.nk + 10 * np.finfo(X.dtype).eps
+            stats = data.initial_stats(model, self.init_params, self.n_components, random_state)
+            nk = stats.nk + 10 * np.finfo(dtype).eps
             weights = nk / stats.weight
             means = stats.sx / nk[:, None]
             cov = model.covariances(nk, means, stats.second, self.reg_covar, stats.ref, means)
-            cov = cov.astype(X.dtype)
-            check_variances(model, cov, self._var_floor)
+            cov = cov.astype(dtype)
+            check_variances(model, cov, data.var_floor)
         if self.weights_init is not None:
             weights = self.weights_init
         if self.means_init is not None:
@@ -293,28 +267,34 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             prec_chol = model.cholesky_from_precisions(np.asarray(self.precisions_init))
             cov = model.covariances_from_cholesky(prec_chol)
         return Params(
-            np.asarray(weights, dtype=X.dtype),
-            np.asarray(means, dtype=X.dtype),
-            np.asarray(cov, dtype=X.dtype),
-            np.asarray(prec_chol, dtype=X.dtype),
+            np.asarray(weights, dtype=dtype),
+            np.asarray(means, dtype=dtype),
+            np.asarray(cov, dtype=dtype),
+            np.asarray(prec_chol, dtype=dtype),
         )
 
     def _params(self, shift: np.ndarray, dtype: Any) -> Params:
-        """The fitted parameters, centred by ``shift``."""
+        """The fitted parameters (as host arrays), centred by ``shift``."""
+        h = self._host
         return Params(
-            self.weights_.astype(dtype),
-            (self.means_ - shift).astype(dtype),
-            self.covariances_,
-            self.precisions_cholesky_.astype(dtype),
+            h("weights_").astype(dtype),
+            (h("means_") - shift).astype(dtype),
+            h("covariances_"),
+            h("precisions_cholesky_").astype(dtype),
         )
 
-    def _set_params_from(self, p: Params, shift: np.ndarray) -> None:
-        model = self._model
-        self.weights_ = p.weights
-        self.means_ = p.means + shift.astype(p.means.dtype)
-        self.covariances_ = p.covariances
-        self.precisions_cholesky_ = p.precisions_cholesky
-        self.precisions_ = model.precisions(p.precisions_cholesky)
+    def _host(self, name: str) -> np.ndarray:
+        """A fitted attribute as a numpy array, whichever namespace it lives in."""
+        return to_host(getattr(self, name))
+
+    def _set_params_from(self, p: Params, shift: np.ndarray, ns: Namespace | None) -> None:
+        """Fitted attributes from host parameters, in the data's namespace."""
+        put = (lambda a: a) if ns is None else ns.put
+        self.weights_ = put(p.weights)
+        self.means_ = put(p.means + shift.astype(p.means.dtype))
+        self.covariances_ = put(p.covariances)
+        self.precisions_cholesky_ = put(p.precisions_cholesky)
+        self.precisions_ = put(self._model.precisions(p.precisions_cholesky))
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> GaussianMixture:
@@ -343,24 +323,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
-        if X.shape[0] < self.n_components:
-            raise ValueError(
-                "Expected n_samples >= n_components "
-                f"but got n_components = {self.n_components}, "
-                f"n_samples = {X.shape[0]}"
-            )
-        self._check_parameters(X)
-        w = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
-        model, dtype = self._model, X.dtype
+        data, ns = self._data(X, sample_weight)
+        model, dtype, shift = self._model, data.dtype, data.shift
         freeze = frozenset(self.freeze)
-        # work on centred data: nothing below depends on where the data sit
-        shift = np.average(X, axis=0, weights=w) if w.sum() > 0 else X.mean(axis=0)
-        Xc = X - shift.astype(dtype)
-        rows = self._rows(Xc)
-        # variances this small cannot be told from zero at the data's resolution
-        self._var_floor = (16 * np.finfo(dtype).eps * np.max(np.abs(X), axis=0)) ** 2
-
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
         max_lower_bound = -np.inf
@@ -372,11 +337,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
         for init in range(n_init):
             self._print_verbose_msg_init_beg(init)
-            params = (
-                self._initial_params(Xc, w, shift, random_state, rows)
-                if do_init
-                else self._params(shift, dtype)
-            )
+            if do_init:
+                params = self._initial_params(data, random_state)
+            else:
+                params = self._params(shift, dtype)
             start = params.copy()
             lower_bound: float = -np.inf if do_init else float(self.lower_bound_)
             current: list[float] = []
@@ -386,7 +350,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             converged = False
             for n_iter in range(1, self.max_iter + 1):
                 prev_lower_bound = lower_bound
-                stats = e_step(model, Xc, w, params, rows)
+                stats = data.e_step(model, params)
                 params = m_step(
                     model,
                     stats,
@@ -394,7 +358,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     dtype,
                     frozen=start,
                     freeze=freeze,
-                    var_floor=self._var_floor,
+                    var_floor=data.var_floor,
                 )
                 lower_bound = stats.log_lik / stats.weight
                 current.append(lower_bound)
@@ -421,50 +385,98 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 stacklevel=2,
             )
         assert best is not None
-        self._set_params_from(best, shift)
+        self._set_params_from(best, shift, ns)
         self.n_iter_ = best_n_iter
         self.lower_bound_ = max_lower_bound
         self.lower_bounds_ = best_lower_bounds
-        labels = np.empty(X.shape[0], dtype=np.intp)
-        for sl in chunks(X.shape[0], rows):
-            labels[sl] = np.argmax(_wlp(model, Xc[sl], best), axis=1)
-        return labels
+        return data.labels(model, best)
+
+    def _data(self, X: Any, sample_weight: Any) -> tuple[HostData | DeviceData, Namespace | None]:
+        """Validated, centred data (and their namespace unless numpy)."""
+        ns = None
+        if is_foreign(X):
+            ns = Namespace.of(X)
+            X = ns.validate(X)
+            ns = Namespace.of(X)
+            self.n_features_in_ = X.shape[1]
+            self.__dict__.pop("feature_names_in_", None)
+            if X.shape[0] < 2:
+                raise ValueError(
+                    f"Found array with {X.shape[0]} sample(s) (shape={tuple(X.shape)}) while a "
+                    "minimum of 2 is required."
+                )
+        else:
+            X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        n = X.shape[0]
+        if n < self.n_components:
+            raise ValueError(
+                "Expected n_samples >= n_components "
+                f"but got n_components = {self.n_components}, "
+                f"n_samples = {n}"
+            )
+        self._check_parameters(X)
+        if ns is None:
+            w = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+            return HostData(X, w, self._rows(X)), None
+        w_host = np.ones(n) if sample_weight is None else to_host(sample_weight)
+        w_host = _check_sample_weight(w_host, np.empty((n, 0)), ensure_non_negative=True)
+        return DeviceData(ns, X, ns.put(w_host), self._rows(X, ns)), ns
 
     # -------------------------------------------------------------- inference
-    def _weighted_log_prob(self, X: np.ndarray) -> np.ndarray:
-        """log π_k + log N(x | μ_k, Σ_k), computed about the means' centre."""
-        shift = self.means_.mean(axis=0)
+    def _weighted_log_prob(self, X: Any) -> tuple[Any, Any]:
+        """log π_k + log N(x | μ_k, Σ_k), computed about the means' centre.
+
+        Returns the (n, K) array and the namespace of ``X`` (numpy's ``np``
+        for host data), where the result lives.
+        """
+        check_is_fitted(self)
+        shift = self._host("means_").mean(axis=0)
+        if is_foreign(X):
+            ns = Namespace.of(X)
+            X = ns.validate(X)
+            ns = Namespace.of(X)
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but GaussianMixture is expecting "
+                    f"{self.n_features_in_} features as input."
+                )
+            p = self._params(shift, ns.np_dtype)
+            Xc = X - ns.put(shift)
+            return device_em.weighted_log_prob(ns, self._model, Xc, p, self._rows(X, ns)), ns.xp
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         p = self._params(shift, X.dtype)
         Xc = X - shift.astype(X.dtype)
         out = np.empty((X.shape[0], self.n_components), dtype=X.dtype)
         for sl in chunks(X.shape[0], self._rows(X)):
             out[sl] = _wlp(self._model, Xc[sl], p)
-        return out
+        return out, np
 
-    def _validate_test(self, X: Any) -> np.ndarray:
-        check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-
-    def score_samples(self, X: Any) -> np.ndarray:
-        """Log-likelihood of each sample, shape (n_samples,)."""
-        X = self._validate_test(X)
-        return logsumexp(self._weighted_log_prob(X), axis=1)
+    def score_samples(self, X: Any) -> Any:
+        """Log-likelihood of each sample, shape (n_samples,), in ``X``'s namespace."""
+        wlp, xp = self._weighted_log_prob(X)
+        if xp is np:
+            return logsumexp(wlp, axis=1)
+        m = xp.max(wlp, axis=1, keepdims=True)
+        return xp.log(xp.sum(xp.exp(wlp - m), axis=1)) + m[:, 0]
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean log-likelihood of ``X`` under the model."""
-        return float(np.mean(self.score_samples(X)))
+        return float(np.mean(to_host(self.score_samples(X))))
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: Any) -> Any:
         """Most probable component of each sample, shape (n_samples,)."""
-        X = self._validate_test(X)
-        return np.argmax(self._weighted_log_prob(X), axis=1)
+        wlp, xp = self._weighted_log_prob(X)
+        return xp.argmax(wlp, axis=1)
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: Any) -> Any:
         """Responsibilities, shape (n_samples, n_components); rows sum to one."""
-        X = self._validate_test(X)
-        wlp = self._weighted_log_prob(X)
-        with np.errstate(under="ignore"):
-            return np.exp(wlp - logsumexp(wlp, axis=1)[:, None])
+        wlp, xp = self._weighted_log_prob(X)
+        if xp is np:
+            with np.errstate(under="ignore"):
+                return np.exp(wlp - logsumexp(wlp, axis=1)[:, None])
+        m = xp.max(wlp, axis=1, keepdims=True)
+        e = xp.exp(wlp - m)
+        return e / xp.sum(e, axis=1, keepdims=True)
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw samples from the fitted mixture.
@@ -481,29 +493,30 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 "Invalid value for 'n_samples': %d . The sampling requires at "  # noqa: UP031
                 "least one sample." % (self.n_components)
             )
-        _, n_features = self.means_.shape
-        cov: Any = self.covariances_
+        means = self._host("means_")
+        _, n_features = means.shape
+        cov: Any = self._host("covariances_")
         rng = check_random_state(self.random_state)
-        n_samples_comp = rng.multinomial(n_samples, self.weights_)
+        n_samples_comp = rng.multinomial(n_samples, self._host("weights_"))
         if self.covariance_type == "full":
             X = np.vstack(
                 [
                     rng.multivariate_normal(mean, cov, int(s))
-                    for mean, cov, s in zip(self.means_, cov, n_samples_comp, strict=True)
+                    for mean, cov, s in zip(means, cov, n_samples_comp, strict=True)
                 ]
             )
         elif self.covariance_type == "tied":
             X = np.vstack(
                 [
                     rng.multivariate_normal(mean, cov, int(s))
-                    for mean, s in zip(self.means_, n_samples_comp, strict=True)
+                    for mean, s in zip(means, n_samples_comp, strict=True)
                 ]
             )
         else:
             X = np.vstack(
                 [
                     mean + rng.standard_normal(size=(s, n_features)) * np.sqrt(cov)
-                    for mean, cov, s in zip(self.means_, cov, n_samples_comp, strict=True)
+                    for mean, cov, s in zip(means, cov, n_samples_comp, strict=True)
                 ]
             )
         y = np.concatenate([np.full(s, j, dtype=np.int64) for j, s in enumerate(n_samples_comp)])
@@ -511,7 +524,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _n_parameters(self) -> int:
         """Number of free parameters of the model."""
-        K, d = self.means_.shape
+        K, d = self.means_.shape  # the shape of any namespace's array
         cov = self._model.n_parameters(K, d)
         return int(cov + d * K + K - 1)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from gradmix.mixture import device_kmeans
+from gradmix.mixture.arrays import DEVICE_MAX_MEMORY, Namespace, is_foreign, to_host
 from gradmix.mixture.em import N_THREADS, chunk_rows, chunks, single_threaded_blas
 
 __all__ = ["KMeans"]
@@ -193,10 +196,14 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self.random_state = random_state
         self.max_memory = max_memory
 
-    def _rows(self, X: np.ndarray) -> int:
-        # small chunks: the distance block then stays in cache between GEMM and argmin
-        budget = 2 * 2**20 if self.max_memory is None else self.max_memory
-        return chunk_rows(X.shape[0], self.n_clusters * X.itemsize, budget)
+    def _rows(self, X: Any, ns: Namespace | None = None) -> int:
+        # on the host, small chunks: the distance block then stays in cache between GEMM
+        # and argmin; on a device, large ones
+        budget = self.max_memory
+        if budget is None:
+            budget = 2 * 2**20 if ns is None else DEVICE_MAX_MEMORY
+        itemsize = np.dtype(X.dtype if ns is None else ns.np_dtype).itemsize
+        return chunk_rows(X.shape[0], self.n_clusters * itemsize, budget)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> KMeans:
@@ -212,15 +219,28 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         -------
         self : KMeans
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", copy=True)
-        n = X.shape[0]
+        ns = None
+        if is_foreign(X):
+            ns = Namespace.of(X)
+            X = ns.validate(X)
+            ns = Namespace.of(X)
+            self.n_features_in_ = X.shape[1]
+            self.__dict__.pop("feature_names_in_", None)
+            w = _check_sample_weight(
+                None if sample_weight is None else to_host(sample_weight),
+                np.empty((X.shape[0], 0)),
+                dtype=ns.np_dtype,
+            )
+        else:
+            X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", copy=True)
+            w = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        n, dtype = X.shape[0], np.dtype(ns.np_dtype if ns else X.dtype)
         if n < self.n_clusters:
             raise ValueError(f"n_samples={n} should be >= n_clusters={self.n_clusters}.")
-        w = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         init = self.init
         array_init = not isinstance(init, str) and not callable(init)
         if array_init:
-            init = np.array(init, dtype=X.dtype, copy=True)
+            init = np.array(to_host(init), dtype=dtype, copy=True)
             if init.shape != (self.n_clusters, X.shape[1]):
                 raise ValueError(
                     f"The shape of the initial centers {init.shape} does not match "
@@ -241,66 +261,99 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                 stacklevel=2,
             )
             n_init = 1
-        tol = float(np.mean(np.var(X, axis=0)) * self.tol) if self.tol else 0.0
         rs = check_random_state(self.random_state)
         # centre the data: distances do not depend on it, rounding does
-        shift = X.mean(axis=0)
-        X -= shift
+        if ns is None:
+            tol = float(np.mean(np.var(X, axis=0)) * self.tol) if self.tol else 0.0
+            shift = X.mean(axis=0)
+            X -= shift
+        else:
+            xp = ns.xp
+            shift = ns.get(xp.mean(xp.astype(X, xp.float64), axis=0))
+            X = X - ns.put(shift)
+            var = ns.get(xp.mean(xp.astype(X, xp.float64) ** 2, axis=0))
+            tol = float(np.mean(var) * self.tol) if self.tol else 0.0
+            w_dev = ns.put(w)
         if array_init:
-            init = init - shift
-        rows = self._rows(X)
-        best: tuple[np.ndarray, float, np.ndarray, int] | None = None
+            init = init - shift.astype(dtype)
+        rows = self._rows(X, ns)
+        best: tuple[Any, float, np.ndarray, int] | None = None
         for _ in range(int(n_init)):
             if isinstance(init, str) and init == "k-means++":
-                centers, _ = kmeans_plusplus(X, self.n_clusters, sample_weight=w, random_state=rs)
+                seed = kmeans_plusplus if ns is None else partial(device_kmeans.kmeans_plusplus, ns)
+                centers = to_host(seed(X, self.n_clusters, sample_weight=w, random_state=rs)[0])
             elif isinstance(init, str):
                 seeds = rs.choice(n, size=self.n_clusters, replace=False, p=w / w.sum())
-                centers = X[seeds]
+                centers = X[seeds] if ns is None else ns.get(
+                    xp.take(X, ns.put(seeds, dtype=np.int64), axis=0)
+                )  # fmt: skip
             elif callable(init):
-                centers = np.asarray(init(X, self.n_clusters, random_state=rs), dtype=X.dtype)
+                centers = to_host(init(X, self.n_clusters, random_state=rs))
             else:
                 centers = init
-            res = lloyd(X, w, centers.astype(X.dtype, copy=True), self.max_iter, tol, rows)
+            centers = np.asarray(centers, dtype=dtype).copy()
+            if ns is None:
+                res = lloyd(X, w, centers, self.max_iter, tol, rows)
+            else:
+                res = device_kmeans.lloyd(ns, X, w_dev, centers, self.max_iter, tol, rows)
             if best is None or res[1] < best[1]:
                 best = res
         assert best is not None
         labels, inertia, centers, n_iter = best
-        if len(np.unique(labels)) < self.n_clusters:
+        n_distinct = len(np.unique(to_host(labels)))
+        if n_distinct < self.n_clusters:
             warnings.warn(
-                f"Number of distinct clusters ({len(np.unique(labels))}) found smaller than "
+                f"Number of distinct clusters ({n_distinct}) found smaller than "
                 f"n_clusters ({self.n_clusters}). Possibly due to duplicate points in X.",
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        self.cluster_centers_ = centers + shift
+        centers = centers + shift.astype(dtype)
+        self.cluster_centers_ = centers if ns is None else ns.put(centers)
         self.labels_ = labels
         self.inertia_ = inertia
         self.n_iter_ = n_iter
         self._n_features_out = self.n_clusters
         return self
 
+    def _centred(self, X: Any) -> tuple[Any, Any, Namespace | None]:
+        """Validated test data and the centres, both shifted by the centres' mean."""
+        check_is_fitted(self)
+        c = to_host(self.cluster_centers_)
+        shift = c.mean(axis=0)
+        if is_foreign(X):
+            ns = Namespace.of(X)
+            X = ns.validate(X)
+            ns = Namespace.of(X)
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but KMeans is expecting "
+                    f"{self.n_features_in_} features as input."
+                )
+            return X - ns.put(shift), ns.put(c - shift), ns
+        X = self._check_test_data(X)
+        c = c.astype(X.dtype)
+        return X - shift.astype(X.dtype), c - shift.astype(X.dtype), None
+
     def _check_test_data(self, X: Any) -> np.ndarray:
         return validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=False)
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: Any) -> Any:
         """Index of the closest centre for each sample, shape (n_samples,)."""
-        check_is_fitted(self)
-        X = self._check_test_data(X)
-        c = self.cluster_centers_.astype(X.dtype)
-        shift = c.mean(axis=0)
-        return _assign(X - shift, c - shift, self._rows(X))[0]
+        Xs, cs, ns = self._centred(X)
+        if ns is None:
+            return _assign(Xs, cs, self._rows(Xs))[0]
+        return device_kmeans.assign(ns, Xs, cs, self._rows(Xs, ns))
 
     def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
         """Fit and return the labels, shape (n_samples,)."""
         return self.fit(X, sample_weight=sample_weight).labels_
 
-    def transform(self, X: Any) -> np.ndarray:
+    def transform(self, X: Any) -> Any:
         """Euclidean distances to every centre, shape (n_samples, n_clusters)."""
-        check_is_fitted(self)
-        X = self._check_test_data(X)
-        c = self.cluster_centers_.astype(X.dtype)
-        shift = c.mean(axis=0)
-        Xs, cs = X - shift, c - shift
+        Xs, cs, ns = self._centred(X)
+        if ns is not None:
+            return ns.xp.sqrt(device_kmeans.sq_distances(ns, Xs, cs))
         D = np.einsum("ij,ij->i", Xs, Xs)[:, None] - 2 * Xs @ cs.T + np.einsum("ij,ij->i", cs, cs)
         return np.sqrt(np.maximum(D, 0))
 
@@ -316,8 +369,14 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Opposite of the (weighted) inertia of ``X`` under the fitted centres."""
-        check_is_fitted(self)
-        X = self._check_test_data(X)
-        w = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        labels = self.predict(X)
-        return -float(np.sum(w * ((X - self.cluster_centers_[labels]) ** 2).sum(axis=1)))
+        Xs, cs, ns = self._centred(X)
+        if ns is None:
+            w = _check_sample_weight(sample_weight, Xs, dtype=Xs.dtype)
+            labels = _assign(Xs, cs, self._rows(Xs))[0]
+            return -float(np.sum(w * ((Xs - cs[labels]) ** 2).sum(axis=1)))
+        xp = ns.xp
+        w = _check_sample_weight(
+            None if sample_weight is None else to_host(sample_weight), np.empty((Xs.shape[0], 0))
+        )
+        d2 = xp.min(device_kmeans.sq_distances(ns, Xs, cs), axis=1)
+        return -float(np.sum(w * ns.get(d2)))

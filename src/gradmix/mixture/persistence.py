@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from gradmix.mixture.arrays import to_host
+
 __all__ = ["save", "load", "read_metadata", "FORMAT"]
 
 FORMAT = "gradmix-model-1"
@@ -87,7 +89,7 @@ def save(
             value = getattr(model, attr)
             if attr == "feature_names_in_":
                 value = np.asarray(value, dtype=str)
-            arrays[attr] = np.asarray(value)
+            arrays[attr] = np.asarray(to_host(value))  # device arrays come home
     with open(path, "wb") as fh:
         np.savez(fh, **arrays)
     return path
