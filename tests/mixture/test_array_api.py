@@ -5,7 +5,6 @@ torch`` into the environment), on CPU tensors too.
 """
 
 import importlib.util
-import warnings
 
 import array_api_strict
 import numpy as np
