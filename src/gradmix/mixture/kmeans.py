@@ -37,10 +37,28 @@ from gradmix.mixture.em import N_THREADS, chunk_rows, chunks, single_threaded_bl
 __all__ = ["KMeans"]
 
 
+def augment(X: np.ndarray) -> np.ndarray:
+    """``[X, 1]``, shape (n, d + 1): distances and cluster sums then need one GEMM each."""
+    Xa = np.empty((X.shape[0], X.shape[1] + 1), dtype=X.dtype)
+    Xa[:, :-1] = X
+    Xa[:, -1] = 1.0
+    return Xa
+
+
 def _assign(
-    X: np.ndarray, centers: np.ndarray, rows: int, w: np.ndarray | None = None
+    Xa: np.ndarray, centers: np.ndarray, rows: int, w: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """E-step with hard assignments: nearest centre of every row, and the cluster sums.
+
+    Parameters
+    ----------
+    Xa : ndarray, shape (n, d + 1)
+        The data with a column of ones (:func:`augment`).
+    centers : ndarray, shape (k, d)
+    rows : int
+        Rows per block.
+    w : ndarray, shape (n,), optional
+        Sample weights; the sums are computed only when given.
 
     Returns
     -------
@@ -50,35 +68,43 @@ def _assign(
     sx : ndarray, shape (k, d)
         Σ w x per cluster (only when ``w`` is given, else empty).
     """
-    n, d = X.shape
+    n, d = Xa.shape[0], Xa.shape[1] - 1
     k = centers.shape[0]
     labels = np.empty(n, dtype=np.int32)
-    wk = np.zeros(k if w is not None else 0)
-    sx = np.zeros((k, d) if w is not None else (0, d))
-    c2 = np.einsum("ij,ij->i", centers, centers)
-    neg2c = (-2.0 * centers.T).astype(X.dtype)
+    # [x, 1] @ [-2 cᵀ; |c|²] = |x - c|² - |x|²: all centres, offsets included, by one GEMM
+    B = np.concatenate([-2.0 * centers.T, np.einsum("ij,ij->i", centers, centers)[None]])
+    B = B.astype(Xa.dtype)
 
-    def nearest(group: list[slice]) -> None:
-        for sl in group:
-            D = X[sl] @ neg2c  # |x - c|² - |x|², all centres by one GEMM
-            D += c2
-            labels[sl] = np.argmin(D, axis=1)
+    def part(span: slice) -> np.ndarray | None:
+        D = np.empty((rows, k), dtype=Xa.dtype)
+        for sl in chunks(span.stop - span.start, rows):
+            sl = slice(span.start + sl.start, span.start + sl.stop)
+            np.matmul(Xa[sl], B, out=D[: sl.stop - sl.start])
+            labels[sl] = np.argmin(D[: sl.stop - sl.start], axis=1)
+        if w is None:
+            return None
+        # the span's sums: its hard responsibilities as a sparse (k, m) matrix in CSC form
+        # (one entry per column, built without sorting) times [X, 1]; last column Σ w
+        m = span.stop - span.start
+        R = sp.csc_matrix((w[span], labels[span], np.arange(m + 1)), shape=(k, m))
+        return np.asarray(R @ Xa[span], dtype=np.float64)
 
-    slices = list(chunks(n, rows))
-    jobs = min(N_THREADS, len(slices))
+    # one contiguous span per thread (numpy, BLAS and scipy's sparse product release the
+    # GIL), BLAS single-threaded meanwhile; the spans' sums are added in a fixed order
+    jobs = max(min(N_THREADS, n // rows), 1)
+    bounds = np.linspace(0, n, jobs + 1).astype(int)
+    spans = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     if jobs > 1:
-        # blocks in parallel threads, BLAS single-threaded meanwhile (as in the EM E-step)
         with single_threaded_blas(), ThreadPoolExecutor(jobs) as pool:
-            list(pool.map(nearest, [slices[i::jobs] for i in range(jobs)]))
+            parts = list(pool.map(part, spans))
     else:
-        nearest(slices)
-    if w is not None:
-        # the M-step's sums: the hard responsibilities as a sparse (k, n) matrix in CSC
-        # form (one entry per column, built without sorting), times X
-        wk += np.bincount(labels, weights=w, minlength=k)
-        R = sp.csc_matrix((w, labels, np.arange(n + 1)), shape=(k, n))
-        sx += R @ X
-    return labels, wk, sx
+        parts = [part(spans[0])]
+    if w is None:
+        return labels, np.zeros(0), np.zeros((0, d))
+    S = np.zeros((k, d + 1))
+    for p in parts:
+        S += p
+    return labels, S[:, -1].copy(), S[:, :-1].copy()
 
 
 def _relocate_empty(
@@ -106,16 +132,20 @@ def _relocate_empty(
 
 
 def lloyd(
-    X: np.ndarray, w: np.ndarray, centers: np.ndarray, max_iter: int, tol: float, rows: int
+    Xa: np.ndarray, w: np.ndarray, centers: np.ndarray, max_iter: int, tol: float, rows: int
 ) -> tuple[np.ndarray, float, np.ndarray, int]:
-    """Lloyd iterations from ``centers``; returns labels, inertia, centres, iterations."""
+    """Lloyd iterations from ``centers`` on augmented data ``Xa`` (:func:`augment`).
+
+    Returns labels, inertia, centres and the number of iterations.
+    """
+    X = Xa[:, :-1]
     labels_old = np.full(X.shape[0], -1, dtype=np.int32)
     strict = False
     labels = labels_old
     n_iter = 0
     while n_iter < max_iter:
         n_iter += 1
-        labels, wk, sx = _assign(X, centers, rows, w)
+        labels, wk, sx = _assign(Xa, centers, rows, w)
         _relocate_empty(X, w, centers, sx, wk, labels)
         nonempty = wk > 0
         new = centers.copy()
@@ -129,7 +159,7 @@ def lloyd(
             break
         labels_old = labels
     if not strict:
-        labels = _assign(X, centers, rows)[0]
+        labels = _assign(Xa, centers, rows)[0]
     inertia = float(np.sum(w * ((X - centers[labels]) ** 2).sum(axis=1)))
     return labels, inertia, centers, n_iter
 
@@ -197,11 +227,11 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self.max_memory = max_memory
 
     def _rows(self, X: Any, ns: Namespace | None = None) -> int:
-        # on the host, small chunks: the distance block then stays in cache between GEMM
-        # and argmin; on a device, large ones
+        # on the host, small blocks: the distance block then stays in cache between GEMM
+        # and argmin (1024 rows at K = 64 measured fastest); on a device, large ones
         budget = self.max_memory
         if budget is None:
-            budget = 2 * 2**20 if ns is None else DEVICE_MAX_MEMORY
+            budget = 2**19 if ns is None else DEVICE_MAX_MEMORY
         itemsize = np.dtype(X.dtype if ns is None else ns.np_dtype).itemsize
         return chunk_rows(X.shape[0], self.n_clusters * itemsize, budget)
 
@@ -232,7 +262,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                 dtype=ns.np_dtype,
             )
         else:
-            X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", copy=True)
+            X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
             w = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         n, dtype = X.shape[0], np.dtype(ns.np_dtype if ns else X.dtype)
         if n < self.n_clusters:
@@ -266,7 +296,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         if ns is None:
             tol = float(np.mean(np.var(X, axis=0)) * self.tol) if self.tol else 0.0
             shift = X.mean(axis=0)
-            X -= shift
+            Xa = augment(X - shift)  # the working copy; X is a view of it
+            X = Xa[:, :-1]
         else:
             xp = ns.xp
             shift = ns.get(xp.mean(xp.astype(X, xp.float64), axis=0))
@@ -293,7 +324,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                 centers = init
             centers = np.asarray(centers, dtype=dtype).copy()
             if ns is None:
-                res = lloyd(X, w, centers, self.max_iter, tol, rows)
+                res = lloyd(Xa, w, centers, self.max_iter, tol, rows)
             else:
                 res = device_kmeans.lloyd(ns, X, w_dev, centers, self.max_iter, tol, rows)
             if best is None or res[1] < best[1]:
@@ -342,7 +373,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         """Index of the closest centre for each sample, shape (n_samples,)."""
         Xs, cs, ns = self._centred(X)
         if ns is None:
-            return _assign(Xs, cs, self._rows(Xs))[0]
+            return _assign(augment(Xs), cs, self._rows(Xs))[0]
         return device_kmeans.assign(ns, Xs, cs, self._rows(Xs, ns))
 
     def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
@@ -372,7 +403,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         Xs, cs, ns = self._centred(X)
         if ns is None:
             w = _check_sample_weight(sample_weight, Xs, dtype=Xs.dtype)
-            labels = _assign(Xs, cs, self._rows(Xs))[0]
+            labels = _assign(augment(Xs), cs, self._rows(Xs))[0]
             return -float(np.sum(w * ((Xs - cs[labels]) ** 2).sum(axis=1)))
         xp = ns.xp
         w = _check_sample_weight(
