@@ -116,7 +116,14 @@ def chunks(n_samples: int, rows: int) -> Iterator[slice]:
 def weighted_log_prob(
     model: CovarianceModel, X: np.ndarray, params: Params, features: Any = None
 ) -> np.ndarray:
-    """log π_k + log N(x | μ_k, Σ_k), shape (n, K)."""
+    """log π_k + log N(x | μ_k, Σ_k), shape (n, K).
+
+    ``features`` are the model's per-chunk features if already computed (the
+    E-step shares them with the statistics); otherwise they are computed here
+    when some component can use them.
+    """
+    if features is None:
+        features = fast_features(model, X, model.reference(params.means, params.precisions_cholesky))
     with np.errstate(divide="ignore"):
         log_w = np.log(params.weights)
     out = model.log_prob(X, params.means, params.precisions_cholesky, features)
