@@ -23,6 +23,7 @@ from gradmix.ad.transforms import (
     derivative,
     grad,
     hessian,
+    hessian_blocks,
     hvp,
     jacfwd,
     jacobian,
@@ -35,7 +36,8 @@ from gradmix.ad.transforms import (
 __all__ = [
     "Graph", "NotCompilableError", "compile", "trace",
     "Dual", "NoDerivativeRuleError", "Primitive", "TracerConversionError", "check_grad",
-    "defjvp", "defvjp", "derivative", "divided_difference", "grad", "hessian", "hvp",
+    "defjvp", "defvjp", "derivative", "divided_difference", "grad", "hessian",
+    "hessian_blocks", "hvp",
     "jacfwd", "jacobian", "jacrev", "jvp", "logsumexp", "primitive", "solve_triangular", "taylor",
     "value_and_grad", "vjp",
 ]  # fmt: skip

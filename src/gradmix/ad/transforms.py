@@ -29,6 +29,7 @@ __all__ = [
     "jacrev",
     "jacobian",
     "hessian",
+    "hessian_blocks",
     "hvp",
     "derivative",
 ]
@@ -476,6 +477,30 @@ def hessian(f: Callable[..., Any], argnums: ArgNums = 0) -> Callable[..., Any]:
            [2., 0.]])
     """
     return jacfwd(grad(f, argnums), argnums)
+
+
+def hessian_blocks(f: Callable[[Any], Any], x: np.ndarray, batch_size: int) -> np.ndarray:
+    """The Hessian of a scalar function of a vector, ``batch_size`` directions per sweep.
+
+    Forward-over-reverse like :func:`hessian`, in several batched sweeps so
+    that memory grows with ``batch_size`` rather than with ``x.size``.
+
+    Parameters
+    ----------
+    f : callable
+        Scalar function of a 1-D array.
+    x : ndarray, shape (n,)
+    batch_size : int
+
+    Returns
+    -------
+    ndarray, shape (n, n)
+    """
+    x = np.asarray(x, dtype=np.float64)
+    g = grad(f)
+    eye = np.eye(x.size)
+    rows = [jvp(g, (x,), (eye[s : s + batch_size],))[1] for s in range(0, x.size, batch_size)]
+    return np.concatenate([np.reshape(r, (-1, x.size)) for r in rows], axis=0)
 
 
 def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:

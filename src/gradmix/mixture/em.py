@@ -123,7 +123,9 @@ def weighted_log_prob(
     when some component can use them.
     """
     if features is None:
-        features = fast_features(model, X, model.reference(params.means, params.precisions_cholesky))
+        features = fast_features(
+            model, X, model.reference(params.means, params.precisions_cholesky)
+        )
     with np.errstate(divide="ignore"):
         log_w = np.log(params.weights)
     out = model.log_prob(X, params.means, params.precisions_cholesky, features)

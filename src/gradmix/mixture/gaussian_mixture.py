@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from functools import partial
 from numbers import Integral, Real
 from pathlib import Path
 from time import time
@@ -11,6 +12,7 @@ from typing import Any
 
 import numpy as np
 from scipy.special import logsumexp
+from scipy.stats import norm
 from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
@@ -23,6 +25,13 @@ from gradmix.mixture.covariance import CovarianceModel, get_model
 from gradmix.mixture.data import DeviceData, HostData
 from gradmix.mixture.em import Params, check_variances, chunk_rows, chunks, m_step
 from gradmix.mixture.em import weighted_log_prob as _wlp
+from gradmix.mixture.inference import (
+    gradient_fit,
+    newton_refine,
+    parameter_covariance,
+    params_from_theta,
+)
+from gradmix.mixture.likelihood import Parameterisation
 
 __all__ = ["GaussianMixture"]
 
@@ -123,6 +132,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     callback : callable, optional
         (gradmix) Called as ``callback(init, n_iter, lower_bound)`` after every
         EM iteration (progress bars, logging).
+    solver : {"em", "gradient"}, default="em"
+        (gradmix) ``"gradient"`` maximises the log-likelihood itself by L-BFGS
+        on exact AD gradients (free parameters: softmax logits, means,
+        log-diagonal precision Cholesky factors) from the same initialisation;
+        ``max_iter`` and ``tol`` then count and test L-BFGS iterations.  It
+        ignores ``reg_covar`` (the likelihood has no such term) and ``freeze``.
+    refine : {"newton"} or None, default=None
+        (gradmix) After EM, trust-region Newton steps on the exact Hessian of
+        the log-likelihood: quadratic convergence to the maximum EM approaches
+        linearly.  The result maximises the likelihood without ``reg_covar``
+        (pass ``reg_covar=0`` for EM to share that fixed point).  Numpy data only.
 
     Attributes
     ----------
@@ -135,7 +155,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     lower_bound_ : float
         Mean log-likelihood of the best fit.
     lower_bounds_ : list of float
-        The trajectory of the best initialisation.
+        The trajectory of the best initialisation (with ``refine``, the
+        refined value appended).
+    n_refine_iter_, refine_converged_ : int, bool
+        Newton iterations and whether they reached a stationary point (only
+        with ``refine="newton"``).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when fit on data with string column names.
@@ -168,6 +192,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         "freeze": [tuple, list],
         "max_memory": [Interval(Integral, 1, None, closed="left"), None],
         "callback": [callable, None],
+        "solver": [StrOptions({"em", "gradient"})],
+        "refine": [StrOptions({"newton"}), None],
     }
 
     def __init__(
@@ -190,6 +216,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         freeze: tuple[str, ...] = (),
         max_memory: int | None = None,
         callback: Any = None,
+        solver: str = "em",
+        refine: str | None = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -208,6 +236,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.freeze = freeze
         self.max_memory = max_memory
         self.callback = callback
+        self.solver = solver
+        self.refine = refine
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -316,16 +346,23 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
         """Estimate model parameters using X and predict the labels for X.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            In ``X``'s namespace.
         """
         data, ns = self._data(X, sample_weight)
+        if (self.solver == "gradient" or self.refine is not None) and ns is not None:
+            raise ValueError(
+                "solver='gradient' and refine='newton' differentiate the likelihood with "
+                "gradmix's numpy AD: pass numpy data (e.g. X.cpu().numpy())"
+            )
+        if self.solver == "gradient" and self.freeze:
+            raise ValueError("freeze is an EM option; solver='gradient' moves all parameters")
         model, dtype, shift = self._model, data.dtype, data.shift
-        freeze = frozenset(self.freeze)
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
         max_lower_bound = -np.inf
@@ -341,38 +378,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 params = self._initial_params(data, random_state)
             else:
                 params = self._params(shift, dtype)
-            start = params.copy()
-            lower_bound: float = -np.inf if do_init else float(self.lower_bound_)
-            current: list[float] = []
             if self.max_iter == 0:
                 best, best_n_iter = params, 0
                 continue
-            converged = False
-            for n_iter in range(1, self.max_iter + 1):
-                prev_lower_bound = lower_bound
-                stats = data.e_step(model, params)
-                params = m_step(
-                    model,
-                    stats,
-                    self.reg_covar,
-                    dtype,
-                    frozen=start,
-                    freeze=freeze,
-                    var_floor=data.var_floor,
-                )
-                lower_bound = stats.log_lik / stats.weight
-                current.append(lower_bound)
-                change = lower_bound - prev_lower_bound
-                self._print_verbose_msg_iter_end(n_iter, change)
-                if self.callback is not None:
-                    self.callback(init, n_iter, lower_bound)
-                if abs(change) < self.tol:
-                    converged = True
-                    break
+            lower_bound = -np.inf if do_init else float(self.lower_bound_)
+            if self.solver == "gradient":
+                params, current, converged = self._gradient(data, params, init)
+            else:
+                params, current, converged = self._em(data, params, init, lower_bound)
+            lower_bound = current[-1]
             self._print_verbose_msg_init_end(lower_bound, converged)
             if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
                 max_lower_bound = lower_bound
-                best, best_n_iter = params, n_iter
+                best, best_n_iter = params, len(current)
                 best_lower_bounds = current
                 self.converged_ = converged
 
@@ -385,11 +403,76 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 stacklevel=2,
             )
         assert best is not None
+        if self.refine == "newton" and self.max_iter > 0:
+            best, max_lower_bound = self._newton(data, best)
+            best_lower_bounds = best_lower_bounds + [max_lower_bound]
         self._set_params_from(best, shift, ns)
         self.n_iter_ = best_n_iter
         self.lower_bound_ = max_lower_bound
         self.lower_bounds_ = best_lower_bounds
         return data.labels(model, best)
+
+    def _em(
+        self, data: HostData | DeviceData, params: Params, init: int, lower_bound: float
+    ) -> tuple[Params, list[float], bool]:
+        """EM iterations from ``params`` until the lower bound changes by less than ``tol``."""
+        model, start = self._model, params.copy()
+        current: list[float] = []
+        for n_iter in range(1, self.max_iter + 1):
+            prev_lower_bound = lower_bound
+            stats = data.e_step(model, params)
+            params = m_step(
+                model,
+                stats,
+                self.reg_covar,
+                data.dtype,
+                frozen=start,
+                freeze=frozenset(self.freeze),
+                var_floor=data.var_floor,
+            )
+            lower_bound = stats.log_lik / stats.weight
+            current.append(lower_bound)
+            change = lower_bound - prev_lower_bound
+            self._print_verbose_msg_iter_end(n_iter, change)
+            if self.callback is not None:
+                self.callback(init, n_iter, lower_bound)
+            if abs(change) < self.tol:
+                return params, current, True
+        return params, current, False
+
+    def _likelihood_args(self, data: HostData) -> tuple[Parameterisation, np.ndarray, Any]:
+        par = Parameterisation(self.covariance_type, self.n_components, data.d)
+        X = np.asarray(data.X, dtype=np.float64)
+        return par, X, (None if np.all(data.w == 1) else np.asarray(data.w, dtype=np.float64))
+
+    def _gradient(
+        self, data: HostData | DeviceData, params: Params, init: int
+    ) -> tuple[Params, list[float], bool]:
+        """L-BFGS on the exact gradient of the log-likelihood from ``params``."""
+        assert isinstance(data, HostData)
+        par, X, w = self._likelihood_args(data)
+        theta = par.pack(params.weights, params.means, params.precisions_cholesky)
+        callback = None if self.callback is None else partial(self.callback, init)
+        theta, current, converged = gradient_fit(par, theta, X, w, self.tol, self.max_iter,
+                                                 callback)  # fmt: skip
+        return params_from_theta(par, theta, self._model, data.dtype), current, converged
+
+    def _newton(self, data: HostData | DeviceData, params: Params) -> tuple[Params, float]:
+        """Trust-region Newton on the exact Hessian from EM's result."""
+        assert isinstance(data, HostData)
+        par, X, w = self._likelihood_args(data)
+        theta0 = par.pack(params.weights, params.means, params.precisions_cholesky)
+        theta, self.n_refine_iter_, self.refine_converged_ = newton_refine(par, theta0, X, w)
+        if not self.refine_converged_:
+            warnings.warn(
+                "Newton refinement did not reach a stationary point; the result is the "
+                "best point it found.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        total = X.shape[0] if w is None else float(np.sum(w))
+        lower_bound = float(par.log_likelihood(theta, X, w)) / total
+        return params_from_theta(par, theta, self._model, data.dtype), lower_bound
 
     def _data(self, X: Any, sample_weight: Any) -> tuple[HostData | DeviceData, Namespace | None]:
         """Validated, centred data (and their namespace unless numpy)."""
@@ -536,6 +619,83 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def aic(self, X: Any) -> float:
         """Akaike information criterion on ``X`` (lower is better)."""
         return -2 * self.score(X) * np.shape(X)[0] + 2 * self._n_parameters()
+
+    # ------------------------------------------------------- inference (AD)
+    def standard_errors(self, X: Any, sample_weight: Any = None) -> dict[str, np.ndarray]:
+        """Standard errors of the fitted parameters from the observed information.
+
+        The negative Hessian of the log-likelihood of ``X`` (exact, by AD) at
+        the fitted parameters, in free coordinates (softmax logits — so the
+        weights' sum-to-one constraint is respected —, means, log-diagonal
+        precision Cholesky factors), is inverted and mapped to the natural
+        parameters by the delta method with the AD Jacobian.  Asymptotic
+        (Wald) errors: meaningful at a maximum of the likelihood of ``X``
+        (fit with ``reg_covar=0`` or ``refine="newton"`` for the exact one).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data the model was fit to.
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        dict
+            ``"weights"`` (K,), ``"means"`` (K, d), ``"covariances"`` (shape of
+            ``covariances_``): standard errors, entry by entry.
+
+        Raises
+        ------
+        ValueError
+            If the information matrix is singular (e.g. a component on a single
+            point) or the model has too many parameters for an exact Hessian.
+        """
+        cov = self._natural_covariance(X, sample_weight)
+        par = Parameterisation(self.covariance_type, self.n_components, self.n_features_in_)
+        return par.split(np.sqrt(np.maximum(np.diag(cov), 0.0)))
+
+    def _natural_covariance(self, X: Any, sample_weight: Any) -> np.ndarray:
+        """Delta-method covariance of ``[weights, means, covariances]`` (flattened)."""
+        check_is_fitted(self)
+        X = validate_data(self, to_host(X) if is_foreign(X) else X, reset=False,
+                          dtype=[np.float64])  # fmt: skip
+        w = None
+        if sample_weight is not None:
+            w = _check_sample_weight(to_host(sample_weight) if is_foreign(sample_weight)
+                                     else sample_weight, X, ensure_non_negative=True)  # fmt: skip
+        par = Parameterisation(self.covariance_type, self.n_components, X.shape[1])
+        shift = X.mean(axis=0)  # centred: the same Hessian, fewer rounding errors
+        theta = par.pack(self._host("weights_"), self._host("means_") - shift,
+                         self._host("precisions_cholesky_"))  # fmt: skip
+        return parameter_covariance(par, theta, X - shift, w)
+
+    def confidence_intervals(
+        self, X: Any, level: float = 0.95, sample_weight: Any = None
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Wald confidence intervals ``estimate ± z·se`` for the fitted parameters.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        level : float, default=0.95
+            Coverage, in (0, 1).
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        dict
+            For ``"weights"``, ``"means"``, ``"covariances"``: ``(lower, upper)``,
+            each shaped like the fitted attribute.
+        """
+        if not 0.0 < level < 1.0:
+            raise ValueError(f"level must lie in (0, 1), got {level}")
+        se = self.standard_errors(X, sample_weight)
+        z = float(norm.ppf(0.5 + level / 2))
+        out = {}
+        for name in ("weights", "means", "covariances"):
+            est = self._host(name + "_")
+            out[name] = (est - z * se[name], est + z * se[name])
+        return out
 
     # ------------------------------------------------------------ persistence
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
