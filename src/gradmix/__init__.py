@@ -28,7 +28,7 @@ from gradmix.ad import (
     value_and_grad,
     vjp,
 )
-from gradmix.mixture import GaussianMixture, KMeans, load
+from gradmix.mixture import GaussianMixture, KMeans, ModelSelection, load, select_model
 
 __version__ = "0.1.0"
 
@@ -37,5 +37,6 @@ __all__ = [
     "Dual", "NoDerivativeRuleError", "Primitive", "TracerConversionError", "check_grad",
     "defjvp", "defvjp", "derivative", "divided_difference", "grad", "hessian", "hvp",
     "jacfwd", "jacobian", "jacrev", "jvp", "logsumexp", "primitive", "solve_triangular", "taylor",
-    "value_and_grad", "vjp", "GaussianMixture", "KMeans", "load",
+    "value_and_grad", "vjp", "GaussianMixture", "KMeans", "ModelSelection", "load",
+    "select_model",
 ]  # fmt: skip

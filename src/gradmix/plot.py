@@ -17,6 +17,7 @@ __all__ = [
     "plot_ellipses",
     "plot_em_iterations",
     "plot_bic",
+    "plot_selection",
     "plot_divided_differences",
     "plot_clusters",
     "component_covariance",
@@ -188,32 +189,37 @@ def plot_bic(X: np.ndarray, *, n_components: Sequence[int] = range(1, 7),
     (ax, table)
         The Axes and a dict ``{covariance_type: [bic per n_components]}``.
     """
-    from gradmix.mixture import GaussianMixture
+    from gradmix.mixture.selection import select_model
 
+    result = select_model(X, n_components, covariance_types, "bic", n_init, random_state)
+    ax = plot_selection(result, ax=ax)
+    table = {ct: list(result.values[:, j]) for j, ct in enumerate(result.covariance_types)}
+    return ax, table
+
+
+def plot_selection(result: Any, ax: Any = None) -> Any:
+    """Criterion curves of a :func:`gradmix.select_model` result, the best one starred.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
     if ax is None:
         _, ax = _pyplot().subplots(figsize=(6, 4))
-    table: dict[str, list[float]] = {}
-    ks = list(n_components)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for ct in covariance_types:
-            table[ct] = [
-                GaussianMixture(k, covariance_type=ct, random_state=random_state, n_init=n_init)
-                .fit(X)
-                .bic(X)  # fmt: skip
-                for k in ks
-            ]
-            ax.plot(ks, table[ct], marker="o", label=ct)
-    best_ct = min(table, key=lambda c: min(table[c]))
-    best_k = ks[int(np.argmin(table[best_ct]))]
-    ax.plot([best_k], [min(table[best_ct])], marker="*", ms=16, color="gold", mec="k",
-            ls="none", label=f"best: {best_k} components, {best_ct}")  # fmt: skip
+    ks = result.n_components
+    for j, ct in enumerate(result.covariance_types):
+        ax.plot(ks, result.values[:, j], marker="o", label=ct)
+    best_k, best_ct = result.best_params_["n_components"], result.best_params_["covariance_type"]
+    best_value = result.values[ks.index(best_k), result.covariance_types.index(best_ct)]
+    name = result.criterion.upper()
+    ax.plot([best_k], [best_value], marker="*", ms=16, color="gold", mec="k", ls="none",
+            label=f"best: {best_k} components, {best_ct}")  # fmt: skip
     ax.set_xlabel("number of components")
-    ax.set_ylabel("BIC (lower is better)")
+    ax.set_ylabel(f"{name} (lower is better)")
     ax.set_xticks(ks)
-    ax.set_title("Model choice by BIC")
+    ax.set_title(f"Model choice by {name}")
     ax.legend()
-    return ax, table
+    return ax
 
 
 def plot_divided_differences(f: Callable[[float], float], x: float, *,

@@ -8,5 +8,6 @@ the scikit-learn compatible estimators, ``persistence`` saving and loading.
 from gradmix.mixture.gaussian_mixture import GaussianMixture
 from gradmix.mixture.kmeans import KMeans
 from gradmix.mixture.persistence import load
+from gradmix.mixture.selection import ModelSelection, select_model
 
-__all__ = ["GaussianMixture", "KMeans", "load"]
+__all__ = ["GaussianMixture", "KMeans", "ModelSelection", "load", "select_model"]

@@ -1,0 +1,87 @@
+"""select_model: BIC/AIC/ICL over a grid of K and covariance types."""
+
+import sys
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+import gradmix as gm
+from gradmix.mixture.selection import criterion_value
+
+matplotlib.use("Agg")
+
+
+def separated(seed=0, n=150):
+    """Three well-separated clusters with different diagonal spreads."""
+    rng = np.random.default_rng(seed)
+    scales = np.array([[1.0, 0.3], [0.4, 1.2], [0.8, 0.8]])
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [5.0, 9.0]])
+    parts = [c + s * rng.normal(size=(n, 2)) for c, s in zip(centres, scales, strict=True)]
+    return np.concatenate(parts)
+
+
+@pytest.mark.parametrize("criterion", ["bic", "icl"])
+def test_picks_the_true_number_of_components_and_type(criterion):
+    X = separated()
+    res = gm.select_model(X, range(1, 6), ("spherical", "diag", "full"), criterion=criterion,
+                          random_state=0)  # fmt: skip
+    assert res.best_params_ == {"n_components": 3, "covariance_type": "diag"}
+    assert res.best_.n_components == 3 and res.best_.covariance_type == "diag"
+    table = res.table_
+    assert isinstance(table, pd.DataFrame)
+    assert list(table.index) == [1, 2, 3, 4, 5]
+    assert list(table.columns) == ["spherical", "diag", "full"]
+    assert table.loc[3, "diag"] == pytest.approx(np.nanmin(table.values))
+    assert table.loc[3, "diag"] == pytest.approx(criterion_value(res.best_, X, criterion))
+
+
+def test_icl_on_a_known_case():
+    # ICL = BIC - 2 Σ log max_k r_ik; with scikit-learn's predict_proba as reference
+    X = separated(1)
+    m = gm.GaussianMixture(2, random_state=0).fit(X)
+    expected = m.bic(X) - 2 * np.sum(np.log(np.max(m.predict_proba(X), axis=1)))
+    assert criterion_value(m, X, "icl") == pytest.approx(expected, rel=1e-12)
+    # well separated: the classification is nearly certain, so ICL ≈ BIC
+    three = gm.GaussianMixture(3, random_state=0).fit(X)
+    assert 0 <= criterion_value(three, X, "icl") - three.bic(X) < 1e-3
+    # overlapping components pay the entropy penalty
+    rng = np.random.default_rng(3)
+    Y = rng.normal(size=(400, 1))
+    two = gm.GaussianMixture(2, random_state=0).fit(Y)
+    assert criterion_value(two, Y, "icl") - two.bic(Y) > 50
+
+
+def test_aic_matches_the_estimator():
+    X = separated()
+    res = gm.select_model(X, [2, 3], ("full",), criterion="aic", random_state=0)
+    assert res.values[1, 0] == pytest.approx(res.models_[(3, "full")].aic(X))
+
+
+def test_structured_array_without_pandas(monkeypatch):
+    X = separated()
+    res = gm.select_model(X, [1, 2], ("diag", "tied"), random_state=0)
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now fails
+    table = res.table_
+    assert table.dtype.names == ("n_components", "diag", "tied")
+    np.testing.assert_array_equal(table["n_components"], [1, 2])
+    np.testing.assert_allclose(table["tied"], res.values[:, 1])
+
+
+def test_failed_fits_are_reported_not_fatal():
+    X = separated(n=3)  # 9 points: 12 components cannot be fit
+    res = gm.select_model(X, [1, 12], ("spherical",), random_state=0)
+    assert np.isnan(res.values[1, 0]) and (12, "spherical") in res.errors_
+    assert res.best_params_["n_components"] == 1
+    with pytest.raises(ValueError, match="criterion"):
+        gm.select_model(X, [1], criterion="dic")
+
+
+def test_plot_draws_one_curve_per_type(tmp_path):
+    res = gm.select_model(separated(), range(1, 4), ("diag", "full"), random_state=0)
+    ax = res.plot()
+    assert len(ax.lines) == 3  # two curves and the star
+    assert "BIC" in ax.get_ylabel()
+    ax.figure.savefig(tmp_path / "selection.png")
+    assert (tmp_path / "selection.png").stat().st_size > 1000
