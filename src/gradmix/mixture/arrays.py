@@ -40,6 +40,8 @@ def to_host(x: Any) -> np.ndarray:
     """A numpy copy of an array from any namespace (GPU tensors included)."""
     if isinstance(x, np.ndarray):
         return x
+    if is_dask_array(x):
+        return np.asarray(x.compute())
     if is_torch_array(x):
         return x.detach().cpu().numpy()
     if is_cupy_array(x):

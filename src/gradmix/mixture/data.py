@@ -33,11 +33,13 @@ def _var_floor(absmax: np.ndarray, dtype: Any) -> np.ndarray:
 class HostData:
     """Numpy data: chunks in parallel threads on this machine's cores."""
 
-    def __init__(self, X: np.ndarray, w: np.ndarray, rows: int):
+    def __init__(self, X: np.ndarray, w: np.ndarray, rows: int, shift: np.ndarray | None = None):
         self.n, self.d = X.shape
         self.dtype = X.dtype
         self.w = w
-        self.shift = np.average(X, axis=0, weights=w) if w.sum() > 0 else X.mean(axis=0)
+        if shift is None:  # the weighted mean, unless the caller fixes the centre
+            shift = np.average(X, axis=0, weights=w) if w.sum() > 0 else X.mean(axis=0)
+        self.shift = shift
         self.X = X - self.shift.astype(X.dtype)
         self.rows = rows
         self.var_floor = _var_floor(np.max(np.abs(X), axis=0), X.dtype)

@@ -183,6 +183,7 @@ def e_step(
     w: np.ndarray,
     params: Params,
     rows: int,
+    n_threads: int | None = None,
 ) -> Stats:
     """One pass over ``X``: statistics for the M-step and the log-likelihood.
 
@@ -197,6 +198,9 @@ def e_step(
         Current parameters (centred); their means are the statistics' reference.
     rows : int
         Chunk size.
+    n_threads : int, optional
+        Threads for the chunks (default: one per core; Dask blocks pass 1,
+        their scheduler already runs blocks in parallel).
 
     Returns
     -------
@@ -218,7 +222,7 @@ def e_step(
             _accumulate(stats, model, Xc, resp if unit else resp * wc[:, None], feats)
         return stats
 
-    jobs = min(N_THREADS, len(slices))
+    jobs = min(N_THREADS if n_threads is None else n_threads, len(slices))
     if jobs > 1:
         # chunks in parallel threads (numpy and BLAS release the GIL), BLAS itself
         # single-threaded meanwhile; the parts are summed in a fixed order, so the

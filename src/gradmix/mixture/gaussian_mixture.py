@@ -22,6 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from gradmix.mixture import device_em
 from gradmix.mixture.arrays import DEVICE_MAX_MEMORY, Namespace, is_foreign, to_host
 from gradmix.mixture.covariance import CovarianceModel, get_model
+from gradmix.mixture.dask_data import DaskData, is_dask, lazy_weighted_log_prob
 from gradmix.mixture.data import DeviceData, HostData
 from gradmix.mixture.em import Params, check_variances, chunk_rows, chunks, m_step
 from gradmix.mixture.em import weighted_log_prob as _wlp
@@ -32,10 +33,12 @@ from gradmix.mixture.inference import (
     params_from_theta,
 )
 from gradmix.mixture.likelihood import Parameterisation
+from gradmix.mixture.streaming import RunningStats
 
 __all__ = ["GaussianMixture"]
 
 FREEZABLE = ("weights", "means", "covariances")
+Data = HostData | DeviceData | DaskData
 
 
 def _check_shape(param: np.ndarray, param_shape: tuple[int, ...], name: str) -> None:
@@ -173,6 +176,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     """
 
     lower_bound_: float
+    _running: RunningStats | None = None  # partial_fit's stream
 
     _parameter_constraints: dict[str, list[Any]] = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -245,7 +249,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return get_model(self.covariance_type)
 
     def _rows(self, X: Any, ns: Namespace | None = None) -> int:
-        K, d = self.n_components, X.shape[1]
+        K, d = self.n_components, int(X.shape[1])
         per_row = {"full": K * d + d * (d + 1) // 2, "tied": 2 * K + d}.get(
             self.covariance_type, 2 * K + d
         )
@@ -253,7 +257,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         budget = self.max_memory
         if budget is None and ns is not None:
             budget = DEVICE_MAX_MEMORY
-        return chunk_rows(X.shape[0], (per_row + 4 * K) * itemsize, budget)
+        n = X.shape[0] if np.isfinite(X.shape[0]) else 2**62  # Dask: maybe unknown yet
+        return chunk_rows(int(n), (per_row + 4 * K) * itemsize, budget)
 
     def _check_parameters(self, X: np.ndarray) -> None:
         n_features = X.shape[1]
@@ -276,7 +281,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 self._model,
             )
 
-    def _initial_params(self, data: HostData | DeviceData, random_state: Any) -> Params:
+    def _initial_params(self, data: Data, random_state: Any) -> Params:
         model, dtype, shift = self._model, data.dtype, data.shift
         given = (self.weights_init, self.means_init, self.precisions_init)
         if any(g is None for g in given):
@@ -354,8 +359,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             In ``X``'s namespace.
         """
+        self._running = None  # a fit ends any partial_fit stream
         data, ns = self._data(X, sample_weight)
-        if (self.solver == "gradient" or self.refine is not None) and ns is not None:
+        if (self.solver == "gradient" or self.refine is not None) and not isinstance(
+            data, HostData
+        ):
             raise ValueError(
                 "solver='gradient' and refine='newton' differentiate the likelihood with "
                 "gradmix's numpy AD: pass numpy data (e.g. X.cpu().numpy())"
@@ -412,8 +420,68 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bounds_ = best_lower_bounds
         return data.labels(model, best)
 
+    def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> GaussianMixture:
+        """Update the model with one mini-batch: stepwise (online) EM.
+
+        The first call initialises from ``*_init`` or by ``init_params`` on the
+        batch and fixes the stream's centre (the batch's mean); every call then
+        runs one E-step on the batch, blends its statistics into the running
+        ones with step size ``γ_t = (t + 1)^-0.6`` (``γ_1 = 1``) and runs the
+        M-step on them (see :mod:`gradmix.mixture.streaming`).  Batches should
+        be shuffled samples of the data.  ``warm_start`` is irrelevant here;
+        ``fit`` starts afresh.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self : GaussianMixture
+            ``n_iter_`` counts the batches, ``lower_bound_`` is the mean
+            log-likelihood of the latest batch before its update and
+            ``lower_bounds_`` the history.
+        """
+        self._validate_params()
+        first = self._running is None
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=first,
+                          ensure_min_samples=1)  # fmt: skip
+        w = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+        model = self._model
+        if first:
+            if X.shape[0] < self.n_components and self.weights_init is None:
+                raise ValueError(
+                    "the first batch must hold at least n_components samples "
+                    f"({X.shape[0]} < {self.n_components})"
+                )
+            self._check_parameters(X)
+            data = HostData(X, w, self._rows(X))
+            params = self._initial_params(data, check_random_state(self.random_state))
+            self._running = RunningStats.empty(model, self.n_components, X.shape[1])
+            self._stream_shift = data.shift
+            self.lower_bounds_ = []
+        else:
+            data = HostData(X, w, self._rows(X), shift=self._stream_shift)
+            params = self._params(self._stream_shift, data.dtype)
+        stats = data.e_step(model, params)
+        if stats.weight <= 0:
+            raise ValueError("the batch has zero total sample weight")
+        running = self._running
+        assert running is not None
+        running.update(model, stats)
+        params = m_step(model, running.as_stats(), self.reg_covar, data.dtype,
+                        var_floor=data.var_floor)  # fmt: skip
+        self._set_params_from(params, self._stream_shift, None)
+        self.lower_bound_ = stats.log_lik / stats.weight
+        self.lower_bounds_.append(self.lower_bound_)
+        self.n_iter_ = running.t
+        self.converged_ = False
+        return self
+
     def _em(
-        self, data: HostData | DeviceData, params: Params, init: int, lower_bound: float
+        self, data: Data, params: Params, init: int, lower_bound: float
     ) -> tuple[Params, list[float], bool]:
         """EM iterations from ``params`` until the lower bound changes by less than ``tol``."""
         model, start = self._model, params.copy()
@@ -445,9 +513,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         X = np.asarray(data.X, dtype=np.float64)
         return par, X, (None if np.all(data.w == 1) else np.asarray(data.w, dtype=np.float64))
 
-    def _gradient(
-        self, data: HostData | DeviceData, params: Params, init: int
-    ) -> tuple[Params, list[float], bool]:
+    def _gradient(self, data: Data, params: Params, init: int) -> tuple[Params, list[float], bool]:
         """L-BFGS on the exact gradient of the log-likelihood from ``params``."""
         assert isinstance(data, HostData)
         par, X, w = self._likelihood_args(data)
@@ -457,7 +523,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                                                  callback)  # fmt: skip
         return params_from_theta(par, theta, self._model, data.dtype), current, converged
 
-    def _newton(self, data: HostData | DeviceData, params: Params) -> tuple[Params, float]:
+    def _newton(self, data: Data, params: Params) -> tuple[Params, float]:
         """Trust-region Newton on the exact Hessian from EM's result."""
         assert isinstance(data, HostData)
         par, X, w = self._likelihood_args(data)
@@ -474,9 +540,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         lower_bound = float(par.log_likelihood(theta, X, w)) / total
         return params_from_theta(par, theta, self._model, data.dtype), lower_bound
 
-    def _data(self, X: Any, sample_weight: Any) -> tuple[HostData | DeviceData, Namespace | None]:
-        """Validated, centred data (and their namespace unless numpy)."""
+    def _data(self, X: Any, sample_weight: Any) -> tuple[Data, Namespace | None]:
+        """Validated, centred data (and their namespace unless numpy or Dask)."""
         ns = None
+        if is_dask(X):
+            if X.ndim != 2:
+                raise ValueError(f"Expected 2D array, got {X.ndim}D array instead")
+            data = DaskData(X, sample_weight, self._rows(X))
+            self.n_features_in_ = data.d
+            self.__dict__.pop("feature_names_in_", None)
+            if data.n < max(2, self.n_components):
+                raise ValueError(
+                    f"Expected n_samples >= max(2, n_components) but got "
+                    f"n_components = {self.n_components}, n_samples = {data.n}"
+                )
+            self._check_parameters(data.X)
+            return data, None
         if is_foreign(X):
             ns = Namespace.of(X)
             X = ns.validate(X)
@@ -514,6 +593,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         check_is_fitted(self)
         shift = self._host("means_").mean(axis=0)
+        if is_dask(X):
+            import dask.array as da
+
+            if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has shape {X.shape}, but GaussianMixture is expecting "
+                    f"{self.n_features_in_} features as input."
+                )
+            dtype = X.dtype if np.issubdtype(X.dtype, np.floating) else np.float64
+            p = self._params(shift, dtype)
+            wlp = lazy_weighted_log_prob(X.astype(dtype), shift, self._model, p, self._rows(X))
+            return wlp, da
         if is_foreign(X):
             ns = Namespace.of(X)
             X = ns.validate(X)

@@ -32,9 +32,17 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from gradmix.mixture import device_kmeans
 from gradmix.mixture.arrays import DEVICE_MAX_MEMORY, Namespace, is_foreign, to_host
+from gradmix.mixture.dask_data import is_dask
 from gradmix.mixture.em import N_THREADS, chunk_rows, chunks, single_threaded_blas
 
 __all__ = ["KMeans"]
+
+
+def _dask_kmeans() -> Any:
+    """The Dask module, imported on first use (it builds on this one)."""
+    from gradmix.mixture import dask_kmeans
+
+    return dask_kmeans
 
 
 def augment(X: np.ndarray) -> np.ndarray:
@@ -46,7 +54,11 @@ def augment(X: np.ndarray) -> np.ndarray:
 
 
 def _assign(
-    Xa: np.ndarray, centers: np.ndarray, rows: int, w: np.ndarray | None = None
+    Xa: np.ndarray,
+    centers: np.ndarray,
+    rows: int,
+    w: np.ndarray | None = None,
+    n_threads: int = N_THREADS,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """E-step with hard assignments: nearest centre of every row, and the cluster sums.
 
@@ -59,6 +71,8 @@ def _assign(
         Rows per block.
     w : ndarray, shape (n,), optional
         Sample weights; the sums are computed only when given.
+    n_threads : int
+        Threads (default: one per core; Dask blocks pass 1).
 
     Returns
     -------
@@ -91,7 +105,7 @@ def _assign(
 
     # one contiguous span per thread (numpy, BLAS and scipy's sparse product release the
     # GIL), BLAS single-threaded meanwhile; the spans' sums are added in a fixed order
-    jobs = max(min(N_THREADS, n // rows), 1)
+    jobs = max(min(n_threads, n // rows), 1)
     bounds = np.linspace(0, n, jobs + 1).astype(int)
     spans = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     if jobs > 1:
@@ -233,7 +247,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         if budget is None:
             budget = 2**19 if ns is None else DEVICE_MAX_MEMORY
         itemsize = np.dtype(X.dtype if ns is None else ns.np_dtype).itemsize
-        return chunk_rows(X.shape[0], self.n_clusters * itemsize, budget)
+        n = X.shape[0] if np.isfinite(X.shape[0]) else 2**62  # Dask: maybe unknown yet
+        return chunk_rows(int(n), self.n_clusters * itemsize, budget)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> KMeans:
@@ -249,6 +264,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         -------
         self : KMeans
         """
+        if is_dask(X):
+            return self._fit_dask(X, sample_weight)
         ns = None
         if is_foreign(X):
             ns = Namespace.of(X)
@@ -347,11 +364,74 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self._n_features_out = self.n_clusters
         return self
 
+    def _fit_dask(self, X: Any, sample_weight: Any) -> KMeans:
+        """Lloyd over the blocks of a Dask array; seeds from a random sample of rows."""
+        from gradmix.mixture.dask_data import SAMPLE_ROWS, DaskData
+
+        if X.ndim != 2:
+            raise ValueError(f"Expected 2D array, got {X.ndim}D array instead")
+        data = DaskData(X, sample_weight, self._rows(X))
+        self.n_features_in_ = data.d
+        self.__dict__.pop("feature_names_in_", None)
+        k, n, dtype = self.n_clusters, data.n, data.dtype
+        if n < k:
+            raise ValueError(f"n_samples={n} should be >= n_clusters={k}.")
+        s = data.summary
+        var = s.sum_x2 / s.n - (s.sum_x / s.n) ** 2
+        tol = float(np.mean(var) * self.tol) if self.tol else 0.0
+        rs = check_random_state(self.random_state)
+        init = self.init
+        n_init = self.n_init
+        if n_init == "auto":
+            n_init = 10 if isinstance(init, str) and init == "random" else 1
+        if not isinstance(init, str) and not callable(init):
+            n_init = 1
+        rows = self._rows(X)
+        best: tuple[float, np.ndarray, int] | None = None
+        for _ in range(int(n_init)):
+            if isinstance(init, str) and init == "k-means++":
+                sample, idx = data.sample(rs, max(SAMPLE_ROWS, 50 * k))
+                sw = data.weights_at(idx)
+                centers = kmeans_plusplus(sample, k, sample_weight=sw, random_state=rs)[0]
+            elif isinstance(init, str):
+                seeds = rs.choice(n, size=k, replace=False)
+                centers = data.rows_at(seeds) - data.shift.astype(dtype)
+            elif callable(init):  # called with the random sample of rows
+                sample, _ = data.sample(rs)
+                centers = np.asarray(init(sample, k, random_state=rs), dtype=dtype)
+            else:
+                centers = np.asarray(to_host(init), dtype=dtype) - data.shift.astype(dtype)
+                if centers.shape != (k, data.d):
+                    raise ValueError(
+                        f"The shape of the initial centers {centers.shape} does not match "
+                        f"({k}, {data.d})."
+                    )
+            centers, n_iter = _dask_kmeans().lloyd(data, centers.astype(dtype), self.max_iter,
+                                                tol, rows)  # fmt: skip
+            inertia = _dask_kmeans().inertia(data, centers, rows)
+            if best is None or inertia < best[0]:
+                best = (inertia, centers, n_iter)
+        assert best is not None
+        self.inertia_, centers, self.n_iter_ = best
+        self.cluster_centers_ = centers + data.shift.astype(dtype)
+        self.labels_ = _dask_kmeans().assign_lazy(data.X, data.shift, centers, rows)
+        self._n_features_out = self.n_clusters
+        return self
+
     def _centred(self, X: Any) -> tuple[Any, Any, Namespace | None]:
-        """Validated test data and the centres, both shifted by the centres' mean."""
+        """Validated test data and the centres, both shifted by the centres' mean.
+
+        A Dask array comes back uncentred, with the shift as the third item's
+        stand-in (``("dask", shift)``): its blocks centre themselves lazily.
+        """
         check_is_fitted(self)
         c = to_host(self.cluster_centers_)
         shift = c.mean(axis=0)
+        if is_dask(X):
+            if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+                raise ValueError(f"X has shape {X.shape}, but KMeans is expecting "
+                                 f"{self.n_features_in_} features as input.")  # fmt: skip
+            return X, c - shift, ("dask", shift)  # type: ignore[return-value]
         if is_foreign(X):
             ns = Namespace.of(X)
             X = ns.validate(X)
@@ -372,6 +452,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     def predict(self, X: Any) -> Any:
         """Index of the closest centre for each sample, shape (n_samples,)."""
         Xs, cs, ns = self._centred(X)
+        if isinstance(ns, tuple):
+            return _dask_kmeans().assign_lazy(Xs, ns[1], cs, self._rows(Xs))
         if ns is None:
             return _assign(augment(Xs), cs, self._rows(Xs))[0]
         return device_kmeans.assign(ns, Xs, cs, self._rows(Xs, ns))
@@ -383,6 +465,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     def transform(self, X: Any) -> Any:
         """Euclidean distances to every centre, shape (n_samples, n_clusters)."""
         Xs, cs, ns = self._centred(X)
+        if isinstance(ns, tuple):
+            return _dask_kmeans().distances_lazy(Xs, ns[1], cs)
         if ns is not None:
             return ns.xp.sqrt(device_kmeans.sq_distances(ns, Xs, cs))
         D = np.einsum("ij,ij->i", Xs, Xs)[:, None] - 2 * Xs @ cs.T + np.einsum("ij,ij->i", cs, cs)
@@ -401,6 +485,12 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Opposite of the (weighted) inertia of ``X`` under the fitted centres."""
         Xs, cs, ns = self._centred(X)
+        if isinstance(ns, tuple):
+            from gradmix.mixture.dask_data import DaskData
+
+            data = DaskData(Xs, sample_weight, self._rows(Xs))
+            data.shift = ns[1]
+            return -_dask_kmeans().inertia(data, cs, self._rows(Xs))
         if ns is None:
             w = _check_sample_weight(sample_weight, Xs, dtype=Xs.dtype)
             labels = _assign(augment(Xs), cs, self._rows(Xs))[0]
