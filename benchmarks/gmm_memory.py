@@ -10,14 +10,19 @@ import subprocess
 import sys
 
 CHILD = """
-import resource, sys, warnings
+import sys, warnings
 import numpy as np
+
+def peak_mb():  # this process's own peak RSS (getrusage's maxrss includes the parent's)
+    hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))
+    return int(hwm.split()[1]) / 1024
+
 n, d, k, iters = (int(v) for v in sys.argv[1:5])
 which = sys.argv[5]
 rng = np.random.default_rng(0)
 centres = rng.normal(scale=4, size=(k, d))
 X = centres[rng.integers(0, k, n)] + rng.normal(size=(n, d))
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = peak_mb()
 if which == "sklearn":
     from sklearn.mixture import GaussianMixture
 else:
@@ -25,8 +30,7 @@ else:
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     GaussianMixture(k, max_iter=iters, init_params="random_from_data", random_state=0).fit(X)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(base / 1024, peak / 1024)
+print(base, peak_mb())
 """
 
 
