@@ -23,7 +23,7 @@ from array_api_compat import (
     is_torch_array,
 )
 
-__all__ = ["Namespace", "is_foreign", "to_host"]
+__all__ = ["Namespace", "is_foreign", "to_host", "validated"]
 
 # temporaries per chunk on a device: large chunks keep an accelerator busy (on an H200
 # at N = 2e6, d = 32, K = 64: 0.25 GiB 0.118 s/iter, 1 GiB 0.048, 2 GiB 0.035, 8 GiB 0.036;
@@ -90,3 +90,18 @@ class Namespace:
         if not bool(xp.all(xp.isfinite(X))):
             raise ValueError(f"Input {name} contains NaN or infinity.")
         return X
+
+
+def validated(X: Any, n_features: int | None = None, estimator: str = "") -> tuple[Namespace, Any]:
+    """``X`` checked (:meth:`Namespace.validate`) with its namespace.
+
+    With ``n_features``, also checks the number of columns (for ``predict``
+    and friends of an ``estimator`` fit on that many).
+    """
+    X = Namespace.of(X).validate(X)
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but {estimator} is expecting "
+            f"{n_features} features as input."
+        )
+    return Namespace.of(X), X

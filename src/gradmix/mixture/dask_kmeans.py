@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from gradmix.mixture.centres import move_to_far_points, new_centres
 from gradmix.mixture.dask_data import DaskData, _delayed, _unit, compute, tree_sum
 from gradmix.mixture.kmeans import _assign, augment
 
@@ -56,11 +57,7 @@ def _relocate_empty(data: DaskData, centers: np.ndarray, wk: np.ndarray, sx: np.
     top = np.argsort(dist, kind="stable")[::-1][:m]
     x = data.rows_at(idx[top]).astype(np.float64) - data.shift
     wf = data.weights_at(idx[top]).astype(np.float64)
-    for new_id, xi, wi, old_id in zip(empty, x, wf, lab[top], strict=True):
-        sx[old_id] -= xi * wi
-        sx[new_id] = xi * wi
-        wk[new_id] = wi
-        wk[old_id] -= wi
+    move_to_far_points(empty, x, wf, lab[top], wk, sx)
 
 
 def lloyd(data: DaskData, centers: np.ndarray, max_iter: int, tol: float,
@@ -74,11 +71,7 @@ def lloyd(data: DaskData, centers: np.ndarray, max_iter: int, tol: float,
                                  for b, wb in data._blocks()]))  # fmt: skip
         wk, sx = flat[:k].copy(), flat[k:].reshape(k, d).copy()
         _relocate_empty(data, centers, wk, sx, rows)
-        nonempty = wk > 0
-        new = centers.copy()
-        new[nonempty] = (sx[nonempty] / wk[nonempty, None]).astype(centers.dtype)
-        shift = float(((new - centers) ** 2).sum())
-        centers = new
+        centers, shift = new_centres(centers, wk, sx)
         if shift <= tol:
             break
     return centers, n_iter

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from gradmix.mixture.arrays import Namespace
+from gradmix.mixture.centres import move_to_far_points, new_centres
 from gradmix.mixture.em import chunks
 
 __all__ = ["assign", "kmeans_plusplus", "lloyd", "sq_distances"]
@@ -104,11 +105,7 @@ def _relocate_empty(
     rows = ns.get(xp.take(X, ns.put(far, dtype=np.int64), axis=0)).astype(np.float64)
     wf = ns.get(xp.take(w, ns.put(far, dtype=np.int64)))
     lab = ns.get(xp.take(labels, ns.put(far, dtype=np.int64)))
-    for new_id, x, wi, old_id in zip(empty, rows, wf, lab, strict=True):
-        sx[old_id] -= x * wi
-        sx[new_id] = x * wi
-        wk[new_id] = wi
-        wk[old_id] -= wi
+    move_to_far_points(empty, rows, wf, lab, wk, sx)
 
 
 def lloyd(
@@ -126,11 +123,7 @@ def lloyd(
         labels = assign(ns, X, ns.put(centers), rows)
         wk, sx = _sums(ns, X, w, labels, k, rows)
         _relocate_empty(ns, X, w, centers, sx, wk, labels)
-        nonempty = wk > 0
-        new = centers.copy()
-        new[nonempty] = (sx[nonempty] / wk[nonempty, None]).astype(centers.dtype)
-        shift = float(((new - centers) ** 2).sum())
-        centers = new
+        centers, shift = new_centres(centers, wk, sx)
         if labels_old is not None and bool(xp.all(labels == labels_old)):
             strict = True
             break

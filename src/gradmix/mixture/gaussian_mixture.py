@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from gradmix.mixture import device_em
-from gradmix.mixture.arrays import DEVICE_MAX_MEMORY, Namespace, is_foreign, to_host
+from gradmix.mixture.arrays import DEVICE_MAX_MEMORY, Namespace, is_foreign, to_host, validated
 from gradmix.mixture.covariance import CovarianceModel, get_model
 from gradmix.mixture.dask_data import DaskData, is_dask, lazy_weighted_log_prob
 from gradmix.mixture.data import DeviceData, HostData
@@ -557,9 +557,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             self._check_parameters(data.X)
             return data, None
         if is_foreign(X):
-            ns = Namespace.of(X)
-            X = ns.validate(X)
-            ns = Namespace.of(X)
+            ns, X = validated(X)
             self.n_features_in_ = X.shape[1]
             self.__dict__.pop("feature_names_in_", None)
             if X.shape[0] < 2:
@@ -606,14 +604,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             wlp = lazy_weighted_log_prob(X.astype(dtype), shift, self._model, p, self._rows(X))
             return wlp, da
         if is_foreign(X):
-            ns = Namespace.of(X)
-            X = ns.validate(X)
-            ns = Namespace.of(X)
-            if X.shape[1] != self.n_features_in_:
-                raise ValueError(
-                    f"X has {X.shape[1]} features, but GaussianMixture is expecting "
-                    f"{self.n_features_in_} features as input."
-                )
+            ns, X = validated(X, self.n_features_in_, "GaussianMixture")
             p = self._params(shift, ns.np_dtype)
             Xc = X - ns.put(shift)
             return device_em.weighted_log_prob(ns, self._model, Xc, p, self._rows(X, ns)), ns.xp

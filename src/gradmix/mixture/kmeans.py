@@ -31,7 +31,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from gradmix.mixture import device_kmeans
-from gradmix.mixture.arrays import DEVICE_MAX_MEMORY, Namespace, is_foreign, to_host
+from gradmix.mixture.arrays import DEVICE_MAX_MEMORY, Namespace, is_foreign, to_host, validated
+from gradmix.mixture.centres import move_to_far_points, new_centres
 from gradmix.mixture.dask_data import is_dask
 from gradmix.mixture.em import N_THREADS, chunk_rows, chunks, single_threaded_blas
 
@@ -137,12 +138,7 @@ def _relocate_empty(
     if np.max(distances) == 0:
         return
     far = np.argpartition(distances, -len(empty))[: -len(empty) - 1 : -1]
-    for new_id, idx in zip(empty, far, strict=True):
-        old_id = labels[idx]
-        sx[old_id] -= X[idx] * w[idx]
-        sx[new_id] = X[idx] * w[idx]
-        wk[new_id] = w[idx]
-        wk[old_id] -= w[idx]
+    move_to_far_points(empty, X[far], w[far], labels[far], wk, sx)
 
 
 def lloyd(
@@ -161,11 +157,7 @@ def lloyd(
         n_iter += 1
         labels, wk, sx = _assign(Xa, centers, rows, w)
         _relocate_empty(X, w, centers, sx, wk, labels)
-        nonempty = wk > 0
-        new = centers.copy()
-        new[nonempty] = (sx[nonempty] / wk[nonempty, None]).astype(X.dtype)
-        shift = ((new - centers) ** 2).sum()
-        centers = new
+        centers, shift = new_centres(centers, wk, sx)
         if np.array_equal(labels, labels_old):
             strict = True
             break
@@ -268,9 +260,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             return self._fit_dask(X, sample_weight)
         ns = None
         if is_foreign(X):
-            ns = Namespace.of(X)
-            X = ns.validate(X)
-            ns = Namespace.of(X)
+            ns, X = validated(X)
             self.n_features_in_ = X.shape[1]
             self.__dict__.pop("feature_names_in_", None)
             w = _check_sample_weight(
@@ -433,14 +423,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                                  f"{self.n_features_in_} features as input.")  # fmt: skip
             return X, c - shift, ("dask", shift)  # type: ignore[return-value]
         if is_foreign(X):
-            ns = Namespace.of(X)
-            X = ns.validate(X)
-            ns = Namespace.of(X)
-            if X.shape[1] != self.n_features_in_:
-                raise ValueError(
-                    f"X has {X.shape[1]} features, but KMeans is expecting "
-                    f"{self.n_features_in_} features as input."
-                )
+            ns, X = validated(X, self.n_features_in_, "KMeans")
             return X - ns.put(shift), ns.put(c - shift), ns
         X = self._check_test_data(X)
         c = c.astype(X.dtype)
