@@ -258,11 +258,11 @@ class Full(CovarianceModel):
             S[:, iu, ju] = packed
             S[:, ju, iu] = packed
             second[fast] += S
-        if np.any(exact):
+        for k in np.flatnonzero(exact):
             # about the component's own mean: no digits lost however far it sits
-            D = X[None, :, :] - ref[exact][:, None, :]  # (k, n, d)
-            W = wresp[:, exact].T[:, :, None]
-            second[exact] += np.matmul(np.transpose(D * W, (0, 2, 1)), D)
+            # (one component at a time: temporaries of the chunk's size, not K times it)
+            D = X - ref[k]
+            second[k] += (D * wresp[:, k : k + 1]).T @ D
 
     def covariances(
         self,
@@ -323,15 +323,22 @@ class Full(CovarianceModel):
         return _log_density(maha, self.log_det(prec_chol, d), d)
 
     def _maha_exact(self, X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
-        """|U_kᵀ(x - μ_k)|² for all components in one GEMM (scikit-learn's formula)."""
+        """|U_kᵀ(x - μ_k)|² for all components, by GEMMs over blocks of components
+        (scikit-learn's formula; the blocks bound the (n, k·d) temporaries)."""
         n, d = X.shape
         K = means.shape[0]
-        U = np.transpose(prec_chol, (1, 0, 2)).reshape(d, K * d)
-        mu_u = np.einsum("kd,kde->ke", means, prec_chol).reshape(K * d)
-        Y = X @ U
-        Y -= mu_u
-        np.square(Y, out=Y)
-        return Y.reshape(n, K, d).sum(axis=2)
+        out = np.empty((n, K), dtype=X.dtype)
+        step = max(1, 256 // d)
+        for s in range(0, K, step):
+            pc = prec_chol[s : s + step]
+            kb = pc.shape[0]
+            U = np.transpose(pc, (1, 0, 2)).reshape(d, kb * d).astype(X.dtype)
+            mu_u = np.einsum("kd,kde->ke", means[s : s + step], pc).reshape(kb * d)
+            Y = X @ U
+            Y -= mu_u.astype(X.dtype)
+            np.square(Y, out=Y)
+            out[:, s : s + kb] = Y.reshape(n, kb, d).sum(axis=2)
+        return out
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_components * n_features * (n_features + 1) // 2
@@ -429,13 +436,11 @@ def _accumulate_squares(
         w = wresp if np.all(fast) else wresp[:, fast]
         contrib = w.T @ sq
         second[fast] += contrib[:, None] if contrib.ndim == 1 else contrib
-    if np.any(exact):
-        D = X[None, :, :] - ref[exact][:, None, :]  # (k, n, d)
+    for k in np.flatnonzero(exact):  # one at a time: bounded temporaries
+        D = X - ref[k]
         np.square(D, out=D)
-        if pooled:
-            second[exact, 0] += np.einsum("nk,kn->k", wresp[:, exact], D.sum(axis=2))
-        else:
-            second[exact] += np.einsum("nk,knd->kd", wresp[:, exact], D)
+        contrib = wresp[:, k] @ D
+        second[k] += contrib.sum() if pooled else contrib
 
 
 @dataclass(frozen=True)
@@ -514,12 +519,12 @@ class Diag(CovarianceModel):
     ) -> None:
         """Recompute, from differences, the columns whose expanded form loses digits."""
         ill = np.any(self.reference(means, prec_chol) != 0, axis=1)
-        if np.any(ill):
-            P = prec_chol[ill] ** 2
-            P = P if P.ndim == 2 else P[:, None]
-            D = X[None, :, :] - means[ill][:, None, :]  # (k, n, d)
+        P = prec_chol**2
+        P = P if P.ndim == 2 else np.broadcast_to(P[:, None], means.shape)
+        for k in np.flatnonzero(ill):  # one at a time: bounded temporaries
+            D = X - means[k]
             np.square(D, out=D)
-            maha[:, ill] = np.einsum("knd,kd->nk", D, P).astype(maha.dtype)
+            maha[:, k] = D @ P[k].astype(D.dtype)
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_components * n_features

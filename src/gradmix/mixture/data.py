@@ -20,7 +20,15 @@ from sklearn.cluster import kmeans_plusplus
 from gradmix.mixture import device_em, device_kmeans
 from gradmix.mixture.arrays import Namespace
 from gradmix.mixture.covariance import CovarianceModel
-from gradmix.mixture.em import Params, Stats, chunks, e_step, stats_from_resp, weighted_log_prob
+from gradmix.mixture.em import (
+    Params,
+    Stats,
+    centred,
+    chunks,
+    e_step,
+    stats_from_resp,
+    weighted_log_prob,
+)
 
 __all__ = ["DeviceData", "HostData"]
 
@@ -40,38 +48,57 @@ class HostData:
         if shift is None:  # the weighted mean, unless the caller fixes the centre
             shift = np.average(X, axis=0, weights=w) if w.sum() > 0 else X.mean(axis=0)
         self.shift = shift
-        self.X = X - self.shift.astype(X.dtype)
+        self.X = X  # uncentred: each chunk is centred as it is read (no copy of the data)
         self.rows = rows
         self.var_floor = _var_floor(np.max(np.abs(X), axis=0), X.dtype)
 
     def e_step(self, model: CovarianceModel, params: Params) -> Stats:
-        return e_step(model, self.X, self.w, params, self.rows)
+        return e_step(model, self.X, self.w, params, self.rows, shift=self.shift)
+
+    def centred(self) -> np.ndarray:
+        """A centred copy of the data (for the few users that need it whole)."""
+        return self.X - self.shift.astype(self.dtype)
 
     def initial_stats(
         self, model: CovarianceModel, init_params: str, K: int, random_state: Any
     ) -> Stats:
-        n, X = self.n, self.X
-        resp = np.zeros((n, K), dtype=X.dtype)
+        """The initialisation's statistics, never holding (n, K) responsibilities."""
+        n, X, dtype = self.n, self.X, self.X.dtype
+        if init_params in ("random_from_data", "k-means++"):
+            if init_params == "random_from_data":
+                idx = random_state.choice(n, size=K, replace=False)
+            else:
+                idx = kmeans_plusplus(self.centred(), K, random_state=random_state)[1]
+            # one point per component: the statistics of those K rows alone
+            points = X[idx] - self.shift.astype(dtype)
+            stats = stats_from_resp(model, points, self.w[idx], np.eye(K, dtype=dtype), K)
+            stats.weight = float(self.w.sum())
+            return stats
         if init_params == "kmeans":
             from gradmix.mixture.kmeans import KMeans
 
             km = KMeans(n_clusters=K, n_init=1, random_state=random_state)
-            resp[np.arange(n), km.fit(X, sample_weight=self.w).labels_] = 1
-        elif init_params == "random":
-            resp[...] = random_state.uniform(size=(n, K))
-            resp /= resp.sum(axis=1)[:, None]
-        else:
-            if init_params == "random_from_data":
-                indices = random_state.choice(n, size=K, replace=False)
-            else:  # k-means++
-                indices = kmeans_plusplus(X, K, random_state=random_state)[1]
-            resp[indices, np.arange(K)] = 1
-        return stats_from_resp(model, X, self.w, resp, self.rows)
+            labels = km.fit(X, sample_weight=self.w).labels_
+
+            def resp(sl: slice) -> np.ndarray:
+                return (labels[sl, None] == np.arange(K)).astype(dtype)
+
+        else:  # random: drawn chunk by chunk, the same stream as one (n, K) draw
+            state = random_state.get_state()
+
+            def resp(sl: slice) -> np.ndarray:
+                if sl.start == 0:  # each pass starts the stream afresh
+                    random_state.set_state(state)
+                r = np.asarray(random_state.uniform(size=(sl.stop - sl.start, K)), dtype=dtype)
+                return r / r.sum(axis=1)[:, None]
+
+        return stats_from_resp(model, X, self.w, resp, self.rows, shift=self.shift)
 
     def labels(self, model: CovarianceModel, params: Params) -> np.ndarray:
         labels = np.empty(self.n, dtype=np.intp)
         for sl in chunks(self.n, self.rows):
-            labels[sl] = np.argmax(weighted_log_prob(model, self.X[sl], params), axis=1)
+            Xc = centred(self.X, sl, self.shift)
+            labels[sl] = np.argmax(weighted_log_prob(model, Xc, params), axis=1)
         return labels
 
 

@@ -14,7 +14,7 @@ the estimators own that shift.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -107,6 +107,11 @@ def chunk_rows(n_samples: int, bytes_per_row: int, max_memory: int | None = None
     return min(rows, max(n_samples, 1))
 
 
+def centred(X: np.ndarray, sl: slice, shift: np.ndarray | None) -> np.ndarray:
+    """Rows ``sl`` of ``X``, minus ``shift`` when given (a chunk-sized copy only)."""
+    return X[sl] if shift is None else X[sl] - shift.astype(X.dtype)
+
+
 def chunks(n_samples: int, rows: int) -> Iterator[slice]:
     """Consecutive row slices of at most ``rows`` rows."""
     for start in range(0, n_samples, rows):
@@ -184,6 +189,7 @@ def e_step(
     params: Params,
     rows: int,
     n_threads: int | None = None,
+    shift: np.ndarray | None = None,
 ) -> Stats:
     """One pass over ``X``: statistics for the M-step and the log-likelihood.
 
@@ -191,7 +197,7 @@ def e_step(
     ----------
     model : CovarianceModel
     X : ndarray, shape (n, d)
-        Centred data.
+        Centred data, or data that ``shift`` centres.
     w : ndarray, shape (n,)
         Sample weights.
     params : Params
@@ -201,6 +207,8 @@ def e_step(
     n_threads : int, optional
         Threads for the chunks (default: one per core; Dask blocks pass 1,
         their scheduler already runs blocks in parallel).
+    shift : ndarray, shape (d,), optional
+        Subtracted from each chunk as it is read (no centred copy of ``X``).
 
     Returns
     -------
@@ -215,7 +223,7 @@ def e_step(
     def part(group: list[slice]) -> Stats:
         stats = _empty_stats(model, params.means.shape[0], d, ref)
         for sl in group:
-            Xc, wc = X[sl], w[sl]
+            Xc, wc = centred(X, sl, shift), w[sl]
             feats = fast_features(model, Xc, ref)
             resp, lpn = responsibilities(weighted_log_prob(model, Xc, params, feats))
             stats.log_lik += float(wc @ lpn)
@@ -240,30 +248,40 @@ def e_step(
 
 
 def stats_from_resp(
-    model: CovarianceModel, X: np.ndarray, w: np.ndarray, resp: np.ndarray, rows: int
+    model: CovarianceModel,
+    X: np.ndarray,
+    w: np.ndarray,
+    resp: np.ndarray | Callable[[slice], np.ndarray],
+    rows: int,
+    shift: np.ndarray | None = None,
 ) -> Stats:
     """Statistics for given responsibilities (the initialisation's M-step).
 
     Two passes: the means first, then the second moments about them, since no
-    earlier means exist to serve as reference.
+    earlier means exist to serve as reference.  ``resp`` is the (n, K) array,
+    or a function giving the rows of a slice (called twice per slice, with
+    equal results), so that no (n, K) array need exist; ``shift`` as in
+    :func:`e_step`.
     """
     n, d = X.shape
-    K = resp.shape[1]
     unit = bool(np.all(w == 1))
+    rows_of = resp if callable(resp) else resp.__getitem__
 
     def weighted(sl: slice) -> np.ndarray:  # chunk by chunk: no second (n, K) array
-        return resp[sl] if unit else resp[sl] * w[sl, None]
+        r = rows_of(sl)
+        return r if unit else r * w[sl, None]
 
-    nk = np.zeros(K)
-    sx = np.zeros((K, d))
+    nk: Any = 0.0
+    sx: Any = 0.0
     for sl in chunks(n, rows):
         wr = weighted(sl)
-        nk += wr.sum(axis=0)
-        sx += wr.T @ X[sl]
+        nk = nk + wr.sum(axis=0).astype(np.float64)
+        sx = sx + (wr.T @ centred(X, sl, shift)).astype(np.float64)
+    K = len(nk)
     ref = sx / (nk + 10 * np.finfo(X.dtype).eps)[:, None]
     stats = _empty_stats(model, K, d, ref)
     for sl in chunks(n, rows):
-        _accumulate(stats, model, X[sl], weighted(sl))
+        _accumulate(stats, model, centred(X, sl, shift), weighted(sl))
     stats.weight = float(w.sum())
     return stats
 

@@ -510,7 +510,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _likelihood_args(self, data: HostData) -> tuple[Parameterisation, np.ndarray, Any]:
         par = Parameterisation(self.covariance_type, self.n_components, data.d)
-        X = np.asarray(data.X, dtype=np.float64)
+        X = np.asarray(data.centred(), dtype=np.float64)
         return par, X, (None if np.all(data.w == 1) else np.asarray(data.w, dtype=np.float64))
 
     def _gradient(self, data: Data, params: Params, init: int) -> tuple[Params, list[float], bool]:
