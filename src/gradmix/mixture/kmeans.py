@@ -46,12 +46,46 @@ def _dask_kmeans() -> Any:
     return dask_kmeans
 
 
-def augment(X: np.ndarray) -> np.ndarray:
-    """``[X, 1]``, shape (n, d + 1): distances and cluster sums then need one GEMM each."""
+def augment(X: np.ndarray, shift: np.ndarray | None = None) -> np.ndarray:
+    """``[X - shift, 1]``, shape (n, d + 1): distances and cluster sums then need one
+    GEMM each.  (Written in place: no (n, d) temporary.)"""
     Xa = np.empty((X.shape[0], X.shape[1] + 1), dtype=X.dtype)
     Xa[:, :-1] = X
+    if shift is not None:
+        Xa[:, :-1] -= shift.astype(X.dtype)
     Xa[:, -1] = 1.0
     return Xa
+
+
+def _spans(n: int, rows: int, n_threads: int) -> list[slice]:
+    """One contiguous span of rows per thread (at least ``rows`` rows each)."""
+    jobs = max(min(n_threads, n // rows), 1)
+    bounds = np.linspace(0, n, jobs + 1).astype(int)
+    return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def _in_threads(f: Any, spans: list[slice]) -> list[Any]:
+    """``f`` on every span, in parallel threads with BLAS single-threaded meanwhile."""
+    if len(spans) == 1:
+        return [f(spans[0])]
+    with single_threaded_blas(), ThreadPoolExecutor(len(spans)) as pool:
+        return list(pool.map(f, spans))
+
+
+def _sq_dist_to_assigned(
+    Xa: np.ndarray, centers: np.ndarray, labels: np.ndarray, rows: int
+) -> np.ndarray:
+    """|x - c_label(x)|² for every row, block by block (no (n, d) temporaries)."""
+    out = np.empty(Xa.shape[0])
+
+    def part(span: slice) -> None:
+        for sl in chunks(span.stop - span.start, rows):
+            sl = slice(span.start + sl.start, span.start + sl.stop)
+            diff = Xa[sl, :-1] - centers[labels[sl]]
+            out[sl] = np.einsum("ij,ij->i", diff, diff)
+
+    _in_threads(part, _spans(Xa.shape[0], rows, N_THREADS))
+    return out
 
 
 def _assign(
@@ -106,14 +140,7 @@ def _assign(
 
     # one contiguous span per thread (numpy, BLAS and scipy's sparse product release the
     # GIL), BLAS single-threaded meanwhile; the spans' sums are added in a fixed order
-    jobs = max(min(n_threads, n // rows), 1)
-    bounds = np.linspace(0, n, jobs + 1).astype(int)
-    spans = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    if jobs > 1:
-        with single_threaded_blas(), ThreadPoolExecutor(jobs) as pool:
-            parts = list(pool.map(part, spans))
-    else:
-        parts = [part(spans[0])]
+    parts = _in_threads(part, _spans(n, rows, n_threads))
     if w is None:
         return labels, np.zeros(0), np.zeros((0, d))
     S = np.zeros((k, d + 1))
@@ -123,22 +150,23 @@ def _assign(
 
 
 def _relocate_empty(
-    X: np.ndarray,
+    Xa: np.ndarray,
     w: np.ndarray,
     centers_old: np.ndarray,
     sx: np.ndarray,
     wk: np.ndarray,
     labels: np.ndarray,
+    rows: int,
 ) -> None:
     """Move empty clusters to the points farthest from their centres (scikit-learn's rule)."""
     empty = np.flatnonzero(wk == 0)
     if len(empty) == 0:
         return
-    distances = ((X - centers_old[labels]) ** 2).sum(axis=1)
+    distances = _sq_dist_to_assigned(Xa, centers_old, labels, rows)
     if np.max(distances) == 0:
         return
     far = np.argpartition(distances, -len(empty))[: -len(empty) - 1 : -1]
-    move_to_far_points(empty, X[far], w[far], labels[far], wk, sx)
+    move_to_far_points(empty, Xa[far, :-1], w[far], labels[far], wk, sx)
 
 
 def lloyd(
@@ -148,15 +176,14 @@ def lloyd(
 
     Returns labels, inertia, centres and the number of iterations.
     """
-    X = Xa[:, :-1]
-    labels_old = np.full(X.shape[0], -1, dtype=np.int32)
+    labels_old = np.full(Xa.shape[0], -1, dtype=np.int32)
     strict = False
     labels = labels_old
     n_iter = 0
     while n_iter < max_iter:
         n_iter += 1
         labels, wk, sx = _assign(Xa, centers, rows, w)
-        _relocate_empty(X, w, centers, sx, wk, labels)
+        _relocate_empty(Xa, w, centers, sx, wk, labels, rows)
         centers, shift = new_centres(centers, wk, sx)
         if np.array_equal(labels, labels_old):
             strict = True
@@ -166,7 +193,7 @@ def lloyd(
         labels_old = labels
     if not strict:
         labels = _assign(Xa, centers, rows)[0]
-    inertia = float(np.sum(w * ((X - centers[labels]) ** 2).sum(axis=1)))
+    inertia = float(w @ _sq_dist_to_assigned(Xa, centers, labels, rows))
     return labels, inertia, centers, n_iter
 
 
@@ -303,7 +330,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         if ns is None:
             tol = float(np.mean(np.var(X, axis=0)) * self.tol) if self.tol else 0.0
             shift = X.mean(axis=0)
-            Xa = augment(X - shift)  # the working copy; X is a view of it
+            Xa = augment(X, shift)  # the working copy; X is a view of it
             X = Xa[:, :-1]
         else:
             xp = ns.xp
