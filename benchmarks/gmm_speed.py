@@ -2,6 +2,11 @@
 
 Run:  uv run python benchmarks/gmm_speed.py [--n 100000] [--d 32] [--k 64] [--types full,...]
 
+All of the speed issue's CPU figures in one run: EM per-iteration ratios per
+covariance type, float32 against float64, then (unless --quick) k-means
+(benchmarks/kmeans_speed.py) and the peak-memory comparison in separate
+processes (benchmarks/gmm_memory.py).
+
 Per-iteration time is the difference between a 4-iteration and a 1-iteration
 fit, which cancels the setup.  Both libraries start from the same parameters
 (weights_init, means_init, precisions_init taken from three EM iterations
@@ -15,8 +20,11 @@ speed against its float64 (full covariance, same start).
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn.mixture import GaussianMixture as SkGMM
@@ -48,6 +56,7 @@ def main() -> None:
     p.add_argument("--k", type=int, default=64)
     p.add_argument("--types", default="full,tied,diag,spherical")
     p.add_argument("--repeat", type=int, default=2)
+    p.add_argument("--quick", action="store_true", help="skip k-means and peak memory")
     args = p.parse_args()
     rng = np.random.default_rng(0)
     centres = rng.normal(scale=4, size=(args.k, args.d))
@@ -85,6 +94,12 @@ def main() -> None:
     print(f"\nfull, gradmix float64 {best['64']:.3f} s/it, float32 {best['32']:.3f} s/it: "
           f"float32 {best['64'] / best['32']:.2f}x faster, "
           f"lower bounds differ by {rel:.1e}")  # fmt: skip
+    if not args.quick:
+        # the other two figures, each script in its own process(es)
+        here = Path(__file__).parent
+        for script in ("kmeans_speed.py", "gmm_memory.py"):
+            print()
+            subprocess.run([sys.executable, str(here / script)], check=True)
 
 
 if __name__ == "__main__":
