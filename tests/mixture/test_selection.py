@@ -76,6 +76,10 @@ def test_failed_fits_are_reported_not_fatal():
     assert res.best_params_["n_components"] == 1
     with pytest.raises(ValueError, match="criterion"):
         gm.select_model(X, [1], criterion="dic")
+    with pytest.raises(ValueError, match="unknown covariance types"):
+        gm.select_model(X, [1], covariance_types=("full", "banded"))
+    with pytest.raises(ValueError, match="positive"):
+        gm.select_model(X, [0, 1])
 
 
 def test_plot_draws_one_curve_per_type(tmp_path):

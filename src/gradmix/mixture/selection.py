@@ -143,6 +143,11 @@ def select_model(
     types = list(covariance_types)
     if not ks or not types:
         raise ValueError("n_components and covariance_types must not be empty")
+    unknown = sorted(set(types) - {"full", "tied", "diag", "spherical"})
+    if unknown:
+        raise ValueError(f"unknown covariance types {unknown}; use full, tied, diag, spherical")
+    if min(ks) < 1:
+        raise ValueError(f"n_components must be positive, got {min(ks)}")
     Xv = np.asarray(X)
     values = np.full((len(ks), len(types)), np.nan)
     models: dict[tuple[int, str], GaussianMixture] = {}
