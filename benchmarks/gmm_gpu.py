@@ -4,6 +4,12 @@ For a machine with an NVIDIA GPU and PyTorch (the project never needs one):
 
     PYTHONPATH=src:<dir with array_api_compat> python benchmarks/gmm_gpu.py
 
+Such a machine may have no network: bring gradmix's one dependency it may
+lack, array-api-compat (pure Python), e.g. ``pip download --no-deps -d wheels
+array-api-compat`` here and ``pip install --no-index wheels/*.whl`` there, or
+a copy of the installed package directory on ``PYTHONPATH`` (as done for the
+figures in RESULTS.md).  ``--device cpu`` tries the script on CPU tensors.
+
 Prints, for N x d data with K full-covariance components, per-iteration EM
 times (difference of a 1- and a 6-iteration fit from the same parameters) of
 
