@@ -43,6 +43,7 @@ def test_demo_writes_the_pictures_and_tells_the_lecture(tmp_path):
     assert "w5 = w3 + w4" in out and "df/dx2 = w5' = 1.5000000000" in out
     assert "df/dx1 = 2.0707372017" in out
     assert "lowest BIC" in out and "EM iterations" in out
+    assert "L-BFGS on AD gradients" in out and "standard errors" in out
     for name in ("divided_differences.png", "em_iterations.png", "kmeans_vs_gmm.png", "bic.png"):
         p = tmp_path / "pics" / name
         assert p.stat().st_size > 10_000 and p.read_bytes()[:4] == b"\x89PNG"
