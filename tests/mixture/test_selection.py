@@ -89,3 +89,15 @@ def test_plot_draws_one_curve_per_type(tmp_path):
     assert "BIC" in ax.get_ylabel()
     ax.figure.savefig(tmp_path / "selection.png")
     assert (tmp_path / "selection.png").stat().st_size > 1000
+
+
+def test_dask_and_array_api_inputs_give_the_same_table():
+    import array_api_strict
+    import dask.array as da
+
+    X = separated(2, n=60)
+    kw = dict(n_components=[1, 2, 3], covariance_types=("diag",), criterion="icl",
+              random_state=0, init_params="random_from_data")  # fmt: skip
+    ref = gm.select_model(X, **kw).values
+    for Z in (da.from_array(X, chunks=50), array_api_strict.asarray(X)):
+        np.testing.assert_allclose(gm.select_model(Z, **kw).values, ref, rtol=1e-10)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from gradmix.mixture.arrays import to_host
 from gradmix.mixture.gaussian_mixture import GaussianMixture
 
 __all__ = ["ModelSelection", "criterion_value", "select_model"]
@@ -37,9 +38,9 @@ def criterion_value(model: GaussianMixture, X: np.ndarray, criterion: str) -> fl
     if criterion == "bic":
         return bic
     # log maxₖ rᵢₖ = max_k log(π_k N_k(xᵢ)) - log p(xᵢ), without forming the responsibilities
-    wlp = model._weighted_log_prob(X)[0]
-    log_max_r = np.max(wlp, axis=1) - model.score_samples(X)
-    return float(bic - 2.0 * np.sum(log_max_r))
+    wlp, xp = model._weighted_log_prob(X)
+    log_max_r = xp.max(wlp, axis=1) - model.score_samples(X)
+    return float(bic - 2.0 * float(to_host(xp.sum(log_max_r))))
 
 
 @dataclass
@@ -148,7 +149,7 @@ def select_model(
         raise ValueError(f"unknown covariance types {unknown}; use full, tied, diag, spherical")
     if min(ks) < 1:
         raise ValueError(f"n_components must be positive, got {min(ks)}")
-    Xv = np.asarray(X)
+    Xv = X if hasattr(X, "shape") else np.asarray(X)  # Dask and GPU arrays stay as they are
     values = np.full((len(ks), len(types)), np.nan)
     models: dict[tuple[int, str], GaussianMixture] = {}
     errors: dict[tuple[int, str], str] = {}
