@@ -184,7 +184,9 @@ def _second_parts(co: _Coefficients, ch: _Chunk, wresp: Any) -> list[Any]:
     return parts
 
 
-def _second(co: _Coefficients, model: CovarianceModel, parts: list[np.ndarray], K: int, d: int):
+def _second(
+    co: _Coefficients, model: CovarianceModel, parts: list[np.ndarray], K: int, d: int
+) -> np.ndarray:
     """The host second-moment array from the accumulated parts."""
     out = np.zeros(model.second_moment_shape(K, d))
     if co.name == "tied":
@@ -240,7 +242,7 @@ def _pass(
         second=_second(co, model, host[2:-1], K, d),
         ref=ref,
         weight=float(ns.get(xp.sum(xp.astype(w, xp.float64)))),
-        log_lik=float(host[-1]) if host else 0.0,
+        log_lik=float(host[-1]),  # meaningless (Σ w) when only statistics were asked for
     )
 
 
