@@ -28,20 +28,24 @@ from distributed import Client, LocalCluster
 
 import gradmix as gm
 
+# run as `python -c OUT_OF_CORE ITERATIONS` (also by tests/mixture/test_dask.py); prints
+# seconds, peak RSS in bytes, lower bound, the two means' first coordinates, bytes of data
 OUT_OF_CORE = textwrap.dedent(
     """
-    import time, numpy as np, dask.array as da, gradmix as gm
+    import sys, time, numpy as np, dask.array as da, gradmix as gm
     n, K = 20_000_000, 2
     X = da.random.RandomState(0).normal(size=(n, 16), chunks=(500_000, 16))
     X = X + (da.arange(n, chunks=500_000)[:, None] % 2) * 3.0
     start = dict(weights_init=[0.5, 0.5], precisions_init=np.ones((K, 16)),
                  means_init=np.r_[np.zeros((1, 16)), 3 * np.ones((1, 16))] + 0.1)
     t = time.perf_counter()
-    gm.GaussianMixture(K, covariance_type="diag", max_iter=3, tol=0, **start).fit(X)
+    m = gm.GaussianMixture(K, covariance_type="diag", max_iter=int(sys.argv[1]), tol=0,
+                           **start).fit(X)
     # VmHWM: this process's own peak (getrusage's maxrss would include the parent's
     # memory, inherited across fork + exec on Linux)
     hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM"))
-    print(time.perf_counter() - t, int(hwm.split()[1]) / 1024)
+    print(time.perf_counter() - t, int(hwm.split()[1]) * 1024, m.lower_bound_,
+          m.means_[0, 0], m.means_[1, 0], X.nbytes)
     """
 )
 
@@ -82,9 +86,10 @@ def main() -> None:
         dsk = min(per_iter(fit_on(Xd)) for _ in range(2))
     print(f"Dask, LocalCluster 2 workers x 1 thread: {dsk:.3f} s/iter")
     print(f"ratio dask / in-memory: {dsk / mem:.2f}")
-    out = subprocess.run([sys.executable, "-c", OUT_OF_CORE], capture_output=True, text=True,
-                         check=True)  # fmt: skip
-    secs, peak = (float(v) for v in out.stdout.split())
+    out = subprocess.run([sys.executable, "-c", OUT_OF_CORE, "3"], capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    secs, peak = (float(v) for v in out.stdout.split()[:2])
+    peak /= 2**20
     print(f"out of core: 20 000 000 x 16 float64 (2.4 GiB, generated lazily), diag, K=2, "
           f"3 iterations: {secs:.1f} s, peak RSS {peak:.0f} MiB")  # fmt: skip
 

@@ -5,12 +5,12 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import warnings
 
 import dask.array as da
 import numpy as np
 import pytest
+from benchmarks.gmm_dask import OUT_OF_CORE
 from distributed import Client, LocalCluster
 
 import gradmix as gm
@@ -160,22 +160,9 @@ def test_out_of_core_fit_keeps_peak_memory_under_1_gib():
     # 20 000 000 x 16 float64 (2.4 GiB), generated lazily block by block; peak RSS measured
     # in a fresh process (VmHWM: its own peak; getrusage's maxrss would include this
     # process's memory, inherited across fork + exec)
-    script = textwrap.dedent(
-        """
-        import numpy as np, dask.array as da, gradmix as gm
-        n, K = 20_000_000, 2
-        X = da.random.RandomState(0).normal(size=(n, 16), chunks=(500_000, 16))
-        X = X + (da.arange(n, chunks=500_000)[:, None] % 2) * 3.0
-        start = dict(weights_init=[0.5, 0.5], precisions_init=np.ones((K, 16)),
-                     means_init=np.r_[np.zeros((1, 16)), 3 * np.ones((1, 16))] + 0.1)
-        m = gm.GaussianMixture(K, covariance_type="diag", max_iter=2, tol=0, **start).fit(X)
-        hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM"))
-        print(m.lower_bound_, m.means_[0, 0], m.means_[1, 0], X.nbytes, int(hwm.split()[1]) * 1024)
-        """
-    )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=600, check=True)  # fmt: skip
-    lower_bound, m0, m1, nbytes, peak = (float(v) for v in out.stdout.split())
+    out = subprocess.run([sys.executable, "-c", OUT_OF_CORE, "2"], capture_output=True,
+                         text=True, timeout=600, check=True)  # fmt: skip
+    _, peak, lower_bound, m0, m1, nbytes = (float(v) for v in out.stdout.split())
     assert nbytes == 20_000_000 * 16 * 8
     assert peak < 2**30, f"peak RSS {peak / 2**20:.0f} MiB"
     assert m0 == pytest.approx(0.0, abs=0.01) and m1 == pytest.approx(3.0, abs=0.01)
