@@ -18,6 +18,9 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from gradmix.mixture.covariance import MCLUST_NAMES, MODELS
+from gradmix.mixture.initialisation import INIT_PARAMS
+
 __all__ = ["main"]
 
 
@@ -161,7 +164,7 @@ def _demo(args: argparse.Namespace) -> None:
     plot.plot_clusters(axes[0], X, km.labels_, centres=km.cluster_centers_,
                        title="k-means: hard assignments")  # fmt: skip
     resp = gmm.predict_proba(X)
-    axes[1].scatter(X[:, 0], X[:, 1], s=9, c=plot._responsibility_colours(resp, plot.COLORS),
+    axes[1].scatter(X[:, 0], X[:, 1], s=9, c=plot.responsibility_colours(resp),
                     edgecolors="none")  # fmt: skip
     plot.plot_ellipses(axes[1], gmm)
     axes[1].set_title("Gaussian mixture: soft assignments, 1 and 2 sd ellipses")
@@ -175,16 +178,19 @@ def _demo(args: argparse.Namespace) -> None:
     agree = max(agree, 1 - agree)
     print(f"   k-means and GMM agree on {100 * agree:.1f}% of points: {out / names[3]}\n")
 
-    print("5. Model choice: BIC for 1-6 components and four covariance types")
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    _, table = plot.plot_bic(X, n_components=range(1, 7), ax=ax)
-    ax.set_title("Old Faithful: BIC by number of components and covariance type")
+    print("5. Model choice: BIC of mclust's 14 covariance models for 1-9 components")
+    fig, ax = plt.subplots(figsize=(8, 5))
+    _, table = plot.plot_bic(X, n_components=range(1, 10), ax=ax)
+    ax.set_title("Old Faithful: BIC by number of components and covariance model")
     fig.tight_layout()
     fig.savefig(out / names[4], dpi=110)
     plt.close(fig)
-    best_ct = min(table, key=lambda c: min(table[c]))
-    best_k = int(np.argmin(table[best_ct])) + 1
-    print(f"   lowest BIC: {best_k} components, {best_ct} covariance: {out / names[4]}\n")
+    best_ct = min(table, key=lambda c: np.nanmin(table[c]))
+    best_k = int(np.nanargmin(table[best_ct])) + 1
+    print(
+        f"   lowest BIC: {best_k} components, model {best_ct} "
+        f"(BIC {np.nanmin(table[best_ct]):.3f}; mclust: EEE, 3, 2314.316): {out / names[4]}\n"
+    )
 
     print("6. The fitted 2-component model")
     print(format_summary(gmm, X, ["eruptions", "waiting"]))
@@ -241,7 +247,7 @@ def _fit(args: argparse.Namespace) -> None:
 
     model = gm.GaussianMixture(
         args.k, covariance_type=args.covariance, n_init=args.n_init, random_state=args.seed,
-        max_iter=args.max_iter, callback=progress,
+        max_iter=args.max_iter, callback=progress, init_params=args.init,
     )  # fmt: skip
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -276,7 +282,7 @@ def _plot_fit(model: Any, X: np.ndarray, names: list[str], path: Path) -> None:
         ax.hist(X[:, 0], bins=40, color="0.7")
         ax.set_xlabel(names[0])
     elif X.shape[1] == 2:
-        ax.scatter(X[:, 0], X[:, 1], s=9, c=plot._responsibility_colours(resp, plot.COLORS),
+        ax.scatter(X[:, 0], X[:, 1], s=9, c=plot.responsibility_colours(resp),
                    edgecolors="none")  # fmt: skip
         plot.plot_ellipses(ax, model)
         ax.set_xlabel(names[0])
@@ -286,7 +292,7 @@ def _plot_fit(model: Any, X: np.ndarray, names: list[str], path: Path) -> None:
         centre = X.mean(axis=0)
         _, _, vt = np.linalg.svd(X - centre, full_matrices=False)
         P = (X - centre) @ vt[:2].T
-        ax.scatter(P[:, 0], P[:, 1], s=9, c=plot._responsibility_colours(resp, plot.COLORS),
+        ax.scatter(P[:, 0], P[:, 1], s=9, c=plot.responsibility_colours(resp),
                    edgecolors="none")  # fmt: skip
         ax.set_xlabel("principal component 1")
         ax.set_ylabel("principal component 2")
@@ -412,8 +418,15 @@ def _build_parser() -> argparse.ArgumentParser:
     fit = sub.add_parser("fit", help="fit a Gaussian mixture to a CSV file")
     fit.add_argument("data", help="CSV file with a header row")
     fit.add_argument("-k", type=int, required=True, help="number of components")
-    fit.add_argument("--covariance", default="full",
-                     choices=("full", "tied", "diag", "spherical"))  # fmt: skip
+    fit.add_argument("--covariance", default="full", choices=tuple(MODELS), metavar="MODEL",
+                     help="covariance model: full, tied, diag, spherical, or one of mclust's "
+                          f"{', '.join(MCLUST_NAMES)} (default: full)")  # fmt: skip
+    fit.add_argument(
+        "--init",
+        default="kmeans",
+        choices=INIT_PARAMS,
+        help="initialisation (hc: mclust's hierarchical agglomeration)",
+    )
     fit.add_argument("--n-init", type=int, default=1, help="initialisations (best kept)")
     fit.add_argument("--max-iter", type=int, default=100, help="EM iterations at most")
     fit.add_argument("--seed", type=int, default=None, help="random seed")

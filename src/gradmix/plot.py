@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from gradmix.mixture.arrays import to_host
+
 __all__ = [
     "plot_ellipses",
     "plot_em_iterations",
@@ -21,6 +23,7 @@ __all__ = [
     "plot_divided_differences",
     "plot_clusters",
     "component_covariance",
+    "responsibility_colours",
     "plot_dual_program",
     "plot_graph",
 ]
@@ -38,17 +41,12 @@ def _pyplot() -> Any:
 def component_covariance(model: Any, k: int, dims: Sequence[int] = (0, 1)) -> np.ndarray:
     """The 2x2 covariance of component ``k`` in the plane of features ``dims``.
 
-    Works for all four covariance types of a fitted GaussianMixture.
+    Works for every covariance model of a fitted GaussianMixture.
     """
-    cov = np.asarray(model.covariances_)
-    d = model.means_.shape[1]
-    ct = model.covariance_type
-    full = {
-        "full": lambda: cov[k],
-        "tied": lambda: cov,
-        "diag": lambda: np.diag(cov[k]),
-        "spherical": lambda: cov[k] * np.eye(d),
-    }[ct]()
+    from gradmix.mixture.covariance import matrices
+
+    K, d = np.shape(model.means_)
+    full = matrices(model.covariance_type, to_host(model.covariances_), K, d)[k]
     i, j = dims
     return full[np.ix_([i, j], [i, j])]
 
@@ -81,25 +79,26 @@ def plot_ellipses(ax: Any, model: Any, *, n_std: Sequence[float] = (1.0, 2.0),
 
     halo = [patheffects.withStroke(linewidth=4, foreground="white")]
     patches = []
-    for k in range(model.means_.shape[0]):
+    for k in range(np.shape(model.means_)[0]):
         cov = component_covariance(model, k, dims)
         vals, vecs = np.linalg.eigh(cov)
         angle = np.degrees(np.arctan2(vecs[1, -1], vecs[0, -1]))
-        centre = model.means_[k, list(dims)]
+        centre = to_host(model.means_)[k, list(dims)]
         colour = colors[k % len(colors)]
         for r in n_std:
             width, height = 2 * r * np.sqrt(np.maximum(vals[::-1], 0))
             style = {"fill": False, "lw": 2.0 if r == n_std[0] else 1.4,
                      "ls": "-" if r == n_std[0] else "--", "color": colour, "zorder": 3,
                      "path_effects": halo, **kwargs}  # fmt: skip
-            e = Ellipse(centre, width, height, angle=angle, **style)
+            e = Ellipse((float(centre[0]), float(centre[1])), width, height, angle=angle, **style)
             ax.add_patch(e)
             patches.append(e)
         ax.plot(*centre, marker="x", color=colour, ms=8, mew=2, zorder=4, path_effects=halo)
     return patches
 
 
-def _responsibility_colours(resp: np.ndarray, colors: Sequence[str]) -> np.ndarray:
+def responsibility_colours(resp: np.ndarray, colors: Sequence[str] = COLORS) -> np.ndarray:
+    """RGB colours mixing the components' colours by responsibility, shape (n, 3)."""
     from matplotlib.colors import to_rgb
 
     base = np.array([to_rgb(colors[k % len(colors)]) for k in range(resp.shape[1])])
@@ -122,6 +121,7 @@ def plot_em_iterations(X: np.ndarray, *, n_components: int = 2,
     matplotlib Figure
     """
     from gradmix.mixture import GaussianMixture
+    from gradmix.mixture.covariance import identity_precisions
 
     plt = _pyplot()
     X = np.asarray(X, dtype=float)
@@ -133,10 +133,7 @@ def plot_em_iterations(X: np.ndarray, *, n_components: int = 2,
     if means_init is not None:
         d = X.shape[1]
         kw.update(weights_init=np.full(n_components, 1 / n_components))
-        kw.update(precisions_init={
-            "full": np.tile(np.eye(d), (n_components, 1, 1)), "tied": np.eye(d),
-            "diag": np.ones((n_components, d)), "spherical": np.ones(n_components),
-        }[covariance_type])  # fmt: skip
+        kw.update(precisions_init=identity_precisions(covariance_type, n_components, d))
     model = GaussianMixture(n_components, covariance_type=covariance_type, max_iter=0,
                             warm_start=True, random_state=random_state, tol=0, **kw)  # fmt: skip
     done = 0
@@ -149,7 +146,7 @@ def plot_em_iterations(X: np.ndarray, *, n_components: int = 2,
                 model.fit(X)
                 done += 1
             resp = model.predict_proba(X)
-            ax.scatter(X[:, 0], X[:, 1], s=9, c=_responsibility_colours(resp, COLORS),
+            ax.scatter(X[:, 0], X[:, 1], s=9, c=responsibility_colours(resp, COLORS),
                        edgecolors="none")  # fmt: skip
             plot_ellipses(ax, model)
             title = "start" if it == 0 else f"after iteration {it}"
@@ -179,10 +176,19 @@ def plot_clusters(ax: Any, X: np.ndarray, labels: np.ndarray, *, title: str = ""
     return sc
 
 
-def plot_bic(X: np.ndarray, *, n_components: Sequence[int] = range(1, 7),
-             covariance_types: Sequence[str] = ("full", "tied", "diag", "spherical"),
-             random_state: Any = 0, n_init: int = 1, ax: Any = None) -> Any:  # fmt: skip
-    """BIC against the number of components, one curve per covariance type.
+def plot_bic(X: Any, *, n_components: Sequence[int] = range(1, 10),
+             covariance_types: Sequence[str] | None = None, random_state: Any = 0,
+             n_init: int = 1, ax: Any = None, **kwargs: Any) -> Any:  # fmt: skip
+    """mclust's BIC picture: BIC against the number of components, one line per model.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    n_components : sequence of int, default=range(1, 10)
+    covariance_types : sequence of str, optional
+        Default: mclust's fourteen models (see :func:`gradmix.select_model`).
+    **kwargs
+        Passed to :func:`gradmix.select_model`.
 
     Returns
     -------
@@ -191,35 +197,22 @@ def plot_bic(X: np.ndarray, *, n_components: Sequence[int] = range(1, 7),
     """
     from gradmix.mixture.selection import select_model
 
-    result = select_model(X, n_components, covariance_types, "bic", n_init, random_state)
-    ax = plot_selection(result, ax=ax)
+    result = select_model(X, n_components, covariance_types, "bic", n_init, random_state,
+                          **kwargs)  # fmt: skip
+    ax = result.plot(ax=ax)
     table = {ct: list(result.values[:, j]) for j, ct in enumerate(result.covariance_types)}
     return ax, table
 
 
 def plot_selection(result: Any, ax: Any = None) -> Any:
-    """Criterion curves of a :func:`gradmix.select_model` result, the best one starred.
+    """Criterion curves of a :func:`gradmix.select_model` result, the best one starred
+    (the same as ``result.plot(ax)``).
 
     Returns
     -------
     matplotlib Axes
     """
-    if ax is None:
-        _, ax = _pyplot().subplots(figsize=(6, 4))
-    ks = result.n_components
-    for j, ct in enumerate(result.covariance_types):
-        ax.plot(ks, result.values[:, j], marker="o", label=ct)
-    best_k, best_ct = result.best_params_["n_components"], result.best_params_["covariance_type"]
-    best_value = result.values[ks.index(best_k), result.covariance_types.index(best_ct)]
-    name = result.criterion.upper()
-    ax.plot([best_k], [best_value], marker="*", ms=16, color="gold", mec="k", ls="none",
-            label=f"best: {best_k} components, {best_ct}")  # fmt: skip
-    ax.set_xlabel("number of components")
-    ax.set_ylabel(f"{name} (lower is better)")
-    ax.set_xticks(ks)
-    ax.set_title(f"Model choice by {name}")
-    ax.legend()
-    return ax
+    return result.plot(ax=ax)
 
 
 def plot_divided_differences(f: Callable[[float], float], x: float, *,
@@ -344,11 +337,11 @@ def plot_graph(graph: Any, ax: Any = None) -> Any:
     -------
     matplotlib Axes
     """
-    from gradmix.ad.codegen import _label, _names
+    from gradmix.ad.codegen import node_label, node_names
 
     if ax is None:
         _, ax = _pyplot().subplots(figsize=(min(3 + 1.6 * len(graph.nodes) ** 0.5 * 2, 16), 5))
-    names = _names(graph)
+    names = node_names(graph)
     depth: dict[int, int] = {id(n): 0 for n in graph.inputs}
     for node in graph.nodes:
         depth[id(node)] = 1 + max((depth.get(id(p), 0) for _, p in node.parents), default=0)
@@ -370,7 +363,7 @@ def plot_graph(graph: Any, ax: Any = None) -> Any:
         x, y = pos[id(node)]
         is_input = id(node) in input_ids
         colour = "#e8f5e9" if is_input else ("#eef4fb" if id(node) in fwd else "#fdf0e3")
-        label = names[id(node)] if is_input else f"{names[id(node)]}\n{_label(node)}"
+        label = names[id(node)] if is_input else f"{names[id(node)]}\n{node_label(node)}"
         ax.text(x, y, label, ha="center", va="center", fontsize=8, family="monospace",
                 bbox={"boxstyle": "round", "fc": colour, "ec": "0.4"})  # fmt: skip
     xs = [p[0] for p in pos.values()]

@@ -14,7 +14,7 @@ from benchmarks.gmm_dask import OUT_OF_CORE
 from distributed import Client, LocalCluster
 
 import gradmix as gm
-from gradmix.mixture import dask_data
+from gradmix.mixture.executors import dask as dask_executor
 
 TYPES = ["full", "tied", "diag", "spherical"]
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -69,7 +69,7 @@ def test_point_initialisations_and_sample_weights_match():
 @pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random"])
 def test_data_dependent_initialisations_seed_on_a_sample(init_params, monkeypatch):
     # a sample of 400 rows seeds k-means++ (the data never gather in one place)
-    monkeypatch.setattr(dask_data, "SAMPLE_ROWS", 400)
+    monkeypatch.setattr(dask_executor, "SAMPLE_ROWS", 400)
     X = mixture(8000, 4)
     ref = gm.GaussianMixture(3, random_state=0, tol=1e-8).fit(X)
     m = gm.GaussianMixture(3, init_params=init_params, random_state=0, tol=1e-8)
@@ -132,7 +132,7 @@ def test_local_cluster_of_processes_equals_in_memory(client, covariance_type):
 
 
 def test_small_data_are_persisted_on_the_workers(client):
-    data = dask_data.DaskData(da.from_array(mixture(1000), chunks=200), None, 1000)
+    data = dask_executor.DaskExecutor(da.from_array(mixture(1000), chunks=200), None, 1000)
     assert data.persisted
 
 

@@ -10,6 +10,7 @@ import gradmix as gm
 from gradmix.datasets import load_old_faithful
 from gradmix.mixture.covariance import get_model
 from gradmix.mixture.em import Params, e_step, m_step
+from gradmix.mixture.executors.host import HostExecutor
 
 TYPES = ["full", "tied", "diag", "spherical"]
 
@@ -84,7 +85,7 @@ def em_step(model_type, X, weights, means, prec_chol):
     """One EM step (reg_covar = 0) from given parameters, in gradmix's own E/M-step."""
     model = get_model(model_type)
     p = Params(weights, means, model.covariances_from_cholesky(prec_chol), prec_chol)
-    stats = e_step(model, X, np.ones(len(X)), p, len(X))
+    stats = e_step(HostExecutor(X, None, len(X), shift=np.zeros(X.shape[1])), model, p)
     return m_step(model, stats, 0.0, X.dtype)
 
 

@@ -185,14 +185,14 @@ class Graph:
 
     def to_dot(self) -> str:
         """Graphviz text of the computational graph (inputs, operations, outputs)."""
-        names = _names(self)
+        names = node_names(self)
         lines = ["digraph G {", "  rankdir=LR;", '  node [shape=box, fontname="monospace"];']
         for node, nm in zip(self.inputs, self.input_names, strict=True):
             lines.append(f'  "{nm}" [shape=ellipse];')
             names[id(node)] = nm
         for node in self.nodes:
             nm = names[id(node)]
-            label = f"{nm} = {_label(node)}"
+            label = f"{nm} = {node_label(node)}"
             lines.append(f'  "{nm}" [label="{label}"];')
             for _, parent in node.parents:
                 lines.append(f'  "{names[id(parent)]}" -> "{nm}";')
@@ -204,7 +204,8 @@ class Graph:
         return "\n".join(lines)
 
 
-def _label(node: Node) -> str:
+def node_label(node: Node) -> str:
+    """The operation a traced node applies, as it reads in the source (``*``, ``sin``)."""
     prim = node.prim
     assert prim is not None
     return INFIX.get(prim) or FUNC.get(prim) or str(prim.name).replace("np.", "")
@@ -233,7 +234,8 @@ def _schedule(outputs: list[Any], inputs: list[Any]) -> list[Node]:
     return order
 
 
-def _names(graph: Graph) -> dict[int, str]:
+def node_names(graph: Graph) -> dict[int, str]:
+    """Variable names by node id: the inputs' own, then w1, w2, ... as in the lecture."""
     names = {id(n): nm for n, nm in zip(graph.inputs, graph.input_names, strict=True)}
     k = len(graph.inputs)
     for node in graph.nodes:
@@ -245,7 +247,7 @@ def _names(graph: Graph) -> dict[int, str]:
 def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False
           ) -> tuple[str, list[Any]]:  # fmt: skip
     """Python source of the graph and its table of constants."""
-    names = _names(graph)
+    names = node_names(graph)
     consts: list[Any] = []
     uses: dict[int, int] = {}
     for node in graph.nodes:

@@ -1,8 +1,12 @@
 """Mixture models fit by EM over sufficient statistics.
 
-``covariance`` holds the covariance models (full, tied, diag, spherical),
-``em`` the E-step/M-step over statistics, ``gaussian_mixture`` and ``kmeans``
-the scikit-learn compatible estimators, ``persistence`` saving and loading.
+``executors`` holds the one seam between the algorithms and the data
+(numpy, array-API arrays, Dask); ``covariance`` the covariance models (mclust's
+fourteen, scikit-learn's four among them); ``em``, ``initialisation`` and
+``lloyd`` the algorithms written on the seam; ``gaussian_mixture`` and
+``kmeans`` the scikit-learn compatible estimators; ``inference`` and
+``selection`` what the differentiated likelihood and information criteria
+add; ``persistence`` saving and loading.
 """
 
 from gradmix.mixture.gaussian_mixture import GaussianMixture

@@ -25,11 +25,6 @@ from array_api_compat import (
 
 __all__ = ["Namespace", "is_foreign", "to_host", "validated"]
 
-# temporaries per chunk on a device: large chunks keep an accelerator busy (on an H200
-# at N = 2e6, d = 32, K = 64: 0.25 GiB 0.118 s/iter, 1 GiB 0.048, 2 GiB 0.035, 8 GiB 0.036;
-# the estimate counts K·d per row that the common path never allocates)
-DEVICE_MAX_MEMORY = 2048 * 2**20
-
 
 def is_foreign(X: Any) -> bool:
     """True for an array-API array that is not a numpy (or Dask) array."""

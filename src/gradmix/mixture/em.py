@@ -1,67 +1,49 @@
-"""The one EM loop: E-step to sufficient statistics, M-step from them.
+"""The one EM loop: an E-step to sufficient statistics, the model's M-step from them.
 
-The E-step walks the data in chunks of bounded size and returns
-:class:`Stats` — Σ r, Σ r x, the covariance model's second moment and the
-summed log-likelihood — never all responsibilities at once.  Statistics of
-chunks (or of Dask blocks, or of mini-batches) simply add.  The M-step is the
-covariance model's closed form.  The same driver runs Gaussian mixtures and,
-with hard assignments, k-means.
+The E-step is a kernel the executor maps over row chunks (numpy chunks in
+threads, GPU chunks, Dask blocks): each chunk's log-densities,
+responsibilities and statistics — Σ w r, Σ w r x, the covariance family's
+second moment, Σ w log p(x) — are summed, never all responsibilities at once.
+The M-step is the covariance model's estimate from those sums, in float64 on
+the host.  The same loop serves every covariance model and every kind of
+data, and k-means is its hard-assignment limit (:mod:`.lloyd`).
 
-All data are *centred* (a reference point subtracted) before they get here;
-the estimators own that shift.
+All parameters here are *centred*: the executor subtracts its centre from
+every row, and the estimators add it back.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
+from array_api_compat import device
 
-from gradmix.mixture.covariance import CovarianceModel, ill_defined_error
+from gradmix.mixture.covariance import ill_defined_error
+from gradmix.mixture.executors import Chunk, Executor
+from gradmix.mixture.executors.host import HostExecutor
+from gradmix.mixture.ops import responsibilities
 
 __all__ = [
     "Params",
     "Stats",
-    "chunks",
-    "chunk_rows",
+    "check_variances",
     "e_step",
     "m_step",
-    "responsibilities",
+    "per_row",
+    "per_row_sum",
+    "run_em",
+    "stats_from_labels",
+    "stats_from_source",
     "weighted_log_prob",
 ]
-
-DEFAULT_MAX_MEMORY = 64 * 2**20  # bytes of temporaries per chunk
-
-
-N_THREADS = (
-    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-)
-
-
-_CONTROLLER: ThreadpoolController | None = None
-
-
-def single_threaded_blas() -> Any:
-    """A context limiting BLAS to one thread (the library scan is done once, then reused)."""
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
-
-
-def _log_tiny(dtype: Any) -> float:
-    """A log-responsibility below which exp() would be subnormal (1e8 above the limit)."""
-    return float(np.log(np.finfo(dtype).tiny)) + 18.0
 
 
 @dataclass
 class Params:
-    """Mixture parameters in centred coordinates."""
+    """Mixture parameters in centred coordinates, covariances in the model's compact form."""
 
     weights: np.ndarray
     means: np.ndarray
@@ -83,237 +65,152 @@ class Stats:
 
     nk: np.ndarray  # (K,) Σ w r
     sx: np.ndarray  # (K, d) Σ w r x
-    second: np.ndarray  # the covariance model's second moment, taken about `ref`
-    ref: np.ndarray  # (K, d) reference points of `second` (the E-step's means)
+    second: np.ndarray  # the covariance family's second moment, taken about `ref`
+    ref: np.ndarray  # (K, d) reference points of `second`
     weight: float = 0.0  # Σ w
     log_lik: float = 0.0  # Σ w log p(x)
 
-    def __add__(self, other: Stats) -> Stats:
-        """Statistics of the union of two disjoint pieces of data (same reference)."""
-        return Stats(
-            self.nk + other.nk,
-            self.sx + other.sx,
-            self.second + other.second,
-            self.ref,
-            self.weight + other.weight,
-            self.log_lik + other.log_lik,
-        )
+
+# ------------------------------------------------------------------------------ kernels
+def _weighted(chunk: Chunk, resp: Any) -> Any:
+    return resp if chunk.w is None else resp * chunk.w[:, None]
 
 
-def chunk_rows(n_samples: int, bytes_per_row: int, max_memory: int | None = None) -> int:
-    """Rows per chunk so that the chunk's temporaries stay within ``max_memory`` bytes."""
-    budget = DEFAULT_MAX_MEMORY if max_memory is None else max_memory
-    rows = max(int(budget // max(bytes_per_row, 1)), 256)
-    return min(rows, max(n_samples, 1))
+def _e_step_kernel(chunk: Chunk, model: Any, co: Any) -> tuple:
+    xp, X = chunk.xp, chunk.X
+    F = model.features(xp, X, co)
+    resp, lpn = responsibilities(xp, model.log_prob(xp, X, co, F))
+    ll = xp.sum(lpn) if chunk.w is None else chunk.w @ lpn
+    wresp = _weighted(chunk, resp)
+    return (xp.sum(wresp, axis=0), xp.permute_dims(wresp, (1, 0)) @ X,
+            *model.second_parts(xp, X, wresp, co, F), ll)  # fmt: skip
 
 
-def centred(X: np.ndarray, sl: slice, shift: np.ndarray | None) -> np.ndarray:
-    """Rows ``sl`` of ``X``, minus ``shift`` when given (a chunk-sized copy only)."""
-    return X[sl] if shift is None else X[sl] - shift.astype(X.dtype)
+def _weighted_log_prob_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
+    return model.log_prob(chunk.xp, chunk.X, co, model.features(chunk.xp, chunk.X, co))
 
 
-def chunks(n_samples: int, rows: int) -> Iterator[slice]:
-    """Consecutive row slices of at most ``rows`` rows."""
-    for start in range(0, n_samples, rows):
-        yield slice(start, min(start + rows, n_samples))
+def e_step(ex: Executor, model: Any, params: Params) -> Stats:
+    """One pass over the data: statistics for the M-step and the log-likelihood.
 
-
-def weighted_log_prob(
-    model: CovarianceModel, X: np.ndarray, params: Params, features: Any = None
-) -> np.ndarray:
-    """log π_k + log N(x | μ_k, Σ_k), shape (n, K).
-
-    ``features`` are the model's per-chunk features if already computed (the
-    E-step shares them with the statistics); otherwise they are computed here
-    when some component can use them.
+    The statistics are taken about the model's reference points for
+    ``params`` (the global centre, or a component's own mean where the fast
+    formula would lose digits) and accumulated in float64 whatever the
+    data's dtype.
     """
-    if features is None:
-        features = fast_features(
-            model, X, model.reference(params.means, params.precisions_cholesky)
-        )
-    with np.errstate(divide="ignore"):
-        log_w = np.log(params.weights)
-    out = model.log_prob(X, params.means, params.precisions_cholesky, features)
-    out += log_w.astype(out.dtype)
-    return out
-
-
-def fast_features(model: CovarianceModel, X: np.ndarray, ref: np.ndarray) -> Any:
-    """The model's shared per-chunk features, unless no component is well-conditioned."""
-    return None if np.all(np.any(ref != 0, axis=1)) else model.features(X)
-
-
-def _empty_stats(model: CovarianceModel, K: int, d: int, ref: np.ndarray) -> Stats:
-    return Stats(np.zeros(K), np.zeros((K, d)), np.zeros(model.second_moment_shape(K, d)), ref)
-
-
-def _accumulate(
-    stats: Stats, model: CovarianceModel, X: np.ndarray, wresp: np.ndarray, features: Any = None
-) -> None:
-    stats.nk += wresp.sum(axis=0)
-    stats.sx += wresp.T @ X
-    model.accumulate(stats.second, X, wresp, stats.ref.astype(X.dtype), features)
-
-
-def responsibilities(wlp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Responsibilities and log p(x) from log π_k + log N(x | k), in place.
-
-    One exponential per entry (scipy's logsumexp followed by ``exp`` would
-    take two): ``e = exp(wlp - max)``, ``s = Σ e``, ``r = e / s``,
-    ``log p = log s + max``.  ``wlp`` is overwritten with ``r``.
-
-    Returns
-    -------
-    resp : ndarray, shape (n, K)
-    log_prob_norm : ndarray, shape (n,)
-    """
-    m = np.max(wlp, axis=1, keepdims=True)
-    m[~np.isfinite(m)] = 0.0
-    np.subtract(wlp, m, out=wlp)
-    # responsibilities below ~1e-300 become exact zeros rather than subnormal numbers,
-    # which would slow every later GEMM over them many times (and change no sum)
-    wlp[wlp < _log_tiny(wlp.dtype)] = -np.inf
-    with np.errstate(under="ignore"):
-        np.exp(wlp, out=wlp)
-    s = np.sum(wlp, axis=1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        wlp /= s
-        lpn = np.log(s[:, 0]) + m[:, 0]
-    return wlp, lpn
-
-
-def e_step(
-    model: CovarianceModel,
-    X: np.ndarray,
-    w: np.ndarray,
-    params: Params,
-    rows: int,
-    n_threads: int | None = None,
-    shift: np.ndarray | None = None,
-) -> Stats:
-    """One pass over ``X``: statistics for the M-step and the log-likelihood.
-
-    Parameters
-    ----------
-    model : CovarianceModel
-    X : ndarray, shape (n, d)
-        Centred data, or data that ``shift`` centres.
-    w : ndarray, shape (n,)
-        Sample weights.
-    params : Params
-        Current parameters (centred); their means are the statistics' reference.
-    rows : int
-        Chunk size.
-    n_threads : int, optional
-        Threads for the chunks (default: one per core; Dask blocks pass 1,
-        their scheduler already runs blocks in parallel).
-    shift : ndarray, shape (d,), optional
-        Subtracted from each chunk as it is read (no centred copy of ``X``).
-
-    Returns
-    -------
-    Stats
-        Accumulated in float64 whatever the data's dtype.
-    """
-    n, d = X.shape
-    unit = bool(np.all(w == 1))  # the common case: no weights to multiply in
     ref = model.reference(params.means, params.precisions_cholesky)
-    slices = list(chunks(n, rows))
-
-    def part(group: list[slice]) -> Stats:
-        stats = _empty_stats(model, params.means.shape[0], d, ref)
-        for sl in group:
-            Xc, wc = centred(X, sl, shift), w[sl]
-            feats = fast_features(model, Xc, ref)
-            resp, lpn = responsibilities(weighted_log_prob(model, Xc, params, feats))
-            stats.log_lik += float(wc @ lpn)
-            _accumulate(stats, model, Xc, resp if unit else resp * wc[:, None], feats)
-        return stats
-
-    jobs = min(N_THREADS if n_threads is None else n_threads, len(slices))
-    if jobs > 1:
-        # chunks in parallel threads (numpy and BLAS release the GIL), BLAS itself
-        # single-threaded meanwhile; the parts are summed in a fixed order, so the
-        # result does not depend on scheduling
-        groups = [slices[i::jobs] for i in range(jobs)]
-        with single_threaded_blas(), ThreadPoolExecutor(jobs) as pool:
-            parts = list(pool.map(part, groups))
-        total = parts[0]
-        for p in parts[1:]:
-            total = total + p
-    else:
-        total = part(slices)
-    total.weight = float(w.sum())
-    return total
+    co = model.coefficients(params, ref, ex.put)
+    nk, sx, *second, ll = ex.map_reduce(_e_step_kernel, model, co)
+    return Stats(nk, sx, model.assemble(tuple(second), co), ref, ex.total_weight, float(ll))
 
 
-def stats_from_resp(
-    model: CovarianceModel,
-    X: np.ndarray,
-    w: np.ndarray,
-    resp: np.ndarray | Callable[[slice], np.ndarray],
-    rows: int,
-    shift: np.ndarray | None = None,
-) -> Stats:
-    """Statistics for given responsibilities (the initialisation's M-step).
+def per_row(ex: Executor, model: Any, params: Params, kernel: Callable[..., Any],
+            cols: int | None = None, dtype: Any = None) -> Any:  # fmt: skip
+    """``kernel(chunk, model, coefficients)`` of every row for ``params``, in the data's kind."""
+    co = model.coefficients(params, model.reference(params.means, params.precisions_cholesky),
+                            ex.put)  # fmt: skip
+    return ex.map_rows(kernel, model, co, cols=cols, dtype=dtype)
 
-    Two passes: the means first, then the second moments about them, since no
-    earlier means exist to serve as reference.  ``resp`` is the (n, K) array,
-    or a function giving the rows of a slice (called twice per slice, with
-    equal results), so that no (n, K) array need exist; ``shift`` as in
-    :func:`e_step`.
+
+def per_row_sum(ex: Executor, model: Any, params: Params, kernel: Callable[..., Any]) -> Any:
+    """The sum over all chunks of ``kernel(chunk, model, coefficients)`` for ``params``."""
+    co = model.coefficients(params, model.reference(params.means, params.precisions_cholesky),
+                            ex.put)  # fmt: skip
+    return ex.map_reduce(kernel, model, co)
+
+
+def weighted_log_prob(ex: Executor, model: Any, params: Params) -> Any:
+    """log π_k + log N(x | μ_k, Σ_k) of every row, shape (n, K), in the data's kind."""
+    return per_row(ex, model, params, _weighted_log_prob_kernel, cols=len(params.weights))
+
+
+# -------------------------------------------------------- statistics of given responsibilities
+class OneHot:
+    """Responsibilities from row-aligned labels (the first aligned input)."""
+
+    def __call__(self, chunk: Chunk, K: int) -> Any:
+        xp = chunk.xp
+        ids = xp.arange(K, device=device(chunk.X))
+        labels = xp.astype(chunk.aligned[0], ids.dtype)
+        return xp.astype(labels[:, None] == ids[None, :], chunk.X.dtype)
+
+
+def _first_kernel(chunk: Chunk, source: Callable[..., Any], K: int) -> tuple:
+    xp = chunk.xp
+    wr = _weighted(chunk, source(chunk, K))
+    return xp.sum(wr, axis=0), xp.permute_dims(wr, (1, 0)) @ chunk.X
+
+
+def _second_kernel(chunk: Chunk, source: Callable[..., Any], K: int, model: Any, co: Any) -> tuple:
+    xp = chunk.xp
+    wr = _weighted(chunk, source(chunk, K))
+    return model.second_parts(xp, chunk.X, wr, co, model.features(xp, chunk.X, co))
+
+
+def stats_from_source(ex: Executor, model: Any, source: Callable[..., Any], K: int,
+                      aligned: tuple[Any, ...] = ()) -> Stats:  # fmt: skip
+    """Statistics for responsibilities given per chunk by ``source(chunk, K)``.
+
+    Two passes: the means first, then the second moments about them (no
+    earlier means exist to serve as reference), so no (n, K) array exists.
     """
-    n, d = X.shape
-    unit = bool(np.all(w == 1))
-    rows_of = resp if callable(resp) else resp.__getitem__
-
-    def weighted(sl: slice) -> np.ndarray:  # chunk by chunk: no second (n, K) array
-        r = rows_of(sl)
-        return r if unit else r * w[sl, None]
-
-    nk: Any = 0.0
-    sx: Any = 0.0
-    for sl in chunks(n, rows):
-        wr = weighted(sl)
-        nk = nk + wr.sum(axis=0).astype(np.float64)
-        sx = sx + (wr.T @ centred(X, sl, shift)).astype(np.float64)
-    K = len(nk)
-    ref = sx / (nk + 10 * np.finfo(X.dtype).eps)[:, None]
-    stats = _empty_stats(model, K, d, ref)
-    for sl in chunks(n, rows):
-        _accumulate(stats, model, centred(X, sl, shift), weighted(sl))
-    stats.weight = float(w.sum())
-    return stats
+    nk, sx = ex.map_reduce(_first_kernel, source, K, aligned=aligned)
+    ref = sx / (nk + 10 * np.finfo(ex.dtype).eps)[:, None]
+    co = model.coefficients(None, ref, ex.put)
+    parts = ex.map_reduce(_second_kernel, source, K, model, co, aligned=aligned)
+    return Stats(nk, sx, model.assemble(tuple(parts), co), ref, ex.total_weight)
 
 
-def check_variances(model: CovarianceModel, cov: np.ndarray, var_floor: Any) -> None:
+def stats_from_labels(model: Any, X: np.ndarray, w: np.ndarray, labels: np.ndarray, K: int,
+                      total_weight: float) -> Stats:  # fmt: skip
+    """Statistics of a few host rows (picked points, a sample) with hard labels.
+
+    ``total_weight`` is the whole data set's, so the initial weights are the
+    labelled rows' share of it.
+    """
+    rows = HostExecutor(X, w, max(len(X), 1), np.zeros(X.shape[1]), n_threads=1,
+                        summarise_data=False)  # fmt: skip
+    rows.total_weight = total_weight
+    return stats_from_source(rows, model, OneHot(), K, aligned=(labels,))
+
+
+# ------------------------------------------------------------------------------ M-step
+def check_variances(model: Any, cov: np.ndarray, var_floor: Any) -> None:
     """Raise scikit-learn's ill-defined-covariance error for collapsed components.
 
     ``var_floor`` (per feature) is the smallest variance the data's floating
     point resolution can express; anything at or below it is a component
     that collapsed onto a point, whatever rounding made of its zero.
     """
-    if np.any(model.variances(cov) <= var_floor):
+    if not np.all(np.isfinite(cov)) or np.any(model.variances(cov) <= var_floor):
         raise ill_defined_error(cov.dtype)
 
 
 def m_step(
-    model: CovarianceModel,
+    model: Any,
     stats: Stats,
     reg_covar: float,
     dtype: Any,
+    *,
     normalise_by_total: bool = False,
     frozen: Params | None = None,
     freeze: frozenset[str] = frozenset(),
     var_floor: Any = 0.0,
+    previous: np.ndarray | None = None,
+    covariances: bool = True,
 ) -> Params:
-    """Closed-form parameters from the statistics (scikit-learn's conventions).
+    """Parameters from the statistics (scikit-learn's conventions).
 
     ``nk`` gets ``10·eps`` added, as in scikit-learn, so empty components do
     not divide by zero.  Weights are ``nk / Σ nk`` after an EM iteration and
-    ``nk / Σ w`` for the initial M-step (``normalise_by_total``).  Parameters
-    named in ``freeze`` keep their values from ``frozen``; the remaining ones
-    are the M-step's maximisers given them.
+    ``nk / Σ w`` for the initial M-step (``normalise_by_total``).  The
+    covariances are the model's estimate from the scatter about the means
+    with ``n_k·reg_covar`` added to its diagonal (for scikit-learn's four
+    models: ``reg_covar`` on the covariances' diagonal).  Parameters named in
+    ``freeze`` keep their values from ``frozen``; the others maximise the
+    expected complete-data log-likelihood given them.  ``previous``
+    covariances are where iterative M-steps start; ``covariances=False``
+    skips them (given by the user).
     """
     eps = 10 * np.finfo(dtype).eps
     nk = stats.nk + eps
@@ -326,9 +223,55 @@ def m_step(
         weights = frozen.weights
     if "covariances" in freeze and frozen is not None:
         cov, prec_chol = frozen.covariances, frozen.precisions_cholesky
+    elif not covariances:
+        cov, prec_chol = None, np.empty(0)
     else:
-        cov = model.covariances(nk, means, stats.second, reg_covar, stats.ref, centre)
-        cov = cov.astype(dtype)
+        d = means.shape[1]
+        W = model.ridge(model.scatter(nk, means, stats.second, stats.ref, centre), nk, reg_covar, d)
+        cov = model.estimate(W, nk, d, previous).astype(dtype)
         check_variances(model, cov, var_floor)
         prec_chol = model.precision_cholesky(cov)
-    return Params(weights.astype(dtype), centre.astype(dtype), cov, prec_chol.astype(dtype))
+    return Params(weights.astype(dtype), centre.astype(dtype), cov,
+                  np.asarray(prec_chol).astype(dtype))  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ the loop
+@dataclass
+class EMSettings:
+    """What one run of EM iterations needs besides the data and the start."""
+
+    reg_covar: float
+    tol: float
+    max_iter: int
+    freeze: frozenset[str] = frozenset()
+    on_iteration: Callable[[int, float, float], None] | None = None  # (n_iter, bound, change)
+
+
+def run_em(ex: Executor, model: Any, params: Params, settings: EMSettings,
+           lower_bound: float = -np.inf) -> tuple[Params, list[float], bool]:  # fmt: skip
+    """EM iterations from ``params`` until the mean log-likelihood changes by less than tol.
+
+    Returns
+    -------
+    params : Params
+    trajectory : list of float
+        The mean log-likelihood after every iteration (of the parameters the
+        iteration started from, as scikit-learn reports it).
+    converged : bool
+    """
+    start = params.copy()
+    trajectory: list[float] = []
+    for n_iter in range(1, settings.max_iter + 1):
+        previous_bound = lower_bound
+        stats = e_step(ex, model, params)
+        params = m_step(model, stats, settings.reg_covar, ex.dtype, frozen=start,
+                        freeze=settings.freeze, var_floor=ex.var_floor,
+                        previous=None if params.covariances is None else
+                        np.asarray(params.covariances, dtype=np.float64))  # fmt: skip
+        lower_bound = stats.log_lik / stats.weight
+        trajectory.append(lower_bound)
+        if settings.on_iteration is not None:
+            settings.on_iteration(n_iter, lower_bound, lower_bound - previous_bound)
+        if abs(lower_bound - previous_bound) < settings.tol:
+            return params, trajectory, True
+    return params, trajectory, False

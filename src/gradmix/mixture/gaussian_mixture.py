@@ -1,44 +1,51 @@
-"""GaussianMixture: a drop-in for scikit-learn's, fit by the statistics-based EM loop."""
+"""GaussianMixture: a drop-in for scikit-learn's, on the EM loop over sufficient statistics.
+
+The estimator validates its parameters and data, holds scikit-learn's
+contract (the best of ``n_init`` starts, warnings, verbose messages, fitted
+attributes) and delegates: the data to an executor
+(:func:`~gradmix.mixture.executors.executor_for`), the starts to
+:mod:`.initialisation`, the iterations to :mod:`.em`, the covariance model's
+mathematics to its unit in :mod:`.covariance`, the AD uses of the likelihood
+to :mod:`.inference`.
+"""
 
 from __future__ import annotations
 
 import math
 import warnings
-from functools import partial
+from collections import namedtuple
 from numbers import Integral, Real
 from pathlib import Path
 from time import time
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
-from scipy.stats import norm
 from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils._param_validation import Hidden, Interval, InvalidParameterError, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
-from gradmix.mixture import device_em
-from gradmix.mixture.arrays import DEVICE_MAX_MEMORY, Namespace, is_foreign, to_host, validated
-from gradmix.mixture.covariance import CovarianceModel, get_model
-from gradmix.mixture.dask_data import DaskData, is_dask, lazy_weighted_log_prob
-from gradmix.mixture.data import DeviceData, HostData
-from gradmix.mixture.em import Params, check_variances, chunk_rows, chunks, m_step
-from gradmix.mixture.em import weighted_log_prob as _wlp
-from gradmix.mixture.inference import (
-    gradient_fit,
-    newton_refine,
-    parameter_covariance,
-    params_from_theta,
-)
-from gradmix.mixture.likelihood import Parameterisation
+from gradmix.mixture import inference, persistence
+from gradmix.mixture.arrays import is_foreign, to_host
+from gradmix.mixture.covariance import MODELS, SKLEARN_NAMES, free_parameters, get_model
+from gradmix.mixture.em import EMSettings, Params, e_step, m_step, per_row, per_row_sum, run_em
+from gradmix.mixture.executors import Chunk, Executor, executor_for
+from gradmix.mixture.initialisation import initial_params
+from gradmix.mixture.ops import logsumexp_rows, responsibilities
 from gradmix.mixture.streaming import RunningStats
 
-__all__ = ["GaussianMixture"]
+__all__ = ["CovarianceFactors", "GaussianMixture"]
 
 FREEZABLE = ("weights", "means", "covariances")
-Data = HostData | DeviceData | DaskData
+SKLEARN_INITS = {"kmeans", "random", "random_from_data", "k-means++"}
+
+#: mclust's decomposition Σ_k = λ_k D_k A_k D_kᵀ of the fitted covariances
+CovarianceFactors = namedtuple("CovarianceFactors", ["volume", "shape", "orientation"])
+
+FITTED = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_",
+          "converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_",
+          "feature_names_in_")  # fmt: skip
 
 
 def _check_shape(param: np.ndarray, param_shape: tuple[int, ...], name: str) -> None:
@@ -71,35 +78,31 @@ def _check_means(means: Any, n_components: int, n_features: int) -> np.ndarray:
     return means
 
 
-def _check_precisions(
-    precisions: Any,
-    covariance_type: str,
-    n_components: int,
-    n_features: int,
-    model: CovarianceModel,
-) -> np.ndarray:
-    precisions = check_array(
-        precisions,
-        dtype=[np.float64, np.float32],
-        ensure_2d=False,
-        allow_nd=covariance_type == "full",
-    )
-    _check_shape(
-        precisions, model.precision_shape(n_components, n_features), f"{covariance_type} precision"
-    )
-    if covariance_type in ("diag", "spherical"):
-        if np.any(precisions <= 0.0):
-            raise ValueError(f"'{covariance_type} precision' should be positive")
-    else:
-        mats = precisions if covariance_type == "full" else precisions[None]
-        for m in mats:
-            if not (np.allclose(m, m.T) and np.all(np.linalg.eigvalsh(m) > 0.0)):
-                raise ValueError(
-                    f"'{covariance_type} precision' should be symmetric, positive-definite"
-                )
-    return precisions
+def _label_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
+    xp = chunk.xp
+    return xp.argmax(model.log_prob(xp, chunk.X, co, model.features(xp, chunk.X, co)), axis=1)
 
 
+def _score_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
+    xp = chunk.xp
+    return logsumexp_rows(xp, model.log_prob(xp, chunk.X, co, model.features(xp, chunk.X, co)))
+
+
+def _proba_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
+    xp = chunk.xp
+    wlp = model.log_prob(xp, chunk.X, co, model.features(xp, chunk.X, co))
+    return responsibilities(xp, wlp)[0]
+
+
+def _classification_kernel(chunk: Chunk, model: Any, co: Any) -> tuple[Any]:
+    """Σ log max_k r_ik: the classification part of ICL."""
+    xp = chunk.xp
+    wlp = model.log_prob(xp, chunk.X, co, model.features(xp, chunk.X, co))
+    log_max = xp.max(wlp, axis=1) - logsumexp_rows(xp, wlp)
+    return (xp.sum(log_max) if chunk.w is None else chunk.w @ log_max,)
+
+
+@persistence.register(FITTED)
 class GaussianMixture(DensityMixin, BaseEstimator):
     """Gaussian mixture model fit by expectation–maximization.
 
@@ -108,22 +111,36 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     results from the same start.  The E-step accumulates sufficient
     statistics chunk by chunk (bounded memory, all components at once) on
     internally centred data, so results do not depend on where the data sit.
+    numpy arrays, GPU tensors (any array-API array) and Dask arrays are fit
+    by the same code; fitted attributes and predictions come back in the
+    input's kind.
 
     Parameters
     ----------
     n_components : int, default=1
-    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+    covariance_type : str, default="full"
+        scikit-learn's ``"full"``, ``"tied"``, ``"diag"``, ``"spherical"``, or
+        any of mclust's fourteen models ``Σ_k = λ_k D_k A_k D_kᵀ`` named by
+        whether volume, shape and orientation are Equal, Variable or the
+        Identity: ``"EII"``, ``"VII"``, ``"EEI"``, ``"VEI"``, ``"EVI"``,
+        ``"VVI"``, ``"EEE"``, ``"EVE"``, ``"VEE"``, ``"VVE"``, ``"EEV"``,
+        ``"VEV"``, ``"EVV"``, ``"VVV"`` (``"E"``/``"V"`` for 1-D data).
+        scikit-learn's names are VVV, EEE, VVI and VII with scikit-learn's
+        attribute shapes; mclust's names give (K, d, d) attributes.
     tol : float, default=1e-3
         Convergence threshold on the change of the mean log-likelihood.
     reg_covar : float, default=1e-6
-        Added to the diagonal of covariances.
+        Added to the diagonal of covariances (for mclust's models: n_k·reg_covar
+        to each component's scatter before the constrained estimate).
     max_iter : int, default=100
     n_init : int, default=1
-    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
+    init_params : {"kmeans", "k-means++", "random", "random_from_data", "hc"}, default="kmeans"
+        ``"hc"`` (gradmix): mclust's start, model-based hierarchical
+        agglomeration of (a sample of at most 2000) rows.
     weights_init : array of shape (n_components,), optional
     means_init : array of shape (n_components, n_features), optional
     precisions_init : array, optional
-        Shape (K, d, d), (d, d), (K, d) or (K,) by covariance type.
+        In the shape of ``precisions_``.
     random_state : int, RandomState or None
     warm_start : bool, default=False
     verbose : int, default=0
@@ -137,10 +154,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         EM iteration (progress bars, logging).
     solver : {"em", "gradient"}, default="em"
         (gradmix) ``"gradient"`` maximises the log-likelihood itself by L-BFGS
-        on exact AD gradients (free parameters: softmax logits, means,
-        log-diagonal precision Cholesky factors) from the same initialisation;
-        ``max_iter`` and ``tol`` then count and test L-BFGS iterations.  It
-        ignores ``reg_covar`` (the likelihood has no such term) and ``freeze``.
+        on exact AD gradients of the model's free parameters from the same
+        initialisation; ``max_iter`` and ``tol`` then count and test L-BFGS
+        iterations.  It ignores ``reg_covar`` (the likelihood has no such
+        term); it cannot hold parameters frozen.
     refine : {"newton"} or None, default=None
         (gradmix) After EM, trust-region Newton steps on the exact Hessian of
         the log-likelihood: quadratic convergence to the maximum EM approaches
@@ -152,7 +169,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     weights_ : ndarray of shape (n_components,)
     means_ : ndarray of shape (n_components, n_features)
     covariances_, precisions_, precisions_cholesky_ : ndarray
-        Shapes by covariance type, as in scikit-learn.
+        Shapes as in scikit-learn for its names, (K, d, d) for mclust's.
+    covariance_factors_ : CovarianceFactors
+        (gradmix) ``volume`` (K,), ``shape`` (K, d) and ``orientation``
+        (K, d, d) of mclust's decomposition, equal factors repeated.
     converged_ : bool
     n_iter_ : int
     lower_bound_ : float
@@ -176,7 +196,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     """
 
     lower_bound_: float
-    _running: RunningStats | None = None  # partial_fit's stream
+    _running: RunningStats | None = None  # partial_fit's stream: statistics, centre, start
+    _stream_shift: np.ndarray
+    _stream_start: Params
 
     _parameter_constraints: dict[str, list[Any]] = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -184,12 +206,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
-        "init_params": [StrOptions({"kmeans", "random", "random_from_data", "k-means++"})],
+        # scikit-learn's options are listed in its error messages; gradmix's are hidden
+        # there and named in a sentence appended to them
+        "init_params": [StrOptions(SKLEARN_INITS), Hidden(StrOptions({"hc"}))],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "verbose_interval": [Interval(Integral, 1, None, closed="left")],
-        "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
+        "covariance_type": [
+            StrOptions(set(SKLEARN_NAMES)),
+            Hidden(StrOptions(set(MODELS) - set(SKLEARN_NAMES))),
+        ],
         "weights_init": ["array-like", None],
         "means_init": ["array-like", None],
         "precisions_init": ["array-like", None],
@@ -244,92 +271,101 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.refine = refine
 
     # ------------------------------------------------------------------ helpers
+    def _validate_params(self) -> None:
+        try:
+            super()._validate_params()
+        except InvalidParameterError as exc:
+            extra = {
+                "'covariance_type'": f"mclust's models {', '.join(MODELS)}",
+                "'init_params'": "'hc' (model-based hierarchical agglomeration)",
+            }
+            for key, more in extra.items():
+                if key in str(exc):
+                    raise InvalidParameterError(f"{exc} gradmix also takes {more}.") from None
+            raise
+
     @property
-    def _model(self) -> CovarianceModel:
+    def _model(self) -> Any:
         return get_model(self.covariance_type)
 
-    def _rows(self, X: Any, ns: Namespace | None = None) -> int:
-        K, d = self.n_components, int(X.shape[1])
-        per_row = {"full": K * d + d * (d + 1) // 2, "tied": 2 * K + d}.get(
-            self.covariance_type, 2 * K + d
-        )
-        itemsize = np.dtype(ns.np_dtype if ns is not None else X.dtype).itemsize
-        budget = self.max_memory
-        if budget is None and ns is not None:
-            budget = DEVICE_MAX_MEMORY
-        n = X.shape[0] if np.isfinite(X.shape[0]) else 2**62  # Dask: maybe unknown yet
-        return chunk_rows(int(n), (per_row + 4 * K) * itemsize, budget)
+    def _executor(self, X: Any, sample_weight: Any = None, **kw: Any) -> Executor:
+        K, model = self.n_components, self._model
 
-    def _check_parameters(self, X: np.ndarray) -> None:
-        n_features = X.shape[1]
-        for name in ("weights_init", "means_init", "precisions_init"):
-            if is_foreign(getattr(self, name)):  # given as tensors: checked on the host
-                setattr(self, name, to_host(getattr(self, name)))
+        def bytes_per_row(d: int, itemsize: int) -> int:
+            return model.temporaries_per_row(K, d) * itemsize
+
+        return executor_for(X, sample_weight, estimator=self, bytes_per_row=bytes_per_row,
+                            max_memory=self.max_memory, **kw)  # fmt: skip
+
+    def _check_parameters(self, n_features: int) -> dict[str, Any]:
+        """Validated starting values (compact precisions), and checks of the options."""
+        model = self._model
+        model.check_data(n_features)
         bad = set(self.freeze) - set(FREEZABLE)
         if bad:
             raise ValueError(f"freeze may only name {FREEZABLE}, got {sorted(bad)}")
-        if self.weights_init is not None:
-            self.weights_init = _check_weights(self.weights_init, self.n_components)
-        if self.means_init is not None:
-            self.means_init = _check_means(self.means_init, self.n_components, n_features)
-        if self.precisions_init is not None:
-            self.precisions_init = _check_precisions(
-                self.precisions_init,
-                self.covariance_type,
-                self.n_components,
-                n_features,
-                self._model,
-            )
+        if self.solver == "gradient" and self.freeze:
+            raise ValueError("freeze is an EM option; solver='gradient' moves all parameters")
+        if self.refine is not None and self.freeze:
+            raise ValueError("freeze is an EM option; refine='newton' moves all parameters")
+        given: dict[str, Any] = {"weights": None, "means": None, "precisions": None}
+        host = {n: to_host(getattr(self, n)) if is_foreign(getattr(self, n)) else getattr(self, n)
+                for n in ("weights_init", "means_init", "precisions_init")}  # fmt: skip
+        K = self.n_components
+        if host["weights_init"] is not None:
+            given["weights"] = _check_weights(host["weights_init"], K)
+        if host["means_init"] is not None:
+            given["means"] = _check_means(host["means_init"], K, n_features)
+        if host["precisions_init"] is not None:
+            P = check_array(host["precisions_init"], dtype=[np.float64, np.float32],
+                            ensure_2d=False, allow_nd=True)  # fmt: skip
+            given["precisions"] = model.check_precisions(P, K, n_features)
+        return given
 
-    def _initial_params(self, data: Data, random_state: Any) -> Params:
-        model, dtype, shift = self._model, data.dtype, data.shift
-        given = (self.weights_init, self.means_init, self.precisions_init)
-        if any(g is None for g in given):
-            stats = data.initial_stats(model, self.init_params, self.n_components, random_state)
-            nk = stats.nk + 10 * np.finfo(dtype).eps
-            weights = nk / stats.weight
-            means = stats.sx / nk[:, None]
-            cov = model.covariances(nk, means, stats.second, self.reg_covar, stats.ref, means)
-            cov = cov.astype(dtype)
-            check_variances(model, cov, data.var_floor)
-        if self.weights_init is not None:
-            weights = self.weights_init
-        if self.means_init is not None:
-            means = self.means_init - shift
-        if self.precisions_init is None:
-            prec_chol = model.precision_cholesky(cov)
-        else:
-            prec_chol = model.cholesky_from_precisions(np.asarray(self.precisions_init))
-            cov = model.covariances_from_cholesky(prec_chol)
-        return Params(
-            np.asarray(weights, dtype=dtype),
-            np.asarray(means, dtype=dtype),
-            np.asarray(cov, dtype=dtype),
-            np.asarray(prec_chol, dtype=dtype),
+    def _fit_executor(self, X: Any, sample_weight: Any) -> tuple[Executor, dict[str, Any]]:
+        ex = self._executor(X, sample_weight, min_samples=2)
+        if ex.n < self.n_components:
+            raise ValueError(
+                "Expected n_samples >= n_components "
+                f"but got n_components = {self.n_components}, "
+                f"n_samples = {ex.n}"
+            )
+        return ex, self._check_parameters(ex.d)
+
+    def _start(self, ex: Executor, given: dict[str, Any], random_state: Any) -> Params:
+        means = given["means"]
+        return initial_params(
+            ex,
+            self._model,
+            self.n_components,
+            self.init_params,
+            random_state,
+            self.reg_covar,
+            given["weights"],
+            None if means is None else means - ex.shift,
+            given["precisions"],
         )
 
     def _params(self, shift: np.ndarray, dtype: Any) -> Params:
-        """The fitted parameters (as host arrays), centred by ``shift``."""
-        h = self._host
-        return Params(
-            h("weights_").astype(dtype),
-            (h("means_") - shift).astype(dtype),
-            h("covariances_"),
-            h("precisions_cholesky_").astype(dtype),
-        )
+        """The fitted parameters (host arrays, compact covariances), centred by ``shift``."""
+        model = self._model
+        prec_chol = model.from_public(to_host(self.precisions_cholesky_))
+        return Params(to_host(self.weights_).astype(dtype),
+                      (to_host(self.means_) - shift).astype(dtype),
+                      model.from_public(to_host(self.covariances_)),
+                      np.asarray(prec_chol).astype(dtype))  # fmt: skip
 
-    def _host(self, name: str) -> np.ndarray:
-        """A fitted attribute as a numpy array, whichever namespace it lives in."""
-        return to_host(getattr(self, name))
-
-    def _set_params_from(self, p: Params, shift: np.ndarray, ns: Namespace | None) -> None:
-        """Fitted attributes from host parameters, in the data's namespace."""
-        put = (lambda a: a) if ns is None else ns.put
-        self.weights_ = put(p.weights)
-        self.means_ = put(p.means + shift.astype(p.means.dtype))
-        self.covariances_ = put(p.covariances)
-        self.precisions_cholesky_ = put(p.precisions_cholesky)
-        self.precisions_ = put(self._model.precisions(p.precisions_cholesky))
+    def _set_fitted(self, p: Params, shift: np.ndarray, ex: Executor) -> None:
+        """Fitted attributes from host parameters, in the data's kind and the model's layout."""
+        model = self._model
+        K, d = p.means.shape
+        self.weights_ = ex.output(p.weights)
+        self.means_ = ex.output(p.means + shift.astype(p.means.dtype))
+        self.covariances_ = ex.output(np.asarray(model.public(p.covariances, K, d)))
+        self.precisions_cholesky_ = ex.output(np.asarray(model.public(p.precisions_cholesky, K,
+                                                                      d)))  # fmt: skip
+        precisions = model.precisions(p.precisions_cholesky)
+        self.precisions_ = ex.output(np.asarray(model.public(precisions, K, d)))
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> GaussianMixture:
@@ -338,6 +374,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            numpy, any array-API array (GPU tensors) or a Dask array.
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             (gradmix) Non-negative weights; integer weights fit exactly like
@@ -356,21 +393,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
         Returns
         -------
-        labels : ndarray of shape (n_samples,)
-            In ``X``'s namespace.
+        labels : array of shape (n_samples,)
+            In ``X``'s kind (numpy, the same array library, or a Dask array).
         """
         self._running = None  # a fit ends any partial_fit stream
-        data, ns = self._data(X, sample_weight)
-        if (self.solver == "gradient" or self.refine is not None) and not isinstance(
-            data, HostData
-        ):
-            raise ValueError(
-                "solver='gradient' and refine='newton' differentiate the likelihood with "
-                "gradmix's numpy AD: pass numpy data (e.g. X.cpu().numpy())"
-            )
-        if self.solver == "gradient" and self.freeze:
-            raise ValueError("freeze is an EM option; solver='gradient' moves all parameters")
-        model, dtype, shift = self._model, data.dtype, data.shift
+        ex, given = self._fit_executor(X, sample_weight)
+        rows = None
+        if self.solver == "gradient" or self.refine is not None:
+            rows = inference.numpy_rows(ex)
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
         max_lower_bound = -np.inf
@@ -382,18 +412,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
         for init in range(n_init):
             self._print_verbose_msg_init_beg(init)
-            if do_init:
-                params = self._initial_params(data, random_state)
-            else:
-                params = self._params(shift, dtype)
+            params = self._start(ex, given, random_state) if do_init else \
+                self._params(ex.shift, ex.dtype)  # fmt: skip
             if self.max_iter == 0:
                 best, best_n_iter = params, 0
                 continue
             lower_bound = -np.inf if do_init else float(self.lower_bound_)
-            if self.solver == "gradient":
-                params, current, converged = self._gradient(data, params, init)
+            if rows is not None and self.solver == "gradient":
+                callback = None if self.callback is None else \
+                    (lambda n, lb, i=init: self.callback(i, n, lb))  # fmt: skip
+                params, current, converged = inference.gradient_fit(
+                    self.covariance_type, params, *rows, ex.dtype, self.tol, self.max_iter,
+                    callback)  # fmt: skip
             else:
-                params, current, converged = self._em(data, params, init, lower_bound)
+                params, current, converged = run_em(
+                    ex, self._model, params, self._settings(init), lower_bound
+                )
             lower_bound = current[-1]
             self._print_verbose_msg_init_end(lower_bound, converged)
             if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
@@ -411,14 +445,37 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 stacklevel=2,
             )
         assert best is not None
-        if self.refine == "newton" and self.max_iter > 0:
-            best, max_lower_bound = self._newton(data, best)
+        if self.refine == "newton" and self.max_iter > 0 and rows is not None:
+            best, max_lower_bound = self._newton(best, rows, ex)
             best_lower_bounds = best_lower_bounds + [max_lower_bound]
-        self._set_params_from(best, shift, ns)
+        self._set_fitted(best, ex.shift, ex)
         self.n_iter_ = best_n_iter
         self.lower_bound_ = max_lower_bound
         self.lower_bounds_ = best_lower_bounds
-        return data.labels(model, best)
+        return per_row(ex, self._model, best, _label_kernel, dtype=np.int64)
+
+    def _settings(self, init: int) -> EMSettings:
+        def on_iteration(n_iter: int, lower_bound: float, change: float) -> None:
+            self._print_verbose_msg_iter_end(n_iter, change)
+            if self.callback is not None:
+                self.callback(init, n_iter, lower_bound)
+
+        return EMSettings(self.reg_covar, self.tol, self.max_iter, frozenset(self.freeze),
+                          on_iteration)  # fmt: skip
+
+    def _newton(self, params: Params, rows: tuple[np.ndarray, Any],
+                ex: Executor) -> tuple[Params, float]:  # fmt: skip
+        """Trust-region Newton on the exact Hessian from EM's result."""
+        params, lower_bound, self.n_refine_iter_, self.refine_converged_ = \
+            inference.newton_refine(self.covariance_type, params, *rows, ex.dtype)  # fmt: skip
+        if not self.refine_converged_:
+            warnings.warn(
+                "Newton refinement did not reach a stationary point; the result is the "
+                "best point it found.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return params, lower_bound
 
     def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> GaussianMixture:
         """Update the model with one mini-batch: stepwise (online) EM.
@@ -446,183 +503,56 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         self._validate_params()
         first = self._running is None
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=first,
-                          ensure_min_samples=1)  # fmt: skip
-        w = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+        shift = None if first else self._stream_shift
+        ex = self._executor(X, sample_weight, reset=first, shift=shift)
         model = self._model
         if first:
-            if X.shape[0] < self.n_components and self.weights_init is None:
+            given = self._check_parameters(ex.d)
+            if ex.n < self.n_components and given["weights"] is None:
                 raise ValueError(
                     "the first batch must hold at least n_components samples "
-                    f"({X.shape[0]} < {self.n_components})"
+                    f"({ex.n} < {self.n_components})"
                 )
-            self._check_parameters(X)
-            data = HostData(X, w, self._rows(X))
-            params = self._initial_params(data, check_random_state(self.random_state))
-            self._running = RunningStats.empty(model, self.n_components, X.shape[1])
-            self._stream_shift = data.shift
+            params = self._start(ex, given, check_random_state(self.random_state))
+            self._running = RunningStats.empty(model, self.n_components, ex.d)
+            self._stream_shift = ex.shift
+            self._stream_start = params.copy()
             self.lower_bounds_ = []
         else:
-            data = HostData(X, w, self._rows(X), shift=self._stream_shift)
-            params = self._params(self._stream_shift, data.dtype)
-        stats = data.e_step(model, params)
+            params = self._params(self._stream_shift, ex.dtype)
+        stats = e_step(ex, model, params)
         if stats.weight <= 0:
             raise ValueError("the batch has zero total sample weight")
         running = self._running
         assert running is not None
         running.update(model, stats)
-        params = m_step(model, running.as_stats(), self.reg_covar, data.dtype,
-                        var_floor=data.var_floor)  # fmt: skip
-        self._set_params_from(params, self._stream_shift, None)
+        params = m_step(model, running.as_stats(), self.reg_covar, ex.dtype,
+                        frozen=self._stream_start, freeze=frozenset(self.freeze),
+                        var_floor=ex.var_floor,
+                        previous=None if params.covariances is None else
+                        np.asarray(params.covariances, dtype=np.float64))  # fmt: skip
+        self._set_fitted(params, self._stream_shift, ex)
         self.lower_bound_ = stats.log_lik / stats.weight
         self.lower_bounds_.append(self.lower_bound_)
         self.n_iter_ = running.t
         self.converged_ = False
         return self
 
-    def _em(
-        self, data: Data, params: Params, init: int, lower_bound: float
-    ) -> tuple[Params, list[float], bool]:
-        """EM iterations from ``params`` until the lower bound changes by less than ``tol``."""
-        model, start = self._model, params.copy()
-        current: list[float] = []
-        for n_iter in range(1, self.max_iter + 1):
-            prev_lower_bound = lower_bound
-            stats = data.e_step(model, params)
-            params = m_step(
-                model,
-                stats,
-                self.reg_covar,
-                data.dtype,
-                frozen=start,
-                freeze=frozenset(self.freeze),
-                var_floor=data.var_floor,
-            )
-            lower_bound = stats.log_lik / stats.weight
-            current.append(lower_bound)
-            change = lower_bound - prev_lower_bound
-            self._print_verbose_msg_iter_end(n_iter, change)
-            if self.callback is not None:
-                self.callback(init, n_iter, lower_bound)
-            if abs(change) < self.tol:
-                return params, current, True
-        return params, current, False
-
-    def _likelihood_args(self, data: HostData) -> tuple[Parameterisation, np.ndarray, Any]:
-        par = Parameterisation(self.covariance_type, self.n_components, data.d)
-        X = np.asarray(data.centred(), dtype=np.float64)
-        return par, X, (None if np.all(data.w == 1) else np.asarray(data.w, dtype=np.float64))
-
-    def _gradient(self, data: Data, params: Params, init: int) -> tuple[Params, list[float], bool]:
-        """L-BFGS on the exact gradient of the log-likelihood from ``params``."""
-        assert isinstance(data, HostData)
-        par, X, w = self._likelihood_args(data)
-        theta = par.pack(params.weights, params.means, params.precisions_cholesky)
-        callback = None if self.callback is None else partial(self.callback, init)
-        theta, current, converged = gradient_fit(par, theta, X, w, self.tol, self.max_iter,
-                                                 callback)  # fmt: skip
-        return params_from_theta(par, theta, self._model, data.dtype), current, converged
-
-    def _newton(self, data: Data, params: Params) -> tuple[Params, float]:
-        """Trust-region Newton on the exact Hessian from EM's result."""
-        assert isinstance(data, HostData)
-        par, X, w = self._likelihood_args(data)
-        theta0 = par.pack(params.weights, params.means, params.precisions_cholesky)
-        theta, self.n_refine_iter_, self.refine_converged_ = newton_refine(par, theta0, X, w)
-        if not self.refine_converged_:
-            warnings.warn(
-                "Newton refinement did not reach a stationary point; the result is the "
-                "best point it found.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        total = X.shape[0] if w is None else float(np.sum(w))
-        lower_bound = float(par.log_likelihood(theta, X, w)) / total
-        return params_from_theta(par, theta, self._model, data.dtype), lower_bound
-
-    def _data(self, X: Any, sample_weight: Any) -> tuple[Data, Namespace | None]:
-        """Validated, centred data (and their namespace unless numpy or Dask)."""
-        ns = None
-        if is_dask(X):
-            if X.ndim != 2:
-                raise ValueError(f"Expected 2D array, got {X.ndim}D array instead")
-            data = DaskData(X, sample_weight, self._rows(X))
-            self.n_features_in_ = data.d
-            self.__dict__.pop("feature_names_in_", None)
-            if data.n < max(2, self.n_components):
-                raise ValueError(
-                    f"Expected n_samples >= max(2, n_components) but got "
-                    f"n_components = {self.n_components}, n_samples = {data.n}"
-                )
-            self._check_parameters(data.X)
-            return data, None
-        if is_foreign(X):
-            ns, X = validated(X)
-            self.n_features_in_ = X.shape[1]
-            self.__dict__.pop("feature_names_in_", None)
-            if X.shape[0] < 2:
-                raise ValueError(
-                    f"Found array with {X.shape[0]} sample(s) (shape={tuple(X.shape)}) while a "
-                    "minimum of 2 is required."
-                )
-        else:
-            X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
-        n = X.shape[0]
-        if n < self.n_components:
-            raise ValueError(
-                "Expected n_samples >= n_components "
-                f"but got n_components = {self.n_components}, "
-                f"n_samples = {n}"
-            )
-        self._check_parameters(X)
-        if ns is None:
-            w = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
-            return HostData(X, w, self._rows(X)), None
-        w_host = np.ones(n) if sample_weight is None else to_host(sample_weight)
-        w_host = _check_sample_weight(w_host, np.empty((n, 0)), ensure_non_negative=True)
-        return DeviceData(ns, X, ns.put(w_host), self._rows(X, ns)), ns
-
-    # -------------------------------------------------------------- inference
-    def _weighted_log_prob(self, X: Any) -> tuple[Any, Any]:
-        """log π_k + log N(x | μ_k, Σ_k), computed about the means' centre.
-
-        Returns the (n, K) array and the namespace of ``X`` (numpy's ``np``
-        for host data), where the result lives.
-        """
+    # -------------------------------------------------------------- prediction
+    def _predicting(self, X: Any) -> tuple[Executor, Params]:
+        """Test data and the fitted parameters, both centred about the means' centre."""
         check_is_fitted(self)
-        shift = self._host("means_").mean(axis=0)
-        if is_dask(X):
-            import dask.array as da
+        shift = to_host(self.means_).mean(axis=0)
+        ex = self._executor(X, reset=False, shift=shift, summarise=False)
+        return ex, self._params(shift, ex.dtype)
 
-            if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-                raise ValueError(
-                    f"X has shape {X.shape}, but GaussianMixture is expecting "
-                    f"{self.n_features_in_} features as input."
-                )
-            dtype = X.dtype if np.issubdtype(X.dtype, np.floating) else np.float64
-            p = self._params(shift, dtype)
-            wlp = lazy_weighted_log_prob(X.astype(dtype), shift, self._model, p, self._rows(X))
-            return wlp, da
-        if is_foreign(X):
-            ns, X = validated(X, self.n_features_in_, "GaussianMixture")
-            p = self._params(shift, ns.np_dtype)
-            Xc = X - ns.put(shift)
-            return device_em.weighted_log_prob(ns, self._model, Xc, p, self._rows(X, ns)), ns.xp
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        p = self._params(shift, X.dtype)
-        Xc = X - shift.astype(X.dtype)
-        out = np.empty((X.shape[0], self.n_components), dtype=X.dtype)
-        for sl in chunks(X.shape[0], self._rows(X)):
-            out[sl] = _wlp(self._model, Xc[sl], p)
-        return out, np
+    def _per_row(self, X: Any, kernel: Any, cols: int | None, dtype: Any = None) -> Any:
+        ex, params = self._predicting(X)
+        return per_row(ex, self._model, params, kernel, cols, dtype)
 
     def score_samples(self, X: Any) -> Any:
-        """Log-likelihood of each sample, shape (n_samples,), in ``X``'s namespace."""
-        wlp, xp = self._weighted_log_prob(X)
-        if xp is np:
-            return logsumexp(wlp, axis=1)
-        m = xp.max(wlp, axis=1, keepdims=True)
-        return xp.log(xp.sum(xp.exp(wlp - m), axis=1)) + m[:, 0]
+        """Log-likelihood of each sample, shape (n_samples,), in ``X``'s kind."""
+        return self._per_row(X, _score_kernel, None)
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean log-likelihood of ``X`` under the model."""
@@ -630,18 +560,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def predict(self, X: Any) -> Any:
         """Most probable component of each sample, shape (n_samples,)."""
-        wlp, xp = self._weighted_log_prob(X)
-        return xp.argmax(wlp, axis=1)
+        return self._per_row(X, _label_kernel, None, np.int64)
 
     def predict_proba(self, X: Any) -> Any:
         """Responsibilities, shape (n_samples, n_components); rows sum to one."""
-        wlp, xp = self._weighted_log_prob(X)
-        if xp is np:
-            with np.errstate(under="ignore"):
-                return np.exp(wlp - logsumexp(wlp, axis=1)[:, None])
-        m = xp.max(wlp, axis=1, keepdims=True)
-        e = xp.exp(wlp - m)
-        return e / xp.sum(e, axis=1, keepdims=True)
+        return self._per_row(X, _proba_kernel, self.n_components)
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw samples from the fitted mixture.
@@ -658,43 +581,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 "Invalid value for 'n_samples': %d . The sampling requires at "  # noqa: UP031
                 "least one sample." % (self.n_components)
             )
-        means = self._host("means_")
-        _, n_features = means.shape
-        cov: Any = self._host("covariances_")
         rng = check_random_state(self.random_state)
-        n_samples_comp = rng.multinomial(n_samples, self._host("weights_"))
-        if self.covariance_type == "full":
-            X = np.vstack(
-                [
-                    rng.multivariate_normal(mean, cov, int(s))
-                    for mean, cov, s in zip(means, cov, n_samples_comp, strict=True)
-                ]
-            )
-        elif self.covariance_type == "tied":
-            X = np.vstack(
-                [
-                    rng.multivariate_normal(mean, cov, int(s))
-                    for mean, s in zip(means, n_samples_comp, strict=True)
-                ]
-            )
-        else:
-            X = np.vstack(
-                [
-                    mean + rng.standard_normal(size=(s, n_features)) * np.sqrt(cov)
-                    for mean, cov, s in zip(means, cov, n_samples_comp, strict=True)
-                ]
-            )
-        y = np.concatenate([np.full(s, j, dtype=np.int64) for j, s in enumerate(n_samples_comp)])
+        counts = rng.multinomial(n_samples, to_host(self.weights_))
+        model = self._model
+        X = model.sample(rng, to_host(self.means_), model.from_public(to_host(self.covariances_)),
+                         counts)  # fmt: skip
+        y = np.concatenate([np.full(s, j, dtype=np.int64) for j, s in enumerate(counts)])
         return X.astype(np.float64), y
 
+    # ------------------------------------------------------------- criteria
     def _n_parameters(self) -> int:
-        """Number of free parameters of the model."""
+        """Number of free parameters of the model (mclust's count)."""
         K, d = self.means_.shape  # the shape of any namespace's array
-        cov = self._model.n_parameters(K, d)
-        return int(cov + d * K + K - 1)
+        return free_parameters(self.covariance_type, K, d)
 
     def bic(self, X: Any) -> float:
-        """Bayesian information criterion on ``X`` (lower is better)."""
+        """Bayesian information criterion on ``X`` (lower is better; mclust's BIC negated)."""
         n = np.shape(X)[0]
         return -2 * self.score(X) * n + self._n_parameters() * math.log(n)
 
@@ -702,17 +604,38 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """Akaike information criterion on ``X`` (lower is better)."""
         return -2 * self.score(X) * np.shape(X)[0] + 2 * self._n_parameters()
 
+    def icl(self, X: Any) -> float:
+        """(gradmix) Integrated completed likelihood: ``bic(X) - 2 Σᵢ log maxₖ rᵢₖ``.
+
+        BIC plus the entropy of the classification (Biernacki, Celeux & Govaert
+        2000, as mclust computes it with hard assignments; mclust reports it
+        negated): lower is better, and it prefers well-separated components.
+        """
+        ex, params = self._predicting(X)
+        (log_max,) = per_row_sum(ex, self._model, params, _classification_kernel)
+        return float(self.bic(X) - 2.0 * float(log_max))
+
+    @property
+    def covariance_factors_(self) -> CovarianceFactors:
+        """(gradmix) mclust's ``Σ_k = λ_k D_k A_k D_kᵀ``: volume (K,), shape (K, d),
+        orientation (K, d, d); factors the model makes equal are repeated."""
+        check_is_fitted(self)
+        K, d = self.means_.shape
+        cov = self._model.from_public(to_host(self.covariances_))
+        return CovarianceFactors(*self._model.factors(cov, K, d))
+
     # ------------------------------------------------------- inference (AD)
     def standard_errors(self, X: Any, sample_weight: Any = None) -> dict[str, np.ndarray]:
         """Standard errors of the fitted parameters from the observed information.
 
         The negative Hessian of the log-likelihood of ``X`` (exact, by AD) at
-        the fitted parameters, in free coordinates (softmax logits — so the
-        weights' sum-to-one constraint is respected —, means, log-diagonal
-        precision Cholesky factors), is inverted and mapped to the natural
-        parameters by the delta method with the AD Jacobian.  Asymptotic
-        (Wald) errors: meaningful at a maximum of the likelihood of ``X``
-        (fit with ``reg_covar=0`` or ``refine="newton"`` for the exact one).
+        the fitted parameters, in the model's free coordinates (softmax logits
+        — so the weights' sum-to-one constraint is respected —, means,
+        log-volumes and log-shapes or unit-determinant triangles), is inverted
+        and mapped to the natural parameters by the delta method with the AD
+        Jacobian.  Asymptotic (Wald) errors: meaningful at a maximum of the
+        likelihood of ``X`` (fit with ``reg_covar=0`` or ``refine="newton"``
+        for the exact one).
 
         Parameters
         ----------
@@ -730,26 +653,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ------
         ValueError
             If the information matrix is singular (e.g. a component on a single
-            point) or the model has too many parameters for an exact Hessian.
+            point), the model has too many parameters for an exact Hessian, or
+            the covariance model has no free parameterisation here.
         """
-        cov = self._natural_covariance(X, sample_weight)
-        par = Parameterisation(self.covariance_type, self.n_components, self.n_features_in_)
-        return par.split(np.sqrt(np.maximum(np.diag(cov), 0.0)))
-
-    def _natural_covariance(self, X: Any, sample_weight: Any) -> np.ndarray:
-        """Delta-method covariance of ``[weights, means, covariances]`` (flattened)."""
-        check_is_fitted(self)
-        X = validate_data(self, to_host(X) if is_foreign(X) else X, reset=False,
-                          dtype=[np.float64])  # fmt: skip
-        w = None
-        if sample_weight is not None:
-            w = _check_sample_weight(to_host(sample_weight) if is_foreign(sample_weight)
-                                     else sample_weight, X, ensure_non_negative=True)  # fmt: skip
-        par = Parameterisation(self.covariance_type, self.n_components, X.shape[1])
-        shift = X.mean(axis=0)  # centred: the same Hessian, fewer rounding errors
-        theta = par.pack(self._host("weights_"), self._host("means_") - shift,
-                         self._host("precisions_cholesky_"))  # fmt: skip
-        return parameter_covariance(par, theta, X - shift, w)
+        return inference.standard_errors(self, X, sample_weight)
 
     def confidence_intervals(
         self, X: Any, level: float = 0.95, sample_weight: Any = None
@@ -769,22 +676,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             For ``"weights"``, ``"means"``, ``"covariances"``: ``(lower, upper)``,
             each shaped like the fitted attribute.
         """
-        if not 0.0 < level < 1.0:
-            raise ValueError(f"level must lie in (0, 1), got {level}")
-        se = self.standard_errors(X, sample_weight)
-        z = float(norm.ppf(0.5 + level / 2))
-        out = {}
-        for name in ("weights", "means", "covariances"):
-            est = self._host(name + "_")
-            out[name] = (est - z * se[name], est + z * se[name])
-        return out
+        return inference.confidence_intervals(self, X, level, sample_weight)
 
     # ------------------------------------------------------------ persistence
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Save the fitted model as ``.npz`` (no pickle); see :func:`gradmix.load`."""
-        from gradmix.mixture.persistence import save
-
-        return save(self, path, overwrite=overwrite)
+        return persistence.save(self, path, overwrite=overwrite)
 
     # ------------------------------------------------------------- verbosity
     def _print_verbose_msg_init_beg(self, n_init: int) -> None:

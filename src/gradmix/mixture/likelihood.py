@@ -10,27 +10,31 @@ exactly:
   the sum-to-one constraint is built in, so the information matrix is not
   singular along it;
 - means: the K·d entries;
-- covariances, through scikit-learn's precision Cholesky factor ``U``
-  (``U Uᵀ = Σ⁻¹``): for full and tied the upper triangle of ``U`` row by row
-  with the log of its diagonal; for diag and spherical ``log U`` (= -log σ).
+- covariances: the covariance model's own free parameters (its
+  ``free_size``), through scikit-learn's precision Cholesky factor ``U``
+  (``U Uᵀ = Σ⁻¹``): log-volumes, and log-shapes or unit-determinant
+  triangles, shared where the model makes them equal.
 
-The same free parameters for all four covariance types, so ``pack`` and
-``unpack`` are bijections onto the valid parameters.
+``pack`` and ``unpack`` are bijections onto the model's valid parameters, and
+the number of free parameters is the model's parameter count.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from gradmix.ad import hessian_blocks, logsumexp
+from gradmix.mixture.covariance import MODELS, get_model
 
-__all__ = ["Parameterisation"]
+__all__ = ["Parameterisation", "supported_models"]
 
-LOG_2PI = math.log(2 * math.pi)
+
+def supported_models() -> list[str]:
+    """Names of the covariance models with a free parameterisation."""
+    return [name for name, m in MODELS.items() if m.has_free_parameters]
 
 
 @dataclass(frozen=True)
@@ -39,22 +43,40 @@ class Parameterisation:
 
     Parameters
     ----------
-    covariance_type : {"full", "tied", "diag", "spherical"}
+    covariance_type : str
+        Any name ``GaussianMixture`` takes whose model has a free
+        parameterisation (:func:`supported_models`).
     n_components : int
     n_features : int
+
+    Raises
+    ------
+    ValueError
+        For a model without one (those with a shared shape under varying
+        orientations, or the converse: EVE, VVE, EEV, VEV).
     """
 
     covariance_type: str
     n_components: int
     n_features: int
+    model: Any = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        model = get_model(self.covariance_type)
+        if not model.has_free_parameters:
+            raise ValueError(
+                f"covariance_type={self.covariance_type!r} constrains orientations (a shared "
+                "shape under varying orientations, or the converse) in a way gradmix has no "
+                "free parameterisation for; standard errors, refine='newton' and "
+                f"solver='gradient' support {', '.join(supported_models())}"
+            )
+        object.__setattr__(self, "model", model)
 
     # layout ----------------------------------------------------------------------
     @property
     def n_cov(self) -> int:
         """Free covariance parameters."""
-        K, d = self.n_components, self.n_features
-        tri = d * (d + 1) // 2
-        return {"full": K * tri, "tied": tri, "diag": K * d, "spherical": K}[self.covariance_type]
+        return int(self.model.free_size(self.n_components, self.n_features))
 
     @property
     def size(self) -> int:
@@ -62,100 +84,62 @@ class Parameterisation:
         K, d = self.n_components, self.n_features
         return K - 1 + K * d + self.n_cov
 
-    def _tri(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Upper-triangle indices (row by row) and which of them are diagonal."""
-        iu, ju = np.triu_indices(self.n_features)
-        return iu, ju, iu == ju
-
     # θ <-> parameters ------------------------------------------------------------
     def pack(
         self, weights: np.ndarray, means: np.ndarray, precisions_cholesky: np.ndarray
     ) -> np.ndarray:
-        """θ from scikit-learn-shaped parameters (float64, shape (size,)).
+        """θ from compact parameters (float64, shape (size,)).
 
         Raises
         ------
         ValueError
-            If a weight is zero (its logit would be infinite).
+            If a weight is zero (its logit would be infinite) or a precision
+            factor's diagonal is not positive.
         """
         weights = np.asarray(weights, dtype=np.float64)
         if np.any(weights <= 0):
             raise ValueError("a component has zero weight: it has no free logit")
-        logits = np.log(weights[:-1]) - np.log(weights[-1])
         U = np.asarray(precisions_cholesky, dtype=np.float64)
-        if self.covariance_type in ("full", "tied"):
-            iu, ju, diag = self._tri()
-            cov = U[..., iu, ju].copy()
-            if np.any(cov[..., diag] <= 0):
-                raise ValueError("precision Cholesky factors must have a positive diagonal")
-            cov[..., diag] = np.log(cov[..., diag])
-        else:
-            cov = np.log(U)
-        return np.concatenate([logits, np.ravel(means), np.ravel(cov)]).astype(np.float64)
+        if np.any(self.model.variances(U) <= 0):  # the factors' diagonals
+            raise ValueError("precision Cholesky factors must have a positive diagonal")
+        logits = np.log(weights[:-1]) - np.log(weights[-1])
+        cov = self.model.pack_free(U)
+        return np.concatenate([logits, np.ravel(means), cov]).astype(np.float64)
 
     def unpack(self, theta: Any) -> tuple[Any, Any, Any]:
         """``(log_weights, means, precisions_cholesky)`` from θ, in plain numpy.
 
-        Differentiable by :mod:`gradmix.ad`; shapes as scikit-learn's
-        (``precisions_cholesky``: (K, d, d), (d, d), (K, d) or (K,)).
+        Differentiable by :mod:`gradmix.ad`; the precision factors are compact
+        (scikit-learn's shapes for the model's family).
         """
         K, d = self.n_components, self.n_features
         logits = np.concatenate([theta[: K - 1], np.zeros(1)])
         log_w = logits - logsumexp(logits)
         means = np.reshape(theta[K - 1 : K - 1 + K * d], (K, d))
-        rest = theta[K - 1 + K * d :]
-        if self.covariance_type in ("full", "tied"):
-            iu, ju, diag = self._tri()
-            v = np.reshape(rest, (-1, len(iu)))
-            # exp on the diagonal only; off-diagonal entries never pass through exp
-            v = np.where(diag, np.exp(np.where(diag, v, 0.0)), v)
-            scatter = np.zeros((len(iu), d * d))
-            scatter[np.arange(len(iu)), iu * d + ju] = 1.0
-            U = np.reshape(v @ scatter, (-1, d, d))
-            return log_w, means, (U if self.covariance_type == "full" else U[0])
-        return log_w, means, np.exp(rest if self.covariance_type == "spherical" else
-                                    np.reshape(rest, (K, d)))  # fmt: skip
+        U = self.model.unpack_free(theta[K - 1 + K * d :], K, d)
+        return log_w, means, U
 
     def natural(self, theta: Any) -> Any:
-        """``[weights, means, covariances]`` flattened: the delta method's map from θ."""
+        """``[weights, means, covariances]`` flattened (covariances in the fitted
+        attribute's layout): the delta method's map from θ."""
         log_w, means, U = self.unpack(theta)
-        if self.covariance_type in ("full", "tied"):
-            cov = np.linalg.inv(U @ np.swapaxes(U, -1, -2))
-        else:
-            cov = 1.0 / (U * U)
+        cov = self.model.public(self.model.ad_covariances(U), self.n_components, self.n_features)
         return np.concatenate([np.exp(log_w), np.ravel(means), np.ravel(cov)])
 
     def split(self, flat: np.ndarray) -> dict[str, np.ndarray]:
         """``natural``'s flat vector (or per-entry values) as named, shaped arrays."""
         K, d = self.n_components, self.n_features
-        shape = {"full": (K, d, d), "tied": (d, d), "diag": (K, d), "spherical": (K,)}
         return {
             "weights": flat[:K],
             "means": flat[K : K + K * d].reshape(K, d),
-            "covariances": flat[K + K * d :].reshape(shape[self.covariance_type]),
+            "covariances": flat[K + K * d :].reshape(self.model.public_shape(K, d)),
         }
 
     # the likelihood -----------------------------------------------------------------
     def log_prob(self, theta: Any, X: np.ndarray) -> Any:
         """log π_k + log N(x_i | μ_k, Σ_k), shape (n, K)."""
-        d = self.n_features
         log_w, means, U = self.unpack(theta)
-        diff = X[:, None, :] - means[None, :, :]  # (n, K, d)
-        ct = self.covariance_type
-        if ct == "full":
-            z = np.einsum("nkd,kde->nke", diff, U)
-            log_det = np.sum(np.log(np.diagonal(U, axis1=1, axis2=2)), axis=1)
-        elif ct == "tied":
-            z = np.einsum("nkd,de->nke", diff, U)
-            log_det = np.sum(np.log(np.diagonal(U)))
-        elif ct == "diag":
-            z = diff * U[None, :, :]
-            log_det = np.sum(np.log(U), axis=1)
-        else:
-            z = diff * U[None, :, None]
-            log_det = d * np.log(U)
-        maha = np.sum(z * z, axis=2)
-        return -0.5 * maha + (log_det - 0.5 * d * LOG_2PI) + log_w
+        return self.model.ad_log_prob(X, means, U) + log_w
 
     def log_likelihood(self, theta: Any, X: np.ndarray, sample_weight: Any = None) -> Any:
         """Σᵢ wᵢ log p(xᵢ | θ): the mixture's total log-likelihood."""

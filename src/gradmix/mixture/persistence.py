@@ -3,11 +3,14 @@
 A model file holds the fitted arrays plus one JSON string (``__meta__``)
 with the estimator's class and constructor parameters.  It is read with
 ``allow_pickle=False``, so loading never executes code from the file.
+Estimators register themselves (:func:`register`) with the attributes to
+save; this module imports none of them.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,32 +18,20 @@ import numpy as np
 
 from gradmix.mixture.arrays import to_host
 
-__all__ = ["save", "load", "read_metadata", "FORMAT"]
+__all__ = ["FORMAT", "load", "read_metadata", "register", "save"]
 
 FORMAT = "gradmix-model-1"
-_FITTED = {
-    "GaussianMixture": (
-        "weights_",
-        "means_",
-        "covariances_",
-        "precisions_",
-        "precisions_cholesky_",
-        "converged_",
-        "n_iter_",
-        "lower_bound_",
-        "lower_bounds_",
-        "n_features_in_",
-        "feature_names_in_",
-    ),
-    "KMeans": (
-        "cluster_centers_",
-        "labels_",
-        "inertia_",
-        "n_iter_",
-        "n_features_in_",
-        "feature_names_in_",
-    ),
-}
+_CLASSES: dict[str, tuple[type, tuple[str, ...]]] = {}
+
+
+def register(fitted: tuple[str, ...]) -> Callable[[type], type]:
+    """Class decorator: instances of the class can be saved, with the attributes ``fitted``."""
+
+    def decorate(cls: type) -> type:
+        _CLASSES[cls.__name__] = (cls, fitted)
+        return cls
+
+    return decorate
 
 
 def _jsonable(v: Any) -> Any:
@@ -56,7 +47,7 @@ def _jsonable(v: Any) -> Any:
 def save(
     model: Any, path: str | Path, *, overwrite: bool = False, metadata: dict[str, Any] | None = None
 ) -> Path:
-    """Write a fitted GaussianMixture or KMeans to ``path`` (``.npz``).
+    """Write a fitted, registered model (GaussianMixture, KMeans) to ``path`` (``.npz``).
 
     ``metadata`` (JSON-serialisable) is stored alongside and returned by
     :func:`read_metadata`.
@@ -70,7 +61,7 @@ def save(
 
     check_is_fitted(model)
     name = type(model).__name__
-    if name not in _FITTED:
+    if name not in _CLASSES:
         raise TypeError(f"cannot save a {name}")
     path = Path(path)
     if path.suffix != ".npz":
@@ -81,15 +72,15 @@ def save(
     for k, v in model.get_params().items():
         if isinstance(v, np.random.RandomState | np.random.Generator) or callable(v):
             v = None  # generators and callbacks are not saved
-        params[k] = _jsonable(v)
+        params[k] = _jsonable(to_host(v) if hasattr(v, "__array_namespace__") else v)
     meta = {"format": FORMAT, "class": name, "params": params, "metadata": metadata or {}}
     arrays: dict[str, Any] = {"__meta__": np.array(json.dumps(meta))}
-    for attr in _FITTED[name]:
+    for attr in _CLASSES[name][1]:
         if hasattr(model, attr):
             value = getattr(model, attr)
             if attr == "feature_names_in_":
                 value = np.asarray(value, dtype=str)
-            arrays[attr] = np.asarray(to_host(value))  # device arrays come home
+            arrays[attr] = np.asarray(to_host(value))  # device and lazy arrays come home
     with open(path, "wb") as fh:
         np.savez(fh, **arrays)
     return path
@@ -125,18 +116,16 @@ def load(path: str | Path) -> Any:
     ValueError
         If the file is not a gradmix model.
     """
-    from gradmix.mixture.gaussian_mixture import GaussianMixture
-    from gradmix.mixture.kmeans import KMeans
-
     data, meta = _read_meta(path)
-    cls = {"GaussianMixture": GaussianMixture, "KMeans": KMeans}.get(str(meta.get("class")))
-    if cls is None:
+    entry = _CLASSES.get(str(meta.get("class")))
+    if entry is None:
         raise ValueError(f"{path} holds an unknown model class {meta.get('class')!r}")
+    cls, fitted = entry
     params = {k: _restore(v) for k, v in meta["params"].items()}
     if "freeze" in params:
         params["freeze"] = tuple(params["freeze"])
     model = cls(**params)
-    for attr in _FITTED[cls.__name__]:
+    for attr in fitted:
         if attr in data.files:
             value = data[attr]
             if attr in ("converged_",):

@@ -1,14 +1,19 @@
-"""Model selection over a grid of component counts and covariance types (mclust's workflow).
+"""Model selection over a grid of component counts and covariance models (mclust's workflow).
 
-Every (K, covariance type) pair is fit and scored by an information
+Every (K, covariance model) pair is fit and scored by an information
 criterion, lower is better:
 
-- BIC = -2 log L + p log n,
+- BIC = -2 log L + p log n (mclust's BIC negated),
 - AIC = -2 log L + 2 p,
 - ICL = BIC - 2 Σᵢ log maxₖ rᵢₖ (Biernacki, Celeux & Govaert 2000, as mclust
   computes it with hard assignments; mclust reports -ICL, higher is better):
   BIC plus a penalty for the entropy of the classification, so it prefers
   well-separated components.
+
+By default, as mclust's ``mclustBIC``: the fourteen models (``E`` and ``V``
+for one-dimensional data) and K = 1..9.  Pass ``init_params="hc"`` to start
+every fit as mclust does, from model-based hierarchical agglomeration (the
+tree is built once and cut at each K).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from gradmix.mixture.arrays import to_host
+from gradmix.mixture.covariance import DEFAULT_SELECTION, MODELS, plot_style
 from gradmix.mixture.gaussian_mixture import GaussianMixture
 
 __all__ = ["ModelSelection", "criterion_value", "select_model"]
@@ -30,17 +35,13 @@ __all__ = ["ModelSelection", "criterion_value", "select_model"]
 CRITERIA = ("bic", "aic", "icl")
 
 
-def criterion_value(model: GaussianMixture, X: np.ndarray, criterion: str) -> float:
+def criterion_value(model: GaussianMixture, X: Any, criterion: str) -> float:
     """``criterion`` ("bic", "aic" or "icl") of a fitted model on ``X`` (lower is better)."""
     if criterion == "aic":
         return model.aic(X)
-    bic = model.bic(X)
-    if criterion == "bic":
-        return bic
-    # log maxₖ rᵢₖ = max_k log(π_k N_k(xᵢ)) - log p(xᵢ), without forming the responsibilities
-    wlp, xp = model._weighted_log_prob(X)
-    log_max_r = xp.max(wlp, axis=1) - model.score_samples(X)
-    return float(bic - 2.0 * float(to_host(xp.sum(log_max_r))))
+    if criterion == "icl":
+        return model.icl(X)
+    return model.bic(X)
 
 
 @dataclass
@@ -75,10 +76,11 @@ class ModelSelection:
 
     @property
     def table_(self) -> Any:
-        """The criterion per K (rows) and covariance type (columns).
+        """The criterion per K (rows) and covariance model (columns), as mclust lays out
+        its BIC table (its values negated: lower is better here).
 
         A pandas DataFrame when pandas is installed, else a numpy structured
-        array with an ``n_components`` field and one field per type.
+        array with an ``n_components`` field and one field per model.
         """
         try:
             import pandas as pd
@@ -92,17 +94,56 @@ class ModelSelection:
         frame.columns.name = self.criterion.upper()
         return frame
 
-    def plot(self, ax: Any = None) -> Any:
-        """Criterion curves against K, one per covariance type, the best one starred."""
-        from gradmix.plot import plot_selection
+    def top(self, n: int = 3) -> list[tuple[str, int, float]]:
+        """The ``n`` best fits as ``(covariance_type, n_components, value)``, best first
+        (mclust's ``summary(BIC)``)."""
+        order = np.argsort(np.where(np.isnan(self.values), np.inf, self.values), axis=None)
+        out = []
+        for flat in order[:n]:
+            i, j = np.unravel_index(flat, self.values.shape)
+            if np.isfinite(self.values[i, j]):
+                out.append((self.covariance_types[j], self.n_components[i],
+                            float(self.values[i, j])))  # fmt: skip
+        return out
 
-        return plot_selection(self, ax=ax)
+    def plot(self, ax: Any = None) -> Any:
+        """mclust's BIC picture: the criterion against K, one line per model, the best starred.
+
+        Returns
+        -------
+        matplotlib Axes
+        """
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7.5, 4.8))
+        ks = self.n_components
+        for j, ct in enumerate(self.covariance_types):
+            marker, colour = plot_style(ct)
+            ax.plot(ks, self.values[:, j], marker=marker, ms=6, lw=1.3, color=colour, label=ct)
+        best_k, best_ct = self.best_params_["n_components"], self.best_params_["covariance_type"]
+        best_value = self.values[ks.index(best_k), self.covariance_types.index(best_ct)]
+        name = self.criterion.upper()
+        ax.plot([best_k], [best_value], marker="*", ms=18, color="gold", mec="k", ls="none",
+                label=f"best: {best_ct}, {best_k}", zorder=5)  # fmt: skip
+        ax.set_xlabel("number of components")
+        ax.set_ylabel(f"{name} (lower is better)")
+        ax.set_xticks(ks)
+        ax.set_title(f"Model choice by {name}")
+        ax.legend(ncol=2 if len(self.covariance_types) > 6 else 1, fontsize=8,
+                  loc="best")  # fmt: skip
+        return ax
+
+
+def _dimension(X: Any) -> int:
+    shape = getattr(X, "shape", None) or np.shape(X)
+    return int(shape[1]) if len(shape) == 2 else 1
 
 
 def select_model(
     X: Any,
     n_components: Iterable[int] = range(1, 10),
-    covariance_types: Iterable[str] = ("full", "tied", "diag", "spherical"),
+    covariance_types: Iterable[str] | None = None,
     criterion: str = "bic",
     n_init: int = 1,
     random_state: Any = None,
@@ -113,21 +154,25 @@ def select_model(
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
+        numpy, any array-API array or a Dask array.
     n_components : iterable of int, default=range(1, 10)
-    covariance_types : iterable of str, default=all four
+    covariance_types : iterable of str, optional
+        Default: mclust's fourteen models (``E`` and ``V`` for 1-D data).
     criterion : {"bic", "aic", "icl"}, default="bic"
         Lower is better for all three (see the module docstring).
     n_init : int, default=1
     random_state : int, RandomState or None
         Passed to every fit (an int gives every fit the same seed).
     **kwargs
-        Further :class:`GaussianMixture` parameters (``tol``, ``reg_covar``, ...).
+        Further :class:`GaussianMixture` parameters: ``tol`` (default 1e-5 here,
+        about mclust's convergence criterion, rather than scikit-learn's 1e-3),
+        ``reg_covar``, ``init_params`` (``"hc"`` for mclust's start), ...
 
     Returns
     -------
     ModelSelection
-        ``.best_``, ``.table_``, ``.plot()``; fits that fail (e.g. more
-        components than the data support) get NaN and are reported in
+        ``.best_``, ``.table_``, ``.top()``, ``.plot()``; fits that fail (e.g.
+        more components than the data support) get NaN and are reported in
         ``.errors_``.
 
     Examples
@@ -141,15 +186,20 @@ def select_model(
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
     ks = [int(k) for k in n_components]
+    Xv = X if hasattr(X, "shape") else np.asarray(X)  # Dask and GPU arrays stay as they are
+    if covariance_types is None:
+        covariance_types = DEFAULT_SELECTION[min(_dimension(Xv), 2)]
     types = list(covariance_types)
     if not ks or not types:
         raise ValueError("n_components and covariance_types must not be empty")
-    unknown = sorted(set(types) - {"full", "tied", "diag", "spherical"})
+    unknown = sorted(set(types) - set(MODELS))
     if unknown:
-        raise ValueError(f"unknown covariance types {unknown}; use full, tied, diag, spherical")
+        raise ValueError(f"unknown covariance types {unknown}; use {', '.join(MODELS)}")
     if min(ks) < 1:
         raise ValueError(f"n_components must be positive, got {min(ks)}")
-    Xv = X if hasattr(X, "shape") else np.asarray(X)  # Dask and GPU arrays stay as they are
+    # criteria compare optima: EM stopped at scikit-learn's tol=1e-3 can rank models by
+    # where it stopped (on Old Faithful it ranks VVE,2 above EEE,3, mclust's choice)
+    kwargs.setdefault("tol", 1e-5)
     values = np.full((len(ks), len(types)), np.nan)
     models: dict[tuple[int, str], GaussianMixture] = {}
     errors: dict[tuple[int, str], str] = {}

@@ -8,20 +8,21 @@ where ŝ_t are the batch's statistics per unit weight under the current
 parameters, and the M-step runs on s_t (stepwise EM: Sato & Ishii 2000,
 Cappé & Moulines 2009; κ in (1/2, 1] gives convergence, smaller κ forgets
 faster — 0.6 is Liang & Klein's recommendation).  Statistics of different
-batches are taken about different reference points, so they are moved to a
-common one (the stream's fixed centre) before they are blended.
+batches are taken about different reference points, so the covariance
+family moves them to a common one (the stream's fixed centre, the origin of
+the centred coordinates) before they are blended.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance import CovarianceModel
 from gradmix.mixture.em import Stats
 
-__all__ = ["KAPPA", "RunningStats", "about_centre", "step_size"]
+__all__ = ["KAPPA", "RunningStats", "step_size"]
 
 KAPPA = 0.6
 
@@ -29,19 +30,6 @@ KAPPA = 0.6
 def step_size(t: int) -> float:
     """γ_t for the t-th batch (t = 1, 2, ...)."""
     return 1.0 if t <= 1 else float((t + 1) ** -KAPPA)
-
-
-def about_centre(model: CovarianceModel, stats: Stats) -> np.ndarray:
-    """The second-moment statistic moved from ``stats.ref`` to the origin (the centre)."""
-    m, sx, nk, S = stats.ref, stats.sx, stats.nk, stats.second
-    if model.name == "full":
-        outer = m[:, :, None] * sx[:, None, :]
-        return S + outer + np.swapaxes(outer, 1, 2) - nk[:, None, None] * m[:, :, None] * m[:, None]
-    if model.name == "tied":
-        return S  # pooled about the origin already
-    if model.name == "diag":
-        return S + 2 * m * sx - nk[:, None] * m * m
-    return S + (2 * np.sum(m * sx, axis=1) - nk * np.sum(m * m, axis=1))[:, None]
 
 
 @dataclass
@@ -54,17 +42,17 @@ class RunningStats:
     t: int = 0
 
     @classmethod
-    def empty(cls, model: CovarianceModel, K: int, d: int) -> RunningStats:
-        return cls(np.zeros(K), np.zeros((K, d)), np.zeros(model.second_moment_shape(K, d)))
+    def empty(cls, model: Any, K: int, d: int) -> RunningStats:
+        return cls(np.zeros(K), np.zeros((K, d)), np.zeros(model.second_shape(K, d)))
 
-    def update(self, model: CovarianceModel, batch: Stats) -> float:
+    def update(self, model: Any, batch: Stats) -> float:
         """Blend in a batch's statistics; returns the step size used."""
         self.t += 1
         g = step_size(self.t)
         per = 1.0 / batch.weight
         self.nk = (1 - g) * self.nk + g * per * batch.nk
         self.sx = (1 - g) * self.sx + g * per * batch.sx
-        self.second = (1 - g) * self.second + g * per * about_centre(model, batch)
+        self.second = (1 - g) * self.second + g * per * model.about_origin(batch)
         return g
 
     def as_stats(self) -> Stats:

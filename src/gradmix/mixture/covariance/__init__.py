@@ -1,0 +1,129 @@
+"""The registry of covariance models: every name ``covariance_type`` accepts.
+
+mclust's fourteen models by their three letters (volume, shape, orientation:
+Equal, Variable or Identity), with (K, d, d) fitted attributes;
+scikit-learn's four names for the same four models it has, with
+scikit-learn's attribute shapes; and mclust's ``E`` and ``V`` for
+one-dimensional data.  Adding a model is one module in ``models/`` and one
+line here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradmix.mixture.covariance.base import CovarianceModel, ill_defined_error
+from gradmix.mixture.covariance.families import (
+    DiagonalFamily,
+    FullFamily,
+    SphericalFamily,
+    TiedFamily,
+)
+from gradmix.mixture.covariance.models.eee import EEE
+from gradmix.mixture.covariance.models.eei import EEI
+from gradmix.mixture.covariance.models.eev import EEV
+from gradmix.mixture.covariance.models.eii import EII
+from gradmix.mixture.covariance.models.eve import EVE
+from gradmix.mixture.covariance.models.evi import EVI
+from gradmix.mixture.covariance.models.evv import EVV
+from gradmix.mixture.covariance.models.vee import VEE
+from gradmix.mixture.covariance.models.vei import VEI
+from gradmix.mixture.covariance.models.vev import VEV
+from gradmix.mixture.covariance.models.vii import VII
+from gradmix.mixture.covariance.models.vve import VVE
+from gradmix.mixture.covariance.models.vvi import VVI
+from gradmix.mixture.covariance.models.vvv import VVV
+
+__all__ = [
+    "CovarianceModel",
+    "DEFAULT_SELECTION",
+    "free_parameters",
+    "MCLUST_NAMES",
+    "MODELS",
+    "Model",
+    "SKLEARN_NAMES",
+    "get_model",
+    "ill_defined_error",
+    "identity_precisions",
+    "matrices",
+    "plot_style",
+]
+
+#: mclust's fourteen models, in mclust's order (``mclust.options("emModelNames")``)
+MCLUST_NAMES = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "EVE", "VEE", "VVE", "EEV",
+                "VEV", "EVV", "VVV")  # fmt: skip
+_UNITS = [EII(), VII(), EEI(), VEI(), EVI(), VVI(), EEE(), EVE(), VEE(), VVE(), EEV(), VEV(),
+          EVV(), VVV()]  # fmt: skip
+#: scikit-learn's names, each the same model as one of mclust's
+SKLEARN_NAMES = {"full": "VVV", "tied": "EEE", "diag": "VVI", "spherical": "VII"}
+
+MODELS: dict[str, Any] = {m.name: m for m in _UNITS}
+MODELS.update({sk: MODELS[mc].renamed(sk, matrix_attributes=False)
+               for sk, mc in SKLEARN_NAMES.items()})  # fmt: skip
+MODELS["E"] = MODELS["EII"].renamed("E", matrix_attributes=True, univariate=True)
+MODELS["V"] = MODELS["VII"].renamed("V", matrix_attributes=True, univariate=True)
+assert tuple(m.name for m in _UNITS) == MCLUST_NAMES
+
+#: select_model's default models: mclust's, by the data's dimension
+DEFAULT_SELECTION = {1: ("E", "V"), 2: MCLUST_NAMES}
+
+# mclust's BIC picture: a marker per model (its bicPlotSymbols, as matplotlib markers), the
+# spherical models grey and black, the others on a colour ramp from green through blue to red
+_MARKERS = ("^", "2", "o", "P", "X", "1", "s", "D", "*", "d", "p", "h", "v", "<")
+
+
+def plot_style(covariance_type: str) -> tuple[str, Any]:
+    """mclust's marker and colour for a model's line in a BIC picture."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    model = get_model(covariance_type)
+    i = MCLUST_NAMES.index(model.letters)
+    if i < 2:
+        return _MARKERS[i], ("0.55", "0.0")[i]
+    ramp = LinearSegmentedColormap.from_list("mclust", ["forestgreen", "royalblue", "firebrick"])
+    return _MARKERS[i], ramp((i - 2) / 11)
+
+
+#: a covariance model (any family)
+Model = FullFamily | TiedFamily | DiagonalFamily | SphericalFamily
+
+
+def get_model(covariance_type: str) -> Any:
+    """The covariance model named ``covariance_type``.
+
+    Raises
+    ------
+    ValueError
+        For a name no model has.
+    """
+    try:
+        return MODELS[covariance_type]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown covariance_type {covariance_type!r}; use one of {', '.join(MODELS)}"
+        ) from None
+
+
+def free_parameters(covariance_type: str, n_components: int, n_features: int) -> int:
+    """Free parameters of a whole mixture: K - 1 weights, K·d means and the covariances'
+    (mclust's ``nMclustParams``)."""
+    K, d = n_components, n_features
+    return int(get_model(covariance_type).n_parameters(K, d) + K * d + K - 1)
+
+
+def matrices(covariance_type: str, values: Any, n_components: int, n_features: int) -> np.ndarray:
+    """Fitted covariances (or precisions) of any model as (K, d, d) matrices."""
+    model = get_model(covariance_type)
+    return np.asarray(model.to_matrices(model.from_public(np.asarray(values)), n_components,
+                                        n_features))  # fmt: skip
+
+
+def identity_precisions(covariance_type: str, n_components: int, n_features: int) -> np.ndarray:
+    """Unit precisions in the layout ``precisions_init`` takes for ``covariance_type``."""
+    model = get_model(covariance_type)
+    compact = model.from_matrices(
+        np.broadcast_to(np.eye(n_features), (n_components, n_features, n_features))
+    )
+    return np.asarray(model.public(compact, n_components, n_features))

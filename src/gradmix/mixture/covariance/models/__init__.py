@@ -1,0 +1,1 @@
+"""mclust's fourteen covariance models, one module each."""

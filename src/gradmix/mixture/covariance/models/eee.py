@@ -1,0 +1,23 @@
+"""EEE: ellipsoidal, equal volume, shape and orientation — Σ_k = Σ (scikit-learn's "tied")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradmix.mixture.covariance.families import TiedFamily
+
+
+class EEE(TiedFamily):
+    """One full covariance shared by all components."""
+
+    letters = "EEE"
+    description = "ellipsoidal, equal volume, shape, and orientation"
+
+    def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,
+                 trace: Any = None) -> np.ndarray:  # fmt: skip
+        return W / np.sum(nk)
+
+    def n_parameters(self, n_components: int, n_features: int) -> int:
+        return n_features * (n_features + 1) // 2

@@ -1,0 +1,24 @@
+"""EEI: diagonal, equal volume and shape — Σ_k = λ A."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradmix.mixture.covariance.families import DiagonalFamily
+
+
+class EEI(DiagonalFamily):
+    """One diagonal covariance shared by all components."""
+
+    letters = "EEI"
+    description = "diagonal, equal volume and shape"
+
+    def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,
+                 trace: Any = None) -> np.ndarray:  # fmt: skip
+        pooled = np.sum(W, axis=0) / np.sum(nk)
+        return np.broadcast_to(pooled, W.shape).copy()
+
+    def n_parameters(self, n_components: int, n_features: int) -> int:
+        return n_features

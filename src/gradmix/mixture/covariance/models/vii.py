@@ -1,0 +1,23 @@
+"""VII: spherical, unequal volume — Σ_k = λ_k I (scikit-learn's "spherical")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradmix.mixture.covariance.families import SphericalFamily
+
+
+class VII(SphericalFamily):
+    """One variance per component."""
+
+    letters = "VII"
+    description = "spherical, unequal volume"
+
+    def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,
+                 trace: Any = None) -> np.ndarray:  # fmt: skip
+        return W / (n_features * nk)
+
+    def n_parameters(self, n_components: int, n_features: int) -> int:
+        return n_components

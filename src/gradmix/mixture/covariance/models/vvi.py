@@ -1,0 +1,23 @@
+"""VVI: diagonal, varying volume and shape — Σ_k = λ_k A_k (scikit-learn's "diag")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradmix.mixture.covariance.families import DiagonalFamily
+
+
+class VVI(DiagonalFamily):
+    """A diagonal covariance per component."""
+
+    letters = "VVI"
+    description = "diagonal, varying volume and shape"
+
+    def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,
+                 trace: Any = None) -> np.ndarray:  # fmt: skip
+        return W / nk[:, None]
+
+    def n_parameters(self, n_components: int, n_features: int) -> int:
+        return n_components * n_features

@@ -1,0 +1,194 @@
+"""Numpy data on this machine: chunks in parallel threads, one per core.
+
+numpy and BLAS release the GIL, so the chunks of a pass run in as many
+threads as there are cores, with BLAS limited to one thread meanwhile
+(threadpoolctl); each thread sums its own chunks and the threads' sums are
+added in a fixed order, so results do not depend on scheduling.  Rows are
+centred chunk by chunk as they are read: no centred copy of the data exists,
+unless the caller asks for the augmented layout ``[X - shift, 1]`` (k-means
+keeps one so that every pass is copy-free).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import array_api_compat.numpy as xnp
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+from gradmix.mixture.executors.base import (
+    Chunk,
+    Executor,
+    Kernel,
+    as_sums,
+    chunk_bounds,
+    combine,
+    summarise,
+)
+
+__all__ = ["HostExecutor", "N_THREADS", "single_threaded_blas"]
+
+N_THREADS = (
+    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+)
+
+MIN_ROWS = 4096  # chunks are not split below this for the sake of threads
+
+_CONTROLLER: ThreadpoolController | None = None
+
+
+def single_threaded_blas() -> Any:
+    """A context limiting BLAS to one thread (the library scan is done once, then reused)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+def _identity(a: Any) -> Any:
+    return a
+
+
+class HostExecutor(Executor):
+    """Numpy rows (and weights) held in this process.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+        Validated floating data (float32 or float64).
+    w : ndarray, shape (n,), optional
+        Sample weights in ``X``'s dtype; None for all ones.
+    rows : int
+        Rows per chunk.
+    shift : ndarray, shape (d,), optional
+        The centre; by default the weighted mean, from a summary pass.
+    n_threads : int, optional
+        Threads per pass (default one per core; Dask blocks pass 1).
+    augmented : bool
+        Keep ``[X - shift, 1]`` as the working copy (chunks are views of it).
+    offset : int
+        Global index of the first row (a Dask block's position).
+    summarise : bool
+        Run the summary pass (False for a Dask block, whose summary is global).
+    """
+
+    xp = xnp
+    in_memory_numpy = True
+
+    def __init__(self, X: np.ndarray, w: np.ndarray | None, rows: int,
+                 shift: np.ndarray | None = None, n_threads: int | None = None,
+                 augmented: bool = False, offset: int = 0,
+                 summarise_data: bool = True) -> None:  # fmt: skip
+        self.n, self.d = (int(s) for s in X.shape)
+        self.dtype = np.dtype(X.dtype)
+        self.offset = offset
+        self.threads = N_THREADS if n_threads is None else n_threads
+        # every core takes part in a pass over more than a few thousand rows
+        self.rows = max(1, min(int(rows), max(-(-self.n // self.threads), MIN_ROWS)))
+        self.unit_weights = w is None or bool(np.all(w == 1))
+        self.w = None if self.unit_weights else w
+        self.X = X
+        self.Xa: np.ndarray | None = None
+        self._shift_dtype: np.ndarray | None = None
+        if summarise_data:
+            self._set_summary(self.map_reduce(summarise, _identity), shift)
+        else:
+            assert shift is not None
+            self.shift = np.asarray(shift, dtype=np.float64)
+        self._shift_dtype = self.shift.astype(self.dtype)
+        if augmented:
+            self.Xa = np.empty((self.n, self.d + 1), dtype=self.dtype)
+            np.subtract(X, self._shift_dtype, out=self.Xa[:, :-1])
+            self.Xa[:, -1] = 1.0
+
+    # chunks ---------------------------------------------------------------------------
+    def bounds(self) -> list[tuple[int, int]]:
+        return [(a + self.offset, b + self.offset) for a, b in chunk_bounds(0, self.n, self.rows)]
+
+    def _chunk(self, a: int, b: int, aligned: Sequence[Any]) -> Chunk:
+        w = None if self.w is None else self.w[a:b]
+        rows = tuple(r[a:b] for r in aligned)
+        if self.Xa is not None:
+            Xa = self.Xa[a:b]
+            return Chunk(xnp, Xa[:, :-1], w, a + self.offset, b + self.offset, rows, Xa)
+        X = self.X[a:b] if self._shift_dtype is None else self.X[a:b] - self._shift_dtype
+        return Chunk(xnp, X, w, a + self.offset, b + self.offset, rows)
+
+    def _groups(self) -> list[list[tuple[int, int]]]:
+        """The chunks split into contiguous runs, one per thread."""
+        local = list(chunk_bounds(0, self.n, self.rows))
+        jobs = max(min(self.threads, len(local)), 1)
+        edges = np.linspace(0, len(local), jobs + 1).astype(int)
+        return [local[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+    def _in_threads(self, work: Any, groups: list[list[tuple[int, int]]]) -> list[Any]:
+        if len(groups) == 1:
+            return [work(groups[0])]
+        with single_threaded_blas(), ThreadPoolExecutor(len(groups)) as pool:
+            return list(pool.map(work, groups))
+
+    # operations -----------------------------------------------------------------------
+    def map_reduce(self, kernel: Kernel, *args: Any, aligned: Sequence[Any] = (),
+                   keep_rows: Any = False) -> Any:  # fmt: skip
+        rows_out = None if not keep_rows else np.empty(self.n, dtype=keep_rows)
+
+        def work(group: list[tuple[int, int]]) -> Any:
+            acc = None
+            for a, b in group:
+                result = kernel(self._chunk(a, b, aligned), *args)
+                if rows_out is not None:
+                    result, rows_out[a:b] = result
+                result = as_sums(result)
+                acc = result if acc is None else combine(acc, result)
+            return acc
+
+        parts = self._in_threads(work, self._groups())
+        total = parts[0]
+        for p in parts[1:]:
+            total = combine(total, p)
+        return (total, rows_out) if keep_rows else total
+
+    def map_rows(self, kernel: Kernel, *args: Any, cols: int | None = None, dtype: Any = None,
+                 aligned: Sequence[Any] = ()) -> Any:  # fmt: skip
+        shape = (self.n,) if cols is None else (self.n, cols)
+        out = np.empty(shape, dtype=self.dtype if dtype is None else dtype)
+
+        def work(group: list[tuple[int, int]]) -> None:
+            for a, b in group:
+                out[a:b] = kernel(self._chunk(a, b, aligned), *args)
+
+        self._in_threads(work, self._groups())
+        return out
+
+    def take(self, indices: np.ndarray) -> np.ndarray:
+        idx = np.asarray(indices, dtype=np.intp) - self.offset
+        if self.Xa is not None:
+            return self.Xa[idx, :-1].copy()
+        return self.X[idx] - self._shift_dtype
+
+    def weights_at(self, indices: np.ndarray) -> np.ndarray:
+        idx = np.asarray(indices, dtype=np.intp) - self.offset
+        return np.ones(len(idx), dtype=self.dtype) if self.w is None else self.w[idx].copy()
+
+    def put(self, a: Any, dtype: Any = None) -> Any:
+        return np.asarray(a, dtype=self.dtype if dtype is None else dtype)
+
+    def output(self, a: np.ndarray) -> Any:
+        return a
+
+    def to_host(self, a: Any) -> np.ndarray:
+        return np.asarray(a)
+
+    def gather(self, per_row: Any, indices: np.ndarray) -> np.ndarray:
+        return np.asarray(per_row)[np.asarray(indices, dtype=np.intp)]
+
+    def top(self, values: Any, m: int) -> np.ndarray:
+        return np.argpartition(values, -m)[: -m - 1 : -1]
+
+    def seeding_data(self, random_state: Any, at_least: int) -> tuple[Any, np.ndarray, None]:
+        rows = self.Xa[:, :-1] if self.Xa is not None else self.X - self._shift_dtype
+        return rows, self.all_weights(), None

@@ -1,0 +1,130 @@
+"""Initial parameters of a Gaussian mixture, written once on the executor seam.
+
+scikit-learn's four starts — ``kmeans`` (the labels of one k-means run),
+``k-means++`` and ``random_from_data`` (one row per component),
+``random`` (uniform random responsibilities) — draw the same random numbers
+as scikit-learn, so a fit starts where scikit-learn's does, whatever kind
+of data it runs on.  mclust's ``hc`` classifies a sample of rows by
+model-based hierarchical agglomeration.  Every start ends in the model's
+own M-step from the statistics of its responsibilities; no (n, K) array of
+them is ever held.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from array_api_compat import device
+
+from gradmix.mixture.em import (
+    OneHot,
+    Params,
+    Stats,
+    m_step,
+    stats_from_labels,
+    stats_from_source,
+)
+from gradmix.mixture.executors import Chunk, Executor
+from gradmix.mixture.hierarchical import MAX_ROWS, hierarchical_labels
+from gradmix.mixture.lloyd import kmeans
+from gradmix.mixture.seeding import kmeans_plusplus
+
+__all__ = ["INIT_PARAMS", "RandomResponsibilities", "initial_params", "initial_stats"]
+
+INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "hc")
+
+
+class RandomResponsibilities:
+    """Uniform random responsibilities, normalised per row: scikit-learn's ``random`` start.
+
+    scikit-learn draws one (n, K) array from the ``RandomState``; the draws of
+    every chunk are that stream's rows, regenerated from the generator's state
+    saved where the chunk starts, so any chunk can be drawn anywhere, in any
+    order, any number of times.
+    """
+
+    def __init__(self, states: dict[int, Any]):
+        self.states = states
+
+    @classmethod
+    def draw(
+        cls, random_state: Any, bounds: list[tuple[int, int]], K: int
+    ) -> RandomResponsibilities:
+        """Save the state at every chunk's start, advancing ``random_state`` past all draws."""
+        states = {}
+        for a, b in bounds:
+            states[a] = random_state.get_state()
+            random_state.uniform(size=(b - a, K))
+        return cls(states)
+
+    def for_rows(self, start: int, stop: int) -> RandomResponsibilities:
+        return RandomResponsibilities({a: s for a, s in self.states.items() if start <= a < stop})
+
+    def __call__(self, chunk: Chunk, K: int) -> Any:
+        rs = np.random.RandomState()
+        rs.set_state(self.states[chunk.start])
+        r = rs.uniform(size=(chunk.stop - chunk.start, K))
+        r /= r.sum(axis=1)[:, None]
+        return chunk.xp.asarray(r, dtype=chunk.X.dtype, device=device(chunk.X))
+
+
+def _from_points(ex: Executor, model: Any, indices: np.ndarray, K: int) -> Stats:
+    """The statistics of one row per component."""
+    return stats_from_labels(model, ex.take(indices), ex.weights_at(indices), np.arange(K), K,
+                             ex.total_weight)  # fmt: skip
+
+
+def initial_stats(ex: Executor, model: Any, init_params: str, K: int, random_state: Any) -> Stats:
+    """The statistics of the initial responsibilities ``init_params`` gives."""
+    if init_params == "random_from_data":
+        return _from_points(ex, model, random_state.choice(ex.n, size=K, replace=False), K)
+    if init_params == "k-means++":
+        # scikit-learn seeds on unweighted rows; a Dask array on a sample of them
+        rows, _, sample = ex.seeding_data(random_state, 50 * K)
+        picks = kmeans_plusplus(rows, K, None, random_state)
+        return _from_points(ex, model, picks if sample is None else sample[picks], K)
+    if init_params == "kmeans":
+        result = kmeans(ex, K, init="k-means++", n_init=1, random_state=random_state)
+        return stats_from_source(ex, model, OneHot(), K, aligned=(result.labels,))
+    if init_params == "random":
+        source = RandomResponsibilities.draw(random_state, ex.bounds(), K)
+        return stats_from_source(ex, model, source, K)
+    if init_params == "hc":
+        if ex.n <= MAX_ROWS:
+            idx = np.arange(ex.n)
+        else:
+            idx = np.sort(random_state.choice(ex.n, MAX_ROWS, replace=False))
+        rows = ex.take(idx)
+        labels = hierarchical_labels(rows, K)
+        return stats_from_labels(model, rows, ex.weights_at(idx), labels, K, ex.total_weight)
+    raise ValueError(f"unknown init_params {init_params!r}")
+
+
+def initial_params(ex: Executor, model: Any, K: int, init_params: str, random_state: Any,
+                   reg_covar: float, weights: np.ndarray | None = None,
+                   means: np.ndarray | None = None,
+                   precisions: np.ndarray | None = None) -> Params:  # fmt: skip
+    """Starting parameters: given ones, and the initialisation's M-step for the rest.
+
+    Parameters
+    ----------
+    weights, means, precisions : ndarray, optional
+        Given starting values (``means`` centred, ``precisions`` compact).
+    """
+    dtype = ex.dtype
+    if weights is None or means is None or precisions is None:
+        stats = initial_stats(ex, model, init_params, K, random_state)
+        params = m_step(model, stats, reg_covar, dtype, normalise_by_total=True,
+                        var_floor=ex.var_floor, covariances=precisions is None)  # fmt: skip
+    else:
+        params = Params(weights, means, None, np.empty(0))
+    if weights is not None:
+        params.weights = np.asarray(weights, dtype=dtype)
+    if means is not None:
+        params.means = np.asarray(means, dtype=dtype)
+    if precisions is not None:
+        prec_chol = model.cholesky_from_precisions(np.asarray(precisions, dtype=np.float64))
+        params.covariances = model.covariances_from_cholesky(prec_chol).astype(dtype)
+        params.precisions_cholesky = prec_chol.astype(dtype)
+    return params

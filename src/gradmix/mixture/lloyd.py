@@ -1,0 +1,248 @@
+"""k-means: EM with hard assignments (Lloyd's algorithm), on the executor seam.
+
+Each pass assigns every row to its nearest centre — distances by one GEMM of
+``[x, 1]`` against ``[-2cᵀ; |c|²]`` (the offsets ride in the product) — and
+sums Σ w and Σ w x per cluster; the new centres are their ratio.  Empty
+clusters take the points farthest from their centres, and convergence is
+scikit-learn's (labels unchanged, or the centres' squared shift at most
+``tol`` times the mean feature variance), so results equal
+``sklearn.cluster.KMeans(algorithm="lloyd")`` from the same start.  This is
+the limit of the Gaussian mixture's EM with equal spherical covariances
+shrinking to zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from array_api_compat import array_namespace, device
+
+from gradmix.mixture.arrays import to_host
+from gradmix.mixture.executors import Chunk, Executor
+from gradmix.mixture.ops import is_host, to_float64
+from gradmix.mixture.seeding import kmeans_plusplus
+
+__all__ = ["KMeansResult", "assign_kernel", "distance_kernel", "kmeans", "lloyd"]
+
+# on the host, distances are computed in blocks this large (bytes), so that a block
+# stays in cache between its GEMM and its argmin (1024 rows at K = 64 measured fastest)
+CACHE_BYTES = 2**19
+
+
+@dataclass
+class KMeansResult:
+    """Centres (centred, host), labels (in the data's kind), inertia and iterations."""
+
+    centres: np.ndarray
+    labels: Any
+    inertia: float
+    n_iter: int
+
+
+def offsets_matrix(centres: np.ndarray) -> np.ndarray:
+    """``[-2cᵀ; |c|²]``, shape (d + 1, k): ``[x, 1] @ B = |x - c|² - |x|²``."""
+    return np.concatenate([-2.0 * centres.T, np.einsum("ij,ij->i", centres, centres)[None]])
+
+
+def _labels(chunk: Chunk, B: Any) -> Any:
+    """Index of the nearest centre of every row of the chunk."""
+    xp, Xa = chunk.xp, chunk.augmented()
+    if not is_host(xp):
+        return xp.argmin(Xa @ B, axis=1)
+    m, k = Xa.shape[0], B.shape[1]
+    block = max(256, CACHE_BYTES // (k * Xa.dtype.itemsize))
+    labels = np.empty(m, dtype=np.int32)
+    D = np.empty((min(block, m), k), dtype=Xa.dtype)
+    for a in range(0, m, block):
+        b = min(a + block, m)
+        np.matmul(Xa[a:b], B, out=D[: b - a])
+        labels[a:b] = np.argmin(D[: b - a], axis=1)
+    return labels
+
+
+def assign_kernel(chunk: Chunk, B: Any) -> Any:
+    """Nearest-centre labels (a per-row kernel)."""
+    return _labels(chunk, B)
+
+
+def _assign_sums_kernel(chunk: Chunk, B: Any) -> tuple[tuple[Any], Any]:
+    """Labels, and Σ w [x, 1] per cluster: its last column is Σ w."""
+    xp, Xa = chunk.xp, chunk.augmented()
+    labels = _labels(chunk, B)
+    k, m = B.shape[1], Xa.shape[0]
+    w = chunk.weights()
+    if is_host(xp):
+        # the hard responsibilities as a sparse (k, m) matrix in CSC form (one entry per
+        # column, built without sorting) times [X, 1]
+        R = sp.csc_matrix((w, labels, np.arange(m + 1)), shape=(k, m))
+        return (np.asarray(R @ Xa),), labels
+    ids = xp.arange(k, device=device(Xa))
+    R = xp.astype(labels[:, None] == ids[None, :], Xa.dtype) * w[:, None]
+    return (xp.permute_dims(R, (1, 0)) @ Xa,), labels
+
+
+def distance_kernel(chunk: Chunk, C: Any) -> Any:
+    """|x - c_label(x)|² with the labels as the first aligned input."""
+    xp = chunk.xp
+    labels = xp.astype(chunk.aligned[0], xp.int64)
+    diff = chunk.X - xp.take(C, labels, axis=0)
+    return xp.sum(diff * diff, axis=1)
+
+
+def _inertia_kernel(chunk: Chunk, C: Any) -> tuple[Any]:
+    xp = chunk.xp
+    d2 = to_float64(xp, distance_kernel(chunk, C))
+    return (xp.sum(d2) if chunk.w is None else to_float64(xp, chunk.w) @ d2,)
+
+
+def _moments_kernel(chunk: Chunk) -> tuple[Any, Any]:
+    xp = chunk.xp
+    X = to_float64(xp, chunk.X)
+    return xp.sum(X, axis=0), xp.sum(X * X, axis=0)
+
+
+def tolerance(ex: Executor, tol: float) -> float:
+    """scikit-learn's absolute tolerance: ``tol`` times the mean (unweighted) variance."""
+    if not tol:
+        return 0.0
+    s1, s2 = ex.map_reduce(_moments_kernel)
+    var = s2 / ex.n - (s1 / ex.n) ** 2  # of centred data: nothing cancels
+    return float(np.mean(var) * tol)
+
+
+def _move_to_far_points(empty: np.ndarray, points: np.ndarray, weights: np.ndarray,
+                        old_ids: np.ndarray, wk: np.ndarray, sx: np.ndarray) -> None:  # fmt: skip
+    """Empty cluster ``empty[i]`` takes ``points[i]`` from cluster ``old_ids[i]`` (in place)."""
+    for new_id, x, w, old_id in zip(empty, points, weights, old_ids, strict=True):
+        sx[old_id] -= x * w
+        sx[new_id] = x * w
+        wk[new_id] = w
+        wk[old_id] -= w
+
+
+def _relocate_empty(ex: Executor, centres: np.ndarray, wk: np.ndarray, sx: np.ndarray,
+                    labels: Any) -> None:  # fmt: skip
+    """Move empty clusters to the points farthest from their centres (scikit-learn's rule)."""
+    empty = np.flatnonzero(wk == 0)
+    if len(empty) == 0:
+        return
+    if labels is None:  # not kept by the pass (Dask): recomputed lazily, block by block
+        labels = ex.map_rows(assign_kernel, ex.put(offsets_matrix(centres)), dtype=np.int64)
+    dist = ex.map_rows(distance_kernel, ex.put(centres), aligned=(labels,))
+    far = ex.top(dist, len(empty))
+    if ex.gather(dist, far[:1])[0] == 0:
+        return
+    _move_to_far_points(empty, ex.take(far).astype(np.float64), ex.weights_at(far),
+                        ex.gather(labels, far).astype(np.intp), wk, sx)  # fmt: skip
+
+
+def _new_centres(centres: np.ndarray, wk: np.ndarray, sx: np.ndarray) -> tuple[np.ndarray, float]:
+    """Cluster means (empty clusters keep their centre) and the squared centre shift."""
+    new = centres.copy()
+    nonempty = wk > 0
+    new[nonempty] = (sx[nonempty] / wk[nonempty, None]).astype(centres.dtype)
+    return new, float(((new - centres) ** 2).sum())
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return False
+    xp = array_namespace(a)
+    return bool(xp.all(a == b))
+
+
+def lloyd(ex: Executor, centres: np.ndarray, max_iter: int, tol: float) -> KMeansResult:
+    """Lloyd iterations from centred ``centres`` (host, the data's dtype).
+
+    ``tol`` is absolute (see :func:`tolerance`).  Labels come from the last
+    pass when they stopped changing, else from one more assignment (lazily
+    for Dask).
+    """
+    labels_old: Any = None
+    labels: Any = None
+    strict = False
+    n_iter = 0
+    while n_iter < max_iter:
+        n_iter += 1
+        (S,), labels = ex.map_reduce(_assign_sums_kernel, ex.put(offsets_matrix(centres)),
+                                     keep_rows=np.int32)  # fmt: skip
+        wk, sx = S[:, -1].copy(), S[:, :-1].copy()
+        _relocate_empty(ex, centres, wk, sx, labels)
+        centres, shift = _new_centres(centres, wk, sx)
+        if _same(labels, labels_old):
+            strict = True
+            break
+        if shift <= tol:
+            break
+        labels_old = labels
+    if not strict or labels is None:
+        labels = ex.map_rows(assign_kernel, ex.put(offsets_matrix(centres)), dtype=np.int32)
+    (inertia,) = ex.map_reduce(_inertia_kernel, ex.put(centres), aligned=(labels,))
+    return KMeansResult(centres, labels, float(inertia), n_iter)
+
+
+def _initial_centres(ex: Executor, n_clusters: int, init: Any, random_state: Any) -> np.ndarray:
+    """Centred initial centres on the host, by scikit-learn's rules."""
+    if isinstance(init, str) and init == "k-means++":
+        rows, w, _ = ex.seeding_data(random_state, 50 * n_clusters)
+        picks = kmeans_plusplus(rows, n_clusters, w, random_state)
+        centres = np.asarray(_host_rows(rows, picks))
+    elif isinstance(init, str):  # "random": rows drawn with probability ∝ weight
+        w = ex.all_weights().astype(np.float64)
+        seeds = random_state.choice(ex.n, size=n_clusters, replace=False, p=w / w.sum())
+        centres = ex.take(seeds)
+    elif callable(init):
+        rows, _, _ = ex.seeding_data(random_state, 50 * n_clusters)
+        centres = _host_rows(init(rows, n_clusters, random_state=random_state), None)
+    else:
+        centres = np.asarray(init)
+    return np.array(centres, dtype=ex.dtype)
+
+
+def _host_rows(rows: Any, picks: np.ndarray | None) -> np.ndarray:
+    if picks is None:
+        return to_host(rows)
+    xp = array_namespace(rows)
+    if is_host(xp):
+        return np.asarray(rows)[picks]
+    return to_host(xp.take(rows, xp.asarray(picks, device=device(rows)), axis=0))
+
+
+def kmeans(ex: Executor, n_clusters: int, *, init: Any = "k-means++", n_init: int = 1,
+           max_iter: int = 300, tol: float = 1e-4, random_state: Any,
+           on_start: Callable[[np.ndarray], None] | None = None) -> KMeansResult:  # fmt: skip
+    """The best (lowest inertia) of ``n_init`` Lloyd runs.
+
+    Parameters
+    ----------
+    ex : Executor
+    n_clusters : int
+    init : {"k-means++", "random"}, callable or ndarray of shape (n_clusters, d)
+        A callable gets the rows to seed on (centred), ``n_clusters`` and
+        ``random_state``; an array holds centred centres.
+    n_init, max_iter : int
+    tol : float
+        Relative tolerance (times the mean feature variance).
+    random_state : numpy.random.RandomState
+    on_start : callable, optional
+        Called with each run's initial centres (for checks).
+
+    Returns
+    -------
+    KMeansResult
+    """
+    tol_abs = tolerance(ex, tol)
+    best: KMeansResult | None = None
+    for _ in range(n_init):
+        centres = _initial_centres(ex, n_clusters, init, random_state)
+        if on_start is not None:
+            on_start(centres)
+        result = lloyd(ex, centres, max_iter, tol_abs)
+        if best is None or result.inertia < best.inertia:
+            best = result
+    assert best is not None
+    return best

@@ -1,0 +1,91 @@
+"""Array operations written once against an array namespace ``xp``.
+
+Kernels call these instead of numpy so that the same mathematics runs on
+numpy arrays, on GPU tensors and inside Dask blocks.  Where numpy can do the
+same thing in place (no temporary of the chunk's size), the numpy branch
+does; that is an optimisation, never different arithmetic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from array_api_compat import is_numpy_namespace
+
+__all__ = [
+    "clip_nonnegative",
+    "is_host",
+    "log_tiny",
+    "logsumexp_rows",
+    "responsibilities",
+    "to_float64",
+]
+
+
+def is_host(xp: Any) -> bool:
+    """True for numpy (or array-api-compat's numpy wrapper)."""
+    return bool(is_numpy_namespace(xp))
+
+
+def to_float64(xp: Any, a: Any) -> Any:
+    """``a`` as float64 in its own namespace (a no-op when it already is)."""
+    return a if a.dtype == xp.float64 else xp.astype(a, xp.float64)
+
+
+def clip_nonnegative(xp: Any, a: Any) -> Any:
+    """``max(a, 0)``, in place on numpy."""
+    if is_host(xp):
+        return np.maximum(a, 0, out=a)
+    return xp.clip(a, min=0.0)
+
+
+def log_tiny(dtype: Any) -> float:
+    """A log-responsibility below which exp() would be subnormal (1e8 above the limit)."""
+    return float(np.log(np.finfo(dtype).tiny)) + 18.0
+
+
+def _finite_max(xp: Any, a: Any) -> Any:
+    """Row maxima, with 0 where a row has no finite entry (its log-sum is then -inf)."""
+    m = xp.max(a, axis=1, keepdims=True)
+    return xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+
+
+def responsibilities(xp: Any, wlp: Any) -> tuple[Any, Any]:
+    """Responsibilities and log p(x) from log π_k + log N(x | k).
+
+    One exponential per entry: ``e = exp(wlp - max)``, ``r = e / Σ e``,
+    ``log p = log Σ e + max``.  On numpy ``wlp`` is overwritten with ``r``,
+    and entries below ~1e-300 become exact zeros rather than subnormal numbers
+    (which slow every later GEMM over them many times, and change no sum).
+
+    Parameters
+    ----------
+    wlp : array, shape (n, K)
+
+    Returns
+    -------
+    resp : array, shape (n, K)
+    log_prob_norm : array, shape (n,)
+    """
+    m = _finite_max(xp, wlp)
+    if is_host(xp):
+        np.subtract(wlp, m, out=wlp)
+        wlp[wlp < log_tiny(wlp.dtype)] = -np.inf
+        with np.errstate(under="ignore"):
+            np.exp(wlp, out=wlp)
+        s = np.sum(wlp, axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wlp /= s
+            lpn = np.log(s[:, 0]) + m[:, 0]
+        return wlp, lpn
+    e = xp.exp(wlp - m)
+    s = xp.sum(e, axis=1, keepdims=True)
+    return e / s, xp.log(s[:, 0]) + m[:, 0]
+
+
+def logsumexp_rows(xp: Any, a: Any) -> Any:
+    """``log Σ_k exp(a_ik)`` per row, shape (n,); ``-inf`` for rows of ``-inf``."""
+    m = _finite_max(xp, a)
+    with np.errstate(divide="ignore", under="ignore"):
+        return xp.log(xp.sum(xp.exp(a - m), axis=1)) + m[:, 0]
