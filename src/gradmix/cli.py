@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from gradmix.mixture.covariance import MCLUST_NAMES, MODELS
+from gradmix.mixture.covariance import DEFAULT_COVARIANCE, MCLUST_NAMES, MODELS
 from gradmix.mixture.initialisation import INIT_PARAMS
 
 __all__ = ["main"]
@@ -418,7 +418,8 @@ def _build_parser() -> argparse.ArgumentParser:
     fit = sub.add_parser("fit", help="fit a Gaussian mixture to a CSV file")
     fit.add_argument("data", help="CSV file with a header row")
     fit.add_argument("-k", type=int, required=True, help="number of components")
-    fit.add_argument("--covariance", default="full", choices=tuple(MODELS), metavar="MODEL",
+    fit.add_argument("--covariance", default=DEFAULT_COVARIANCE, choices=tuple(MODELS),
+                     metavar="MODEL",
                      help="covariance model: full, tied, diag, spherical, or one of mclust's "
                           f"{', '.join(MCLUST_NAMES)} (default: full)")  # fmt: skip
     fit.add_argument(

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from gradmix.mixture.arrays import to_host
+from gradmix.mixture.covariance import DEFAULT_COVARIANCE
 
 __all__ = [
     "plot_ellipses",
@@ -107,7 +108,7 @@ def responsibility_colours(resp: np.ndarray, colors: Sequence[str] = COLORS) -> 
 
 def plot_em_iterations(X: np.ndarray, *, n_components: int = 2,
                        iterations: Sequence[int] = (0, 1, 2, 3, 4, 5, 6, 20),
-                       covariance_type: str = "full", means_init: Any = None,
+                       covariance_type: str = DEFAULT_COVARIANCE, means_init: Any = None,
                        random_state: Any = 0, ncols: int = 4,
                        feature_names: Sequence[str] | None = None) -> Any:  # fmt: skip
     """EM on ``X`` one iteration at a time: a panel per requested iteration.

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.ad.core import _NUMPY, Primitive, Tracer, TracerConversionError, new_level, pack
+from gradmix.ad.core import Primitive, Tracer, TracerConversionError, new_level, numpy_rule, pack
 from gradmix.ad.pytree import flatten, unflatten
 from gradmix.ad.reverse import Node, NodeArray, backward
 from gradmix.ad.rules import linalg, reductions, shape
@@ -40,7 +40,7 @@ class NotCompilableError(TypeError):
 
 
 def _p(f: Any) -> Primitive:
-    p = _NUMPY[f]
+    p = numpy_rule(f)
     assert isinstance(p, Primitive)
     return p
 
@@ -62,10 +62,10 @@ COMPILABLE: set[Primitive] = set(INFIX) | set(FUNC) | {
     _p(f) for f in (np.negative, np.positive, np.square, np.reciprocal, np.cbrt, np.exp2,
                     np.deg2rad, np.rad2deg, np.conjugate, np.logaddexp, np.logaddexp2)  # fmt: skip
 } | {
-    shape._getitem, shape._untake, shape._reshape, shape._transpose, shape._broadcast_to,
-    shape._astype, shape._concatenate, reductions._sum, reductions._cumsum, linalg._matmul,
-    linalg._einsum, linalg._solve, linalg._inv, linalg._det, linalg._logabsdet,
-    linalg._cholesky,
+    shape.getitem_p, shape.untake_p, shape.reshape_p, shape.transpose_p, shape.broadcast_to_p,
+    shape.astype_p, shape.concatenate_p, reductions.sum_p, reductions.cumsum_p, linalg.matmul_p,
+    linalg.einsum_p, linalg.solve_p, linalg.inv_p, linalg.det_p, linalg.logabsdet_p,
+    linalg.cholesky_p,
 }  # fmt: skip
 
 
@@ -291,16 +291,16 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False
                 expr = f"math.{_MATH.get(fn, fn)}({', '.join(args)})"
             else:
                 expr = f"np.{fn}({', '.join(args)})"
-        elif prim is reductions._sum:
+        elif prim is reductions.sum_p:
             axes, keep = node.kwargs["axes"], node.kwargs["keepdims"]
             expr = f"np.sum({args[0]}, axis={axes!r}, keepdims={keep})"
-        elif prim is linalg._matmul:
+        elif prim is linalg.matmul_p:
             expr = f"({args[0]} @ {args[1]})"
-        elif prim is shape._getitem:
+        elif prim is shape.getitem_p:
             expr = f"{args[0]}[{const(node.kwargs['idx'])}]"
-        elif prim is shape._reshape and node.kwargs.get("order", "C") == "C":
+        elif prim is shape.reshape_p and node.kwargs.get("order", "C") == "C":
             expr = f"np.reshape({args[0]}, {node.kwargs['shape']!r})"
-        elif prim is shape._transpose:
+        elif prim is shape.transpose_p:
             expr = f"np.transpose({args[0]}, {node.kwargs['axes']!r})"
         else:
             kw = ", ".join(f"{k}={const(v)}" for k, v in node.kwargs.items())

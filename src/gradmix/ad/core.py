@@ -223,9 +223,8 @@ def pack(x: Any) -> Any:
     if not any(isinstance(e, Tracer) for e in x.flat):
         return np.asarray(x.tolist(), dtype=float)
     flat = [e for e in x.flat]
-    from gradmix.ad.rules.shape import stack
-
-    return stack(*flat, axis=0).reshape(x.shape) if flat else np.zeros(x.shape)
+    # np.stack reaches the registered rule through the tracers' __array_function__
+    return np.stack(flat, axis=0).reshape(x.shape) if flat else np.zeros(x.shape)
 
 
 # ---------------------------------------------------------------------------
@@ -235,6 +234,16 @@ def pack(x: Any) -> Any:
 _NUMPY: dict[Any, Callable[..., Any]] = {}
 _UFUNC_REDUCE: dict[Any, Callable[..., Any]] = {}
 _UFUNC_ACCUMULATE: dict[Any, Callable[..., Any]] = {}
+
+
+def numpy_rule(f: Any) -> Any:
+    """What a numpy function or ufunc is routed to: its primitive or composite."""
+    return _NUMPY[f]
+
+
+def register_ufunc_method(method: str, ufunc: Any, impl: Callable[..., Any]) -> None:
+    """Route ``ufunc.reduce`` (``method="reduce"``) or ``ufunc.accumulate`` to ``impl``."""
+    {"reduce": _UFUNC_REDUCE, "accumulate": _UFUNC_ACCUMULATE}[method][ufunc] = impl
 
 
 def register_numpy(*funcs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import scipy.special as sc
 
-from gradmix.ad.core import _NUMPY, NoDerivativeRuleError, Primitive, Tracer, new_level, strip
+from gradmix.ad.core import NoDerivativeRuleError, Primitive, Tracer, new_level, numpy_rule, strip
 from gradmix.ad.forward import Dual
 from gradmix.ad.rules import elementwise, linalg, reductions, shape
 
@@ -92,7 +92,7 @@ class TaylorArray(Taylor):
     __slots__ = ()
 
     def __getitem__(self, idx: Any) -> Any:
-        return _NUMPY["getitem"](self, idx)
+        return numpy_rule("getitem")(self, idx)
 
     def __len__(self) -> int:
         return int(np.shape(strip(self))[0])
@@ -327,7 +327,7 @@ def _tanh_rule(xs: list[Coeffs | None], base: list[Any], kwargs: dict[str, Any],
 
 def _prim(f: Any) -> Primitive:
     """The primitive registered for a numpy function or ufunc."""
-    p = _NUMPY[f]
+    p = numpy_rule(f)
     assert isinstance(p, Primitive), f
     return p
 
@@ -366,12 +366,12 @@ _LINEAR: set[Primitive] = {
               np.rad2deg, np.absolute, np.maximum, np.minimum, np.fmax, np.fmin, np.remainder,
               np.fmod)  # fmt: skip
 } | {
-    shape._getitem, shape._untake, shape._reshape, shape._transpose, shape._broadcast_to,
-    shape._astype, shape._concatenate, reductions._sum, reductions._cumsum, reductions._max,
-    reductions._min,
+    shape.getitem_p, shape.untake_p, shape.reshape_p, shape.transpose_p, shape.broadcast_to_p,
+    shape.astype_p, shape.concatenate_p, reductions.sum_p, reductions.cumsum_p, reductions.max_p,
+    reductions.min_p,
 }  # fmt: skip
-_LINEAR |= {elementwise._where, elementwise._clip}
-_MULTILINEAR: set[Primitive] = {_prim(np.multiply), linalg._matmul, linalg._einsum}
+_LINEAR |= {elementwise.where_p, elementwise.clip_p}
+_MULTILINEAR: set[Primitive] = {_prim(np.multiply), linalg.matmul_p, linalg.einsum_p}
 
 
 # ------------------------------------------------------------------------ transforms

@@ -28,7 +28,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from gradmix.mixture import inference, persistence
 from gradmix.mixture.arrays import is_foreign, to_host
-from gradmix.mixture.covariance import MODELS, SKLEARN_NAMES, free_parameters, get_model
+from gradmix.mixture.covariance import (
+    DEFAULT_COVARIANCE,
+    MODELS,
+    SKLEARN_NAMES,
+    free_parameters,
+    get_model,
+)
 from gradmix.mixture.em import EMSettings, Params, e_step, m_step, per_row, per_row_sum, run_em
 from gradmix.mixture.executors import Chunk, Executor, executor_for
 from gradmix.mixture.initialisation import initial_params
@@ -231,7 +237,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self,
         n_components: int = 1,
         *,
-        covariance_type: str = "full",
+        covariance_type: str = DEFAULT_COVARIANCE,
         tol: float = 1e-3,
         reg_covar: float = 1e-6,
         max_iter: int = 100,

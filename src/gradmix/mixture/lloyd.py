@@ -88,8 +88,15 @@ def _assign_sums_kernel(chunk: Chunk, B: Any) -> tuple[tuple[Any], Any]:
 def distance_kernel(chunk: Chunk, C: Any) -> Any:
     """|x - c_label(x)|² with the labels as the first aligned input."""
     xp = chunk.xp
-    labels = xp.astype(chunk.aligned[0], xp.int64)
-    diff = chunk.X - xp.take(C, labels, axis=0)
+    if is_host(xp):  # in cache-sized blocks: no temporaries of the chunk's size
+        X, labels = chunk.X, chunk.aligned[0]
+        out = np.empty(len(X), dtype=X.dtype)
+        block = max(256, CACHE_BYTES // (8 * X.shape[1]))
+        for a in range(0, len(X), block):
+            diff = X[a : a + block] - C[labels[a : a + block]]
+            out[a : a + block] = np.einsum("ij,ij->i", diff, diff)
+        return out
+    diff = chunk.X - xp.take(C, xp.astype(chunk.aligned[0], xp.int64), axis=0)
     return xp.sum(diff * diff, axis=1)
 
 

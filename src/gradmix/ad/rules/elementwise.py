@@ -209,7 +209,7 @@ for _uf in (
 
 
 # where / clip ----------------------------------------------------------------
-_where = elementwise(
+where_p = elementwise(
     lambda x, y, cond: np.where(cond, x, y),
     lambda g, a, x, y, cond: np.where(cond, g, 0.0),
     lambda g, a, x, y, cond: np.where(cond, 0.0, g),
@@ -222,10 +222,10 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     """``np.where``; the condition is not differentiated."""
     if x is None and y is None:
         return np.where(strip(condition))
-    return bind(_where, (x, y), {"cond": strip(condition)})
+    return bind(where_p, (x, y), {"cond": strip(condition)})
 
 
-_clip = elementwise(
+clip_p = elementwise(
     lambda x, lo, hi: np.clip(x, lo, hi),
     lambda g, a, x, lo, hi: g * ((strip(x) >= strip(lo)) & (strip(x) <= strip(hi))),
     lambda g, a, x, lo, hi: g * (strip(x) < strip(lo)),
@@ -239,7 +239,7 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None, **kwargs: Any) -> Any:
     """``np.clip``: derivative 1 where ``a_min <= a <= a_max``, else that of the bound."""
     lo = -np.inf if a_min is None else a_min
     hi = np.inf if a_max is None else a_max
-    return bind(_clip, (a, lo, hi), {})
+    return bind(clip_p, (a, lo, hi), {})
 
 
 @register_numpy(np.round, np.around)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 
+from gradmix.ad.broadcasting import sum_to_shape
 from gradmix.ad.core import (
     NoDerivativeRuleError,
     PerArgRules,
@@ -47,8 +48,6 @@ def _mT(x: Any) -> Any:
 
 
 def _sum_to(g: Any, shape: tuple[int, ...]) -> Any:
-    from gradmix.ad.reverse import sum_to_shape
-
     return sum_to_shape(g, shape)
 
 
@@ -99,17 +98,17 @@ def _matmul_vjp(which: int) -> Any:
     return maker
 
 
-_matmul = Primitive(np.matmul, "np.matmul", batched=True)
-_matmul.jvps[0] = lambda g, ans, a, b: _matmul_tangent(g, b, np.ndim(a), _nb(g, a), True)
-_matmul.jvps[1] = lambda g, ans, a, b: _matmul_tangent(g, a, np.ndim(b), _nb(g, b), False)
-_matmul.vjps[0] = _matmul_vjp(0)
-_matmul.vjps[1] = _matmul_vjp(1)
+matmul_p = Primitive(np.matmul, "np.matmul", batched=True)
+matmul_p.jvps[0] = lambda g, ans, a, b: _matmul_tangent(g, b, np.ndim(a), _nb(g, a), True)
+matmul_p.jvps[1] = lambda g, ans, a, b: _matmul_tangent(g, a, np.ndim(b), _nb(g, b), False)
+matmul_p.vjps[0] = _matmul_vjp(0)
+matmul_p.vjps[1] = _matmul_vjp(1)
 
 
 @register_numpy(np.matmul)
 def matmul(a: Any, b: Any) -> Any:
     """``a @ b``."""
-    return bind(_matmul, (a, b), {})
+    return bind(matmul_p, (a, b), {})
 
 
 @register_numpy(np.dot)
@@ -209,7 +208,7 @@ def _einsum_jvp(i: int) -> Any:
             out = z + out
         args = list(ops)
         args[i] = g
-        return bind(_einsum, tuple(args), {"spec": (tuple(ins), out)})
+        return bind(einsum_p, tuple(args), {"spec": (tuple(ins), out)})
 
     return rule
 
@@ -244,16 +243,16 @@ def _einsum_vjp(i: int) -> Any:
                     seen.discard(c)
             args = [op for k, op in enumerate(ops) if k != i] + [g] + extra_ops
             subs = [s for k, s in enumerate(ins) if k != i] + [out] + extra_subs
-            return bind(_einsum, tuple(args), {"spec": (tuple(subs), new_target)})
+            return bind(einsum_p, tuple(args), {"spec": (tuple(subs), new_target)})
 
         return vjp
 
     return maker
 
 
-_einsum = Primitive(_einsum_impl, "np.einsum", batched=True)
-_einsum.jvps = PerArgRules(_einsum_jvp)
-_einsum.vjps = PerArgRules(_einsum_vjp)
+einsum_p = Primitive(_einsum_impl, "np.einsum", batched=True)
+einsum_p.jvps = PerArgRules(_einsum_jvp)
+einsum_p.vjps = PerArgRules(_einsum_vjp)
 
 
 @register_numpy(np.einsum)
@@ -264,7 +263,7 @@ def einsum(subscripts: str, *operands: Any, out: Any = None, optimize: Any = Fal
         raise NotImplementedError("gradmix supports np.einsum in its subscript-string form")
     shapes = [np.shape(strip(o)) for o in operands]
     ins, outs = _parse_einsum(subscripts, shapes)
-    return bind(_einsum, operands, {"spec": (tuple(ins), outs)})
+    return bind(einsum_p, operands, {"spec": (tuple(ins), outs)})
 
 
 # np.linalg -----------------------------------------------------------------------
@@ -272,18 +271,18 @@ def _solve_mat(a: Any, b: Any) -> Any:
     return np.linalg.solve(a, b)
 
 
-_solve = Primitive(_solve_mat, "np.linalg.solve", batched=True)
-_solve.jvps[0] = lambda g, ans, a, b: -solve_matrix(a, matmul(g, ans))
-_solve.jvps[1] = lambda g, ans, a, b: solve_matrix(a, g)
-_solve.vjps[0] = lambda ans, a, b: (
+solve_p = Primitive(_solve_mat, "np.linalg.solve", batched=True)
+solve_p.jvps[0] = lambda g, ans, a, b: -solve_matrix(a, matmul(g, ans))
+solve_p.jvps[1] = lambda g, ans, a, b: solve_matrix(a, g)
+solve_p.vjps[0] = lambda ans, a, b: (
     lambda g: _sum_to(-matmul(solve_matrix(_mT(a), g), _mT(ans)), np.shape(a))
 )
-_solve.vjps[1] = lambda ans, a, b: lambda g: _sum_to(solve_matrix(_mT(a), g), np.shape(b))
+solve_p.vjps[1] = lambda ans, a, b: lambda g: _sum_to(solve_matrix(_mT(a), g), np.shape(b))
 
 
 def solve_matrix(a: Any, b: Any) -> Any:
     """Solve ``a @ x = b`` for a right-hand side with at least two dimensions."""
-    return bind(_solve, (a, b), {})
+    return bind(solve_p, (a, b), {})
 
 
 @register_numpy(np.linalg.solve)
@@ -294,42 +293,42 @@ def solve(a: Any, b: Any) -> Any:
     return solve_matrix(a, b)
 
 
-_inv = Primitive(np.linalg.inv, "np.linalg.inv", batched=True)
-_inv.jvps[0] = lambda g, ans, a: -matmul(matmul(ans, g), ans)
-_inv.vjps[0] = lambda ans, a: lambda g: -matmul(matmul(_mT(ans), g), _mT(ans))
+inv_p = Primitive(np.linalg.inv, "np.linalg.inv", batched=True)
+inv_p.jvps[0] = lambda g, ans, a: -matmul(matmul(ans, g), ans)
+inv_p.vjps[0] = lambda ans, a: lambda g: -matmul(matmul(_mT(ans), g), _mT(ans))
 
 
 @register_numpy(np.linalg.inv)
 def inv(a: Any) -> Any:
     """``np.linalg.inv``."""
-    return bind(_inv, (a,), {})
+    return bind(inv_p, (a,), {})
 
 
 def _inner2(x: Any, y: Any) -> Any:
     return sum_(x * y, axis=(-2, -1))
 
 
-_det = Primitive(np.linalg.det, "np.linalg.det", batched=True)
-_det.jvps[0] = lambda g, ans, a: ans * _inner2(_mT(inv(a)), g)
-_det.vjps[0] = lambda ans, a: lambda g: reshape(g * ans, np.shape(ans) + (1, 1)) * _mT(inv(a))
+det_p = Primitive(np.linalg.det, "np.linalg.det", batched=True)
+det_p.jvps[0] = lambda g, ans, a: ans * _inner2(_mT(inv(a)), g)
+det_p.vjps[0] = lambda ans, a: lambda g: reshape(g * ans, np.shape(ans) + (1, 1)) * _mT(inv(a))
 
 
 @register_numpy(np.linalg.det)
 def det(a: Any) -> Any:
     """``np.linalg.det``."""
-    return bind(_det, (a,), {})
+    return bind(det_p, (a,), {})
 
 
-_logabsdet = Primitive(lambda a: np.linalg.slogdet(a)[1], "np.linalg.slogdet", batched=True)
-_logabsdet.jvps[0] = lambda g, ans, a: _inner2(_mT(inv(a)), g)
-_logabsdet.vjps[0] = lambda ans, a: lambda g: reshape(g, np.shape(ans) + (1, 1)) * _mT(inv(a))
+logabsdet_p = Primitive(lambda a: np.linalg.slogdet(a)[1], "np.linalg.slogdet", batched=True)
+logabsdet_p.jvps[0] = lambda g, ans, a: _inner2(_mT(inv(a)), g)
+logabsdet_p.vjps[0] = lambda ans, a: lambda g: reshape(g, np.shape(ans) + (1, 1)) * _mT(inv(a))
 
 
 @register_numpy(np.linalg.slogdet)
 def slogdet(a: Any) -> tuple[Any, Any]:
     """``np.linalg.slogdet``: (sign, log|det|); only the second is differentiable."""
     sign = np.linalg.slogdet(strip(a))[0]
-    return sign, bind(_logabsdet, (a,), {})
+    return sign, bind(logabsdet_p, (a,), {})
 
 
 def _phi(x: Any) -> Any:
@@ -358,15 +357,15 @@ def _chol_vjp(L: Any, a: Any) -> Any:
     return vjp
 
 
-_cholesky = Primitive(np.linalg.cholesky, "np.linalg.cholesky", batched=True)
-_cholesky.jvps[0] = _chol_jvp
-_cholesky.vjps[0] = _chol_vjp
+cholesky_p = Primitive(np.linalg.cholesky, "np.linalg.cholesky", batched=True)
+cholesky_p.jvps[0] = _chol_jvp
+cholesky_p.vjps[0] = _chol_vjp
 
 
 @register_numpy(np.linalg.cholesky)
 def cholesky(a: Any, /, *, upper: bool = False) -> Any:
     """``np.linalg.cholesky`` (lower factor; the perturbation is taken symmetric)."""
-    L = bind(_cholesky, (a,), {})
+    L = bind(cholesky_p, (a,), {})
     return _mT(L) if upper else L
 
 

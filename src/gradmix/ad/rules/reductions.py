@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.ad.core import _UFUNC_ACCUMULATE, _UFUNC_REDUCE, Primitive, bind, register_numpy, strip
+from gradmix.ad.core import Primitive, bind, register_numpy, register_ufunc_method, strip
 from gradmix.ad.rules.shape import broadcast_to, flip, reshape
 
 __all__ = ["sum_", "amax", "amin", "prod", "cumsum", "cumprod", "logsumexp"]
@@ -45,11 +45,13 @@ def _shift(axes: tuple[int, ...], nb: int) -> tuple[int, ...]:
 
 
 # sum ----------------------------------------------------------------------------
-_sum = Primitive(lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims), "np.sum",
+sum_p = Primitive(lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims), "np.sum",
                  batched=True)  # fmt: skip
-_sum.jvps[0] = lambda g, ans, x, axes, keepdims: sum_(g, _shift(axes, _nb(g, x)), keepdims=keepdims)
+sum_p.jvps[0] = lambda g, ans, x, axes, keepdims: sum_(
+    g, _shift(axes, _nb(g, x)), keepdims=keepdims
+)
 # the cotangent stays compact (keepdims shape): consumers broadcast it for free
-_sum.vjps[0] = lambda ans, x, axes, keepdims: lambda g: _keep(g, x, axes, keepdims)
+sum_p.vjps[0] = lambda ans, x, axes, keepdims: lambda g: _keep(g, x, axes, keepdims)
 
 
 @register_numpy(np.sum)
@@ -59,7 +61,7 @@ def sum_(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
     if where is not None and where is not True:
         a = np.where(where, a, 0.0)
     axes = _axes(axis, np.ndim(strip(a)))
-    out_ = bind(_sum, (a,), {"axes": axes, "keepdims": bool(keepdims)})
+    out_ = bind(sum_p, (a,), {"axes": axes, "keepdims": bool(keepdims)})
     return out_ if initial is None else out_ + initial
 
 
@@ -154,15 +156,15 @@ def _extreme(fn: Any, name: str) -> Primitive:
     return prim
 
 
-_max = _extreme(np.max, "np.max")
-_min = _extreme(np.min, "np.min")
+max_p = _extreme(np.max, "np.max")
+min_p = _extreme(np.min, "np.min")
 
 
 @register_numpy(np.max, np.amax)
 def amax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, initial: Any = None,
          where: Any = None) -> Any:  # fmt: skip
     """``np.max``; ties share the derivative evenly."""
-    out_ = bind(_max, (a,), {"axes": _axes(axis, np.ndim(strip(a))), "keepdims": bool(keepdims)})
+    out_ = bind(max_p, (a,), {"axes": _axes(axis, np.ndim(strip(a))), "keepdims": bool(keepdims)})
     return out_ if initial is None else np.maximum(out_, initial)
 
 
@@ -170,7 +172,7 @@ def amax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, init
 def amin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, initial: Any = None,
          where: Any = None) -> Any:  # fmt: skip
     """``np.min``; ties share the derivative evenly."""
-    out_ = bind(_min, (a,), {"axes": _axes(axis, np.ndim(strip(a))), "keepdims": bool(keepdims)})
+    out_ = bind(min_p, (a,), {"axes": _axes(axis, np.ndim(strip(a))), "keepdims": bool(keepdims)})
     return out_ if initial is None else np.minimum(out_, initial)
 
 
@@ -219,9 +221,9 @@ def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
 
 
 # scans ------------------------------------------------------------------------------
-_cumsum = Primitive(lambda x, axis: np.cumsum(x, axis=axis), "np.cumsum", batched=True)
-_cumsum.jvps[0] = lambda g, ans, x, axis: cumsum(g, axis + _nb(g, x))
-_cumsum.vjps[0] = lambda ans, x, axis: lambda g: flip(cumsum(flip(g, axis), axis), axis)
+cumsum_p = Primitive(lambda x, axis: np.cumsum(x, axis=axis), "np.cumsum", batched=True)
+cumsum_p.jvps[0] = lambda g, ans, x, axis: cumsum(g, axis + _nb(g, x))
+cumsum_p.vjps[0] = lambda ans, x, axis: lambda g: flip(cumsum(flip(g, axis), axis), axis)
 
 
 @register_numpy(np.cumsum)
@@ -229,7 +231,7 @@ def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     """``np.cumsum``."""
     if axis is None:
         a, axis = reshape(a, (-1,)), 0
-    return bind(_cumsum, (a,), {"axis": int(axis) % np.ndim(strip(a))})
+    return bind(cumsum_p, (a,), {"axis": int(axis) % np.ndim(strip(a))})
 
 
 def _no_zeros(x: Any) -> None:
@@ -288,20 +290,12 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False) -
     return out
 
 
-_UFUNC_REDUCE.update(
-    {
-        np.add: lambda a, axis=0, **kw: sum_(a, axis, keepdims=kw.get("keepdims", False)),
-        np.multiply: lambda a, axis=0, **kw: prod(a, axis, keepdims=kw.get("keepdims", False)),
-        np.maximum: lambda a, axis=0, **kw: amax(a, axis, keepdims=kw.get("keepdims", False)),
-        np.minimum: lambda a, axis=0, **kw: amin(a, axis, keepdims=kw.get("keepdims", False)),
-    }
-)
-_UFUNC_ACCUMULATE.update(
-    {
-        np.add: lambda a, axis=0, **kw: cumsum(a, axis),
-        np.multiply: lambda a, axis=0, **kw: cumprod(a, axis),
-    }
-)
+for _ufunc, _reduction in ((np.add, sum_), (np.multiply, prod), (np.maximum, amax),
+                            (np.minimum, amin)):  # fmt: skip
+    register_ufunc_method("reduce", _ufunc, lambda a, axis=0, _r=_reduction, **kw:
+                          _r(a, axis, keepdims=kw.get("keepdims", False)))  # fmt: skip
+register_ufunc_method("accumulate", np.add, lambda a, axis=0, **kw: cumsum(a, axis))
+register_ufunc_method("accumulate", np.multiply, lambda a, axis=0, **kw: cumprod(a, axis))
 
 
 @register_numpy(np.median)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from gradmix.ad.broadcasting import sum_to_shape
 from gradmix.ad.core import PerArgRules, Primitive, Tracer, bind, register_numpy, strip
 
 __all__ = ["getitem", "untake", "reshape", "transpose", "broadcast_to", "concatenate", "stack"]
@@ -72,9 +73,9 @@ def _getitem_impl(x: Any, idx: Any) -> Any:
     return x[idx]
 
 
-_getitem = Primitive(_getitem_impl, "getitem", batched=True)
-_getitem.jvps[0] = lambda g, ans, x, idx: _take_batched(g, idx, np.shape(x), _nb(g, x))
-_getitem.vjps[0] = lambda ans, x, idx: lambda g: untake(g, idx, np.shape(x))
+getitem_p = Primitive(_getitem_impl, "getitem", batched=True)
+getitem_p.jvps[0] = lambda g, ans, x, idx: _take_batched(g, idx, np.shape(x), _nb(g, x))
+getitem_p.vjps[0] = lambda ans, x, idx: lambda g: untake(g, idx, np.shape(x))
 
 
 def _getitem_into(buf: Any, g: Any, ans: Any, x: Any, idx: Any) -> Any:
@@ -127,12 +128,12 @@ def _box(idx: tuple[Any, ...], shape: tuple[int, ...]) -> list[tuple[int, int]] 
     return box
 
 
-_getitem.vjp_into = _getitem_into
+getitem_p.vjp_into = _getitem_into
 
 
 def getitem(x: Any, idx: Any) -> Any:
     """``x[idx]`` for basic, advanced and boolean indices."""
-    return bind(_getitem, (x,), {"idx": _clean_index(idx)})
+    return bind(getitem_p, (x,), {"idx": _clean_index(idx)})
 
 
 register_numpy("getitem")(getitem)
@@ -154,16 +155,16 @@ def _untake_impl(g: Any, idx: Any, shape: tuple[int, ...], nb: int = 0) -> Any:
     return out
 
 
-_untake = Primitive(_untake_impl, "untake", batched=True)
-_untake.jvps[0] = lambda g, ans, x, idx, shape, nb=0: bind(
-    _untake, (g,), {"idx": idx, "shape": shape, "nb": nb + _nb(g, x)}
+untake_p = Primitive(_untake_impl, "untake", batched=True)
+untake_p.jvps[0] = lambda g, ans, x, idx, shape, nb=0: bind(
+    untake_p, (g,), {"idx": idx, "shape": shape, "nb": nb + _nb(g, x)}
 )
-_untake.vjps[0] = lambda ans, x, idx, shape, nb=0: lambda g: _take_batched(g, idx, shape, nb)
+untake_p.vjps[0] = lambda ans, x, idx, shape, nb=0: lambda g: _take_batched(g, idx, shape, nb)
 
 
 def untake(g: Any, idx: Any, shape: tuple[int, ...]) -> Any:
     """Zeros of ``shape`` with ``g`` added at ``idx`` (repeated indices accumulate)."""
-    return bind(_untake, (g,), {"idx": idx, "shape": tuple(shape), "nb": 0})
+    return bind(untake_p, (g,), {"idx": idx, "shape": tuple(shape), "nb": 0})
 
 
 # reshape / transpose / broadcast_to ----------------------------------------------
@@ -174,10 +175,10 @@ def _reshape_jvp(g: Any, ans: Any, x: Any, shape: Any, order: str = "C") -> Any:
     return reshape(g, np.shape(g)[:nb] + np.shape(ans), order)
 
 
-_reshape = Primitive(lambda x, shape, order="C": np.reshape(x, shape, order=order), "reshape",
+reshape_p = Primitive(lambda x, shape, order="C": np.reshape(x, shape, order=order), "reshape",
                      batched=True)  # fmt: skip
-_reshape.jvps[0] = _reshape_jvp
-_reshape.vjps[0] = lambda ans, x, shape, order="C": lambda g: reshape(g, np.shape(x), order)
+reshape_p.jvps[0] = _reshape_jvp
+reshape_p.vjps[0] = lambda ans, x, shape, order="C": lambda g: reshape(g, np.shape(x), order)
 
 
 @register_numpy(np.reshape)
@@ -192,7 +193,7 @@ def reshape(
         shape = probe.reshape(shape, order=order).shape  # type: ignore[call-overload]
     if shape == np.shape(strip(a)):
         return a
-    return bind(_reshape, (a,), {"shape": shape, "order": order})
+    return bind(reshape_p, (a,), {"shape": shape, "order": order})
 
 
 def _transpose_jvp(g: Any, ans: Any, x: Any, axes: tuple[int, ...]) -> Any:
@@ -200,9 +201,9 @@ def _transpose_jvp(g: Any, ans: Any, x: Any, axes: tuple[int, ...]) -> Any:
     return transpose(g, tuple(range(nb)) + tuple(a + nb for a in axes))
 
 
-_transpose = Primitive(lambda x, axes: np.transpose(x, axes), "transpose", batched=True)
-_transpose.jvps[0] = _transpose_jvp
-_transpose.vjps[0] = lambda ans, x, axes: lambda g: transpose(g, tuple(np.argsort(axes)))
+transpose_p = Primitive(lambda x, axes: np.transpose(x, axes), "transpose", batched=True)
+transpose_p.jvps[0] = _transpose_jvp
+transpose_p.vjps[0] = lambda ans, x, axes: lambda g: transpose(g, tuple(np.argsort(axes)))
 
 
 @register_numpy(np.transpose)
@@ -212,7 +213,7 @@ def transpose(a: Any, axes: Any = None) -> Any:
     axes = tuple(range(nd))[::-1] if axes is None else tuple(int(i) % nd for i in axes)
     if axes == tuple(range(nd)):
         return a
-    return bind(_transpose, (a,), {"axes": axes})
+    return bind(transpose_p, (a,), {"axes": axes})
 
 
 def _bcast_jvp(g: Any, ans: Any, x: Any, shape: tuple[int, ...]) -> Any:
@@ -224,14 +225,12 @@ def _bcast_jvp(g: Any, ans: Any, x: Any, shape: tuple[int, ...]) -> Any:
 
 
 def _sum_to(g: Any, shape: tuple[int, ...]) -> Any:
-    from gradmix.ad.reverse import sum_to_shape
-
     return sum_to_shape(g, shape)
 
 
-_broadcast_to = Primitive(lambda x, shape: np.broadcast_to(x, shape), "broadcast_to", batched=True)
-_broadcast_to.jvps[0] = _bcast_jvp
-_broadcast_to.vjps[0] = lambda ans, x, shape: lambda g: _sum_to(g, np.shape(x))
+broadcast_to_p = Primitive(lambda x, shape: np.broadcast_to(x, shape), "broadcast_to", batched=True)
+broadcast_to_p.jvps[0] = _bcast_jvp
+broadcast_to_p.vjps[0] = lambda ans, x, shape: lambda g: _sum_to(g, np.shape(x))
 
 
 @register_numpy(np.broadcast_to)
@@ -240,7 +239,7 @@ def broadcast_to(array: Any, shape: Any, subok: bool = False) -> Any:
     shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
     if np.shape(strip(array)) == shape:
         return array
-    return bind(_broadcast_to, (array,), {"shape": shape})
+    return bind(broadcast_to_p, (array,), {"shape": shape})
 
 
 @register_numpy(np.broadcast_arrays)
@@ -250,9 +249,9 @@ def broadcast_arrays(*args: Any, subok: bool = False) -> tuple[Any, ...]:
 
 
 # astype ------------------------------------------------------------------------
-_astype = Primitive(lambda x, dtype: np.asarray(x).astype(dtype), "astype", batched=True)
-_astype.jvps[0] = lambda g, ans, x, dtype: astype(g, dtype)
-_astype.vjps[0] = lambda ans, x, dtype: lambda g: astype(g, np.result_type(strip(x)))
+astype_p = Primitive(lambda x, dtype: np.asarray(x).astype(dtype), "astype", batched=True)
+astype_p.jvps[0] = lambda g, ans, x, dtype: astype(g, dtype)
+astype_p.vjps[0] = lambda ans, x, dtype: lambda g: astype(g, np.result_type(strip(x)))
 
 
 def astype(x: Any, dtype: Any) -> Any:
@@ -262,7 +261,7 @@ def astype(x: Any, dtype: Any) -> Any:
         return np.asarray(strip(x)).astype(dt)
     if np.result_type(strip(x)) == dt:
         return x
-    return bind(_astype, (x,), {"dtype": dt})
+    return bind(astype_p, (x,), {"dtype": dt})
 
 
 register_numpy("astype")(astype)
@@ -289,10 +288,10 @@ def _concat_vjp(i: int) -> Any:
     return maker
 
 
-_concatenate = Primitive(lambda *xs, axis: np.concatenate(xs, axis=axis), "concatenate",
+concatenate_p = Primitive(lambda *xs, axis: np.concatenate(xs, axis=axis), "concatenate",
                          batched=True)  # fmt: skip
-_concatenate.jvp_joint = _concat_joint
-_concatenate.vjps = PerArgRules(_concat_vjp)
+concatenate_p.jvp_joint = _concat_joint
+concatenate_p.vjps = PerArgRules(_concat_vjp)
 
 
 @register_numpy(np.concatenate)
@@ -304,7 +303,7 @@ def concatenate(arrays: Any, axis: int | None = 0, out: Any = None, dtype: Any =
         arrays = [ravel(a) for a in arrays]
         axis = 0
     axis = int(axis) % max(np.ndim(strip(arrays[0])), 1)
-    return bind(_concatenate, tuple(arrays), {"axis": axis})
+    return bind(concatenate_p, tuple(arrays), {"axis": axis})
 
 
 @register_numpy(np.stack)

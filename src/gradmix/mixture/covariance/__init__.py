@@ -38,6 +38,7 @@ from gradmix.mixture.covariance.models.vvv import VVV
 
 __all__ = [
     "CovarianceModel",
+    "DEFAULT_COVARIANCE",
     "DEFAULT_SELECTION",
     "free_parameters",
     "MCLUST_NAMES",
@@ -56,6 +57,8 @@ MCLUST_NAMES = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "EVE", "VEE", "
                 "VEV", "EVV", "VVV")  # fmt: skip
 _UNITS = [EII(), VII(), EEI(), VEI(), EVI(), VVI(), EEE(), EVE(), VEE(), VVE(), EEV(), VEV(),
           EVV(), VVV()]  # fmt: skip
+#: GaussianMixture's default (scikit-learn's)
+DEFAULT_COVARIANCE = "full"
 #: scikit-learn's names, each the same model as one of mclust's
 SKLEARN_NAMES = {"full": "VVV", "tied": "EEE", "diag": "VVI", "spherical": "VII"}
 

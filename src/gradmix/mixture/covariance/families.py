@@ -110,6 +110,14 @@ def _upper_from_precision(prec: np.ndarray) -> np.ndarray:
     return np.linalg.cholesky(flip)[..., ::-1, ::-1]
 
 
+def _squared_deviations(xp: Any, X: Any, centre: Any) -> Any:
+    """(x - c)² entry by entry (squared in place on numpy: one temporary)."""
+    D = X - centre
+    if is_host(xp):
+        return np.square(D, out=D)
+    return D * D
+
+
 def _row(values: Any) -> str:
     return "[" + ", ".join(f"{v:.4g}" for v in np.ravel(values)) + "]"
 
@@ -625,8 +633,7 @@ class DiagonalFamily(_Family):
         return maha
 
     def _exact_maha(self, xp: Any, X: Any, mu: Any, P: Any) -> Any:
-        D = X - mu
-        return (D * D) @ P
+        return _squared_deviations(xp, X, mu) @ P
 
     def log_prob(self, xp: Any, X: Any, co: SimpleNamespace, F: Any) -> Any:
         parts = []
@@ -637,8 +644,7 @@ class DiagonalFamily(_Family):
         return _density(xp, _merge(xp, co, parts), co)
 
     def _exact_second(self, xp: Any, X: Any, ref: Any, r: Any) -> Any:
-        D = X - ref
-        return r @ (D * D)
+        return r @ _squared_deviations(xp, X, ref)
 
     def second_parts(self, xp: Any, X: Any, wresp: Any, co: SimpleNamespace, F: Any) -> tuple:
         parts: list[Any] = []
@@ -771,12 +777,10 @@ class SphericalFamily(DiagonalFamily):
         return maha
 
     def _exact_maha(self, xp: Any, X: Any, mu: Any, P: Any) -> Any:
-        D = X - mu
-        return xp.sum(D * D, axis=1) * P[0]
+        return xp.sum(_squared_deviations(xp, X, mu), axis=1) * P[0]
 
     def _exact_second(self, xp: Any, X: Any, ref: Any, r: Any) -> Any:
-        D = X - ref
-        return xp.sum(r * xp.sum(D * D, axis=1))
+        return r @ xp.sum(_squared_deviations(xp, X, ref), axis=1)
 
     def scatter(self, nk: np.ndarray, means: np.ndarray, second: np.ndarray, ref: np.ndarray,
                 centre: np.ndarray) -> np.ndarray:  # fmt: skip

@@ -114,20 +114,19 @@ def combine(a: Any, b: Any) -> Any:
 
 @dataclass
 class Summary:
-    """Per-column facts about the data, from one pass (all float64)."""
+    """Per-column sums of the data, from one pass (float64)."""
 
     n: int
     sum_x: np.ndarray
     sum_wx: np.ndarray
     sum_w: float
-    absmax: np.ndarray
     min_w: float
     finite: bool
 
     def __add__(self, o: Summary) -> Summary:
         return Summary(self.n + o.n, self.sum_x + o.sum_x, self.sum_wx + o.sum_wx,
-                       self.sum_w + o.sum_w, np.maximum(self.absmax, o.absmax),
-                       min(self.min_w, o.min_w), self.finite and o.finite)  # fmt: skip
+                       self.sum_w + o.sum_w, min(self.min_w, o.min_w),
+                       self.finite and o.finite)  # fmt: skip
 
     @property
     def mean(self) -> np.ndarray:
@@ -138,13 +137,37 @@ class Summary:
 def summarise(chunk: Chunk, get: Callable[[Any], np.ndarray]) -> Summary:
     """A chunk's :class:`Summary` (a kernel over *uncentred* rows)."""
     xp = chunk.xp
+    m, d = chunk.X.shape
+    if m == 0:
+        return Summary(0, np.zeros(d), np.zeros(d), 0.0, np.inf, True)
     X = to_float64(xp, chunk.X)
-    w = to_float64(xp, chunk.weights())
-    finite = bool(xp.all(xp.isfinite(X))) and bool(xp.all(xp.isfinite(w)))
-    absmax = get(xp.max(xp.abs(X), axis=0)) if X.shape[0] else np.zeros(X.shape[1])
-    min_w = float(get(xp.min(w))) if X.shape[0] else np.inf
-    return Summary(int(X.shape[0]), get(xp.sum(X, axis=0)), get(w @ X), float(get(xp.sum(w))),
-                   absmax, min_w, finite)  # fmt: skip
+    sum_x = get(xp.sum(X, axis=0))
+    # NaN and infinity make their column's sum NaN or infinite: no separate pass, unless
+    # finite values overflowed the sum
+    finite = bool(np.all(np.isfinite(sum_x))) or bool(xp.all(xp.isfinite(X)))
+    if chunk.w is None:
+        return Summary(int(m), sum_x, sum_x, float(m), 1.0, finite)
+    w = to_float64(xp, chunk.w)
+    sum_w, min_w = float(get(xp.sum(w))), float(get(xp.min(w)))
+    finite = finite and bool(np.isfinite(sum_w))
+    return Summary(int(m), sum_x, get(w @ X), sum_w, min_w, finite)
+
+
+@dataclass
+class Maximum:
+    """Column maxima that combine by ``+`` (a reduction's result type)."""
+
+    values: np.ndarray
+
+    def __add__(self, other: Maximum) -> Maximum:
+        return Maximum(np.maximum(self.values, other.values))
+
+
+def _absmax(chunk: Chunk, get: Callable[[Any], np.ndarray]) -> Maximum:
+    xp = chunk.xp
+    if chunk.X.shape[0] == 0:
+        return Maximum(np.zeros(chunk.X.shape[1]))
+    return Maximum(get(xp.max(xp.abs(chunk.X), axis=0)))
 
 
 class Executor(ABC):
@@ -161,8 +184,6 @@ class Executor(ABC):
     total_weight : float
     unit_weights : bool
         True when every sample weight is 1.
-    var_floor : ndarray, shape (d,)
-        Variances this small cannot be told from zero at the data's resolution.
     """
 
     #: True when the rows are a numpy array in this process (what gradmix.ad differentiates)
@@ -174,11 +195,11 @@ class Executor(ABC):
     shift: np.ndarray
     total_weight: float
     unit_weights: bool
-    var_floor: np.ndarray
     summary: Summary
+    _var_floor: np.ndarray | None = None
 
     def _set_summary(self, s: Summary, shift: np.ndarray | None) -> None:
-        """Centre, total weight and resolution from the data's summary."""
+        """Centre and total weight from the data's summary."""
         if not s.finite:
             raise ValueError("Input X contains NaN or infinity.")
         if s.min_w < 0:
@@ -186,7 +207,15 @@ class Executor(ABC):
         self.summary = s
         self.total_weight = s.sum_w
         self.shift = np.asarray(s.mean if shift is None else shift, dtype=np.float64)
-        self.var_floor = (16 * np.finfo(self.dtype).eps * s.absmax) ** 2
+
+    @property
+    def var_floor(self) -> np.ndarray:
+        """Variances (per feature) too small to tell from zero at the data's resolution:
+        (16 eps max|x|)², from one more pass when first asked."""
+        if self._var_floor is None:
+            absmax = self.map_reduce(_absmax, self.to_host).values + np.abs(self.shift)
+            self._var_floor = (16 * np.finfo(self.dtype).eps * absmax) ** 2
+        return self._var_floor
 
     @abstractmethod
     def map_reduce(self, kernel: Kernel, *args: Any, aligned: Sequence[Any] = (),
