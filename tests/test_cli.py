@@ -186,3 +186,15 @@ def test_no_eval_or_exec_of_user_text():
         assert "allow_pickle=True" not in text and "import pickle" not in text, path
         if path.name != "codegen.py":
             assert "exec(" not in text, path
+
+
+def test_fit_takes_mclusts_models_and_the_hc_start(tmp_path, faithful_csv):
+    res = run("fit", str(faithful_csv), "-k", "3", "--covariance", "EEE", "--init", "hc",
+              "--out", str(tmp_path / "eee.npz"))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "3 components, EEE covariance" in res.stdout
+    assert "ellipsoidal, equal volume, shape, and orientation" in res.stdout
+    pred = run("predict", str(tmp_path / "eee.npz"), str(faithful_csv))
+    assert pred.returncode == 0 and len(pred.stdout.split()) == 272
+    assert_user_error(run("fit", str(faithful_csv), "-k", "2", "--covariance", "XYZ"),
+                      "invalid choice")  # fmt: skip

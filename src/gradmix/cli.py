@@ -179,17 +179,21 @@ def _demo(args: argparse.Namespace) -> None:
     print(f"   k-means and GMM agree on {100 * agree:.1f}% of points: {out / names[3]}\n")
 
     print("5. Model choice: BIC of mclust's 14 covariance models for 1-9 components")
-    fig, ax = plt.subplots(figsize=(8, 5))
-    _, table = plot.plot_bic(X, n_components=range(1, 10), ax=ax)
-    ax.set_title("Old Faithful: BIC by number of components and covariance model")
+    fig, (full, zoom) = plt.subplots(1, 2, figsize=(13, 5))
+    sel = gm.select_model(X, range(1, 10), random_state=0)
+    sel.plot(ax=full)
+    full.set_title("Old Faithful: BIC by number of components and covariance model")
+    sel.plot(ax=zoom)
+    best_model, best_k, best_bic = sel.top(1)[0]
+    zoom.set_ylim(best_bic - 5, best_bic + 60)
+    zoom.set_title("the same, near the minimum")
+    zoom.get_legend().remove()
     fig.tight_layout()
     fig.savefig(out / names[4], dpi=110)
     plt.close(fig)
-    best_ct = min(table, key=lambda c: np.nanmin(table[c]))
-    best_k = int(np.nanargmin(table[best_ct])) + 1
     print(
-        f"   lowest BIC: {best_k} components, model {best_ct} "
-        f"(BIC {np.nanmin(table[best_ct]):.3f}; mclust: EEE, 3, 2314.316): {out / names[4]}\n"
+        f"   lowest BIC: {best_k} components, model {best_model} (BIC {best_bic:.3f}; "
+        f"mclust: EEE, 3, 2314.316): {out / names[4]}\n"
     )
 
     print("6. The fitted 2-component model")

@@ -168,3 +168,13 @@ def test_out_of_core_fit_keeps_peak_memory_under_1_gib():
     assert m0 == pytest.approx(0.0, abs=0.01) and m1 == pytest.approx(3.0, abs=0.01)
     # two unit-variance components: mean log-likelihood ≈ -16/2 log(2πe) - log 2
     assert lower_bound == pytest.approx(-8 * np.log(2 * np.pi * np.e) - np.log(2), abs=0.01)
+
+
+def test_kmeans_on_dask_keeps_the_in_memory_warnings_and_errors():
+    X = mixture(600, 8)
+    Xd = da.from_array(X, chunks=200)
+    for Z in (X, Xd):
+        with pytest.warns(RuntimeWarning, match="Explicit initial center position passed"):
+            gm.KMeans(3, init=X[:3], n_init=4).fit(Z)
+        with pytest.raises(ValueError, match=r"The shape of the initial centers \(2, 3\)"):
+            gm.KMeans(3, init=X[:2]).fit(Z)

@@ -135,3 +135,66 @@ def test_gradient_and_refine_options_are_checked():
     gm.GaussianMixture(2, solver="gradient", random_state=0,
                        callback=lambda *a: calls.append(a)).fit(X)  # fmt: skip
     assert calls and calls[0][:2] == (0, 1)
+
+
+SUPPORTED = ["EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVV", "VVV"]
+
+
+@pytest.mark.parametrize("covariance_type", SUPPORTED)
+def test_mclust_models_free_parameters_are_their_counts(covariance_type):
+    from gradmix.mixture.covariance import free_parameters
+    from gradmix.mixture.likelihood import Parameterisation
+
+    X = load_old_faithful()
+    m = gm.GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    par = Parameterisation(covariance_type, 3, 2)
+    assert par.size == free_parameters(covariance_type, 3, 2) == m._n_parameters()
+    model = get_model(covariance_type)
+    U = model.from_public(m.precisions_cholesky_)
+    theta = par.pack(m.weights_, m.means_, U)
+    _, means, U2 = par.unpack(theta)
+    np.testing.assert_allclose(U2, U, rtol=1e-10, atol=1e-12)
+    assert par.log_likelihood(theta, X) / len(X) == pytest.approx(m.score(X), rel=1e-12)
+
+    def f(t):
+        return par.log_likelihood(t, X)
+
+    g = gm.grad(f)(theta)
+    h = 1e-6
+    fd = np.array([(f(theta + h * e) - f(theta - h * e)) / (2 * h) for e in np.eye(par.size)])
+    np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-5 * np.max(np.abs(fd)))
+
+
+@pytest.mark.parametrize("covariance_type", SUPPORTED)
+def test_one_component_mean_errors_for_every_supported_model(covariance_type):
+    rng = np.random.default_rng(3)
+    n = 300
+    X = rng.normal(size=(n, 2)) * [1.0, 2.0] + [1.0, -1.0]
+    m = gm.GaussianMixture(1, covariance_type=covariance_type, reg_covar=0).fit(X)
+    se = m.standard_errors(X)
+    var = np.diagonal(m.covariances_, axis1=-2, axis2=-1) if m.covariances_.ndim == 3 else \
+        np.broadcast_to(get_model(covariance_type).variances(m.covariances_), (1, 2))  # fmt: skip
+    np.testing.assert_allclose(se["means"], np.sqrt(var / n), rtol=1e-8)
+    assert se["covariances"].shape == m.covariances_.shape
+
+
+def test_newton_and_gradient_on_constrained_models():
+    X = load_old_faithful()
+    for ct in ("VEE", "EVI"):
+        kw = dict(n_components=2, covariance_type=ct, reg_covar=0, random_state=0)
+        em = gm.GaussianMixture(**kw, tol=1e-12, max_iter=20_000).fit(X)
+        nt = gm.GaussianMixture(**kw, refine="newton").fit(X)
+        gd = gm.GaussianMixture(**kw, solver="gradient", tol=1e-12, max_iter=5_000).fit(X)
+        assert nt.lower_bound_ == pytest.approx(em.lower_bound_, abs=1e-9)
+        assert gd.lower_bound_ == pytest.approx(em.lower_bound_, abs=1e-6)
+        assert nt.covariances_.shape == (2, 2, 2)
+
+
+@pytest.mark.parametrize("covariance_type", ["EVE", "VVE", "EEV", "VEV"])
+def test_models_without_a_free_parameterisation_say_which_have_one(covariance_type):
+    X = load_old_faithful()
+    m = gm.GaussianMixture(2, covariance_type=covariance_type, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="support EII, VII, EEI, VEI, EVI, VVI, EEE, VEE"):
+        m.standard_errors(X)
+    with pytest.raises(ValueError, match="free parameterisation"):
+        gm.GaussianMixture(2, covariance_type=covariance_type, refine="newton").fit(X)

@@ -101,3 +101,18 @@ def test_dask_and_array_api_inputs_give_the_same_table():
     ref = gm.select_model(X, **kw).values
     for Z in (da.from_array(X, chunks=50), array_api_strict.asarray(X)):
         np.testing.assert_allclose(gm.select_model(Z, **kw).values, ref, rtol=1e-10)
+
+
+def test_defaults_are_mclusts_fourteen_models_and_picture():
+    X = separated(4, n=40)
+    res = gm.select_model(X, range(1, 3), random_state=0)
+    from gradmix.mixture.covariance import MCLUST_NAMES
+
+    assert res.covariance_types == list(MCLUST_NAMES)
+    assert list(res.table_.columns) == list(MCLUST_NAMES)
+    ax = res.plot()
+    assert len(ax.lines) == 15  # one line per model, and the star
+    assert len({line.get_marker() for line in ax.lines[:14]}) == 14
+    best = res.top(3)
+    assert best[0][:2] == (res.best_params_["covariance_type"], res.best_params_["n_components"])
+    assert [v for _, _, v in best] == sorted(v for _, _, v in best)

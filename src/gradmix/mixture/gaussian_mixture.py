@@ -365,13 +365,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """Fitted attributes from host parameters, in the data's kind and the model's layout."""
         model = self._model
         K, d = p.means.shape
+        dtype = p.means.dtype
+
+        def public(compact: Any) -> Any:
+            return ex.output(np.asarray(model.public(compact, K, d), dtype=dtype))
+
         self.weights_ = ex.output(p.weights)
-        self.means_ = ex.output(p.means + shift.astype(p.means.dtype))
-        self.covariances_ = ex.output(np.asarray(model.public(p.covariances, K, d)))
-        self.precisions_cholesky_ = ex.output(np.asarray(model.public(p.precisions_cholesky, K,
-                                                                      d)))  # fmt: skip
-        precisions = model.precisions(p.precisions_cholesky)
-        self.precisions_ = ex.output(np.asarray(model.public(precisions, K, d)))
+        self.means_ = ex.output(p.means + shift.astype(dtype))
+        self.covariances_ = public(p.covariances)
+        self.precisions_cholesky_ = public(p.precisions_cholesky)
+        self.precisions_ = public(model.precisions(p.precisions_cholesky))
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> GaussianMixture:

@@ -177,6 +177,19 @@ def _objective(
     return f
 
 
+def _at_rounding_level(res: Any) -> bool:
+    """The Newton decrement gᵀH⁻¹g (what one more step could gain) is at the rounding
+    level of the objective: a maximum to machine precision, whatever the gradient's scale."""
+    hess = getattr(res, "hess", None)
+    if hess is None or not np.all(np.isfinite(hess)):
+        return False
+    try:
+        decrement = float(res.jac @ np.linalg.solve(hess, res.jac))
+    except np.linalg.LinAlgError:
+        return False
+    return 0.0 <= decrement <= 8 * np.finfo(float).eps * (1.0 + abs(float(res.fun)))
+
+
 def newton_refine(covariance_type: str, params: Params, X: np.ndarray, w: np.ndarray | None,
                   dtype: Any, max_iter: int = 100,
                   gtol: float = 1e-10) -> tuple[Params, float, int, bool]:  # fmt: skip
@@ -190,7 +203,8 @@ def newton_refine(covariance_type: str, params: Params, X: np.ndarray, w: np.nda
         Their mean log-likelihood.
     n_iter : int
     converged : bool
-        The gradient of the mean log-likelihood fell below ``gtol``.
+        The gradient of the mean log-likelihood fell below ``gtol``, or the
+        Newton decrement below its rounding level.
     """
     K, d = params.means.shape
     par = Parameterisation(covariance_type, K, d)
@@ -200,7 +214,8 @@ def newton_refine(covariance_type: str, params: Params, X: np.ndarray, w: np.nda
     f = _objective(par, X, w, total)
     res = minimize(f, theta0, jac=True, hess=lambda t: -par.hessian(t, X, w) / total,
                    method="trust-exact", options={"gtol": gtol, "maxiter": max_iter})  # fmt: skip
-    theta, converged = np.asarray(res.x), bool(np.max(np.abs(res.jac)) <= gtol)
+    theta = np.asarray(res.x)
+    converged = bool(np.max(np.abs(res.jac)) <= gtol) or _at_rounding_level(res)
     if not np.isfinite(res.fun) or res.fun > f(theta0)[0]:
         theta, converged = theta0, False
     lower_bound = float(par.log_likelihood(theta, X, w)) / total

@@ -22,6 +22,7 @@ __all__ = [
     "alternate",
     "det_root",
     "geometric_mean",
+    "orientation_starts",
     "orientation_step",
     "CovarianceModel",
     "ILL_DEFINED_COVARIANCE",
@@ -81,7 +82,7 @@ def det_root(S: np.ndarray) -> np.ndarray:
 # this many iterations; each iteration never increases the objective, so stopping early
 # still never decreases the expected complete-data log-likelihood
 INNER_TOL = 1e-10
-INNER_MAX_ITER = 500
+INNER_MAX_ITER = 2000
 
 
 def alternate(step: Any, objective: Any, state: Any, trace: list[float] | None) -> Any:
@@ -101,7 +102,27 @@ def alternate(step: Any, objective: Any, state: Any, trace: list[float] | None) 
     return state
 
 
-def orientation_step(W: np.ndarray, M: np.ndarray, D: np.ndarray) -> np.ndarray:
+def orientation_starts(W: np.ndarray, nk: np.ndarray, previous: np.ndarray | None,
+                       n_components: int = 6) -> list[np.ndarray]:  # fmt: skip
+    """Orientations to start a shared-orientation M-step from.
+
+    Its objective has several local minima (the common principal axes of
+    unrelated scatters can be matched in more than one way), so the M-step
+    runs from several starts and keeps the best: the current orientation
+    (then the result is never worse than the current parameters), the
+    principal axes of the pooled scatter and of the pooled covariances, and
+    those of each of the largest components.
+    """
+    starts = []
+    if previous is not None:
+        starts.append(np.sum(previous / det_root(previous)[:, None, None], axis=0))
+    starts += [np.sum(W, axis=0), np.sum(W / nk[:, None, None], axis=0)]
+    starts += [W[k] for k in np.argsort(nk)[::-1][:n_components]]
+    return [sorted_eigh(S)[1] for S in starts]
+
+
+def orientation_step(W: np.ndarray, M: np.ndarray, D: np.ndarray,
+                     alpha: np.ndarray) -> np.ndarray:  # fmt: skip
     """One minorise-maximise update of a shared orientation (Browne & McNicholas 2014).
 
     Lowers ``Σ_k tr(W_k D diag(M_k) Dᵀ)`` over orthogonal ``D``: twice, each time
@@ -116,8 +137,9 @@ def orientation_step(W: np.ndarray, M: np.ndarray, D: np.ndarray) -> np.ndarray:
         Positive diagonal weights.
     D : ndarray, shape (d, d)
         The current orientation.
+    alpha : ndarray, shape (K,)
+        The largest eigenvalue of each W_k.
     """
-    alpha = np.linalg.eigvalsh(W)[:, -1]
     F = np.einsum("k,jl,kl->jl", alpha, D, M) - np.einsum("kij,jl,kl->il", W, D, M)
     P, _, Qt = np.linalg.svd(F)
     D = P @ Qt

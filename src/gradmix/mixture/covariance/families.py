@@ -449,19 +449,30 @@ class FullFamily(_Family):
         # (or the converse) needs an orthogonal parameterisation gradmix does not have
         return self.letters[1] == self.letters[2]
 
+    # free parameters: upper triangles of U with the log of their diagonal; where volume
+    # and shape are shared differently, a log-volume and a unit-determinant triangle
+    def _split(self) -> bool:
+        return self.letters[0] != self.letters[1]
+
     def free_size(self, K: int, d: int) -> int:
-        vol = 1 if self.letters[0] == "E" else K
-        tri = d * (d + 1) // 2 - 1
-        return vol + tri * (1 if self.letters[1] == "E" else K)
+        tri = d * (d + 1) // 2
+        count = 1 if self.letters[1] == "E" else K
+        if not self._split():
+            return count * tri
+        return (1 if self.letters[0] == "E" else K) + count * (tri - 1)
 
     def pack_free(self, U: np.ndarray) -> np.ndarray:
         """Free covariance parameters from precision factors (host)."""
         U3 = U.reshape((-1,) + U.shape[-2:])
         d = U3.shape[-1]
-        log_diag = np.log(np.diagonal(U3, axis1=1, axis2=2))
-        v = log_diag.mean(axis=1)
         iu, ju = np.triu_indices(d)
-        entries = U3[:, iu, ju] / np.exp(v)[:, None]
+        log_diag = np.log(np.diagonal(U3, axis1=1, axis2=2))
+        entries = U3[:, iu, ju].copy()
+        if not self._split():
+            entries[:, iu == ju] = log_diag
+            return (entries if self.letters[1] == "V" else entries.mean(axis=0)).ravel()
+        v = log_diag.mean(axis=1)
+        entries /= np.exp(v)[:, None]
         entries[:, iu == ju] = log_diag - v[:, None]
         t = entries[:, :-1]  # the last diagonal entry follows from det = 1
         vol = v if self.letters[0] == "V" else v.mean(keepdims=True)
@@ -470,22 +481,23 @@ class FullFamily(_Family):
 
     def unpack_free(self, theta: Any, K: int, d: int) -> Any:
         """Precision factors (compact) from free parameters (differentiable)."""
-        n_vol = 1 if self.letters[0] == "E" else K
-        v = theta[:n_vol]
         iu, ju = np.triu_indices(d)
         diag = iu == ju
         P = len(iu)
-        if d == 1:  # a positive number: its volume
-            U = np.reshape(np.exp(v), (-1, 1, 1))
-            return U[0] if isinstance(self, TiedFamily) else U * np.ones((K, 1, 1))
-        t = np.reshape(theta[n_vol:], (-1, P - 1))
-        last = -np.sum(np.where(diag[:-1], t, 0.0), axis=1, keepdims=True)
-        entries = np.concatenate([t, last], axis=1)
+        if self._split():
+            n_vol = 1 if self.letters[0] == "E" else K
+            v = np.reshape(theta[:n_vol], (-1, 1, 1))
+            t = np.reshape(theta[n_vol:], (-1, P - 1))
+            last = -np.sum(np.where(diag[:-1], t, 0.0), axis=1, keepdims=True)
+            entries = np.concatenate([t, last], axis=1)
+        else:
+            v = np.zeros((1, 1, 1))
+            entries = np.reshape(theta, (-1, P))
+        # exp on the diagonal only; off-diagonal entries never pass through exp
         entries = np.where(diag, np.exp(np.where(diag, entries, 0.0)), entries)
         scatter = np.zeros((P, d * d))
         scatter[np.arange(P), iu * d + ju] = 1.0
-        T = np.reshape(entries @ scatter, (-1, d, d))
-        U = np.reshape(np.exp(v), (-1, 1, 1)) * T
+        U = np.exp(v) * np.reshape(entries @ scatter, (-1, d, d))
         if isinstance(self, TiedFamily):
             return U[0]
         return U * np.ones((K, 1, 1)) if U.shape[0] == 1 else U
@@ -711,18 +723,18 @@ class DiagonalFamily(_Family):
     def ad_covariances(self, U: Any) -> Any:
         return 1.0 / (U * U)
 
-    # free parameters: log U_kj = v_k + s_kj with Σ_j s_kj = 0 ---------------------------
+    # free parameters: log U_kj directly, or log U_kj = v_k + s_kj with Σ_j s_kj = 0
+    # where volume and shape are shared differently
     def free_size(self, K: int, d: int) -> int:
         vol = 1 if self.letters[0] == "E" else K
         shape = {"I": 0, "E": d - 1, "V": K * (d - 1)}[self.letters[1]]
         return vol + shape
 
-    def _log_factor(self, U: np.ndarray) -> np.ndarray:
-        return np.log(np.asarray(U, dtype=np.float64))
-
     def pack_free(self, U: np.ndarray) -> np.ndarray:
-        logU = self._log_factor(U)
+        logU = np.log(np.asarray(U, dtype=np.float64))
         logU = logU if logU.ndim == 2 else logU[:, None]
+        if self.letters[0] == self.letters[1]:
+            return (logU if self.letters[0] == "V" else logU.mean(axis=0)).ravel()
         v = logU.mean(axis=1)
         s = (logU - v[:, None])[:, :-1]
         vol = v if self.letters[0] == "V" else v.mean(keepdims=True)
@@ -732,6 +744,8 @@ class DiagonalFamily(_Family):
         return np.concatenate([vol, shape.ravel()])
 
     def unpack_free(self, theta: Any, K: int, d: int) -> Any:
+        if self.letters[0] == self.letters[1]:
+            return np.exp(np.reshape(theta, (-1, d)) * np.ones((K, 1)))
         n_vol = 1 if self.letters[0] == "E" else K
         v = np.reshape(theta[:n_vol], (-1, 1)) * np.ones((K, 1))
         if d == 1:  # no shape to speak of

@@ -8,10 +8,9 @@ import numpy as np
 
 from gradmix.mixture.covariance.base import (
     alternate,
-    det_root,
     geometric_mean,
+    orientation_starts,
     orientation_step,
-    sorted_eigh,
 )
 from gradmix.mixture.covariance.families import FullFamily
 
@@ -19,7 +18,8 @@ from gradmix.mixture.covariance.families import FullFamily
 class EVE(FullFamily):
     """Browne & McNicholas (2014)'s MM algorithm: given D, A_k ∝ diag(Dᵀ W_k D)
     (det 1) and λ = Σ_k |diag(Dᵀ W_k D)|^(1/d) / n; given the A_k, D takes
-    minorise-maximise steps; alternated until the objective settles."""
+    minorise-maximise steps; alternated until the objective settles, from
+    several starting orientations (the best kept)."""
 
     letters = "EVE"
     description = "ellipsoidal, equal volume and orientation"
@@ -27,9 +27,7 @@ class EVE(FullFamily):
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,
                  trace: Any = None) -> np.ndarray:  # fmt: skip
         d, n = n_features, float(np.sum(nk))
-        start = np.sum(W, axis=0) if previous is None else np.sum(
-            previous / det_root(previous)[:, None, None], axis=0)  # fmt: skip
-        D = sorted_eigh(start)[1]
+        alpha = np.linalg.eigvalsh(W)[:, -1]
 
         def diagonals(D: np.ndarray) -> np.ndarray:
             return np.einsum("ji,kjl,li->ki", D, W, D)
@@ -40,14 +38,20 @@ class EVE(FullFamily):
 
         def step(D: np.ndarray) -> np.ndarray:
             A, _ = shapes(diagonals(D))
-            return orientation_step(W, 1.0 / A, D)
+            return orientation_step(W, 1.0 / A, D, alpha)
 
         def objective(D: np.ndarray) -> float:
             G = diagonals(D)
             A, lam = shapes(G)
             return n * d * np.log(lam) + float(np.sum(G / A)) / lam
 
-        D = alternate(step, objective, D, trace)
+        runs = []
+        for D in orientation_starts(W, nk, previous):
+            run: list[float] = []
+            runs.append((alternate(step, objective, D, run), run))
+        D, run = min(runs, key=lambda r: r[1][-1])
+        if trace is not None:
+            trace += run
         A, lam = shapes(diagonals(D))
         return np.einsum("ij,kj,lj->kil", D, lam * A, D)
 

@@ -6,36 +6,40 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.base import alternate, det_root, orientation_step, sorted_eigh
+from gradmix.mixture.covariance.base import alternate, orientation_starts, orientation_step
 from gradmix.mixture.covariance.families import FullFamily
 
 
 class VVE(FullFamily):
     """Browne & McNicholas (2014)'s MM algorithm: given D, λ_k A_k = diag(Dᵀ W_k D)
     / n_k; given those, D takes minorise-maximise steps; alternated until the
-    objective settles."""
+    objective settles, from several starting orientations (the best kept)."""
 
     letters = "VVE"
     description = "ellipsoidal, equal orientation"
 
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,
                  trace: Any = None) -> np.ndarray:  # fmt: skip
-        start = np.sum(W, axis=0) if previous is None else np.sum(
-            previous / det_root(previous)[:, None, None], axis=0)  # fmt: skip
-        D = sorted_eigh(start)[1]
+        alpha = np.linalg.eigvalsh(W)[:, -1]
 
         def variances(D: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             G = np.einsum("ji,kjl,li->ki", D, W, D)
             return G, G / nk[:, None]
 
         def step(D: np.ndarray) -> np.ndarray:
-            return orientation_step(W, 1.0 / variances(D)[1], D)
+            return orientation_step(W, 1.0 / variances(D)[1], D, alpha)
 
         def objective(D: np.ndarray) -> float:
             G, delta = variances(D)
             return float(np.sum(nk[:, None] * np.log(delta)) + np.sum(G / delta))
 
-        D = alternate(step, objective, D, trace)
+        runs = []
+        for D in orientation_starts(W, nk, previous):
+            run: list[float] = []
+            runs.append((alternate(step, objective, D, run), run))
+        D, run = min(runs, key=lambda r: r[1][-1])
+        if trace is not None:
+            trace += run
         return np.einsum("ij,kj,lj->kil", D, variances(D)[1], D)
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
