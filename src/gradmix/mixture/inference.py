@@ -187,7 +187,7 @@ def _at_rounding_level(res: Any) -> bool:
         decrement = float(res.jac @ np.linalg.solve(hess, res.jac))
     except np.linalg.LinAlgError:
         return False
-    return 0.0 <= decrement <= 8 * np.finfo(float).eps * (1.0 + abs(float(res.fun)))
+    return bool(0.0 <= decrement <= 8 * np.finfo(float).eps * (1.0 + abs(float(res.fun))))
 
 
 def newton_refine(covariance_type: str, params: Params, X: np.ndarray, w: np.ndarray | None,
