@@ -142,7 +142,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     n_init : int, default=1
     init_params : {"kmeans", "k-means++", "random", "random_from_data", "hc"}, default="kmeans"
         ``"hc"`` (gradmix): mclust's start, model-based hierarchical
-        agglomeration of (a sample of at most 2000) rows.
+        agglomeration of (a sample of at most 2000) rows; with ``n_init > 1``
+        the further starts agglomerate random halves of those rows.
     weights_init : array of shape (n_components,), optional
     means_init : array of shape (n_components, n_features), optional
     precisions_init : array, optional
@@ -338,19 +339,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         return ex, self._check_parameters(ex.d)
 
-    def _start(self, ex: Executor, given: dict[str, Any], random_state: Any) -> Params:
-        means = given["means"]
-        return initial_params(
-            ex,
-            self._model,
-            self.n_components,
-            self.init_params,
-            random_state,
-            self.reg_covar,
-            given["weights"],
-            None if means is None else means - ex.shift,
-            given["precisions"],
-        )
+    def _start(self, ex: Executor, given: dict[str, Any], random_state: Any,
+               attempt: int = 0) -> Params:  # fmt: skip
+        means = None if given["means"] is None else given["means"] - ex.shift
+        return initial_params(ex, self._model, self.n_components, self.init_params, random_state,
+                              self.reg_covar, given["weights"], means, given["precisions"],
+                              attempt)  # fmt: skip
 
     def _params(self, shift: np.ndarray, dtype: Any) -> Params:
         """The fitted parameters (host arrays, compact covariances), centred by ``shift``."""
@@ -421,7 +415,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
         for init in range(n_init):
             self._print_verbose_msg_init_beg(init)
-            params = self._start(ex, given, random_state) if do_init else \
+            params = self._start(ex, given, random_state, init) if do_init else \
                 self._params(ex.shift, ex.dtype)  # fmt: skip
             if self.max_iter == 0:
                 best, best_n_iter = params, 0

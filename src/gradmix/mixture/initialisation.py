@@ -75,8 +75,13 @@ def _from_points(ex: Executor, model: Any, indices: np.ndarray, K: int) -> Stats
                              ex.total_weight)  # fmt: skip
 
 
-def initial_stats(ex: Executor, model: Any, init_params: str, K: int, random_state: Any) -> Stats:
-    """The statistics of the initial responsibilities ``init_params`` gives."""
+def initial_stats(ex: Executor, model: Any, init_params: str, K: int, random_state: Any,
+                  attempt: int = 0) -> Stats:  # fmt: skip
+    """The statistics of the initial responsibilities ``init_params`` gives.
+
+    ``attempt`` counts the starts of one fit (``n_init``): the hierarchical start
+    is deterministic, so its further starts agglomerate random halves of the rows.
+    """
     if init_params == "random_from_data":
         return _from_points(ex, model, random_state.choice(ex.n, size=K, replace=False), K)
     if init_params == "k-means++":
@@ -95,6 +100,8 @@ def initial_stats(ex: Executor, model: Any, init_params: str, K: int, random_sta
             idx = np.arange(ex.n)
         else:
             idx = np.sort(random_state.choice(ex.n, MAX_ROWS, replace=False))
+        if attempt > 0:
+            idx = np.sort(random_state.choice(idx, max(len(idx) // 2, K), replace=False))
         rows = ex.take(idx)
         labels = hierarchical_labels(rows, K)
         return stats_from_labels(model, rows, ex.weights_at(idx), labels, K, ex.total_weight)
@@ -103,18 +110,20 @@ def initial_stats(ex: Executor, model: Any, init_params: str, K: int, random_sta
 
 def initial_params(ex: Executor, model: Any, K: int, init_params: str, random_state: Any,
                    reg_covar: float, weights: np.ndarray | None = None,
-                   means: np.ndarray | None = None,
-                   precisions: np.ndarray | None = None) -> Params:  # fmt: skip
+                   means: np.ndarray | None = None, precisions: np.ndarray | None = None,
+                   attempt: int = 0) -> Params:  # fmt: skip
     """Starting parameters: given ones, and the initialisation's M-step for the rest.
 
     Parameters
     ----------
     weights, means, precisions : ndarray, optional
         Given starting values (``means`` centred, ``precisions`` compact).
+    attempt : int
+        Which of the fit's ``n_init`` starts this is.
     """
     dtype = ex.dtype
     if weights is None or means is None or precisions is None:
-        stats = initial_stats(ex, model, init_params, K, random_state)
+        stats = initial_stats(ex, model, init_params, K, random_state, attempt)
         params = m_step(model, stats, reg_covar, dtype, normalise_by_total=True,
                         var_floor=ex.var_floor, covariances=precisions is None)  # fmt: skip
     else:

@@ -114,7 +114,7 @@ def combine(a: Any, b: Any) -> Any:
 
 @dataclass
 class Summary:
-    """Per-column sums of the data, from one pass (float64)."""
+    """Per-column sums of the data (float64), and their largest magnitudes if asked for."""
 
     n: int
     sum_x: np.ndarray
@@ -122,11 +122,14 @@ class Summary:
     sum_w: float
     min_w: float
     finite: bool
+    absmax: np.ndarray | None = None
 
     def __add__(self, o: Summary) -> Summary:
+        absmax = None if self.absmax is None or o.absmax is None else \
+            np.maximum(self.absmax, o.absmax)  # fmt: skip
         return Summary(self.n + o.n, self.sum_x + o.sum_x, self.sum_wx + o.sum_wx,
                        self.sum_w + o.sum_w, min(self.min_w, o.min_w),
-                       self.finite and o.finite)  # fmt: skip
+                       self.finite and o.finite, absmax)  # fmt: skip
 
     @property
     def mean(self) -> np.ndarray:
@@ -134,23 +137,31 @@ class Summary:
         return self.sum_wx / self.sum_w if self.sum_w > 0 else self.sum_x / max(self.n, 1)
 
 
-def summarise(chunk: Chunk, get: Callable[[Any], np.ndarray]) -> Summary:
-    """A chunk's :class:`Summary` (a kernel over *uncentred* rows)."""
+def summarise(chunk: Chunk, get: Callable[[Any], np.ndarray], absmax: bool = False) -> Summary:
+    """A chunk's :class:`Summary` (a kernel over *uncentred* rows); ``absmax`` adds the
+    columns' largest magnitudes (worth it where every pass is costly: Dask)."""
     xp = chunk.xp
     m, d = chunk.X.shape
     if m == 0:
-        return Summary(0, np.zeros(d), np.zeros(d), 0.0, np.inf, True)
+        return Summary(0, np.zeros(d), np.zeros(d), 0.0, np.inf, True,
+                       np.zeros(d) if absmax else None)  # fmt: skip
     X = to_float64(xp, chunk.X)
     sum_x = get(xp.sum(X, axis=0))
     # NaN and infinity make their column's sum NaN or infinite: no separate pass, unless
     # finite values overflowed the sum
     finite = bool(np.all(np.isfinite(sum_x))) or bool(xp.all(xp.isfinite(X)))
+    big = get(xp.max(xp.abs(X), axis=0)) if absmax else None
     if chunk.w is None:
-        return Summary(int(m), sum_x, sum_x, float(m), 1.0, finite)
+        return Summary(int(m), sum_x, sum_x, float(m), 1.0, finite, big)
     w = to_float64(xp, chunk.w)
     sum_w, min_w = float(get(xp.sum(w))), float(get(xp.min(w)))
     finite = finite and bool(np.isfinite(sum_w))
-    return Summary(int(m), sum_x, get(w @ X), sum_w, min_w, finite)
+    return Summary(int(m), sum_x, get(w @ X), sum_w, min_w, finite, big)
+
+
+def _resolution(dtype: Any, absmax: np.ndarray) -> np.ndarray:
+    """(16 eps max|x|)²: variances below this are rounding noise of the data."""
+    return (16 * np.finfo(dtype).eps * absmax) ** 2
 
 
 @dataclass
@@ -207,6 +218,8 @@ class Executor(ABC):
         self.summary = s
         self.total_weight = s.sum_w
         self.shift = np.asarray(s.mean if shift is None else shift, dtype=np.float64)
+        if s.absmax is not None:
+            self._var_floor = _resolution(self.dtype, s.absmax)
 
     @property
     def var_floor(self) -> np.ndarray:
@@ -214,7 +227,7 @@ class Executor(ABC):
         (16 eps max|x|)², from one more pass when first asked."""
         if self._var_floor is None:
             absmax = self.map_reduce(_absmax, self.to_host).values + np.abs(self.shift)
-            self._var_floor = (16 * np.finfo(self.dtype).eps * absmax) ** 2
+            self._var_floor = _resolution(self.dtype, absmax)
         return self._var_floor
 
     @abstractmethod

@@ -161,7 +161,7 @@ class DaskExecutor(Executor):
         self.unit_weights = w is None
         self._shift: np.ndarray | None = None
         if summarise_data:
-            self._set_summary(self.map_reduce(summarise, np.asarray), shift)
+            self._set_summary(self.map_reduce(summarise, np.asarray, True), shift)
         else:
             assert shift is not None
             self.shift = np.asarray(shift, dtype=np.float64)
