@@ -178,3 +178,15 @@ def test_kmeans_on_dask_keeps_the_in_memory_warnings_and_errors():
             gm.KMeans(3, init=X[:3], n_init=4).fit(Z)
         with pytest.raises(ValueError, match=r"The shape of the initial centers \(2, 3\)"):
             gm.KMeans(3, init=X[:2]).fit(Z)
+
+
+def test_random_start_on_dask_is_the_in_memory_start():
+    # the random responsibilities are regenerated chunk by chunk from the generator's saved
+    # states: the same stream as scikit-learn's one (n, K) draw, wherever the rows are
+    X = mixture(3000, 9)
+    kw = dict(n_components=3, init_params="random", random_state=4, tol=1e-9, max_iter=30)
+    a = gm.GaussianMixture(**kw).fit(X)
+    b = gm.GaussianMixture(**kw).fit(da.from_array(X, chunks=700))
+    assert_same(a, b)
+    c = gm.GaussianMixture(**kw, max_memory=20_000).fit(X)  # other chunk boundaries
+    assert_same(a, c)

@@ -87,8 +87,14 @@ class HostExecutor(Executor):
         self.dtype = np.dtype(X.dtype)
         self.offset = offset
         self.threads = N_THREADS if n_threads is None else n_threads
-        # every core takes part in a pass over more than a few thousand rows
-        self.rows = max(1, min(int(rows), max(-(-self.n // self.threads), MIN_ROWS)))
+        # every core takes part in a pass over more than a few thousand rows, and the
+        # chunks are as many as a multiple of the threads: no thread waits for another
+        rows = max(1, min(int(rows), max(-(-self.n // self.threads), MIN_ROWS)))
+        count = -(-self.n // rows)
+        if count > 1 and self.threads > 1:
+            count = -(-count // self.threads) * self.threads
+            rows = max(1, -(-self.n // count))
+        self.rows = rows
         self.unit_weights = w is None or bool(np.all(w == 1))
         self.w = None if self.unit_weights else w
         self.X = X
