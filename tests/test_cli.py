@@ -103,7 +103,11 @@ def test_fit_high_dimensional_plot(tmp_path):
         ("a,b\n1,2\n3,4\n", ["-k", "5"], "too few"),
         ("a,b\n1,2\n3,4\n5,6\n", ["-k", "2", "--covariance", "round"], "invalid choice"),
         ("a,b\n1,2\n3,4\n5,6\n", ["-k", "2", "--columns", "c"], "no column 'c'"),
-        ("a,b\n1,x\n3,4\n5,6\n", ["-k", "2", "--columns", "b"], "not numeric"),
+        (
+            "a,b\n1,x\n3,4\n5,6\n",
+            ["-k", "2", "--columns", "b"],
+            "line 2, column b: 'x' is not a number",
+        ),
         ("a,b\n1,2\n3,4\n5,6\n", ["-k", "0"], "at least 1"),
     ],
 )

@@ -8,7 +8,6 @@ without ``--force``.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 import warnings
@@ -18,6 +17,8 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from gradmix.ad.transforms import MAX_ORDER
+from gradmix.expr import MAX_DEPTH, MAX_LENGTH
 from gradmix.mixture.covariance import DEFAULT_COVARIANCE, MCLUST_NAMES, MODELS
 from gradmix.mixture.initialisation import INIT_PARAMS
 
@@ -33,63 +34,56 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-# ----------------------------------------------------------------------------- inputs
-def _check_writable(path: Path, force: bool) -> None:
-    if path.exists() and not force:
-        raise UsageError(f"{path} exists; pass --force to overwrite it")
+# ----------------------------------------------------------------------------- files
+def _note(message: str) -> None:
+    print(f"gradmix: note: {message}", file=sys.stderr)
 
 
-def read_csv(path: str, columns: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
-    """Numeric columns of a CSV file with a header row.
+def _output(path: str | Path, force: bool) -> Path:
+    """An output path checked before any work (see :func:`gradmix.files.check_writable`)."""
+    from gradmix.files import OutputError, check_writable
+
+    try:
+        return check_writable(path, force)
+    except OutputError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _save_figure(fig: Any, path: Path, force: bool, dpi: int) -> None:
+    """Write a figure through an exclusively created (or atomically replaced) file."""
+    from gradmix.files import create
+
+    with create(path, overwrite=force) as fh:
+        fig.savefig(fh, dpi=dpi, format=path.suffix[1:].lower() or "png")
+
+
+def _figure_path(path: str, force: bool) -> Path:
+    import matplotlib.figure
+
+    out = _output(path, force)
+    formats = matplotlib.figure.Figure().canvas.get_supported_filetypes()
+    if out.suffix[1:].lower() not in formats:
+        raise UsageError(f"{out}: unknown picture format {out.suffix!r}; use one of "
+                         f"{', '.join('.' + f for f in sorted(formats))}")  # fmt: skip
+    return out
+
+
+def read_csv(path: str, columns: Sequence[str] | None = None,
+             drop_missing: bool = False) -> tuple[np.ndarray, list[str]]:  # fmt: skip
+    """Numeric columns of a CSV file with a header row (see :mod:`gradmix.csvdata`).
 
     Returns
     -------
     X : ndarray of shape (n_rows, n_columns)
     names : list of str
     """
-    p = Path(path)
-    if not p.is_file():
-        raise UsageError(f"cannot read {path}: no such file")
+    from gradmix.csvdata import CSVError, read_table
+
     try:
-        with p.open(newline="") as fh:
-            rows = list(csv.reader(fh))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    if len(rows) < 2:
-        raise UsageError(f"{path} has no data rows (a header row and data are expected)")
-    header = [h.strip() for h in rows[0]]
-    body = rows[1:]
-    for i, r in enumerate(body, start=2):
-        if len(r) != len(header):
-            raise UsageError(f"{path}, line {i}: {len(r)} fields, the header has {len(header)}")
-
-    def numeric(j: int) -> np.ndarray | None:
-        try:
-            return np.array([float(r[j]) for r in body])
-        except ValueError:
-            return None
-
-    if columns:
-        missing = [c for c in columns if c not in header]
-        if missing:
-            raise UsageError(f"{path} has no column {missing[0]!r} (columns: {', '.join(header)})")
-        picked = [header.index(c) for c in columns]
-    else:
-        picked = [j for j in range(len(header)) if numeric(j) is not None]
-        if not picked:
-            raise UsageError(f"{path} has no numeric column")
-    cols = []
-    for j in picked:
-        col = numeric(j)
-        if col is None:
-            raise UsageError(f"{path}: column {header[j]!r} is not numeric")
-        cols.append(col)
-    X = np.column_stack(cols)
-    if not np.all(np.isfinite(X)):
-        bad = int(np.argwhere(~np.isfinite(X))[0][0]) + 2
-        raise UsageError(f"{path}, line {bad}: missing, NaN or infinite value")
-    return X, [header[j] for j in picked]
+        table = read_table(path, columns, drop_missing=drop_missing, note=_note)
+    except CSVError as exc:
+        raise UsageError(str(exc)) from None
+    return table.X, table.names
 
 
 # ------------------------------------------------------------------------------ demo
@@ -109,9 +103,12 @@ def _demo(args: argparse.Namespace) -> None:
              "kmeans_vs_gmm.png", "bic.png"]  # fmt: skip
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} exists and is not a directory")
-    for n in names:
-        _check_writable(out / n, args.force)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.is_dir():
+        for n in names:
+            _output(out / n, args.force)
+    else:
+        _output(out, False)  # its parent must exist and be writable
+    out.mkdir(exist_ok=True)
     t0 = time.perf_counter()
 
     print("1. Dual numbers: the lecture's dual program")
@@ -130,7 +127,7 @@ def _demo(args: argparse.Namespace) -> None:
     fig, ax = plt.subplots(figsize=(8, 4.5))
     plot.plot_dual_program(1.5, 2.0, ax=ax)
     fig.tight_layout()
-    fig.savefig(out / names[0], dpi=110)
+    _save_figure(fig, out / names[0], args.force, 110)
     plt.close(fig)
     print(f"   the computational graph with w, w' and adjoints: {out / names[0]}\n")
 
@@ -139,7 +136,7 @@ def _demo(args: argparse.Namespace) -> None:
     _, err = plot.plot_divided_differences(lambda x: x**3, 1.0, exact=3.0, ax=ax)
     ax.set_title("Error of the derivative of f(x) = x³ at x = 1")
     fig.tight_layout()
-    fig.savefig(out / names[1], dpi=110)
+    _save_figure(fig, out / names[1], args.force, 110)
     plt.close(fig)
     i_fwd, i_cen = int(np.argmin(err["forward"])), int(np.argmin(err["central"]))
     print(f"   forward:  best error {err['forward'][i_fwd]:.1e} at h = {err['h'][i_fwd]:.0e}")
@@ -153,7 +150,7 @@ def _demo(args: argparse.Namespace) -> None:
         Z, n_components=2, means_init=[[-1.5, 1.0], [1.5, -1.0]],
         feature_names=("eruption duration (standardised)", "waiting time (standardised)"),
     )  # fmt: skip
-    fig.savefig(out / names[2], dpi=100)
+    _save_figure(fig, out / names[2], args.force, 100)
     plt.close(fig)
     print(f"   panels at the start and after iterations 1-6 and 20: {out / names[2]}\n")
 
@@ -172,7 +169,7 @@ def _demo(args: argparse.Namespace) -> None:
         a.set_xlabel("eruption duration (min)")
     axes[0].set_ylabel("waiting time (min)")
     fig.tight_layout()
-    fig.savefig(out / names[3], dpi=100)
+    _save_figure(fig, out / names[3], args.force, 100)
     plt.close(fig)
     agree = np.mean(km.labels_ == gmm.predict(X))
     agree = max(agree, 1 - agree)
@@ -189,7 +186,7 @@ def _demo(args: argparse.Namespace) -> None:
     zoom.set_title("the same, near the minimum")
     zoom.get_legend().remove()
     fig.tight_layout()
-    fig.savefig(out / names[4], dpi=110)
+    _save_figure(fig, out / names[4], args.force, 110)
     plt.close(fig)
     print(
         f"   lowest BIC: {best_k} components, model {best_model} (BIC {best_bic:.3f}; "
@@ -222,20 +219,21 @@ def _demo(args: argparse.Namespace) -> None:
 # ------------------------------------------------------------------------------- fit
 def _fit(args: argparse.Namespace) -> None:
     import gradmix as gm
-    from gradmix.mixture.persistence import save
+    from gradmix.mixture.persistence import model_path, save
     from gradmix.mixture.summary import format_summary
 
-    cols = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    X, names = read_csv(args.data, cols)
     if args.k < 1:
         raise UsageError(f"-k must be at least 1, got {args.k}")
-    if X.shape[0] < max(args.k, 2):
-        raise UsageError(f"{args.data} has {X.shape[0]} rows, too few for {args.k} components")
-    out = Path(args.out) if args.out else None
-    plot_path = Path(args.plot) if args.plot else None
-    for p in (out, plot_path):
-        if p is not None:
-            _check_writable(p, args.force)
+    out = _output(model_path(args.out), args.force) if args.out else None
+    plot_path = _figure_path(args.plot, args.force) if args.plot else None
+    if out is not None and plot_path is not None and out.absolute() == plot_path.absolute():
+        raise UsageError("--out and --plot name the same file")
+    cols = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    X, names = read_csv(args.data, cols, drop_missing=args.drop_missing)
+    need = max(args.k, 2)
+    if X.shape[0] < need:
+        rows = "1 data row" if X.shape[0] == 1 else f"{X.shape[0]} data rows"
+        raise UsageError(f"{args.data} has {rows}, too few: -k {args.k} needs at least {need}")
     bar = None
     if not args.quiet and sys.stdout.isatty():
         from tqdm import tqdm
@@ -268,11 +266,11 @@ def _fit(args: argparse.Namespace) -> None:
         path = save(model, out, overwrite=args.force, metadata={"columns": names})
         print(f"model saved to {path}")
     if plot_path is not None:
-        _plot_fit(model, X, names, plot_path)
+        _plot_fit(model, X, names, plot_path, args.force)
         print(f"plot saved to {plot_path}")
 
 
-def _plot_fit(model: Any, X: np.ndarray, names: list[str], path: Path) -> None:
+def _plot_fit(model: Any, X: np.ndarray, names: list[str], path: Path, force: bool) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -303,9 +301,9 @@ def _plot_fit(model: Any, X: np.ndarray, names: list[str], path: Path) -> None:
     ax.set_title(f"{model.n_components}-component {model.covariance_type} Gaussian mixture")
     fig.tight_layout()
     try:
-        fig.savefig(path, dpi=110)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot write {path}: {exc}") from None
+        _save_figure(fig, path, force, 110)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
         plt.close(fig)
 
@@ -315,39 +313,52 @@ def _predict(args: argparse.Namespace) -> None:
     import gradmix as gm
     from gradmix.mixture.persistence import read_metadata
 
-    if not Path(args.model).is_file():
-        raise UsageError(f"cannot read {args.model}: no such file")
     try:
         model = gm.load(args.model)
-        columns = read_metadata(args.model).get("columns")
+        saved = read_metadata(args.model).get("columns")
+    except FileNotFoundError:
+        raise UsageError(f"cannot read {args.model}: no such file") from None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    # the model's own column names first (a fit on a DataFrame), then those `fit` saved:
+    # columns are matched by name, in whatever order the file has them
+    names = getattr(model, "feature_names_in_", None)
+    columns = [str(c) for c in names] if names is not None else saved
     X, _ = read_csv(args.data, columns)
     d = model.n_features_in_
     if X.shape[1] != d:
         raise UsageError(f"{args.data} has {X.shape[1]} numeric columns, the model expects {d}")
-    if args.proba:
-        if not hasattr(model, "predict_proba"):
-            raise UsageError("--proba needs a Gaussian mixture model")
-        out = model.predict_proba(X)
-        lines = (",".join(f"{v:.10g}" for v in row) for row in out)
-    else:
-        lines = (str(int(v)) for v in model.predict(X))
-    sys.stdout.write("\n".join(lines) + "\n")
+    with warnings.catch_warnings():
+        # the columns were matched by name above; numpy rows carry no names
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        if args.proba:
+            if not hasattr(model, "predict_proba"):
+                raise UsageError("--proba needs a Gaussian mixture model")
+            out = model.predict_proba(X)
+            lines = (",".join(f"{v:.10g}" for v in row) for row in out)
+        else:
+            lines = (str(int(v)) for v in model.predict(X))
+        sys.stdout.write("\n".join(lines) + "\n")
 
 
 # ------------------------------------------------------------------------------ diff
 def _parse_at(text: str) -> dict[str, float]:
+    from gradmix.expr import normalise
+
     values: dict[str, float] = {}
     for part in text.split(","):
         name, sep, val = part.partition("=")
-        name = name.strip()
+        name = normalise(name.strip())
         if not sep or not name.isidentifier():
             raise UsageError(f"--at expects name=value pairs separated by commas, got {part!r}")
+        if name in values:
+            raise UsageError(f"--at gives {name} twice")
         try:
             values[name] = float(val)
         except ValueError:
             raise UsageError(f"--at: {val.strip()!r} is not a number") from None
+        if not np.isfinite(values[name]):
+            raise UsageError(f"--at: {name} = {val.strip()} is not a finite number")
     return values
 
 
@@ -367,8 +378,13 @@ def _diff(args: argparse.Namespace) -> None:
     unknown = [n for n in at if n not in names]
     if unknown:
         raise UsageError(f"--at names {unknown[0]!r}, which the expression does not use")
-    if args.order < 1:
-        raise UsageError(f"--order must be at least 1, got {args.order}")
+    if not 1 <= args.order <= MAX_ORDER:
+        raise UsageError(f"--order must lie between 1 and {MAX_ORDER}, got {args.order}")
+    if args.order != 1 and len(names) != 1:
+        raise UsageError(f"--order applies to formulas of one variable; this one has "
+                         f"{len(names)}: the gradient and Hessian are printed instead")  # fmt: skip
+    if args.h is not None and not (np.isfinite(args.h) and args.h > 0):
+        raise UsageError(f"--h must be a positive, finite step, got {args.h}")
     x = np.array([at[n] for n in names], dtype=float)
 
     def f(v: Any) -> Any:
@@ -376,6 +392,10 @@ def _diff(args: argparse.Namespace) -> None:
 
     with np.errstate(all="ignore"):
         value = float(evaluate(tree, at))
+        if not np.isfinite(value):
+            point = ", ".join(f"{n} = {at[n]:g}" for n in names)
+            raise UsageError(f"the formula's value at {point} is {value}: it is not defined "
+                             "(or overflows) there, so neither are its derivatives")  # fmt: skip
         print(f"f = {args.expr}")
         print("at " + ", ".join(f"{n} = {at[n]:g}" for n in names))
         print(f"value          {value:.16g}")
@@ -391,10 +411,9 @@ def _diff(args: argparse.Namespace) -> None:
             print("Hessian (forward over reverse)")
             for row in H:
                 print("  [" + "  ".join(f"{v: .10g}" for v in row) + "]")
-        else:
-            order = args.order
-            d_n = gm.derivative(lambda t: evaluate(tree, {names[0]: t}), order)(x[0])
-            print(f"derivative of order {order}  {float(d_n):.16g}")
+        elif args.order > 1:
+            d_n = gm.derivative(lambda t: evaluate(tree, {names[0]: t}), args.order)(x[0])
+            print(f"derivative of order {args.order}  {float(d_n):.16g}")
         h = args.h
         print("forward divided difference (f(x + h e_i) - f(x)) / h, and its error against AD")
         for i, n in enumerate(names):
@@ -435,7 +454,16 @@ def _build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--n-init", type=int, default=1, help="initialisations (best kept)")
     fit.add_argument("--max-iter", type=int, default=100, help="EM iterations at most")
     fit.add_argument("--seed", type=int, default=None, help="random seed")
-    fit.add_argument("--columns", help="comma-separated column names (default: all numeric)")
+    fit.add_argument(
+        "--columns",
+        help="comma-separated column names (default: every mostly "
+        "numeric column; text columns are left out)",
+    )
+    fit.add_argument(
+        "--drop-missing",
+        action="store_true",
+        help="leave out rows with empty or NaN cells (default: an error)",
+    )
     fit.add_argument("--out", help="save the model here (.npz)")
     fit.add_argument("--plot", help="save a picture of the fit here (.png)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -448,19 +476,48 @@ def _build_parser() -> argparse.ArgumentParser:
     pred.add_argument("--proba", action="store_true", help="print responsibilities")
     pred.set_defaults(func=_predict)
 
-    diff = sub.add_parser("diff", help="value, gradient, Hessian of a formula")
-    diff.add_argument("expr", help='a formula, e.g. "x1*x2 + sin(x1)"')
+    diff = sub.add_parser(
+        "diff", help="value, gradient, Hessian of a formula",
+        description=f"Limits: formulas of at most {MAX_LENGTH} characters, nested at most "
+        f"{MAX_DEPTH} levels deep (a long sum or product counts once), numbers below "
+        f"about 1.8e308; --order between 1 and {MAX_ORDER}; --h positive.",
+    )  # fmt: skip
+    diff.add_argument("expr", help='a formula, e.g. "x1*x2 + sin(x1)" (may start with -)')
     diff.add_argument("--at", required=True, help="the point, e.g. x1=1.5,x2=2")
-    diff.add_argument("--order", type=int, default=1, help="derivative order (one variable)")
-    diff.add_argument("--h", type=float, default=None, help="step of the divided difference")
+    diff.add_argument(
+        "--order",
+        type=int,
+        default=1,
+        help=f"derivative order, 1 to {MAX_ORDER} (formulas of one variable)",
+    )
+    diff.add_argument(
+        "--h",
+        type=float,
+        default=None,
+        help="step of the divided difference (positive; default √eps·max(1, |x|))",
+    )
     diff.set_defaults(func=_diff)
     return parser
+
+
+_DIFF_OPTIONS = ("--at", "--order", "--h", "-h", "--help")
+
+
+def _formula_last(argv: list[str]) -> list[str]:
+    """``diff -x*y --at ...``: a formula starting with "-" moved behind "--", where
+    argparse reads it as the positional argument it is, not as an option."""
+    if "diff" not in argv:
+        return argv
+    i = argv.index("diff") + 1
+    if i < len(argv) and argv[i].startswith("-") and argv[i].split("=")[0] not in _DIFF_OPTIONS:
+        return argv[:i] + argv[i + 1 :] + ["--", argv[i]]
+    return argv
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gradmix`` command; returns the exit status."""
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_formula_last(list(sys.argv[1:] if argv is None else argv)))
     try:
         args.func(args)
     except UsageError as exc:

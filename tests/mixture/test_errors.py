@@ -104,3 +104,41 @@ def test_kmeans_errors():
     Xn[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         gm.KMeans(2).fit(Xn)
+
+
+def test_newton_refinement_cannot_move_frozen_parameters():
+    with pytest.raises(ValueError, match="freeze is an EM option; refine='newton'"):
+        gm.GaussianMixture(2, refine="newton", freeze=("weights",)).fit(X)
+
+
+@pytest.mark.parametrize("kw", [{"solver": "gradient"}, {"refine": "newton"}])
+def test_collapsed_data_fail_after_gradient_and_newton_as_after_em(kw):
+    collapsed = np.ones((50, 2))
+    with pytest.raises(ValueError, match="ill-defined empirical covariance"):
+        gm.GaussianMixture(1, **kw).fit(collapsed)
+
+
+def test_points_far_away_have_log_density_minus_infinity_as_in_sklearn():
+    rng = np.random.default_rng(0)
+    Y = rng.normal(size=(300, 2)) @ np.array([[1.0, 0.9], [0.0, 0.3]])
+    Y = np.r_[Y, Y + 5]
+    ours, theirs = gm.GaussianMixture(2, random_state=0).fit(Y), SkGMM(2, random_state=0).fit(Y)
+    far = np.array([[1e160, -1e160], [1e160, 1e160], [0.0, 0.0]])
+    np.testing.assert_array_equal(ours.score_samples(far)[:2], [-np.inf, -np.inf])
+    np.testing.assert_allclose(ours.score_samples(far), theirs.score_samples(far))
+    np.testing.assert_array_equal(ours.predict(far), theirs.predict(far))
+
+
+def test_parameter_types_are_checked():
+    m = gm.GaussianMixture(2, random_state=0, reg_covar=0).fit(X)
+    with pytest.raises(TypeError, match="level must be a float"):
+        m.confidence_intervals(X, level="0.9")
+
+
+def test_sparse_input_gets_sklearns_message():
+    import scipy.sparse as sp
+
+    with pytest.raises(TypeError, match="Sparse data was passed for X, but dense data is"):
+        gm.KMeans(2).fit(sp.csr_matrix(X))
+    with pytest.raises(TypeError, match="Sparse data was passed for X, but dense data is"):
+        gm.GaussianMixture(2).fit(sp.csr_matrix(X))

@@ -516,12 +516,24 @@ def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
     return jvp(grad(f), (x,), (v,))[1]
 
 
+#: orders above this have Taylor coefficients f⁽ⁿ⁾/n! outside float64's range (170! ~ 7e306)
+MAX_ORDER = 170
+#: nested forward mode (for functions without Taylor rules) costs 2^order passes
+MAX_NESTED_ORDER = 12
+
+
 def derivative(f: Callable[[Any], Any], order: int = 1) -> Callable[[Any], Any]:
     """The ``order``-th derivative of ``f: R -> R`` (elementwise on arrays).
 
     Order 1 is forward mode.  Higher orders use Taylor mode (O(order²) work,
-    see :func:`gradmix.taylor`); a function using a primitive without a
-    Taylor rule falls back to nested forward mode (2^order work).
+    see :func:`gradmix.taylor`), up to order :data:`MAX_ORDER`; a function
+    using a primitive without a Taylor rule falls back to nested forward mode
+    (2^order work), up to order :data:`MAX_NESTED_ORDER`.
+
+    Raises
+    ------
+    ValueError
+        For an order that is not a non-negative integer or exceeds those limits.
 
     Examples
     --------
@@ -529,12 +541,16 @@ def derivative(f: Callable[[Any], Any], order: int = 1) -> Callable[[Any], Any]:
     >>> float(gm.derivative(np.sin, order=2)(0.5)) == -np.sin(0.5)
     True
     """
-    if not isinstance(order, int | np.integer) or order < 0:
+    if isinstance(order, bool) or not isinstance(order, int | np.integer) or order < 0:
         raise ValueError(f"order must be a non-negative integer, got {order!r}")
+    if order > MAX_ORDER:
+        raise ValueError(
+            f"order {order} is above {MAX_ORDER}: Taylor coefficients f^(n)/n! of higher "
+            "orders leave float64's range (n! > 1.8e308)"
+        )
     if order == 0:
         return f
     if order > 1:
-        nested = derivative(derivative(f, order - 1), 1)
 
         @functools.wraps(f)
         def d_n(x: Any) -> Any:
@@ -543,8 +559,16 @@ def derivative(f: Callable[[Any], Any], order: int = 1) -> Callable[[Any], Any]:
 
             try:
                 return taylor(f, _as_float(x), order)[order]
-            except NoDerivativeRuleError:
-                return nested(x)
+            except NoDerivativeRuleError as exc:
+                if order > MAX_NESTED_ORDER:
+                    raise NoDerivativeRuleError(
+                        f"{exc} Without Taylor rules an order-{order} derivative needs nested "
+                        f"forward mode, 2^{order} passes: at most order {MAX_NESTED_ORDER}"
+                    ) from None
+                g = f
+                for _ in range(order):  # built in a loop: no recursion at definition
+                    g = derivative(g, 1)
+                return g(x)
 
         return d_n
 

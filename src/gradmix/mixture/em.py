@@ -175,7 +175,7 @@ def stats_from_labels(model: Any, X: np.ndarray, w: np.ndarray, labels: np.ndarr
 
 
 # ------------------------------------------------------------------------------ M-step
-def check_variances(model: Any, cov: np.ndarray, var_floor: Any) -> None:
+def check_variances(model: Any, cov: Any, var_floor: Any) -> None:
     """Raise scikit-learn's ill-defined-covariance error for collapsed components.
 
     ``var_floor`` (per feature) is the smallest variance the data's floating

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections import namedtuple
-from numbers import Integral, Real
+from numbers import Integral
 from pathlib import Path
 from time import time
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture as _SklearnGMM
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Hidden, Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -32,19 +33,28 @@ from gradmix.mixture.covariance import (
     DEFAULT_COVARIANCE,
     MODELS,
     SKLEARN_NAMES,
+    DiagonalFamily,
     free_parameters,
     get_model,
 )
-from gradmix.mixture.em import EMSettings, Params, e_step, m_step, per_row, per_row_sum, run_em
+from gradmix.mixture.em import (
+    EMSettings,
+    Params,
+    check_variances,
+    e_step,
+    m_step,
+    per_row,
+    per_row_sum,
+    run_em,
+)
 from gradmix.mixture.executors import Chunk, Executor, executor_for
 from gradmix.mixture.initialisation import initial_params
-from gradmix.mixture.ops import logsumexp_rows, responsibilities
+from gradmix.mixture.ops import impossible_as_minus_inf, logsumexp_rows, responsibilities
 from gradmix.mixture.streaming import RunningStats
 
 __all__ = ["CovarianceFactors", "GaussianMixture"]
 
 FREEZABLE = ("weights", "means", "covariances")
-SKLEARN_INITS = {"kmeans", "random", "random_from_data", "k-means++"}
 
 #: mclust's decomposition Σ_k = λ_k D_k A_k D_kᵀ of the fitted covariances
 CovarianceFactors = namedtuple("CovarianceFactors", ["volume", "shape", "orientation"])
@@ -52,6 +62,36 @@ CovarianceFactors = namedtuple("CovarianceFactors", ["volume", "shape", "orienta
 FITTED = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_",
           "converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_",
           "feature_names_in_")  # fmt: skip
+
+
+def _saved_shapes(model: GaussianMixture) -> dict[str, tuple[int, ...] | None]:
+    K, d = model.n_components, model.n_features_in_
+    cov = get_model(model.covariance_type).public_shape(K, d)
+    return {"weights_": (K,), "means_": (K, d), "covariances_": cov, "precisions_": cov,
+            "precisions_cholesky_": cov, "converged_": (), "n_iter_": (), "lower_bound_": (),
+            "lower_bounds_": None, "feature_names_in_": (d,)}  # fmt: skip
+
+
+def _check_saved(model: GaussianMixture) -> None:
+    """A loaded model's values make a mixture: weights, precision factors, consistency."""
+    w = np.asarray(model.weights_)
+    atol = 1e-5 if w.dtype == np.float32 else 1e-8
+    if np.any(w < 0) or abs(float(np.sum(w, dtype=np.float64)) - 1.0) > atol:
+        raise ValueError("weights_ are not non-negative numbers summing to one")
+    unit = get_model(model.covariance_type)
+    U = np.asarray(unit.from_public(model.precisions_cholesky_), dtype=np.float64)
+    if np.any(unit.variances(U) <= 0):
+        raise ValueError("precisions_cholesky_ has a diagonal entry that is not positive")
+    if U.ndim >= 2 and U.shape[-1] == U.shape[-2] and np.any(np.tril(U, -1)):
+        if not isinstance(unit, DiagonalFamily):
+            raise ValueError("precisions_cholesky_ is not upper triangular")
+    rtol = 1e-4 if w.dtype == np.float32 else 1e-8
+    precisions = unit.precisions(U)
+    covariances = unit.covariances_from_cholesky(U)
+    for name, expected in (("precisions_", precisions), ("covariances_", covariances)):
+        got = np.asarray(unit.from_public(getattr(model, name)), dtype=np.float64)
+        if not np.allclose(got, expected, rtol=rtol, atol=rtol * np.max(np.abs(expected))):
+            raise ValueError(f"{name} do not match precisions_cholesky_")
 
 
 def _check_shape(param: np.ndarray, param_shape: tuple[int, ...], name: str) -> None:
@@ -84,31 +124,33 @@ def _check_means(means: Any, n_components: int, n_features: int) -> np.ndarray:
     return means
 
 
-def _label_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
+def _log_prob(chunk: Chunk, model: Any, co: Any) -> Any:
     xp = chunk.xp
-    return xp.argmax(model.log_prob(xp, chunk.X, co, model.features(xp, chunk.X, co)), axis=1)
+    wlp = model.log_prob(xp, chunk.X, co, model.features(xp, chunk.X, co))
+    return impossible_as_minus_inf(xp, wlp)
+
+
+def _label_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
+    return chunk.xp.argmax(_log_prob(chunk, model, co), axis=1)
 
 
 def _score_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
-    xp = chunk.xp
-    return logsumexp_rows(xp, model.log_prob(xp, chunk.X, co, model.features(xp, chunk.X, co)))
+    return logsumexp_rows(chunk.xp, _log_prob(chunk, model, co))
 
 
 def _proba_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
-    xp = chunk.xp
-    wlp = model.log_prob(xp, chunk.X, co, model.features(xp, chunk.X, co))
-    return responsibilities(xp, wlp)[0]
+    return responsibilities(chunk.xp, _log_prob(chunk, model, co))[0]
 
 
 def _classification_kernel(chunk: Chunk, model: Any, co: Any) -> tuple[Any]:
     """Σ log max_k r_ik: the classification part of ICL."""
     xp = chunk.xp
-    wlp = model.log_prob(xp, chunk.X, co, model.features(xp, chunk.X, co))
+    wlp = _log_prob(chunk, model, co)
     log_max = xp.max(wlp, axis=1) - logsumexp_rows(xp, wlp)
     return (xp.sum(log_max) if chunk.w is None else chunk.w @ log_max,)
 
 
-@persistence.register(FITTED)
+@persistence.register(persistence.Schema(FITTED, _saved_shapes, _check_saved))
 class GaussianMixture(DensityMixin, BaseEstimator):
     """Gaussian mixture model fit by expectation–maximization.
 
@@ -207,32 +249,21 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     _stream_shift: np.ndarray
     _stream_start: Params
 
+    # scikit-learn's own constraints, so that its error messages come out word for word
+    # (a set's order in a message is the set's own); gradmix's options are hidden there
+    # and named in a sentence appended to the message (see _validate_params)
     _parameter_constraints: dict[str, list[Any]] = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0.0, None, closed="left")],
-        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
-        # scikit-learn's options are listed in its error messages; gradmix's are hidden
-        # there and named in a sentence appended to them
-        "init_params": [StrOptions(SKLEARN_INITS), Hidden(StrOptions({"hc"}))],
-        "random_state": ["random_state"],
-        "warm_start": ["boolean"],
-        "verbose": ["verbose"],
-        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
-        "covariance_type": [
-            StrOptions(set(SKLEARN_NAMES)),
-            Hidden(StrOptions(set(MODELS) - set(SKLEARN_NAMES))),
-        ],
-        "weights_init": ["array-like", None],
-        "means_init": ["array-like", None],
-        "precisions_init": ["array-like", None],
+        **_SklearnGMM._parameter_constraints,
+        "init_params": [*_SklearnGMM._parameter_constraints["init_params"],
+                        Hidden(StrOptions({"hc"}))],
+        "covariance_type": [*_SklearnGMM._parameter_constraints["covariance_type"],
+                            Hidden(StrOptions(set(MODELS) - set(SKLEARN_NAMES)))],
         "freeze": [tuple, list],
         "max_memory": [Interval(Integral, 1, None, closed="left"), None],
         "callback": [callable, None],
         "solver": [StrOptions({"em", "gradient"})],
         "refine": [StrOptions({"newton"}), None],
-    }
+    }  # fmt: skip
 
     def __init__(
         self,
@@ -427,6 +458,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 params, current, converged = inference.gradient_fit(
                     self.covariance_type, params, *rows, ex.dtype, self.tol, self.max_iter,
                     callback)  # fmt: skip
+                # the likelihood is unbounded on collapsed data: the same check as EM's
+                check_variances(self._model, params.covariances, ex.var_floor)
             else:
                 params, current, converged = run_em(
                     ex, self._model, params, self._settings(init), lower_bound
@@ -471,6 +504,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """Trust-region Newton on the exact Hessian from EM's result."""
         params, lower_bound, self.n_refine_iter_, self.refine_converged_ = \
             inference.newton_refine(self.covariance_type, params, *rows, ex.dtype)  # fmt: skip
+        check_variances(self._model, params.covariances, ex.var_floor)
         if not self.refine_converged_:
             warnings.warn(
                 "Newton refinement did not reach a stationary point; the result is the "

@@ -64,7 +64,21 @@ def _counts_kernel(chunk: Chunk, k: int) -> tuple[Any]:
     return (xp.sum(xp.astype(labels[:, None] == ids[None, :], xp.int64), axis=0),)
 
 
-@persistence.register(FITTED)
+def _saved_shapes(model: KMeans) -> dict[str, tuple[int, ...] | None]:
+    k, d = model.n_clusters, model.n_features_in_
+    return {"cluster_centers_": (k, d), "labels_": None, "inertia_": (), "n_iter_": (),
+            "feature_names_in_": (d,)}  # fmt: skip
+
+
+def _check_saved(model: KMeans) -> None:
+    labels = np.asarray(model.labels_)
+    if labels.size and (labels.min() < 0 or labels.max() >= model.n_clusters):
+        raise ValueError("labels_ name clusters that do not exist")
+    if model.inertia_ < 0:
+        raise ValueError("inertia_ is negative")
+
+
+@persistence.register(persistence.Schema(FITTED, _saved_shapes, _check_saved))
 class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
     """K-means clustering by Lloyd's algorithm: EM with hard assignments.
 

@@ -15,6 +15,7 @@ from array_api_compat import is_numpy_namespace
 
 __all__ = [
     "clip_nonnegative",
+    "impossible_as_minus_inf",
     "is_host",
     "log_tiny",
     "logsumexp_rows",
@@ -45,6 +46,26 @@ def log_tiny(dtype: Any) -> float:
     return float(np.log(np.finfo(dtype).tiny)) + 18.0
 
 
+def impossible_as_minus_inf(xp: Any, wlp: Any) -> Any:
+    """Log-densities with NaN entries set to -inf (cheap when there are none).
+
+    The data are finite, so a NaN can only come from a quadratic form that
+    overflowed (inf - inf, for a point ~1e160 away): the point is infinitely
+    unlikely under that component.
+    """
+    m = xp.max(wlp, axis=1)  # NaN propagates through max: one O(n) check
+    if is_host(xp):
+        bad = np.isnan(m)
+        if bad.any():
+            rows = wlp[bad]
+            rows[np.isnan(rows)] = -np.inf
+            wlp[bad] = rows
+        return wlp
+    if bool(xp.any(xp.isnan(m))):
+        wlp = xp.where(xp.isnan(wlp), xp.asarray(-np.inf, dtype=wlp.dtype), wlp)
+    return wlp
+
+
 def _finite_max(xp: Any, a: Any) -> Any:
     """Row maxima, with 0 where a row has no finite entry (its log-sum is then -inf)."""
     m = xp.max(a, axis=1, keepdims=True)
@@ -68,6 +89,7 @@ def responsibilities(xp: Any, wlp: Any) -> tuple[Any, Any]:
     resp : array, shape (n, K)
     log_prob_norm : array, shape (n,)
     """
+    wlp = impossible_as_minus_inf(xp, wlp)
     m = _finite_max(xp, wlp)
     if is_host(xp):
         np.subtract(wlp, m, out=wlp)
@@ -86,6 +108,7 @@ def responsibilities(xp: Any, wlp: Any) -> tuple[Any, Any]:
 
 def logsumexp_rows(xp: Any, a: Any) -> Any:
     """``log Σ_k exp(a_ik)`` per row, shape (n,); ``-inf`` for rows of ``-inf``."""
+    a = impossible_as_minus_inf(xp, a)
     m = _finite_max(xp, a)
     with np.errstate(divide="ignore", under="ignore"):
         return xp.log(xp.sum(xp.exp(a - m), axis=1)) + m[:, 0]

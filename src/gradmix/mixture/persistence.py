@@ -1,37 +1,75 @@
 """Saving and loading fitted models as ``.npz`` files, without pickle.
 
-A model file holds the fitted arrays plus one JSON string (``__meta__``)
-with the estimator's class and constructor parameters.  It is read with
-``allow_pickle=False``, so loading never executes code from the file.
-Estimators register themselves (:func:`register`) with the attributes to
-save; this module imports none of them.
+A model file is a zip archive of ``.npy`` members, stored uncompressed: the
+fitted arrays plus one JSON string (``__meta__``) with the file format, the
+estimator's class and its constructor parameters.  Estimators register
+themselves (:func:`register`) with the attributes to save and a check of
+their fitted values; this module imports none of them.
+
+A model file is untrusted input.  :func:`load` reads it member by member:
+only the members the metadata allows, only stored ones (so nothing expands
+beyond the file's own size), each ``.npy`` header checked — dtype, shape
+against the model's ``n_components`` and ``n_features_in_`` — before a byte
+of its data is read; the parameters are checked as the estimator's
+constructor would, and the fitted values by the estimator's own check
+(finite, weights summing to one, positive precision factors, ...).  Every
+defect is one ``ValueError`` naming the file and the defect; nothing is ever
+unpickled.
 """
 
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from gradmix.files import create
 from gradmix.mixture.arrays import to_host
 
-__all__ = ["FORMAT", "load", "read_metadata", "register", "save"]
+__all__ = ["FORMAT", "ModelFileError", "load", "model_path", "read_metadata", "register", "save"]
 
 FORMAT = "gradmix-model-1"
-_CLASSES: dict[str, tuple[type, tuple[str, ...]]] = {}
+_FORMAT_PREFIX, _FORMAT_VERSION = "gradmix-model-", 1
+MAX_META_BYTES = 2**20  # the JSON metadata
+MAX_HEADER_BYTES = 10_000  # an .npy header (numpy's own default limit)
 
 
-def register(fitted: tuple[str, ...]) -> Callable[[type], type]:
-    """Class decorator: instances of the class can be saved, with the attributes ``fitted``."""
+class ModelFileError(ValueError):
+    """A model file that cannot be trusted: one line naming the file and the defect."""
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What an estimator saves: attribute names, and for a loaded model the expected
+    shape of each (None: any 1-D length) and a check of the values."""
+
+    fitted: tuple[str, ...]
+    shapes: Callable[[Any], dict[str, tuple[int, ...] | None]]
+    check: Callable[[Any], None]
+
+
+_CLASSES: dict[str, tuple[type, Schema]] = {}
+
+
+def register(schema: Schema) -> Callable[[type], type]:
+    """Class decorator: instances of the class can be saved and loaded."""
 
     def decorate(cls: type) -> type:
-        _CLASSES[cls.__name__] = (cls, fitted)
+        _CLASSES[cls.__name__] = (cls, schema)
         return cls
 
     return decorate
+
+
+def model_path(path: str | Path) -> Path:
+    """The file :func:`save` writes for ``path``: ``.npz`` appended unless it ends so."""
+    path = Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
 
 def _jsonable(v: Any) -> Any:
@@ -50,7 +88,8 @@ def save(
     """Write a fitted, registered model (GaussianMixture, KMeans) to ``path`` (``.npz``).
 
     ``metadata`` (JSON-serialisable) is stored alongside and returned by
-    :func:`read_metadata`.
+    :func:`read_metadata`.  The file is created exclusively, or with
+    ``overwrite`` replaced atomically (see :mod:`gradmix.files`).
 
     Raises
     ------
@@ -63,11 +102,7 @@ def save(
     name = type(model).__name__
     if name not in _CLASSES:
         raise TypeError(f"cannot save a {name}")
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    path = model_path(path)
     params = {}
     for k, v in model.get_params().items():
         if isinstance(v, np.random.RandomState | np.random.Generator) or callable(v):
@@ -75,37 +110,189 @@ def save(
         params[k] = _jsonable(to_host(v) if hasattr(v, "__array_namespace__") else v)
     meta = {"format": FORMAT, "class": name, "params": params, "metadata": metadata or {}}
     arrays: dict[str, Any] = {"__meta__": np.array(json.dumps(meta))}
-    for attr in _CLASSES[name][1]:
+    for attr in _CLASSES[name][1].fitted:
         if hasattr(model, attr):
             value = getattr(model, attr)
             if attr == "feature_names_in_":
                 value = np.asarray(value, dtype=str)
             arrays[attr] = np.asarray(to_host(value))  # device and lazy arrays come home
-    with open(path, "wb") as fh:
+    with create(path, overwrite=overwrite) as fh:
         np.savez(fh, **arrays)
     return path
 
 
-def _restore(v: Any) -> Any:
-    if isinstance(v, dict) and "__array__" in v:
-        return np.asarray(v["__array__"], dtype=v["dtype"])
+# ------------------------------------------------------------------------------ reading
+class _Reader:
+    """The members of a model file, read with every size checked first."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file")
+        if path.is_dir():
+            raise ModelFileError(f"{path} is a directory, not a gradmix model file")
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except zipfile.BadZipFile:
+            raise self.error("it is not a zip archive (a .npz file is one)") from None
+        self.members = {info.filename: info for info in self.zip.infolist()}
+
+    def error(self, defect: str) -> ModelFileError:
+        return ModelFileError(f"{self.path} is not a gradmix model file: {defect}")
+
+    def array(self, name: str, max_bytes: int, shape: tuple[int, ...] | None = ()) -> np.ndarray:
+        """The member ``name`` (an .npy file), of ``shape`` (None: any 1-D length)."""
+        info = self.members.get(name + ".npy")
+        if info is None:
+            raise self.error(f"it has no {name}")
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise self.error(f"{name} is compressed (gradmix stores its members)")
+        if info.file_size > max_bytes + MAX_HEADER_BYTES:
+            raise self.error(f"{name} declares {info.file_size} bytes, more than it can hold")
+        with self.zip.open(info) as fh:
+            version = np.lib.format.read_magic(fh)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)  # fmt: skip
+            if read_header is None:
+                raise self.error(f"{name} has an unknown .npy version {version}")
+            dims, fortran, dtype = read_header(fh, max_header_size=MAX_HEADER_BYTES)
+            if dtype.hasobject:
+                raise self.error(f"{name} holds Python objects (never loaded: no pickle)")
+            if shape is None:
+                if len(dims) != 1:
+                    raise self.error(f"{name} has shape {dims}, expected one dimension")
+            elif dims != shape:
+                raise self.error(f"{name} has shape {dims}, expected {shape}")
+            count = int(np.prod(dims, dtype=np.int64))
+            if count * dtype.itemsize > max_bytes:
+                raise self.error(f"{name} holds {count} values, more than a model of this "
+                                 "size has")  # fmt: skip
+            data = fh.read(count * dtype.itemsize)
+            if len(data) != count * dtype.itemsize or fh.read(1):
+                raise self.error(f"{name} holds {len(data)} bytes, its header says "
+                                 f"{count * dtype.itemsize}")  # fmt: skip
+        values = np.frombuffer(data, dtype=dtype)
+        return values.reshape(dims, order="F" if fortran else "C").copy()
+
+    def meta(self) -> dict[str, Any]:
+        text = self.array("__meta__", MAX_META_BYTES)
+        if text.dtype.kind != "U":
+            raise self.error("its metadata is not text")
+        meta = json.loads(str(text))
+        if not isinstance(meta, dict):
+            raise self.error("its metadata is not a JSON object")
+        fmt = meta.get("format")
+        if not isinstance(fmt, str) or not fmt.startswith(_FORMAT_PREFIX):
+            raise self.error("it has no gradmix format mark")
+        version = fmt[len(_FORMAT_PREFIX) :]
+        if version.isdigit() and int(version) > _FORMAT_VERSION:
+            raise ModelFileError(f"{self.path} was written by a newer gradmix (model format "
+                                 f"{version}); this version reads format {_FORMAT_VERSION}: "
+                                 "upgrade gradmix")  # fmt: skip
+        if fmt != FORMAT:
+            raise self.error(f"unknown format {fmt!r}")
+        return meta
+
+
+def _restore(v: Any, reader: _Reader, key: str) -> Any:
+    if isinstance(v, dict):
+        if set(v) != {"__array__", "dtype"} or not isinstance(v["dtype"], str):
+            raise reader.error(f"parameter {key} is malformed")
+        dtype = np.dtype(v["dtype"])
+        if dtype.hasobject or dtype.kind not in "biufU":
+            raise reader.error(f"parameter {key} has dtype {dtype}")
+        return np.asarray(v["__array__"], dtype=dtype)
+    if isinstance(v, list):
+        return tuple(v)
     return v
 
 
-def _read_meta(path: str | Path) -> tuple[Any, dict[str, Any]]:
+def _read(path: Path) -> tuple[Any, dict[str, Any]]:
+    reader = _Reader(path)
+    meta = reader.meta()
+    entry = _CLASSES.get(str(meta.get("class")))
+    if entry is None:
+        raise reader.error(f"unknown model class {meta.get('class')!r}")
+    cls, schema = entry
+    params = meta.get("params")
+    if not isinstance(params, dict):
+        raise reader.error("its parameters are not a JSON object")
+    known = cls().get_params()
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise reader.error(f"unknown parameters {unknown} for {cls.__name__}")
+    model = cls(**{k: _restore(v, reader, k) for k, v in params.items()})
     try:
-        data = np.load(path, allow_pickle=False)
-        meta = json.loads(str(data["__meta__"]))
-    except (OSError, ValueError, KeyError, EOFError) as exc:
-        raise ValueError(f"{path} is not a gradmix model file") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a gradmix model file")
-    return data, meta
+        model._validate_params()
+    except (ValueError, TypeError) as exc:
+        raise reader.error(f"bad parameter: {str(exc).splitlines()[0]}") from None
+    allowed = {"__meta__.npy"} | {a + ".npy" for a in schema.fitted}
+    extra = sorted(set(reader.members) - allowed)
+    if extra:
+        raise reader.error(f"unexpected members {extra}")
+    d = reader.array("n_features_in_", 8)
+    if d.dtype.kind not in "iu" or not 1 <= int(d) <= 100_000:
+        raise reader.error(f"n_features_in_ is {d!r}")
+    model.n_features_in_ = int(d)
+    budget = max(path.stat().st_size, 1)  # stored members: none holds more than the file
+    for attr, shape in schema.shapes(model).items():
+        if attr == "n_features_in_":
+            continue
+        if attr + ".npy" not in reader.members:
+            if attr == "feature_names_in_":
+                continue
+            raise reader.error(f"it has no {attr}")
+        value = reader.array(attr, budget, shape)
+        setattr(model, attr, _typed(reader, attr, value))
+    try:
+        schema.check(model)
+    except ValueError as exc:
+        raise reader.error(str(exc)) from None
+    return model, meta
+
+
+def _typed(reader: _Reader, attr: str, value: np.ndarray) -> Any:
+    """A fitted attribute with its Python type; dtypes checked."""
+    kind = value.dtype.kind
+    if attr == "feature_names_in_":
+        if kind != "U":
+            raise reader.error("feature_names_in_ is not text")
+        return value.astype(object)
+    if attr == "converged_":
+        if kind != "b":
+            raise reader.error("converged_ is not a boolean")
+        return bool(value)
+    if attr in ("n_iter_", "labels_"):
+        if kind not in "iu":
+            raise reader.error(f"{attr} is not an integer")
+        return int(value) if attr == "n_iter_" else value
+    if kind != "f" or value.dtype.itemsize not in (4, 8):
+        raise reader.error(f"{attr} has dtype {value.dtype}, not float32 or float64")
+    if not np.all(np.isfinite(value)):
+        raise reader.error(f"{attr} holds values that are not finite")
+    if attr in ("lower_bound_", "inertia_"):
+        return float(value)
+    if attr == "lower_bounds_":
+        return [float(v) for v in value]
+    return value
+
+
+def _guarded(path: str | Path) -> tuple[Any, dict[str, Any]]:
+    path = Path(path)
+    try:
+        return _read(path)
+    except (ModelFileError, FileNotFoundError):
+        raise
+    except Exception as exc:  # any other failure parsing untrusted bytes is a defect too
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        raise ModelFileError(f"{path} is not a gradmix model file: "
+                             f"{type(exc).__name__} {detail}".rstrip()) from None  # fmt: skip
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
-    """The ``metadata`` dict stored by :func:`save`."""
-    return dict(_read_meta(path)[1].get("metadata", {}))
+    """The ``metadata`` dict stored by :func:`save` (the file is checked as by :func:`load`)."""
+    metadata = _guarded(path)[1].get("metadata", {})
+    return dict(metadata) if isinstance(metadata, dict) else {}
 
 
 def load(path: str | Path) -> Any:
@@ -113,30 +300,10 @@ def load(path: str | Path) -> Any:
 
     Raises
     ------
+    FileNotFoundError
+        If there is no such file.
     ValueError
-        If the file is not a gradmix model.
+        For anything else that is not a gradmix model file: one line
+        naming the file and the defect.
     """
-    data, meta = _read_meta(path)
-    entry = _CLASSES.get(str(meta.get("class")))
-    if entry is None:
-        raise ValueError(f"{path} holds an unknown model class {meta.get('class')!r}")
-    cls, fitted = entry
-    params = {k: _restore(v) for k, v in meta["params"].items()}
-    if "freeze" in params:
-        params["freeze"] = tuple(params["freeze"])
-    model = cls(**params)
-    for attr in fitted:
-        if attr in data.files:
-            value = data[attr]
-            if attr in ("converged_",):
-                value = bool(value)
-            elif attr in ("n_iter_", "n_features_in_"):
-                value = int(value)
-            elif attr in ("lower_bound_", "inertia_"):
-                value = float(value)
-            elif attr == "lower_bounds_":
-                value = [float(v) for v in value]
-            elif attr == "feature_names_in_":
-                value = value.astype(object)
-            setattr(model, attr, value)
-    return model
+    return _guarded(path)[0]

@@ -1,0 +1,174 @@
+"""Reading numeric tables from CSV files, the way the command line needs them.
+
+A header row names the columns.  Without a choice of columns, every column
+whose non-empty cells are mostly numbers is data, and columns of text only
+(labels) are left out; a column mixing numbers and text is an error.  A cell
+of a data column that is not a number is an error naming the file, the line,
+the column and the text — a column is never dropped silently.  Empty cells,
+``NaN`` and ``NA`` are missing values: an error saying how many there are and
+where the first one is, unless the caller drops their rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["CSVError", "Table", "read_table"]
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_MISSING = {"", "nan", "na", "n/a", "null"}
+
+
+class CSVError(ValueError):
+    """A problem with a CSV file, in one line."""
+
+
+@dataclass
+class Table:
+    """Data columns of a CSV file.
+
+    Attributes
+    ----------
+    X : ndarray, shape (n_rows, n_columns)
+        float64; NaN where a cell was missing (when missing values are kept).
+    names : list of str
+    lines : ndarray of int
+        The file's line number of every row of ``X``.
+    skipped : list of str
+        Text columns left out.
+    dropped : int
+        Rows left out because of missing values.
+    """
+
+    X: np.ndarray
+    names: list[str]
+    lines: np.ndarray
+    skipped: list[str]
+    dropped: int
+
+
+def _cell(text: str) -> float | None:
+    """The cell's number, NaN if it is missing, None if it is text."""
+    t = text.strip()
+    if t.lower() in _MISSING:
+        return float("nan")
+    if _NUMBER.fullmatch(t):
+        value = float(t)
+        return value if np.isfinite(value) else None
+    return None
+
+
+def _rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and the non-blank rows with their line numbers."""
+    if not path.exists():
+        raise CSVError(f"cannot read {path}: no such file")
+    if path.is_dir():
+        raise CSVError(f"{path} is a directory, not a CSV file")
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            rows = [(reader.line_num, r) for r in reader if any(c.strip() for c in r)]
+    except UnicodeDecodeError as exc:
+        raise CSVError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except csv.Error as exc:
+        raise CSVError(f"{path} is not a readable CSV file: {exc}") from None
+    except OSError as exc:
+        raise CSVError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not rows:
+        raise CSVError(f"{path} is empty (a header row and data are expected)")
+    header = [h.strip() for h in rows[0][1]]
+    seen = set()
+    for h in header:
+        if h in seen:
+            raise CSVError(f"{path}: the column name {h!r} appears twice in the header")
+        seen.add(h)
+    body = rows[1:]
+    if not body:
+        raise CSVError(f"{path} has no data rows (a header row and data are expected)")
+    for line, r in body:
+        if len(r) != len(header):
+            raise CSVError(f"{path} line {line}: {len(r)} fields, the header has {len(header)}")
+    return header, body
+
+
+def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
+               drop_missing: bool = False,
+               note: Callable[[str], None] | None = None) -> Table:  # fmt: skip
+    """The numeric columns of a CSV file with a header row.
+
+    Parameters
+    ----------
+    path : str or Path
+    columns : sequence of str, optional
+        Columns to read, in this order; each must hold numbers only.
+        Default: every mostly numeric column, in the file's order.
+    drop_missing : bool
+        Leave out rows with a missing value in a data column (and say how
+        many) instead of raising.
+    note : callable, optional
+        Receives one-line remarks (text columns left out, rows dropped).
+
+    Raises
+    ------
+    CSVError
+        For a missing or unreadable file, a malformed table, a bad cell, a
+        named column that does not exist, or missing values.
+    """
+    path = Path(path)
+    header, body = _rows(path)
+    cells = [[_cell(r[j]) for _, r in body] for j in range(len(header))]
+
+    def bad(j: int) -> None:
+        for (line, r), v in zip(body, cells[j], strict=True):
+            if v is None:
+                raise CSVError(f"{path} line {line}, column {header[j]}: "
+                               f"{r[j].strip()!r} is not a number")  # fmt: skip
+
+    skipped: list[str] = []
+    if columns is not None:
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise CSVError(f"{path} has no column {missing[0]!r} (columns: {', '.join(header)})")
+        picked = [header.index(c) for c in columns]
+        for j in picked:
+            bad(j)
+    else:
+        picked = []
+        for j, col in enumerate(cells):
+            numbers = sum(1 for v in col if v is not None and not np.isnan(v))
+            texts = sum(1 for v in col if v is None)
+            if numbers == 0 and texts > 0:
+                skipped.append(header[j])
+            elif numbers > texts:
+                bad(j) if texts else None
+                picked.append(j)
+            elif numbers:
+                raise CSVError(f"{path}: column {header[j]} mixes numbers ({numbers}) and text "
+                               f"({texts}); name the data columns with --columns")  # fmt: skip
+        if not picked:
+            raise CSVError(f"{path} has no numeric column")
+        if skipped and note is not None:
+            note(f"{path}: text columns left out: {', '.join(skipped)}")
+    X = np.array([cells[j] for j in picked], dtype=np.float64).T.reshape(len(body), len(picked))
+    lines = np.array([line for line, _ in body])
+    holes = np.isnan(X)
+    dropped = 0
+    if holes.any():
+        rows_with = np.flatnonzero(holes.any(axis=1))
+        first = int(rows_with[0])
+        where = f"line {lines[first]}, column {header[picked[int(np.argmax(holes[first]))]]}"
+        if not drop_missing:
+            raise CSVError(f"{path} has {int(holes.sum())} missing values (empty or NaN cells) "
+                           f"in {len(rows_with)} rows, the first at {where}; "
+                           "--drop-missing leaves those rows out")  # fmt: skip
+        keep = ~holes.any(axis=1)
+        X, lines, dropped = X[keep], lines[keep], int(len(rows_with))
+        if note is not None:
+            note(f"{path}: dropped {dropped} rows with missing values (the first at {where})")
+    return Table(X, [header[j] for j in picked], lines, skipped, dropped)
