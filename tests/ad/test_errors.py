@@ -11,8 +11,8 @@ X = np.array([1.0, 2.0, 3.0])
 
 
 def test_function_without_rule_is_named():
-    with pytest.raises(gm.NoDerivativeRuleError, match=r"numpy\.fft\.fft.*gm\.primitive"):
-        gm.grad(lambda x: np.sum(np.fft.fft(x).real))(X)
+    with pytest.raises(gm.NoDerivativeRuleError, match=r"numpy\.fft\.hfft.*gm\.primitive"):
+        gm.grad(lambda x: np.sum(np.fft.hfft(x)))(X)
     with pytest.raises(gm.NoDerivativeRuleError, match=r"numpy\.linalg\.qr"):
         gm.grad(lambda x: np.sum(np.linalg.qr(x.reshape(3, 1))[0]))(X)
     with pytest.raises(gm.NoDerivativeRuleError, match=r"numpy\.gcd"):

@@ -43,7 +43,10 @@ def test_random_composition_gradient(prog, r, x):
     f = build(prog, r)
     g_rev = gm.grad(f)(x)
     g_fwd = gm.jacfwd(f)(x)
-    np.testing.assert_allclose(g_rev, g_fwd, rtol=1e-9, atol=1e-9)
+    # the two modes round differently; an entry that cancels to ~0 keeps an error of the
+    # order of eps·|f| (found: |f| = 3e7, gradient 5e-9 against 7e-9)
+    scale = 1e-13 * abs(float(f(x))) if np.isfinite(f(x)) else 0.0
+    np.testing.assert_allclose(g_rev, g_fwd, rtol=1e-9, atol=1e-9 + scale)
     if np.all(np.isfinite(g_rev)) and np.max(np.abs(g_rev)) < 1e6:
         # central differences at h and h/2: their gap estimates the truncation error
         # (O(h²)), which is large where the composition oscillates fast

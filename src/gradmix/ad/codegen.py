@@ -27,16 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.ad.core import Primitive, Tracer, TracerConversionError, new_level, numpy_rule, pack
+from gradmix.ad.core import NotCompilableError, Primitive, Tracer, new_level, numpy_rule, pack
 from gradmix.ad.pytree import flatten, unflatten
 from gradmix.ad.reverse import Node, NodeArray, backward
-from gradmix.ad.rules import linalg, reductions, shape
+from gradmix.ad.rules import elementwise, linalg, reductions, shape
 
 __all__ = ["Graph", "trace", "compile", "COMPILABLE", "NotCompilableError"]
-
-
-class NotCompilableError(TypeError):
-    """The function uses something that cannot be traced to a fixed program."""
 
 
 def _p(f: Any) -> Primitive:
@@ -63,32 +59,26 @@ COMPILABLE: set[Primitive] = set(INFIX) | set(FUNC) | {
                     np.deg2rad, np.rad2deg, np.conjugate, np.logaddexp, np.logaddexp2)  # fmt: skip
 } | {
     shape.getitem_p, shape.untake_p, shape.reshape_p, shape.transpose_p, shape.broadcast_to_p,
-    shape.astype_p, shape.concatenate_p, reductions.sum_p, reductions.cumsum_p, linalg.matmul_p,
-    linalg.einsum_p, linalg.solve_p, linalg.inv_p, linalg.det_p, linalg.logabsdet_p,
-    linalg.cholesky_p,
+    shape.astype_p, shape.concatenate_p, elementwise.where_p, reductions.sum_p,
+    reductions.cumsum_p, linalg.matmul_p, linalg.einsum_p, linalg.solve_p, linalg.inv_p,
+    linalg.det_p, linalg.logabsdet_p, linalg.sign_det_p, linalg.cholesky_p,
 }  # fmt: skip
+
+
+_COMPLEX = (
+    "gm.compile and gm.trace handle real values only; use eager gm.grad / gm.value_and_grad "
+    "for complex ones"
+)
 
 
 class TraceNode(Node):
     """A graph node recorded for source transformation: no value-dependent branching."""
 
     __slots__ = ()
+    fixed_program = True
 
     def __new__(cls, value: Any, *args: Any, **kwargs: Any) -> TraceNode:
         return object.__new__(TraceNodeArray if np.ndim(value) else cls)
-
-    def __bool__(self) -> bool:
-        raise TracerConversionError(
-            "value-dependent Python control flow (if/while on a traced value) cannot be "
-            "traced to a fixed program: use eager gm.grad / gm.value_and_grad for this function"
-        )
-
-    def process_nondiff(self, prim: Primitive, args: Sequence[Any],
-                        kwargs: dict[str, Any]) -> Any:  # fmt: skip
-        raise NotCompilableError(
-            f"{prim.name} of a traced value gives a value-dependent result that cannot be "
-            "traced to a fixed program: use eager gm.grad / gm.value_and_grad"
-        )
 
     def process(self, prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
         if prim not in COMPILABLE:
@@ -97,6 +87,8 @@ class TraceNode(Node):
                 "(or has no fixed program); use eager gm.grad / gm.value_and_grad"
             )
         lvl = self._level
+        args = [_frozen(a) for a in args]
+        kwargs = {k: _frozen(v) for k, v in kwargs.items()}
         vals = list(args)
         parents = []
         for i, a in enumerate(args):
@@ -113,11 +105,22 @@ class TraceNode(Node):
         if folded is not None:
             return folded
         ans = bind(prim, vals, kwargs)
+        if np.iscomplexobj(ans):
+            raise NotCompilableError(_COMPLEX)
         # keep the symbolic arguments: the reverse sweep then records its rules too
         return TraceNode(ans, lvl, prim, list(args), kwargs, tuple(parents))
 
     def rule_args(self) -> tuple[Any, Sequence[Any]]:
         return self, self.args
+
+
+def _frozen(a: Any) -> Any:
+    """A captured array as it is now: the program must not see later changes to it
+    (the value and the gradient would then come from different arrays)."""
+    if type(a) is np.ndarray and a.flags.writeable:
+        a = a.copy()
+        a.flags.writeable = False
+    return a
 
 
 def _is_scalar_const(v: Any, c: float) -> bool:
@@ -355,7 +358,9 @@ def _prepare(args: Sequence[Any]) -> tuple[list[Any], Any]:
     for x in leaves:
         x = pack(x)
         a = np.asarray(x)
-        if a.dtype.kind not in "fc":
+        if a.dtype.kind == "c":
+            raise NotCompilableError(_COMPLEX)
+        if a.dtype.kind != "f":
             a = a.astype(np.float64)
         out.append(a[()] if a.ndim == 0 else a)
     return out, tree
@@ -378,11 +383,10 @@ def trace(f: Callable[..., Any], *example_args: Any) -> Graph:
     <BLANKLINE>
     """
     leaves, tree = _prepare(example_args)
-    level = new_level()
-    inputs = [TraceNode(x, level) for x in leaves]
-    out = f(*unflatten(tree, inputs))
-    o_leaves, _ = flatten(out)
-    o_leaves = [pack(o) for o in o_leaves]
+    with new_level() as level:
+        inputs = [TraceNode(x, level) for x in leaves]
+        o_leaves, _ = flatten(f(*unflatten(tree, inputs)))
+        o_leaves = [pack(o) for o in o_leaves]
     return Graph(inputs, o_leaves)
 
 
@@ -438,24 +442,24 @@ class CompiledFunction:
 def _build(
     f: Callable[..., Any], leaves: list[Any], tree: Any
 ) -> tuple[Callable[..., Any], str, Any]:
-    level = new_level()
-    inputs = [TraceNode(x, level) for x in leaves]
-    out = pack(f(*unflatten(tree, inputs)))
-    if np.size(out.value if isinstance(out, Node) else out) != 1:
-        raise TypeError("gm.compile differentiates functions with a scalar output")
-    grads: list[Any] = []
-    if isinstance(out, Node) and out._level == level:
-        cot = backward([(out, 1.0)])
-        for x in inputs:
-            g = cot.get(id(x))
-            shape_ = np.shape(x._value)
-            if g is None:
-                g = np.zeros(shape_)
-            elif np.shape(g.value if isinstance(g, Node) else g) != shape_:
-                g = np.broadcast_to(g, shape_) + np.zeros(shape_)
-            grads.append(g)
-    else:
-        grads = [np.zeros(np.shape(x._value)) for x in inputs]
+    with new_level() as level:
+        inputs = [TraceNode(x, level) for x in leaves]
+        out = pack(f(*unflatten(tree, inputs)))
+        if np.size(out.value if isinstance(out, Node) else out) != 1:
+            raise TypeError("gm.compile differentiates functions with a scalar output")
+        grads: list[Any] = []
+        if isinstance(out, Node) and out._level == level:
+            cot = backward([(out, 1.0)])
+            for x in inputs:
+                g = cot.get(id(x))
+                shape_ = np.shape(x._value)
+                if g is None:
+                    g = np.zeros(shape_)
+                elif np.shape(g.value if isinstance(g, Node) else g) != shape_:
+                    g = np.broadcast_to(g, shape_) + np.zeros(shape_)
+                grads.append(g)
+        else:
+            grads = [np.zeros(np.shape(x._value)) for x in inputs]
     graph = Graph(inputs, [out, *grads])
     graph.forward_size = len(_schedule([out], inputs))
     src, consts = _emit(graph, "value_and_grad", fuse=True, scalar_math=True)

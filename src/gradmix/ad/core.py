@@ -15,8 +15,9 @@ and calls :func:`bind` again on the rest, so nesting works to any depth.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,9 +26,11 @@ __all__ = [
     "Primitive",
     "Tracer",
     "NoDerivativeRuleError",
+    "NotCompilableError",
     "TracerConversionError",
     "bind",
     "primitive",
+    "reads_values",
     "defjvp",
     "defvjp",
     "new_level",
@@ -42,6 +45,31 @@ class NoDerivativeRuleError(TypeError):
 
 class TracerConversionError(TypeError):
     """Raised where a traced value would silently lose its derivative."""
+
+
+class NotCompilableError(TypeError):
+    """The function uses something that cannot be traced to a fixed program."""
+
+
+def reads_values(what: str, *xs: Any) -> None:
+    """Raise if ``what`` is about to read the values of a value being traced to a program.
+
+    Sorting, ``argmax``, rounding, casting to integers and indexing with
+    traced indices choose their result by the values.  Eager transforms see
+    fresh values at every call, but a traced program (:func:`gradmix.compile`)
+    would freeze the choice made at the trace point and silently return the
+    wrong value and gradient elsewhere; so there they are an error.
+    """
+    for x in xs:
+        x = pack(x)
+        while isinstance(x, Tracer):
+            if x.fixed_program:
+                raise NotCompilableError(
+                    f"{what} decides by the values of a traced array, so it cannot be part "
+                    "of a fixed program (the choice made at the trace point would be "
+                    "replayed at every other point): use eager gm.grad / gm.value_and_grad"
+                )
+            x = x.value
 
 
 JvpRule = Callable[..., Any]
@@ -69,11 +97,21 @@ class Primitive:
         True for operations whose output is piecewise constant (comparisons,
         ``sign``, ``floor``): they run on the stripped values and return plain
         arrays.
+
+    Notes
+    -----
+    Complex values follow one convention inside the machinery: a VJP maps the
+    output cotangent ``g`` to the input cotangent under the pairing
+    ``Re(sum(a * b))`` (no conjugate).  For a holomorphic function the VJP is
+    then ``g * f'(z)``, the JVP rule applied to ``g``, so an elementwise
+    primitive's JVP rule serves reverse mode too (``self_adjoint``).  Where it
+    does not (``abs``, ``imag``, ``angle``) the primitive says so and registers
+    its own VJP.
     """
 
     __slots__ = (
         "impl", "name", "jvps", "vjps", "jvp_joint", "vjp_into", "elementwise", "batched",
-        "nondiff",
+        "nondiff", "self_adjoint",
     )  # fmt: skip
 
     def __init__(
@@ -101,6 +139,8 @@ class Primitive:
         self.elementwise = elementwise
         self.batched = batched
         self.nondiff = nondiff
+        # elementwise JVP rule applied to a cotangent is the VJP (see Notes)
+        self.self_adjoint = elementwise
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return bind(self, args, kwargs)
@@ -184,11 +224,28 @@ def _check_prim(prim: Any, who: str) -> None:
 # levels and binding
 
 _levels = itertools.count(1)
+# levels of the transforms running now (0: dual numbers built by hand, always live)
+_live_levels: set[int] = {0}
 
 
-def new_level() -> int:
-    """A fresh transform level, larger than every level handed out before."""
-    return next(_levels)
+@contextlib.contextmanager
+def new_level() -> Iterator[int]:
+    """A fresh transform level, larger than every level handed out before, live inside
+    the ``with`` block: a tracer of it used afterwards has escaped its transform."""
+    level = next(_levels)
+    _live_levels.add(level)
+    try:
+        yield level
+    finally:
+        _live_levels.discard(level)
+
+
+def _escaped(tracer: Tracer) -> TracerConversionError:
+    return TracerConversionError(
+        f"a traced value escaped the transform that made it ({tracer!r}) and was used "
+        "after that transform finished (stored in a list, a global or a closure?); "
+        "return it from the function instead, or keep its .value"
+    )
 
 
 def bind(prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
@@ -202,6 +259,8 @@ def bind(prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
             return bind(prim, [pack(x) for x in args], kwargs)
     if top is None:
         return prim.impl(*args, **kwargs)
+    if top._level not in _live_levels:
+        raise _escaped(top)
     if prim.nondiff:
         return top.process_nondiff(prim, args, kwargs)
     return top.process(prim, args, kwargs)
@@ -221,7 +280,8 @@ def pack(x: Any) -> Any:
     if not (isinstance(x, np.ndarray) and x.dtype == object):
         return x
     if not any(isinstance(e, Tracer) for e in x.flat):
-        return np.asarray(x.tolist(), dtype=float)
+        plain = np.asarray(x.tolist())
+        return plain if plain.dtype.kind in "fc" else plain.astype(float)
     flat = [e for e in x.flat]
     # np.stack reaches the registered rule through the tracers' __array_function__
     return np.stack(flat, axis=0).reshape(x.shape) if flat else np.zeros(x.shape)
@@ -293,6 +353,9 @@ class Tracer:
     __slots__ = ("_level",)
     __array_priority__ = 1000.0
     _level: int
+    #: True for tracers recording a program to be replayed at other points
+    #: (:func:`gradmix.compile`): nothing may read their values
+    fixed_program = False
 
     @property
     def value(self) -> Any:  # pragma: no cover - overridden
@@ -304,6 +367,7 @@ class Tracer:
     def process_nondiff(self, prim: Primitive, args: Sequence[Any],
                         kwargs: dict[str, Any]) -> Any:  # fmt: skip
         """Piecewise-constant operations (comparisons, sign, floor): a plain result."""
+        reads_values(str(prim.name), *args)
         return prim.impl(*[strip(a) for a in args], **kwargs)
 
     # numpy protocols -------------------------------------------------------
@@ -358,6 +422,7 @@ class Tracer:
         raise self._conversion_error("using as an index")
 
     def __bool__(self) -> bool:
+        reads_values("value-dependent Python control flow (if/while on a traced value)", self)
         return bool(strip(self))
 
     def item(self, *args: Any) -> Any:
@@ -438,7 +503,13 @@ class Tracer:
 
     @property
     def real(self) -> Any:
-        return self
+        x: Any = self
+        return np.real(x)
+
+    @property
+    def imag(self) -> Any:
+        x: Any = self
+        return np.imag(x)
 
     if TYPE_CHECKING:  # attached by _make_methods below
 

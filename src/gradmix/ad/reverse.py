@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from gradmix.ad.broadcasting import shape_of, sum_to_shape
-from gradmix.ad.core import Primitive, SequenceMethods, Tracer, bind, ndim_of
+from gradmix.ad.core import Primitive, SequenceMethods, Tracer, bind, ndim_of, strip
 
 __all__ = ["Node", "backward", "sum_to_shape"]
 
@@ -98,6 +98,15 @@ def _toposort(root: Node) -> list[Node]:
     return order
 
 
+def _is_complex(x: Any) -> bool:
+    t = type(x)
+    if t is np.ndarray:
+        return x.dtype.kind == "c"
+    if t is np.float64 or t is float:
+        return False
+    return np.iscomplexobj(strip(x))
+
+
 def _accumulate(acc: dict[int, Any], owned: set[int], key: int, c: Any) -> None:
     prev = acc.get(key)
     if prev is None:
@@ -159,18 +168,22 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
                     acc[key] = buf
                     owned.add(key)
                     continue
-            rule = prim.jvps.get(i) if prim.elementwise else None
+            rule = prim.jvps.get(i) if prim.self_adjoint else None
             if rule is not None:
-                # one rule serves both modes for real elementwise functions: call it
+                # one rule serves both modes for elementwise functions: call it
                 # directly rather than through a VJP maker's closure
                 c = rule(g, ans, *args, **node.kwargs)
-                pshape = shape_of(parent._value)
-                if pshape != ans_shape or shape_of(c) != pshape:
-                    c = sum_to_shape(c, pshape, ans_shape)
             else:
                 maker = prim.vjps.get(i)
                 if maker is None:
                     raise prim.missing_rule(i, "VJP")
                 c = maker(ans, *args, **node.kwargs)(g)
+            if prim.elementwise:
+                pshape = shape_of(parent._value)
+                if pshape != ans_shape or shape_of(c) != pshape:
+                    c = sum_to_shape(c, pshape, ans_shape)
+            if _is_complex(c) and not _is_complex(parent._value):
+                # a real value's cotangent is real: Re(c·t) for real t is Re(c)·t
+                c = np.real(c)
             _accumulate(acc, owned, id(parent), c)
     return leaves

@@ -33,7 +33,15 @@ from typing import Any
 import numpy as np
 import scipy.special as sc
 
-from gradmix.ad.core import NoDerivativeRuleError, Primitive, Tracer, new_level, numpy_rule, strip
+from gradmix.ad.core import (
+    NoDerivativeRuleError,
+    Primitive,
+    Tracer,
+    new_level,
+    numpy_rule,
+    pack,
+    strip,
+)
 from gradmix.ad.forward import Dual
 from gradmix.ad.rules import elementwise, linalg, reductions, shape
 
@@ -73,6 +81,8 @@ class Taylor(Tracer):
         if rule is not None:
             xs = [_split(args[i].coeffs) if i in traced else None for i in range(len(args))]
             out = rule(xs, base, kwargs, n, lvl)
+        elif prim is _ABS and np.iscomplexobj(base[0]):
+            raise NoDerivativeRuleError("Taylor mode: |z| of complex z is not analytic")
         elif prim in _LINEAR or (prim in _MULTILINEAR and len(traced) == 1):
             out = _by_jvp(prim, args, base, traced, kwargs, lvl)
         elif prim in _MULTILINEAR:
@@ -262,8 +272,9 @@ def _from_rule(prim: Primitive) -> Callable[..., Coeffs]:
         y0 = prim(*base, **kwargs)
         if n == 0:
             return [y0]
-        inner = Taylor(np.stack(x[:n]), new_level())
-        d = prim.jvps[0](1.0, None, inner, **kwargs)  # type: ignore[misc]
+        with new_level() as inner_level:
+            inner = Taylor(np.stack(x[:n]), inner_level)
+            d = prim.jvps[0](1.0, None, inner, **kwargs)  # type: ignore[misc]
         dcoeffs = _split(d.coeffs) if isinstance(d, Taylor) else [d] + [0.0] * (n - 1)
         return _ode(x, dcoeffs, y0, n)
 
@@ -370,7 +381,8 @@ _LINEAR: set[Primitive] = {
     shape.astype_p, shape.concatenate_p, reductions.sum_p, reductions.cumsum_p, reductions.max_p,
     reductions.min_p,
 }  # fmt: skip
-_LINEAR |= {elementwise.where_p, elementwise.clip_p}
+_LINEAR |= {elementwise.where_p, elementwise.clip_p, elementwise.real_p, elementwise.imag_p}
+_ABS = _prim(np.absolute)
 _MULTILINEAR: set[Primitive] = {_prim(np.multiply), linalg.matmul_p, linalg.einsum_p}
 
 
@@ -386,9 +398,8 @@ def taylor_coefficients(f: Callable[[Any], Any], x: Any, order: int) -> Any:
         raise ValueError(f"order must be a non-negative integer, got {order!r}")
     xv = x if isinstance(x, Tracer) else np.asarray(x, dtype=np.result_type(x, 1.0))
     coeffs = [xv, np.ones_like(strip(xv))] + [np.zeros_like(strip(xv))] * (order - 1)
-    level = new_level()
-    t = Taylor(np.stack(coeffs[: order + 1]), level)
-    out = f(t)
+    with new_level() as level:
+        out = pack(f(Taylor(np.stack(coeffs[: order + 1]), level)))
     if isinstance(out, Taylor) and out._level == level:
         return out.coeffs
     zeros = [np.zeros_like(strip(out))] * order

@@ -77,6 +77,11 @@ def _finish(g: Any, like: Any, shape: tuple[int, ...] | None = None) -> Any:
     return g[()] if g.ndim == 0 else g
 
 
+def _conj_if_complex(x: Any) -> Any:
+    """Between the user's convention and the machinery's (see :func:`vjp`)."""
+    return np.conjugate(x) if np.iscomplexobj(strip(x)) else x
+
+
 def _at_level(x: Any, level: int) -> bool:
     return isinstance(x, Tracer) and x._level == level
 
@@ -171,24 +176,25 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
             raise ValueError("all tangents must carry the same number of directions")
         nbatch = b
         seeds.append(t)
-    level = new_level()
     nb = 0 if nbatch is None else 1
-    duals = [Dual(p, t, level, nb) for p, t in zip(p_leaves, seeds, strict=True)]
-    out, aux = _split_aux(f(*unflatten(tree, duals)), has_aux)
-    o_leaves, o_tree = flatten(out)
-    values, tans = [], []
-    for o in o_leaves:
-        o = pack(o)
-        if _at_level(o, level):
-            values.append(o.primal)
-            tans.append(_finish(o.tangent, o.primal))
-        else:
-            values.append(o)
-            shape = np.shape(strip(o)) if nbatch is None else (nbatch,) + np.shape(strip(o))
-            zero_dt = np.result_type(_dtype(o), np.float32)
-            tans.append(_finish(np.zeros(shape, zero_dt), o))
+    with new_level() as level:
+        duals = [Dual(p, t, level, nb) for p, t in zip(p_leaves, seeds, strict=True)]
+        out, aux = _split_aux(f(*unflatten(tree, duals)), has_aux)
+        o_leaves, o_tree = flatten(out)
+        values, tans = [], []
+        for o in o_leaves:
+            o = pack(o)
+            if _at_level(o, level):
+                values.append(o.primal)
+                tans.append(_finish(o.tangent, o.primal))
+            else:
+                values.append(o)
+                shape = np.shape(strip(o)) if nbatch is None else (nbatch,) + np.shape(strip(o))
+                zero_dt = np.result_type(_dtype(o), np.float32)
+                tans.append(_finish(np.zeros(shape, zero_dt), o))
+        aux = _lower(aux, level) if has_aux else None
     result = (unflatten(o_tree, values), unflatten(o_tree, tans))
-    return result + (_lower(aux, level),) if has_aux else result
+    return result + (aux,) if has_aux else result
 
 
 # reverse mode -------------------------------------------------------------------------
@@ -220,11 +226,12 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     tune_allocator()
     leaves, tree = flatten(primals)
     leaves = [_as_float(x) for x in leaves]
-    level = new_level()
-    nodes = [Node(x, level) for x in leaves]
-    out, aux = _split_aux(f(*unflatten(tree, nodes)), has_aux)
-    o_leaves, o_tree = flatten(out)
-    o_leaves = [pack(o) for o in o_leaves]
+    with new_level() as level:
+        nodes = [Node(x, level) for x in leaves]
+        out, aux = _split_aux(f(*unflatten(tree, nodes)), has_aux)
+        o_leaves, o_tree = flatten(out)
+        o_leaves = [pack(o) for o in o_leaves]
+        aux = _lower(aux, level) if has_aux else None
     value = unflatten(o_tree, [o.value if _at_level(o, level) else o for o in o_leaves])
 
     def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
@@ -239,16 +246,17 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
                     f"{np.shape(strip(o))}"
                 )
             if _at_level(o, level):
-                roots.append((o, c))
+                roots.append((o, _conj_if_complex(c)))
         grads = backward(roots) if roots else {}
         res = []
         for x, n in zip(leaves, nodes, strict=True):
             g = grads.get(id(n))
             shape = np.shape(strip(x))
-            res.append(_finish(np.zeros(shape, _dtype(x)) if g is None else g, x, shape))
+            g = np.zeros(shape, _dtype(x)) if g is None else _conj_if_complex(g)
+            res.append(_finish(g, x, shape))
         return tuple(unflatten(tree, res))
 
-    return (value, vjp_fn, _lower(aux, level)) if has_aux else (value, vjp_fn)
+    return (value, vjp_fn, aux) if has_aux else (value, vjp_fn)
 
 
 def value_and_grad(f: Callable[..., Any], argnums: ArgNums = 0,
@@ -348,10 +356,24 @@ def _arg_tree(args: tuple[Any, ...], nums: tuple[int, ...], argnums: ArgNums) ->
     return args[nums[0]] if isinstance(argnums, int) else tuple(args[i] for i in nums)
 
 
+def _check_complex(leaves: Sequence[Any], holomorphic: bool, who: str, what: str) -> None:
+    if not holomorphic and any(np.iscomplexobj(strip(x)) for x in leaves):
+        raise TypeError(
+            f"{who} of a function with complex {what}: pass holomorphic=True for the complex "
+            "derivative f'(z) of a holomorphic function; otherwise treat the real and "
+            "imaginary parts as separate real inputs (gm.jvp, gm.vjp and gm.grad take "
+            "complex values directly)"
+        )
+
+
 def jacfwd(
-    f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False
-) -> Callable[..., Any]:
+    f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
+    holomorphic: bool = False,
+) -> Callable[..., Any]:  # fmt: skip
     """The Jacobian by forward mode, in one sweep with batched tangents.
+
+    ``holomorphic=True`` allows complex inputs and gives the complex
+    derivative of a holomorphic function (as in JAX).
 
     Returns
     -------
@@ -373,6 +395,7 @@ def jacfwd(
         in_tree = _arg_tree(args, nums, argnums)
         leaves, td = flatten(in_tree)
         leaves = [_as_float(x) for x in leaves]
+        _check_complex(leaves, holomorphic, "jacfwd", "inputs")
         sizes = [int(np.size(strip(x))) for x in leaves]
         n = sum(sizes)
         dt = np.result_type(*[_dtype(x) for x in leaves]) if leaves else np.float64
@@ -411,9 +434,13 @@ def jacfwd(
 
 
 def jacrev(
-    f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False
-) -> Callable[..., Any]:
+    f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
+    holomorphic: bool = False,
+) -> Callable[..., Any]:  # fmt: skip
     """The Jacobian by reverse mode: one backward sweep per output element.
+
+    ``holomorphic=True`` allows complex inputs and outputs and gives the
+    complex derivative of a holomorphic function (as in JAX).
 
     Returns
     -------
@@ -438,6 +465,8 @@ def jacrev(
         o_leaves, o_tree = flatten(out)
         in_tree = _arg_tree(args, nums, argnums)
         in_leaves, td = flatten(in_tree)
+        _check_complex(in_leaves, holomorphic, "jacrev", "inputs")
+        _check_complex(o_leaves, holomorphic, "jacrev", "outputs")
         zeros = [np.zeros(np.shape(strip(o)), np.result_type(_dtype(o), np.float32))
                  for o in o_leaves]  # fmt: skip
         blocks = []
@@ -455,7 +484,9 @@ def jacrev(
             per_in = []
             for r, x in zip(rows, in_leaves, strict=True):
                 xs = np.shape(strip(x))
-                per_in.append(_finish(np.reshape(np.stack(r), oshape + xs), _as_float(x)))
+                # vjp conjugates (cotangentᴴ·J); a holomorphic Jacobian is J itself
+                block = _conj_if_complex(np.reshape(np.stack(r), oshape + xs))
+                per_in.append(_finish(block, _as_float(x)))
             blocks.append(unflatten(td, per_in))
         jac = unflatten(o_tree, blocks)
         return (jac, res[2]) if has_aux else jac
@@ -496,7 +527,8 @@ def hessian_blocks(f: Callable[[Any], Any], x: np.ndarray, batch_size: int) -> n
     -------
     ndarray, shape (n, n)
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = _as_float(np.asarray(x))
+    _check_complex([x], False, "hessian_blocks", "inputs")
     g = grad(f)
     eye = np.eye(x.size)
     rows = [jvp(g, (x,), (eye[s : s + batch_size],))[1] for s in range(0, x.size, batch_size)]

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import scipy.special as sc
 
-from gradmix.ad.core import Primitive, bind, register_numpy, strip
+from gradmix.ad.core import Primitive, bind, reads_values, register_numpy, strip
 
 __all__ = ["elementwise", "where", "clip"]
 
@@ -74,14 +74,47 @@ def _pow_rule_exp(g: Any, ans: Any, x: Any, y: Any) -> Any:
     return g * ans * np.log(safe)
 
 
-def _max_share(x: Any, y: Any) -> Any:
+def _real(x: Any) -> bool:
+    return not np.iscomplexobj(strip(x))
+
+
+def _nonzero(a: Any) -> Any:
+    """``a`` with its zeros replaced by ones: a safe denominator (the numerators that go
+    with it vanish there, so the quotient is 0, the subgradient of least norm)."""
+    return np.where(strip(a) == 0, 1.0, a)
+
+
+# |x|: sign(x) for real x; for complex x, |x + t| = |x| + Re(conj(x)·t)/|x|, whose
+# transpose under Re(a·b) is g·conj(x)/|x|: not the JVP rule, so a VJP of its own
+def _abs_jvp(g: Any, a: Any, x: Any) -> Any:
+    if _real(x):
+        return g * np.sign(strip(x))
+    return np.real(np.conjugate(x) * g) / _nonzero(a)
+
+
+def _abs_vjp(a: Any, x: Any) -> Callable[[Any], Any]:
+    if _real(x):
+        return lambda g: g * np.sign(strip(x))
+    return lambda g: g * np.conjugate(x) / _nonzero(a)
+
+
+def _pick_share(x: Any, y: Any, larger: bool, nan_wins: bool) -> Any:
+    """The share of ``maximum``/``minimum``/``fmax``/``fmin``'s derivative that goes to
+    ``x``: all of it where ``x`` is the operand returned, half at ties.  ``maximum``
+    returns a NaN operand (``nan_wins``), ``fmax`` the other one."""
     xv, yv = strip(x), strip(y)
-    return np.where(xv > yv, 1.0, np.where(xv == yv, 0.5, 0.0))
+    wins = xv > yv if larger else xv < yv
+    share = np.where(wins, 1.0, np.where(xv == yv, 0.5, 0.0))
+    if nan_wins:
+        return np.where(np.isnan(xv), 1.0, np.where(np.isnan(yv), 0.0, share))
+    return np.where(np.isnan(yv), 1.0, np.where(np.isnan(xv), 0.0, share))
 
 
 _ufunc(np.negative, lambda g, a, x: -g)
 _ufunc(np.positive, lambda g, a, x: g)
-_ufunc(np.absolute, lambda g, a, x: g * np.sign(strip(x)))
+_abs = _ufunc(np.absolute, _abs_jvp)
+_abs.self_adjoint = False
+_abs.vjps[0] = _abs_vjp
 _ufunc(np.exp, lambda g, a, x: g * a)
 _ufunc(np.exp2, lambda g, a, x: g * a * _LOG2)
 _ufunc(np.expm1, lambda g, a, x: g * (a + 1))
@@ -107,7 +140,45 @@ _ufunc(np.arccosh, lambda g, a, x: g / np.sqrt(x**2 - 1))
 _ufunc(np.arctanh, lambda g, a, x: g / (1 - x**2))
 register_numpy(np.radians)(_ufunc(np.deg2rad, lambda g, a, x: g * (np.pi / 180)))
 register_numpy(np.degrees)(_ufunc(np.rad2deg, lambda g, a, x: g * (180 / np.pi)))
-_ufunc(np.conjugate, lambda g, a, x: g)
+_ufunc(np.conjugate, lambda g, a, x: np.conjugate(g))
+
+# real and imaginary parts, argument: R-linear (or smooth) maps of complex values
+real_p = elementwise(np.real, lambda g, a, x: np.real(g), name="np.real")
+imag_p = elementwise(np.imag, lambda g, a, x: np.imag(g), name="np.imag")
+imag_p.self_adjoint = False
+imag_p.vjps[0] = lambda a, x: lambda g: g * -1j  # Im(t) = Re(-i·t)
+angle_p = elementwise(
+    np.angle,
+    lambda g, a, x: np.imag(np.conjugate(x) * g) / _nonzero(np.real(x * np.conjugate(x))),
+    name="np.angle",
+)
+angle_p.self_adjoint = False
+angle_p.vjps[0] = lambda a, x: (
+    lambda g: g * -1j * np.conjugate(x) / _nonzero(np.real(x * np.conjugate(x)))
+)
+
+
+@register_numpy(np.real)
+def real(val: Any) -> Any:
+    """``np.real``: the identity on real values."""
+    return val if _real(val) else bind(real_p, (val,), {})
+
+
+@register_numpy(np.imag)
+def imag(val: Any) -> Any:
+    """``np.imag``: zero (a plain array) for real values."""
+    return np.zeros_like(strip(val)) if _real(val) else bind(imag_p, (val,), {})
+
+
+@register_numpy(np.angle)
+def angle(z: Any, deg: bool = False) -> Any:
+    """``np.angle``: piecewise constant (0 or pi) on real values."""
+    if _real(z):
+        reads_values("np.angle of a real value", z)
+        return np.angle(strip(z), deg)
+    out = bind(angle_p, (z,), {})
+    return out * (180 / np.pi) if deg else out
+
 
 _add = _ufunc(np.add, lambda g, a, x, y: g, lambda g, a, x, y: g)
 _sub = _ufunc(np.subtract, lambda g, a, x, y: g, lambda g, a, x, y: -g)
@@ -136,17 +207,12 @@ for _p, _op, _uf in ((_add, operator.add, np.add), (_sub, operator.sub, np.subtr
                      (_pow, operator.pow, np.power)):  # fmt: skip
     _p.impl = _operator_impl(_op, _uf)
 _ufunc(np.float_power, _pow_rule_base, _pow_rule_exp)
-for _uf in (np.maximum, np.fmax):
+for _uf, _larger, _nan_wins in ((np.maximum, True, True), (np.fmax, True, False),
+                                 (np.minimum, False, True), (np.fmin, False, False)):  # fmt: skip
     _ufunc(
         _uf,
-        lambda g, a, x, y: g * _max_share(x, y),
-        lambda g, a, x, y: g * _max_share(y, x),
-    )
-for _uf in (np.minimum, np.fmin):
-    _ufunc(
-        _uf,
-        lambda g, a, x, y: g * _max_share(y, x),
-        lambda g, a, x, y: g * _max_share(x, y),
+        lambda g, a, x, y, _l=_larger, _n=_nan_wins: g * _pick_share(x, y, _l, _n),
+        lambda g, a, x, y, _l=_larger, _n=_nan_wins: g * _pick_share(y, x, _l, _n),
     )
 _ufunc(
     np.arctan2,
@@ -220,6 +286,7 @@ where_p = elementwise(
 @register_numpy(np.where)
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     """``np.where``; the condition is not differentiated."""
+    reads_values("np.where's condition", condition)
     if x is None and y is None:
         return np.where(strip(condition))
     return bind(where_p, (x, y), {"cond": strip(condition)})
@@ -244,4 +311,6 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None, **kwargs: Any) -> Any:
 
 @register_numpy(np.round, np.around)
 def _round(a: Any, decimals: int = 0) -> Any:
+    """``np.round``: piecewise constant, a plain result (an error in a traced program)."""
+    reads_values("np.round", a)
     return np.round(strip(a), decimals)

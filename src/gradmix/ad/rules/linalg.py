@@ -2,8 +2,11 @@
 
 ``dot``, ``inner``, ``outer``, ``vdot``, ``tensordot``, ``multi_dot``,
 ``matrix_power`` and ``norm`` are composites of the primitives here.
-Symmetric-matrix functions (``cholesky``, ``eigh``) treat their input's
-perturbation as symmetric, as their numpy implementations read one triangle.
+Symmetric-matrix functions (``cholesky``, ``eigh``, ``eigvalsh``) read one
+triangle of their input, as numpy's do (``UPLO``, ``upper``); their derivative
+is the derivative of that function: with respect to the triangle read, zero
+for the other one.  A symmetric matrix built from traced values (``A @ A.T``)
+gets the usual symmetric result through the chain rule.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from gradmix.ad.core import (
     Primitive,
     Tracer,
     bind,
+    reads_values,
     register_numpy,
     strip,
 )
-from gradmix.ad.rules.reductions import amax, amin, sum_
+from gradmix.ad.rules.reductions import abs2, amax, amin, sum_
 from gradmix.ad.rules.shape import (
     broadcast_to,
     diagonal,
@@ -124,7 +128,8 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
 
 @register_numpy(np.vdot)
 def vdot(a: Any, b: Any) -> Any:
-    return sum_(ravel(a) * ravel(b))
+    """``np.vdot``: conjugates its first argument."""
+    return sum_(np.conjugate(ravel(a)) * ravel(b))
 
 
 @register_numpy(np.inner)
@@ -324,11 +329,17 @@ logabsdet_p.jvps[0] = lambda g, ans, a: _inner2(_mT(inv(a)), g)
 logabsdet_p.vjps[0] = lambda ans, a: lambda g: reshape(g, np.shape(ans) + (1, 1)) * _mT(inv(a))
 
 
+# the sign is piecewise constant: derivative zero, but a node of its own so that a
+# compiled program recomputes it at every point instead of replaying the trace's
+sign_det_p = Primitive(lambda a: np.linalg.slogdet(a)[0], "np.linalg.slogdet_sign", batched=True)
+sign_det_p.jvps[0] = lambda g, ans, a: np.zeros(np.shape(g)[: np.ndim(g) - 2], np.result_type(ans))
+sign_det_p.vjps[0] = lambda ans, a: lambda g: np.zeros(np.shape(strip(a)), np.result_type(ans))
+
+
 @register_numpy(np.linalg.slogdet)
 def slogdet(a: Any) -> tuple[Any, Any]:
-    """``np.linalg.slogdet``: (sign, log|det|); only the second is differentiable."""
-    sign = np.linalg.slogdet(strip(a))[0]
-    return sign, bind(logabsdet_p, (a,), {})
+    """``np.linalg.slogdet``: (sign, log|det|); the sign has derivative zero."""
+    return bind(sign_det_p, (a,), {}), bind(logabsdet_p, (a,), {})
 
 
 def _phi(x: Any) -> Any:
@@ -362,10 +373,27 @@ cholesky_p.jvps[0] = _chol_jvp
 cholesky_p.vjps[0] = _chol_vjp
 
 
+def from_triangle(a: Any, uplo: str) -> Any:
+    """The symmetric matrix numpy's symmetric routines see: ``a``'s lower (``"L"``) or
+    upper (``"U"``) triangle mirrored to the other side (differentiable)."""
+    if uplo not in ("L", "U"):
+        raise ValueError(f"UPLO must be 'L' or 'U', got {uplo!r}")
+    if np.iscomplexobj(strip(a)):
+        raise NoDerivativeRuleError(
+            "gradmix's rules for cholesky, eigh and eigvalsh are for real symmetric "
+            "matrices, not complex Hermitian ones"
+        )
+    n = np.shape(strip(a))[-1]
+    ones = np.ones((n, n), dtype=bool)
+    keep = np.tril(ones) if uplo == "L" else np.triu(ones)
+    tri = np.where(keep, a, 0.0)
+    return tri + _mT(np.where(np.eye(n, dtype=bool), 0.0, tri))
+
+
 @register_numpy(np.linalg.cholesky)
 def cholesky(a: Any, /, *, upper: bool = False) -> Any:
-    """``np.linalg.cholesky`` (lower factor; the perturbation is taken symmetric)."""
-    L = bind(cholesky_p, (a,), {})
+    """``np.linalg.cholesky``: reads the lower triangle (the upper one with ``upper=True``)."""
+    L = bind(cholesky_p, (from_triangle(a, "U" if upper else "L"),), {})
     return _mT(L) if upper else L
 
 
@@ -451,18 +479,20 @@ _eigvecs.vjps[0] = _eigvec_vjp
 
 
 @register_numpy(np.linalg.eigvalsh)
-def eigvalsh(a: Any, UPLO: str = "L") -> Any:
-    """``np.linalg.eigvalsh`` (symmetric perturbations)."""
-    return bind(_eigvalsh, (a,), {})
+def eigvalsh(a: Any, UPLO: str = "L") -> Any:  # noqa: N803 - numpy's name
+    """``np.linalg.eigvalsh``: reads the triangle named by ``UPLO``."""
+    return bind(_eigvalsh, (from_triangle(a, UPLO),), {})
 
 
 @register_numpy(np.linalg.eigh)
-def eigh(a: Any, UPLO: str = "L") -> tuple[Any, Any]:
+def eigh(a: Any, UPLO: str = "L") -> tuple[Any, Any]:  # noqa: N803 - numpy's name
     """``np.linalg.eigh``: eigenvalues and eigenvectors, both differentiable.
 
-    The eigenvector derivative assumes distinct eigenvalues.
+    Reads the triangle named by ``UPLO``.  The eigenvector derivative assumes
+    distinct eigenvalues.
     """
-    return eigvalsh(a), bind(_eigvecs, (a,), {})
+    sym = from_triangle(a, UPLO)
+    return bind(_eigvalsh, (sym,), {}), bind(_eigvecs, (sym,), {})
 
 
 _svdvals = Primitive(lambda a: np.linalg.svd(a, compute_uv=False), "np.linalg.svd")
@@ -571,24 +601,25 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     """
     nd = np.ndim(strip(x))
     if axis is None and ord is None:
-        return _keepdims_all(np.sqrt(sum_(x * x)), nd, keepdims)
+        return _keepdims_all(np.sqrt(sum_(abs2(x))), nd, keepdims)
     if axis is None:
         axis = tuple(range(nd))
     ax = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
     if len(ax) == 1:
         a = ax[0]
         if ord is None or ord == 2:
-            return np.sqrt(sum_(x * x, a, keepdims=keepdims))
+            return np.sqrt(sum_(abs2(x), a, keepdims=keepdims))
         if ord == np.inf:
             return amax(np.abs(x), a, keepdims=keepdims)
         if ord == -np.inf:
             return amin(np.abs(x), a, keepdims=keepdims)
         if ord == 0:
+            reads_values("np.linalg.norm(x, 0)", x)
             return sum_((strip(x) != 0).astype(float), a, keepdims=keepdims)
         return sum_(np.abs(x) ** ord, a, keepdims=keepdims) ** (1.0 / ord)
     r, c = (int(i) % nd for i in ax)
     if ord is None or ord == "fro":
-        out = np.sqrt(sum_(x * x, (r, c), keepdims=keepdims))
+        out = np.sqrt(sum_(abs2(x), (r, c), keepdims=keepdims))
     elif ord in (1, -1):
         colsum = sum_(np.abs(x), r, keepdims=True)
         f = amax if ord == 1 else amin

@@ -11,10 +11,17 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.ad.core import Primitive, bind, register_numpy, register_ufunc_method, strip
+from gradmix.ad.core import (
+    Primitive,
+    bind,
+    reads_values,
+    register_numpy,
+    register_ufunc_method,
+    strip,
+)
 from gradmix.ad.rules.shape import broadcast_to, flip, reshape
 
-__all__ = ["sum_", "amax", "amin", "prod", "cumsum", "cumprod", "logsumexp"]
+__all__ = ["sum_", "amax", "amin", "prod", "cumsum", "cumprod", "logsumexp", "abs2"]
 
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -88,14 +95,25 @@ def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: floa
     ddof = correction if correction is not None else ddof
     count = int(np.prod([shape[i] for i in axes]))
     centred = a - sum_(a, axis, keepdims=True) / count
-    return sum_(centred * centred, axis, keepdims=keepdims) / (count - ddof)
+    return sum_(abs2(centred), axis, keepdims=keepdims) / (count - ddof)
+
+
+def abs2(x: Any) -> Any:
+    """``|x|²``, real also for complex ``x``."""
+    return np.real(x * np.conjugate(x)) if np.iscomplexobj(strip(x)) else x * x
 
 
 @register_numpy(np.std)
 def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
         keepdims: bool = False, **kw: Any) -> Any:  # fmt: skip
-    """``np.std``."""
-    return np.sqrt(var(a, axis, ddof=ddof, keepdims=keepdims, **kw))
+    """``np.std``; derivative 0 where the values are all equal (as ``abs`` at 0)."""
+    v = var(a, axis, ddof=ddof, keepdims=keepdims, **kw)
+    zero = strip(v) == 0
+    if not np.any(zero):
+        return np.sqrt(v)
+    reads_values("np.std of equal values", a)
+    # two wheres: sqrt's infinite slope at 0 must not meet the zero tangent of var
+    return np.where(zero, 0.0, np.sqrt(np.where(zero, 1.0, v)))
 
 
 @register_numpy(np.average)

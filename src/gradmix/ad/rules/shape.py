@@ -16,7 +16,15 @@ from typing import Any
 import numpy as np
 
 from gradmix.ad.broadcasting import sum_to_shape
-from gradmix.ad.core import PerArgRules, Primitive, Tracer, bind, register_numpy, strip
+from gradmix.ad.core import (
+    PerArgRules,
+    Primitive,
+    Tracer,
+    bind,
+    reads_values,
+    register_numpy,
+    strip,
+)
 
 __all__ = ["getitem", "untake", "reshape", "transpose", "broadcast_to", "concatenate", "stack"]
 
@@ -44,8 +52,10 @@ def _clean_index(idx: Any) -> Any:
     if isinstance(idx, tuple):
         return tuple(_clean_index(i) for i in idx)
     if isinstance(idx, Tracer):
+        reads_values("indexing with a traced index", idx)
         return strip(idx)
     if isinstance(idx, list) and any(isinstance(i, Tracer) for i in idx):
+        reads_values("indexing with a traced index", *idx)
         return [strip(i) for i in idx]
     return idx
 
@@ -258,6 +268,7 @@ def astype(x: Any, dtype: Any) -> Any:
     """``x.astype(dtype)``; casting to a non-float type ends differentiation."""
     dt = np.dtype(dtype)
     if dt.kind not in "fc":
+        reads_values(f"casting to {dt}", x)
         return np.asarray(strip(x)).astype(dt)
     if np.result_type(strip(x)) == dt:
         return x
@@ -503,17 +514,20 @@ def tril(m: Any, k: int = 0) -> Any:
 
 @register_numpy(np.take)
 def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
+    reads_values("np.take with traced indices", indices)
     return _index_map(a, lambda p: np.take(p, strip(indices), axis, mode=mode))  # type: ignore[call-overload]
 
 
 @register_numpy(np.take_along_axis)
 def take_along_axis(arr: Any, indices: Any, axis: Any) -> Any:
+    reads_values("np.take_along_axis with traced indices", indices)
     return _index_map(arr, lambda p: np.take_along_axis(p, strip(indices), axis))
 
 
 @register_numpy(np.sort)
 def sort(a: Any, axis: int = -1, kind: Any = None, order: Any = None, **kw: Any) -> Any:
     """``np.sort``; the derivative follows each element to its sorted place."""
+    reads_values("np.sort", a)
     if axis is None:
         a, axis = ravel(a), 0
     idx = np.argsort(strip(a), axis=axis, kind=kind)
@@ -557,18 +571,35 @@ def copy(a: Any, order: str = "K", subok: bool = False) -> Any:
     return a
 
 
-@register_numpy(np.real)
-def real(val: Any) -> Any:
-    return val
-
-
-# functions of shape only: no derivative, plain results
+# functions of shape and dtype only: no derivative, plain results
+_f: Any
 for _f in (np.shape, np.ndim, np.size, np.zeros_like, np.ones_like, np.empty_like,
-           np.full_like, np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero,
-           np.isclose, np.allclose, np.array_equal, np.iscomplexobj, np.isrealobj,
-           np.result_type, np.searchsorted, np.argwhere, np.flatnonzero):  # fmt: skip
+           np.iscomplexobj, np.isrealobj, np.result_type):  # fmt: skip
 
     def _plain(*args: Any, _f: Any = _f, **kwargs: Any) -> Any:
         return _f(*[strip(a) for a in args], **{k: strip(v) for k, v in kwargs.items()})
 
     register_numpy(_f)(_plain)
+
+# functions that choose by the values: no derivative, plain results, and an
+# error in a traced program (which would replay the trace point's choice)
+for _f in (np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero, np.isclose,
+           np.allclose, np.array_equal, np.array_equiv, np.searchsorted, np.argwhere,
+           np.flatnonzero, np.nanargmax, np.nanargmin, np.argpartition, np.lexsort,
+           np.digitize, np.any, np.all):  # fmt: skip
+
+    def _by_value(*args: Any, _f: Any = _f, **kwargs: Any) -> Any:
+        reads_values(f"np.{_f.__name__}", *args, *kwargs.values())
+        return _f(*[strip(a) for a in args], **{k: strip(v) for k, v in kwargs.items()})
+
+    register_numpy(_f)(_by_value)
+
+
+@register_numpy(np.full_like)
+def full_like(a: Any, fill_value: Any, dtype: Any = None, **kwargs: Any) -> Any:
+    """``np.full_like``: a traced fill value keeps its derivative."""
+    out = np.full_like(strip(a), strip(fill_value), dtype=dtype, **kwargs)
+    if not isinstance(fill_value, Tracer) or out.dtype.kind not in "fc":
+        reads_values("np.full_like with a non-float dtype", fill_value)
+        return out
+    return broadcast_to(fill_value, out.shape) + np.zeros_like(out)

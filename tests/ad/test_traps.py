@@ -1,0 +1,247 @@
+"""Traps that once gave a plausible wrong number: each is now the right number or an error.
+
+Every right number is checked against central differences of the actual numpy
+function at the same point.
+"""
+
+import numpy as np
+import pytest
+
+import gradmix as gm
+
+from .helpers import assert_derivatives, numerical_jacobian
+
+X0 = np.array([3.2, -1.4, 2.6])
+# a point where every value-dependent decision below comes out differently
+X1 = np.array([-1.7, 2.3, 0.4])
+
+VALUE_DEPENDENT = {
+    "sort": lambda x: np.sum(np.sort(x) * np.arange(3.0)),
+    "argsort": lambda x: np.sum(x[np.argsort(x)] * np.arange(3.0)),
+    "round": lambda x: np.sum(np.round(x) * x),
+    "floor": lambda x: np.sum(np.floor(x) * x),
+    "astype_int": lambda x: np.sum(x.astype(int) * x),
+    "argmax_index": lambda x: x[np.argmax(x)],
+    "argmin_take": lambda x: np.take(x, np.argmin(x)) * 2.0,
+    "mask": lambda x: np.sum(x[x > 0]),
+    "nonzero": lambda x: np.sum(x[np.nonzero(x > 0)]),
+    "where_condition": lambda x: np.sum(np.where(x > 0, x, -2 * x)),
+    "max": lambda x: np.max(x) * x[0],
+    "median": lambda x: np.median(x),
+    "if": lambda x: x[0] * 2 if x[0] > 0 else x[0],
+}
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_DEPENDENT))
+@pytest.mark.parametrize("point", [X0, X1], ids=["x0", "x1"])
+def test_compile_refuses_value_dependent_decisions(name, point):
+    """Traced at either point, the program would replay that point's decision at the
+    other one; it is refused, and eager mode gets both points right."""
+    f = VALUE_DEPENDENT[name]
+    with pytest.raises(gm.NotCompilableError, match="eager gm.grad"):
+        gm.compile(f, point)
+    for x in (X0, X1):
+        g = gm.grad(f)(x)
+        np.testing.assert_allclose(g, numerical_jacobian(f, (x,), 0), rtol=1e-6, atol=1e-8)
+
+
+VALUE_INDEPENDENT = {
+    "sort_of_constant": lambda x: np.sum(np.sort(np.array([3.0, 1.0, 2.0])) * x**2),
+    "argmax_of_constant": lambda x: x[np.argmax(np.array([0.0, 5.0, 1.0]))] ** 3,
+    "where_of_constant": lambda x: np.sum(np.where(np.array([True, False, True]), x, 2 * x)),
+    "mask_of_constant": lambda x: np.sum(x[np.array([True, False, True])] ** 2),
+    "slogdet": lambda x: np.linalg.slogdet(np.diag(x) + 4.0)[0] * np.sum(x**2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_INDEPENDENT))
+def test_compile_keeps_decisions_on_constants(name):
+    f = VALUE_INDEPENDENT[name]
+    vg = gm.compile(f, X0)
+    for x in (X0, X1):
+        value, g = vg(x)
+        np.testing.assert_allclose(value, f(x), rtol=1e-6)
+        np.testing.assert_allclose(g, numerical_jacobian(f, (x,), 0), rtol=1e-5, atol=1e-7)
+
+
+def test_slogdet_sign_is_recomputed_by_a_compiled_program():
+    f = lambda x: np.linalg.slogdet(np.diag(x))[0] * np.sum(x**2)  # noqa: E731
+    vg = gm.compile(f, X0)  # sign -1 here
+    value, g = vg(np.abs(X0))  # sign +1 there
+    assert value == pytest.approx(f(np.abs(X0)))
+    np.testing.assert_allclose(g, numerical_jacobian(f, (np.abs(X0),), 0), rtol=1e-6)
+
+
+def test_compile_freezes_captured_arrays_at_trace_time():
+    """Value and gradient both come from the array as it was when traced."""
+    A = np.array([1.0, 2.0, 3.0])
+    before = A.copy()
+    vg = gm.compile(lambda x: np.sum(A * x * x) + np.sum(np.exp(A) @ x), X0)
+    A[:] = [10.0, 20.0, 30.0]
+    reference = lambda x: np.sum(before * x * x) + np.sum(np.exp(before) @ x)  # noqa: E731
+    value, g = vg(X1)
+    assert value == pytest.approx(reference(X1))
+    np.testing.assert_allclose(g, numerical_jacobian(reference, (X1,), 0), rtol=1e-6)
+
+
+# complex intermediates ---------------------------------------------------------
+def test_real_part_of_a_complex_intermediate():
+    f = lambda x: np.abs(np.real(np.exp(1j * x)))  # noqa: E731
+    value, g = gm.value_and_grad(f)(0.5)
+    assert value == pytest.approx(np.cos(0.5))
+    assert g == pytest.approx(float(numerical_jacobian(f, (0.5,), 0)), rel=1e-7)
+    g_attr = gm.grad(lambda x: np.exp(1j * x).real * x)(0.5)
+    assert g_attr == pytest.approx(np.cos(0.5) - 0.5 * np.sin(0.5), rel=1e-12)
+
+
+def test_abs_of_a_complex_intermediate():
+    f = lambda x: np.abs(x * (1 + 1j))  # noqa: E731
+    assert gm.grad(f)(0.5) == pytest.approx(np.sqrt(2), rel=1e-12)
+    assert gm.jvp(f, (0.5,), (1.0,))[1] == pytest.approx(np.sqrt(2), rel=1e-12)
+
+
+def test_jvp_of_a_real_part_is_real():
+    out, tangent = gm.jvp(lambda z: np.real(z**2), (1.0 + 2j,), (1.0 + 0j,))
+    assert out == -3.0
+    assert not np.iscomplexobj(tangent)
+    assert tangent == pytest.approx(2.0)
+
+
+# symmetric-matrix routines read one triangle --------------------------------------
+NONSYM = np.array([[4.0, 1.0, 0.5], [2.5, 5.0, -1.0], [0.3, 0.7, 6.0]])
+
+
+@pytest.mark.parametrize(
+    "name, f",
+    [
+        ("eigvalsh_L", lambda a: np.linalg.eigvalsh(a)),
+        ("eigvalsh_U", lambda a: np.linalg.eigvalsh(a, UPLO="U")),
+        ("eigh_U_values", lambda a: np.linalg.eigh(a, UPLO="U")[0]),
+        ("eigh_U_vectors", lambda a: np.abs(np.linalg.eigh(a, UPLO="U")[1])),
+        ("eigh_L_vectors", lambda a: np.abs(np.linalg.eigh(a)[1])),
+        ("cholesky", lambda a: np.linalg.cholesky(a)),
+        ("cholesky_upper", lambda a: np.linalg.cholesky(a, upper=True)),
+    ],
+)
+def test_symmetric_routines_differentiate_what_numpy_computes(name, f):
+    """Non-symmetric input: value and derivative are those of numpy's own function,
+    which reads one triangle (derivative zero with respect to the other)."""
+    traced = gm.jvp(f, (NONSYM,), (np.zeros((3, 3)),))[0]
+    np.testing.assert_allclose(traced, f(NONSYM), rtol=1e-12)
+    assert_derivatives(f, NONSYM, rtol=1e-5)
+
+
+def test_eigvalsh_upper_value():
+    """The probe's case: numpy's UPLO='U' eigenvalue, not the lower triangle's."""
+    M = np.array([[2.0, 1.0], [5.0, 3.0]])
+    value, _ = gm.value_and_grad(lambda a: np.linalg.eigvalsh(a, UPLO="U")[1])(M)
+    assert value == pytest.approx(np.linalg.eigvalsh(M, UPLO="U")[1], rel=1e-14)
+
+
+def test_symmetric_input_keeps_the_symmetric_result_through_the_chain_rule():
+    B = np.array([[1.0, 0.2], [0.4, 1.5]])
+    f = lambda b: np.linalg.slogdet(np.linalg.cholesky(b @ b.T))[1]  # noqa: E731
+    # log|det L| = log|det B|: the gradient is B⁻ᵀ
+    np.testing.assert_allclose(gm.grad(f)(B), np.linalg.inv(B).T, rtol=1e-12)
+
+
+# fmax / fmin ------------------------------------------------------------------------
+@pytest.mark.parametrize("fn", [np.fmax, np.fmin, np.maximum, np.minimum])
+def test_nan_operands(fn):
+    c = np.array([np.nan, 1.0, np.nan, 10.0])
+    f = lambda x: np.nansum(fn(x, c) * np.arange(1.0, 5.0))  # noqa: E731
+    x = np.array([2.0, 3.0, np.nan, 0.5])
+    g = gm.grad(
+        lambda x: np.sum(np.where(np.isnan(fn(x, c)), 0.0, fn(x, c)) * np.arange(1.0, 5.0))
+    )(x)
+    reference = numerical_jacobian(f, (x,), 0)
+    finite = np.isfinite(x)
+    np.testing.assert_allclose(g[finite], reference[finite], atol=1e-8)
+
+
+def test_fmax_follows_the_operand_that_is_not_nan():
+    g = gm.grad(lambda x: np.sum(np.fmax(x, np.array([np.nan, 1.0]))))(np.array([2.0, 3.0]))
+    np.testing.assert_array_equal(g, [1.0, 1.0])
+    g = gm.grad(lambda y: np.sum(np.fmin(np.array([np.nan, 5.0]), y)))(np.array([2.0, 3.0]))
+    np.testing.assert_array_equal(g, [1.0, 1.0])
+
+
+# outputs ----------------------------------------------------------------------------
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_derivative_of_an_array_built_from_traced_scalars(order):
+    f = lambda x: np.array([x, x**2, np.sin(x)])  # noqa: E731
+    d = gm.derivative(f, order)(1.5)
+    assert d.dtype == np.float64
+    reference = {1: [1.0, 3.0, np.cos(1.5)], 2: [0.0, 2.0, -np.sin(1.5)],
+                 3: [0.0, 0.0, -np.cos(1.5)]}[order]  # fmt: skip
+    np.testing.assert_allclose(d, reference, atol=1e-12)
+    if order == 2:  # and against central differences of the first derivative
+        num = numerical_jacobian(gm.derivative(f, 1), (1.5,), 0)
+        np.testing.assert_allclose(d, num, atol=1e-6)
+
+
+def test_derivative_falls_back_to_nested_forward_mode_with_array_output():
+    f = lambda x: np.array([np.abs(x) ** 3, np.angle(x + 1j)])  # noqa: E731 - angle has no Taylor rule
+    d = gm.derivative(f, 2)(0.7)
+    num = numerical_jacobian(gm.derivative(f, 1), (0.7,), 0)
+    np.testing.assert_allclose(d, num, atol=1e-6)
+
+
+# escaped tracers ----------------------------------------------------------------------
+@pytest.mark.parametrize("transform", ["grad", "jvp", "compile"])
+def test_a_tracer_used_after_its_transform_is_an_error(transform):
+    leak = []
+
+    def f(x):
+        leak.append(x)
+        return x * x
+
+    if transform == "grad":
+        gm.grad(f)(2.0)
+    elif transform == "jvp":
+        gm.jvp(f, (2.0,), (1.0,))
+    else:
+        gm.compile(f, 2.0)
+    with pytest.raises(gm.TracerConversionError, match="escaped the transform"):
+        leak[0] * 3.0
+    with pytest.raises(gm.TracerConversionError, match="escaped the transform"):
+        np.sin(leak[0])
+
+
+def test_nested_transforms_keep_working():
+    inner = lambda x: gm.grad(lambda y: np.sin(x * y))(1.0)  # noqa: E731
+    assert gm.grad(inner)(0.3) == pytest.approx(-0.3 * np.sin(0.3) + np.cos(0.3), rel=1e-12)
+
+
+# where hides a nan ---------------------------------------------------------------------
+def test_two_where_pattern_gives_the_finite_difference_answer():
+    """A where selects values, not derivatives: the unselected branch's nan slope
+    leaks (as in JAX).  The documented pattern feeds that branch a safe input."""
+
+    def sinc_naive(x):
+        return np.where(x == 0, 1.0, np.sin(x) / x)
+
+    def sinc_safe(x):
+        safe = np.where(x == 0, 1.0, x)
+        return np.where(x == 0, 1.0, np.sin(safe) / safe)
+
+    def root_naive(x):
+        return np.where(x > 0, np.sqrt(x), 0.0)
+
+    def root_safe(x):
+        safe = np.where(x > 0, x, 1.0)
+        return np.where(x > 0, np.sqrt(safe), 0.0)
+
+    with np.errstate(all="ignore"):
+        assert np.isnan(gm.grad(sinc_naive)(0.0))
+        assert np.isnan(gm.grad(root_naive)(-1.0))
+    for f, x in ((sinc_safe, 0.0), (root_safe, -1.0), (sinc_safe, 0.4), (root_safe, 2.0)):
+        assert gm.grad(f)(x) == pytest.approx(float(numerical_jacobian(f, (x,), 0)), abs=1e-8)
+
+
+def test_std_of_equal_values_has_derivative_zero():
+    _, t = gm.jvp(np.std, (np.full(4, 2.0),), (np.ones(4),))
+    assert t == 0.0
+    assert np.all(gm.grad(np.std)(np.full(4, 2.0)) == 0.0)
+    x = np.array([1.0, 2.0, 4.0])
+    np.testing.assert_allclose(gm.grad(np.std)(x), numerical_jacobian(np.std, (x,), 0), rtol=1e-7)
