@@ -8,6 +8,7 @@ from gradmix.ad import (
     Primitive,
     TracerConversionError,
     check_grad,
+    check_grads,
     compile,
     defjvp,
     defvjp,
@@ -35,6 +36,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Graph", "NotCompilableError", "compile", "trace",
     "Dual", "NoDerivativeRuleError", "Primitive", "TracerConversionError", "check_grad",
+    "check_grads",
     "defjvp", "defvjp", "derivative", "divided_difference", "grad", "hessian", "hvp",
     "jacfwd", "jacobian", "jacrev", "jvp", "logsumexp", "primitive", "solve_triangular", "taylor",
     "value_and_grad", "vjp", "GaussianMixture", "KMeans", "ModelSelection", "load",

@@ -200,3 +200,40 @@ def test_reverse_mode_through_broadcasts(name):
         np.testing.assert_allclose(r, fw, rtol=1e-12, atol=1e-12)
     assert gm.check_grad(lambda a_: f(a_, b), a) < 1e-8
     assert gm.check_grad(lambda b_: f(a, b_), b) < 1e-8
+
+
+def test_argnum_is_an_alias_of_argnums():
+    f = lambda a, b: a * np.sin(b)  # noqa: E731
+    assert gm.grad(f, argnum=1)(2.0, 0.5) == gm.grad(f, argnums=1)(2.0, 0.5)
+    assert gm.value_and_grad(f, argnum=0)(2.0, 0.5)[1] == np.sin(0.5)
+    np.testing.assert_allclose(gm.jacobian(f, argnum=1)(2.0, np.array([0.5])), [[2 * np.cos(0.5)]])
+    np.testing.assert_allclose(gm.hessian(f, argnum=1)(2.0, 0.5), -2 * np.sin(0.5))
+    with pytest.raises(TypeError, match="not both"):
+        gm.grad(f, 1, argnum=1)
+
+
+def test_check_grads_both_modes_and_orders():
+    x = np.array([0.3, 1.2, -0.5])
+    assert gm.check_grads(lambda x: np.sin(x) * x, (x,), order=3) is None
+    # autograd's spelling: curried, modes as a list
+    A = np.full((2, 3), 0.3)
+    gm.check_grads(lambda a, b: np.tanh(a @ b), modes=["fwd", "rev"], order=2)(A, x)
+
+
+def test_check_grads_catches_wrong_rules():
+    x = np.array([0.3, 1.2, -0.5])
+
+    wrong_jvp = gm.primitive(lambda x: x**3)
+    gm.defvjp(wrong_jvp, lambda ans, x: lambda g: g * 3 * x**2)
+    gm.defjvp(wrong_jvp, lambda g, ans, x: g * 3 * x)
+    with pytest.raises(AssertionError, match="forward mode .* order 1"):
+        gm.check_grads(wrong_jvp, (x,), order=1)
+    gm.check_grads(wrong_jvp, (x,), order=1, modes=["rev"])  # the VJP is right
+
+    # right at first order, but the rule reads plain values: its own derivative is lost
+    frozen = gm.primitive(lambda x: x**3)
+    gm.defvjp(frozen, lambda ans, x: lambda g: g * 3 * np.asarray(getattr(x, "value", x)) ** 2)
+    gm.defjvp(frozen, lambda g, ans, x: g * 3 * np.asarray(getattr(x, "value", x)) ** 2)
+    gm.check_grads(frozen, (x,), order=1)
+    with pytest.raises(AssertionError, match="order 2"):
+        gm.check_grads(frozen, (x,), order=2)

@@ -16,7 +16,7 @@ from gradmix.ad.core import (
     primitive,
 )
 from gradmix.ad.forward import Dual
-from gradmix.ad.numeric import check_grad, divided_difference
+from gradmix.ad.numeric import check_grad, check_grads, divided_difference
 from gradmix.ad.rules import logsumexp, solve_triangular
 from gradmix.ad.taylor import taylor
 from gradmix.ad.transforms import (
@@ -36,6 +36,7 @@ from gradmix.ad.transforms import (
 __all__ = [
     "Graph", "NotCompilableError", "compile", "trace",
     "Dual", "NoDerivativeRuleError", "Primitive", "TracerConversionError", "check_grad",
+    "check_grads",
     "defjvp", "defvjp", "derivative", "divided_difference", "grad", "hessian",
     "hessian_blocks", "hvp",
     "jacfwd", "jacobian", "jacrev", "jvp", "logsumexp", "primitive", "solve_triangular", "taylor",

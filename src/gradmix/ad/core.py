@@ -111,7 +111,7 @@ class Primitive:
 
     __slots__ = (
         "impl", "name", "jvps", "vjps", "jvp_joint", "vjp_into", "elementwise", "batched",
-        "nondiff", "self_adjoint",
+        "nondiff", "self_adjoint", "pytree_args",
     )  # fmt: skip
 
     def __init__(
@@ -141,6 +141,8 @@ class Primitive:
         self.nondiff = nondiff
         # elementwise JVP rule applied to a cotangent is the VJP (see Notes)
         self.self_adjoint = elementwise
+        # a user's primitive: traced values may sit inside tuple/list/dict arguments
+        self.pytree_args = False
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return bind(self, args, kwargs)
@@ -186,7 +188,9 @@ def primitive(fun: Callable[..., Any]) -> Primitive:
     """
     if isinstance(fun, Primitive):
         return fun
-    return Primitive(fun, getattr(fun, "__qualname__", None))
+    prim = Primitive(fun, getattr(fun, "__qualname__", None))
+    prim.pytree_args = True
+    return prim
 
 
 def defvjp(prim: Primitive, *makers: VjpMaker | None, argnums: Sequence[int] | None = None) -> None:
@@ -250,6 +254,8 @@ def _escaped(tracer: Tracer) -> TracerConversionError:
 
 def bind(prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     """Apply ``prim`` to ``args``, letting the highest-level tracer handle it."""
+    if prim.pytree_args and _nested_tracers(prim, args, kwargs):
+        return _bind_flat(prim, args, kwargs)
     top: Tracer | None = None
     for a in args:
         if isinstance(a, Tracer):
@@ -264,6 +270,86 @@ def bind(prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     if prim.nondiff:
         return top.process_nondiff(prim, args, kwargs)
     return top.process(prim, args, kwargs)
+
+
+def _has_tracer(x: Any) -> bool:
+    if isinstance(x, Tracer):
+        return True
+    if isinstance(x, tuple | list):
+        return any(_has_tracer(e) for e in x)
+    if isinstance(x, dict):
+        return any(_has_tracer(e) for e in x.values())
+    return False
+
+
+def _nested_tracers(prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any]) -> bool:
+    """Traced values inside containers?  (Traced keyword arguments are an error: a
+    rule is registered per positional argument, and none may be bypassed.)"""
+    if kwargs and any(_has_tracer(v) for v in kwargs.values()):
+        names = ", ".join(k for k, v in kwargs.items() if _has_tracer(v))
+        raise TypeError(
+            f"traced values passed by keyword ({names}) to the primitive {prim.name} would "
+            "bypass its derivative rules: pass them positionally"
+        )
+    return any(isinstance(a, tuple | list | dict) and _has_tracer(a) for a in args)
+
+
+# (primitive, argument structure) -> the primitive taking the flattened leaves
+_FLAT: dict[tuple[int, Any], Primitive] = {}
+
+
+def _bind_flat(prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    """A user's primitive called with traced values inside containers: bind its
+    flattened version, whose rules call the user's rules with whole containers."""
+    from gradmix.ad.pytree import flatten
+
+    leaves, tree = flatten(tuple(args))
+    key = (id(prim), tree)
+    flat = _FLAT.get(key)
+    if flat is None:
+        flat = _FLAT[key] = _flattened(prim, tree, [len(flatten(a)[0]) for a in args])
+    return bind(flat, leaves, kwargs)
+
+
+def _flattened(prim: Primitive, tree: Any, counts: list[int]) -> Primitive:
+    from gradmix.ad.pytree import flatten, unflatten
+
+    owner = [(i, k) for i, n in enumerate(counts) for k in range(n)]
+
+    def impl(*leaves: Any, **kwargs: Any) -> Any:
+        return prim.impl(*unflatten(tree, list(leaves)), **kwargs)
+
+    def jvp_maker(j: int) -> Any:
+        i, k = owner[j]
+
+        def rule(g: Any, ans: Any, *leaves: Any, **kwargs: Any) -> Any:
+            user = prim.jvps.get(i)
+            if user is None:
+                raise prim.missing_rule(i, "JVP")
+            full = unflatten(tree, list(leaves))
+            parts, sub = flatten(full[i])
+            zeros = [g if m == k else np.zeros_like(strip(p)) for m, p in enumerate(parts)]
+            return user(unflatten(sub, zeros), ans, *full, **kwargs)
+
+        return rule
+
+    def vjp_maker(j: int) -> Any:
+        i, k = owner[j]
+
+        def maker(ans: Any, *leaves: Any, **kwargs: Any) -> Callable[[Any], Any]:
+            user = prim.vjps.get(i)
+            if user is None:
+                raise prim.missing_rule(i, "VJP")
+            full = unflatten(tree, list(leaves))
+            pull = user(ans, *full, **kwargs)
+            return lambda g: flatten(pull(g))[0][k]
+
+        return maker
+
+    flat = Primitive(impl, prim.name)
+    flat.jvps = PerArgRules(jvp_maker)
+    flat.vjps = PerArgRules(vjp_maker)
+    return flat
 
 
 def strip(x: Any) -> Any:
@@ -590,11 +676,27 @@ class SequenceMethods:
 
     __slots__ = ()
 
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        # without this numpy would build an object array of traced scalars, one per
+        # entry: slow, and library code (scipy's Python functions) then fails far
+        # from the cause or silently computes on objects
+        raise TracerConversionError(
+            "converting a traced array to a numpy array (np.asarray, np.array([...]) of "
+            "traced arrays, or a library function that does so, such as scipy.special."
+            "logsumexp, scipy.stats or scipy.signal) would drop its derivative: use numpy "
+            "functions, np.stack to join traced arrays, gm.logsumexp, and the differentiable "
+            "versions in gradmix.scipy (special, stats, signal)"
+        )
+
     def __getitem__(self, idx: Any) -> Any:
         return _NUMPY["getitem"](self, idx)
 
     def __len__(self) -> int:
         return self.shape[0]  # type: ignore[attr-defined]
+
+    @property
+    def flat(self) -> Any:
+        return _NUMPY["flat"](self)
 
     def __iter__(self) -> Any:
         for i in range(len(self)):

@@ -96,6 +96,15 @@ def _lower(tree: Any, level: int) -> Any:
     return unflatten(td, out)
 
 
+def _alias(argnums: ArgNums, argnum: int | None) -> ArgNums:
+    """autograd spells ``argnums`` as ``argnum``: accepted as an alias."""
+    if argnum is None:
+        return argnums
+    if argnums != 0:
+        raise TypeError("pass argnums or its alias argnum, not both")
+    return argnum
+
+
 def _nums(argnums: ArgNums, nargs: int) -> tuple[int, ...]:
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     for i in nums:
@@ -259,8 +268,8 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     return (value, vjp_fn, aux) if has_aux else (value, vjp_fn)
 
 
-def value_and_grad(f: Callable[..., Any], argnums: ArgNums = 0,
-                   has_aux: bool = False) -> Callable[..., Any]:  # fmt: skip
+def value_and_grad(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False, *,
+                   argnum: int | None = None) -> Callable[..., Any]:  # fmt: skip
     """A function returning ``f``'s value and its gradient (reverse mode).
 
     Parameters
@@ -271,6 +280,8 @@ def value_and_grad(f: Callable[..., Any], argnums: ArgNums = 0,
         Which positional arguments to differentiate.
     has_aux : bool
         ``f`` returns ``(value, aux)``; the result is then ``((value, aux), grad)``.
+    argnum : int, optional
+        Alias of ``argnums`` (autograd's spelling).
 
     Returns
     -------
@@ -285,6 +296,7 @@ def value_and_grad(f: Callable[..., Any], argnums: ArgNums = 0,
     >>> gm.value_and_grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
     (np.float64(5.0), array([2., 4.]))
     """
+    argnums = _alias(argnums, argnum)
 
     @functools.wraps(f)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -316,7 +328,8 @@ def _like(tree: Any, leaf: Any) -> Any:
     return unflatten(td, [leaf])
 
 
-def grad(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> Callable[..., Any]:
+def grad(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False, *,
+         argnum: int | None = None) -> Callable[..., Any]:  # fmt: skip
     """The gradient of a scalar function (reverse mode).
 
     Parameters
@@ -327,6 +340,8 @@ def grad(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> 
         Which positional arguments to differentiate.
     has_aux : bool
         ``f`` returns ``(value, aux)``; the result is then ``(grad, aux)``.
+    argnum : int, optional
+        Alias of ``argnums`` (autograd's spelling).
 
     Returns
     -------
@@ -341,6 +356,7 @@ def grad(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> 
     >>> gm.grad(f, argnums=(0, 1))(1.5, 2.0)
     (np.float64(2.0707372016677029), np.float64(1.5))
     """
+    argnums = _alias(argnums, argnum)
     vg = value_and_grad(f, argnums, has_aux)
 
     @functools.wraps(f)
@@ -368,7 +384,7 @@ def _check_complex(leaves: Sequence[Any], holomorphic: bool, who: str, what: str
 
 def jacfwd(
     f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
-    holomorphic: bool = False,
+    holomorphic: bool = False, *, argnum: int | None = None,
 ) -> Callable[..., Any]:  # fmt: skip
     """The Jacobian by forward mode, in one sweep with batched tangents.
 
@@ -388,6 +404,7 @@ def jacfwd(
     array([[3., 2.],
            [1., 1.]])
     """
+    argnums = _alias(argnums, argnum)
 
     @functools.wraps(f)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -435,7 +452,7 @@ def jacfwd(
 
 def jacrev(
     f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False,
-    holomorphic: bool = False,
+    holomorphic: bool = False, *, argnum: int | None = None,
 ) -> Callable[..., Any]:  # fmt: skip
     """The Jacobian by reverse mode: one backward sweep per output element.
 
@@ -455,6 +472,7 @@ def jacrev(
     array([[2., 0.],
            [0., 6.]])
     """
+    argnums = _alias(argnums, argnum)
 
     @functools.wraps(f)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -497,7 +515,8 @@ def jacrev(
 jacobian = jacrev
 
 
-def hessian(f: Callable[..., Any], argnums: ArgNums = 0) -> Callable[..., Any]:
+def hessian(f: Callable[..., Any], argnums: ArgNums = 0, *,
+            argnum: int | None = None) -> Callable[..., Any]:  # fmt: skip
     """The Hessian of a scalar function, forward-over-reverse (one batched sweep).
 
     Examples
@@ -507,6 +526,7 @@ def hessian(f: Callable[..., Any], argnums: ArgNums = 0) -> Callable[..., Any]:
     array([[4., 2.],
            [2., 0.]])
     """
+    argnums = _alias(argnums, argnum)
     return jacfwd(grad(f, argnums), argnums)
 
 

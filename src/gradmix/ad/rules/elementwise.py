@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import scipy.special as sc
 
-from gradmix.ad.core import Primitive, bind, reads_values, register_numpy, strip
+from gradmix.ad.core import Primitive, Tracer, bind, reads_values, register_numpy, strip
 
 __all__ = ["elementwise", "where", "clip"]
 
@@ -264,14 +264,136 @@ _ufunc(sc.ndtr, lambda g, a, x: g * np.exp(-(x**2) / 2) / _SQRT_2PI)
 _ufunc(sc.log_ndtr, lambda g, a, x: g * np.exp(-(x**2) / 2 - a) / _SQRT_2PI)
 _ufunc(sc.xlogy, lambda g, a, x, y: g * np.log(y), lambda g, a, x, y: g * x / y)
 _ufunc(sc.xlog1py, lambda g, a, x, y: g * np.log1p(y), lambda g, a, x, y: g * x / (1 + y))
+_ufunc(sc.gamma, lambda g, a, x: g * a * sc.psi(x))
+_ufunc(sc.rgamma, lambda g, a, x: -g * a * sc.psi(x))
+_ufunc(sc.loggamma, lambda g, a, x: g * sc.psi(x))
+_ufunc(sc.erfinv, lambda g, a, x: g * (np.sqrt(np.pi) / 2) * np.exp(a**2))
+_ufunc(sc.erfcinv, lambda g, a, x: -g * (np.sqrt(np.pi) / 2) * np.exp(a**2))
+_ufunc(sc.erfcx, lambda g, a, x: g * (2 * x * a - 2 / np.sqrt(np.pi)))
+_ufunc(sc.ndtri, lambda g, a, x: g * _SQRT_2PI * np.exp(a**2 / 2))
+_ufunc(sc.log_expit, lambda g, a, x: g * sc.expit(-x))
+_ufunc(sc.exp1, lambda g, a, x: -g * np.exp(-x) / x)
+_ufunc(sc.expi, lambda g, a, x: g * np.exp(x) / x)
+_ufunc(sc.entr, lambda g, a, x: -g * (np.log(x) + 1))
+_ufunc(sc.rel_entr, lambda g, a, x, y: g * (np.log(x / y) + 1), lambda g, a, x, y: -g * x / y)
+_ufunc(sc.kl_div, lambda g, a, x, y: g * np.log(x / y), lambda g, a, x, y: g * (1 - x / y))
+_ufunc(
+    sc.betaln,
+    lambda g, a, x, y: g * (sc.psi(x) - sc.psi(x + y)),
+    lambda g, a, x, y: g * (sc.psi(y) - sc.psi(x + y)),
+)
+_ufunc(
+    sc.beta,
+    lambda g, a, x, y: g * a * (sc.psi(x) - sc.psi(x + y)),
+    lambda g, a, x, y: g * a * (sc.psi(y) - sc.psi(x + y)),
+)
+# regularised incomplete gamma functions: derivatives in x only (in a they are
+# series without a closed form)
+_ufunc(sc.gammainc, None, lambda g, r, a, x: g * np.exp((a - 1) * np.log(x) - x - sc.gammaln(a)))
+_ufunc(sc.gammaincc, None, lambda g, r, a, x: -g * np.exp((a - 1) * np.log(x) - x - sc.gammaln(a)))
+# Bessel functions: derivatives in x (recurrences), none in the order v
+_ufunc(sc.iv, None, lambda g, a, v, x: g * (sc.iv(v - 1, x) + sc.iv(v + 1, x)) / 2)
+_ufunc(sc.jv, None, lambda g, a, v, x: g * (sc.jv(v - 1, x) - sc.jv(v + 1, x)) / 2)
+_ufunc(sc.yv, None, lambda g, a, v, x: g * (sc.yv(v - 1, x) - sc.yv(v + 1, x)) / 2)
+_ufunc(sc.kv, None, lambda g, a, v, x: -g * (sc.kv(v - 1, x) + sc.kv(v + 1, x)) / 2)
+_ufunc(
+    sc.ive, None,
+    lambda g, a, v, x: g * ((sc.ive(v - 1, x) + sc.ive(v + 1, x)) / 2 - np.sign(strip(x)) * a),
+)  # fmt: skip
+_ufunc(sc.kve, None, lambda g, a, v, x: g * (a - (sc.kve(v - 1, x) + sc.kve(v + 1, x)) / 2))
+_ufunc(sc.i0, lambda g, a, x: g * sc.i1(x))
+_ufunc(sc.i1, lambda g, a, x: g * (sc.i0(x) + sc.iv(2, x)) / 2)
+_ufunc(sc.i0e, lambda g, a, x: g * (sc.i1e(x) - np.sign(strip(x)) * a))
+_ufunc(sc.i1e, lambda g, a, x: g * ((sc.i0e(x) + sc.ive(2, x)) / 2 - np.sign(strip(x)) * a))
+_ufunc(sc.j0, lambda g, a, x: -g * sc.j1(x))
+_ufunc(sc.j1, lambda g, a, x: g * (sc.j0(x) - sc.jv(2, x)) / 2)
+_ufunc(sc.y0, lambda g, a, x: -g * sc.y1(x))
+_ufunc(sc.y1, lambda g, a, x: g * (sc.y0(x) - sc.yv(2, x)) / 2)
+_ufunc(sc.k0, lambda g, a, x: -g * sc.k1(x))
+_ufunc(sc.k1, lambda g, a, x: -g * (sc.k0(x) + sc.kv(2, x)) / 2)
+register_numpy(np.i0)(lambda x: sc.i0(x))
+# Hurwitz zeta: derivative in q only.  scipy.special.zeta is a Python function around
+# the ufunc _zeta, which is what reaches the dispatch
+_zeta = sc.zeta if isinstance(sc.zeta, np.ufunc) else getattr(sc, "_ufuncs", sc)._zeta
+_ufunc(_zeta, None, lambda g, a, s_, q: -g * s_ * sc.zeta(s_ + 1, q))
 
 # piecewise-constant functions: derivative zero, result is a plain array
 for _uf in (
     np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
     np.logical_and, np.logical_or, np.logical_xor, np.logical_not, np.isfinite, np.isnan,
     np.isinf, np.signbit, np.sign, np.floor, np.ceil, np.rint, np.trunc, np.floor_divide,
+    np.spacing, np.fix, np.isreal, np.iscomplex, np.isposinf, np.isneginf,
 ):  # fmt: skip
     register_numpy(_uf)(Primitive(_uf, f"np.{_uf.__name__}", nondiff=True))
+
+register_numpy(np.fabs)(_abs)
+
+
+@register_numpy(np.sinc)
+def sinc(x: Any) -> Any:
+    """``np.sinc``: sin(πx)/(πx); near 0 its Maclaurin polynomial, so that every
+    derivative is finite and right there too."""
+    px = np.pi * x
+    small = np.abs(strip(px)) < 1e-2
+    if not np.any(small):
+        return np.sin(px) / px
+    reads_values("np.sinc near 0", x)
+    safe = np.where(small, 1.0, px)
+    s2 = np.where(small, px, 0.0) ** 2
+    # the next term, s2⁵/11!, is below 3e-28 here
+    series = 1 - s2 / 6 + s2**2 / 120 - s2**3 / 5040 + s2**4 / 362880
+    return np.where(small, series, np.sin(safe) / safe)
+
+
+@register_numpy(np.nan_to_num)
+def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None,
+               neginf: Any = None) -> Any:  # fmt: skip
+    """``np.nan_to_num``: derivative 1 at finite entries, 0 at replaced ones."""
+    if not _real(x):
+        return nan_to_num(np.real(x), nan=nan, posinf=posinf, neginf=neginf) + 1j * nan_to_num(
+            np.imag(x), nan=nan, posinf=posinf, neginf=neginf
+        )
+    xv = strip(x)
+    finite = np.isfinite(xv)
+    if np.all(finite):
+        return x
+    reads_values("np.nan_to_num of values that are not finite", x)
+    return np.where(finite, x, np.nan_to_num(xv, nan=nan, posinf=posinf, neginf=neginf))
+
+
+@register_numpy(np.heaviside)
+def heaviside(x1: Any, x2: Any) -> Any:
+    """``np.heaviside``: 0, ``x2`` or 1; the derivative reaches ``x2`` where ``x1 == 0``."""
+    x1 = strip(x1) if not isinstance(x1, Tracer) else x1
+    return np.where(x1 < 0, 0.0, np.where(x1 > 0, 1.0, x2))
+
+
+@register_numpy(np.copysign)
+def copysign(x1: Any, x2: Any) -> Any:
+    """``np.copysign``: ``|x1|`` with the sign of ``x2`` (derivative zero in ``x2``)."""
+    return np.where(np.signbit(x2), -np.abs(x1), np.abs(x1))
+
+
+@register_numpy(np.ldexp)
+def ldexp(x1: Any, x2: Any) -> Any:
+    """``np.ldexp``: ``x1 · 2**x2`` for integer ``x2``."""
+    return x1 * np.ldexp(1.0, strip(x2))
+
+
+@register_numpy(np.frexp)
+def frexp(x: Any) -> tuple[Any, Any]:
+    """``np.frexp``: mantissa ``x · 2**-e`` (differentiable) and exponent ``e`` (plain)."""
+    reads_values("np.frexp", x)
+    _, e = np.frexp(strip(x))
+    return x * np.ldexp(1.0, -e), e
+
+
+@register_numpy(np.modf)
+def modf(x: Any) -> tuple[Any, Any]:
+    """``np.modf``: fractional part (derivative 1) and integral part (plain)."""
+    reads_values("np.modf", x)
+    whole = np.trunc(strip(x))
+    return x - whole, whole
 
 
 # where / clip ----------------------------------------------------------------

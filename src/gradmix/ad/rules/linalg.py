@@ -22,7 +22,6 @@ from gradmix.ad.core import (
     NoDerivativeRuleError,
     PerArgRules,
     Primitive,
-    Tracer,
     bind,
     reads_values,
     register_numpy,
@@ -37,7 +36,9 @@ from gradmix.ad.rules.shape import (
     ravel,
     reshape,
     squeeze,
+    stack,
     swapaxes,
+    transpose,
 )
 
 __all__ = ["matmul", "einsum", "solve", "inv", "det", "slogdet", "cholesky", "solve_triangular"]
@@ -263,12 +264,28 @@ einsum_p.vjps = PerArgRules(_einsum_vjp)
 @register_numpy(np.einsum)
 def einsum(subscripts: str, *operands: Any, out: Any = None, optimize: Any = False,
            **kw: Any) -> Any:  # fmt: skip
-    """``np.einsum`` in its string form."""
+    """``np.einsum``, in its subscript-string and its operand-list form."""
     if not isinstance(subscripts, str):
-        raise NotImplementedError("gradmix supports np.einsum in its subscript-string form")
+        subscripts, operands = _einsum_string(subscripts, *operands)
     shapes = [np.shape(strip(o)) for o in operands]
     ins, outs = _parse_einsum(subscripts, shapes)
     return bind(einsum_p, operands, {"spec": (tuple(ins), outs)})
+
+
+def _einsum_string(*args: Any) -> tuple[str, tuple[Any, ...]]:
+    """``einsum(op0, sublist0, op1, sublist1, ..., [sublistout])`` as a subscript string."""
+
+    def letters(sub: Any) -> str:
+        return "".join("..." if s is Ellipsis else string.ascii_letters[int(s)] for s in sub)
+
+    ops, subs = list(args[0::2]), list(args[1::2])
+    out = None
+    if len(ops) > len(subs):  # the last operand is the output's sublist
+        out = ops.pop()
+    spec = ",".join(letters(sub) for sub in subs)
+    if out is not None:
+        spec += "->" + letters(out)
+    return spec, tuple(ops)
 
 
 # np.linalg -----------------------------------------------------------------------
@@ -495,40 +512,250 @@ def eigh(a: Any, UPLO: str = "L") -> tuple[Any, Any]:  # noqa: N803 - numpy's na
     return bind(_eigvalsh, (sym,), {}), bind(_eigvecs, (sym,), {})
 
 
-_svdvals = Primitive(lambda a: np.linalg.svd(a, compute_uv=False), "np.linalg.svd")
+# singular value decomposition --------------------------------------------------------
+# u, s and vh are separate primitives (each runs the reduced SVD); their rules call
+# the differentiable ones again, so derivatives of any order come out right.  Real
+# matrices, distinct nonzero singular values (Townsend 2016, "Differentiating the SVD").
+def _real_svd_input(a: Any) -> None:
+    if np.iscomplexobj(strip(a)):
+        raise NoDerivativeRuleError("gradmix's SVD rules are for real matrices")
 
 
-def _svd_uv(a: Any) -> tuple[np.ndarray, np.ndarray]:
-    if isinstance(a, Tracer):
-        raise NoDerivativeRuleError(
-            "gradmix differentiates singular values once; their second derivatives "
-            "(which need singular-vector derivatives) are not implemented"
-        )
-    u, _, vh = np.linalg.svd(a, full_matrices=False)
-    return u, vh
+_svdvals = Primitive(lambda a: np.linalg.svd(a, compute_uv=False), "np.linalg.svd", batched=True)
+_svd_u = Primitive(lambda a: np.linalg.svd(a, full_matrices=False)[0], "np.linalg.svd")
+_svd_vh = Primitive(lambda a: np.linalg.svd(a, full_matrices=False)[2], "np.linalg.svd")
 
 
-_svdvals.jvps[0] = lambda g, ans, a: sum_(_svd_uv(a)[0] * matmul(g, _mT(_svd_uv(a)[1])), axis=-2)
-_svdvals.vjps[0] = lambda ans, a: (
-    lambda g: matmul(_svd_uv(a)[0] * expand_dims(g, -2), _svd_uv(a)[1])
-)
+def _svd_all(a: Any) -> tuple[Any, Any, Any]:
+    """U (m×k), s (k), V (n×k) of ``a``, differentiable."""
+    return bind(_svd_u, (a,), {}), bind(_svdvals, (a,), {}), _mT(bind(_svd_vh, (a,), {}))
+
+
+def _svd_f(s: Any) -> Any:
+    """F[i, j] = 1 / (s_j² − s_i²) off the diagonal, 0 on it."""
+    return _eigvec_f(s * s)
+
+
+def _cols(x: Any, s: Any) -> Any:  # x · diag(s)
+    return x * expand_dims(s, -2)
+
+
+def _rows(s: Any, x: Any) -> Any:  # diag(s) · x
+    return expand_dims(s, -1) * x
+
+
+def _eye_minus(p: Any, q: Any, x: Any) -> Any:  # (I − p qᵀ) x
+    return x - matmul(p, matmul(_mT(q), x))
+
+
+_svdvals.jvps[0] = lambda g, ans, a: sum_(_svd_all(a)[0] * matmul(g, _svd_all(a)[2]), axis=-2)
+_svdvals.vjps[0] = lambda ans, a: lambda g: matmul(_cols(_svd_all(a)[0], g), _mT(_svd_all(a)[2]))
+
+
+def _svd_u_jvp(g: Any, ans: Any, a: Any) -> Any:
+    u, s, v = _svd_all(a)
+    dp = matmul(matmul(_mT(u), g), v)
+    inner = _svd_f(s) * (_cols(dp, s) + _rows(s, _mT(dp)))
+    return matmul(u, inner) + _cols(_eye_minus(u, u, matmul(g, v)), 1 / s)
+
+
+def _svd_v_jvp(g: Any, a: Any) -> Any:
+    u, s, v = _svd_all(a)
+    dp = matmul(matmul(_mT(u), g), v)
+    inner = _svd_f(s) * (_rows(s, dp) + _cols(_mT(dp), s))
+    return matmul(v, inner) + _cols(_eye_minus(v, v, matmul(_mT(g), u)), 1 / s)
+
+
+def _svd_u_vjp(ans: Any, a: Any) -> Any:
+    def vjp(gu: Any) -> Any:
+        u, s, v = _svd_all(a)
+        ut_g = matmul(_mT(u), gu)
+        core = _cols(_svd_f(s) * (ut_g - _mT(ut_g)), s)
+        return matmul(matmul(u, core), _mT(v)) + matmul(_cols(_eye_minus(u, u, gu), 1 / s), _mT(v))
+
+    return vjp
+
+
+def _svd_vh_vjp(ans: Any, a: Any) -> Any:
+    def vjp(gvh: Any) -> Any:
+        u, s, v = _svd_all(a)
+        gv = _mT(gvh)
+        vt_g = matmul(_mT(v), gv)
+        core = _rows(s, _svd_f(s) * (vt_g - _mT(vt_g)))
+        return matmul(matmul(u, core), _mT(v)) + matmul(_cols(u, 1 / s), _mT(_eye_minus(v, v, gv)))
+
+    return vjp
+
+
+_svd_u.jvps[0] = _svd_u_jvp
+_svd_u.vjps[0] = _svd_u_vjp
+_svd_vh.jvps[0] = lambda g, ans, a: _mT(_svd_v_jvp(g, a))
+_svd_vh.vjps[0] = _svd_vh_vjp
 
 
 @register_numpy(np.linalg.svd)
 def svd(
     a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
 ) -> Any:
-    """``np.linalg.svd``: singular values are differentiable; singular vectors are not."""
-    if compute_uv:
+    """``np.linalg.svd`` of real matrices: singular values, and singular vectors where
+    they are unique up to the sign numpy chose (distinct nonzero singular values;
+    ``full_matrices=True`` only for square matrices)."""
+    _real_svd_input(a)
+    if not compute_uv:
+        return bind(_svdvals, (a,), {})
+    m, n = np.shape(strip(a))[-2:]
+    if full_matrices and m != n:
         raise NoDerivativeRuleError(
-            "gradmix differentiates singular values only: call np.linalg.svd(a, "
-            "compute_uv=False) or np.linalg.svdvals(a)"
+            "singular vectors beyond the first min(m, n) are not unique: call "
+            "np.linalg.svd(a, full_matrices=False)"
         )
-    return bind(_svdvals, (a,), {})
+    if hermitian:
+        raise NoDerivativeRuleError(
+            "np.linalg.svd(..., hermitian=True) picks its singular vectors from eigh: use "
+            "hermitian=False (the same values) or np.linalg.eigh"
+        )
+    u, s, v = _svd_all(a)
+    return u, s, _mT(v)
 
 
-if hasattr(np.linalg, "svdvals"):
-    register_numpy(np.linalg.svdvals)(lambda x: bind(_svdvals, (x,), {}))
+@register_numpy(np.linalg.svdvals)
+def svdvals(x: Any) -> Any:
+    """``np.linalg.svdvals``."""
+    _real_svd_input(x)
+    return bind(_svdvals, (x,), {})
+
+
+# QR ---------------------------------------------------------------------------------
+# A = QR with m ≥ n (reduced): Q'dA R⁻¹ = X splits into a skew part Ω (from X's strict
+# lower triangle) and the upper triangular dR R⁻¹; the VJP is Liao et al. (2019)'s.
+_qr_q = Primitive(lambda a: np.linalg.qr(a)[0], "np.linalg.qr")
+_qr_r = Primitive(lambda a: np.linalg.qr(a)[1], "np.linalg.qr")
+
+
+def _qr_all(a: Any) -> tuple[Any, Any]:
+    return bind(_qr_q, (a,), {}), bind(_qr_r, (a,), {})
+
+
+def _qr_x_minus_omega(g: Any, a: Any) -> tuple[Any, Any, Any]:
+    q, r = _qr_all(a)
+    x = _mT(solve_matrix(_mT(r), _mT(matmul(_mT(q), g))))  # Qᵀ dA R⁻¹
+    low = np.tril(x, -1)
+    return q, r, x - (low - _mT(low))
+
+
+def _copyltu(m: Any) -> Any:
+    return np.tril(m) + _mT(np.tril(m, -1))
+
+
+def _r_inv_t(x: Any, r: Any) -> Any:  # x R⁻ᵀ
+    return _mT(solve_matrix(r, _mT(x)))
+
+
+_qr_q.jvps[0] = lambda g, ans, a: (
+    lambda q, r, u: _mT(solve_matrix(_mT(r), _mT(g))) - matmul(q, u)
+)(*_qr_x_minus_omega(g, a))
+_qr_r.jvps[0] = lambda g, ans, a: (lambda q, r, u: matmul(u, r))(*_qr_x_minus_omega(g, a))
+_qr_q.vjps[0] = lambda ans, a: (
+    lambda gq: (lambda q, r: _r_inv_t(gq + matmul(q, _copyltu(-matmul(_mT(gq), q))), r))(
+        *_qr_all(a)
+    )
+)
+_qr_r.vjps[0] = lambda ans, a: (
+    lambda gr: (lambda q, r: _r_inv_t(matmul(q, _copyltu(matmul(r, _mT(gr)))), r))(*_qr_all(a))
+)
+
+
+@register_numpy(np.linalg.qr)
+def qr(a: Any, mode: str = "reduced") -> Any:
+    """``np.linalg.qr`` of a real matrix with at least as many rows as columns (full
+    column rank), modes ``"reduced"`` and ``"r"`` (and ``"complete"`` when square)."""
+    if np.iscomplexobj(strip(a)):
+        raise NoDerivativeRuleError("gradmix's QR rules are for real matrices")
+    m, n = np.shape(strip(a))[-2:]
+    if m < n:
+        raise NoDerivativeRuleError("gradmix differentiates QR of matrices with m >= n only")
+    if mode == "r":
+        return bind(_qr_r, (a,), {})
+    if mode not in ("reduced", "complete") or (mode == "complete" and m != n):
+        raise NoDerivativeRuleError(
+            f"np.linalg.qr(..., mode={mode!r}): its extra columns of Q are not unique; "
+            "use mode='reduced'"
+        )
+    q, r = _qr_all(a)
+    return type(np.linalg.qr(np.eye(1)))(q, r)
+
+
+# general eigendecomposition ------------------------------------------------------------
+# A V = V diag(w) with distinct eigenvalues.  numpy scales each eigenvector to unit
+# norm with its largest component real (LAPACK's geev); the derivative keeps both.
+_eig_w = Primitive(lambda a: np.linalg.eig(a)[0], "np.linalg.eig")
+_eig_v = Primitive(lambda a: np.linalg.eig(a)[1], "np.linalg.eig")
+
+
+def _eig_all(a: Any) -> tuple[Any, Any]:
+    return bind(_eig_w, (a,), {}), bind(_eig_v, (a,), {})
+
+
+def _largest(v: Any) -> tuple[np.ndarray, Any]:
+    """Per eigenvector, the row of its largest component and that (real) component."""
+    k = np.argmax(np.abs(strip(v)), axis=-2)[..., None, :]
+    return k, np.real(np.take_along_axis(v, k, -2))
+
+
+def _eig_w_jvp(g: Any, ans: Any, a: Any) -> Any:
+    _, v = _eig_all(a)
+    return sum_(solve_matrix(v, matmul(g, v)) * np.eye(np.shape(strip(a))[-1]), axis=-1)
+
+
+def _eig_v_jvp(g: Any, ans: Any, a: Any) -> Any:
+    w, v = _eig_all(a)
+    dv = matmul(v, _eigvec_f(w) * solve_matrix(v, matmul(g, v)))
+    k, vk = _largest(v)
+    re = np.real(sum_(np.conjugate(v) * dv, axis=-2, keepdims=True))
+    im = np.imag(np.take_along_axis(dv, k, -2)) / vk
+    out = dv - (re + 1j * im) * v
+    return out if np.iscomplexobj(strip(ans)) else np.real(out)
+
+
+def _eig_w_vjp(ans: Any, a: Any) -> Any:
+    def vjp(gw: Any) -> Any:
+        _, v = _eig_all(a)  # V⁻ᵀ diag(w̄) Vᵀ
+        return solve_matrix(_mT(v), _rows(gw, _mT(v)))
+
+    return vjp
+
+
+def _eig_v_vjp(ans: Any, a: Any) -> Any:
+    def vjp(gv: Any) -> Any:
+        w, v = _eig_all(a)
+        k, vk = _largest(v)
+        c = sum_(gv * v, axis=-2, keepdims=True)  # ȳᵀv per column
+        n_t = gv - np.real(c) * np.conjugate(v)
+        pick = np.arange(np.shape(strip(v))[-2])[:, None] == k
+        n_t = n_t - np.where(pick, 1j * np.imag(c) / vk, 0.0)
+        inner = _eigvec_f(w) * matmul(_mT(v), n_t)  # V⁻ᵀ (F ∘ Vᵀ N̄) Vᵀ
+        return solve_matrix(_mT(v), matmul(inner, _mT(v)))
+
+    return vjp
+
+
+_eig_w.jvps[0] = _eig_w_jvp
+_eig_w.vjps[0] = _eig_w_vjp
+_eig_v.jvps[0] = _eig_v_jvp
+_eig_v.vjps[0] = _eig_v_vjp
+
+
+@register_numpy(np.linalg.eig)
+def eig(a: Any) -> Any:
+    """``np.linalg.eig`` (distinct eigenvalues; complex results where numpy's are)."""
+    w, v = _eig_all(a)
+    return type(np.linalg.eig(np.eye(1)))(w, v)
+
+
+@register_numpy(np.linalg.eigvals)
+def eigvals(a: Any) -> Any:
+    """``np.linalg.eigvals``."""
+    return bind(_eig_w, (a,), {})
 
 
 def _pinv_jvp(g: Any, p: Any, a: Any, rcond: Any) -> Any:
@@ -646,6 +873,146 @@ def _keepdims_all(v: Any, nd: int, keepdims: bool) -> Any:
     return reshape(v, (1,) * nd) if keepdims else v
 
 
-@register_numpy(np.linalg.trace) if hasattr(np.linalg, "trace") else (lambda f: f)
+@register_numpy(np.linalg.trace)
 def _linalg_trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
     return sum_(diagonal(x, offset, -2, -1), -1)
+
+
+# np.linalg's array-API spellings and the remaining composites ----------------------
+@register_numpy(np.linalg.matrix_transpose)
+def matrix_transpose(x: Any, /) -> Any:
+    return _mT(x)
+
+
+@register_numpy(np.linalg.diagonal)
+def _linalg_diagonal(x: Any, /, *, offset: int = 0) -> Any:
+    return diagonal(x, offset, -2, -1)
+
+
+@register_numpy(np.linalg.outer)
+def _linalg_outer(x1: Any, x2: Any, /) -> Any:
+    return outer(x1, x2)
+
+
+@register_numpy(np.linalg.tensordot)
+def _linalg_tensordot(x1: Any, x2: Any, /, *, axes: Any = 2) -> Any:
+    return tensordot(x1, x2, axes)
+
+
+@register_numpy(np.linalg.matmul)
+def _linalg_matmul(x1: Any, x2: Any, /) -> Any:
+    return matmul(x1, x2)
+
+
+@register_numpy(np.linalg.vecdot, np.vecdot)
+def vecdot(x1: Any, x2: Any, /, *, axis: int = -1, **kw: Any) -> Any:
+    """``np.vecdot``: ``sum(conj(x1) * x2, axis)``."""
+    return sum_(np.conjugate(x1) * x2, axis)
+
+
+@register_numpy(np.matvec)
+def matvec(x1: Any, x2: Any, /, **kw: Any) -> Any:
+    """``np.matvec``: matrix times vector over the last axes."""
+    return squeeze(matmul(x1, expand_dims(x2, -1)), -1)
+
+
+@register_numpy(np.vecmat)
+def vecmat(x1: Any, x2: Any, /, **kw: Any) -> Any:
+    """``np.vecmat``: conjugated vector times matrix over the last axes."""
+    return squeeze(matmul(expand_dims(np.conjugate(x1), -2), x2), -2)
+
+
+@register_numpy(np.linalg.vector_norm)
+def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
+    """``np.linalg.vector_norm`` (``axis=None`` flattens)."""
+    if axis is None:
+        out = norm(ravel(x), ord)
+        return reshape(out, (1,) * np.ndim(strip(x))) if keepdims else out
+    if isinstance(axis, tuple) and len(axis) > 1:
+        moved = moveaxis(x, axis, tuple(range(-len(axis), 0)))
+        shape = np.shape(strip(moved))
+        flat = reshape(moved, shape[: -len(axis)] + (-1,))
+        out = norm(flat, ord, axis=-1)
+        if keepdims:
+            kept = list(np.shape(strip(x)))
+            for a in axis:
+                kept[a] = 1
+            out = reshape(out, tuple(kept))
+        return out
+    return norm(x, ord, axis=axis, keepdims=keepdims)
+
+
+@register_numpy(np.linalg.matrix_norm)
+def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
+    """``np.linalg.matrix_norm`` over the last two axes."""
+    return norm(x, ord, axis=(-2, -1), keepdims=keepdims)
+
+
+@register_numpy(np.linalg.cross, np.cross)
+def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
+          axis: Any = None) -> Any:  # fmt: skip
+    """``np.cross`` of 3-vectors (2-vectors count as z = 0, as in numpy)."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = moveaxis(a, axisa, -1), moveaxis(b, axisb, -1)
+    na, nb = np.shape(strip(a))[-1], np.shape(strip(b))[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        raise ValueError("incompatible dimensions for cross product (dimension must be 2 or 3)")
+    a0, a1 = a[..., 0], a[..., 1]
+    b0, b1 = b[..., 0], b[..., 1]
+    if na == 2 and nb == 2:
+        return a0 * b1 - a1 * b0
+    a2 = a[..., 2] if na == 3 else 0.0 * a0
+    b2 = b[..., 2] if nb == 3 else 0.0 * b0
+    out = stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+    return moveaxis(out, -1, axisc)
+
+
+@register_numpy(np.linalg.cond)
+def cond(x: Any, p: Any = None) -> Any:
+    """``np.linalg.cond``: ``s_max / s_min`` for p in (None, 2, -2), else ``|x|·|x⁻¹|``."""
+    if p is None or p in (2, -2):
+        s = bind(_svdvals, (x,), {})
+        big, small = amax(s, -1), amin(s, -1)
+        return small / big if p == -2 else big / small
+    return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
+
+
+@register_numpy(np.linalg.lstsq)
+def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Any, Any, Any, Any]:
+    """``np.linalg.lstsq`` as ``pinv(a) @ b`` (derivative where the rank is locally
+    constant); residuals, rank and singular values as numpy returns them."""
+    av, bv = strip(a), strip(b)
+    _, res_v, rank, _ = np.linalg.lstsq(av, bv, rcond=rcond)
+    m, n = np.shape(av)
+    cut = np.finfo(np.result_type(av, 1.0)).eps * max(m, n) if rcond is None else rcond
+    x = dot(pinv(a, rcond=cut), b)
+    if np.size(res_v):
+        r = dot(a, x) - b
+        residuals: Any = sum_(abs2(r), 0)
+        residuals = reshape(residuals, (1,)) if np.ndim(strip(b)) == 1 else residuals
+    else:
+        residuals = res_v
+    return x, residuals, rank, bind(_svdvals, (a,), {})
+
+
+@register_numpy(np.linalg.tensorinv)
+def tensorinv(a: Any, ind: int = 2) -> Any:
+    """``np.linalg.tensorinv``."""
+    shape = np.shape(strip(a))
+    rows, cols = shape[:ind], shape[ind:]
+    square = reshape(a, (int(np.prod(rows)), int(np.prod(cols))))
+    return reshape(inv(square), cols + rows)
+
+
+@register_numpy(np.linalg.tensorsolve)
+def tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
+    """``np.linalg.tensorsolve``."""
+    if axes is not None:
+        nd = np.ndim(strip(a))
+        rest = [k for k in range(nd) if k not in [x % nd for x in axes]]
+        a = transpose(a, tuple(rest) + tuple(x % nd for x in axes))
+    bshape = np.shape(strip(b))
+    xshape = np.shape(strip(a))[len(bshape) :]
+    square = reshape(a, (int(np.prod(bshape)), int(np.prod(xshape))))
+    return reshape(solve(square, ravel(b)), xshape)

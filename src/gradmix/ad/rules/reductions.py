@@ -12,7 +12,9 @@ from typing import Any
 import numpy as np
 
 from gradmix.ad.core import (
+    NoDerivativeRuleError,
     Primitive,
+    Tracer,
     bind,
     reads_values,
     register_numpy,
@@ -329,3 +331,144 @@ def median(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = Fa
     pre = (slice(None),) * axis
     mid = s[pre + (slice((n - 1) // 2, n // 2 + 1),)]
     return mean(mid, axis=axis, keepdims=keepdims)
+
+
+# reductions that skip NaN --------------------------------------------------------------
+def _nan_filled(a: Any, fill: float) -> tuple[Any, Any]:
+    """``a`` with NaN entries replaced by ``fill`` (derivative zero there), and the mask."""
+    nan = np.isnan(strip(a))
+    if not np.any(nan):
+        return a, nan
+    reads_values("a nan-skipping reduction over NaN entries", a)
+    return np.where(nan, fill, a), nan
+
+
+@register_numpy(np.nansum)
+def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
+           **kw: Any) -> Any:  # fmt: skip
+    """``np.nansum``."""
+    return sum_(_nan_filled(a, 0.0)[0], axis, keepdims=keepdims)
+
+
+@register_numpy(np.nanprod)
+def nanprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
+            **kw: Any) -> Any:  # fmt: skip
+    """``np.nanprod``."""
+    return prod(_nan_filled(a, 1.0)[0], axis, keepdims=keepdims)
+
+
+@register_numpy(np.nanmean)
+def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
+            **kw: Any) -> Any:  # fmt: skip
+    """``np.nanmean`` (NaN where a slice is all NaN, as numpy)."""
+    filled, nan = _nan_filled(a, 0.0)
+    count = np.sum(~nan, axis=axis, keepdims=keepdims)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sum_(filled, axis, keepdims=keepdims) / count
+
+
+@register_numpy(np.nanvar)
+def nanvar(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
+           keepdims: bool = False, **kw: Any) -> Any:  # fmt: skip
+    """``np.nanvar``."""
+    filled, nan = _nan_filled(a, 0.0)
+    count = np.sum(~nan, axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centred = np.where(nan, 0.0, filled - sum_(filled, axis, keepdims=True) / count)
+        total = sum_(abs2(centred), axis, keepdims=keepdims)
+        return total / (np.sum(~nan, axis=axis, keepdims=keepdims) - ddof)
+
+
+@register_numpy(np.nanstd)
+def nanstd(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
+           keepdims: bool = False, **kw: Any) -> Any:  # fmt: skip
+    """``np.nanstd``."""
+    return np.sqrt(nanvar(a, axis, ddof=ddof, keepdims=keepdims))
+
+
+def _nan_extreme(a: Any, axis: Any, keepdims: bool, pick: Any, fill: float) -> Any:
+    filled, nan = _nan_filled(a, fill)
+    out = pick(filled, axis, keepdims=keepdims)
+    allnan = np.all(nan, axis=axis, keepdims=keepdims)
+    return np.where(allnan, np.nan, out) if np.any(allnan) else out
+
+
+@register_numpy(np.nanmax)
+def nanmax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+    """``np.nanmax``."""
+    return _nan_extreme(a, axis, keepdims, amax, -np.inf)
+
+
+@register_numpy(np.nanmin)
+def nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
+    """``np.nanmin``."""
+    return _nan_extreme(a, axis, keepdims, amin, np.inf)
+
+
+@register_numpy(np.nancumsum)
+def nancumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    """``np.nancumsum``."""
+    return cumsum(_nan_filled(a, 0.0)[0], axis)
+
+
+@register_numpy(np.nancumprod)
+def nancumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    """``np.nancumprod``."""
+    return cumprod(_nan_filled(a, 1.0)[0], axis)
+
+
+# quantiles -----------------------------------------------------------------------------
+@register_numpy(np.quantile)
+def quantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
+             method: str = "linear", keepdims: bool = False, **kw: Any) -> Any:  # fmt: skip
+    """``np.quantile`` (method ``"linear"``): the sorted values, interpolated; the
+    derivative reaches ``a`` through the two neighbours and ``q`` through the slope."""
+    if method != "linear":
+        raise NoDerivativeRuleError(
+            f"gradmix differentiates np.quantile with method='linear' only, not {method!r}"
+        )
+    if axis is None:
+        a, axis = reshape(a, (-1,)), 0
+        keep_shape = None
+    else:
+        keep_shape = np.shape(strip(a))
+    nd = np.ndim(strip(a))
+    axis = int(axis) % nd
+    n = np.shape(strip(a))[axis]
+    s = np.moveaxis(np.sort(a, axis=axis), axis, 0)
+    q = q if isinstance(q, Tracer) else np.asarray(q, dtype=float)
+    pos = q * (n - 1)
+    reads_values("np.quantile's position", q)
+    lo = np.clip(np.floor(strip(pos)).astype(np.intp), 0, n - 1)
+    hi = np.minimum(lo + 1, n - 1)
+    frac = np.reshape(pos - lo, np.shape(lo) + (1,) * (nd - 1))
+    out = s[lo] + (s[hi] - s[lo]) * frac
+    if keepdims:
+        shape = list(keep_shape) if keep_shape is not None else [1] * nd
+        shape[axis] = 1
+        out = reshape(out, np.shape(lo) + tuple(shape))
+    return out
+
+
+@register_numpy(np.percentile)
+def percentile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
+               method: str = "linear", keepdims: bool = False, **kw: Any) -> Any:  # fmt: skip
+    """``np.percentile`` (method ``"linear"``)."""
+    q = q if isinstance(q, Tracer) else np.asarray(q, dtype=float)
+    return quantile(a, q / 100, axis, method=method, keepdims=keepdims)
+
+
+@register_numpy(np.trapezoid)
+def trapezoid(y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> Any:
+    """``np.trapezoid``: differentiable in the values and in the sample points."""
+    nd = np.ndim(strip(y))
+    axis = int(axis) % nd
+    pre = (slice(None),) * axis
+    hi, lo = pre + (slice(1, None),), pre + (slice(None, -1),)
+    if x is None:
+        d: Any = dx
+    else:
+        d = np.diff(x, axis=axis if np.ndim(strip(x)) > 1 else -1)
+        if np.ndim(strip(x)) == 1 and nd > 1:
+            d = reshape(d, (-1,) + (1,) * (nd - 1 - axis))
+    return sum_(d * (y[hi] + y[lo]) / 2.0, axis)

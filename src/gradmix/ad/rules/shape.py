@@ -11,12 +11,15 @@ JVP rules accept tangents with one leading batch axis (``nb = 1``).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from gradmix.ad.broadcasting import sum_to_shape
 from gradmix.ad.core import (
+    NoDerivativeRuleError,
     PerArgRules,
     Primitive,
     Tracer,
@@ -276,6 +279,7 @@ def astype(x: Any, dtype: Any) -> Any:
 
 
 register_numpy("astype")(astype)
+register_numpy("flat")(lambda x: FlatView(x))
 
 
 # concatenate -------------------------------------------------------------------
@@ -411,39 +415,97 @@ def _index_map(a: Any, fn: Any) -> Any:
     return getitem(ravel(a), pos)
 
 
+# linear maps with a known adjoint ------------------------------------------------
+# Permutations (flip, roll, rot90) and copies (tile, repeat, constant pad) run as
+# numpy's own function; their VJP is the adjoint map (the inverse permutation, or
+# a sum over the copies), not a scatter-add of a gather, which costs several times
+# more.  fwd and adj see plain arrays only.
+def _linear_impl(x: Any, fwd: Callable[[Any], Any], adj: Callable[[Any], Any]) -> Any:
+    return fwd(x)
+
+
+linear_map_p = Primitive(_linear_impl, "linear_map")
+linear_map_p.jvps[0] = lambda g, ans, x, fwd, adj: bind(
+    linear_map_p, (g,), {"fwd": fwd, "adj": adj}
+)
+linear_map_p.vjps[0] = lambda ans, x, fwd, adj: (
+    lambda g: bind(linear_map_p, (g,), {"fwd": adj, "adj": fwd})
+)
+
+
+def linear_map(x: Any, fwd: Callable[[Any], Any], adj: Callable[[Any], Any]) -> Any:
+    """``fwd(x)`` for a linear ``fwd`` whose adjoint (transpose) is ``adj``."""
+    return bind(linear_map_p, (x,), {"fwd": fwd, "adj": adj})
+
+
 @register_numpy(np.flip)
 def flip(m: Any, axis: Any = None) -> Any:
-    return _index_map(m, lambda p: np.flip(p, axis))
+    f = functools.partial(np.flip, axis=axis)
+    return linear_map(m, f, f)
 
 
 @register_numpy(np.fliplr)
 def fliplr(m: Any) -> Any:
-    return _index_map(m, np.fliplr)
+    return linear_map(m, np.fliplr, np.fliplr)
 
 
 @register_numpy(np.flipud)
 def flipud(m: Any) -> Any:
-    return _index_map(m, np.flipud)
+    return linear_map(m, np.flipud, np.flipud)
 
 
 @register_numpy(np.roll)
 def roll(a: Any, shift: Any, axis: Any = None) -> Any:
-    return _index_map(a, lambda p: np.roll(p, shift, axis))
+    back = -np.asarray(shift) if axis is not None else -int(shift)
+    fwd = functools.partial(np.roll, shift=shift, axis=axis)
+    return linear_map(a, fwd, functools.partial(np.roll, shift=back, axis=axis))
 
 
 @register_numpy(np.rot90)
 def rot90(m: Any, k: int = 1, axes: Any = (0, 1)) -> Any:
-    return _index_map(m, lambda p: np.rot90(p, k, axes))
+    fwd = functools.partial(np.rot90, k=k, axes=axes)
+    return linear_map(m, fwd, functools.partial(np.rot90, k=-k, axes=axes))
+
+
+def _untile(g: Any, shape: tuple[int, ...], reps: tuple[int, ...]) -> Any:
+    """Adjoint of ``np.tile``: the sum of the tiles."""
+    d = max(len(shape), len(reps))
+    s = (1,) * (d - len(shape)) + tuple(shape)
+    r = (1,) * (d - len(reps)) + tuple(reps)
+    blocks = np.reshape(g, [n for pair in zip(r, s, strict=True) for n in pair])
+    return np.reshape(np.sum(blocks, axis=tuple(range(0, 2 * d, 2))), shape)
 
 
 @register_numpy(np.tile)
-def tile(A: Any, reps: Any) -> Any:
-    return _index_map(A, lambda p: np.tile(p, reps))
+def tile(A: Any, reps: Any) -> Any:  # noqa: N803 - numpy's name
+    shape = np.shape(strip(A))
+    r = tuple(int(k) for k in np.atleast_1d(reps))
+    adj = functools.partial(_untile, shape=shape, reps=r)
+    return linear_map(A, functools.partial(np.tile, reps=r), adj)
+
+
+def _unrepeat(g: Any, repeats: np.ndarray, axis: int, shape: tuple[int, ...]) -> Any:
+    """Adjoint of ``np.repeat`` along ``axis``: the sum of each entry's copies."""
+    out = np.zeros(shape, dtype=np.result_type(g))
+    keep = repeats > 0
+    if keep.any():
+        starts = np.concatenate([[0], np.cumsum(repeats)[:-1]])[keep]
+        idx: list[Any] = [slice(None)] * len(shape)
+        idx[axis] = keep
+        out[tuple(idx)] = np.add.reduceat(g, starts, axis=axis)
+    return out
 
 
 @register_numpy(np.repeat)
 def repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
-    return _index_map(a, lambda p: np.repeat(p, strip(repeats), axis))
+    reads_values("np.repeat with traced repeats", repeats)
+    if axis is None:
+        a, axis = ravel(a), 0
+    shape = np.shape(strip(a))
+    axis = int(axis) % len(shape)
+    reps = np.broadcast_to(np.asarray(strip(repeats), dtype=np.intp), (shape[axis],))
+    fwd = functools.partial(np.repeat, repeats=reps, axis=axis)
+    return linear_map(a, fwd, functools.partial(_unrepeat, repeats=reps, axis=axis, shape=shape))
 
 
 @register_numpy(np.pad)
@@ -455,10 +517,17 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
     pos = np.arange(int(np.prod(shape)), dtype=np.intp).reshape(shape)
     if mode != "constant":
         return getitem(ravel(array), np.pad(pos, pad_width, mode=mode, **kwargs))  # type: ignore[call-overload]
-    inside = np.pad(np.ones(shape, dtype=bool), pad_width)
-    filled = np.pad(np.zeros(shape), pad_width, mode="constant", **kwargs)
-    flat_pos = np.pad(pos, pad_width)
-    return np.where(inside, getitem(ravel(array), flat_pos), filled)
+    # zeros around the array (linear, its adjoint cuts the array back out), plus
+    # the constants around it
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (len(shape), 2))
+    inner = tuple(slice(int(lo), int(lo) + n) for (lo, _), n in zip(widths, shape, strict=True))
+    fwd = functools.partial(np.pad, pad_width=widths)
+    padded = linear_map(array, fwd, lambda g: g[inner])
+    values = kwargs.get("constant_values", 0)
+    if np.all(np.asarray(values) == 0):
+        return padded
+    filled = np.pad(np.zeros(shape), widths, mode="constant", constant_values=values)
+    return padded + filled
 
 
 @register_numpy(np.diff)
@@ -549,6 +618,95 @@ def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
         if np.shape(strip(ary))[axis] % indices_or_sections:
             raise ValueError("array split does not result in an equal division")
     return array_split(ary, indices_or_sections, axis)
+
+
+@register_numpy(np.vsplit)
+def vsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    if np.ndim(strip(ary)) < 2:
+        raise ValueError("vsplit only works on arrays of 2 or more dimensions")
+    return split(ary, indices_or_sections, 0)
+
+
+@register_numpy(np.hsplit)
+def hsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    if np.ndim(strip(ary)) == 0:
+        raise ValueError("hsplit only works on arrays of 1 or more dimensions")
+    return split(ary, indices_or_sections, 1 if np.ndim(strip(ary)) > 1 else 0)
+
+
+@register_numpy(np.dsplit)
+def dsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    if np.ndim(strip(ary)) < 3:
+        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
+    return split(ary, indices_or_sections, 2)
+
+
+@register_numpy(np.rollaxis)
+def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
+    """``np.rollaxis`` as the transpose numpy applies."""
+    n = np.ndim(strip(a))
+    axis = int(axis) % n
+    start = int(start) + n if start < 0 else int(start)
+    if not 0 <= start <= n:
+        raise np.exceptions.AxisError(f"start arg requires {-n} <= start < {n + 1}")
+    if axis < start:
+        start -= 1
+    if axis == start:
+        return a
+    axes = [i for i in range(n) if i != axis]
+    axes.insert(start, axis)
+    return transpose(a, tuple(axes))
+
+
+@register_numpy(np.partition)
+def partition(
+    a: Any, kth: Any, axis: int = -1, kind: str = "introselect", order: Any = None
+) -> Any:
+    """``np.partition``; the derivative follows each element to its place."""
+    reads_values("np.partition", a)
+    if axis is None:
+        a, axis = ravel(a), 0
+    return take_along_axis(a, np.argpartition(strip(a), kth, axis=axis), axis)
+
+
+@register_numpy(np.unique)
+def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
+           return_counts: bool = False, axis: Any = None, **kw: Any) -> Any:  # fmt: skip
+    """``np.unique`` (flattened): the distinct values, each differentiated where it was
+    first found; indices, inverse and counts are plain."""
+    reads_values("np.unique", ar)
+    if axis is not None:
+        raise NoDerivativeRuleError("gradmix differentiates np.unique with axis=None only")
+    flat = ravel(ar)
+    _, first, inverse, counts = np.unique(
+        strip(flat), return_index=True, return_inverse=True, return_counts=True, **kw
+    )
+    values = getitem(flat, first)
+    extra = [e for e, want in ((first, return_index), (inverse, return_inverse),
+                               (counts, return_counts)) if want]  # fmt: skip
+    return (values, *extra) if extra else values
+
+
+class FlatView:
+    """``x.flat`` of a traced array: indexing and iteration over the flattened values."""
+
+    __slots__ = ("base",)
+
+    def __init__(self, base: Any) -> None:
+        self.base = base
+
+    def __getitem__(self, idx: Any) -> Any:
+        return getitem(ravel(self.base), idx)
+
+    def __setitem__(self, idx: Any, value: Any) -> None:
+        self.base[idx] = value  # the tracer's own error: assignment drops derivatives
+
+    def __len__(self) -> int:
+        return int(np.size(strip(self.base)))
+
+    def __iter__(self) -> Any:
+        flat = ravel(self.base)
+        return (getitem(flat, i) for i in range(len(self)))
 
 
 @register_numpy(np.append)
