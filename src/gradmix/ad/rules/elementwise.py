@@ -249,8 +249,8 @@ register_numpy(np.fmod)(
 
 # scipy.special.polygamma is a Python function, not a ufunc, so it never
 # reaches the dispatch; this primitive serves the derivatives of psi
-_polygamma: Primitive = elementwise(
-    lambda n, x: sc.polygamma(n, x), None, lambda g, a, n, x: g * _polygamma(n + 1, x),
+polygamma_p: Primitive = elementwise(
+    lambda n, x: sc.polygamma(n, x), None, lambda g, a, n, x: g * polygamma_p(n + 1, x),
     name="scipy.special.polygamma",
 )  # fmt: skip
 
@@ -259,11 +259,16 @@ _ufunc(sc.erfc, lambda g, a, x: -g * (2 / np.sqrt(np.pi)) * np.exp(-(x**2)))
 _ufunc(sc.expit, lambda g, a, x: g * a * (1 - a))
 _ufunc(sc.logit, lambda g, a, x: g / (x * (1 - x)))
 _ufunc(sc.gammaln, lambda g, a, x: g * sc.psi(x))
-_ufunc(sc.psi, lambda g, a, x: g * _polygamma(1, x))
+_ufunc(sc.psi, lambda g, a, x: g * polygamma_p(1, x))
 _ufunc(sc.ndtr, lambda g, a, x: g * np.exp(-(x**2) / 2) / _SQRT_2PI)
 _ufunc(sc.log_ndtr, lambda g, a, x: g * np.exp(-(x**2) / 2 - a) / _SQRT_2PI)
 _ufunc(sc.xlogy, lambda g, a, x, y: g * np.log(y), lambda g, a, x, y: g * x / y)
 _ufunc(sc.xlog1py, lambda g, a, x, y: g * np.log1p(y), lambda g, a, x, y: g * x / (1 + y))
+_ufunc(
+    sc.stdtr, None,
+    lambda g, a, df, t: g * np.exp(sc.gammaln((df + 1) / 2) - sc.gammaln(df / 2)
+                                   - 0.5 * np.log(df * np.pi) - (df + 1) / 2 * np.log1p(t**2 / df)),
+)  # fmt: skip
 _ufunc(sc.gamma, lambda g, a, x: g * a * sc.psi(x))
 _ufunc(sc.rgamma, lambda g, a, x: -g * a * sc.psi(x))
 _ufunc(sc.loggamma, lambda g, a, x: g * sc.psi(x))
