@@ -393,6 +393,27 @@ def frexp(x: Any) -> tuple[Any, Any]:
     return x * np.ldexp(1.0, -e), e
 
 
+@register_numpy(np.divmod)
+def divmod_(x1: Any, x2: Any) -> tuple[Any, Any]:
+    """``np.divmod``: the floor quotient (plain) and the remainder."""
+    return np.floor_divide(x1, x2), np.remainder(x1, x2)
+
+
+# the next float after x1 towards x2: x1 moved by a piecewise-constant step
+register_numpy(np.nextafter)(
+    elementwise(np.nextafter, lambda g, a, x, y: g, lambda g, a, x, y: 0 * g, name="np.nextafter")
+)
+
+
+@register_numpy(np.real_if_close)
+def real_if_close(a: Any, tol: float = 100) -> Any:
+    """``np.real_if_close``: the real part where every imaginary part is negligible."""
+    if _real(a):
+        return a
+    reads_values("np.real_if_close", a)
+    return np.real(a) if np.isrealobj(np.real_if_close(strip(a), tol)) else a
+
+
 @register_numpy(np.modf)
 def modf(x: Any) -> tuple[Any, Any]:
     """``np.modf``: fractional part (derivative 1) and integral part (plain)."""

@@ -247,3 +247,30 @@ def fftshift(x: Any, axes: Any = None) -> Any:
 def ifftshift(x: Any, axes: Any = None) -> Any:
     """``np.fft.ifftshift``."""
     return _shift(x, axes, -1)
+
+
+_SWAPPED_NORM = {None: "forward", "backward": "forward", "ortho": "ortho", "forward": "backward"}
+
+
+@register_numpy(np.fft.hfft)
+def hfft(a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = None) -> Any:
+    """``np.fft.hfft``: the real spectrum of a Hermitian-symmetric signal."""
+    return irfft(np.conjugate(a), n, axis, _SWAPPED_NORM[norm])
+
+
+@register_numpy(np.fft.ihfft)
+def ihfft(a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = None) -> Any:
+    """``np.fft.ihfft``."""
+    return np.conjugate(rfft(a, n, axis, _SWAPPED_NORM[norm]))
+
+
+@register_numpy(np.fft.fftfreq)
+def fftfreq(n: int, d: Any = 1.0, device: Any = None) -> Any:
+    """``np.fft.fftfreq`` with a traced sample spacing ``d``."""
+    return np.fft.fftfreq(n) / d
+
+
+@register_numpy(np.fft.rfftfreq)
+def rfftfreq(n: int, d: Any = 1.0, device: Any = None) -> Any:
+    """``np.fft.rfftfreq`` with a traced sample spacing ``d``."""
+    return np.fft.rfftfreq(n) / d

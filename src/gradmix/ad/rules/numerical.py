@@ -21,7 +21,7 @@ from gradmix.ad.core import (
     register_numpy,
     strip,
 )
-from gradmix.ad.rules.shape import concatenate, flip, getitem, moveaxis, reshape
+from gradmix.ad.rules.shape import concatenate, flip, getitem, moveaxis, reshape, stack
 
 __all__ = ["linspace", "gradient", "interp", "convolve", "correlate", "polyval"]
 
@@ -219,3 +219,221 @@ def polyder(p: Any, m: int = 1) -> Any:
         n = np.shape(strip(p))[0]
         p = getitem(p, slice(0, n - 1)) * np.arange(n - 1, 0, -1, dtype=float)
     return p
+
+
+@register_numpy(np.geomspace)
+def geomspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype: Any = None,
+              axis: int = 0) -> Any:  # fmt: skip
+    """``np.geomspace`` of positive (or both negative) end points."""
+    sign = np.sign(strip(start))
+    reads_values("np.geomspace's sign", start)
+    out = sign * np.exp(linspace(np.log(sign * start), np.log(sign * stop), num, endpoint,
+                                 axis=axis))  # fmt: skip
+    if num > 0:  # numpy makes the end points exact
+        first = np.arange(num) == 0
+        last = (np.arange(num) == num - 1) & bool(endpoint)
+        shape = (num,) + (1,) * (np.ndim(strip(out)) - 1)
+        out = moveaxis(out, axis, 0)
+        out = np.where(first.reshape(shape), start + 0 * out, out)
+        out = np.where(last.reshape(shape), stop + 0 * out, out)
+        out = moveaxis(out, 0, axis)
+    return out if dtype is None else out.astype(dtype)
+
+
+@register_numpy(np.logspace)
+def logspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, base: Any = 10.0,
+             dtype: Any = None, axis: int = 0) -> Any:  # fmt: skip
+    """``np.logspace``: ``base ** linspace(start, stop)``."""
+    out = np.power(base, linspace(start, stop, num, endpoint, axis=axis))
+    return out if dtype is None else out.astype(dtype)
+
+
+@register_numpy(np.ediff1d)
+def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Any:
+    """``np.ediff1d``."""
+    flat = reshape(ary, (-1,))
+    parts = [] if to_begin is None else [reshape(to_begin + 0.0 * flat[:1], (-1,))]
+    parts.append(getitem(flat, slice(1, None)) - getitem(flat, slice(None, -1)))
+    if to_end is not None:
+        parts.append(reshape(to_end + 0.0 * flat[:1], (-1,)))
+    return concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def _cumulative(fn: Any, x: Any, axis: Any, include_initial: bool, initial: float) -> Any:
+    if axis is None:
+        if np.ndim(strip(x)) > 1:
+            raise ValueError("axis must be given for arrays of more than one dimension")
+        axis = 0
+    out = fn(x, axis=axis)
+    if not include_initial:
+        return out
+    shape = list(np.shape(strip(x)))
+    shape[axis] = 1
+    return concatenate([np.full(shape, initial), out], axis=axis)
+
+
+@register_numpy(np.cumulative_sum)
+def cumulative_sum(x: Any, /, *, axis: Any = None, dtype: Any = None, out: Any = None,
+                   include_initial: bool = False) -> Any:  # fmt: skip
+    """``np.cumulative_sum``."""
+    return _cumulative(np.cumsum, x, axis, include_initial, 0.0)
+
+
+@register_numpy(np.cumulative_prod)
+def cumulative_prod(x: Any, /, *, axis: Any = None, dtype: Any = None, out: Any = None,
+                    include_initial: bool = False) -> Any:  # fmt: skip
+    """``np.cumulative_prod``."""
+    return _cumulative(np.cumprod, x, axis, include_initial, 1.0)
+
+
+@register_numpy(np.histogram_bin_edges)
+def histogram_bin_edges(a: Any, bins: Any = 10, range: Any = None, weights: Any = None) -> Any:
+    """``np.histogram_bin_edges`` for a number of equal bins (the edges follow the data's
+    range) or given edges."""
+    if not isinstance(bins, int | np.integer):
+        if isinstance(bins, str):
+            raise NoDerivativeRuleError("gradmix: histogram bins given by a rule name")
+        return bins
+    reads_values("np.histogram's range", a)
+    lo, hi = (np.min(a), np.max(a)) if range is None else range
+    if np.all(strip(lo) == strip(hi)):
+        lo, hi = lo - 0.5, hi + 0.5
+    return linspace(lo, hi, int(bins) + 1)
+
+
+@register_numpy(np.histogram)
+def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None,
+              weights: Any = None) -> tuple[Any, Any]:  # fmt: skip
+    """``np.histogram``: counts (plain; with ``density``, differentiable through the bin
+    widths) and edges (differentiable in the data's range)."""
+    reads_values("np.histogram", a)
+    edges = histogram_bin_edges(a, bins, range)
+    counts, _ = np.histogram(strip(a), np.asarray(strip(edges)), weights=strip(weights))
+    if weights is not None and isinstance(weights, Tracer):
+        raise NoDerivativeRuleError("gradmix: np.histogram with traced weights")
+    if density:
+        widths = np.diff(edges)
+        return counts / widths / np.sum(counts), edges
+    return counts, edges
+
+
+@register_numpy(np.vander)
+def vander(x: Any, N: Any = None, increasing: bool = False) -> Any:  # noqa: N803 - numpy's
+    """``np.vander``: columns of powers of ``x``."""
+    n = np.shape(strip(x))[0] if N is None else int(N)
+    powers = np.arange(n) if increasing else np.arange(n - 1, -1, -1)
+    return reshape(x, (-1, 1)) ** powers.astype(float)
+
+
+@register_numpy(np.unwrap)
+def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: float = 2 * np.pi) -> Any:
+    """``np.unwrap``: ``p`` plus piecewise-constant multiples of the period."""
+    reads_values("np.unwrap", p)
+    pv = strip(p)
+    return p + (np.unwrap(pv, discont, axis, period=period) - pv)
+
+
+# polynomials, as numpy's coefficient arrays (highest power first) --------------------
+def _poly_pad(a: Any, n: int) -> Any:
+    a = a if isinstance(a, Tracer) else np.asarray(a, dtype=float)
+    m = np.shape(strip(a))[0]
+    return concatenate([np.zeros(n - m), a]) if m < n else a
+
+
+@register_numpy(np.polyadd)
+def polyadd(a1: Any, a2: Any) -> Any:
+    n = max(np.size(strip(a1)), np.size(strip(a2)))
+    return _poly_pad(reshape(a1, (-1,)), n) + _poly_pad(reshape(a2, (-1,)), n)
+
+
+@register_numpy(np.polysub)
+def polysub(a1: Any, a2: Any) -> Any:
+    n = max(np.size(strip(a1)), np.size(strip(a2)))
+    return _poly_pad(reshape(a1, (-1,)), n) - _poly_pad(reshape(a2, (-1,)), n)
+
+
+@register_numpy(np.polymul)
+def polymul(a1: Any, a2: Any) -> Any:
+    return convolve(a1, a2)
+
+
+@register_numpy(np.polyint)
+def polyint(p: Any, m: int = 1, k: Any = None) -> Any:
+    """``np.polyint``: linear in the coefficients and in the constants ``k``."""
+    ks = np.zeros(m) if k is None else np.broadcast_to(np.asarray(strip(k), dtype=float), (m,))
+    kt: Any = k if isinstance(k, Tracer) else None
+    for i in range(int(m)):
+        n = np.shape(strip(p))[0]
+        const = ks[i] if kt is None else (kt if np.ndim(strip(kt)) == 0 else kt[i])
+        p = concatenate([p / np.arange(n, 0, -1, dtype=float), reshape(const + 0.0 * p[:1], (1,))])
+    return p
+
+
+@register_numpy(np.polydiv)
+def polydiv(u: Any, v: Any) -> tuple[Any, Any]:
+    """``np.polydiv`` by long division, differentiable in both polynomials."""
+    u = u if isinstance(u, Tracer) else np.asarray(u, dtype=float)
+    v = v if isinstance(v, Tracer) else np.asarray(v, dtype=float)
+    m, n = np.shape(strip(u))[0] - 1, np.shape(strip(v))[0] - 1
+    scale = 1.0 / v[0]
+    rem = [u[i] for i in range(m + 1)]
+    q = []
+    for k in range(max(m - n + 1, 0)):
+        d = scale * rem[k]
+        q.append(d)
+        for i in range(n + 1):
+            rem[k + i] = rem[k + i] - d * v[i]
+    quotient = stack(q) if q else np.zeros(1)
+    remainder = stack(rem[max(m - n + 1, 0) :]) if m >= n else stack(rem)
+    # numpy trims leading (near) zeros of the remainder
+    reads_values("np.polydiv's remainder", remainder)
+    rv = strip(remainder)
+    while np.size(rv) > 1 and np.allclose(rv[0], 0, rtol=1e-14, atol=0):
+        remainder, rv = remainder[1:], rv[1:]
+    return quotient, remainder
+
+
+@register_numpy(np.poly)
+def poly(seq_of_zeros: Any) -> Any:
+    """``np.poly`` of a 1-D sequence of roots: the product of the factors ``(x - r)``."""
+    if np.ndim(strip(seq_of_zeros)) != 1:
+        raise NoDerivativeRuleError("gradmix: np.poly of a matrix (characteristic polynomial)")
+    out: Any = np.ones(1)
+    for i in range(np.shape(strip(seq_of_zeros))[0]):
+        out = convolve(out, concatenate([np.ones(1), -reshape(seq_of_zeros[i], (1,))]))
+    return out
+
+
+@register_numpy(np.roots)
+def roots(p: Any) -> Any:
+    """``np.roots``: eigenvalues of the companion matrix (distinct roots)."""
+    reads_values("np.roots", p)
+    nz = np.flatnonzero(strip(p))
+    if nz.size == 0:
+        return np.array([])
+    trailing = np.shape(strip(p))[0] - 1 - int(nz[-1])
+    p = getitem(p, slice(int(nz[0]), int(nz[-1]) + 1))
+    n = np.shape(strip(p))[0]
+    if n < 2:
+        found: Any = np.zeros(0)
+    else:
+        top = reshape(-getitem(p, slice(1, None)) / p[0], (1, -1))
+        shift = np.eye(n - 2, n - 1) if n > 2 else np.zeros((0, 1))
+        found = np.linalg.eigvals(concatenate([top, shift], axis=0))
+    if trailing:
+        return concatenate([found, np.zeros(trailing, dtype=np.result_type(strip(found), float))])
+    return found
+
+
+@register_numpy(np.polyfit)
+def polyfit(x: Any, y: Any, deg: int, rcond: Any = None, full: bool = False, w: Any = None,
+            cov: bool = False) -> Any:  # fmt: skip
+    """``np.polyfit`` (least squares on the Vandermonde matrix, optional weights)."""
+    if full or cov:
+        raise NoDerivativeRuleError("gradmix differentiates np.polyfit's coefficients only")
+    a = vander(x, int(deg) + 1)
+    b = y if w is None else y * w
+    if w is not None:
+        a = a * reshape(w, (-1, 1))
+    # numpy scales the columns before solving; the solution is the same
+    return np.linalg.lstsq(a, b, rcond=rcond)[0]

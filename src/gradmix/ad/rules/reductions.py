@@ -472,3 +472,61 @@ def trapezoid(y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> Any:
         if np.ndim(strip(x)) == 1 and nd > 1:
             d = reshape(d, (-1,) + (1,) * (nd - 1 - axis))
     return sum_(d * (y[hi] + y[lo]) / 2.0, axis)
+
+
+@register_numpy(np.corrcoef)
+def corrcoef(x: Any, y: Any = None, rowvar: bool = True, **kw: Any) -> Any:
+    """``np.corrcoef``: the covariance scaled by the standard deviations."""
+    c = np.cov(x, y, rowvar=rowvar)
+    if np.ndim(strip(c)) == 0:
+        return c / c
+    d = np.sqrt(np.diagonal(c))
+    out = c / reshape(d, (-1, 1)) / reshape(d, (1, -1))
+    return np.clip(out, -1.0, 1.0)
+
+
+def _nan_quantile_1d(a: Any, q: Any) -> Any:
+    keep = np.flatnonzero(~np.isnan(strip(a)))
+    return quantile(a[keep], q) if keep.size else np.full(np.shape(strip(q)), np.nan)
+
+
+@register_numpy(np.nanquantile)
+def nanquantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
+                method: str = "linear", keepdims: bool = False, **kw: Any) -> Any:  # fmt: skip
+    """``np.nanquantile`` (method ``"linear"``): the quantile of each slice's numbers."""
+    if method != "linear":
+        raise NoDerivativeRuleError(
+            f"gradmix differentiates np.nanquantile with method='linear' only, not {method!r}"
+        )
+    reads_values("np.nanquantile", a)
+    q = q if isinstance(q, Tracer) else np.asarray(q, dtype=float)
+    if axis is None:
+        res = _nan_quantile_1d(reshape(a, (-1,)), q)
+        return reshape(res, np.shape(strip(q)) + (1,) * np.ndim(strip(a))) if keepdims else res
+    moved = np.moveaxis(a, axis, -1)
+    lead = np.shape(strip(moved))[:-1]
+    flat = reshape(moved, (-1, np.shape(strip(moved))[-1]))
+    rows = [_nan_quantile_1d(flat[i], q) for i in range(np.shape(strip(flat))[0])]
+    res = np.stack(rows, axis=-1) if rows else np.zeros(np.shape(strip(q)) + (0,))
+    res = reshape(res, np.shape(strip(q)) + lead)
+    return (
+        np.expand_dims(res, axis if axis >= 0 else axis + np.ndim(strip(a)) + np.ndim(strip(q)))
+        if keepdims
+        else res
+    )
+
+
+@register_numpy(np.nanpercentile)
+def nanpercentile(a: Any, q: Any, axis: Any = None, out: Any = None,
+                  overwrite_input: bool = False, method: str = "linear", keepdims: bool = False,
+                  **kw: Any) -> Any:  # fmt: skip
+    """``np.nanpercentile`` (method ``"linear"``)."""
+    q = q if isinstance(q, Tracer) else np.asarray(q, dtype=float)
+    return nanquantile(a, q / 100, axis, method=method, keepdims=keepdims)
+
+
+@register_numpy(np.nanmedian)
+def nanmedian(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
+              keepdims: bool = False) -> Any:  # fmt: skip
+    """``np.nanmedian``."""
+    return nanquantile(a, 0.5, axis, keepdims=keepdims)

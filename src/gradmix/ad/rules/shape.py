@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from gradmix.ad.core import (
     PerArgRules,
     Primitive,
     Tracer,
+    TracerConversionError,
     bind,
     reads_values,
     register_numpy,
@@ -744,7 +745,7 @@ for _f in (np.shape, np.ndim, np.size, np.zeros_like, np.ones_like, np.empty_lik
 for _f in (np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero, np.isclose,
            np.allclose, np.array_equal, np.array_equiv, np.searchsorted, np.argwhere,
            np.flatnonzero, np.nanargmax, np.nanargmin, np.argpartition, np.lexsort,
-           np.digitize, np.any, np.all):  # fmt: skip
+           np.digitize, np.any, np.all, np.isin, np.linalg.matrix_rank):  # fmt: skip
 
     def _by_value(*args: Any, _f: Any = _f, **kwargs: Any) -> Any:
         reads_values(f"np.{_f.__name__}", *args, *kwargs.values())
@@ -761,3 +762,280 @@ def full_like(a: Any, fill_value: Any, dtype: Any = None, **kwargs: Any) -> Any:
         reads_values("np.full_like with a non-float dtype", fill_value)
         return out
     return broadcast_to(fill_value, out.shape) + np.zeros_like(out)
+
+
+# more of numpy's array manipulation, as gathers --------------------------------------
+def _array(x: Any) -> Any:
+    return x if isinstance(x, Tracer) else np.asarray(x)
+
+
+@register_numpy(np.block)
+def block(arrays: Any) -> Any:
+    """``np.block``: nested lists joined along the last axes first."""
+
+    def depth(x: Any) -> int:
+        return 1 + depth(x[0]) if isinstance(x, list) else 0
+
+    def join(x: Any, level: int, total: int) -> Any:
+        if not isinstance(x, list):
+            a = _array(x)
+            nd = max(np.ndim(strip(a)), total)
+            return reshape(a, (1,) * (nd - np.ndim(strip(a))) + np.shape(strip(a)))
+        parts = [join(e, level + 1, total) for e in x]
+        nd = max(np.ndim(strip(p)) for p in parts)
+        parts = [reshape(p, (1,) * (nd - np.ndim(strip(p))) + np.shape(strip(p))) for p in parts]
+        return concatenate(parts, axis=-(total - level))
+
+    d = depth(arrays)
+    return join(arrays, 0, d) if d else _array(arrays)
+
+
+@register_numpy(np.choose)
+def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
+    """``np.choose``: entry i of ``choices[a[i]]`` (the index array is not traced)."""
+    reads_values("np.choose's index", a)
+    idx = np.asarray(strip(a))
+    picked = np.broadcast_arrays(idx, *[np.empty(np.shape(strip(c))) for c in choices])[0]
+    stacked = stack([broadcast_to(_array(c), picked.shape) for c in choices], axis=0)
+    idx = np.choose(picked, np.arange(len(choices)), mode=cast(Any, mode))
+    return take_along_axis(stacked, idx[None], 0)[0]
+
+
+@register_numpy(np.compress)
+def compress(condition: Any, a: Any, axis: Any = None, out: Any = None) -> Any:
+    """``np.compress``: the entries where ``condition`` holds (``condition`` not traced)."""
+    reads_values("np.compress's condition", condition)
+    cond = np.asarray(strip(condition), dtype=bool)
+    if axis is None:
+        return getitem(ravel(a), np.nonzero(cond)[0])
+    idx: list[Any] = [slice(None)] * np.ndim(strip(a))
+    idx[axis] = np.nonzero(cond)[0]
+    return getitem(a, tuple(idx))
+
+
+@register_numpy(np.extract)
+def extract(condition: Any, arr: Any) -> Any:
+    """``np.extract``: ``ravel(arr)[ravel(condition)]``."""
+    reads_values("np.extract's condition", condition)
+    return getitem(ravel(arr), np.nonzero(np.ravel(strip(condition)))[0])
+
+
+@register_numpy(np.delete)
+def delete(arr: Any, obj: Any, axis: Any = None) -> Any:
+    """``np.delete`` (the positions are not traced)."""
+    if axis is None:
+        arr, axis = ravel(arr), 0
+    n = np.shape(strip(arr))[axis]
+    keep = np.delete(np.arange(n), strip(obj))
+    idx: list[Any] = [slice(None)] * np.ndim(strip(arr))
+    idx[axis] = keep
+    return getitem(arr, tuple(idx))
+
+
+@register_numpy(np.insert)
+def insert(arr: Any, obj: Any, values: Any, axis: Any = None) -> Any:
+    """``np.insert``: values (traced or not) placed between the entries of ``arr``."""
+    if axis is None:
+        arr, axis = ravel(arr), 0
+    nd = np.ndim(strip(arr))
+    axis = int(axis) % nd
+    n = np.shape(strip(arr))[axis]
+    # numpy's own insert on position labels: which entries come from where
+    labels = np.insert(np.arange(n, dtype=float), strip(obj), -1.0, axis=0)
+    new = np.flatnonzero(labels < 0)
+    old = np.flatnonzero(labels >= 0)
+    shape = list(np.shape(strip(arr)))
+    shape[axis] = len(new)
+    vals = _array(values)
+    if np.ndim(strip(vals)) == 1 and nd > 1 and len(new) == np.shape(strip(vals))[0]:
+        vals = moveaxis(
+            broadcast_to(vals, tuple(shape[:axis] + shape[axis + 1 :]) + (len(new),)), -1, axis
+        )
+    vals = broadcast_to(vals, tuple(shape)) + np.zeros(tuple(shape))
+    joined = concatenate([arr, vals], axis=axis)
+    order = np.empty(len(labels), dtype=np.intp)
+    order[old] = np.arange(n)
+    order[new] = n + np.arange(len(new))
+    idx: list[Any] = [slice(None)] * nd
+    idx[axis] = order
+    return getitem(joined, tuple(idx))
+
+
+@register_numpy(np.resize)
+def resize(a: Any, new_shape: Any) -> Any:
+    """``np.resize``: the flattened array repeated to fill ``new_shape``."""
+    size = int(np.size(strip(a)))
+    total = int(np.prod(new_shape))
+    pos = np.arange(total) % size if size else np.zeros(0, dtype=np.intp)
+    return reshape(getitem(ravel(a), pos), new_shape)
+
+
+@register_numpy(np.trim_zeros)
+def trim_zeros(filt: Any, trim: str = "fb", axis: Any = None) -> Any:
+    """``np.trim_zeros`` of a 1-D array."""
+    reads_values("np.trim_zeros", filt)
+    nz = np.flatnonzero(strip(filt))
+    lo = int(nz[0]) if "f" in trim.lower() and nz.size else 0
+    hi = int(nz[-1]) + 1 if "b" in trim.lower() and nz.size else np.shape(strip(filt))[0]
+    if not nz.size:
+        return getitem(filt, slice(0, 0))
+    return getitem(filt, slice(lo, hi))
+
+
+@register_numpy(np.unstack)
+def unstack(x: Any, /, *, axis: int = 0) -> tuple[Any, ...]:
+    """``np.unstack``."""
+    moved = moveaxis(x, axis, 0)
+    return tuple(getitem(moved, i) for i in range(np.shape(strip(moved))[0]))
+
+
+@register_numpy(np.ix_)
+def ix_(*args: Any) -> tuple[Any, ...]:
+    """``np.ix_`` of float sequences: open-mesh reshapes."""
+    n = len(args)
+    return tuple(reshape(_array(a), (1,) * k + (-1,) + (1,) * (n - k - 1))
+                 for k, a in enumerate(args))  # fmt: skip
+
+
+@register_numpy(np.meshgrid)
+def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> Any:
+    """``np.meshgrid``."""
+    n = len(xi)
+    shapes = [np.size(strip(x)) for x in xi]
+    out = []
+    for k, x in enumerate(xi):
+        shape = [1] * n
+        shape[k] = -1
+        if indexing == "xy" and n > 1 and k < 2:
+            shape[0], shape[1] = shape[1], shape[0]
+        out.append(reshape(_array(x), tuple(shape)))
+    if not sparse:
+        full = list(shapes)
+        if indexing == "xy" and n > 1:
+            full[0], full[1] = full[1], full[0]
+        out = [broadcast_to(o, tuple(full)) for o in out]
+    return tuple(out)
+
+
+@register_numpy(np.matrix_transpose)
+def matrix_transpose(x: Any, /) -> Any:
+    """``np.matrix_transpose``: swap the last two axes."""
+    return swapaxes(x, -1, -2)
+
+
+@register_numpy(np.sort_complex)
+def sort_complex(a: Any) -> Any:
+    """``np.sort_complex``: sorted by real part, then imaginary part (complex result)."""
+    reads_values("np.sort_complex", a)
+    v = np.asarray(strip(a))
+    order = np.lexsort((np.imag(v), np.real(v)), axis=-1)
+    return take_along_axis(a, order, -1) * (1 + 0j)
+
+
+_Unique = type(np.unique_all(np.zeros(1)))
+_UniqueCounts = type(np.unique_counts(np.zeros(1)))
+_UniqueInverse = type(np.unique_inverse(np.zeros(1)))
+
+
+@register_numpy(np.unique_values)
+def unique_values(x: Any) -> Any:
+    """``np.unique_values``."""
+    return unique(x)
+
+
+@register_numpy(np.unique_all)
+def unique_all(x: Any) -> Any:
+    """``np.unique_all``: values (differentiable), indices, inverse and counts (plain)."""
+    values, first, inverse, counts = unique(x, True, True, True)
+    return _Unique(values, first, np.reshape(inverse, np.shape(strip(x))), counts)
+
+
+@register_numpy(np.unique_counts)
+def unique_counts(x: Any) -> Any:
+    """``np.unique_counts``."""
+    values, counts = unique(x, return_counts=True)
+    return _UniqueCounts(values, counts)
+
+
+@register_numpy(np.unique_inverse)
+def unique_inverse(x: Any) -> Any:
+    """``np.unique_inverse``."""
+    values, inverse = unique(x, return_inverse=True)
+    return _UniqueInverse(values, np.reshape(inverse, np.shape(strip(x))))
+
+
+@register_numpy(np.union1d)
+def union1d(ar1: Any, ar2: Any) -> Any:
+    """``np.union1d``: the distinct values of both, each from where it was first found."""
+    return unique(concatenate([ravel(_array(ar1)), ravel(_array(ar2))]))
+
+
+@register_numpy(np.setdiff1d)
+def setdiff1d(ar1: Any, ar2: Any, assume_unique: bool = False) -> Any:
+    """``np.setdiff1d``: distinct values of ``ar1`` absent from ``ar2`` (``ar2`` not traced)."""
+    reads_values("np.setdiff1d", ar1, ar2)
+    values = unique(ar1) if not assume_unique else ravel(ar1)
+    keep = ~np.isin(strip(values), strip(ar2))
+    return getitem(values, np.flatnonzero(keep))
+
+
+@register_numpy(np.setxor1d)
+def setxor1d(ar1: Any, ar2: Any, assume_unique: bool = False) -> Any:
+    """``np.setxor1d``: the values in exactly one of the arrays, sorted."""
+    reads_values("np.setxor1d", ar1, ar2)
+    a, b = unique(ar1), unique(ar2)
+    joined = concatenate([a, b])
+    v = strip(joined)
+    once = np.flatnonzero(np.isin(v, np.setxor1d(strip(a), strip(b))))
+    picked = getitem(joined, once)
+    return take_along_axis(picked, np.argsort(strip(picked), kind="stable"), 0)
+
+
+# writing into arrays: impossible with traced values
+def _in_place(name: str) -> Any:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise TracerConversionError(
+            f"np.{name} writes into an array in place, which would drop derivatives; build "
+            "a new array instead (np.where, np.concatenate, or indexing)"
+        )
+
+    return refuse
+
+
+for _f in (np.copyto, np.fill_diagonal, np.place, np.putmask, np.put, np.put_along_axis):
+    register_numpy(_f)(_in_place(_f.__name__))
+
+# indices of a shape: plain
+for _f in (np.diag_indices_from, np.tril_indices_from, np.triu_indices_from):
+    register_numpy(_f)(lambda arr, *a, _f=_f, **k: _f(np.empty(np.shape(strip(arr))), *a, **k))
+
+
+@register_numpy(np.bincount)
+def bincount(x: Any, /, weights: Any = None, minlength: int = 0) -> Any:
+    """``np.bincount``: counts are plain; sums of traced weights are differentiable."""
+    reads_values("np.bincount's bins", x)
+    idx = np.asarray(strip(x))
+    if weights is None or not isinstance(weights, Tracer):
+        return np.bincount(idx, strip(weights), minlength)
+    n = max(int(minlength), int(idx.max()) + 1 if idx.size else 0)
+    return untake(ravel(weights), (idx.ravel(),), (n,))
+
+
+@register_numpy(np.full)
+def full(shape: Any, fill_value: Any, dtype: Any = None, order: str = "C", **kw: Any) -> Any:
+    """``np.full`` with a traced fill value."""
+    shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
+    out = broadcast_to(fill_value, shape) + np.zeros(shape)
+    return out if dtype is None else astype(out, dtype)
+
+
+@register_numpy(np.arange)
+def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None, **kw: Any) -> Any:
+    """``np.arange`` with traced end points or step: ``start + step · k``."""
+    if stop is None:
+        start, stop = 0.0, start
+    step = 1.0 if step is None else step
+    reads_values("np.arange's length", start, stop, step)
+    n = len(np.arange(strip(start), strip(stop), strip(step)))
+    out = start + step * np.arange(n, dtype=float)
+    return out if dtype is None else astype(out, dtype)
