@@ -237,3 +237,45 @@ def test_check_grads_catches_wrong_rules():
     gm.check_grads(frozen, (x,), order=1)
     with pytest.raises(AssertionError, match="order 2"):
         gm.check_grads(frozen, (x,), order=2)
+
+
+# elementwise_grad and ravel_pytree --------------------------------------------------------
+def test_elementwise_grad_is_the_derivative_at_every_entry():
+    x = np.linspace(-2.0, 2.0, 9).reshape(3, 3)
+    f = lambda x: np.tanh(x) * np.exp(-(x**2))  # noqa: E731
+    ref = np.array([gm.divided_difference(f, v, 1e-6, "central") for v in x.ravel()])
+    np.testing.assert_allclose(gm.elementwise_grad(f)(x), ref.reshape(3, 3), rtol=1e-8)
+    # two arguments, autograd's argnum spelling
+    g = gm.elementwise_grad(lambda a, b: a * np.sin(b), argnum=1)(x, x + 1)
+    np.testing.assert_allclose(g, x * np.cos(x + 1), rtol=1e-14)
+    # a mixing function: still the gradient of the sum of outputs
+    np.testing.assert_allclose(gm.elementwise_grad(np.cumsum)(np.ones(4)), [4, 3, 2, 1])
+    with pytest.raises(TypeError, match="real-valued"):
+        gm.elementwise_grad(lambda x: x * 1j)(x)
+
+
+def test_ravel_pytree_round_trip_dtypes_and_derivatives():
+    tree = {"w": np.arange(6.0).reshape(2, 3), "b": 0.5, "layers": [np.ones(2), 3.0]}
+    flat, unravel = gm.ravel_pytree(tree)
+    assert flat.shape == (10,) and flat.dtype == np.float64
+    back = unravel(flat)
+    np.testing.assert_array_equal(back["w"], tree["w"])
+    assert back["layers"][1] == 3.0
+    mixed, unravel_mixed = gm.ravel_pytree((np.float32(0.5), np.ones(2)))
+    assert mixed.dtype == np.float64 and unravel_mixed(mixed)[0].dtype == np.float32
+    with pytest.raises(ValueError, match=r"shape \(10,\)"):
+        unravel(np.ones(9))
+
+    # differentiating through unravel equals differentiating the tree directly
+    def loss(t):
+        return np.sum(np.sin(t["w"]) * t["b"]) + np.sum(t["layers"][0] ** 2) * t["layers"][1]
+
+    g_flat = gm.grad(lambda v: loss(unravel(v)))(flat)
+    g_tree = gm.grad(loss)(tree)
+    np.testing.assert_allclose(g_flat, gm.ravel_pytree(g_tree)[0], rtol=1e-6)
+    num = gm.divided_difference(lambda v: loss(unravel(v)), flat, 1e-6, "central")
+    np.testing.assert_allclose(g_flat, num, rtol=1e-6, atol=1e-8)
+    # integer leaves become floats; an empty tree gives an empty vector
+    assert gm.ravel_pytree([np.arange(3)])[0].dtype == np.float64
+    empty, unravel_empty = gm.ravel_pytree(())
+    assert empty.shape == (0,) and unravel_empty(empty) == ()

@@ -21,6 +21,7 @@ from gradmix.ad.rules import logsumexp, solve_triangular
 from gradmix.ad.taylor import taylor
 from gradmix.ad.transforms import (
     derivative,
+    elementwise_grad,
     grad,
     hessian,
     hessian_blocks,
@@ -29,6 +30,7 @@ from gradmix.ad.transforms import (
     jacobian,
     jacrev,
     jvp,
+    ravel_pytree,
     value_and_grad,
     vjp,
 )
@@ -36,7 +38,7 @@ from gradmix.ad.transforms import (
 __all__ = [
     "Graph", "NotCompilableError", "compile", "trace",
     "Dual", "NoDerivativeRuleError", "Primitive", "TracerConversionError", "check_grad",
-    "check_grads",
+    "check_grads", "elementwise_grad", "ravel_pytree",
     "defjvp", "defvjp", "derivative", "divided_difference", "grad", "hessian",
     "hessian_blocks", "hvp",
     "jacfwd", "jacobian", "jacrev", "jvp", "logsumexp", "primitive", "solve_triangular", "taylor",

@@ -367,6 +367,115 @@ def grad(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False, *,
     return wrapped
 
 
+def ravel_pytree(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
+    """One flat vector holding every leaf of ``tree``, and the function that undoes it.
+
+    Parameters
+    ----------
+    tree : pytree
+        Nested tuples, lists and dicts (keys in sorted order) of arrays,
+        scalars or traced values.
+
+    Returns
+    -------
+    flat : ndarray, shape (total size,)
+        The leaves raveled and joined, in the order of :func:`flatten`, with
+        their common float dtype (integer leaves are promoted to float, since
+        the vector is meant for optimisers and derivatives).
+    unravel : callable
+        ``unravel(v)`` with ``v`` of shape (total size,) rebuilds ``tree``'s
+        structure and shapes from ``v``.  Traced vectors stay traced, so the
+        two can sit inside a differentiated function.
+
+    Examples
+    --------
+    >>> import numpy as np, gradmix as gm
+    >>> flat, unravel = gm.ravel_pytree({"w": np.ones((2, 2)), "b": 0.5})
+    >>> flat
+    array([0.5, 1. , 1. , 1. , 1. ])
+    >>> unravel(np.arange(5.0))["w"]
+    array([[1., 2.],
+           [3., 4.]])
+    """
+    leaves, treedef = flatten(tree)
+    shapes = [np.shape(strip(x)) for x in leaves]
+    sizes = [int(np.prod(s)) for s in shapes]
+    # as arrays: a Python float is float64 here, not a "weak" scalar (NEP 50)
+    dtype = np.result_type(*[np.asarray(strip(x)) for x in leaves], np.int8)
+    if dtype.kind not in "fc":
+        dtype = np.dtype(np.float64)
+    flat = (
+        np.concatenate([np.reshape(x, (-1,)) for x in leaves]).astype(dtype, copy=False)
+        if leaves
+        else np.zeros(0, dtype)
+    )
+    total = sum(sizes)
+    ends = np.cumsum(sizes).tolist()
+    dtypes = [np.result_type(strip(x)) for x in leaves]
+
+    def unravel(v: Any) -> Any:
+        if np.shape(strip(v)) != (total,):
+            raise ValueError(
+                f"unravel expects a vector of shape ({total},), got shape {np.shape(strip(v))}"
+            )
+        parts = [
+            np.reshape(v[end - size : end], shape)
+            for end, size, shape in zip(ends, sizes, shapes, strict=True)
+        ]
+        if not isinstance(v, Tracer):  # plain leaves get back their own float dtypes
+            kept = zip(parts, dtypes, strict=True)
+            parts = [p.astype(d) if d.kind in "fc" else p for p, d in kept]
+        return unflatten(treedef, parts)
+
+    return flat, unravel
+
+
+def elementwise_grad(f: Callable[..., Any], argnums: ArgNums = 0, *,
+                     argnum: int | None = None) -> Callable[..., Any]:  # fmt: skip
+    """The gradient of ``sum(f(x))``: for an elementwise ``f``, its derivative at every entry.
+
+    One reverse pass with a cotangent of ones, so the cost is one evaluation
+    of ``f`` and one backward pass whatever the size of ``x``.  For a function
+    that mixes entries (``np.cumsum``, a matrix product) the result is still the
+    gradient of the sum of the outputs, not a derivative per entry.
+
+    Parameters
+    ----------
+    f : callable
+        Array-valued function of plain numpy code, real-valued.
+    argnums : int or tuple of int
+        Which positional arguments to differentiate.
+    argnum : int, optional
+        Alias of ``argnums`` (autograd's spelling).
+
+    Returns
+    -------
+    callable
+        Same signature as ``f``, returning arrays shaped like the chosen
+        arguments (a tuple of them when ``argnums`` is a tuple).
+
+    Examples
+    --------
+    >>> import numpy as np, gradmix as gm
+    >>> gm.elementwise_grad(np.tanh)(np.array([0.0, 1.0]))
+    array([1.        , 0.41997434])
+    """
+    argnums = _alias(argnums, argnum)
+
+    @functools.wraps(f)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        nums = _nums(argnums, len(args))
+        out, pullback = vjp(_partial(f, args, nums, kwargs), *(args[i] for i in nums))
+        leaves, tree = flatten(out)
+        if any(np.iscomplexobj(strip(o)) for o in leaves):
+            raise TypeError("elementwise_grad requires a real-valued output")
+        ones = [np.ones(np.shape(strip(o)), np.result_type(strip(o), np.float32)) for o in leaves]
+        grads = pullback(unflatten(tree, ones))
+        return grads[0] if isinstance(argnums, int) else grads
+
+    return wrapped
+
+
 # Jacobians and Hessians -------------------------------------------------------------------
 def _arg_tree(args: tuple[Any, ...], nums: tuple[int, ...], argnums: ArgNums) -> Any:
     return args[nums[0]] if isinstance(argnums, int) else tuple(args[i] for i in nums)

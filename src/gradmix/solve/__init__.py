@@ -2,10 +2,13 @@
 
 ``newton`` is written here (the lecture's iteration, with exact Jacobians);
 ``minimize``, ``least_squares`` and ``solve_ivp`` are scipy's, given the
-gradient, Hessian or Jacobian from AD instead of finite differences.
+gradient, Hessian or Jacobian from AD instead of finite differences;
+``odeint`` is an ODE solution that transforms can differentiate (adjoint
+method), so the parameters of an ODE can be fitted by gradient.
 """
 
 from gradmix.solve.newton import NewtonResult, newton
+from gradmix.solve.ode import odeint
 from gradmix.solve.scipy_bridge import least_squares, minimize, solve_ivp
 
-__all__ = ["NewtonResult", "newton", "minimize", "least_squares", "solve_ivp"]
+__all__ = ["NewtonResult", "newton", "minimize", "least_squares", "solve_ivp", "odeint"]
