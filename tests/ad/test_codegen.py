@@ -143,3 +143,55 @@ def test_value_dependent_rules_are_refused():
 def test_compile_requires_scalar_output():
     with pytest.raises(TypeError, match="scalar"):
         gm.compile(np.sin, np.ones(3))
+
+
+# scalar code on ndarray inputs --------------------------------------------------------------
+def _rosen_loop(x):
+    s = 0.0
+    for i in range(len(x) - 1):
+        s = s + 100.0 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2
+    return s
+
+
+def test_scalar_code_on_an_ndarray_is_unpacked_to_floats_and_agrees_with_differences():
+    x = np.random.default_rng(3).uniform(0.5, 1.5, 12)
+    vg = gm.compile(_rosen_loop, x)
+    assert ".ravel().tolist()" in vg.source and "x1[" not in vg.source  # no indexing left
+    value, g = vg(x)
+    assert value == pytest.approx(_rosen_loop(list(x)), rel=1e-15)
+    assert isinstance(g, np.ndarray) and g.shape == x.shape
+    np.testing.assert_allclose(g, gm.grad(_rosen_loop)(x), rtol=1e-13)
+    num = gm.divided_difference(_rosen_loop, x, 1e-6, "central")
+    np.testing.assert_allclose(g, num, rtol=1e-6)
+    # another point, same program
+    y = x[::-1].copy()
+    np.testing.assert_allclose(vg(y)[1], gm.grad(_rosen_loop)(y), rtol=1e-13)
+
+
+def test_entry_reads_of_a_matrix_unread_entries_and_negative_indices():
+    def f(m):
+        return m[0, 1] * m[-1, -1] + np.sin(m[1, 0])
+
+    m = np.arange(1.0, 7.0).reshape(2, 3)
+    value, g = gm.compile(f, m)(m)
+    expected = np.zeros((2, 3))
+    expected[0, 1], expected[1, 2], expected[1, 0] = m[1, 2], m[0, 1], np.cos(m[1, 0])
+    np.testing.assert_allclose(g, expected, rtol=1e-15)
+    assert value == pytest.approx(f(m))
+
+
+def test_arrays_used_whole_as_well_are_traced_as_one_input():
+    def f(x):
+        return x[0] * np.sum(x**2) + x[2]
+
+    x = np.array([1.0, 2.0, 3.0])
+    vg = gm.compile(f, x)
+    np.testing.assert_allclose(vg(x)[1], gm.grad(f)(x), rtol=1e-15)
+    assert ".tolist()" not in vg.source
+
+
+def test_entry_reads_out_of_bounds_or_by_traced_index_are_errors():
+    with pytest.raises(IndexError, match="out of bounds"):
+        gm.compile(lambda x: x[5] * 2.0, np.ones(3))
+    with pytest.raises(IndexError):
+        gm.grad(lambda x: x[5] * 2.0)(np.ones(3))

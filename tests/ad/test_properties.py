@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import gradmix as gm
@@ -41,11 +41,14 @@ pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @given(program, st.integers(0, len(REDUCE) - 1), point)
 def test_random_composition_gradient(prog, r, x):
     f = build(prog, r)
+    # an overflowed value has no derivative to compare: forward mode then carries
+    # 0 · inf = NaN in directions that reverse mode never visits (found: f = inf)
+    assume(np.isfinite(f(x)))
     g_rev = gm.grad(f)(x)
     g_fwd = gm.jacfwd(f)(x)
     # the two modes round differently; an entry that cancels to ~0 keeps an error of the
     # order of eps·|f| (found: |f| = 3e7, gradient 5e-9 against 7e-9)
-    scale = 1e-13 * abs(float(f(x))) if np.isfinite(f(x)) else 0.0
+    scale = 1e-13 * abs(float(f(x)))
     np.testing.assert_allclose(g_rev, g_fwd, rtol=1e-9, atol=1e-9 + scale)
     if np.all(np.isfinite(g_rev)) and np.max(np.abs(g_rev)) < 1e6:
         # central differences at h and h/2: their gap estimates the truncation error

@@ -12,6 +12,8 @@ __all__ = ["shape_of", "sum_to_shape"]
 
 def shape_of(x: Any) -> tuple[int, ...]:
     """``np.shape`` without dispatch overhead (scalars have shape ())."""
+    if type(x) is float:
+        return ()
     s = getattr(x, "shape", None)
     return s if s is not None else np.shape(x)
 

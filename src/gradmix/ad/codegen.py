@@ -81,6 +81,8 @@ class TraceNode(Node):
         return object.__new__(TraceNodeArray if np.ndim(value) else cls)
 
     def process(self, prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+        if any(type(a) is EntrywiseInput for a in args):
+            raise _WholeArrayUse
         if prim not in COMPILABLE:
             raise NotCompilableError(
                 f"{prim.name} cannot be compiled: its derivative depends on the values "
@@ -158,6 +160,47 @@ class TraceNodeArray(TraceNode, NodeArray):
     __slots__ = ()
 
 
+class _WholeArrayUse(Exception):
+    """An :class:`EntrywiseInput` was used other than entry by entry: trace it whole."""
+
+
+class EntrywiseInput(TraceNodeArray):
+    """An array input that the function reads one entry at a time (``x[i]``, scalar code).
+
+    Each entry read becomes a scalar input of the program, unpacked to Python
+    floats once at entry; its gradient is packed back into an array at the
+    end.  Reading ``x[i]`` then costs what reading a list does, where a traced
+    gather would cost a full-size scatter per read in the adjoint sweep.  Any
+    other use of the array raises :class:`_WholeArrayUse`, and :func:`compile`
+    traces the function again with the array as one input.
+    """
+
+    __slots__ = ("entries",)
+
+    def __new__(cls, value: Any, *args: Any, **kwargs: Any) -> EntrywiseInput:
+        return object.__new__(cls)
+
+    def __init__(self, value: Any, level: int) -> None:
+        super().__init__(value, level)
+        self.entries: dict[int, TraceNode] = {}
+
+    def __getitem__(self, idx: Any) -> Any:
+        shape = np.shape(self._value)
+        idx = idx if isinstance(idx, tuple) else (idx,)
+        ints = all(isinstance(i, int | np.integer) and not isinstance(i, bool) for i in idx)
+        if len(idx) != len(shape) or not ints:
+            raise _WholeArrayUse
+        for i, n in zip(idx, shape, strict=True):
+            if not -n <= i < n:
+                raise IndexError(f"index {i} is out of bounds for an axis of size {n}")
+        pos = tuple(int(i) % n for i, n in zip(idx, shape, strict=True))
+        flat = int(np.ravel_multi_index(pos, shape))
+        node = self.entries.get(flat)
+        if node is None:
+            node = self.entries[flat] = TraceNode(float(self._value.flat[flat]), self._level)
+        return node
+
+
 class Graph:
     """A traced straight-line program.
 
@@ -175,6 +218,10 @@ class Graph:
         self.outputs = outputs
         self.input_names = names or [f"x{i + 1}" for i in range(len(inputs))]
         self.output_names = out_names
+        # the generated function's parameters and first lines, where they differ from
+        # the inputs (arrays unpacked entry by entry, see EntrywiseInput)
+        self.params = list(self.input_names)
+        self.prologue: list[str] = []
         self.nodes = _schedule(outputs, inputs)
         # for a compiled graph: how many of `nodes` belong to the forward sweep
         self.forward_size = len(self.nodes)
@@ -301,6 +348,8 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False
             expr = f"({args[0]} @ {args[1]})"
         elif prim is shape.getitem_p:
             expr = f"{args[0]}[{const(node.kwargs['idx'])}]"
+        elif prim is entries_p:
+            expr = f"np.array([{', '.join(args)}]).reshape({node.kwargs['shape']!r})"
         elif prim is shape.reshape_p and node.kwargs.get("order", "C") == "C":
             expr = f"np.reshape({args[0]}, {node.kwargs['shape']!r})"
         elif prim is shape.transpose_p:
@@ -314,9 +363,9 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False
             continue
         body.append(f"    {names[id(node)]} = {_strip_parens(expr)}")
     outs = [ref(o) if isinstance(o, Node) else const(o) for o in graph.outputs]
-    params = ", ".join(graph.input_names)
+    params = ", ".join(graph.params)
     ret = f"    return {', '.join(outs)}" if outs else "    return None"
-    src = [f"def {fname}({params}):", *body, ret]
+    src = [f"def {fname}({params}):", *graph.prologue, *body, ret]
     return "\n".join(src) + "\n", consts
 
 
@@ -439,29 +488,57 @@ class CompiledFunction:
         return value, (g[0] if len(args) == 1 else tuple(g))
 
 
+#: the gradient of an entrywise input, packed from its entries' (only in generated code)
+entries_p = Primitive(lambda *xs, shape: np.array(xs, dtype=float).reshape(shape), "entries")
+
+# arrays up to this size are first traced entry by entry (the source holds one name each)
+_ENTRYWISE_MAX = 10_000
+
+
 def _build(
     f: Callable[..., Any], leaves: list[Any], tree: Any
 ) -> tuple[Callable[..., Any], str, Any]:
+    if any(0 < np.size(x) <= _ENTRYWISE_MAX and np.ndim(x) for x in leaves):
+        try:
+            return _build_traced(f, leaves, tree, entrywise=True)
+        except _WholeArrayUse:
+            pass
+    return _build_traced(f, leaves, tree, entrywise=False)
+
+
+def _build_traced(
+    f: Callable[..., Any], leaves: list[Any], tree: Any, entrywise: bool
+) -> tuple[Callable[..., Any], str, Any]:
     with new_level() as level:
-        inputs = [TraceNode(x, level) for x in leaves]
+        inputs = [
+            EntrywiseInput(x, level)
+            if entrywise and 0 < np.size(x) <= _ENTRYWISE_MAX and np.ndim(x)
+            else TraceNode(x, level)
+            for x in leaves
+        ]
         out = pack(f(*unflatten(tree, inputs)))
         if np.size(out.value if isinstance(out, Node) else out) != 1:
             raise TypeError("gm.compile differentiates functions with a scalar output")
-        grads: list[Any] = []
-        if isinstance(out, Node) and out._level == level:
-            cot = backward([(out, 1.0)])
-            for x in inputs:
-                g = cot.get(id(x))
-                shape_ = np.shape(x._value)
-                if g is None:
-                    g = np.zeros(shape_)
-                elif np.shape(g.value if isinstance(g, Node) else g) != shape_:
-                    g = np.broadcast_to(g, shape_) + np.zeros(shape_)
-                grads.append(g)
-        else:
-            grads = [np.zeros(np.shape(x._value)) for x in inputs]
-    graph = Graph(inputs, [out, *grads])
-    graph.forward_size = len(_schedule([out], inputs))
+        cot = backward([(out, 1.0)]) if isinstance(out, Node) and out._level == level else {}
+        grads = [_gradient(x, cot, level) for x in inputs]
+    graph_inputs: list[Any] = []
+    names: list[str] = []
+    prologue: list[str] = []
+    for i, x in enumerate(inputs):
+        name = f"x{i + 1}"
+        if type(x) is not EntrywiseInput:
+            graph_inputs.append(x)
+            names.append(name)
+        elif x.entries:
+            size = int(np.size(x._value))
+            targets = [f"{name}_{k}" if k in x.entries else "_" for k in range(size)]
+            prologue.append(f"    {', '.join(targets)}, = {name}.ravel().tolist()")
+            graph_inputs += [x.entries[k] for k in sorted(x.entries)]
+            names += [f"{name}_{k}" for k in sorted(x.entries)]
+    graph = Graph(graph_inputs, [out, *grads], names=names)
+    graph.params = [f"x{i + 1}" for i in range(len(inputs))]
+    graph.prologue = prologue
+    graph.forward_size = len(_schedule([out], graph_inputs))
     src, consts = _emit(graph, "value_and_grad", fuse=True, scalar_math=True)
     namespace: dict[str, Any] = {"np": np, "math": math, "C": consts}
     # the text was generated above from the package's own graph: primitive names,
@@ -470,6 +547,26 @@ def _build(
     fn: Any = namespace["value_and_grad"]
     fn.graph = graph
     return fn, src, tree
+
+
+def _gradient(x: Any, cot: dict[int, Any], level: int) -> Any:
+    """The gradient of input ``x`` from the reverse sweep's cotangents, shaped like ``x``."""
+    shape_ = np.shape(x._value)
+    if type(x) is EntrywiseInput:
+        # each entry read is an input of its own; entries never read have gradient 0
+        size = int(np.size(x._value))
+        parts = [cot.get(id(x.entries[k]), 0.0) if k in x.entries else 0.0 for k in range(size)]
+        parents = tuple((k, p) for k, p in enumerate(parts) if isinstance(p, Node))
+        value = np.array([p._value if isinstance(p, Node) else p for p in parts], dtype=float)
+        if not parents:
+            return value.reshape(shape_)
+        return TraceNode(value.reshape(shape_), level, entries_p, parts, {"shape": shape_}, parents)
+    g = cot.get(id(x))
+    if g is None:
+        return np.zeros(shape_)
+    if np.shape(g.value if isinstance(g, Node) else g) != shape_:
+        return np.broadcast_to(g, shape_) + np.zeros(shape_)
+    return g
 
 
 def compile(f: Callable[..., Any], *example_args: Any) -> CompiledFunction:  # noqa: A001

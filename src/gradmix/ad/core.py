@@ -705,6 +705,8 @@ class SequenceMethods:
 
 def ndim_of(x: Any) -> int:
     """``np.ndim`` without dispatch overhead."""
+    if type(x) is float:
+        return 0
     nd = getattr(x, "ndim", None)
     return nd if nd is not None else np.ndim(x)
 

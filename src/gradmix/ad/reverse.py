@@ -13,7 +13,9 @@ and they are expanded (as a view) only before a non-elementwise rule.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -24,10 +26,13 @@ from gradmix.ad.core import Primitive, SequenceMethods, Tracer, bind, ndim_of, s
 __all__ = ["Node", "backward", "sum_to_shape"]
 
 
+_creation = itertools.count()
+
+
 class Node(Tracer):
     """A value recorded in a reverse-mode computation graph."""
 
-    __slots__ = ("_value", "prim", "args", "kwargs", "parents")
+    __slots__ = ("_value", "prim", "args", "kwargs", "parents", "_seq")
 
     def __new__(cls, value: Any, *args: Any, **kwargs: Any) -> Node:
         return object.__new__(NodeArray if ndim_of(value) else cls)
@@ -47,6 +52,8 @@ class Node(Tracer):
         self.args = args
         self.kwargs = kwargs if kwargs is not None else {}
         self.parents = parents
+        # creation order is a topological order: a node is made after its parents
+        self._seq = next(_creation)
 
     @property
     def value(self) -> Any:
@@ -61,12 +68,19 @@ class Node(Tracer):
         vals = list(args)
         parents = []
         nested = False  # any tracer of an outer transform left among the arguments?
-        for i, a in enumerate(args):
-            if isinstance(a, Node) and a._level == lvl:
-                a = vals[i] = a._value
-                parents.append((i, args[i]))
-            if isinstance(a, Tracer) or (type(a) is np.ndarray and a.dtype == object):
+        i = 0
+        for a in args:
+            if isinstance(a, Tracer):
+                if a._level == lvl and isinstance(a, Node):
+                    parents.append((i, a))
+                    a = vals[i] = a._value
+                    if isinstance(a, Tracer) or (type(a) is np.ndarray and a.dtype == object):
+                        nested = True
+                else:
+                    nested = True
+            elif type(a) is np.ndarray and a.dtype == object:
                 nested = True
+            i += 1
         ans = bind(prim, vals, kwargs) if nested else prim.impl(*vals, **kwargs)
         return Node(ans, lvl, prim, vals, kwargs, tuple(parents))
 
@@ -74,28 +88,42 @@ class Node(Tracer):
 class NodeArray(SequenceMethods, Node):
     """A :class:`Node` holding an array (indexable, iterable)."""
 
-    __slots__ = ()
+    __slots__ = ("_entries",)
+    _entries: dict[int, Any]
+
+    def __getitem__(self, idx: Any) -> Any:
+        # scalar code reads entries one at a time, often each several times: one node
+        # per entry (not per read), holding a Python float, keeps it at list speed
+        if type(idx) is not int:
+            return super().__getitem__(idx)
+        entries: dict[int, Any]
+        try:
+            entries = self._entries
+        except AttributeError:
+            entries = {}
+            self._entries = entries
+        node = entries.get(idx)
+        if node is None:
+            node = entries[idx] = super().__getitem__(idx)
+            if type(node) is Node and type(node._value) is np.float64:
+                node._value = float(node._value)
+        return node
 
 
 def _toposort(root: Node) -> list[Node]:
-    """Nodes reachable from ``root``, each after every node that uses it."""
-    order: list[Node] = []
-    seen: set[int] = set()
-    stack: list[tuple[Node, bool]] = [(root, False)]
+    """Nodes reachable from ``root``, each after every node that uses it (newest first)."""
+    seen: dict[int, Node] = {id(root): root}
+    stack = [root]
     while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for _, parent in node.parents:
+        for _, parent in stack.pop().parents:
             if id(parent) not in seen:
-                stack.append((parent, False))
-    order.reverse()
-    return order
+                seen[id(parent)] = parent
+                stack.append(parent)
+    return sorted(seen.values(), key=_by_creation, reverse=True)
+
+
+_by_creation = attrgetter("_seq")
+_REAL_SCALARS = (float, np.float64)
 
 
 def _is_complex(x: Any) -> bool:
@@ -151,7 +179,9 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
             leaves[id(node)] = g
             continue
         ans, args = node.rule_args()
-        ans_shape = shape_of(ans)
+        kwargs = node.kwargs
+        scalar = type(ans) is float or type(ans) is np.float64
+        ans_shape = () if scalar else shape_of(ans)
         if not prim.elementwise and shape_of(g) != ans_shape:
             # cotangents may stay compact (a scalar from sum, say) while they
             # flow through elementwise rules; other rules get the full shape
@@ -161,8 +191,7 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
                 key = id(parent)
                 prev = acc.get(key)
                 buf = prim.vjp_into(
-                    prev if prev is None or key in owned else False, g, ans, *args,
-                    **node.kwargs,
+                    prev if prev is None or key in owned else False, g, ans, *args, **kwargs,
                 )  # fmt: skip
                 if buf is not None:
                     acc[key] = buf
@@ -172,12 +201,22 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
             if rule is not None:
                 # one rule serves both modes for elementwise functions: call it
                 # directly rather than through a VJP maker's closure
-                c = rule(g, ans, *args, **node.kwargs)
+                c = rule(g, ans, *args, **kwargs)
+                tc = type(c)
+                if scalar and (tc is float or tc is np.float64) and \
+                        type(parent._value) in _REAL_SCALARS:  # fmt: skip
+                    # scalar code: no shapes to reconcile (a scalar cotangent may stand
+                    # for an array, but not when the output itself is a scalar), nothing
+                    # complex
+                    key = id(parent)
+                    prev = acc.get(key)
+                    acc[key] = c if prev is None else prev + c
+                    continue
             else:
                 maker = prim.vjps.get(i)
                 if maker is None:
                     raise prim.missing_rule(i, "VJP")
-                c = maker(ans, *args, **node.kwargs)(g)
+                c = maker(ans, *args, **kwargs)(g)
             if prim.elementwise:
                 pshape = shape_of(parent._value)
                 if pshape != ans_shape or shape_of(c) != pshape:

@@ -98,6 +98,15 @@ def _getitem_into(buf: Any, g: Any, ans: Any, x: Any, idx: Any) -> Any:
     ``buf`` is None (nothing accumulated yet), an owned buffer, or False
     (an accumulated value that is not ours to modify).
     """
+    if type(idx) is int and (type(g) is float or type(g) is np.float64) and buf is not False:
+        # scalar code reading a vector entry by entry: a full-size array per read
+        # would make a loop over n entries cost O(n²)
+        if buf is None:
+            buf = np.zeros(np.shape(x))
+        elif type(buf) is not np.ndarray or buf.dtype != np.float64:
+            return None
+        buf[idx] += g
+        return buf
     if type(g) is not np.ndarray or buf is False or not _is_basic(_as_tuple(idx)):
         return None
     if buf is None:
