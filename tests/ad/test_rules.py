@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.special as sc
 
+import gradmix as gm
 from tests.ad.helpers import assert_derivatives
 
 rng = np.random.default_rng(0)
@@ -371,3 +372,27 @@ def test_digamma_second_derivative():
 
     x = 1.7
     np.testing.assert_allclose(gm.derivative(sc.gammaln, 3)(x), sc.polygamma(2, x), rtol=1e-12)
+
+
+def test_piecewise_apply_along_axis_and_intersect1d_against_numpy_and_differences():
+    x = np.linspace(-1.0, 1.0, 7)
+
+    funcs = [np.sin, lambda v: v**3, lambda v: 2 * v]
+
+    def pw(x):
+        return np.piecewise(x, [x < 0, x > 0.5], funcs)
+
+    np.testing.assert_allclose(pw(x), np.piecewise(x, [x < 0, x > 0.5], funcs))
+    assert_derivatives(pw, x + 0.01)
+    m = np.arange(1.0, 7.0).reshape(2, 3)
+    for axis in (0, 1):
+        f = lambda m, axis=axis: np.apply_along_axis(lambda v: np.cumsum(v**2), axis, m)  # noqa: E731
+        np.testing.assert_allclose(f(m), np.apply_along_axis(lambda v: np.cumsum(v**2), axis, m))
+        assert_derivatives(f, m)
+    g = lambda m: np.apply_over_axes(np.sum, m**2, [0, 1])  # noqa: E731
+    assert_derivatives(g, m)
+    # a common value's derivative is shared evenly between the arrays it comes from
+    a, b = np.array([3.0, 1.0, 2.0]), np.array([2.0, 5.0, 3.0])
+    ga, gb = gm.grad(lambda a, b: np.sum(np.intersect1d(a, b) ** 2), argnums=(0, 1))(a, b)
+    np.testing.assert_allclose(ga, [3.0, 0.0, 2.0])
+    np.testing.assert_allclose(gb, [2.0, 0.0, 3.0])

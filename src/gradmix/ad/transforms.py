@@ -315,7 +315,8 @@ def value_and_grad(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = 
         o = strip(o_leaves[0])
         if np.iscomplexobj(o):
             raise TypeError("grad requires a real-valued output")
-        cot = np.ones(np.shape(o), dtype=np.result_type(o, np.float32))
+        # [()]: a scalar, not a 0-d array, so scalar code keeps its fast path backwards
+        cot = np.ones(np.shape(o), dtype=np.result_type(o, np.float32))[()]
         grads = pullback(cot if not isinstance(out, list | tuple | dict) else _like(out, cot))
         grads = grads[0] if isinstance(argnums, int) else grads
         return ((out, res[2]) if has_aux else out), grads

@@ -1048,3 +1048,93 @@ def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None, **
     n = len(np.arange(strip(start), strip(stop), strip(step)))
     out = start + step * np.arange(n, dtype=float)
     return out if dtype is None else astype(out, dtype)
+
+
+@register_numpy(np.intersect1d)
+def intersect1d(ar1: Any, ar2: Any, assume_unique: bool = False,
+                return_indices: bool = False) -> Any:  # fmt: skip
+    """``np.intersect1d``: each common value is in both arrays, so its derivative is
+    shared evenly between the two entries it comes from (the convention for ties)."""
+    reads_values("np.intersect1d", ar1, ar2)
+    a, b = ravel(_array(ar1)), ravel(_array(ar2))
+    _, ia, ib = np.intersect1d(strip(a), strip(b), assume_unique, return_indices=True)
+    values = 0.5 * (getitem(a, ia) + getitem(b, ib))
+    return (values, ia, ib) if return_indices else values
+
+
+@register_numpy(np.piecewise)
+def piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> Any:
+    """``np.piecewise``: each function on the entries its condition selects (the last
+    condition wins where several hold, as in numpy), gathered and scattered back."""
+    shape = np.shape(strip(x))
+    conds = [np.asarray(strip(c), dtype=bool) for c in
+             (condlist if isinstance(condlist, list | tuple) else [condlist])]  # fmt: skip
+    conds = [np.broadcast_to(c, shape) for c in conds]
+    if len(funclist) == len(conds) + 1:  # the last function is "otherwise"
+        conds.append(~np.any(conds, axis=0) if conds else np.ones(shape, bool))
+    if len(funclist) != len(conds):
+        raise ValueError(
+            f"with {len(conds)} condition(s), funclist must have {len(conds)} or "
+            f"{len(conds) + 1} entries, got {len(funclist)}"
+        )
+    reads_values("np.piecewise", x)
+    taken = np.zeros(shape, bool)
+    out: Any = np.zeros(shape, dtype=np.result_type(strip(x), float))
+    for cond, func in reversed(list(zip(conds, funclist, strict=True))):
+        mine = cond & ~taken
+        taken |= cond
+        pos = np.nonzero(mine)
+        if not pos[0].size:
+            continue
+        if callable(func):
+            vals = func(getitem(x, pos), *args, **kw)
+            vals = broadcast_to(_array(vals), (pos[0].size,))
+        else:  # a constant, possibly traced
+            vals = broadcast_to(_array(func), (pos[0].size,))
+        out = out + untake(vals, pos, shape)
+    return out
+
+
+@register_numpy(np.apply_along_axis)
+def apply_along_axis(func1d: Callable[..., Any], axis: int, arr: Any, *args: Any,
+                     **kwargs: Any) -> Any:  # fmt: skip
+    """``np.apply_along_axis``: ``func1d`` on every 1-D slice, results stacked in place of
+    the axis (a Python loop over the slices, each traced)."""
+    arr = _array(arr)
+    nd = np.ndim(strip(arr))
+    moved = moveaxis(arr, axis, -1)
+    outer = np.shape(strip(moved))[:-1]
+    if not outer:
+        return _array(func1d(moved, *args, **kwargs))
+    results = [_array(func1d(moved[i], *args, **kwargs)) for i in np.ndindex(outer)]
+    out = stack(results, axis=0)
+    res_shape = np.shape(strip(out))[1:]
+    out = reshape(out, outer + res_shape)
+    # numpy puts the result's own axes where the applied axis was
+    k = len(res_shape)
+    ax = axis % nd
+    order = list(range(ax)) + list(range(len(outer), len(outer) + k)) + list(range(ax, len(outer)))
+    return transpose(out, order)
+
+
+@register_numpy(np.apply_over_axes)
+def apply_over_axes(func: Callable[..., Any], a: Any, axes: Any) -> Any:
+    """``np.apply_over_axes``: ``func(a, axis)`` repeatedly, keeping the number of axes."""
+    val = _array(a)
+    nd = np.ndim(strip(val))
+    for axis in np.atleast_1d(axes).tolist():
+        res = _array(func(val, axis % nd))
+        rd = np.ndim(strip(res))
+        if rd == nd:
+            val = res
+        elif rd == nd - 1:
+            val = expand_dims(res, axis % nd)
+        else:
+            raise ValueError("function is not returning an array of the correct shape")
+    return val
+
+
+@register_numpy(np.astype)
+def astype_function(x: Any, dtype: Any, /, *, copy: bool = True, device: Any = None) -> Any:
+    """``np.astype(x, dtype)`` (the array-API function): as ``x.astype(dtype)``."""
+    return astype(x, dtype)
