@@ -185,13 +185,18 @@ def _plain(fn: Callable[..., Any], args: tuple[Any, ...],
             warnings.simplefilter("ignore")
             gm.jvp(lambda *xs: (fn(*_with(args, where, list(xs))), 0.0)[1], tuple(x0),
                    tuple(np.zeros_like(x) for x in x0))  # fmt: skip
-    except gm.NoDerivativeRuleError as exc:
-        return "no rule", str(exc).split(":")[0]
-    except (gm.TracerConversionError, gm.NotCompilableError) as exc:
-        return "refused", f"{type(exc).__name__}: {str(exc)[:70]}"
-    except Exception as exc:  # noqa: BLE001 - reported as a defect
-        return "defect", f"{type(exc).__name__}: {str(exc)[:90]}"
+    except Exception as exc:  # noqa: BLE001 - every error is classified
+        return _error_class(exc)
     return "constant", "integer or boolean result"
+
+
+def _error_class(exc: Exception) -> tuple[str, str]:
+    """What an error raised under a transform says about gradmix's handling of a function."""
+    if isinstance(exc, gm.NoDerivativeRuleError):
+        return "no rule", str(exc).split(":")[0]
+    if isinstance(exc, gm.TracerConversionError | gm.NotCompilableError):
+        return "refused", f"{type(exc).__name__}: {str(exc)[:70]}"
+    return "defect", f"{type(exc).__name__}: {str(exc)[:90]}"
 
 
 def _sweep(fn: Callable[..., Any], args: tuple[Any, ...], where: list[tuple[int, int | None]],
@@ -211,12 +216,8 @@ def _sweep(fn: Callable[..., Any], args: tuple[Any, ...], where: list[tuple[int,
             _, pullback = gm.vjp(lambda *xs: _float_leaves(f(*xs)), *x0)
             u = [rng.normal(size=np.shape(strip(o))) for o in out]
             cot = pullback(u)
-        except gm.NoDerivativeRuleError as exc:
-            return "no rule", str(exc).split(":")[0]
-        except (gm.TracerConversionError, gm.NotCompilableError) as exc:
-            return "refused", f"{type(exc).__name__}: {str(exc)[:70]}"
-        except Exception as exc:  # noqa: BLE001 - reported as a defect
-            return "defect", f"{type(exc).__name__}: {str(exc)[:90]}"
+        except Exception as exc:  # noqa: BLE001 - every error is classified
+            return _error_class(exc)
         reference = _numbers(plain)
         if value.shape != reference.shape or not np.allclose(
             value, reference, rtol=1e-9, atol=1e-12, equal_nan=True

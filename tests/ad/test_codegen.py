@@ -195,3 +195,14 @@ def test_entry_reads_out_of_bounds_or_by_traced_index_are_errors():
         gm.compile(lambda x: x[5] * 2.0, np.ones(3))
     with pytest.raises(IndexError):
         gm.grad(lambda x: x[5] * 2.0)(np.ones(3))
+
+
+def test_a_users_except_clause_cannot_swallow_the_retrace():
+    def f(x):
+        try:
+            return x[0] * np.sum(x)
+        except Exception:  # noqa: BLE001 - the user's own fallback must not be recorded
+            return x[0] * 0.0
+
+    x = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(gm.compile(f, x)(x)[1], [7.0, 1.0, 1.0])

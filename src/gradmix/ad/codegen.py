@@ -160,8 +160,11 @@ class TraceNodeArray(TraceNode, NodeArray):
     __slots__ = ()
 
 
-class _WholeArrayUse(Exception):
-    """An :class:`EntrywiseInput` was used other than entry by entry: trace it whole."""
+class _WholeArrayUse(BaseException):
+    """An :class:`EntrywiseInput` was used other than entry by entry: trace it whole.
+
+    A BaseException, so that a user's ``except Exception`` cannot swallow it and
+    have its fallback branch recorded as the program."""
 
 
 class EntrywiseInput(TraceNodeArray):
@@ -495,10 +498,14 @@ entries_p = Primitive(lambda *xs, shape: np.array(xs, dtype=float).reshape(shape
 _ENTRYWISE_MAX = 10_000
 
 
+def _entrywise_candidate(x: Any) -> bool:
+    return bool(np.ndim(x)) and 0 < np.size(x) <= _ENTRYWISE_MAX
+
+
 def _build(
     f: Callable[..., Any], leaves: list[Any], tree: Any
 ) -> tuple[Callable[..., Any], str, Any]:
-    if any(0 < np.size(x) <= _ENTRYWISE_MAX and np.ndim(x) for x in leaves):
+    if any(map(_entrywise_candidate, leaves)):
         try:
             return _build_traced(f, leaves, tree, entrywise=True)
         except _WholeArrayUse:
@@ -512,7 +519,7 @@ def _build_traced(
     with new_level() as level:
         inputs = [
             EntrywiseInput(x, level)
-            if entrywise and 0 < np.size(x) <= _ENTRYWISE_MAX and np.ndim(x)
+            if entrywise and _entrywise_candidate(x)
             else TraceNode(x, level)
             for x in leaves
         ]
