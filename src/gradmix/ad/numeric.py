@@ -33,7 +33,7 @@ def divided_difference(f: Callable[[Any], Any], x: Any, h: float = 1e-6,
     Examples
     --------
     >>> import gradmix as gm
-    >>> round(gm.divided_difference(lambda x: x**3, 1.0, 0.1, "forward"), 10)
+    >>> round(float(gm.divided_difference(lambda x: x**3, 1.0, 0.1, "forward")), 10)
     3.31
     """
     if scheme not in ("forward", "central"):

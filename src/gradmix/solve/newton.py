@@ -96,7 +96,7 @@ def newton(
     --------
     >>> from gradmix.solve import newton
     >>> r = newton(lambda x: x**3 - 2*x - 5, 2.0)
-    >>> r.converged, round(r.x, 12), r.iterations
+    >>> r.converged, round(float(r.x), 12), r.iterations
     (True, 2.094551481542, 5)
     """
     scalar = np.ndim(x0) == 0
