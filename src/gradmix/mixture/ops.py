@@ -53,23 +53,28 @@ def impossible_as_minus_inf(xp: Any, wlp: Any) -> Any:
     overflowed (inf - inf, for a point ~1e160 away): the point is infinitely
     unlikely under that component.
     """
-    m = xp.max(wlp, axis=1)  # NaN propagates through max: one O(n) check
+    return _nan_free_max(xp, wlp)[0]
+
+
+def _nan_free_max(xp: Any, wlp: Any) -> tuple[Any, Any]:
+    """``wlp`` with NaN entries as -inf (see :func:`impossible_as_minus_inf`), and its row
+    maxima, shape (n, 1), 0 where a row has no finite entry (its log-sum is then -inf).
+
+    One pass for the maxima (a row maximum costs as much as an exponential here): NaN
+    propagates through them, so they also tell whether any entry needs fixing.
+    """
+    m = xp.max(wlp, axis=1, keepdims=True)
     if is_host(xp):
-        bad = np.isnan(m)
+        bad = np.isnan(m[:, 0])
         if bad.any():
             rows = wlp[bad]
             rows[np.isnan(rows)] = -np.inf
             wlp[bad] = rows
-        return wlp
-    if bool(xp.any(xp.isnan(m))):
+            m[bad] = np.max(rows, axis=1, keepdims=True)
+    elif bool(xp.any(xp.isnan(m))):
         wlp = xp.where(xp.isnan(wlp), xp.asarray(-np.inf, dtype=wlp.dtype), wlp)
-    return wlp
-
-
-def _finite_max(xp: Any, a: Any) -> Any:
-    """Row maxima, with 0 where a row has no finite entry (its log-sum is then -inf)."""
-    m = xp.max(a, axis=1, keepdims=True)
-    return xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+        m = xp.max(wlp, axis=1, keepdims=True)
+    return wlp, xp.where(xp.isfinite(m), m, xp.zeros_like(m))
 
 
 def responsibilities(xp: Any, wlp: Any) -> tuple[Any, Any]:
@@ -89,8 +94,7 @@ def responsibilities(xp: Any, wlp: Any) -> tuple[Any, Any]:
     resp : array, shape (n, K)
     log_prob_norm : array, shape (n,)
     """
-    wlp = impossible_as_minus_inf(xp, wlp)
-    m = _finite_max(xp, wlp)
+    wlp, m = _nan_free_max(xp, wlp)
     if is_host(xp):
         np.subtract(wlp, m, out=wlp)
         wlp[wlp < log_tiny(wlp.dtype)] = -np.inf
@@ -108,7 +112,6 @@ def responsibilities(xp: Any, wlp: Any) -> tuple[Any, Any]:
 
 def logsumexp_rows(xp: Any, a: Any) -> Any:
     """``log Σ_k exp(a_ik)`` per row, shape (n,); ``-inf`` for rows of ``-inf``."""
-    a = impossible_as_minus_inf(xp, a)
-    m = _finite_max(xp, a)
+    a, m = _nan_free_max(xp, a)
     with np.errstate(divide="ignore", under="ignore"):
         return xp.log(xp.sum(xp.exp(a - m), axis=1)) + m[:, 0]
