@@ -104,3 +104,8 @@ def test_bad_transform_arguments():
         pullback(np.ones(2))
     with pytest.raises(ValueError, match="scheme"):
         gm.divided_difference(np.sin, 1.0, 0.1, "backward")
+
+
+def test_pad_modes_without_a_rule_are_named():
+    with pytest.raises(gm.NoDerivativeRuleError, match="numpy.pad with mode='linear_ramp'"):
+        gm.grad(lambda x: np.sum(np.pad(x, 2, mode="linear_ramp")))(X)

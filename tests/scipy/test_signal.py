@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.signal as ss
 
+import gradmix as gm
 import gradmix.scipy.signal as gs
 from tests.ad.helpers import assert_derivatives
 
@@ -49,3 +50,5 @@ def test_bad_arguments():
         gs.convolve(BIG, SMALL, "middle")
     with pytest.raises(ValueError, match="at least as large"):
         gs.convolve(rng.normal(size=(5, 2)), rng.normal(size=(2, 5)), "valid")
+    with pytest.raises(gm.NoDerivativeRuleError, match="mode='same' with axes"):
+        gs.convolve(BIG, SMALL, "same", axes=([0, 1], [0, 1]))

@@ -5,6 +5,7 @@ import pytest
 import scipy.special as sc
 import scipy.stats as st
 
+import gradmix as gm
 from gradmix.scipy.stats import beta, chi2, dirichlet, gamma, multivariate_normal, norm, poisson, t
 from tests.ad.helpers import assert_derivatives
 
@@ -84,3 +85,8 @@ def test_poisson_in_the_rate():
 def test_log_density_outside_the_support_is_minus_infinity():
     np.testing.assert_array_equal(gamma.logpdf(np.array([-1.0, 0.0]), 2.0), [-np.inf, -np.inf])
     np.testing.assert_array_equal(beta.logpdf(np.array([-0.5, 1.5]), 2.0, 2.0), [-np.inf] * 2)
+
+
+def test_singular_covariance_is_refused_by_name():
+    with pytest.raises(gm.NoDerivativeRuleError, match="allow_singular"):
+        multivariate_normal.logpdf(PTS, np.zeros(2), S, allow_singular=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.ad.core import strip
+from gradmix.ad.core import NoDerivativeRuleError, strip
 
 __all__ = ["convolve", "correlate"]
 
@@ -93,7 +93,10 @@ def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto", *,
         pair = ([int(a) % len(s1) for a in axes[0]], [int(a) % len(s2) for a in axes[1]])
     dots = ([int(a) % len(s1) for a in dot_axes[0]], [int(a) % len(s2) for a in dot_axes[1]])
     if mode == "same" and (axes is not None or any(dots)):
-        raise NotImplementedError("mode='same' is supported without axes and dot_axes")
+        raise NoDerivativeRuleError(
+            "gradmix has no derivative rule for mode='same' with axes or dot_axes; "
+            "use mode='full' and slice the result"
+        )
     # the kernel is the array smaller along the convolved axes
     smaller1 = all(s1[a] <= s2[b] for a, b in zip(*pair, strict=True))
     smaller2 = all(s2[b] <= s1[a] for a, b in zip(*pair, strict=True))

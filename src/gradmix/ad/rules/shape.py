@@ -522,7 +522,10 @@ def repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
 def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Any:
     """``np.pad`` for the copying modes and ``constant`` (constant values not traced)."""
     if mode not in ("constant", "edge", "reflect", "symmetric", "wrap"):
-        raise NotImplementedError(f"gradmix: np.pad mode {mode!r} is not differentiable here")
+        raise NoDerivativeRuleError(
+            f"gradmix has no derivative rule for numpy.pad with mode={mode!r} (it has one for "
+            "'constant', 'edge', 'reflect', 'symmetric' and 'wrap')"
+        )
     shape = np.shape(strip(array))
     pos = np.arange(int(np.prod(shape)), dtype=np.intp).reshape(shape)
     if mode != "constant":

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.ad.core import strip
+from gradmix.ad.core import NoDerivativeRuleError, strip
 from gradmix.ad.rules.linalg import solve_triangular
 
 __all__ = ["logpdf", "pdf"]
@@ -17,7 +17,10 @@ def logpdf(x: Any, mean: Any = None, cov: Any = 1.0, allow_singular: bool = Fals
     ``mean`` and ``cov`` (through its Cholesky factor, which reads the lower
     triangle of ``cov``).  The result is squeezed as scipy's."""
     if allow_singular:
-        raise NotImplementedError("gradmix's multivariate_normal needs a positive definite cov")
+        raise NoDerivativeRuleError(
+            "gradmix has no derivative rule for multivariate_normal.logpdf with "
+            "allow_singular=True: it needs a positive definite cov"
+        )
     d = np.shape(strip(x))[-1] if np.ndim(strip(x)) else 1
     mean = np.zeros(d) if mean is None else mean
     if np.ndim(strip(cov)) < 2:
