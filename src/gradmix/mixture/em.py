@@ -24,7 +24,7 @@ from array_api_compat import device
 from gradmix.mixture.covariance import ill_defined_error
 from gradmix.mixture.executors import Chunk, Executor
 from gradmix.mixture.executors.host import HostExecutor
-from gradmix.mixture.ops import responsibilities
+from gradmix.mixture.ops import resp_log_resp, responsibilities
 
 __all__ = [
     "Params",
@@ -49,6 +49,9 @@ class Params:
     means: np.ndarray
     covariances: np.ndarray | None
     precisions_cholesky: np.ndarray
+    #: per-component terms that replace log(weights) in the E-step (variational
+    #: inference's expected log-weights and Wishart corrections), when given
+    log_weights: np.ndarray | None = None
 
     def copy(self) -> Params:
         return Params(
@@ -56,7 +59,15 @@ class Params:
             self.means.copy(),
             None if self.covariances is None else self.covariances.copy(),
             self.precisions_cholesky.copy(),
+            None if self.log_weights is None else self.log_weights.copy(),
         )
+
+    def log_weight_terms(self) -> np.ndarray:
+        """log π_k, or the terms given in its place, float64 (log 0 = -inf)."""
+        if self.log_weights is not None:
+            return np.asarray(self.log_weights, dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            return np.log(np.asarray(self.weights, dtype=np.float64))
 
 
 @dataclass
@@ -69,6 +80,7 @@ class Stats:
     ref: np.ndarray  # (K, d) reference points of `second`
     weight: float = 0.0  # Σ w
     log_lik: float = 0.0  # Σ w log p(x)
+    resp_log_resp: float = 0.0  # Σ w Σ_k r log r (only when the E-step is asked for it)
 
 
 # ------------------------------------------------------------------------------ kernels
@@ -76,32 +88,38 @@ def _weighted(chunk: Chunk, resp: Any) -> Any:
     return resp if chunk.w is None else resp * chunk.w[:, None]
 
 
-def _e_step_kernel(chunk: Chunk, model: Any, co: Any) -> tuple:
+def _row_sum(chunk: Chunk, values: Any) -> Any:
+    return chunk.xp.sum(values) if chunk.w is None else chunk.w @ values
+
+
+def _e_step_kernel(chunk: Chunk, model: Any, co: Any, entropy: bool = False) -> tuple:
     xp, X = chunk.xp, chunk.X
     F = model.features(xp, X, co)
     resp, lpn = responsibilities(xp, model.log_prob(xp, X, co, F))
-    ll = xp.sum(lpn) if chunk.w is None else chunk.w @ lpn
+    extra = (_row_sum(chunk, resp_log_resp(xp, resp)),) if entropy else ()
     wresp = _weighted(chunk, resp)
     return (xp.sum(wresp, axis=0), xp.permute_dims(wresp, (1, 0)) @ X,
-            *model.second_parts(xp, X, wresp, co, F), ll)  # fmt: skip
+            *model.second_parts(xp, X, wresp, co, F), _row_sum(chunk, lpn), *extra)  # fmt: skip
 
 
 def _weighted_log_prob_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
     return model.log_prob(chunk.xp, chunk.X, co, model.features(chunk.xp, chunk.X, co))
 
 
-def e_step(ex: Executor, model: Any, params: Params) -> Stats:
+def e_step(ex: Executor, model: Any, params: Params, *, entropy: bool = False) -> Stats:
     """One pass over the data: statistics for the M-step and the log-likelihood.
 
     The statistics are taken about the model's reference points for
     ``params`` (the global centre, or a component's own mean where the fast
     formula would lose digits) and accumulated in float64 whatever the
-    data's dtype.
+    data's dtype.  ``entropy`` adds Σ w Σ_k r log r (variational bounds).
     """
     ref = model.reference(params.means, params.precisions_cholesky)
     co = model.coefficients(params, ref, ex.put)
-    nk, sx, *second, ll = ex.map_reduce(_e_step_kernel, model, co)
-    return Stats(nk, sx, model.assemble(tuple(second), co), ref, ex.total_weight, float(ll))
+    nk, sx, *parts = ex.map_reduce(_e_step_kernel, model, co, entropy)
+    rlr = float(parts.pop()) if entropy else 0.0
+    ll = parts.pop()
+    return Stats(nk, sx, model.assemble(tuple(parts), co), ref, ex.total_weight, float(ll), rlr)
 
 
 def per_row(ex: Executor, model: Any, params: Params, kernel: Callable[..., Any],

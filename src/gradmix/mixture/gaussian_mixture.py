@@ -15,12 +15,10 @@ import math
 import warnings
 from collections import namedtuple
 from numbers import Integral
-from pathlib import Path
-from time import time
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, DensityMixin, _fit_context
+from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as _SklearnGMM
 from sklearn.utils import check_array, check_random_state
@@ -47,9 +45,10 @@ from gradmix.mixture.em import (
     per_row_sum,
     run_em,
 )
-from gradmix.mixture.executors import Chunk, Executor, executor_for
+from gradmix.mixture.executors import Chunk, Executor
 from gradmix.mixture.initialisation import initial_params
-from gradmix.mixture.ops import impossible_as_minus_inf, logsumexp_rows, responsibilities
+from gradmix.mixture.mixture_base import MixtureBase, label_kernel, log_prob_kernel
+from gradmix.mixture.ops import logsumexp_rows
 from gradmix.mixture.streaming import RunningStats
 
 __all__ = ["CovarianceFactors", "GaussianMixture"]
@@ -124,34 +123,16 @@ def _check_means(means: Any, n_components: int, n_features: int) -> np.ndarray:
     return means
 
 
-def _log_prob(chunk: Chunk, model: Any, co: Any) -> Any:
-    xp = chunk.xp
-    wlp = model.log_prob(xp, chunk.X, co, model.features(xp, chunk.X, co))
-    return impossible_as_minus_inf(xp, wlp)
-
-
-def _label_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
-    return chunk.xp.argmax(_log_prob(chunk, model, co), axis=1)
-
-
-def _score_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
-    return logsumexp_rows(chunk.xp, _log_prob(chunk, model, co))
-
-
-def _proba_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
-    return responsibilities(chunk.xp, _log_prob(chunk, model, co))[0]
-
-
 def _classification_kernel(chunk: Chunk, model: Any, co: Any) -> tuple[Any]:
     """Σ log max_k r_ik: the classification part of ICL."""
     xp = chunk.xp
-    wlp = _log_prob(chunk, model, co)
+    wlp = log_prob_kernel(chunk, model, co)
     log_max = xp.max(wlp, axis=1) - logsumexp_rows(xp, wlp)
     return (xp.sum(log_max) if chunk.w is None else chunk.w @ log_max,)
 
 
 @persistence.register(persistence.Schema(FITTED, _saved_shapes, _check_saved))
-class GaussianMixture(DensityMixin, BaseEstimator):
+class GaussianMixture(MixtureBase):
     """Gaussian mixture model fit by expectation–maximization.
 
     A drop-in replacement for :class:`sklearn.mixture.GaussianMixture`: the
@@ -322,19 +303,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     raise InvalidParameterError(f"{exc} gradmix also takes {more}.") from None
             raise
 
-    @property
-    def _model(self) -> Any:
-        return get_model(self.covariance_type)
-
-    def _executor(self, X: Any, sample_weight: Any = None, **kw: Any) -> Executor:
-        K, model = self.n_components, self._model
-
-        def bytes_per_row(d: int, itemsize: int) -> int:
-            return model.temporaries_per_row(K, d) * itemsize
-
-        return executor_for(X, sample_weight, estimator=self, bytes_per_row=bytes_per_row,
-                            max_memory=self.max_memory, **kw)  # fmt: skip
-
     def _check_parameters(self, n_features: int) -> dict[str, Any]:
         """Validated starting values (compact precisions), and checks of the options."""
         model = self._model
@@ -360,16 +328,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             given["precisions"] = model.check_precisions(P, K, n_features)
         return given
 
-    def _fit_executor(self, X: Any, sample_weight: Any) -> tuple[Executor, dict[str, Any]]:
-        ex = self._executor(X, sample_weight, min_samples=2)
-        if ex.n < self.n_components:
-            raise ValueError(
-                "Expected n_samples >= n_components "
-                f"but got n_components = {self.n_components}, "
-                f"n_samples = {ex.n}"
-            )
-        return ex, self._check_parameters(ex.d)
-
     def _start(self, ex: Executor, given: dict[str, Any], random_state: Any,
                attempt: int = 0) -> Params:  # fmt: skip
         means = None if given["means"] is None else given["means"] - ex.shift
@@ -388,18 +346,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _set_fitted(self, p: Params, shift: np.ndarray, ex: Executor) -> None:
         """Fitted attributes from host parameters, in the data's kind and the model's layout."""
-        model = self._model
-        K, d = p.means.shape
-        dtype = p.means.dtype
-
-        def public(compact: Any) -> Any:
-            return ex.output(np.asarray(model.public(compact, K, d), dtype=dtype))
-
         self.weights_ = ex.output(p.weights)
-        self.means_ = ex.output(p.means + shift.astype(dtype))
-        self.covariances_ = public(p.covariances)
-        self.precisions_cholesky_ = public(p.precisions_cholesky)
-        self.precisions_ = public(model.precisions(p.precisions_cholesky))
+        self._set_covariances(p, shift, ex)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> GaussianMixture:
@@ -431,7 +379,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             In ``X``'s kind (numpy, the same array library, or a Dask array).
         """
         self._running = None  # a fit ends any partial_fit stream
-        ex, given = self._fit_executor(X, sample_weight)
+        ex = self._fit_executor(X, sample_weight)
+        given = self._check_parameters(ex.d)
         rows = None
         if self.solver == "gradient" or self.refine is not None:
             rows = inference.numpy_rows(ex)
@@ -488,7 +437,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = best_n_iter
         self.lower_bound_ = max_lower_bound
         self.lower_bounds_ = best_lower_bounds
-        return per_row(ex, self._model, best, _label_kernel, dtype=np.int64)
+        return per_row(ex, self._model, best, label_kernel, dtype=np.int64)
 
     def _settings(self, init: int) -> EMSettings:
         def on_iteration(n_iter: int, lower_bound: float, change: float) -> None:
@@ -574,57 +523,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = running.t
         self.converged_ = False
         return self
-
-    # -------------------------------------------------------------- prediction
-    def _predicting(self, X: Any) -> tuple[Executor, Params]:
-        """Test data and the fitted parameters, both centred about the means' centre."""
-        check_is_fitted(self)
-        shift = to_host(self.means_).mean(axis=0)
-        ex = self._executor(X, reset=False, shift=shift, summarise=False)
-        return ex, self._params(shift, ex.dtype)
-
-    def _per_row(self, X: Any, kernel: Any, cols: int | None, dtype: Any = None) -> Any:
-        ex, params = self._predicting(X)
-        return per_row(ex, self._model, params, kernel, cols, dtype)
-
-    def score_samples(self, X: Any) -> Any:
-        """Log-likelihood of each sample, shape (n_samples,), in ``X``'s kind."""
-        return self._per_row(X, _score_kernel, None)
-
-    def score(self, X: Any, y: Any = None) -> float:
-        """Mean log-likelihood of ``X`` under the model."""
-        return float(np.mean(to_host(self.score_samples(X))))
-
-    def predict(self, X: Any) -> Any:
-        """Most probable component of each sample, shape (n_samples,)."""
-        return self._per_row(X, _label_kernel, None, np.int64)
-
-    def predict_proba(self, X: Any) -> Any:
-        """Responsibilities, shape (n_samples, n_components); rows sum to one."""
-        return self._per_row(X, _proba_kernel, self.n_components)
-
-    def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """Draw samples from the fitted mixture.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-        y : ndarray of shape (n_samples,)
-            Component labels.
-        """
-        check_is_fitted(self)
-        if n_samples < 1:
-            raise ValueError(
-                "Invalid value for 'n_samples': %d . The sampling requires at "  # noqa: UP031
-                "least one sample." % (self.n_components)
-            )
-        rng = check_random_state(self.random_state)
-        counts = rng.multinomial(n_samples, to_host(self.weights_))
-        model = self._model
-        X = model.sample(rng, to_host(self.means_), model.from_public(to_host(self.covariances_)),
-                         counts)  # fmt: skip
-        y = np.concatenate([np.full(s, j, dtype=np.int64) for j, s in enumerate(counts)])
-        return X.astype(np.float64), y
 
     # ------------------------------------------------------------- criteria
     def _n_parameters(self) -> int:
@@ -714,34 +612,3 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             each shaped like the fitted attribute.
         """
         return inference.confidence_intervals(self, X, level, sample_weight)
-
-    # ------------------------------------------------------------ persistence
-    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Save the fitted model as ``.npz`` (no pickle); see :func:`gradmix.load`."""
-        return persistence.save(self, path, overwrite=overwrite)
-
-    # ------------------------------------------------------------- verbosity
-    def _print_verbose_msg_init_beg(self, n_init: int) -> None:
-        if self.verbose >= 1:
-            print(f"Initialization {n_init}")
-            self._init_prev_time = self._iter_prev_time = time()
-
-    def _print_verbose_msg_iter_end(self, n_iter: int, diff_ll: float) -> None:
-        if n_iter % self.verbose_interval == 0:
-            if self.verbose == 1:
-                print(f"  Iteration {n_iter}")
-            elif self.verbose >= 2:
-                cur = time()
-                print(
-                    f"  Iteration {n_iter}\t time lapse {cur - self._iter_prev_time:.5f}s\t "
-                    f"ll change {diff_ll:.5f}"
-                )
-                self._iter_prev_time = cur
-
-    def _print_verbose_msg_init_end(self, lb: float, converged: bool) -> None:
-        msg = "converged" if converged else "did not converge"
-        if self.verbose == 1:
-            print(f"Initialization {msg}.")
-        elif self.verbose >= 2:
-            t = time() - self._init_prev_time
-            print(f"Initialization {msg}. time lapse {t:.5f}s\t lower bound {lb:.5f}.")

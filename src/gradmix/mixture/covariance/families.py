@@ -58,10 +58,8 @@ def _common(ref: np.ndarray, put: Any) -> SimpleNamespace:
     return co
 
 
-def _offset(co: SimpleNamespace, put: Any, log_det: Any, weights: np.ndarray) -> None:
-    with np.errstate(divide="ignore"):
-        log_w = np.log(np.asarray(weights, dtype=np.float64))
-    co.offset = put(log_det - 0.5 * co.d * LOG_2PI + log_w)
+def _offset(co: SimpleNamespace, put: Any, log_det: Any, params: Any) -> None:
+    co.offset = put(log_det - 0.5 * co.d * LOG_2PI + params.log_weight_terms())
 
 
 def _well_columns(xp: Any, a: Any, co: SimpleNamespace) -> Any:
@@ -292,7 +290,7 @@ class FullFamily(_Family):
             return co
         U = np.asarray(params.precisions_cholesky, dtype=np.float64)
         means = np.asarray(params.means, dtype=np.float64)
-        _offset(co, put, self.log_det(U, co.d), params.weights)
+        _offset(co, put, self.log_det(U, co.d), params)
         lam = U @ np.swapaxes(U, 1, 2)
         coef = lam[:, iu, ju] * np.where(iu == ju, 1.0, 2.0)
         b = np.einsum("kij,kj->ki", lam, means)
@@ -531,7 +529,7 @@ class TiedFamily(FullFamily):
             return co
         U = np.asarray(params.precisions_cholesky, dtype=np.float64)
         M = np.asarray(params.means, dtype=np.float64) @ U
-        _offset(co, put, self.log_det(U, co.d), params.weights)
+        _offset(co, put, self.log_det(U, co.d), params)
         co.U, co.m2M_t, co.c = put(U), put(-2.0 * M.T), put(np.sum(M * M, axis=1))
         return co
 
@@ -623,7 +621,7 @@ class DiagonalFamily(_Family):
             return co
         U = np.asarray(params.precisions_cholesky, dtype=np.float64)
         means = np.asarray(params.means, dtype=np.float64)
-        _offset(co, put, self.log_det(U, co.d), params.weights)
+        _offset(co, put, self.log_det(U, co.d), params)
         P = self._precision_squares(U, co.d)
         w = co.well
         self._well_coefficients(co, put, means[w], P[w])
