@@ -31,7 +31,14 @@ from gradmix.ad import (
     value_and_grad,
     vjp,
 )
-from gradmix.mixture import GaussianMixture, KMeans, ModelSelection, load, select_model
+from gradmix.mixture import (
+    BayesianGaussianMixture,
+    GaussianMixture,
+    KMeans,
+    ModelSelection,
+    load,
+    select_model,
+)
 
 __version__ = "0.1.0"
 
@@ -41,6 +48,6 @@ __all__ = [
     "check_grads", "elementwise_grad", "ravel_pytree",
     "defjvp", "defvjp", "derivative", "divided_difference", "grad", "hessian", "hvp",
     "jacfwd", "jacobian", "jacrev", "jvp", "logsumexp", "primitive", "solve_triangular", "taylor",
-    "value_and_grad", "vjp", "GaussianMixture", "KMeans", "ModelSelection", "load",
-    "select_model",
+    "value_and_grad", "vjp", "BayesianGaussianMixture", "GaussianMixture", "KMeans",
+    "ModelSelection", "load", "select_model",
 ]  # fmt: skip

@@ -9,9 +9,17 @@ fourteen, scikit-learn's four among them); ``em``, ``initialisation`` and
 add; ``persistence`` saving and loading.
 """
 
+from gradmix.mixture.bayesian_mixture import BayesianGaussianMixture
 from gradmix.mixture.gaussian_mixture import GaussianMixture
 from gradmix.mixture.kmeans import KMeans
 from gradmix.mixture.persistence import load
 from gradmix.mixture.selection import ModelSelection, select_model
 
-__all__ = ["GaussianMixture", "KMeans", "ModelSelection", "load", "select_model"]
+__all__ = [
+    "BayesianGaussianMixture",
+    "GaussianMixture",
+    "KMeans",
+    "ModelSelection",
+    "load",
+    "select_model",
+]

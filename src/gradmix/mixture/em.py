@@ -31,6 +31,7 @@ __all__ = [
     "Stats",
     "check_variances",
     "e_step",
+    "iterate",
     "m_step",
     "per_row",
     "per_row_sum",
@@ -265,6 +266,25 @@ class EMSettings:
     on_iteration: Callable[[int, float, float], None] | None = None  # (n_iter, bound, change)
 
 
+def iterate(step: Callable[[Any], tuple[Any, float]], state: Any, settings: EMSettings,
+            lower_bound: float = -np.inf) -> tuple[Any, list[float], bool]:  # fmt: skip
+    """``state, bound = step(state)`` until the bound changes by less than ``settings.tol``.
+
+    Returns the last state, the bounds of every iteration and whether they converged
+    (scikit-learn's loop, shared by EM and variational inference).
+    """
+    trajectory: list[float] = []
+    for n_iter in range(1, settings.max_iter + 1):
+        previous_bound = lower_bound
+        state, lower_bound = step(state)
+        trajectory.append(lower_bound)
+        if settings.on_iteration is not None:
+            settings.on_iteration(n_iter, lower_bound, lower_bound - previous_bound)
+        if abs(lower_bound - previous_bound) < settings.tol:
+            return state, trajectory, True
+    return state, trajectory, False
+
+
 def run_em(ex: Executor, model: Any, params: Params, settings: EMSettings,
            lower_bound: float = -np.inf) -> tuple[Params, list[float], bool]:  # fmt: skip
     """EM iterations from ``params`` until the mean log-likelihood changes by less than tol.
@@ -278,18 +298,21 @@ def run_em(ex: Executor, model: Any, params: Params, settings: EMSettings,
     converged : bool
     """
     start = params.copy()
-    trajectory: list[float] = []
-    for n_iter in range(1, settings.max_iter + 1):
-        previous_bound = lower_bound
+
+    def step(params: Params) -> tuple[Params, float]:
         stats = e_step(ex, model, params)
-        params = m_step(model, stats, settings.reg_covar, ex.dtype, frozen=start,
-                        freeze=settings.freeze, var_floor=ex.var_floor,
-                        previous=None if params.covariances is None else
-                        np.asarray(params.covariances, dtype=np.float64))  # fmt: skip
-        lower_bound = stats.log_lik / stats.weight
-        trajectory.append(lower_bound)
-        if settings.on_iteration is not None:
-            settings.on_iteration(n_iter, lower_bound, lower_bound - previous_bound)
-        if abs(lower_bound - previous_bound) < settings.tol:
-            return params, trajectory, True
-    return params, trajectory, False
+        previous = None if params.covariances is None else \
+            np.asarray(params.covariances, dtype=np.float64)  # fmt: skip
+        params = m_step(
+            model,
+            stats,
+            settings.reg_covar,
+            ex.dtype,
+            frozen=start,
+            freeze=settings.freeze,
+            var_floor=ex.var_floor,
+            previous=previous,
+        )
+        return params, stats.log_lik / stats.weight
+
+    return iterate(step, params, settings, lower_bound)

@@ -266,6 +266,8 @@ def _typed(reader: _Reader, attr: str, value: np.ndarray) -> Any:
         if kind not in "iu":
             raise reader.error(f"{attr} is not an integer")
         return int(value) if attr == "n_iter_" else value
+    if attr == "degrees_of_freedom_prior_" and kind in "iu" and value.ndim == 0:
+        return int(value)  # scikit-learn's default is the integer n_features
     if kind != "f" or value.dtype.itemsize not in (4, 8):
         raise reader.error(f"{attr} has dtype {value.dtype}, not float32 or float64")
     if not np.all(np.isfinite(value)):

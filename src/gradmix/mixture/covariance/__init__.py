@@ -40,6 +40,7 @@ __all__ = [
     "CovarianceModel",
     "DEFAULT_COVARIANCE",
     "DEFAULT_SELECTION",
+    "FULL",
     "free_parameters",
     "MCLUST_NAMES",
     "MODELS",
@@ -68,6 +69,9 @@ MODELS.update({sk: MODELS[mc].renamed(sk, matrix_attributes=False)
 MODELS["E"] = MODELS["EII"].renamed("E", matrix_attributes=True, univariate=True)
 MODELS["V"] = MODELS["VII"].renamed("V", matrix_attributes=True, univariate=True)
 assert tuple(m.name for m in _UNITS) == MCLUST_NAMES
+
+#: the unconstrained model (its statistic is the data's full second moment)
+FULL = MODELS["full"]
 
 #: select_model's default models: mclust's, by the data's dimension
 DEFAULT_SELECTION = {1: ("E", "V"), 2: MCLUST_NAMES}

@@ -239,6 +239,30 @@ class _Family(CovarianceModel):
                              f"({self.description})")  # fmt: skip
         return self.from_public(precisions)
 
+    # one component's covariance (variational priors) ---------------------------------
+    def component_shape(self, n_features: int) -> tuple[int, ...]:
+        """Shape of one component's compact covariance (the Wishart prior's)."""
+        return self.compact_shape(1, n_features)[1:]
+
+    def component_from_covariance(self, cov: np.ndarray) -> Any:
+        """One component's compact covariance nearest a (d, d) covariance: the matrix, its
+        diagonal, or its mean variance (scikit-learn's data-dependent priors)."""
+        return cov
+
+    def check_component(self, value: np.ndarray, n_features: int) -> np.ndarray:
+        """A given prior covariance, checked with scikit-learn's messages."""
+        shape = self.component_shape(n_features)
+        if value.shape != shape:
+            raise ValueError(f"The parameter '{self.name} covariance_prior' should have the "
+                             f"shape of {shape}, but got {value.shape}")  # fmt: skip
+        # scikit-learn's messages call the prior a precision
+        if value.ndim == 2:
+            if not (np.allclose(value, value.T) and np.all(np.linalg.eigvalsh(value) > 0.0)):
+                raise ValueError(f"'{self.name} precision' should be symmetric, positive-definite")
+        elif np.any(np.less_equal(value, 0.0)):
+            raise ValueError(f"'{self.name} precision' should be positive")
+        return value
+
     # free parameters for AD ----------------------------------------------------------
     @property
     def has_free_parameters(self) -> bool:
@@ -505,6 +529,9 @@ class FullFamily(_Family):
 class TiedFamily(FullFamily):
     """One covariance matrix shared by all components: compact shape (d, d)."""
 
+    def component_shape(self, n_features: int) -> tuple[int, ...]:
+        return (n_features, n_features)
+
     def compact_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         return (n_features, n_features)
 
@@ -591,6 +618,9 @@ class TiedFamily(FullFamily):
 # ------------------------------------------------------------------------------ diagonal
 class DiagonalFamily(_Family):
     """A diagonal covariance matrix per component: compact shape (K, d)."""
+
+    def component_from_covariance(self, cov: np.ndarray) -> Any:
+        return np.diag(cov).copy()
 
     def compact_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         return (n_components, n_features)
@@ -760,6 +790,9 @@ class SphericalFamily(DiagonalFamily):
 
     def compact_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         return (n_components,)
+
+    def component_from_covariance(self, cov: np.ndarray) -> Any:
+        return float(np.mean(np.diag(cov)))
 
     def second_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         return (n_components, 1)  # Σ r |x - m|², pooled over features

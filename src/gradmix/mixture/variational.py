@@ -1,0 +1,205 @@
+"""Variational inference for a Gaussian mixture, on EM's statistics.
+
+The variational posterior (Bishop 2006, §10.2; Blei & Jordan 2006 for the
+stick-breaking weights) is a Dirichlet — or a product of Betas — over the
+weights and a Gaussian–Wishart per component.  Its updates read exactly
+the statistics EM's E-step accumulates (Σ w r, Σ w r x and the covariance
+family's second moment), so the E-step here is EM's kernel with different
+per-component terms in place of ``log π_k`` (the expected log-weight, the
+Wishart's expected log-determinant, the mean's uncertainty), and the
+variational "M-step" is the conjugate update below.  The covariance
+family's own scatter, ridge and M-step give the Wishart scale for all four
+of scikit-learn's covariance types at once:
+
+    W_post = prior scatter + (W + ridge) + β₀ n_k/β_k (x̄_k - m₀)(x̄_k - m₀)ᵀ,
+    covariances = model.estimate(W_post, ν_k)
+
+(the family's scatter form of each term; for tied models the prior counts
+once per component and ν = ν₀ + N/K).  Conventions, attributes and the
+lower bound are scikit-learn's, so a fit follows scikit-learn's
+trajectory from the same responsibilities.  All parameters are centred, as
+in :mod:`.em`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from array_api_compat import device
+from scipy.special import betaln, digamma, gammaln
+
+from gradmix.mixture.covariance import TiedFamily
+from gradmix.mixture.em import Params, Stats, e_step, iterate, stats_from_source
+from gradmix.mixture.executors import Chunk, Executor
+
+__all__ = [
+    "PRIOR_TYPES",
+    "Posterior",
+    "Priors",
+    "data_moments",
+    "lower_bound",
+    "mixing_weights",
+    "posterior",
+    "run_variational",
+    "vb_params",
+]
+
+PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
+
+
+@dataclass(frozen=True)
+class Priors:
+    """The prior's parameters (scikit-learn's ``*_prior_`` attributes), centred."""
+
+    weight_concentration_type: str
+    weight_concentration: float
+    mean_precision: float
+    mean: np.ndarray  # (d,)
+    degrees_of_freedom: float
+    covariance: np.ndarray  # compact for one component: (d, d), (d,) or ()
+
+
+@dataclass
+class Posterior:
+    """The variational posterior (scikit-learn's fitted attributes), centred, float64."""
+
+    weight_concentration: np.ndarray  # (2, K) Beta parameters, or (K,) Dirichlet's
+    mean_precision: np.ndarray  # (K,)
+    means: np.ndarray  # (K, d)
+    degrees_of_freedom: np.ndarray  # (K,), equal entries for tied models
+    covariances: np.ndarray  # compact: the Wishart scale's inverse over ν
+    precisions_cholesky: np.ndarray  # compact
+
+
+class _Everyone:
+    """Responsibility one for every row, one component: statistics of the whole data."""
+
+    def __call__(self, chunk: Chunk, K: int) -> Any:
+        xp = chunk.xp
+        return xp.ones((chunk.X.shape[0], 1), dtype=chunk.X.dtype, device=device(chunk.X))
+
+
+def data_moments(ex: Executor, full: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The (weighted) mean of the data, centred, shape (d,), and their sample
+    covariance, (d, d), with ``n - 1`` in the denominator (numpy's ``cov``;
+    integer weights count as repeated rows).
+
+    ``full`` is the full-covariance model, whose statistic the pass accumulates.
+    """
+    stats = stats_from_source(ex, full, _Everyone(), 1)
+    nk = stats.nk
+    if float(nk[0]) <= 1.0:
+        raise ValueError(
+            "the sample weights sum to at most 1: the data's covariance (the default "
+            "covariance_prior) is undefined; pass covariance_prior"
+        )
+    mean = stats.sx / nk[:, None]
+    cov = full.scatter(nk, mean, stats.second, stats.ref, mean)[0] / (float(nk[0]) - 1.0)
+    return mean[0], cov
+
+
+def _log_weights(post: Posterior, priors: Priors) -> np.ndarray:
+    """E[log π_k] under the posterior over the weights."""
+    wc = post.weight_concentration
+    if priors.weight_concentration_type == "dirichlet_process":
+        a, b = wc
+        digamma_sum = digamma(a + b)
+        tail = np.cumsum(digamma(b) - digamma_sum)[:-1]
+        return digamma(a) - digamma_sum + np.concatenate([[0.0], tail])
+    return digamma(wc) - digamma(np.sum(wc))
+
+
+def mixing_weights(post: Posterior, priors: Priors) -> np.ndarray:
+    """The posterior's expected weights (scikit-learn's ``weights_``), shape (K,)."""
+    wc = post.weight_concentration
+    if priors.weight_concentration_type == "dirichlet_process":
+        a, b = wc
+        total = a + b
+        weights = a / total * np.concatenate([[1.0], np.cumprod(b / total)[:-1]])
+    else:
+        weights = wc
+    return weights / np.sum(weights)
+
+
+def vb_params(post: Posterior, priors: Priors, dtype: Any) -> Params:
+    """The E-step's parameters: the posterior's means and precision factors, with
+    E[log π_k] + ½ E[log |Λ_k|] - ½ d/β_k - ½ d log ν_k in place of log π_k (the
+    kernel adds log |U_k| - d/2 log 2π itself)."""
+    d = post.means.shape[1]
+    nu = post.degrees_of_freedom
+    log_lambda = d * np.log(2.0) + np.sum(digamma(0.5 * (nu - np.arange(d)[:, None])), axis=0)
+    terms = (_log_weights(post, priors) - 0.5 * d * np.log(nu)
+             + 0.5 * (log_lambda - d / post.mean_precision))  # fmt: skip
+    return Params(mixing_weights(post, priors).astype(dtype), post.means.astype(dtype),
+                  post.covariances.astype(dtype), post.precisions_cholesky.astype(dtype),
+                  terms)  # fmt: skip
+
+
+def posterior(model: Any, stats: Stats, priors: Priors, reg_covar: float, dtype: Any) -> Posterior:
+    """The conjugate update from the statistics of the responsibilities.
+
+    ``n_k`` gets ``10·eps`` of the data's dtype added, and the covariance
+    ``reg_covar`` on its diagonal, as in scikit-learn.
+    """
+    K, d = stats.sx.shape
+    nk = stats.nk + 10 * np.finfo(dtype).eps
+    xk = stats.sx / nk[:, None]
+    if priors.weight_concentration_type == "dirichlet_process":
+        rest = np.concatenate([np.cumsum(nk[::-1])[-2::-1], [0.0]])
+        wc = np.stack([1.0 + nk, priors.weight_concentration + rest])
+    else:
+        wc = priors.weight_concentration + nk
+    beta = priors.mean_precision + nk
+    means = (priors.mean_precision * priors.mean + nk[:, None] * xk) / beta[:, None]
+    tied = isinstance(model, TiedFamily)
+    nu = priors.degrees_of_freedom + (np.full(K, np.sum(nk) / K) if tied else nk)
+    diff = xk - priors.mean
+    spread = (priors.mean_precision * nk / beta)[:, None, None] * (diff[:, :, None] * diff[:, None])
+
+    def scatter_form(matrices: np.ndarray) -> Any:
+        return model.scatter_from_matrices(matrices)
+
+    prior = np.broadcast_to(np.asarray(priors.covariance, np.float64), model.compact_shape(K, d))
+    W = model.ridge(model.scatter(nk, xk, stats.second, stats.ref, xk), nk, reg_covar, d)
+    W_post = scatter_form(model.to_matrices(prior, K, d)) + W + scatter_form(spread)
+    cov = model.estimate(W_post, nu, d)
+    return Posterior(wc, beta, means, nu, cov, model.precision_cholesky(cov))
+
+
+def lower_bound(model: Any, post: Posterior, priors: Priors, stats: Stats) -> float:
+    """scikit-learn's lower bound (constant terms dropped) after an update from ``stats``,
+    whose ``resp_log_resp`` are those of the responsibilities the update read."""
+    K, d = post.means.shape
+    nu = post.degrees_of_freedom
+    log_det = model.log_det(post.precisions_cholesky, d)
+    shared = np.ndim(log_det) == 0  # tied: one Wishart, counted once per component
+    nu_w = nu[:1] if shared else nu
+    log_det = log_det - 0.5 * d * np.log(nu_w)
+    log_wishart = -(nu_w * log_det + nu_w * d * 0.5 * np.log(2.0)
+                    + np.sum(gammaln(0.5 * (nu_w - np.arange(d)[:, None])), axis=0))  # fmt: skip
+    total_wishart = K * float(log_wishart[0]) if shared else float(np.sum(log_wishart))
+    wc = post.weight_concentration
+    if priors.weight_concentration_type == "dirichlet_process":
+        log_norm_weight = -float(np.sum(betaln(wc[0], wc[1])))
+    else:
+        log_norm_weight = float(gammaln(np.sum(wc)) - np.sum(gammaln(wc)))
+    return (-stats.resp_log_resp - total_wishart - log_norm_weight
+            - 0.5 * d * float(np.sum(np.log(post.mean_precision))))  # fmt: skip
+
+
+def run_variational(ex: Executor, model: Any, post: Posterior, priors: Priors, settings: Any,
+                    bound: float = -np.inf) -> tuple[Posterior, list[float], bool]:  # fmt: skip
+    """Variational updates from ``post`` until the lower bound changes by less than tol.
+
+    Returns the posterior, the lower bound after every update (scikit-learn's
+    ``lower_bounds_``) and whether it converged.
+    """
+
+    def step(post: Posterior) -> tuple[Posterior, float]:
+        stats = e_step(ex, model, vb_params(post, priors, ex.dtype), entropy=True)
+        post = posterior(model, stats, priors, settings.reg_covar, ex.dtype)
+        return post, lower_bound(model, post, priors, stats)
+
+    return iterate(step, post, settings, bound)
