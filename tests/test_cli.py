@@ -75,6 +75,21 @@ def test_fit_predict_round_trip(tmp_path, faithful_csv):
     assert_user_error(again, "--force")
 
 
+def test_fit_bayesian_reports_the_components_kept(tmp_path, faithful_csv):
+    model, fig = tmp_path / "b.npz", tmp_path / "b.png"
+    res = run("fit", str(faithful_csv), "-k", "8", "--bayesian", "--seed", "0", "--out",
+              str(model), "--plot", str(fig))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "effective components 2 of 8" in res.stdout
+    ref = gm.BayesianGaussianMixture(n_components=8, random_state=0).fit(load_old_faithful())
+    assert f"lower bound {ref.lower_bound_:.4f}" in res.stdout
+    loaded = gm.load(model)
+    np.testing.assert_allclose(loaded.weights_, ref.weights_, rtol=1e-10)
+    assert fig.read_bytes()[:4] == b"\x89PNG"
+    bad = run("fit", str(faithful_csv), "-k", "3", "--bayesian", "--covariance", "VVV")
+    assert_user_error(bad, "--bayesian takes the covariance models full, tied, diag, spherical")
+
+
 def test_fit_selected_columns_and_options(tmp_path, faithful_csv):
     res = run("fit", str(faithful_csv), "-k", "3", "--columns", "waiting", "--covariance",
               "spherical", "--n-init", "2", "--seed", "1", "--quiet")  # fmt: skip

@@ -68,3 +68,20 @@ def test_plot_dual_program():
     texts = "\n".join(t.get_text() for t in ax.texts)
     assert "ẇ = 1.5000" in texts and "w̄ = 2.0707" in texts
     plt.close(ax.figure)
+
+
+def test_plot_weight_shrinkage(tmp_path):
+    ax, model = plot.plot_weight_shrinkage(X, n_components=6, max_iter=400)
+    assert model.converged_ and model.n_effective_components_ == 2
+    lines = [ln for ln in ax.get_lines() if len(ln.get_xdata()) > 2]
+    assert len(lines) == 6  # one per component, drawn over every update
+    final = np.sort([ln.get_ydata()[-1] for ln in lines])
+    np.testing.assert_allclose(final, np.sort(model.weights_))
+    assert final[:4].max() < 0.01 and final[-2:].min() > 0.3
+    # stepping one update at a time is the same fit as running them in one go
+    whole = gm.BayesianGaussianMixture(n_components=6, weight_concentration_prior=1e-3,
+                                       random_state=0, max_iter=len(lines[0].get_xdata()),
+                                       tol=0.0).fit(X)  # fmt: skip
+    np.testing.assert_allclose(whole.weights_, model.weights_, rtol=1e-9, atol=1e-12)
+    ax.figure.savefig(tmp_path / "w.png")
+    plt.close(ax.figure)

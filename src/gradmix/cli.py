@@ -19,7 +19,7 @@ import numpy as np
 
 from gradmix.ad.transforms import MAX_ORDER
 from gradmix.expr import MAX_DEPTH, MAX_LENGTH
-from gradmix.mixture.covariance import DEFAULT_COVARIANCE, MCLUST_NAMES, MODELS
+from gradmix.mixture.covariance import DEFAULT_COVARIANCE, MCLUST_NAMES, MODELS, SKLEARN_NAMES
 from gradmix.mixture.initialisation import INIT_PARAMS
 
 __all__ = ["main"]
@@ -224,6 +224,9 @@ def _fit(args: argparse.Namespace) -> None:
 
     if args.k < 1:
         raise UsageError(f"-k must be at least 1, got {args.k}")
+    if args.bayesian and args.covariance not in SKLEARN_NAMES:
+        raise UsageError(f"--bayesian takes the covariance models {', '.join(SKLEARN_NAMES)}, "
+                         f"not {args.covariance}")  # fmt: skip
     out = _output(model_path(args.out), args.force) if args.out else None
     plot_path = _figure_path(args.plot, args.force) if args.plot else None
     if out is not None and plot_path is not None and out.absolute() == plot_path.absolute():
@@ -247,10 +250,13 @@ def _fit(args: argparse.Namespace) -> None:
             bar.set_postfix(lower_bound=f"{lower_bound:.5f}", refresh=False)
             bar.refresh()
 
-    model = gm.GaussianMixture(
-        args.k, covariance_type=args.covariance, n_init=args.n_init, random_state=args.seed,
-        max_iter=args.max_iter, callback=progress, init_params=args.init,
-    )  # fmt: skip
+    common = dict(covariance_type=args.covariance, n_init=args.n_init, random_state=args.seed,
+                  max_iter=args.max_iter, callback=progress, init_params=args.init)  # fmt: skip
+    model: Any
+    if args.bayesian:
+        model = gm.BayesianGaussianMixture(n_components=args.k, **common)
+    else:
+        model = gm.GaussianMixture(args.k, **common)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -279,6 +285,7 @@ def _plot_fit(model: Any, X: np.ndarray, names: list[str], path: Path, force: bo
     from gradmix import plot
 
     fig, ax = plt.subplots(figsize=(6.5, 5))
+    kind = "Bayesian" if hasattr(model, "weight_concentration_") else ""
     resp = model.predict_proba(X)
     if X.shape[1] == 1:
         ax.hist(X[:, 0], bins=40, color="0.7")
@@ -286,7 +293,7 @@ def _plot_fit(model: Any, X: np.ndarray, names: list[str], path: Path, force: bo
     elif X.shape[1] == 2:
         ax.scatter(X[:, 0], X[:, 1], s=9, c=plot.responsibility_colours(resp),
                    edgecolors="none")  # fmt: skip
-        plot.plot_ellipses(ax, model)
+        plot.plot_ellipses(ax, model, min_weight=0.01 if kind == "Bayesian" else 0.0)
         ax.set_xlabel(names[0])
         ax.set_ylabel(names[1])
     else:
@@ -298,7 +305,10 @@ def _plot_fit(model: Any, X: np.ndarray, names: list[str], path: Path, force: bo
                    edgecolors="none")  # fmt: skip
         ax.set_xlabel("principal component 1")
         ax.set_ylabel("principal component 2")
-    ax.set_title(f"{model.n_components}-component {model.covariance_type} Gaussian mixture")
+    title = f"{model.n_components}-component {model.covariance_type} Gaussian mixture"
+    if kind:
+        title = f"{kind} {title} ({model.n_effective_components_} kept)"
+    ax.set_title(title)
     fig.tight_layout()
     try:
         _save_figure(fig, path, force, 110)
@@ -450,6 +460,12 @@ def _build_parser() -> argparse.ArgumentParser:
         default="kmeans",
         choices=INIT_PARAMS,
         help="initialisation (hc: mclust's hierarchical agglomeration)",
+    )
+    fit.add_argument(
+        "--bayesian",
+        action="store_true",
+        help="variational Bayesian mixture (Dirichlet process): -k is an upper bound and "
+        "unneeded components get weights near zero",
     )
     fit.add_argument("--n-init", type=int, default=1, help="initialisations (best kept)")
     fit.add_argument("--max-iter", type=int, default=100, help="EM iterations at most")

@@ -23,6 +23,7 @@ __all__ = [
     "plot_selection",
     "plot_divided_differences",
     "plot_clusters",
+    "plot_weight_shrinkage",
     "component_covariance",
     "responsibility_colours",
     "plot_dual_program",
@@ -54,7 +55,7 @@ def component_covariance(model: Any, k: int, dims: Sequence[int] = (0, 1)) -> np
 
 def plot_ellipses(ax: Any, model: Any, *, n_std: Sequence[float] = (1.0, 2.0),
                   dims: Sequence[int] = (0, 1), colors: Sequence[str] = COLORS,
-                  **kwargs: Any) -> list[Any]:  # fmt: skip
+                  min_weight: float = 0.0, **kwargs: Any) -> list[Any]:  # fmt: skip
     """Draw each component's covariance ellipses at ``n_std`` standard deviations.
 
     Parameters
@@ -67,6 +68,9 @@ def plot_ellipses(ax: Any, model: Any, *, n_std: Sequence[float] = (1.0, 2.0),
         The two features to draw.
     colors : sequence of str
         One colour per component (cycled).
+    min_weight : float
+        Components with a smaller weight are not drawn (the components a
+        Bayesian mixture shrank away).
     **kwargs
         Passed to :class:`matplotlib.patches.Ellipse`.
 
@@ -80,7 +84,10 @@ def plot_ellipses(ax: Any, model: Any, *, n_std: Sequence[float] = (1.0, 2.0),
 
     halo = [patheffects.withStroke(linewidth=4, foreground="white")]
     patches = []
+    weights = to_host(model.weights_)
     for k in range(np.shape(model.means_)[0]):
+        if weights[k] < min_weight:
+            continue
         cov = component_covariance(model, k, dims)
         vals, vecs = np.linalg.eigh(cov)
         angle = np.degrees(np.arctan2(vecs[1, -1], vecs[0, -1]))
@@ -164,6 +171,63 @@ def plot_em_iterations(X: np.ndarray, *, n_components: int = 2,
                  "colour = responsibility, ellipses at 1 and 2 standard deviations")  # fmt: skip
     fig.tight_layout()
     return fig
+
+
+def plot_weight_shrinkage(X: Any, *, n_components: int = 10,
+                          weight_concentration_prior: float = 1e-3, max_iter: int = 300,
+                          covariance_type: str = DEFAULT_COVARIANCE, random_state: Any = 0,
+                          ax: Any = None, **kw: Any) -> tuple[Any, Any]:  # fmt: skip
+    """The weights of a variational (Dirichlet-process) mixture, update by update.
+
+    A :class:`~gradmix.mixture.BayesianGaussianMixture` with ``n_components``
+    components is fitted to ``X`` one variational update at a time; each
+    component's expected weight is drawn against the update number on a log
+    scale.  Components the data do not need shrink towards zero; the dotted
+    line is the 1 % that ``n_effective_components_`` counts from.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    n_components, weight_concentration_prior, max_iter, covariance_type, random_state
+        Passed to the estimator (``max_iter`` bounds the updates drawn).
+    ax : matplotlib Axes, optional
+    **kw
+        Further estimator parameters.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    model : BayesianGaussianMixture
+        Fitted (converged, or after ``max_iter`` updates).
+    """
+    from gradmix.mixture import BayesianGaussianMixture
+
+    if ax is None:
+        ax = _pyplot().subplots(figsize=(6.5, 4.2))[1]
+    model = BayesianGaussianMixture(n_components=n_components, covariance_type=covariance_type,
+                                    weight_concentration_prior=weight_concentration_prior,
+                                    max_iter=1, warm_start=True, random_state=random_state,
+                                    **kw)  # fmt: skip
+    history = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(max_iter):
+            model.fit(X)
+            history.append(to_host(model.weights_))
+            if model.converged_:
+                break
+    W = np.array(history)
+    steps = np.arange(1, len(W) + 1)
+    for k in range(n_components):
+        ax.plot(steps, W[:, k], color=COLORS[k % len(COLORS)], lw=1.5)
+    ax.axhline(0.01, color="0.4", ls=":", lw=1)
+    ax.set_yscale("log")
+    ax.set_ylim(max(float(W.min()), 1e-8) / 2, 1.5)
+    ax.set_xlabel("variational update")
+    ax.set_ylabel("expected weight")
+    ax.set_title(f"{n_components} components offered, {model.n_effective_components_} kept "
+                 "(weight ≥ 1 %)")  # fmt: skip
+    return ax, model
 
 
 def plot_clusters(ax: Any, X: np.ndarray, labels: np.ndarray, *, title: str = "",

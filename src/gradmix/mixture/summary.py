@@ -18,7 +18,7 @@ def format_summary(model: Any, X: Any, feature_names: Sequence[str] | None = Non
 
     Parameters
     ----------
-    model : fitted GaussianMixture
+    model : fitted GaussianMixture or BayesianGaussianMixture
     X : array of shape (n_samples, n_features)
         The data the criteria are computed on.
     feature_names : sequence of str, optional
@@ -35,12 +35,27 @@ def format_summary(model: Any, X: Any, feature_names: Sequence[str] | None = Non
     n = int(np.shape(X)[0])
     ll = model.score(X) * n
     name = model.covariance_type
+    if hasattr(model, "weight_concentration_"):  # a variational posterior
+        kept = int(np.sum(weights >= 0.01))
+        head = [
+            f"Bayesian Gaussian mixture (variational): {K} components offered, {name} "
+            f"covariance, {d} features, {n} samples",
+            f"  effective components {kept} of {K} (expected weight >= 1%)   "
+            f"prior {model.weight_concentration_prior_type} "
+            f"(concentration {model.weight_concentration_prior_:.4g})",
+            f"  lower bound {model.lower_bound_:.4f}   mean score {ll / n:.6f}",
+            f"  variational updates {model.n_iter_}   converged {model.converged_}",
+        ]
+    else:
+        head = [
+            f"Gaussian mixture: {K} components, {name} covariance, {d} features, {n} samples",
+            f"  model {unit.letters}: {unit.description}",
+            f"  log-likelihood {ll:.4f}   mean {ll / n:.6f}   BIC {model.bic(X):.4f}   "
+            f"AIC {model.aic(X):.4f}   free parameters {free_parameters(name, K, d)}",
+            f"  EM iterations {model.n_iter_}   converged {model.converged_}",
+        ]
     lines = [
-        f"Gaussian mixture: {K} components, {name} covariance, {d} features, {n} samples",
-        f"  model {unit.letters}: {unit.description}",
-        f"  log-likelihood {ll:.4f}   mean {ll / n:.6f}   BIC {model.bic(X):.4f}   "
-        f"AIC {model.aic(X):.4f}   free parameters {free_parameters(name, K, d)}",
-        f"  EM iterations {model.n_iter_}   converged {model.converged_}",
+        *head,
         "",
         f"  {'component':>9}  {'weight':>8}  " + "  ".join(f"{'mean ' + nm:>14}" for nm in names),
     ]
