@@ -286,8 +286,12 @@ def iterate(step: Callable[[Any], tuple[Any, float]], state: Any, settings: EMSe
 
 
 def run_em(ex: Executor, model: Any, params: Params, settings: EMSettings,
-           lower_bound: float = -np.inf) -> tuple[Params, list[float], bool]:  # fmt: skip
+           lower_bound: float = -np.inf,
+           estep: Callable[[Executor, Any, Params], Stats] = e_step,
+           ) -> tuple[Params, list[float], bool]:  # fmt: skip
     """EM iterations from ``params`` until the mean log-likelihood changes by less than tol.
+
+    ``estep`` is :func:`e_step` or another pass with its signature (missing values).
 
     Returns
     -------
@@ -300,7 +304,7 @@ def run_em(ex: Executor, model: Any, params: Params, settings: EMSettings,
     start = params.copy()
 
     def step(params: Params) -> tuple[Params, float]:
-        stats = e_step(ex, model, params)
+        stats = estep(ex, model, params)
         previous = None if params.covariances is None else \
             np.asarray(params.covariances, dtype=np.float64)  # fmt: skip
         params = m_step(

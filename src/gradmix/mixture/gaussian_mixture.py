@@ -18,6 +18,7 @@ from numbers import Integral
 from typing import Any
 
 import numpy as np
+from array_api_compat import array_namespace
 from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as _SklearnGMM
@@ -47,13 +48,32 @@ from gradmix.mixture.em import (
 )
 from gradmix.mixture.executors import Chunk, Executor
 from gradmix.mixture.initialisation import initial_params
-from gradmix.mixture.mixture_base import MixtureBase, label_kernel, log_prob_kernel
+from gradmix.mixture.missing import (
+    filled_with_centre,
+    impute_kernel,
+    missing_e_step,
+    missing_label_kernel,
+    missing_per_row,
+    missing_proba_kernel,
+    missing_score_kernel,
+)
+from gradmix.mixture.mixture_base import (
+    MixtureBase,
+    label_kernel,
+    log_prob_kernel,
+    proba_kernel,
+    score_kernel,
+)
 from gradmix.mixture.ops import logsumexp_rows
 from gradmix.mixture.streaming import RunningStats
 
 __all__ = ["CovarianceFactors", "GaussianMixture"]
 
 FREEZABLE = ("weights", "means", "covariances")
+
+#: the prediction kernels' counterparts for rows with missing entries
+MISSING_KERNELS = {label_kernel: missing_label_kernel, proba_kernel: missing_proba_kernel,
+                   score_kernel: missing_score_kernel}  # fmt: skip
 
 #: mclust's decomposition Σ_k = λ_k D_k A_k D_kᵀ of the fitted covariances
 CovarianceFactors = namedtuple("CovarianceFactors", ["volume", "shape", "orientation"])
@@ -193,6 +213,16 @@ class GaussianMixture(MixtureBase):
         the log-likelihood: quadratic convergence to the maximum EM approaches
         linearly.  The result maximises the likelihood without ``reg_covar``
         (pass ``reg_covar=0`` for EM to share that fixed point).  Numpy data only.
+    missing : {"error", "em"}, default="error"
+        (gradmix) ``"error"`` rejects NaN entries (scikit-learn's behaviour).
+        ``"em"`` treats them as missing at random and fits by EM on the
+        observed entries (Ghahramani & Jordan 1994): each row's marginal
+        density over its observed coordinates in the E-step, the conditional
+        moments of its missing ones in the M-step.  Rows with no observed
+        entry are left out, with a warning.  ``predict``, ``predict_proba``
+        and ``score_samples`` then accept NaN too, and :meth:`impute` fills
+        them in.  numpy and Dask data; EM only (no ``solver="gradient"``,
+        ``refine``, ``partial_fit`` on data with NaN).
 
     Attributes
     ----------
@@ -244,6 +274,7 @@ class GaussianMixture(MixtureBase):
         "callback": [callable, None],
         "solver": [StrOptions({"em", "gradient"})],
         "refine": [StrOptions({"newton"}), None],
+        "missing": [StrOptions({"error", "em"})],
     }  # fmt: skip
 
     def __init__(
@@ -268,6 +299,7 @@ class GaussianMixture(MixtureBase):
         callback: Any = None,
         solver: str = "em",
         refine: str | None = None,
+        missing: str = "error",
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -288,6 +320,7 @@ class GaussianMixture(MixtureBase):
         self.callback = callback
         self.solver = solver
         self.refine = refine
+        self.missing = missing
 
     # ------------------------------------------------------------------ helpers
     def _validate_params(self) -> None:
@@ -381,6 +414,10 @@ class GaussianMixture(MixtureBase):
         self._running = None  # a fit ends any partial_fit stream
         ex = self._fit_executor(X, sample_weight)
         given = self._check_parameters(ex.d)
+        start_ex: Executor = ex
+        estep: Any = e_step
+        if ex.has_missing:
+            start_ex, estep = self._missing_setup(ex, sample_weight), missing_e_step
         rows = None
         if self.solver == "gradient" or self.refine is not None:
             rows = inference.numpy_rows(ex)
@@ -395,7 +432,7 @@ class GaussianMixture(MixtureBase):
 
         for init in range(n_init):
             self._print_verbose_msg_init_beg(init)
-            params = self._start(ex, given, random_state, init) if do_init else \
+            params = self._start(start_ex, given, random_state, init) if do_init else \
                 self._params(ex.shift, ex.dtype)  # fmt: skip
             if self.max_iter == 0:
                 best, best_n_iter = params, 0
@@ -411,7 +448,7 @@ class GaussianMixture(MixtureBase):
                 check_variances(self._model, params.covariances, ex.var_floor)
             else:
                 params, current, converged = run_em(
-                    ex, self._model, params, self._settings(init), lower_bound
+                    ex, self._model, params, self._settings(init), lower_bound, estep
                 )
             lower_bound = current[-1]
             self._print_verbose_msg_init_end(lower_bound, converged)
@@ -437,7 +474,55 @@ class GaussianMixture(MixtureBase):
         self.n_iter_ = best_n_iter
         self.lower_bound_ = max_lower_bound
         self.lower_bounds_ = best_lower_bounds
-        return per_row(ex, self._model, best, label_kernel, dtype=np.int64)
+        return self._rows_of(ex, best, label_kernel, None, np.int64)
+
+    def _missing_setup(self, ex: Executor, sample_weight: Any) -> Executor:
+        """Checks for a fit on data with NaN; the data with NaN as the column means, for
+        the initialisation."""
+        if self.solver == "gradient" or self.refine is not None:
+            raise ValueError("missing='em' fits by EM: solver='gradient' and refine='newton' "
+                             "need data without missing values")  # fmt: skip
+        assert ex.observed is not None
+        if ex.observed.empty_rows:
+            warnings.warn(f"{ex.observed.empty_rows} rows have no observed value and are "
+                          "left out of the fit", UserWarning, stacklevel=5)  # fmt: skip
+        filled = filled_with_centre(ex.X, ex.shift)
+        return self._executor(filled, sample_weight, reset=False, shift=ex.shift)
+
+    def _rows_of(self, ex: Executor, params: Params, kernel: Any, cols: int | None,
+                 dtype: Any = None) -> Any:  # fmt: skip
+        """``per_row`` with the missing-value kernels where rows may hold NaN."""
+        if self.missing == "em" and ex.numpy_chunks:
+            return missing_per_row(ex, self._model, params, MISSING_KERNELS[kernel], cols, dtype)
+        return per_row(ex, self._model, params, kernel, cols, dtype)
+
+    def _per_row(self, X: Any, kernel: Any, cols: int | None, dtype: Any = None) -> Any:
+        ex, params = self._predicting(X)
+        return self._rows_of(ex, params, kernel, cols, dtype)
+
+    def impute(self, X: Any) -> Any:
+        """(gradmix) ``X`` with its NaN entries replaced by their conditional expectation.
+
+        E[x_m | x_o] = Σ_k r_k(x_o) (μ_km + Σ_kmo Σ_koo⁻¹ (x_o - μ_ko)) under the
+        fitted mixture, with r_k(x_o) the responsibilities given the observed
+        entries; a row with nothing observed gets the mixture's mean.  Observed
+        entries are returned unchanged.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            numpy or Dask, with NaN where values are missing.
+
+        Returns
+        -------
+        ndarray or dask array of shape (n_samples, n_features)
+            A new array (``X`` is not modified).
+        """
+        ex, params = self._predicting(X, allow_missing=True)
+        centred = missing_per_row(ex, self._model, params, impute_kernel, ex.d, ex.dtype)
+        filled = centred + ex.shift.astype(ex.dtype)
+        xp = array_namespace(filled)  # numpy or dask.array: observed entries stay exact
+        return xp.where(xp.isnan(ex.X), filled, ex.X)
 
     def _settings(self, init: int) -> EMSettings:
         def on_iteration(n_iter: int, lower_bound: float, change: float) -> None:

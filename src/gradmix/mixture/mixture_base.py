@@ -74,6 +74,7 @@ class MixtureBase(DensityMixin, BaseEstimator):
 
     def _executor(self, X: Any, sample_weight: Any = None, **kw: Any) -> Executor:
         K, model = self.n_components, self._model
+        kw.setdefault("allow_missing", getattr(self, "missing", "error") == "em")
 
         def bytes_per_row(d: int, itemsize: int) -> int:
             return model.temporaries_per_row(K, d) * itemsize
@@ -107,11 +108,11 @@ class MixtureBase(DensityMixin, BaseEstimator):
         self.precisions_ = public(model.precisions(p.precisions_cholesky))
 
     # -------------------------------------------------------------- prediction
-    def _predicting(self, X: Any) -> tuple[Executor, Params]:
+    def _predicting(self, X: Any, **kw: Any) -> tuple[Executor, Params]:
         """Test data and the fitted parameters, both centred about the means' centre."""
         check_is_fitted(self)
         shift = to_host(self.means_).mean(axis=0)
-        ex = self._executor(X, reset=False, shift=shift, summarise=False)
+        ex = self._executor(X, reset=False, shift=shift, summarise=False, **kw)
         return ex, self._params(shift, ex.dtype)
 
     def _per_row(self, X: Any, kernel: Any, cols: int | None, dtype: Any = None) -> Any:

@@ -49,6 +49,7 @@ def executor_for(
     shift: np.ndarray | None = None,
     summarise: bool = True,
     augmented: bool = False,
+    allow_missing: bool = False,
 ) -> Executor:
     """Validated data, wrapped in the executor for their kind.
 
@@ -76,6 +77,10 @@ def executor_for(
         (predictions, which bring their own centre, skip it).
     augmented : bool
         Keep ``[X - shift, 1]`` on the host (k-means).
+    allow_missing : bool
+        Let NaN entries in (numpy and Dask data): the centre is then the
+        observed entries' mean and ``ex.observed`` summarises them.  Other
+        array libraries still reject them.
 
     Returns
     -------
@@ -90,7 +95,7 @@ def executor_for(
                              f"{estimator.n_features_in_} features as input.")  # fmt: skip
         n = X.shape[0] if np.isfinite(X.shape[0]) else 2**62  # maybe unknown yet
         rows = rows_for_budget(int(n), bytes_per_row(X.shape[1], X.dtype.itemsize), max_memory)
-        ex: Executor = DaskExecutor(X, sample_weight, rows, shift, summarise)
+        ex: Executor = DaskExecutor(X, sample_weight, rows, shift, summarise, allow_missing)
         _forget_feature_names(estimator, ex.d, reset)
         _too_few(ex.n, (ex.n, ex.d), min_samples)
         return ex
@@ -108,9 +113,11 @@ def executor_for(
         return DeviceExecutor(ns, X, w, rows_for_budget(n, per_row, budget), shift,
                               summarise)  # fmt: skip
     X = validate_data(estimator, X, reset=reset, dtype=[np.float64, np.float32],
-                      ensure_min_samples=min_samples)  # fmt: skip
+                      ensure_min_samples=min_samples,
+                      ensure_all_finite="allow-nan" if allow_missing else True)  # fmt: skip
     w = None
     if sample_weight is not None:
         w = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
     rows = rows_for_budget(X.shape[0], bytes_per_row(X.shape[1], X.dtype.itemsize), max_memory)
-    return HostExecutor(X, w, rows, shift, augmented=augmented, summarise_data=summarise)
+    return HostExecutor(X, w, rows, shift, augmented=augmented, summarise_data=summarise,
+                        allow_missing=allow_missing)  # fmt: skip

@@ -159,6 +159,39 @@ def summarise(chunk: Chunk, get: Callable[[Any], np.ndarray], absmax: bool = Fal
     return Summary(int(m), sum_x, get(w @ X), sum_w, min_w, finite, big)
 
 
+@dataclass
+class Observed:
+    """Per-column sums over the observed (non-NaN) entries, for data with missing values."""
+
+    sum_wx: np.ndarray  # (d,) Σ w x over observed entries
+    sum_w: np.ndarray  # (d,) Σ w over observed entries
+    absmax: np.ndarray  # (d,) largest observed magnitudes
+    empty_rows: int  # rows with no observed entry
+    finite: bool  # no infinity among the observed entries
+
+    def __add__(self, o: Observed) -> Observed:
+        return Observed(self.sum_wx + o.sum_wx, self.sum_w + o.sum_w,
+                        np.maximum(self.absmax, o.absmax), self.empty_rows + o.empty_rows,
+                        self.finite and o.finite)  # fmt: skip
+
+
+def summarise_observed(chunk: Chunk, get: Callable[[Any], np.ndarray]) -> Observed:
+    """A chunk's :class:`Observed` (a kernel over uncentred rows that may hold NaN)."""
+    xp = chunk.xp
+    m, d = chunk.X.shape
+    if m == 0:
+        return Observed(np.zeros(d), np.zeros(d), np.zeros(d), 0, True)
+    X = to_float64(xp, chunk.X)
+    seen = ~xp.isnan(X)
+    Xz = xp.where(seen, X, xp.zeros_like(X))
+    finite = bool(xp.all(xp.isfinite(Xz)))
+    seen_f = xp.astype(seen, X.dtype)
+    w = xp.ones((m,), dtype=X.dtype) if chunk.w is None else to_float64(xp, chunk.w)
+    empty = int(get(xp.sum(xp.astype(~xp.any(seen, axis=1), xp.int64))))
+    return Observed(get(w @ Xz), get(w @ seen_f), get(xp.max(xp.abs(Xz), axis=0)), empty,
+                    finite)  # fmt: skip
+
+
 def _resolution(dtype: Any, absmax: np.ndarray) -> np.ndarray:
     """(16 eps max|x|)²: variances below this are rounding noise of the data."""
     return (16 * np.finfo(dtype).eps * absmax) ** 2
@@ -199,6 +232,10 @@ class Executor(ABC):
 
     #: True when the rows are a numpy array in this process (what gradmix.ad differentiates)
     in_memory_numpy: bool = False
+    #: True when kernels see numpy chunks (in memory, or Dask blocks)
+    numpy_chunks: bool = True
+    #: the data as validated (numpy, an array-API array or a Dask array)
+    X: Any
 
     n: int
     d: int
@@ -209,8 +246,27 @@ class Executor(ABC):
     summary: Summary
     _var_floor: np.ndarray | None = None
 
+    #: accept NaN entries (missing values); they stay NaN in the kernels' rows
+    allow_missing: bool = False
+    #: the observed entries' summary, when the data hold NaN and they are allowed
+    observed: Observed | None = None
+
+    @property
+    def has_missing(self) -> bool:
+        """True when the data hold missing values (NaN), which ``allow_missing`` let in."""
+        return self.observed is not None
+
     def _set_summary(self, s: Summary, shift: np.ndarray | None) -> None:
         """Centre and total weight from the data's summary."""
+        if not s.finite and self.allow_missing:
+            self.observed = self.map_reduce(summarise_observed, self.to_host)
+            if not self.observed.finite:
+                raise ValueError("Input X contains infinity.")
+            if np.any(self.observed.sum_w <= 0):
+                j = int(np.flatnonzero(self.observed.sum_w <= 0)[0])
+                raise ValueError(f"Input X has no observed value in column {j}")
+            s.sum_wx = self.observed.sum_wx / self.observed.sum_w * s.sum_w
+            s.finite, s.absmax = True, self.observed.absmax
         if not s.finite:
             raise ValueError("Input X contains NaN or infinity.")
         if s.min_w < 0:

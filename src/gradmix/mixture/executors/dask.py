@@ -129,9 +129,11 @@ class DaskExecutor(Executor):
     """
 
     def __init__(self, X: Any, sample_weight: Any, rows: int,
-                 shift: np.ndarray | None = None, summarise_data: bool = True) -> None:  # fmt: skip
+                 shift: np.ndarray | None = None, summarise_data: bool = True,
+                 allow_missing: bool = False) -> None:  # fmt: skip
         import dask.array as da
 
+        self.allow_missing = allow_missing
         if X.ndim != 2:
             raise ValueError(f"Expected 2D array, got {X.ndim}D array instead")
         if not np.issubdtype(X.dtype, np.floating):

@@ -51,6 +51,8 @@ class DeviceExecutor(Executor):
         Run the summary pass (predictions, which bring their centre, skip it).
     """
 
+    numpy_chunks = False
+
     def __init__(self, ns: Namespace, X: Any, w: np.ndarray | None, rows: int,
                  shift: np.ndarray | None = None, summarise_data: bool = True) -> None:  # fmt: skip
         self.ns = ns

@@ -82,7 +82,8 @@ class HostExecutor(Executor):
     def __init__(self, X: np.ndarray, w: np.ndarray | None, rows: int,
                  shift: np.ndarray | None = None, n_threads: int | None = None,
                  augmented: bool = False, offset: int = 0,
-                 summarise_data: bool = True) -> None:  # fmt: skip
+                 summarise_data: bool = True, allow_missing: bool = False) -> None:  # fmt: skip
+        self.allow_missing = allow_missing
         self.n, self.d = (int(s) for s in X.shape)
         self.dtype = np.dtype(X.dtype)
         self.offset = offset

@@ -1,0 +1,72 @@
+"""Per-iteration time of BayesianGaussianMixture, scikit-learn / gradmix, beside GaussianMixture.
+
+Run:  uv run python -m benchmarks.bgm_speed [--n 100000] [--d 32] [--k 64] [--types full]
+
+Timed as benchmarks/gmm_speed.py times EM: the best 4-update fit minus the
+best 1-update fit, over --repeat alternating rounds, after a warm-up, so the
+start cancels.  The variational fits start from one random row per component
+(``init_params="random_from_data"``, the same rows in both libraries); the
+GaussianMixture row of the same run uses gmm_speed's shared start.  The final
+lower bounds' relative difference is printed as a check that both libraries
+did the same arithmetic.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from sklearn.mixture import BayesianGaussianMixture as SkBGM
+from sklearn.mixture import GaussianMixture as SkGMM
+from threadpoolctl import threadpool_info
+
+import gradmix as gm
+from benchmarks.gmm_speed import fit_time, start
+
+
+def per_iteration(pairs: tuple, X: np.ndarray, repeat: int, **kw: object) -> tuple[dict, dict]:
+    for _, cls in pairs:  # warm-up
+        fit_time(cls, X, 1, **kw)
+    t1 = {name: np.inf for name, _ in pairs}
+    t4 = dict(t1)
+    bounds = {}
+    for _ in range(repeat):
+        for name, cls in pairs:
+            a, _ = fit_time(cls, X, 1, **kw)
+            b, bounds[name] = fit_time(cls, X, 4, **kw)
+            t1[name], t4[name] = min(t1[name], a), min(t4[name], b)
+    return {name: (t4[name] - t1[name]) / 3 for name in t1}, bounds
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--n", type=int, default=100_000)
+    p.add_argument("--d", type=int, default=32)
+    p.add_argument("--k", type=int, default=64)
+    p.add_argument("--types", default="full")
+    p.add_argument("--repeat", type=int, default=2)
+    args = p.parse_args()
+    rng = np.random.default_rng(0)
+    centres = rng.normal(scale=4, size=(args.k, args.d))
+    X = centres[rng.integers(0, args.k, args.n)] + rng.normal(size=(args.n, args.d))
+    blas = {i["internal_api"]: i["num_threads"] for i in threadpool_info()}
+    print(f"N={args.n} d={args.d} K={args.k} float64, BLAS {blas}")
+    print(f"{'estimator':<28} {'sklearn s/it':>12} {'gradmix s/it':>12} {'ratio':>7} "
+          f"{'lb rel diff':>12}")  # fmt: skip
+    for ct in args.types.split(","):
+        rows = [
+            (f"BayesianGaussianMixture {ct}", (("sk", SkBGM), ("gm", gm.BayesianGaussianMixture)),
+             {"init_params": "random_from_data", "random_state": 0}),
+            (f"GaussianMixture {ct}", (("sk", SkGMM), ("gm", gm.GaussianMixture)),
+             start(X, args.k, ct)),
+        ]  # fmt: skip
+        for label, pairs, kw in rows:
+            best, bounds = per_iteration(pairs, X, args.repeat, n_components=args.k,
+                                         covariance_type=ct, **kw)  # fmt: skip
+            rel = abs(bounds["gm"] - bounds["sk"]) / abs(bounds["sk"])
+            print(f"{label:<28} {best['sk']:12.3f} {best['gm']:12.3f} "
+                  f"{best['sk'] / best['gm']:7.2f} {rel:12.1e}", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
