@@ -90,6 +90,30 @@ def test_fit_bayesian_reports_the_components_kept(tmp_path, faithful_csv):
     assert_user_error(bad, "--bayesian takes the covariance models full, tied, diag, spherical")
 
 
+def test_fit_with_missing_values(tmp_path):
+    X = load_old_faithful()
+    holes = np.random.default_rng(0).random(X.shape) < 0.2
+    holes[holes.all(axis=1), 0] = False  # keep every row in the file
+    Xm = np.where(holes, np.nan, X)
+    path = tmp_path / "holes.csv"
+    path.write_text("eruptions,waiting\n" + "".join(
+        ",".join("" if np.isnan(v) else repr(float(v)) for v in row) + "\n" for row in Xm))  # fmt: skip
+    refused = run("fit", str(path), "-k", "2")
+    assert_user_error(refused, "--missing em fits with them")
+    model = tmp_path / "m.npz"
+    res = run("fit", str(path), "-k", "2", "--missing", "em", "--seed", "0", "--out", str(model),
+              "--plot", str(tmp_path / "m.png"))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert f"{int(holes.sum())} missing values" in res.stderr
+    ref = gm.GaussianMixture(2, missing="em", random_state=0).fit(Xm)
+    assert f"log-likelihood {ref.score(Xm) * len(Xm):.4f}" in res.stdout
+    labels = run("predict", str(model), str(path))
+    assert labels.returncode == 0, labels.stderr
+    np.testing.assert_array_equal(np.array(labels.stdout.split(), dtype=int), ref.predict(Xm))
+    both = run("fit", str(path), "-k", "2", "--missing", "em", "--drop-missing")
+    assert_user_error(both, "contradict")
+
+
 def test_fit_selected_columns_and_options(tmp_path, faithful_csv):
     res = run("fit", str(faithful_csv), "-k", "3", "--columns", "waiting", "--covariance",
               "spherical", "--n-init", "2", "--seed", "1", "--quiet")  # fmt: skip

@@ -68,8 +68,8 @@ def _figure_path(path: str, force: bool) -> Path:
     return out
 
 
-def read_csv(path: str, columns: Sequence[str] | None = None,
-             drop_missing: bool = False) -> tuple[np.ndarray, list[str]]:  # fmt: skip
+def read_csv(path: str, columns: Sequence[str] | None = None, drop_missing: bool = False,
+             keep_missing: bool = False) -> tuple[np.ndarray, list[str]]:  # fmt: skip
     """Numeric columns of a CSV file with a header row (see :mod:`gradmix.csvdata`).
 
     Returns
@@ -80,7 +80,8 @@ def read_csv(path: str, columns: Sequence[str] | None = None,
     from gradmix.csvdata import CSVError, read_table
 
     try:
-        table = read_table(path, columns, drop_missing=drop_missing, note=_note)
+        table = read_table(path, columns, drop_missing=drop_missing, keep_missing=keep_missing,
+                           note=_note)  # fmt: skip
     except CSVError as exc:
         raise UsageError(str(exc)) from None
     return table.X, table.names
@@ -232,7 +233,12 @@ def _fit(args: argparse.Namespace) -> None:
     if out is not None and plot_path is not None and out.absolute() == plot_path.absolute():
         raise UsageError("--out and --plot name the same file")
     cols = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    X, names = read_csv(args.data, cols, drop_missing=args.drop_missing)
+    if args.missing == "em" and args.drop_missing:
+        raise UsageError("--missing em and --drop-missing contradict each other")
+    if args.missing == "em" and args.bayesian:
+        raise UsageError("--missing em is an option of the EM fit, not of --bayesian")
+    X, names = read_csv(args.data, cols, drop_missing=args.drop_missing,
+                        keep_missing=args.missing == "em")  # fmt: skip
     need = max(args.k, 2)
     if X.shape[0] < need:
         rows = "1 data row" if X.shape[0] == 1 else f"{X.shape[0]} data rows"
@@ -256,7 +262,7 @@ def _fit(args: argparse.Namespace) -> None:
     if args.bayesian:
         model = gm.BayesianGaussianMixture(n_components=args.k, **common)
     else:
-        model = gm.GaussianMixture(args.k, **common)
+        model = gm.GaussianMixture(args.k, missing=args.missing, **common)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -287,6 +293,8 @@ def _plot_fit(model: Any, X: np.ndarray, names: list[str], path: Path, force: bo
     fig, ax = plt.subplots(figsize=(6.5, 5))
     kind = "Bayesian" if hasattr(model, "weight_concentration_") else ""
     resp = model.predict_proba(X)
+    if np.isnan(X).any():
+        X = model.impute(X)  # rows with missing values drawn where the model expects them
     if X.shape[1] == 1:
         ax.hist(X[:, 0], bins=40, color="0.7")
         ax.set_xlabel(names[0])
@@ -334,7 +342,7 @@ def _predict(args: argparse.Namespace) -> None:
     # columns are matched by name, in whatever order the file has them
     names = getattr(model, "feature_names_in_", None)
     columns = [str(c) for c in names] if names is not None else saved
-    X, _ = read_csv(args.data, columns)
+    X, _ = read_csv(args.data, columns, keep_missing=getattr(model, "missing", "error") == "em")
     d = model.n_features_in_
     if X.shape[1] != d:
         raise UsageError(f"{args.data} has {X.shape[1]} numeric columns, the model expects {d}")
@@ -479,6 +487,13 @@ def _build_parser() -> argparse.ArgumentParser:
         "--drop-missing",
         action="store_true",
         help="leave out rows with empty or NaN cells (default: an error)",
+    )
+    fit.add_argument(
+        "--missing",
+        default="error",
+        choices=("error", "em"),
+        help="missing values (empty or NaN cells): an error (default), or fit by EM on the "
+        "observed values (missing at random)",
     )
     fit.add_argument("--out", help="save the model here (.npz)")
     fit.add_argument("--plot", help="save a picture of the fit here (.png)")

@@ -98,7 +98,7 @@ def _rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
 
 
 def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
-               drop_missing: bool = False,
+               drop_missing: bool = False, keep_missing: bool = False,
                note: Callable[[str], None] | None = None) -> Table:  # fmt: skip
     """The numeric columns of a CSV file with a header row.
 
@@ -111,6 +111,8 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
     drop_missing : bool
         Leave out rows with a missing value in a data column (and say how
         many) instead of raising.
+    keep_missing : bool
+        Keep missing values as NaN (for a fit that handles them; say how many).
     note : callable, optional
         Receives one-line remarks (text columns left out, rows dropped).
 
@@ -163,10 +165,16 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
         rows_with = np.flatnonzero(holes.any(axis=1))
         first = int(rows_with[0])
         where = f"line {lines[first]}, column {header[picked[int(np.argmax(holes[first]))]]}"
+        if keep_missing:
+            if note is not None:
+                note(f"{path}: {int(holes.sum())} missing values in {len(rows_with)} rows "
+                     f"(the first at {where})")  # fmt: skip
+            return Table(X, [header[j] for j in picked], lines, skipped, 0)
         if not drop_missing:
             raise CSVError(f"{path} has {int(holes.sum())} missing values (empty or NaN cells) "
                            f"in {len(rows_with)} rows, the first at {where}; "
-                           "--drop-missing leaves those rows out")  # fmt: skip
+                           "--drop-missing leaves those rows out, --missing em fits with "
+                           "them")  # fmt: skip
         keep = ~holes.any(axis=1)
         X, lines, dropped = X[keep], lines[keep], int(len(rows_with))
         if note is not None:
