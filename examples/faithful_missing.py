@@ -82,15 +82,19 @@ def main() -> None:
     print(f"Old Faithful, {X.shape[0]} eruptions: {int(holes.sum())} of {holes.size} values "
           f"({holes.mean():.0%}) removed at random, in {n_rows} rows ({n_empty} with no value "
           "left, which no method can use)\n")  # fmt: skip
-    print("largest error of the component means against the complete-data fit "
-          "(in standard deviations of each column):")
+    print(
+        "largest error of the component means against the complete-data fit "
+        "(in standard deviations of each column):"
+    )
     for name, err in errors.items():
         print(f"  {name:<26} {err:.4f}")
     print("\nimputation of the removed values, RMSE in standard deviations of each column:")
     for name, err in rmse.items():
         print(f"  {name:<26} {err:.3f}")
-    print(f"\ncomplete-data fit : weights {np.round(reference.weights_[ordered(reference)], 3)}"
-          f"  means {np.round(reference.means_[ordered(reference)], 2).tolist()}")
+    print(
+        f"\ncomplete-data fit : weights {np.round(reference.weights_[ordered(reference)], 3)}"
+        f"  means {np.round(reference.means_[ordered(reference)], 2).tolist()}"
+    )
     print(f"missing-value fit : weights {np.round(em.weights_[ordered(em)], 3)}"
           f"  means {np.round(em.means_[ordered(em)], 2).tolist()}")  # fmt: skip
 

@@ -96,8 +96,8 @@ def test_fit_with_missing_values(tmp_path):
     holes[holes.all(axis=1), 0] = False  # keep every row in the file
     Xm = np.where(holes, np.nan, X)
     path = tmp_path / "holes.csv"
-    path.write_text("eruptions,waiting\n" + "".join(
-        ",".join("" if np.isnan(v) else repr(float(v)) for v in row) + "\n" for row in Xm))  # fmt: skip
+    cells = [",".join("" if np.isnan(v) else repr(float(v)) for v in row) for row in Xm]
+    path.write_text("eruptions,waiting\n" + "".join(line + "\n" for line in cells))
     refused = run("fit", str(path), "-k", "2")
     assert_user_error(refused, "--missing em fits with them")
     model = tmp_path / "m.npz"

@@ -19,7 +19,8 @@ from tests.mixture.test_check_estimator import failures
 TYPES = ["full", "tied", "diag", "spherical"]
 PRIORS = ["dirichlet_process", "dirichlet_distribution"]
 ATTRIBUTES = ["weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_",
-              "mean_precision_", "degrees_of_freedom_", "mean_prior_", "covariance_prior_"]  # fmt: skip
+              "mean_precision_", "degrees_of_freedom_", "mean_prior_",
+              "covariance_prior_"]  # fmt: skip
 
 
 def blobs(seed=0, n=(300, 200, 100)):
@@ -38,8 +39,10 @@ def fit_both(X, **kw):
 def assert_same(a, b, rtol=1e-10):
     np.testing.assert_allclose(np.ravel(a.lower_bounds_), b.lower_bounds_, rtol=rtol)
     for name in ATTRIBUTES:
-        np.testing.assert_allclose(to_host(getattr(b, name)), getattr(a, name), rtol=rtol,
-                                   atol=rtol * np.max(np.abs(getattr(a, name))), err_msg=name)  # fmt: skip
+        expected = getattr(a, name)
+        atol = rtol * np.max(np.abs(expected))
+        np.testing.assert_allclose(to_host(getattr(b, name)), expected, rtol=rtol, atol=atol,
+                                   err_msg=name)  # fmt: skip
     np.testing.assert_allclose(np.asarray(b.weight_concentration_, dtype=float),
                                np.asarray(a.weight_concentration_), rtol=rtol)  # fmt: skip
     assert (a.n_iter_, a.converged_) == (b.n_iter_, b.converged_)

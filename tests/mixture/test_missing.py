@@ -64,8 +64,8 @@ def reference_step(X, weights, means, covs, covariance_type, reg_covar):
         if not o.any():
             continue
         m = ~o
-        logp = np.array([np.log(weights[k]) + multivariate_normal(means[k][o], covs[k][np.ix_(o, o)]).logpdf(x[o])
-                         for k in range(K)])  # fmt: skip  # noqa: E501
+        logp = np.array([np.log(weights[k]) + multivariate_normal(
+            means[k][o], covs[k][np.ix_(o, o)]).logpdf(x[o]) for k in range(K)])  # fmt: skip
         lls.append(logsumexp(logp))
         r = np.exp(logp - logsumexp(logp))
         xhat, C = np.zeros((K, d)), np.zeros((K, d, d))
@@ -75,7 +75,7 @@ def reference_step(X, weights, means, covs, covariance_type, reg_covar):
             xhat[k, m] = means[k][m] + B @ (x[o] - means[k][o])
             C[k][np.ix_(m, m)] = covs[k][np.ix_(m, m)] - B @ covs[k][np.ix_(o, m)]
         xhat_all.append(xhat), C_all.append(C), r_all.append(r)
-    for xhat, C, r in zip(xhat_all, C_all, r_all, strict=True):
+    for xhat, r in zip(xhat_all, r_all, strict=True):
         nk += r
         sx += r[:, None] * xhat
     new_means = sx / nk[:, None]
