@@ -41,7 +41,7 @@ def fit_time(cls: type, X: np.ndarray, n_iter: int, **kw: object) -> tuple[float
         warnings.simplefilter("ignore")
         t = time.perf_counter()
         m = cls(max_iter=n_iter, tol=0, **kw).fit(X)
-        return time.perf_counter() - t, float(m.lower_bound_)
+        return time.perf_counter() - t, float(np.ravel(m.lower_bound_)[0])
 
 
 def start(X: np.ndarray, k: int, ct: str) -> dict[str, object]:

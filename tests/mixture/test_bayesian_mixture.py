@@ -237,3 +237,27 @@ def test_a_tampered_file_is_refused(tmp_path):
     path = m.save(tmp_path / "bad")
     with pytest.raises(ValueError, match=re.escape(str(path))):
         gm.load(path)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_covariances_and_precisions_are_inverse(covariance_type):
+    """scikit-learn's test_check_covariance_precision."""
+    m = gm.BayesianGaussianMixture(n_components=3, covariance_type=covariance_type,
+                                   random_state=0).fit(blobs())  # fmt: skip
+    cov, prec = m.covariances_, m.precisions_
+    if covariance_type == "full":
+        for c, p in zip(cov, prec, strict=True):
+            np.testing.assert_allclose(c @ p, np.eye(3), atol=1e-10)
+    elif covariance_type == "tied":
+        np.testing.assert_allclose(cov @ prec, np.eye(3), atol=1e-10)
+    else:
+        np.testing.assert_allclose(cov * prec, np.ones_like(cov), atol=1e-10)
+
+
+def test_predict_agrees_with_fit_predict_and_predict_proba():
+    X = blobs(8)
+    m = gm.BayesianGaussianMixture(n_components=5, random_state=0, max_iter=300, tol=1e-6)
+    labels = m.fit_predict(X)
+    np.testing.assert_array_equal(labels, m.predict(X))
+    np.testing.assert_array_equal(m.predict(X), np.argmax(m.predict_proba(X), axis=1))
+    np.testing.assert_allclose(m.predict_proba(X).sum(axis=1), 1.0, rtol=1e-12)
