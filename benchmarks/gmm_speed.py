@@ -16,7 +16,8 @@ slow).  Both libraries start from the same parameters
 after a random_from_data start), so the figure is the steady-state cost of an
 iteration rather than of the first, degenerate ones.  The two libraries are
 timed alternately; the best of --repeat rounds is kept.  The script also
-prints the final lower bounds' relative difference, and gradmix's float32
+prints the final lower bounds' relative difference, each type's bound and the
+fraction of it gradmix reaches (benchmarks/bounds.py), and gradmix's float32
 speed against its float64 (full covariance, same start).
 """
 
@@ -34,6 +35,9 @@ from sklearn.mixture import GaussianMixture as SkGMM
 from threadpoolctl import threadpool_info
 
 import gradmix as gm
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bounds import bandwidth, blas_rate, bound, em_bytes, em_flops  # noqa: E402
 
 
 def fit_time(cls: type, X: np.ndarray, n_iter: int, **kw: object) -> tuple[float, float]:
@@ -65,10 +69,11 @@ def main() -> None:
     centres = rng.normal(scale=4, size=(args.k, args.d))
     X = centres[rng.integers(0, args.k, args.n)] + rng.normal(size=(args.n, args.d))
     blas = {i["internal_api"]: i["num_threads"] for i in threadpool_info()}
-    print(f"N={args.n} d={args.d} K={args.k} float64, BLAS {blas}")
-    print(
-        f"{'type':<10} {'sklearn s/it':>12} {'gradmix s/it':>12} {'ratio':>7} {'lb rel diff':>12}"
-    )
+    rate, bw = blas_rate(), bandwidth()
+    print(f"N={args.n} d={args.d} K={args.k} float64, BLAS {blas}: "
+          f"{rate / 1e9:.0f} GFLOP/s, memory {bw / 1e9:.1f} GB/s")  # fmt: skip
+    print(f"{'type':<10} {'sklearn s/it':>12} {'gradmix s/it':>12} {'ratio':>7} "
+          f"{'lb rel diff':>12} {'bound s/it':>10} {'of bound':>8}")  # fmt: skip
     for ct in args.types.split(","):
         kw = start(X, args.k, ct)
         libraries = (("sk", SkGMM), ("gm", gm.GaussianMixture))
@@ -84,8 +89,10 @@ def main() -> None:
                 t1[name], t4[name] = min(t1[name], a), min(t4[name], b)
         best = {name: (t4[name] - t1[name]) / 3 for name in t1}
         rel = abs(lbs["gm"] - lbs["sk"]) / abs(lbs["sk"])
+        t_bound = bound(em_flops(ct, args.n, args.d, args.k), em_bytes(args.n, args.d, args.k),
+                        rate, bw)  # fmt: skip
         print(f"{ct:<10} {best['sk']:12.3f} {best['gm']:12.3f} {best['sk'] / best['gm']:7.2f} "
-              f"{rel:12.1e}")  # fmt: skip
+              f"{rel:12.1e} {t_bound:10.3f} {t_bound / best['gm']:8.2f}")  # fmt: skip
     # float32 end to end against float64, same start, full covariance
     kw = start(X, args.k, "full")
     X32 = X.astype(np.float32)

@@ -6,12 +6,17 @@ Run:  uv run python benchmarks/kmeans_speed.py [--n 200000] [--d 32] [--k 64]
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from sklearn.cluster import KMeans as SkKMeans
 
 import gradmix as gm
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bounds import bandwidth, blas_rate, bound, lloyd_bytes, lloyd_flops  # noqa: E402
 
 
 def main() -> None:
@@ -40,6 +45,12 @@ def main() -> None:
         f"  scikit-learn {best['sk']:.3f} s   gradmix {best['gm']:.3f} s   "
         f"ratio {best['sk'] / best['gm']:.2f}   same labels {same}   inertia rel diff {rel:.1e}"
     )
+    rate, bw = blas_rate(), bandwidth()
+    t_bound = 20 * bound(lloyd_flops(args.n, args.d, args.k), lloyd_bytes(args.n, args.d), rate,
+                         bw)  # fmt: skip
+    print(f"  bound {t_bound:.3f} s ({rate / 1e9:.0f} GFLOP/s, {bw / 1e9:.1f} GB/s): "
+          f"gradmix at {t_bound / best['gm']:.2f} of it, scikit-learn at "
+          f"{t_bound / best['sk']:.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from array_api_compat import device
 from gradmix.mixture.covariance import ill_defined_error
 from gradmix.mixture.executors import Chunk, Executor
 from gradmix.mixture.executors.host import HostExecutor
-from gradmix.mixture.ops import resp_log_resp, responsibilities
+from gradmix.mixture.ops import responsibilities
 
 __all__ = [
     "Params",
@@ -81,7 +81,6 @@ class Stats:
     ref: np.ndarray  # (K, d) reference points of `second`
     weight: float = 0.0  # Σ w
     log_lik: float = 0.0  # Σ w log p(x)
-    resp_log_resp: float = 0.0  # Σ w Σ_k r log r (only when the E-step is asked for it)
 
 
 # ------------------------------------------------------------------------------ kernels
@@ -89,38 +88,32 @@ def _weighted(chunk: Chunk, resp: Any) -> Any:
     return resp if chunk.w is None else resp * chunk.w[:, None]
 
 
-def _row_sum(chunk: Chunk, values: Any) -> Any:
-    return chunk.xp.sum(values) if chunk.w is None else chunk.w @ values
-
-
-def _e_step_kernel(chunk: Chunk, model: Any, co: Any, entropy: bool = False) -> tuple:
+def _e_step_kernel(chunk: Chunk, model: Any, co: Any) -> tuple:
     xp, X = chunk.xp, chunk.X
     F = model.features(xp, X, co)
     resp, lpn = responsibilities(xp, model.log_prob(xp, X, co, F))
-    extra = (_row_sum(chunk, resp_log_resp(xp, resp)),) if entropy else ()
+    ll = xp.sum(lpn) if chunk.w is None else chunk.w @ lpn
     wresp = _weighted(chunk, resp)
     return (xp.sum(wresp, axis=0), xp.permute_dims(wresp, (1, 0)) @ X,
-            *model.second_parts(xp, X, wresp, co, F), _row_sum(chunk, lpn), *extra)  # fmt: skip
+            *model.second_parts(xp, X, wresp, co, F), ll)  # fmt: skip
 
 
 def _weighted_log_prob_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
     return model.log_prob(chunk.xp, chunk.X, co, model.features(chunk.xp, chunk.X, co))
 
 
-def e_step(ex: Executor, model: Any, params: Params, *, entropy: bool = False) -> Stats:
+def e_step(ex: Executor, model: Any, params: Params) -> Stats:
     """One pass over the data: statistics for the M-step and the log-likelihood.
 
     The statistics are taken about the model's reference points for
     ``params`` (the global centre, or a component's own mean where the fast
     formula would lose digits) and accumulated in float64 whatever the
-    data's dtype.  ``entropy`` adds Σ w Σ_k r log r (variational bounds).
+    data's dtype.
     """
     ref = model.reference(params.means, params.precisions_cholesky)
     co = model.coefficients(params, ref, ex.put)
-    nk, sx, *parts = ex.map_reduce(_e_step_kernel, model, co, entropy)
-    rlr = float(parts.pop()) if entropy else 0.0
-    ll = parts.pop()
-    return Stats(nk, sx, model.assemble(tuple(parts), co), ref, ex.total_weight, float(ll), rlr)
+    nk, sx, *second, ll = ex.map_reduce(_e_step_kernel, model, co)
+    return Stats(nk, sx, model.assemble(tuple(second), co), ref, ex.total_weight, float(ll))
 
 
 def per_row(ex: Executor, model: Any, params: Params, kernel: Callable[..., Any],

@@ -21,12 +21,12 @@ information and are left out of the fit.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from gradmix.mixture.covariance.base import LOG_2PI
 from gradmix.mixture.em import Params, Stats
 from gradmix.mixture.executors import Chunk, Executor
 from gradmix.mixture.ops import impossible_as_minus_inf, logsumexp_rows, responsibilities
@@ -41,8 +41,6 @@ __all__ = [
     "missing_per_row",
     "missing_score_kernel",
 ]
-
-LOG_2PI = math.log(2 * math.pi)
 
 
 @dataclass

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 from array_api_compat import is_numpy_namespace
-from scipy.special import xlogy
 
 __all__ = [
     "clip_nonnegative",
@@ -20,7 +19,6 @@ __all__ = [
     "is_host",
     "log_tiny",
     "logsumexp_rows",
-    "resp_log_resp",
     "responsibilities",
     "to_float64",
 ]
@@ -117,11 +115,3 @@ def logsumexp_rows(xp: Any, a: Any) -> Any:
     a, m = _nan_free_max(xp, a)
     with np.errstate(divide="ignore", under="ignore"):
         return xp.log(xp.sum(xp.exp(a - m), axis=1)) + m[:, 0]
-
-
-def resp_log_resp(xp: Any, resp: Any) -> Any:
-    """``Σ_k r log r`` per row (0 log 0 = 0), shape (n,): minus the assignments' entropy."""
-    if is_host(xp):
-        return np.sum(xlogy(resp, resp), axis=1)
-    safe = xp.where(resp > 0, resp, xp.ones_like(resp))
-    return xp.sum(resp * xp.log(safe), axis=1)

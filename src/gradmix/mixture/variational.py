@@ -31,6 +31,7 @@ from array_api_compat import device
 from scipy.special import betaln, digamma, gammaln
 
 from gradmix.mixture.covariance import TiedFamily
+from gradmix.mixture.covariance.base import LOG_2PI
 from gradmix.mixture.em import Params, Stats, e_step, iterate, stats_from_source
 from gradmix.mixture.executors import Chunk, Executor
 
@@ -42,6 +43,7 @@ __all__ = [
     "lower_bound",
     "mixing_weights",
     "posterior",
+    "resp_log_resp",
     "run_variational",
     "vb_params",
 ]
@@ -168,9 +170,9 @@ def posterior(model: Any, stats: Stats, priors: Priors, reg_covar: float, dtype:
     return Posterior(wc, beta, means, nu, cov, model.precision_cholesky(cov))
 
 
-def lower_bound(model: Any, post: Posterior, priors: Priors, stats: Stats) -> float:
-    """scikit-learn's lower bound (constant terms dropped) after an update from ``stats``,
-    whose ``resp_log_resp`` are those of the responsibilities the update read."""
+def lower_bound(model: Any, post: Posterior, priors: Priors, rlr: float) -> float:
+    """scikit-learn's lower bound (constant terms dropped) after an update, with ``rlr`` the
+    Σ w r log r of the responsibilities the update read."""
     K, d = post.means.shape
     nu = post.degrees_of_freedom
     log_det = model.log_det(post.precisions_cholesky, d)
@@ -185,8 +187,27 @@ def lower_bound(model: Any, post: Posterior, priors: Priors, stats: Stats) -> fl
         log_norm_weight = -float(np.sum(betaln(wc[0], wc[1])))
     else:
         log_norm_weight = float(gammaln(np.sum(wc)) - np.sum(gammaln(wc)))
-    return (-stats.resp_log_resp - total_wishart - log_norm_weight
+    return (-rlr - total_wishart - log_norm_weight
             - 0.5 * d * float(np.sum(np.log(post.mean_precision))))  # fmt: skip
+
+
+def resp_log_resp(model: Any, params: Params, stats: Stats) -> float:
+    """Σ_i w_i Σ_k r_ik log r_ik of the E-step that gave ``stats``, from the statistics alone.
+
+    With log r_ik = log π̃_k + log N(x_i | k) - log p(x_i) and
+    Σ_i w r_ik (x_i - μ_k)ᵀ Λ_k (x_i - μ_k) = tr(Λ_k W_k) (W_k the scatter about
+    the E-step's means), the sum is Σ_k n_k c_k - ½ Σ_k tr(Λ_k W_k) - Σ_i w log p(x_i),
+    c_k the kernel's per-component offset: no pass over the (n, K) responsibilities.
+    """
+    K, d = stats.sx.shape
+    U = np.asarray(params.precisions_cholesky, dtype=np.float64)
+    means = np.asarray(params.means, dtype=np.float64)
+    tiny = np.finfo(np.float64).tiny
+    W = model.scatter(stats.nk, stats.sx / (stats.nk + tiny)[:, None], stats.second, stats.ref,
+                      means)  # fmt: skip
+    offset = model.log_det(U, d) - 0.5 * d * LOG_2PI + params.log_weight_terms()
+    quadratic = float(np.sum(model.precisions(U) * W))
+    return float(stats.nk @ offset) - 0.5 * quadratic - stats.log_lik
 
 
 def run_variational(ex: Executor, model: Any, post: Posterior, priors: Priors, settings: Any,
@@ -198,8 +219,9 @@ def run_variational(ex: Executor, model: Any, post: Posterior, priors: Priors, s
     """
 
     def step(post: Posterior) -> tuple[Posterior, float]:
-        stats = e_step(ex, model, vb_params(post, priors, ex.dtype), entropy=True)
+        params = vb_params(post, priors, ex.dtype)
+        stats = e_step(ex, model, params)
         post = posterior(model, stats, priors, settings.reg_covar, ex.dtype)
-        return post, lower_bound(model, post, priors, stats)
+        return post, lower_bound(model, post, priors, resp_log_resp(model, params, stats))
 
     return iterate(step, post, settings, bound)
