@@ -97,8 +97,15 @@ def responsibilities(xp: Any, wlp: Any) -> tuple[Any, Any]:
     wlp, m = _nan_free_max(xp, wlp)
     if is_host(xp):
         np.subtract(wlp, m, out=wlp)
-        wlp[wlp < log_tiny(wlp.dtype)] = -np.inf
-        with np.errstate(under="ignore"):
+        # exp() of arguments that underflow takes a slow path (several times the cost of
+        # a normal one), and so does a masked assignment: where some entries are that
+        # small, clamp, exponentiate, then zero the clamped entries by a branchless product
+        lowest = log_tiny(wlp.dtype)
+        if np.min(wlp) < lowest:
+            np.maximum(wlp, lowest, out=wlp)
+            np.exp(wlp, out=wlp)
+            wlp *= wlp > np.exp(wlp.dtype.type(lowest))
+        else:
             np.exp(wlp, out=wlp)
         s = np.sum(wlp, axis=1, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
