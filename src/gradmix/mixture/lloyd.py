@@ -162,18 +162,145 @@ def _same(a: Any, b: Any) -> bool:
     return bool(xp.all(a == b))
 
 
+@dataclass
+class _Bounds:
+    """Hamerly's bounds per row (host): the label, an upper bound on the distance to its
+    centre and a lower bound on the distance to every other centre."""
+
+    labels: np.ndarray
+    upper: np.ndarray
+    lower: np.ndarray
+    norms: np.ndarray  # |x|², to turn the GEMM's |x - c|² - |x|² into distances
+
+    def aligned(self) -> tuple[np.ndarray, ...]:
+        return self.labels, self.upper, self.lower, self.norms
+
+
+@dataclass
+class _Moves:
+    """What the bounds need from one update of the centres to the next pass."""
+
+    half_gap: np.ndarray  # (k,) half the distance from each centre to its nearest other
+    shift: np.ndarray  # (k,) how far each centre moved
+    other_shift: np.ndarray  # (k,) the largest move among the other centres
+    margin: float  # more than the rounding error of a distance from the GEMM
+    first: bool
+
+
+def _moves(old: np.ndarray | None, centres: np.ndarray, radius: float) -> _Moves:
+    c = centres.astype(np.float64)
+    gaps = np.sqrt(np.maximum(np.sum((c[:, None] - c[None]) ** 2, axis=2), 0.0))
+    np.fill_diagonal(gaps, np.inf)
+    shift = np.zeros(len(c)) if old is None else np.sqrt(np.sum((c - old) ** 2, axis=1))
+    # |x|² - 2x·c + |c|² loses ~eps (|x| + |c|)² to rounding: bounds closer than this to
+    # deciding are not trusted, so a skipped row is one Lloyd's GEMM would not move either
+    eps = float(np.finfo(centres.dtype).eps)
+    margin = 8.0 * np.sqrt(eps) * (radius + float(np.max(np.linalg.norm(c, axis=1))))
+    order = np.argsort(shift)
+    other = np.full(len(c), shift[order[-1]])
+    if len(c) > 1:
+        other[order[-1]] = shift[order[-2]]
+    return _Moves(0.5 * gaps.min(axis=1), shift, other, margin, old is None)
+
+
+def _pruned_kernel(chunk: Chunk, B: np.ndarray, moves: _Moves) -> tuple[Any, int]:
+    """Lloyd's pass with Hamerly's pruning (host): distances only for rows whose bounds do
+    not prove their label unchanged; the bounds and labels (aligned) are updated in place.
+
+    Returns the change of the cluster sums Σ w [x, 1] (all of them on the first pass,
+    as :func:`_assign_sums_kernel`; afterwards only the rows that changed cluster, out of
+    the old and into the new) and how many labels changed."""
+    Xa = chunk.augmented()
+    labels, upper, lower, norms = chunk.aligned
+    m, k = Xa.shape[0], B.shape[1]
+    todo: Any = None  # every row, by contiguous blocks
+    if not moves.first:
+        upper += moves.shift[labels]
+        lower -= moves.other_shift[labels]
+        todo = np.flatnonzero(upper + moves.margin >= np.maximum(moves.half_gap[labels], lower))
+        if len(todo) > m // 2:  # gathering most rows costs more than it saves
+            todo = None
+    moved: list[tuple[Any, Any]] = []  # rows whose label changed, and their old labels
+    block = max(256, CACHE_BYTES // (k * Xa.dtype.itemsize))
+    for a in range(0, m if todo is None else len(todo), block):
+        rows = slice(a, min(a + block, m)) if todo is None else todo[a : a + block]
+        Xr = Xa[rows]
+        D = np.asarray(Xr @ B, dtype=np.float64)
+        new = np.argmin(D, axis=1)
+        x2 = norms[rows]
+        at = np.arange(len(D))
+        nearest = D[at, new]
+        D[at, new] = np.inf
+        if not moves.first:
+            was = labels[rows]
+            diff = np.flatnonzero(new != was)
+            at_rows = a + diff if todo is None else todo[a : a + block][diff]
+            moved.append((at_rows, was[diff]))
+        labels[rows] = new
+        upper[rows] = np.sqrt(np.maximum(nearest + x2, 0.0))
+        lower[rows] = np.sqrt(np.maximum(D.min(axis=1) + x2, 0.0))
+    w = chunk.weights()
+    if moves.first:  # the sums of every row; later passes send only what moved
+        R = sp.csc_matrix((w, labels, np.arange(m + 1)), shape=(k, m))
+        return np.asarray(R @ Xa), m
+    rows = np.concatenate([r for r, _ in moved]) if moved else np.zeros(0, dtype=np.intp)
+    was = np.concatenate([o for _, o in moved]) if moved else np.zeros(0, dtype=np.int32)
+    wr = w[rows]
+    # one column per moved row: +w in its new cluster, -w in its old one
+    R = sp.csc_matrix((np.stack([wr, -wr], axis=1).ravel(),
+                       np.stack([labels[rows], was], axis=1).ravel(),
+                       np.arange(0, 2 * len(rows) + 1, 2)), shape=(k, len(rows)))  # fmt: skip
+    return np.asarray(R @ Xa[rows]), len(rows)
+
+
+def _norms_kernel(chunk: Chunk) -> Any:
+    """|x|² of every row (float64)."""
+    return np.einsum("ij,ij->i", chunk.X, chunk.X, dtype=np.float64)
+
+
+def _lloyd_pruned(ex: Executor, centres: np.ndarray, max_iter: int,
+                  tol: float) -> tuple[np.ndarray, Any, bool, int]:  # fmt: skip
+    """Lloyd's iterations on the host with Hamerly's bounds: the same passes, labels and
+    centres, with most distances skipped once the labels settle."""
+    norms = ex.map_rows(_norms_kernel, dtype=np.float64)
+    bounds = _Bounds(np.zeros(ex.n, dtype=np.int32), np.zeros(ex.n), np.zeros(ex.n), norms)
+    S = np.zeros((len(centres), ex.d + 1))  # Σ w [x, 1] per cluster of the current labels
+    radius = float(np.sqrt(np.max(norms)))
+    old: np.ndarray | None = None
+    n_iter = 0
+    while n_iter < max_iter:
+        n_iter += 1
+        moves = _moves(old, centres, radius)
+        delta, changed = ex.map_reduce(_pruned_kernel,
+                                       offsets_matrix(centres).astype(ex.dtype), moves,
+                                       aligned=bounds.aligned())  # fmt: skip
+        S = S + delta
+        wk, sx = S[:, -1].copy(), S[:, :-1].copy()
+        _relocate_empty(ex, centres, wk, sx, bounds.labels)
+        old = centres.astype(np.float64)
+        centres, shift = _new_centres(centres, wk, sx)
+        if changed == 0 and n_iter > 1:
+            return centres, bounds.labels, True, n_iter
+        if shift <= tol:
+            break
+    return centres, bounds.labels, False, n_iter
+
+
 def lloyd(ex: Executor, centres: np.ndarray, max_iter: int, tol: float) -> KMeansResult:
     """Lloyd iterations from centred ``centres`` (host, the data's dtype).
 
     ``tol`` is absolute (see :func:`tolerance`).  Labels come from the last
     pass when they stopped changing, else from one more assignment (lazily
-    for Dask).
+    for Dask).  Data in memory on the host take Hamerly's pruning, which
+    skips the distances that cannot change a label.
     """
     labels_old: Any = None
     labels: Any = None
     strict = False
     n_iter = 0
-    while n_iter < max_iter:
+    if ex.in_memory_numpy:
+        centres, labels, strict, n_iter = _lloyd_pruned(ex, centres, max_iter, tol)
+    while n_iter < max_iter and not ex.in_memory_numpy:
         n_iter += 1
         (S,), labels = ex.map_reduce(_assign_sums_kernel, ex.put(offsets_matrix(centres)),
                                      keep_rows=np.int32)  # fmt: skip
