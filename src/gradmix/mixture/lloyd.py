@@ -222,23 +222,28 @@ def _pruned_kernel(chunk: Chunk, B: np.ndarray, moves: _Moves) -> tuple[Any, int
             todo = None
     moved: list[tuple[Any, Any]] = []  # rows whose label changed, and their old labels
     block = max(256, CACHE_BYTES // (k * Xa.dtype.itemsize))
+    if moves.first:  # |x|², kept for the later passes
+        norms[:] = np.einsum("ij,ij->i", chunk.X, chunk.X, dtype=np.float64)
     for a in range(0, m if todo is None else len(todo), block):
         rows = slice(a, min(a + block, m)) if todo is None else todo[a : a + block]
-        Xr = Xa[rows]
-        D = np.asarray(Xr @ B, dtype=np.float64)
+        D = np.asarray(Xa[rows] @ B, dtype=np.float64)
         new = np.argmin(D, axis=1)
         x2 = norms[rows]
-        at = np.arange(len(D))
-        nearest = D[at, new]
-        D[at, new] = np.inf
+        flat = D.reshape(-1)
+        at = np.arange(len(D)) * k + new
+        nearest = flat[at]  # then the second nearest is the smallest of the others
+        flat[at] = np.inf
         if not moves.first:
             was = labels[rows]
             diff = np.flatnonzero(new != was)
             at_rows = a + diff if todo is None else todo[a : a + block][diff]
             moved.append((at_rows, was[diff]))
         labels[rows] = new
-        upper[rows] = np.sqrt(np.maximum(nearest + x2, 0.0))
-        lower[rows] = np.sqrt(np.maximum(D.min(axis=1) + x2, 0.0))
+        nearest += x2
+        upper[rows] = np.sqrt(np.maximum(nearest, 0.0, out=nearest), out=nearest)
+        second = D.min(axis=1)
+        second += x2
+        lower[rows] = np.sqrt(np.maximum(second, 0.0, out=second), out=second)
     w = chunk.weights()
     if moves.first:  # the sums of every row; later passes send only what moved
         R = sp.csc_matrix((w, labels, np.arange(m + 1)), shape=(k, m))
@@ -253,19 +258,14 @@ def _pruned_kernel(chunk: Chunk, B: np.ndarray, moves: _Moves) -> tuple[Any, int
     return np.asarray(R @ Xa[rows]), len(rows)
 
 
-def _norms_kernel(chunk: Chunk) -> Any:
-    """|x|² of every row (float64)."""
-    return np.einsum("ij,ij->i", chunk.X, chunk.X, dtype=np.float64)
-
-
 def _lloyd_pruned(ex: Executor, centres: np.ndarray, max_iter: int,
                   tol: float) -> tuple[np.ndarray, Any, bool, int]:  # fmt: skip
     """Lloyd's iterations on the host with Hamerly's bounds: the same passes, labels and
     centres, with most distances skipped once the labels settle."""
-    norms = ex.map_rows(_norms_kernel, dtype=np.float64)
-    bounds = _Bounds(np.zeros(ex.n, dtype=np.int32), np.zeros(ex.n), np.zeros(ex.n), norms)
+    bounds = _Bounds(np.zeros(ex.n, dtype=np.int32), np.zeros(ex.n), np.zeros(ex.n),
+                     np.zeros(ex.n))  # fmt: skip
     S = np.zeros((len(centres), ex.d + 1))  # Σ w [x, 1] per cluster of the current labels
-    radius = float(np.sqrt(np.max(norms)))
+    radius = 0.0  # max |x|, known after the first pass (which needs no margin)
     old: np.ndarray | None = None
     n_iter = 0
     while n_iter < max_iter:
@@ -275,6 +275,8 @@ def _lloyd_pruned(ex: Executor, centres: np.ndarray, max_iter: int,
                                        offsets_matrix(centres).astype(ex.dtype), moves,
                                        aligned=bounds.aligned())  # fmt: skip
         S = S + delta
+        if moves.first:
+            radius = float(np.sqrt(np.max(bounds.norms)))
         wk, sx = S[:, -1].copy(), S[:, :-1].copy()
         _relocate_empty(ex, centres, wk, sx, bounds.labels)
         old = centres.astype(np.float64)
