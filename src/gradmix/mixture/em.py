@@ -23,7 +23,7 @@ from array_api_compat import device
 
 from gradmix.mixture.covariance import ill_defined_error
 from gradmix.mixture.executors import Chunk, Executor
-from gradmix.mixture.executors.host import HostExecutor
+from gradmix.mixture.executors.host import HostExecutor, single_threaded_blas
 from gradmix.mixture.ops import responsibilities
 
 __all__ = [
@@ -267,14 +267,18 @@ def iterate(step: Callable[[Any], tuple[Any, float]], state: Any, settings: EMSe
     (scikit-learn's loop, shared by EM and variational inference).
     """
     trajectory: list[float] = []
-    for n_iter in range(1, settings.max_iter + 1):
-        previous_bound = lower_bound
-        state, lower_bound = step(state)
-        trajectory.append(lower_bound)
-        if settings.on_iteration is not None:
-            settings.on_iteration(n_iter, lower_bound, lower_bound - previous_bound)
-        if abs(lower_bound - previous_bound) < settings.tol:
-            return state, trajectory, True
+    # BLAS stays single-threaded between passes too: the M-step's small products gain
+    # nothing from threads, and OpenBLAS's threads, once woken, spin for a while and
+    # take the cores from the next pass's workers (measured: +20-30 ms per tied pass)
+    with single_threaded_blas():
+        for n_iter in range(1, settings.max_iter + 1):
+            previous_bound = lower_bound
+            state, lower_bound = step(state)
+            trajectory.append(lower_bound)
+            if settings.on_iteration is not None:
+                settings.on_iteration(n_iter, lower_bound, lower_bound - previous_bound)
+            if abs(lower_bound - previous_bound) < settings.tol:
+                return state, trajectory, True
     return state, trajectory, False
 
 
