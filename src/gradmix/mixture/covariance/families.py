@@ -52,8 +52,10 @@ def _common(ref: np.ndarray, put: Any) -> SimpleNamespace:
     K, d = ref.shape
     ill = np.any(ref != 0, axis=1)
     co = SimpleNamespace(K=K, d=d, well=np.flatnonzero(~ill), ill=np.flatnonzero(ill))
-    co.well_idx = put(co.well, np.int64)
-    co.inverse = put(np.argsort(np.concatenate([co.well, co.ill])), np.int64)
+    # column k of [fast (K columns), exact (one per ill component)]: k, or K + its place
+    sel = np.arange(K)
+    sel[co.ill] = K + np.arange(len(co.ill))
+    co.sel = put(sel, np.int64)
     co.ref_ill = [put(ref[k]) for k in co.ill]
     return co
 
@@ -62,23 +64,18 @@ def _offset(co: SimpleNamespace, put: Any, log_det: Any, params: Any) -> None:
     co.offset = put(log_det - 0.5 * co.d * LOG_2PI + params.log_weight_terms())
 
 
-def _well_columns(xp: Any, a: Any, co: SimpleNamespace) -> Any:
-    """The columns of ``a`` (n, K) of the well-conditioned components."""
-    if len(co.well) == co.K:
-        return a
-    return a[:, co.well] if is_host(xp) else xp.take(a, co.well_idx, axis=1)
-
-
 def _merge(xp: Any, co: SimpleNamespace, parts: list[Any]) -> Any:
-    """(n, K) from the well-conditioned columns and the exact ones."""
+    """(n, K) from the fast columns (all K, computed for every component: one GEMM, no
+    gather) with the ill-conditioned components' columns replaced by the exact ones."""
     if len(parts) == 1:
         return parts[0]
+    if len(co.well) == 0:
+        return parts[-1]
     if is_host(xp):
-        out = np.empty((parts[0].shape[0], co.K), dtype=parts[0].dtype)
-        out[:, co.well] = parts[0]
-        out[:, co.ill] = parts[1]
-        return out
-    return xp.take(xp.concat(parts, axis=1), co.inverse, axis=1)
+        fast = parts[0]
+        fast[:, co.ill] = parts[1]
+        return fast
+    return xp.take(xp.concat(parts, axis=1), co.sel, axis=1)
 
 
 def _density(xp: Any, maha: Any, co: SimpleNamespace) -> Any:
@@ -318,9 +315,10 @@ class FullFamily(_Family):
         lam = U @ np.swapaxes(U, 1, 2)
         coef = lam[:, iu, ju] * np.where(iu == ju, 1.0, 2.0)
         b = np.einsum("kij,kj->ki", lam, means)
-        w = co.well
-        co.coef_t, co.m2b_t = put(coef[w].T), put(-2.0 * b[w].T)
-        co.c = put(np.einsum("ki,ki->k", means, b)[w])
+        # every component's fast coefficients (the ill-conditioned ones' columns are
+        # replaced by exact values: computing them costs less than gathering the others)
+        co.coef_t, co.m2b_t = put(coef.T), put(-2.0 * b.T)
+        co.c = put(np.einsum("ki,ki->k", means, b))
         # exact quadratic forms for the others, by GEMMs over blocks of components
         # (the blocks bound the (n, k·d) temporaries)
         step = max(1, 256 // co.d)
@@ -372,7 +370,7 @@ class FullFamily(_Family):
         """The chunk's second-moment statistic (summed over chunks by the executor)."""
         parts: list[Any] = []
         if len(co.well):
-            parts.append(xp.permute_dims(_well_columns(xp, wresp, co), (1, 0)) @ F)
+            parts.append(xp.permute_dims(wresp, (1, 0)) @ F)  # every component's
         if len(co.ill):
             mats = []
             for j, k in enumerate(co.ill):  # about the component's own mean, one at a time
@@ -387,7 +385,7 @@ class FullFamily(_Family):
         it = iter(parts)
         if len(co.well):
             iu, ju = co.tri
-            packed = next(it)
+            packed = np.asarray(next(it))[co.well]
             S = np.empty((len(co.well), co.d, co.d))
             S[:, iu, ju] = packed
             S[:, ju, iu] = packed
@@ -653,8 +651,7 @@ class DiagonalFamily(_Family):
         means = np.asarray(params.means, dtype=np.float64)
         _offset(co, put, self.log_det(U, co.d), params)
         P = self._precision_squares(U, co.d)
-        w = co.well
-        self._well_coefficients(co, put, means[w], P[w])
+        self._well_coefficients(co, put, means, P)  # every component's (see FullFamily)
         co.exact = [(put(means[k]), put(P[k])) for k in co.ill]
         return co
 
@@ -689,7 +686,7 @@ class DiagonalFamily(_Family):
     def second_parts(self, xp: Any, X: Any, wresp: Any, co: SimpleNamespace, F: Any) -> tuple:
         parts: list[Any] = []
         if len(co.well):
-            parts.append(xp.permute_dims(_well_columns(xp, wresp, co), (1, 0)) @ F)
+            parts.append(xp.permute_dims(wresp, (1, 0)) @ F)  # every component's
         if len(co.ill):
             parts.append(xp.stack([self._exact_second(xp, X, co.ref_ill[j], wresp[:, int(k)])
                                    for j, k in enumerate(co.ill)]))  # fmt: skip
@@ -699,7 +696,7 @@ class DiagonalFamily(_Family):
         second = np.zeros(self.second_shape(co.K, co.d))
         it = iter(parts)
         if len(co.well):
-            second[co.well] = np.reshape(next(it), (len(co.well), -1))
+            second[co.well] = np.reshape(next(it), (co.K, -1))[co.well]
         if len(co.ill):
             second[co.ill] = np.reshape(next(it), (len(co.ill), -1))
         return second
