@@ -261,7 +261,8 @@ def _pruned_kernel(chunk: Chunk, B: np.ndarray, moves: _Moves) -> tuple[Any, int
 def _lloyd_pruned(ex: Executor, centres: np.ndarray, max_iter: int,
                   tol: float) -> tuple[np.ndarray, Any, bool, int]:  # fmt: skip
     """Lloyd's iterations on the host with Hamerly's bounds: the same passes, labels and
-    centres, with most distances skipped once the labels settle."""
+    centres, with most distances skipped once the labels settle.  The labels returned are
+    final (those of the last pass when they stopped changing, else of the final centres)."""
     bounds = _Bounds(np.zeros(ex.n, dtype=np.int32), np.zeros(ex.n), np.zeros(ex.n),
                      np.zeros(ex.n))  # fmt: skip
     S = np.zeros((len(centres), ex.d + 1))  # Σ w [x, 1] per cluster of the current labels
@@ -285,7 +286,10 @@ def _lloyd_pruned(ex: Executor, centres: np.ndarray, max_iter: int,
             return centres, bounds.labels, True, n_iter
         if shift <= tol:
             break
-    return centres, bounds.labels, False, n_iter
+    if old is not None:  # the final centres' labels: one more pass, pruned like the others
+        ex.map_reduce(_pruned_kernel, offsets_matrix(centres).astype(ex.dtype),
+                      _moves(old, centres, radius), aligned=bounds.aligned())  # fmt: skip
+    return centres, bounds.labels, True, n_iter
 
 
 def lloyd(ex: Executor, centres: np.ndarray, max_iter: int, tol: float) -> KMeansResult:
