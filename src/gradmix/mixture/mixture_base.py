@@ -24,7 +24,12 @@ from gradmix.mixture.arrays import to_host
 from gradmix.mixture.covariance import get_model
 from gradmix.mixture.em import Params, per_row
 from gradmix.mixture.executors import Chunk, Executor, executor_for
-from gradmix.mixture.ops import impossible_as_minus_inf, logsumexp_rows, responsibilities
+from gradmix.mixture.ops import (
+    impossible_as_minus_inf,
+    is_host,
+    logsumexp_rows,
+    responsibilities,
+)
 
 __all__ = ["MixtureBase", "label_kernel", "log_prob_kernel", "proba_kernel", "score_kernel"]
 
@@ -38,7 +43,10 @@ def log_prob_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
 
 def label_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
     """The most probable component of each row, shape (n,)."""
-    return chunk.xp.argmax(log_prob_kernel(chunk, model, co), axis=1)
+    wlp = log_prob_kernel(chunk, model, co)
+    if is_host(chunk.xp):  # numpy's argmax along rows is 4x faster than across columns
+        wlp = np.ascontiguousarray(wlp)
+    return chunk.xp.argmax(wlp, axis=1)
 
 
 def score_kernel(chunk: Chunk, model: Any, co: Any) -> Any:

@@ -78,6 +78,25 @@ def _merge(xp: Any, co: SimpleNamespace, parts: list[Any]) -> Any:
     return xp.take(xp.concat(parts, axis=1), co.sel, axis=1)
 
 
+def _products(xp: Any, terms: list[tuple[Any, Any]]) -> Any:
+    """Σ A @ B over pairs of A (n, m) and B (m, K): shape (n, K).
+
+    On the host the result is laid out with each component's column contiguous (Fortran
+    order, from the transposed products): the responsibilities' maxima and sums over the
+    components then run across contiguous columns, three times faster than along rows of
+    64 numbers.
+    """
+    if is_host(xp):
+        out = terms[0][1].T @ terms[0][0].T
+        for A, B in terms[1:]:
+            out += B.T @ A.T
+        return out.T
+    out = terms[0][0] @ terms[0][1]
+    for A, B in terms[1:]:
+        out += A @ B
+    return out
+
+
 def _density(xp: Any, maha: Any, co: SimpleNamespace) -> Any:
     """log π_k + log N(x | k) = -maha/2 + offset, in place on numpy."""
     maha = clip_nonnegative(xp, maha)
@@ -354,8 +373,7 @@ class FullFamily(_Family):
         parts = []
         if len(co.well):
             # (x-μ)ᵀΛ(x-μ) = xᵀΛx - 2xᵀΛμ + μᵀΛμ: GEMMs against the packed products
-            maha = F @ co.coef_t
-            maha += X @ co.m2b_t
+            maha = _products(xp, [(F, co.coef_t), (X, co.m2b_t)])
             maha += co.c
             parts.append(maha)
         if len(co.ill):
@@ -564,7 +582,7 @@ class TiedFamily(FullFamily):
     def log_prob(self, xp: Any, X: Any, co: SimpleNamespace, F: Any) -> Any:
         # |y - m|² = |y|² - 2 y·m + |m|², y = Uᵀx: all components by one GEMM
         Y = X @ co.U
-        maha = Y @ co.m2M_t
+        maha = _products(xp, [(Y, co.m2M_t)])
         maha += xp.sum(Y * Y, axis=1)[:, None]
         maha += co.c
         return _density(xp, maha, co)
@@ -664,8 +682,7 @@ class DiagonalFamily(_Family):
         return X * X if len(co.well) else None  # shared by the density and the statistic
 
     def _well_maha(self, xp: Any, X: Any, co: SimpleNamespace, sq: Any) -> Any:
-        maha = sq @ co.P_t
-        maha += X @ co.m2mP_t
+        maha = _products(xp, [(sq, co.P_t), (X, co.m2mP_t)])
         maha += co.c
         return maha
 
@@ -812,7 +829,7 @@ class SphericalFamily(DiagonalFamily):
         return xp.sum(X * X, axis=1) if len(co.well) else None  # |x|²
 
     def _well_maha(self, xp: Any, X: Any, co: SimpleNamespace, x2: Any) -> Any:
-        maha = X @ co.m2_t
+        maha = _products(xp, [(X, co.m2_t)])
         maha += x2[:, None]
         maha *= co.p
         maha += co.c
