@@ -198,7 +198,7 @@ class GaussianMixture(MixtureBase):
     freeze : tuple of {"weights", "means", "covariances"}, default=()
         (gradmix) Parameters held at their initial values during EM.
     max_memory : int, optional
-        (gradmix) Bytes of temporaries per chunk of rows (default 64 MiB).
+        (gradmix) Bytes of temporaries per chunk of rows (default 16 MiB).
     callback : callable, optional
         (gradmix) Called as ``callback(init, n_iter, lower_bound)`` after every
         EM iteration (progress bars, logging).

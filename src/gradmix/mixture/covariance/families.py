@@ -545,6 +545,10 @@ class FullFamily(_Family):
 class TiedFamily(FullFamily):
     """One covariance matrix shared by all components: compact shape (d, d)."""
 
+    def temporaries_per_row(self, n_components: int, n_features: int) -> int:
+        # no packed products and no exact per-component path: the base estimate
+        return _Family.temporaries_per_row(self, n_components, n_features)
+
     def component_shape(self, n_features: int) -> tuple[int, ...]:
         return (n_features, n_features)
 

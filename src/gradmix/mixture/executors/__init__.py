@@ -69,7 +69,7 @@ def executor_for(
     min_samples : int
         Fewer rows are an error (scikit-learn's message).
     max_memory : int, optional
-        Bytes of temporaries per chunk (default 64 MiB, 2 GiB on a device).
+        Bytes of temporaries per chunk (default 16 MiB, 2 GiB on a device).
     shift : ndarray, shape (d,), optional
         The centre (default: the weighted mean).
     summarise : bool
