@@ -10,10 +10,14 @@ array-api-compat`` here and ``pip install --no-index wheels/*.whl`` there, or
 a copy of the installed package directory on ``PYTHONPATH`` (as done for the
 figures in RESULTS.md).  ``--device cpu`` tries the script on CPU tensors.
 
-Prints, for N x d data with K full-covariance components, per-iteration EM
-times (difference of a 1- and a 6-iteration fit from the same parameters) of
+Prints, for N x d data with K components, per-iteration EM times (difference
+of a 1- and a 6-iteration fit from the same parameters) of
 
-- gradmix on CUDA tensors, float32 and float64;
+- gradmix on PyTorch CUDA tensors and on CuPy arrays (when CuPy is
+  installed), float32 and float64, for each covariance type (``--types``),
+  with each type's bound (benchmarks/bounds.py at the device's measured GEMM
+  rate and copy bandwidth) and the peak device memory a fit adds above the
+  data;
 - a plain hand-written PyTorch EM (one batched GEMM for the quadratic forms,
   one for the second moments), the anchor a GPU user would write;
 - scikit-learn on all CPU cores, measured at --sk-n rows and scaled to N
@@ -29,8 +33,10 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -39,6 +45,9 @@ from sklearn.mixture import GaussianMixture as SkGMM
 
 import gradmix as gm
 from gradmix.mixture.arrays import to_host
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bounds import em_bytes, em_flops  # noqa: E402
 
 
 def sync() -> None:
@@ -101,6 +110,43 @@ def torch_em(X: torch.Tensor, weights, means, prec_chol, n_iter: int, reg: float
     return float(ll) / n
 
 
+def gpu_gemm_rate(dtype: torch.dtype, dev: torch.device, size: int = 4096) -> float:
+    """FLOP/s of a large square product on the device, best of three."""
+    A = torch.randn(size, size, dtype=dtype, device=dev)
+    A @ A
+    return 2.0 * size**3 / min(timed(lambda: A @ A)[0] for _ in range(3))
+
+
+def gpu_bandwidth(dev: torch.device, nbytes: int = 2**30) -> float:
+    """Bytes/s of a large device copy (read + write), best of three."""
+    a = torch.empty(nbytes // 4, dtype=torch.float32, device=dev)
+    b = torch.empty_like(a)
+    b.copy_(a)
+    return 2.0 * nbytes / min(timed(lambda: b.copy_(a))[0] for _ in range(3))
+
+
+def peak_above_data(lib: str, fit, cupy) -> float:
+    """Peak device memory a fit adds to what is allocated before it (bytes): PyTorch's
+    peak statistic, or the bytes CuPy's pool holds after the fit (it keeps freed blocks,
+    so after emptying it first that is the peak the fit reserved)."""
+    if not torch.cuda.is_available():
+        return float("nan")
+    sync()
+    if lib == "torch":
+        torch.cuda.empty_cache()
+        before = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        fit()
+        sync()
+        return float(torch.cuda.max_memory_allocated() - before)
+    pool = cupy.get_default_memory_pool()
+    pool.free_all_blocks()
+    before = pool.used_bytes()
+    fit()
+    sync()
+    return float(pool.total_bytes() - before)
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--n", type=int, default=2_000_000)
@@ -108,7 +154,10 @@ def main() -> None:
     p.add_argument("--k", type=int, default=64)
     p.add_argument("--sk-n", type=int, default=200_000)
     p.add_argument("--device", default="cuda", help="'cpu' to try the script without a GPU")
+    p.add_argument("--types", default="full,tied,diag,spherical")
     args = p.parse_args()
+    if "full" not in args.types.split(","):
+        p.error("--types must include full (the anchors are full-covariance fits)")
     N, d, K = args.n, args.d, args.k
     dev = torch.device(args.device)
     card = torch.cuda.get_device_name(0) if dev.type == "cuda" else "none (CPU tensors)"
@@ -134,45 +183,85 @@ def main() -> None:
     X = centres[rng.integers(0, K, N)] + rng.normal(size=(N, d))
     X64 = torch.asarray(X, device=dev)
     X32 = X64.to(torch.float32)
+    rate = {
+        name: gpu_gemm_rate(dt, dev)
+        for name, dt in (("float32", torch.float32), ("float64", torch.float64))
+    }
+    bw = gpu_bandwidth(dev)
+    print(f"GEMM {rate['float32'] / 1e12:.1f} TFLOP/s float32, {rate['float64'] / 1e12:.1f} "
+          f"float64; copy bandwidth {bw / 1e9:.0f} GB/s")  # fmt: skip
+    backends = [("torch", lambda Z: Z)]
+    try:
+        import cupy
+
+        if dev.type == "cuda":
+            backends.append(("cupy", cupy.asarray))
+    except ImportError:
+        cupy = None
+        print("CuPy is not installed: PyTorch only")
+    res = {}
+    print(f"\n{'type':<10} {'library':<6} {'dtype':<8} {'s/iter':>8} {'bound':>8} "
+          f"{'of bound':>8} {'peak above data':>16}")  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        t0, m = timed(lambda: gm.GaussianMixture(K, max_iter=3, init_params="random_from_data",
-                                                 random_state=0).fit(X64))  # fmt: skip
-        print(f"3 EM iterations from random_from_data on CUDA float64, with init: {t0:.2f} s")
-        start = {"weights_init": to_host(m.weights_), "means_init": to_host(m.means_),
-                 "precisions_init": to_host(m.precisions_)}  # fmt: skip
+        for ct in args.types.split(","):
+            m = gm.GaussianMixture(
+                K, covariance_type=ct, max_iter=3, init_params="random_from_data", random_state=0
+            ).fit(X64)
+            start = {"weights_init": to_host(m.weights_), "means_init": to_host(m.means_),
+                     "precisions_init": to_host(m.precisions_)}  # fmt: skip
+            for lib, convert in backends:
+                for name, Xt in (("float32", X32), ("float64", X64)):
+                    Z = convert(Xt)
 
-        def fit_gm(Xt):
-            return lambda it: gm.GaussianMixture(K, max_iter=it, tol=0, **start).fit(Xt)
+                    def fit(it, Z=Z, ct=ct, start=start):
+                        return gm.GaussianMixture(K, covariance_type=ct, max_iter=it, tol=0,
+                                                  **start).fit(Z)  # fmt: skip
 
-        res = {}
-        for name, Xt in (("float32", X32), ("float64", X64)):
-            fit_gm(Xt)(1)  # warm-up: kernels, allocator
-            res[name] = per_iter(fit_gm(Xt))
-            print(f"gradmix CUDA {name}: {res[name][0]:.4f} s/iter")
-        U = to_host(m.precisions_cholesky_)
+                    fit(1)  # warm-up: kernels, allocator
+                    peak = peak_above_data(lib, lambda fit=fit: fit(3), cupy)
+                    t, last = per_iter(fit)
+                    res[ct, lib, name] = (t, last)
+                    itemsize = 4 if name == "float32" else 8
+                    bound = (em_flops(ct, N, d, K) / rate[name]
+                             + em_bytes(N, d, K, itemsize) / bw)  # fmt: skip
+                    print(f"{ct:<10} {lib:<6} {name:<8} {t:8.4f} {bound:8.4f} {bound / t:8.2f} "
+                          f"{peak / 1e9:13.2f} GB")  # fmt: skip
+            if ct == "full":
+                full_start, full_chol = start, to_host(m.precisions_cholesky_)
+    data_gb = X32.element_size() * X32.numel() / 1e9
+    print(f"(data: {data_gb:.2f} GB in float32, {2 * data_gb:.2f} GB in float64)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start, U = full_start, full_chol
         hand = {}
         for name, Xt in (("float32", X32), ("float64", X64)):
             torch_em(Xt, start["weights_init"], start["means_init"], U, 1)
             hand[name] = per_iter(
                 lambda it, Xt=Xt: torch_em(Xt, start["weights_init"], start["means_init"], U, it)
             )
-            print(f"hand-written PyTorch {name}: {hand[name][0]:.4f} s/iter")
+            print(f"hand-written PyTorch full {name}: {hand[name][0]:.4f} s/iter")
         Xs = X[: args.sk_n]
         sk_kw = dict(n_components=K, tol=0, **start)
         t1 = min(timed(lambda: SkGMM(max_iter=1, **sk_kw).fit(Xs))[0] for _ in range(1))
         t3 = min(timed(lambda: SkGMM(max_iter=3, **sk_kw).fit(Xs))[0] for _ in range(1))
         sk = (t3 - t1) / 2 * N / args.sk_n
-        print(f"scikit-learn CPU float64: {sk:.2f} s/iter (measured at N={args.sk_n}, scaled)")
-    lb32 = float(res["float32"][1].lower_bound_)
-    lb64 = float(res["float64"][1].lower_bound_)
-    print("\nratios (higher = gradmix faster)")
-    print(f"  scikit-learn / gradmix float64: {sk / res['float64'][0]:8.1f}")
-    print(f"  scikit-learn / gradmix float32: {sk / res['float32'][0]:8.1f}")
-    print(f"  hand-written / gradmix float32: {hand['float32'][0] / res['float32'][0]:8.2f}")
-    print(f"  hand-written / gradmix float64: {hand['float64'][0] / res['float64'][0]:8.2f}")
-    print(f"  gradmix float64 / float32 time: {res['float64'][0] / res['float32'][0]:8.2f}")
+        print(f"scikit-learn CPU float64 full: {sk:.2f} s/iter (measured at N={args.sk_n}, "
+              "scaled)")  # fmt: skip
+    g32, g64 = res["full", "torch", "float32"], res["full", "torch", "float64"]
+    lb32, lb64 = float(g32[1].lower_bound_), float(g64[1].lower_bound_)
+    print("\nratios, full covariance (higher = gradmix faster)")
+    print(f"  scikit-learn / gradmix float64: {sk / g64[0]:8.1f}")
+    print(f"  scikit-learn / gradmix float32: {sk / g32[0]:8.1f}")
+    print(f"  hand-written / gradmix float32: {hand['float32'][0] / g32[0]:8.2f}")
+    print(f"  hand-written / gradmix float64: {hand['float64'][0] / g64[0]:8.2f}")
+    print(f"  gradmix float64 / float32 time: {g64[0] / g32[0]:8.2f}")
     print(f"  lower bound float32 vs float64, relative: {abs(lb32 - lb64) / abs(lb64):.1e}")
+    for ct in args.types.split(","):
+        for name in ("float32", "float64"):
+            if (ct, "cupy", name) in res:
+                ratio = res[ct, "cupy", name][0] / res[ct, "torch", name][0]
+                print(f"  CuPy / PyTorch time, {ct} {name}: {ratio:.2f}")
 
     # k-means: the same initial centres, 10 Lloyd iterations each
     init = X[:K].copy()
