@@ -9,13 +9,11 @@ which runs EM's E-step kernel with the variational terms.
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral
 from typing import Any
 
 import numpy as np
 from sklearn.base import _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture as _SklearnBGM
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
@@ -24,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from gradmix.mixture import persistence
 from gradmix.mixture.arrays import is_foreign, to_host
 from gradmix.mixture.covariance import DEFAULT_COVARIANCE, FULL, TiedFamily, get_model
-from gradmix.mixture.em import EMSettings, Params, per_row
+from gradmix.mixture.em import Params, per_row
 from gradmix.mixture.executors import Executor
 from gradmix.mixture.initialisation import initial_stats
 from gradmix.mixture.mixture_base import MixtureBase, label_kernel
@@ -337,54 +335,18 @@ class BayesianGaussianMixture(MixtureBase):
         ex = self._fit_executor(X, sample_weight)
         model, K = self._model, self.n_components
         priors = self._set_priors(ex)
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
-        n_init = self.n_init if do_init else 1
-        max_lower_bound = -np.inf
-        best: Posterior | None = None
-        best_lower_bounds: list[float] = []
-        best_n_iter = 0
-        self.converged_ = False
         random_state = check_random_state(self.random_state)
-        for init in range(n_init):
-            self._print_verbose_msg_init_beg(init)
-            if do_init:
-                stats = initial_stats(ex, model, self.init_params, K, random_state, init)
-                post = posterior(model, stats, priors, self.reg_covar, ex.dtype)
-            else:
-                post = self._posterior(ex.shift)
-            if self.max_iter == 0:
-                best, best_n_iter = post, 0
-                continue
-            bound = -np.inf if do_init else float(self.lower_bound_)
-            post, current, converged = run_variational(ex, model, post, priors,
-                                                       self._settings(init), bound)  # fmt: skip
-            self._print_verbose_msg_init_end(current[-1], converged)
-            if current[-1] > max_lower_bound or max_lower_bound == -np.inf:
-                max_lower_bound = current[-1]
-                best, best_n_iter, best_lower_bounds = post, len(current), current
-                self.converged_ = converged
-        if not self.converged_ and self.max_iter > 0:
-            warnings.warn(
-                "Best performing initialization did not converge. "
-                "Try different init parameters, or increase max_iter, "
-                "tol, or check for degenerate data.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        assert best is not None
+
+        def start(init: int) -> Posterior:
+            stats = initial_stats(ex, model, self.init_params, K, random_state, init)
+            return posterior(model, stats, priors, self.reg_covar, ex.dtype)
+
+        def run(init: int, post: Posterior, bound: float) -> tuple[Posterior, list[float], bool]:
+            return run_variational(ex, model, post, priors, self._settings(init), bound)
+
+        best = self._best_of_starts(start, lambda: self._posterior(ex.shift), run)
         self._set_fitted(best, priors, ex.shift, ex)
-        self.n_iter_ = best_n_iter
-        self.lower_bound_ = max_lower_bound
-        self.lower_bounds_ = best_lower_bounds
         return per_row(ex, model, vb_params(best, priors, ex.dtype), label_kernel, dtype=np.int64)
-
-    def _settings(self, init: int) -> EMSettings:
-        def on_iteration(n_iter: int, lower_bound: float, change: float) -> None:
-            self._print_verbose_msg_iter_end(n_iter, change)
-            if self.callback is not None:
-                self.callback(init, n_iter, lower_bound)
-
-        return EMSettings(self.reg_covar, self.tol, self.max_iter, on_iteration=on_iteration)
 
     @property
     def n_effective_components_(self) -> int:

@@ -37,7 +37,6 @@ from gradmix.mixture.covariance import (
     get_model,
 )
 from gradmix.mixture.em import (
-    EMSettings,
     Params,
     check_variances,
     e_step,
@@ -421,59 +420,27 @@ class GaussianMixture(MixtureBase):
         rows = None
         if self.solver == "gradient" or self.refine is not None:
             rows = inference.numpy_rows(ex)
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
-        n_init = self.n_init if do_init else 1
-        max_lower_bound = -np.inf
-        best_lower_bounds: list[float] = []
-        best: Params | None = None
-        best_n_iter = 0
-        self.converged_ = False
         random_state = check_random_state(self.random_state)
 
-        for init in range(n_init):
-            self._print_verbose_msg_init_beg(init)
-            params = self._start(start_ex, given, random_state, init) if do_init else \
-                self._params(ex.shift, ex.dtype)  # fmt: skip
-            if self.max_iter == 0:
-                best, best_n_iter = params, 0
-                continue
-            lower_bound = -np.inf if do_init else float(self.lower_bound_)
+        def run(init: int, params: Params, bound: float) -> tuple[Params, list[float], bool]:
             if rows is not None and self.solver == "gradient":
                 callback = None if self.callback is None else \
-                    (lambda n, lb, i=init: self.callback(i, n, lb))  # fmt: skip
-                params, current, converged = inference.gradient_fit(
-                    self.covariance_type, params, *rows, ex.dtype, self.tol, self.max_iter,
-                    callback)  # fmt: skip
+                    (lambda n, lb: self.callback(init, n, lb))  # fmt: skip
+                result = inference.gradient_fit(self.covariance_type, params, *rows, ex.dtype,
+                                                self.tol, self.max_iter, callback)  # fmt: skip
                 # the likelihood is unbounded on collapsed data: the same check as EM's
-                check_variances(self._model, params.covariances, ex.var_floor)
-            else:
-                params, current, converged = run_em(
-                    ex, self._model, params, self._settings(init), lower_bound, estep
-                )
-            lower_bound = current[-1]
-            self._print_verbose_msg_init_end(lower_bound, converged)
-            if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
-                max_lower_bound = lower_bound
-                best, best_n_iter = params, len(current)
-                best_lower_bounds = current
-                self.converged_ = converged
+                check_variances(self._model, result[0].covariances, ex.var_floor)
+                return result
+            return run_em(ex, self._model, params,
+                          self._settings(init, frozenset(self.freeze)), bound, estep)  # fmt: skip
 
-        if not self.converged_ and self.max_iter > 0:
-            warnings.warn(
-                "Best performing initialization did not converge. "
-                "Try different init parameters, or increase max_iter, "
-                "tol, or check for degenerate data.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        assert best is not None
+        best = self._best_of_starts(
+            lambda init: self._start(start_ex, given, random_state, init),
+            lambda: self._params(ex.shift, ex.dtype), run)  # fmt: skip
         if self.refine == "newton" and self.max_iter > 0 and rows is not None:
-            best, max_lower_bound = self._newton(best, rows, ex)
-            best_lower_bounds = best_lower_bounds + [max_lower_bound]
+            best, self.lower_bound_ = self._newton(best, rows, ex)
+            self.lower_bounds_ = self.lower_bounds_ + [self.lower_bound_]
         self._set_fitted(best, ex.shift, ex)
-        self.n_iter_ = best_n_iter
-        self.lower_bound_ = max_lower_bound
-        self.lower_bounds_ = best_lower_bounds
         return self._rows_of(ex, best, label_kernel, None, np.int64)
 
     def _missing_setup(self, ex: Executor, sample_weight: Any) -> Executor:
@@ -523,15 +490,6 @@ class GaussianMixture(MixtureBase):
         filled = centred + ex.shift.astype(ex.dtype)
         xp = array_namespace(filled)  # numpy or dask.array: observed entries stay exact
         return xp.where(xp.isnan(ex.X), filled, ex.X)
-
-    def _settings(self, init: int) -> EMSettings:
-        def on_iteration(n_iter: int, lower_bound: float, change: float) -> None:
-            self._print_verbose_msg_iter_end(n_iter, change)
-            if self.callback is not None:
-                self.callback(init, n_iter, lower_bound)
-
-        return EMSettings(self.reg_covar, self.tol, self.max_iter, frozenset(self.freeze),
-                          on_iteration)  # fmt: skip
 
     def _newton(self, params: Params, rows: tuple[np.ndarray, Any],
                 ex: Executor) -> tuple[Params, float]:  # fmt: skip

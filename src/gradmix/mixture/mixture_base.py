@@ -10,19 +10,22 @@ the parameters :meth:`MixtureBase._params` gives, exactly as scikit-learn's
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from time import time
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from gradmix.mixture import persistence
 from gradmix.mixture.arrays import to_host
 from gradmix.mixture.covariance import get_model
-from gradmix.mixture.em import Params, per_row
+from gradmix.mixture.em import EMSettings, Params, per_row
 from gradmix.mixture.executors import Chunk, Executor, executor_for
 from gradmix.mixture.ops import (
     impossible_as_minus_inf,
@@ -72,6 +75,13 @@ class MixtureBase(DensityMixin, BaseEstimator):
     random_state: Any
     verbose: int
     verbose_interval: int
+    n_init: int
+    max_iter: int
+    tol: float
+    reg_covar: float
+    warm_start: bool
+    callback: Any
+    lower_bound_: float
 
     @property
     def _model(self) -> Any:
@@ -114,6 +124,62 @@ class MixtureBase(DensityMixin, BaseEstimator):
         self.covariances_ = public(p.covariances)
         self.precisions_cholesky_ = public(p.precisions_cholesky)
         self.precisions_ = public(model.precisions(p.precisions_cholesky))
+
+    # ----------------------------------------------------------------- fitting
+    def _best_of_starts(
+        self,
+        start: Callable[[int], Any],
+        warm: Callable[[], Any],
+        run: Callable[[int, Any, float], tuple[Any, list[float], bool]],
+    ) -> Any:
+        """scikit-learn's loop over ``n_init`` starts (or one warm start).
+
+        ``start(init)`` gives a start, ``warm()`` the fitted state to continue from,
+        ``run(init, state, bound)`` iterates from a state and returns the final state,
+        the bounds of its iterations and whether they converged.  Returns the state of
+        the best run; sets ``converged_``, ``n_iter_``, ``lower_bound_`` and
+        ``lower_bounds_``, and warns as scikit-learn does when that run did not
+        converge.
+        """
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        best: Any = None
+        best_bounds: list[float] = []
+        best_n_iter, max_lower_bound = 0, -np.inf
+        self.converged_ = False
+        for init in range(self.n_init if do_init else 1):
+            self._print_verbose_msg_init_beg(init)
+            state = start(init) if do_init else warm()
+            if self.max_iter == 0:
+                best, best_n_iter = state, 0
+                continue
+            bound = -np.inf if do_init else float(self.lower_bound_)
+            state, current, converged = run(init, state, bound)
+            self._print_verbose_msg_init_end(current[-1], converged)
+            if current[-1] > max_lower_bound or max_lower_bound == -np.inf:
+                max_lower_bound = current[-1]
+                best, best_n_iter, best_bounds = state, len(current), current
+                self.converged_ = converged
+        if not self.converged_ and self.max_iter > 0:
+            warnings.warn(
+                "Best performing initialization did not converge. "
+                "Try different init parameters, or increase max_iter, "
+                "tol, or check for degenerate data.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self.n_iter_, self.lower_bound_, self.lower_bounds_ = \
+            best_n_iter, max_lower_bound, best_bounds  # fmt: skip
+        return best
+
+    def _settings(self, init: int, freeze: frozenset[str] = frozenset()) -> EMSettings:
+        """The iterations' settings; verbose messages and the callback after each."""
+
+        def on_iteration(n_iter: int, lower_bound: float, change: float) -> None:
+            self._print_verbose_msg_iter_end(n_iter, change)
+            if self.callback is not None:
+                self.callback(init, n_iter, lower_bound)
+
+        return EMSettings(self.reg_covar, self.tol, self.max_iter, freeze, on_iteration)
 
     # -------------------------------------------------------------- prediction
     def _predicting(self, X: Any, **kw: Any) -> tuple[Executor, Params]:
