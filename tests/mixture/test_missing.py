@@ -4,6 +4,7 @@ recovery of a known mixture."""
 
 import warnings
 
+import array_api_strict
 import dask.array as da
 import numpy as np
 import pytest
@@ -249,3 +250,5 @@ def test_errors():
         gm.GaussianMixture(2, missing="em").fit(bad)
     with pytest.raises(ValueError, match="missing"):
         gm.GaussianMixture(2, missing="drop").fit(Xm)
+    with pytest.raises(ValueError, match="runs on numpy and Dask arrays"):
+        gm.GaussianMixture(2, missing="em").fit(array_api_strict.asarray(Xm))

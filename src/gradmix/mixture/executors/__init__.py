@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from array_api_compat import array_namespace
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from gradmix.mixture.arrays import is_foreign, to_host, validated
@@ -35,6 +36,14 @@ def _too_few(n: int, shape: tuple[int, ...], min_samples: int) -> None:
     if n < min_samples:
         raise ValueError(f"Found array with {n} sample(s) (shape={shape}) while a minimum of "
                          f"{min_samples} is required.")  # fmt: skip
+
+
+def _has_nan(X: Any) -> bool:
+    try:
+        xp = array_namespace(X)
+        return bool(xp.any(xp.isnan(X)))
+    except (TypeError, AttributeError):  # not floating: validation says what is wrong
+        return False
 
 
 def executor_for(
@@ -100,6 +109,11 @@ def executor_for(
         _too_few(ex.n, (ex.n, ex.d), min_samples)
         return ex
     if is_foreign(X):
+        if allow_missing and _has_nan(X):
+            raise ValueError(
+                f"X ({type(X).__module__}.{type(X).__name__}) has missing values (NaN): "
+                "missing='em' runs on numpy and Dask arrays; pass X as a numpy array"
+            )
         ns, X = validated(X, None if reset else estimator.n_features_in_, name)
         _forget_feature_names(estimator, X.shape[1], reset)
         n = int(X.shape[0])
