@@ -36,7 +36,6 @@ from gradmix.mixture.em import Params, Stats, e_step, iterate, stats_from_source
 from gradmix.mixture.executors import Chunk, Executor
 
 __all__ = [
-    "PRIOR_TYPES",
     "Posterior",
     "Priors",
     "data_moments",
@@ -47,8 +46,6 @@ __all__ = [
     "run_variational",
     "vb_params",
 ]
-
-PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
 
 
 @dataclass(frozen=True)
@@ -159,13 +156,10 @@ def posterior(model: Any, stats: Stats, priors: Priors, reg_covar: float, dtype:
     nu = priors.degrees_of_freedom + (np.full(K, np.sum(nk) / K) if tied else nk)
     diff = xk - priors.mean
     spread = (priors.mean_precision * nk / beta)[:, None, None] * (diff[:, :, None] * diff[:, None])
-
-    def scatter_form(matrices: np.ndarray) -> Any:
-        return model.scatter_from_matrices(matrices)
-
     prior = np.broadcast_to(np.asarray(priors.covariance, np.float64), model.compact_shape(K, d))
     W = model.ridge(model.scatter(nk, xk, stats.second, stats.ref, xk), nk, reg_covar, d)
-    W_post = scatter_form(model.to_matrices(prior, K, d)) + W + scatter_form(spread)
+    W_post = (model.scatter_from_matrices(model.to_matrices(prior, K, d)) + W
+              + model.scatter_from_matrices(spread))  # fmt: skip
     cov = model.estimate(W_post, nu, d)
     return Posterior(wc, beta, means, nu, cov, model.precision_cholesky(cov))
 
