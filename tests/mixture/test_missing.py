@@ -134,6 +134,7 @@ def test_predictions_and_imputation_equal_the_reference():
     proba = np.exp(expected_lp - logsumexp(expected_lp, axis=1, keepdims=True))
     np.testing.assert_allclose(m.predict_proba(T), proba, rtol=1e-9, atol=1e-14)
     np.testing.assert_array_equal(m.predict(T), np.argmax(expected_lp, axis=1))
+    assert m.icl(T) == pytest.approx(m.bic(T) - 2 * np.sum(np.log(proba.max(axis=1))), rel=1e-12)
     filled = m.impute(T)
     np.testing.assert_allclose(filled, expected_fill, rtol=1e-11, atol=1e-12)
     assert np.isnan(T).any()  # the input is not modified
@@ -250,5 +251,7 @@ def test_errors():
         gm.GaussianMixture(2, missing="em").fit(bad)
     with pytest.raises(ValueError, match="missing"):
         gm.GaussianMixture(2, missing="drop").fit(Xm)
+    with pytest.raises(ValueError, match="partial_fit does not take missing values"):
+        gm.GaussianMixture(2, missing="em", random_state=0).partial_fit(Xm)
     with pytest.raises(ValueError, match="runs on numpy and Dask arrays"):
         gm.GaussianMixture(2, missing="em").fit(array_api_strict.asarray(Xm))

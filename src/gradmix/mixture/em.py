@@ -34,7 +34,6 @@ __all__ = [
     "iterate",
     "m_step",
     "per_row",
-    "per_row_sum",
     "run_em",
     "stats_from_labels",
     "stats_from_source",
@@ -122,13 +121,6 @@ def per_row(ex: Executor, model: Any, params: Params, kernel: Callable[..., Any]
     co = model.coefficients(params, model.reference(params.means, params.precisions_cholesky),
                             ex.put)  # fmt: skip
     return ex.map_rows(kernel, model, co, cols=cols, dtype=dtype)
-
-
-def per_row_sum(ex: Executor, model: Any, params: Params, kernel: Callable[..., Any]) -> Any:
-    """The sum over all chunks of ``kernel(chunk, model, coefficients)`` for ``params``."""
-    co = model.coefficients(params, model.reference(params.means, params.precisions_cholesky),
-                            ex.put)  # fmt: skip
-    return ex.map_reduce(kernel, model, co)
 
 
 def weighted_log_prob(ex: Executor, model: Any, params: Params) -> Any:

@@ -42,7 +42,6 @@ from gradmix.mixture.em import (
     e_step,
     m_step,
     per_row,
-    per_row_sum,
     run_em,
 )
 from gradmix.mixture.executors import Chunk, Executor
@@ -52,6 +51,7 @@ from gradmix.mixture.missing import (
     impute_kernel,
     missing_e_step,
     missing_label_kernel,
+    missing_log_max_kernel,
     missing_per_row,
     missing_proba_kernel,
     missing_score_kernel,
@@ -70,9 +70,6 @@ __all__ = ["CovarianceFactors", "GaussianMixture"]
 
 FREEZABLE = ("weights", "means", "covariances")
 
-#: the prediction kernels' counterparts for rows with missing entries
-MISSING_KERNELS = {label_kernel: missing_label_kernel, proba_kernel: missing_proba_kernel,
-                   score_kernel: missing_score_kernel}  # fmt: skip
 
 #: mclust's decomposition Σ_k = λ_k D_k A_k D_kᵀ of the fitted covariances
 CovarianceFactors = namedtuple("CovarianceFactors", ["volume", "shape", "orientation"])
@@ -142,12 +139,17 @@ def _check_means(means: Any, n_components: int, n_features: int) -> np.ndarray:
     return means
 
 
-def _classification_kernel(chunk: Chunk, model: Any, co: Any) -> tuple[Any]:
-    """Σ log max_k r_ik: the classification part of ICL."""
+def _log_max_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
+    """log max_k r_ik of every row: the classification part of ICL."""
     xp = chunk.xp
     wlp = log_prob_kernel(chunk, model, co)
-    log_max = xp.max(wlp, axis=1) - logsumexp_rows(xp, wlp)
-    return (xp.sum(log_max) if chunk.w is None else chunk.w @ log_max,)
+    return xp.max(wlp, axis=1) - logsumexp_rows(xp, wlp)
+
+
+#: the prediction kernels' counterparts for rows with missing entries
+MISSING_KERNELS = {label_kernel: missing_label_kernel, proba_kernel: missing_proba_kernel,
+                   score_kernel: missing_score_kernel,
+                   _log_max_kernel: missing_log_max_kernel}  # fmt: skip
 
 
 @persistence.register(persistence.Schema(FITTED, _saved_shapes, _check_saved))
@@ -534,6 +536,9 @@ class GaussianMixture(MixtureBase):
         first = self._running is None
         shift = None if first else self._stream_shift
         ex = self._executor(X, sample_weight, reset=first, shift=shift)
+        if ex.has_missing:
+            raise ValueError("partial_fit does not take missing values (NaN); fit with "
+                             "missing='em' does")  # fmt: skip
         model = self._model
         if first:
             given = self._check_parameters(ex.d)
@@ -589,9 +594,8 @@ class GaussianMixture(MixtureBase):
         2000, as mclust computes it with hard assignments; mclust reports it
         negated): lower is better, and it prefers well-separated components.
         """
-        ex, params = self._predicting(X)
-        (log_max,) = per_row_sum(ex, self._model, params, _classification_kernel)
-        return float(self.bic(X) - 2.0 * float(log_max))
+        log_max = float(np.sum(to_host(self._per_row(X, _log_max_kernel, None))))
+        return float(self.bic(X) - 2.0 * log_max)
 
     @property
     def covariance_factors_(self) -> CovarianceFactors:

@@ -37,6 +37,7 @@ __all__ = [
     "impute_kernel",
     "missing_e_step",
     "missing_label_kernel",
+    "missing_log_max_kernel",
     "missing_proba_kernel",
     "missing_per_row",
     "missing_score_kernel",
@@ -227,6 +228,12 @@ def missing_label_kernel(chunk: Chunk, mm: MissingModel) -> Any:
 def missing_score_kernel(chunk: Chunk, mm: MissingModel) -> Any:
     """log p(x_o) of each row (0 for a row with nothing observed), (n,)."""
     return logsumexp_rows(np, _rows_log_prob(chunk, mm))
+
+
+def missing_log_max_kernel(chunk: Chunk, mm: MissingModel) -> Any:
+    """log max_k r_ik given each row's observed entries, (n,)."""
+    wlp = _rows_log_prob(chunk, mm)
+    return np.max(wlp, axis=1) - logsumexp_rows(np, wlp)
 
 
 def missing_proba_kernel(chunk: Chunk, mm: MissingModel) -> Any:
