@@ -23,21 +23,7 @@ from sklearn.mixture import GaussianMixture as SkGMM
 from threadpoolctl import threadpool_info
 
 import gradmix as gm
-from benchmarks.gmm_speed import fit_time, start
-
-
-def per_iteration(pairs: tuple, X: np.ndarray, repeat: int, **kw: object) -> tuple[dict, dict]:
-    for _, cls in pairs:  # warm-up
-        fit_time(cls, X, 1, **kw)
-    t1 = {name: np.inf for name, _ in pairs}
-    t4 = dict(t1)
-    bounds = {}
-    for _ in range(repeat):
-        for name, cls in pairs:
-            a, _ = fit_time(cls, X, 1, **kw)
-            b, bounds[name] = fit_time(cls, X, 4, **kw)
-            t1[name], t4[name] = min(t1[name], a), min(t4[name], b)
-    return {name: (t4[name] - t1[name]) / 3 for name in t1}, bounds
+from benchmarks.gmm_speed import per_iteration, start
 
 
 def main() -> None:

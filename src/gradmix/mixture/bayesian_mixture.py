@@ -233,7 +233,9 @@ class BayesianGaussianMixture(MixtureBase):
                                             else self.weight_concentration_prior)  # fmt: skip
         self.mean_precision_prior_ = (1.0 if self.mean_precision_prior is None
                                       else self.mean_precision_prior)  # fmt: skip
-        mean, cov = data_moments(ex, FULL)
+        # the data's mean and covariance: one pass, unless both priors are given
+        defaults = host["mean_prior"] is None or host["covariance_prior"] is None
+        mean, cov = data_moments(ex, FULL) if defaults else (np.zeros(d), None)
         if host["mean_prior"] is None:
             self.mean_prior_ = (mean + ex.shift).astype(dtype)
         else:
@@ -254,9 +256,10 @@ class BayesianGaussianMixture(MixtureBase):
         self.covariance_prior_ = self._covariance_prior(host["covariance_prior"], cov, d)
         return self._priors_of_attributes(ex.shift, mean)
 
-    def _covariance_prior(self, given: Any, cov: np.ndarray, d: int) -> Any:
+    def _covariance_prior(self, given: Any, cov: np.ndarray | None, d: int) -> Any:
         model = self._model
         if given is None:
+            assert cov is not None
             return model.component_from_covariance(cov)
         if np.ndim(given) == 0:
             return given  # a float, checked by the parameter constraints

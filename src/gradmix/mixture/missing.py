@@ -29,6 +29,7 @@ import numpy as np
 from gradmix.mixture.covariance.base import LOG_2PI
 from gradmix.mixture.em import Params, Stats
 from gradmix.mixture.executors import Chunk, Executor
+from gradmix.mixture.executors.dask import is_dask
 from gradmix.mixture.ops import impossible_as_minus_inf, logsumexp_rows, responsibilities
 
 __all__ = [
@@ -260,7 +261,7 @@ def impute_kernel(chunk: Chunk, mm: MissingModel) -> Any:
 
 def filled_with_centre(X: Any, centre: np.ndarray) -> Any:
     """``X`` with NaN entries replaced by the column centres (a start for EM), numpy or Dask."""
-    if hasattr(X, "dask"):
+    if is_dask(X):
         import dask.array as da
 
         return da.where(da.isnan(X), centre.astype(X.dtype), X)

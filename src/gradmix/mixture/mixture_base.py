@@ -11,6 +11,7 @@ the parameters :meth:`MixtureBase._params` gives, exactly as scikit-learn's
 from __future__ import annotations
 
 import warnings
+from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from time import time
@@ -62,7 +63,7 @@ def proba_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
     return responsibilities(chunk.xp, log_prob_kernel(chunk, model, co))[0]
 
 
-class MixtureBase(DensityMixin, BaseEstimator):
+class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     """The shared half of the mixture estimators (not used directly).
 
     Subclasses define ``_params(shift, dtype)``: the fitted parameters as the
@@ -87,8 +88,9 @@ class MixtureBase(DensityMixin, BaseEstimator):
     def _model(self) -> Any:
         return get_model(self.covariance_type)
 
+    @abstractmethod
     def _params(self, shift: np.ndarray, dtype: Any) -> Params:
-        raise NotImplementedError
+        """The fitted parameters as the E-step's, centred by ``shift``, in ``dtype``."""
 
     def _executor(self, X: Any, sample_weight: Any = None, **kw: Any) -> Executor:
         K, model = self.n_components, self._model
