@@ -224,14 +224,16 @@ def _pruned_kernel(chunk: Chunk, B: np.ndarray, moves: _Moves) -> tuple[Any, int
     block = max(256, CACHE_BYTES // (k * Xa.dtype.itemsize))
     if moves.first:  # |x|², kept for the later passes
         norms[:] = np.einsum("ij,ij->i", chunk.X, chunk.X, dtype=np.float64)
+    buffer = np.empty((block, k), dtype=Xa.dtype)  # reused: a fresh one faults its pages
     for a in range(0, m if todo is None else len(todo), block):
         rows = slice(a, min(a + block, m)) if todo is None else todo[a : a + block]
-        D = np.asarray(Xa[rows] @ B, dtype=np.float64)
-        new = np.argmin(D, axis=1)
         x2 = norms[rows]
+        D = np.matmul(Xa[rows], B, out=buffer[: len(x2)])
+        new = np.argmin(D, axis=1)
         flat = D.reshape(-1)
-        at = np.arange(len(D)) * k + new
-        nearest = flat[at]  # then the second nearest is the smallest of the others
+        starts = np.arange(len(D)) * k
+        at = starts + new
+        nearest = flat[at].astype(np.float64, copy=False)  # then the others' least
         flat[at] = np.inf
         if not moves.first:
             was = labels[rows]
@@ -241,7 +243,8 @@ def _pruned_kernel(chunk: Chunk, B: np.ndarray, moves: _Moves) -> tuple[Any, int
         labels[rows] = new
         nearest += x2
         upper[rows] = np.sqrt(np.maximum(nearest, 0.0, out=nearest), out=nearest)
-        second = D.min(axis=1)
+        # argmin and a gather: numpy's argmin over short rows is vectorised, its min is not
+        second = flat[starts + np.argmin(D, axis=1)].astype(np.float64, copy=False)
         second += x2
         lower[rows] = np.sqrt(np.maximum(second, 0.0, out=second), out=second)
     w = chunk.weights()

@@ -125,8 +125,15 @@ class HostExecutor(Executor):
         self._shift_dtype = self.shift.astype(self.dtype)
         if augmented:
             self.Xa = np.empty((self.n, self.d + 1), dtype=self.dtype)
-            np.subtract(X, self._shift_dtype, out=self.Xa[:, :-1])
-            self.Xa[:, -1] = 1.0
+            self._in_threads(self._fill_augmented, self._groups())
+
+    def _fill_augmented(self, group: list[tuple[int, int]]) -> None:
+        """``[X - shift, 1]`` into the rows of ``Xa``, by threads: writing fresh pages
+        costs as much as the subtraction."""
+        assert self.Xa is not None and self._shift_dtype is not None
+        for a, b in group:
+            np.subtract(self.X[a:b], self._shift_dtype, out=self.Xa[a:b, :-1])
+            self.Xa[a:b, -1] = 1.0
 
     # chunks ---------------------------------------------------------------------------
     def bounds(self) -> list[tuple[int, int]]:
