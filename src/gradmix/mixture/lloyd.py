@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.spatial.distance import cdist
 from array_api_compat import array_namespace, device
 
 from gradmix.mixture.arrays import to_host
@@ -189,7 +190,7 @@ class _Moves:
 
 def _moves(old: np.ndarray | None, centres: np.ndarray, radius: float) -> _Moves:
     c = centres.astype(np.float64)
-    gaps = np.sqrt(np.maximum(np.sum((c[:, None] - c[None]) ** 2, axis=2), 0.0))
+    gaps = cdist(c, c)  # from differences: exact, unlike the GEMM's distances
     np.fill_diagonal(gaps, np.inf)
     shift = np.zeros(len(c)) if old is None else np.sqrt(np.sum((c - old) ** 2, axis=1))
     # |x|² - 2x·c + |c|² loses ~eps (|x| + |c|)² to rounding: bounds closer than this to
@@ -225,28 +226,29 @@ def _pruned_kernel(chunk: Chunk, B: np.ndarray, moves: _Moves) -> tuple[Any, int
     if moves.first:  # |x|², kept for the later passes
         norms[:] = np.einsum("ij,ij->i", chunk.X, chunk.X, dtype=np.float64)
     buffer = np.empty((block, k), dtype=Xa.dtype)  # reused: a fresh one faults its pages
+    pair = np.empty((2, block))  # the nearest and second-nearest squared distances
+    row_starts = np.arange(block) * k
     for a in range(0, m if todo is None else len(todo), block):
         rows = slice(a, min(a + block, m)) if todo is None else todo[a : a + block]
         x2 = norms[rows]
-        D = np.matmul(Xa[rows], B, out=buffer[: len(x2)])
+        size = len(x2)
+        D, starts, both = buffer[:size], row_starts[:size], pair[:, :size]
+        np.matmul(Xa[rows], B, out=D)
         new = np.argmin(D, axis=1)
         flat = D.reshape(-1)
-        starts = np.arange(len(D)) * k
         at = starts + new
-        nearest = flat[at].astype(np.float64, copy=False)  # then the others' least
-        flat[at] = np.inf
+        both[0] = flat[at]
+        flat[at] = np.inf  # the second nearest is then the least of the others, found by
+        both[1] = flat[starts + np.argmin(D, axis=1)]  # argmin: numpy's min is 5x slower
+        both += x2
+        np.sqrt(np.maximum(both, 0.0, out=both), out=both)
+        upper[rows], lower[rows] = both
         if not moves.first:
             was = labels[rows]
             diff = np.flatnonzero(new != was)
             at_rows = a + diff if todo is None else todo[a : a + block][diff]
             moved.append((at_rows, was[diff]))
         labels[rows] = new
-        nearest += x2
-        upper[rows] = np.sqrt(np.maximum(nearest, 0.0, out=nearest), out=nearest)
-        # argmin and a gather: numpy's argmin over short rows is vectorised, its min is not
-        second = flat[starts + np.argmin(D, axis=1)].astype(np.float64, copy=False)
-        second += x2
-        lower[rows] = np.sqrt(np.maximum(second, 0.0, out=second), out=second)
     w = chunk.weights()
     if moves.first:  # the sums of every row; later passes send only what moved
         R = sp.csc_matrix((w, labels, np.arange(m + 1)), shape=(k, m))
