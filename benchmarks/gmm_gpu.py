@@ -8,7 +8,15 @@ Such a machine may have no network: bring gradmix's one dependency it may
 lack, array-api-compat (pure Python), e.g. ``pip download --no-deps -d wheels
 array-api-compat`` here and ``pip install --no-index wheels/*.whl`` there, or
 a copy of the installed package directory on ``PYTHONPATH`` (as done for the
-figures in RESULTS.md).  ``--device cpu`` tries the script on CPU tensors.
+figures in RESULTS.md).  Here, with the wheel in an ignored ``.whl/``
+folder carried along, one command there runs it all (never yet run on a GPU:
+at the default sizes most of its time should go to scikit-learn's CPU fits)::
+
+    python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
+    PYTHONPATH=/tmp/site:src PYTHONUNBUFFERED=1 python3 benchmarks/gmm_gpu.py
+
+``--device cpu`` tries the script on CPU tensors: on 2026-11-27 it ran end to
+end that way (PyTorch 2.13.0 CPU, ``--n 20000 --sk-n 20000 --k 8 --d 8``).
 
 Prints, for N x d data with K components, per-iteration EM times (difference
 of a 1- and a 6-iteration fit from the same parameters) of

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.spatial.distance import cdist
 from array_api_compat import array_namespace, device
+from scipy.spatial.distance import cdist
 
 from gradmix.mixture.arrays import to_host
 from gradmix.mixture.executors import Chunk, Executor
