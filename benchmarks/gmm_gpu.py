@@ -9,8 +9,10 @@ lack, array-api-compat (pure Python), e.g. ``pip download --no-deps -d wheels
 array-api-compat`` here and ``pip install --no-index wheels/*.whl`` there, or
 a copy of the installed package directory on ``PYTHONPATH`` (as done for the
 figures in RESULTS.md).  Here, with the wheel in an ignored ``.whl/``
-folder carried along, one command there runs it all (never yet run on a GPU:
-at the default sizes most of its time should go to scikit-learn's CPU fits)::
+folder carried along, one command there runs it all (this version has not
+run on a GPU yet, only its full-covariance predecessor, on an H200: see
+RESULTS.md; at the default sizes most of its time should go to
+scikit-learn's CPU fits)::
 
     python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
     PYTHONPATH=/tmp/site:src PYTHONUNBUFFERED=1 python3 benchmarks/gmm_gpu.py
@@ -26,6 +28,8 @@ of a 1- and a 6-iteration fit from the same parameters) of
   with each type's bound (benchmarks/bounds.py at the device's measured GEMM
   rate and copy bandwidth) and the peak device memory a fit adds above the
   data;
+- full float32 on PyTorch at each chunk budget of ``--budgets`` (GiB,
+  ``max_memory``): time against peak memory, for choosing the default;
 - a plain hand-written PyTorch EM (one batched GEMM for the quadratic forms,
   one for the second moments), the anchor a GPU user would write;
 - scikit-learn on all CPU cores, measured at --sk-n rows and scaled to N
@@ -163,6 +167,8 @@ def main() -> None:
     p.add_argument("--sk-n", type=int, default=200_000)
     p.add_argument("--device", default="cuda", help="'cpu' to try the script without a GPU")
     p.add_argument("--types", default="full,tied,diag,spherical")
+    p.add_argument("--budgets", default="0.25,0.5,1,2",
+                   help="GiB per chunk (max_memory) to sweep, full float32")  # fmt: skip
     args = p.parse_args()
     if "full" not in args.types.split(","):
         p.error("--types must include full (the anchors are full-covariance fits)")
@@ -237,6 +243,20 @@ def main() -> None:
                           f"{peak / 1e9:13.2f} GB")  # fmt: skip
             if ct == "full":
                 full_start, full_chol = start, to_host(m.precisions_cholesky_)
+    # the memory the chunks take against their speed: what the default budget should be
+    print("\nchunk budget (max_memory), full float32 on PyTorch: s/iter, peak above data")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for gib in (float(b) for b in args.budgets.split(",")):
+
+            def fit_budget(it, gib=gib):
+                return gm.GaussianMixture(K, max_iter=it, tol=0, max_memory=int(gib * 2**30),
+                                          **full_start).fit(X32)  # fmt: skip
+
+            fit_budget(1)
+            peak = peak_above_data("torch", lambda f=fit_budget: f(3), None)
+            print(f"  {gib:5.3g} GiB: {per_iter(fit_budget)[0]:.4f} s/iter, "
+                  f"{peak / 1e9:.2f} GB")  # fmt: skip
     data_gb = X32.element_size() * X32.numel() / 1e9
     print(f"(data: {data_gb:.2f} GB in float32, {2 * data_gb:.2f} GB in float64)")
     with warnings.catch_warnings():
