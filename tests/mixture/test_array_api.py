@@ -1,7 +1,8 @@
 """Array-API inputs: same results as numpy, in the input's namespace.
 
-CI runs them on array-api-strict; where PyTorch is installed (``pip install
-torch`` into the environment), on CPU tensors too.
+They run on array-api-strict and, where PyTorch is installed, on CPU tensors
+too (CI installs PyTorch's CPU build where the machine keeps its wheel: see
+.ci/run).
 """
 
 import importlib.util

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from array_api_compat import is_numpy_namespace
+from array_api_compat import device, is_numpy_namespace
 
 __all__ = [
     "clip_nonnegative",
@@ -35,10 +35,15 @@ def to_float64(xp: Any, a: Any) -> Any:
 
 
 def clip_nonnegative(xp: Any, a: Any) -> Any:
-    """``max(a, 0)``, in place on numpy."""
+    """``max(a, 0)``, in place on numpy (NaN stays NaN).
+
+    Elsewhere ``maximum`` against a 0-d zero: one elementwise kernel on any
+    device, where array-api-compat's generic ``clip`` (CuPy's) assigns through
+    a boolean mask, which costs extra passes and, on a GPU, a synchronisation.
+    """
     if is_host(xp):
         return np.maximum(a, 0, out=a)
-    return xp.clip(a, min=0.0)
+    return xp.maximum(a, xp.zeros((), dtype=a.dtype, device=device(a)))
 
 
 def log_tiny(dtype: Any) -> float:

@@ -15,7 +15,7 @@ import numpy as np
 from array_api_compat import array_namespace, device
 
 from gradmix.mixture.arrays import to_host
-from gradmix.mixture.ops import is_host
+from gradmix.mixture.ops import clip_nonnegative, is_host
 
 __all__ = ["kmeans_plusplus"]
 
@@ -56,7 +56,7 @@ def kmeans_plusplus(X: Any, n_clusters: int, sample_weight: np.ndarray | None,
         D = -2.0 * (C @ xp.permute_dims(X64, (1, 0)))
         D += c2[:, None]
         D += x2[None, :]
-        return xp.clip(D, min=0.0)
+        return clip_nonnegative(xp, D)
 
     indices = np.empty(n_clusters, dtype=np.int64)
     indices[0] = random_state.choice(n, p=w / w.sum())
