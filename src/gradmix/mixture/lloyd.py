@@ -215,52 +215,53 @@ def _pruned_kernel(chunk: Chunk, B: np.ndarray, moves: _Moves) -> tuple[Any, int
     labels, upper, lower, norms = chunk.aligned
     m, k = Xa.shape[0], B.shape[1]
     todo: Any = None  # every row, by contiguous blocks
-    if not moves.first:
+    if moves.first:  # |x|², kept for the later passes
+        norms[:] = np.einsum("ij,ij->i", chunk.X, chunk.X, dtype=np.float64)
+    else:
         upper += moves.shift[labels]
         lower -= moves.other_shift[labels]
         todo = np.flatnonzero(upper + moves.margin >= np.maximum(moves.half_gap[labels], lower))
         if len(todo) > m // 2:  # gathering most rows costs more than it saves
             todo = None
-    moved: list[tuple[Any, Any]] = []  # rows whose label changed, and their old labels
+    count = m if todo is None else len(todo)
+    # per block only the GEMM, the nearest centre and the two least distances (less |x|²):
+    # the rest runs once over the chunk, where numpy's per-call cost vanishes
+    new = np.empty(count, dtype=np.intp)
+    both = np.empty((2, count), dtype=Xa.dtype)
     block = max(256, CACHE_BYTES // (k * Xa.dtype.itemsize))
-    if moves.first:  # |x|², kept for the later passes
-        norms[:] = np.einsum("ij,ij->i", chunk.X, chunk.X, dtype=np.float64)
     buffer = np.empty((block, k), dtype=Xa.dtype)  # reused: a fresh one faults its pages
-    pair = np.empty((2, block))  # the nearest and second-nearest squared distances
     row_starts = np.arange(block) * k
-    for a in range(0, m if todo is None else len(todo), block):
-        rows = slice(a, min(a + block, m)) if todo is None else todo[a : a + block]
-        x2 = norms[rows]
-        size = len(x2)
-        D, starts, both = buffer[:size], row_starts[:size], pair[:, :size]
-        np.matmul(Xa[rows], B, out=D)
-        new = np.argmin(D, axis=1)
+    at = np.empty(block, dtype=np.intp)
+    for a in range(0, count, block):
+        b = min(a + block, count)
+        D, starts, at_b = buffer[: b - a], row_starts[: b - a], at[: b - a]
+        np.matmul(Xa[a:b] if todo is None else Xa[todo[a:b]], B, out=D)
         flat = D.reshape(-1)
-        at = starts + new
-        both[0] = flat[at]
-        flat[at] = np.inf  # the second nearest is then the least of the others, found by
-        both[1] = flat[starts + np.argmin(D, axis=1)]  # argmin: numpy's min is 5x slower
-        both += x2
-        np.sqrt(np.maximum(both, 0.0, out=both), out=both)
-        upper[rows], lower[rows] = both
-        if not moves.first:
-            was = labels[rows]
-            diff = np.flatnonzero(new != was)
-            at_rows = a + diff if todo is None else todo[a : a + block][diff]
-            moved.append((at_rows, was[diff]))
-        labels[rows] = new
+        np.add(starts, np.argmin(D, axis=1, out=new[a:b]), out=at_b)
+        np.take(flat, at_b, out=both[0, a:b], mode="clip")
+        flat[at_b] = np.inf  # the second nearest is then the least of the others, found by
+        np.add(starts, np.argmin(D, axis=1), out=at_b)  # argmin: numpy's min is 5x slower
+        np.take(flat, at_b, out=both[1, a:b], mode="clip")
+    rows: Any = slice(None) if todo is None else todo
+    dist = both.astype(np.float64, copy=False)
+    dist += norms[rows]
+    np.sqrt(np.maximum(dist, 0.0, out=dist), out=dist)
+    upper[rows], lower[rows] = dist
     w = chunk.weights()
     if moves.first:  # the sums of every row; later passes send only what moved
+        labels[:] = new
         R = sp.csc_matrix((w, labels, np.arange(m + 1)), shape=(k, m))
         return np.asarray(R @ Xa), m
-    rows = np.concatenate([r for r, _ in moved]) if moved else np.zeros(0, dtype=np.intp)
-    was = np.concatenate([o for _, o in moved]) if moved else np.zeros(0, dtype=np.int32)
-    wr = w[rows]
+    was = labels[rows].copy()  # a view when every row was worked on
+    changed = np.flatnonzero(new != was)
+    labels[rows] = new
+    moved = changed if todo is None else todo[changed]
+    wr = w[moved]
     # one column per moved row: +w in its new cluster, -w in its old one
     R = sp.csc_matrix((np.stack([wr, -wr], axis=1).ravel(),
-                       np.stack([labels[rows], was], axis=1).ravel(),
-                       np.arange(0, 2 * len(rows) + 1, 2)), shape=(k, len(rows)))  # fmt: skip
-    return np.asarray(R @ Xa[rows]), len(rows)
+                       np.stack([new[changed], was[changed]], axis=1).ravel(),
+                       np.arange(0, 2 * len(moved) + 1, 2)), shape=(k, len(moved)))  # fmt: skip
+    return np.asarray(R @ Xa[moved]), len(moved)
 
 
 def _lloyd_pruned(ex: Executor, centres: np.ndarray, max_iter: int,
