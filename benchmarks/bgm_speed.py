@@ -20,9 +20,9 @@ import argparse
 import numpy as np
 from sklearn.mixture import BayesianGaussianMixture as SkBGM
 from sklearn.mixture import GaussianMixture as SkGMM
-from threadpoolctl import threadpool_info
 
 import gradmix as gm
+from benchmarks.bounds import blas_description
 from benchmarks.gmm_speed import per_iteration, start
 
 
@@ -37,7 +37,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     centres = rng.normal(scale=4, size=(args.k, args.d))
     X = centres[rng.integers(0, args.k, args.n)] + rng.normal(size=(args.n, args.d))
-    blas = {i["internal_api"]: i["num_threads"] for i in threadpool_info()}
+    blas = blas_description()
     print(f"N={args.n} d={args.d} K={args.k} float64, BLAS {blas}")
     print(f"{'estimator':<28} {'sklearn s/it':>12} {'gradmix s/it':>12} {'ratio':>7} "
           f"{'lb rel diff':>12}")  # fmt: skip

@@ -19,6 +19,17 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_info
+
+
+def blas_description() -> str:
+    """The thread pools numpy and scipy loaded: library, kernel, threads.
+
+    The kernel matters: on this workplace's machines ``OPENBLAS_CORETYPE`` may pin
+    an older one (Haswell on an AVX-512 CPU), which a user's fresh machine would not.
+    """
+    return ", ".join(f"{i['internal_api']} {i.get('architecture') or ''} x{i['num_threads']}"
+                     .replace("  ", " ") for i in threadpool_info())  # fmt: skip
 
 
 def blas_rate(dtype: type = np.float64, size: int = 2048, repeat: int = 3) -> float:

@@ -32,12 +32,11 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.mixture import GaussianMixture as SkGMM
-from threadpoolctl import threadpool_info
 
 import gradmix as gm
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bounds import bandwidth, blas_rate, bound, em_bytes, em_flops  # noqa: E402
+from bounds import bandwidth, blas_description, blas_rate, bound, em_bytes, em_flops  # noqa: E402
 
 
 def fit_time(cls: type, X: np.ndarray, n_iter: int, **kw: object) -> tuple[float, float]:
@@ -84,7 +83,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     centres = rng.normal(scale=4, size=(args.k, args.d))
     X = centres[rng.integers(0, args.k, args.n)] + rng.normal(size=(args.n, args.d))
-    blas = {i["internal_api"]: i["num_threads"] for i in threadpool_info()}
+    blas = blas_description()
     rate, bw = blas_rate(), bandwidth()
     print(f"N={args.n} d={args.d} K={args.k} float64, BLAS {blas}: "
           f"{rate / 1e9:.0f} GFLOP/s, memory {bw / 1e9:.1f} GB/s")  # fmt: skip

@@ -16,7 +16,14 @@ from sklearn.cluster import KMeans as SkKMeans
 import gradmix as gm
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bounds import bandwidth, blas_rate, bound, lloyd_bytes, lloyd_flops  # noqa: E402
+from bounds import (  # noqa: E402
+    bandwidth,
+    blas_description,
+    blas_rate,
+    bound,
+    lloyd_bytes,
+    lloyd_flops,
+)
 
 
 def main() -> None:
@@ -40,7 +47,8 @@ def main() -> None:
             res[name] = m
     same = np.array_equal(res["sk"].labels_, res["gm"].labels_)
     rel = abs(res["sk"].inertia_ - res["gm"].inertia_) / res["sk"].inertia_
-    print(f"KMeans N={args.n} d={args.d} K={args.k}, 20 Lloyd iterations from the same centres")
+    print(f"KMeans N={args.n} d={args.d} K={args.k}, 20 Lloyd iterations from the same centres"
+          f" (BLAS {blas_description()})")  # fmt: skip
     print(
         f"  scikit-learn {best['sk']:.3f} s   gradmix {best['gm']:.3f} s   "
         f"ratio {best['sk'] / best['gm']:.2f}   same labels {same}   inertia rel diff {rel:.1e}"
