@@ -257,10 +257,17 @@ def _pruned_kernel(chunk: Chunk, B: np.ndarray, moves: _Moves) -> tuple[Any, int
     labels[rows] = new
     moved = changed if todo is None else todo[changed]
     wr = w[moved]
-    # one column per moved row: +w in its new cluster, -w in its old one
-    R = sp.csc_matrix((np.stack([wr, -wr], axis=1).ravel(),
-                       np.stack([new[changed], was[changed]], axis=1).ravel(),
-                       np.arange(0, 2 * len(moved) + 1, 2)), shape=(k, len(moved)))  # fmt: skip
+    # one column per moved row: +w in its new cluster, -w in its old one (dense while it
+    # is small: building a sparse matrix costs more than a few hundred columns)
+    cols = np.arange(len(moved))
+    if len(moved) <= 512:
+        R = np.zeros((k, len(moved)), dtype=Xa.dtype)
+        R[new[changed], cols] = wr
+        R[was[changed], cols] = -wr
+    else:
+        R = sp.csc_matrix((np.stack([wr, -wr], axis=1).ravel(),
+                           np.stack([new[changed], was[changed]], axis=1).ravel(),
+                           2 * np.append(cols, len(moved))), shape=(k, len(moved)))  # fmt: skip
     return np.asarray(R @ Xa[moved]), len(moved)
 
 
