@@ -11,6 +11,9 @@ EM's per-iteration time is (t(4 iterations) - t(1 iteration)) / 3 as in
 iterations as in ``kmeans_speed.py``;
 fit memory is the peak RSS a fit adds to the loaded data (``gmm_memory.py``).
 Prints each figure for both trees and their ratio (this / other).
+The children see only ``PATH`` and ``PYTHONPATH``: a ``OPENBLAS_CORETYPE``
+set on the machine does not reach them, so they run the BLAS kernels a
+user's machine would pick (SkylakeX on the AVX-512 development machines).
 """
 
 from __future__ import annotations
