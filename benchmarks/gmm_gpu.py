@@ -5,14 +5,12 @@ For a machine with an NVIDIA GPU and PyTorch (the project never needs one):
     PYTHONPATH=src:<dir with array_api_compat> python benchmarks/gmm_gpu.py
 
 Such a machine may have no network: bring gradmix's one dependency it may
-lack, array-api-compat (pure Python), e.g. ``pip download --no-deps -d wheels
-array-api-compat`` here and ``pip install --no-index wheels/*.whl`` there, or
-a copy of the installed package directory on ``PYTHONPATH`` (as done for the
-figures in RESULTS.md).  Here, with the wheel in an ignored ``.whl/``
-folder carried along, one command there runs it all (this version has not
-run on a GPU yet, only its full-covariance predecessor, on an H200: see
-RESULTS.md; at the default sizes most of its time should go to
-scikit-learn's CPU fits)::
+lack, array-api-compat (pure Python), as a wheel.  Here, in the repository's
+root: ``echo /.whl/ >> .git/info/exclude`` and ``pip download --no-deps -d
+.whl array-api-compat``.  Then, with ``.whl`` carried along, one command
+there runs it all (this version has not run on a GPU yet, only its
+full-covariance predecessor, on an H200: see RESULTS.md; at the default
+sizes most of its time should go to scikit-learn's CPU fits)::
 
     python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
     PYTHONPATH=/tmp/site:src PYTHONUNBUFFERED=1 python3 benchmarks/gmm_gpu.py
