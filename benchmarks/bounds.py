@@ -28,8 +28,9 @@ def blas_description() -> str:
     The kernel matters: on this workplace's machines ``OPENBLAS_CORETYPE`` may pin
     an older one (Haswell on an AVX-512 CPU), which a user's fresh machine would not.
     """
-    return ", ".join(f"{i['internal_api']} {i.get('architecture') or ''} x{i['num_threads']}"
-                     .replace("  ", " ") for i in threadpool_info())  # fmt: skip
+    parts = ([i["internal_api"], i.get("architecture"), f"x{i['num_threads']}"]
+             for i in threadpool_info())  # fmt: skip
+    return ", ".join(" ".join(p for p in pool if p) for pool in parts)
 
 
 def blas_rate(dtype: type = np.float64, size: int = 2048, repeat: int = 3) -> float:
