@@ -36,6 +36,7 @@ from gradmix.mixture import (
     GaussianMixture,
     KMeans,
     ModelSelection,
+    StudentTMixture,
     load,
     select_model,
 )
@@ -49,5 +50,5 @@ __all__ = [
     "defjvp", "defvjp", "derivative", "divided_difference", "grad", "hessian", "hvp",
     "jacfwd", "jacobian", "jacrev", "jvp", "logsumexp", "primitive", "solve_triangular", "taylor",
     "value_and_grad", "vjp", "BayesianGaussianMixture", "GaussianMixture", "KMeans",
-    "ModelSelection", "load", "select_model",
+    "ModelSelection", "StudentTMixture", "load", "select_model",
 ]  # fmt: skip

@@ -402,11 +402,9 @@ def plot_graph(graph: Any, ax: Any = None) -> Any:
     -------
     matplotlib Axes
     """
-    from gradmix.ad.codegen import node_label, node_names
-
     if ax is None:
         _, ax = _pyplot().subplots(figsize=(min(3 + 1.6 * len(graph.nodes) ** 0.5 * 2, 16), 5))
-    names = node_names(graph)
+    names = graph.names()
     depth: dict[int, int] = {id(n): 0 for n in graph.inputs}
     for node in graph.nodes:
         depth[id(node)] = 1 + max((depth.get(id(p), 0) for _, p in node.parents), default=0)
@@ -428,7 +426,7 @@ def plot_graph(graph: Any, ax: Any = None) -> Any:
         x, y = pos[id(node)]
         is_input = id(node) in input_ids
         colour = "#e8f5e9" if is_input else ("#eef4fb" if id(node) in fwd else "#fdf0e3")
-        label = names[id(node)] if is_input else f"{names[id(node)]}\n{node_label(node)}"
+        label = names[id(node)] if is_input else f"{names[id(node)]}\n{graph.label(node)}"
         ax.text(x, y, label, ha="center", va="center", fontsize=8, family="monospace",
                 bbox={"boxstyle": "round", "fc": colour, "ec": "0.4"})  # fmt: skip
     xs = [p[0] for p in pos.values()]

@@ -28,7 +28,7 @@ def test_pack_unpack_round_trip_and_value(covariance_type):
     par = Parameterisation(covariance_type, 3, 2)
     theta = par.pack(m.weights_, m.means_, m.precisions_cholesky_)
     assert theta.shape == (par.size,)
-    log_w, means, U = par.unpack(theta)
+    log_w, means, U, _, _ = par.unpack(theta)
     np.testing.assert_allclose(np.exp(log_w), m.weights_, rtol=1e-13)
     np.testing.assert_allclose(means, m.means_, rtol=1e-13)
     np.testing.assert_allclose(U, m.precisions_cholesky_, rtol=1e-12)

@@ -10,14 +10,19 @@ from gradmix.ad.codegen import Graph, NotCompilableError, compile, trace
 from gradmix.ad.core import (
     NoDerivativeRuleError,
     Primitive,
+    Tracer,
     TracerConversionError,
     defjvp,
     defvjp,
     primitive,
+    strip,
 )
 from gradmix.ad.forward import Dual
 from gradmix.ad.numeric import check_grad, check_grads, divided_difference
+from gradmix.ad.pytree import flatten as tree_flatten
+from gradmix.ad.pytree import unflatten as tree_unflatten
 from gradmix.ad.rules import logsumexp, solve_triangular
+from gradmix.ad.rules.elementwise import polygamma_p as polygamma
 from gradmix.ad.taylor import taylor
 from gradmix.ad.transforms import (
     derivative,
@@ -43,4 +48,7 @@ __all__ = [
     "hessian_blocks", "hvp",
     "jacfwd", "jacobian", "jacrev", "jvp", "logsumexp", "primitive", "solve_triangular", "taylor",
     "value_and_grad", "vjp",
+    # for modules that extend gradmix (gradmix.scipy, gradmix.solve): the tracer type, a
+    # traced value's plain value, pytrees, and the differentiable polygamma
+    "Tracer", "strip", "tree_flatten", "tree_unflatten", "polygamma",
 ]  # fmt: skip

@@ -232,6 +232,15 @@ class Graph:
     def __len__(self) -> int:
         return len(self.nodes)
 
+    def names(self) -> dict[int, str]:
+        """Variable names by node id: the inputs' own, then w1, w2, ... as in the lecture."""
+        return node_names(self)
+
+    @staticmethod
+    def label(node: Node) -> str:
+        """The operation a node applies, as it reads in the source (``*``, ``sin``)."""
+        return node_label(node)
+
     def source(self, name: str = "f", fuse: bool = False) -> str:
         """The program as readable Python, one statement per primitive (``w3 = x1 * x2``)."""
         return _emit(self, name, fuse=fuse)[0]

@@ -2,9 +2,11 @@
 
 ``executors`` holds the one seam between the algorithms and the data
 (numpy, array-API arrays, Dask); ``covariance`` the covariance models (mclust's
-fourteen, scikit-learn's four among them); ``em``, ``initialisation`` and
-``lloyd`` the algorithms written on the seam; ``gaussian_mixture`` and
-``kmeans`` the scikit-learn compatible estimators; ``inference`` and
+fourteen, scikit-learn's four among them); ``components`` the component
+families (Gaussian, Student-t) built on them; ``em``, ``initialisation`` and
+``lloyd`` the algorithms written on the seam; ``gaussian_mixture``,
+``student_t_mixture``, ``bayesian_mixture`` and ``kmeans`` the scikit-learn
+compatible estimators; ``inference`` and
 ``selection`` what the differentiated likelihood and information criteria
 add; ``persistence`` saving and loading.
 """
@@ -14,6 +16,7 @@ from gradmix.mixture.gaussian_mixture import GaussianMixture
 from gradmix.mixture.kmeans import KMeans
 from gradmix.mixture.persistence import load
 from gradmix.mixture.selection import ModelSelection, select_model
+from gradmix.mixture.student_t_mixture import StudentTMixture
 
 __all__ = [
     "BayesianGaussianMixture",
@@ -22,4 +25,5 @@ __all__ = [
     "ModelSelection",
     "load",
     "select_model",
+    "StudentTMixture",
 ]

@@ -20,16 +20,17 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from gradmix.mixture import persistence
-from gradmix.mixture.arrays import is_foreign, to_host
-from gradmix.mixture.covariance import DEFAULT_COVARIANCE, FULL, TiedFamily, get_model
-from gradmix.mixture.em import Params, per_row
+from gradmix.mixture.arrays import to_host
+from gradmix.mixture.covariance import DEFAULT_COVARIANCE, get_model
+from gradmix.mixture.em import data_moments, per_row
 from gradmix.mixture.executors import Executor
 from gradmix.mixture.initialisation import initial_stats
 from gradmix.mixture.mixture_base import MixtureBase, label_kernel
+from gradmix.mixture.params import Params
+from gradmix.mixture.validation import check_shape, host_values
 from gradmix.mixture.variational import (
     Posterior,
     Priors,
-    data_moments,
     mixing_weights,
     posterior,
     run_variational,
@@ -56,7 +57,7 @@ def _saved_shapes(model: BayesianGaussianMixture) -> dict[str, tuple[int, ...] |
             "weight_concentration_prior_": (), "weight_concentration_": (2, K) if dp else (K,),
             "mean_precision_prior_": (), "mean_precision_": (K,), "mean_prior_": (d,),
             "degrees_of_freedom_prior_": (),
-            "degrees_of_freedom_": () if isinstance(unit, TiedFamily) else (K,),
+            "degrees_of_freedom_": () if unit.pooled else (K,),
             "covariance_prior_": unit.component_shape(d)}  # fmt: skip
 
 
@@ -67,7 +68,7 @@ def _check_saved(model: BayesianGaussianMixture) -> None:
         value = getattr(model, name)
         setattr(model, name, value if isinstance(value, int) else float(value))
     unit = get_model(model.covariance_type)
-    if isinstance(unit, TiedFamily):
+    if unit.pooled:
         model.degrees_of_freedom_ = float(model.degrees_of_freedom_)
     if np.ndim(model.covariance_prior_) == 0:
         model.covariance_prior_ = float(model.covariance_prior_)
@@ -90,13 +91,6 @@ def _check_saved(model: BayesianGaussianMixture) -> None:
         unit.from_public(model.covariances_), C, rtol=1e-4, atol=1e-4 * np.max(np.abs(C))
     ):
         raise ValueError("covariances_ do not match precisions_cholesky_")
-
-
-def _check_shape(param: np.ndarray, param_shape: tuple[int, ...], name: str) -> None:
-    if param.shape != param_shape:
-        raise ValueError(
-            f"The parameter '{name}' should have the shape of {param_shape}, but got {param.shape}"
-        )
 
 
 @persistence.register(persistence.Schema(FITTED, _saved_shapes, _check_saved))
@@ -174,7 +168,7 @@ class BayesianGaussianMixture(MixtureBase):
     _parameter_constraints: dict[str, list[Any]] = {
         **_SklearnBGM._parameter_constraints,
         "init_params": [*_SklearnBGM._parameter_constraints["init_params"],
-                        Hidden(StrOptions({"hc"}))],
+                        Hidden(StrOptions({"hc", "trimmed-kmeans"}))],
         "max_memory": [Interval(Integral, 1, None, closed="left"), None],
         "callback": [callable, None],
     }  # fmt: skip
@@ -226,8 +220,7 @@ class BayesianGaussianMixture(MixtureBase):
     def _set_priors(self, ex: Executor) -> Priors:
         """scikit-learn's prior attributes (checked as scikit-learn checks them), centred."""
         d, dtype = ex.d, ex.dtype
-        host = {n: to_host(getattr(self, n)) if is_foreign(getattr(self, n)) else getattr(self, n)
-                for n in ("mean_prior", "covariance_prior")}  # fmt: skip
+        host = host_values(self, ("mean_prior", "covariance_prior"))
         self.weight_concentration_prior_ = (1.0 / self.n_components
                                             if self.weight_concentration_prior is None
                                             else self.weight_concentration_prior)  # fmt: skip
@@ -235,13 +228,13 @@ class BayesianGaussianMixture(MixtureBase):
                                       else self.mean_precision_prior)  # fmt: skip
         # the data's mean and covariance: one pass, unless both priors are given
         defaults = host["mean_prior"] is None or host["covariance_prior"] is None
-        mean, cov = data_moments(ex, FULL) if defaults else (np.zeros(d), None)
+        mean, cov = data_moments(ex) if defaults else (np.zeros(d), None)
         if host["mean_prior"] is None:
             self.mean_prior_ = (mean + ex.shift).astype(dtype)
         else:
             self.mean_prior_ = check_array(host["mean_prior"], dtype=[np.float64, np.float32],
                                            ensure_2d=False)  # fmt: skip
-            _check_shape(self.mean_prior_, (d,), "means")
+            check_shape(self.mean_prior_, (d,), "means")
             mean = np.asarray(self.mean_prior_, dtype=np.float64) - ex.shift
         self.degrees_of_freedom_prior_: float
         if self.degrees_of_freedom_prior is None:
@@ -303,8 +296,7 @@ class BayesianGaussianMixture(MixtureBase):
         )
         self.mean_precision_ = ex.output(post.mean_precision.astype(dtype))
         nu = post.degrees_of_freedom.astype(dtype)
-        tied = isinstance(self._model, TiedFamily)
-        self.degrees_of_freedom_ = float(nu[0]) if tied else ex.output(nu)
+        self.degrees_of_freedom_ = float(nu[0]) if self._model.pooled else ex.output(nu)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> BayesianGaussianMixture:
@@ -349,7 +341,8 @@ class BayesianGaussianMixture(MixtureBase):
 
         best = self._best_of_starts(start, lambda: self._posterior(ex.shift), run)
         self._set_fitted(best, priors, ex.shift, ex)
-        return per_row(ex, model, vb_params(best, priors, ex.dtype), label_kernel, dtype=np.int64)
+        return per_row(ex, self._family, vb_params(best, priors, ex.dtype), label_kernel,
+                       dtype=np.int64)  # fmt: skip
 
     @property
     def n_effective_components_(self) -> int:

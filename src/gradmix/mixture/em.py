@@ -1,12 +1,16 @@
 """The one EM loop: an E-step to sufficient statistics, the model's M-step from them.
 
 The E-step is a kernel the executor maps over row chunks (numpy chunks in
-threads, GPU chunks, Dask blocks): each chunk's log-densities,
-responsibilities and statistics — Σ w r, Σ w r x, the covariance family's
-second moment, Σ w log p(x) — are summed, never all responsibilities at once.
-The M-step is the covariance model's estimate from those sums, in float64 on
-the host.  The same loop serves every covariance model and every kind of
-data, and k-means is its hard-assignment limit (:mod:`.lloyd`).
+threads, GPU chunks, Dask blocks): each chunk's log-densities (the component
+family's, on the covariance unit's distances), responsibilities (with a
+uniform noise component where there is one) and statistics — Σ w r,
+Σ w r x, the covariance unit's second moment, Σ w log p(x), and what the
+family adds (Student-t: the latent scales' weights) — are summed, never all
+responsibilities at once.  The M-step is the covariance unit's estimate from
+those sums, then the family's own step, in float64 on the host
+(:mod:`.maximisation`).  The same loop serves every covariance model, both
+component families and every kind of data, and k-means is its
+hard-assignment limit (:mod:`.lloyd`).
 
 All parameters here are *centred*: the executor subtracts its centre from
 every row, and the estimators add it back.
@@ -21,18 +25,22 @@ from typing import Any
 import numpy as np
 from array_api_compat import device
 
-from gradmix.mixture.covariance import ill_defined_error
+from gradmix.mixture.components import ComponentFamily, PassCoefficients
+from gradmix.mixture.covariance import FULL, Coefficients, CovarianceModel
 from gradmix.mixture.executors import Chunk, Executor
 from gradmix.mixture.executors.host import HostExecutor, single_threaded_blas
-from gradmix.mixture.ops import responsibilities
+from gradmix.mixture.maximisation import m_step
+from gradmix.mixture.ops import responsibilities_with
+from gradmix.mixture.params import Params, Stats
 
 __all__ = [
-    "Params",
-    "Stats",
-    "check_variances",
+    "EMSettings",
+    "EStep",
+    "em_step",
+    "OneHot",
+    "data_moments",
     "e_step",
     "iterate",
-    "m_step",
     "per_row",
     "run_em",
     "stats_from_labels",
@@ -41,91 +49,54 @@ __all__ = [
 ]
 
 
-@dataclass
-class Params:
-    """Mixture parameters in centred coordinates, covariances in the model's compact form."""
-
-    weights: np.ndarray
-    means: np.ndarray
-    covariances: np.ndarray | None
-    precisions_cholesky: np.ndarray
-    #: per-component terms that replace log(weights) in the E-step (variational
-    #: inference's expected log-weights and Wishart corrections), when given
-    log_weights: np.ndarray | None = None
-
-    def copy(self) -> Params:
-        return Params(
-            self.weights.copy(),
-            self.means.copy(),
-            None if self.covariances is None else self.covariances.copy(),
-            self.precisions_cholesky.copy(),
-            None if self.log_weights is None else self.log_weights.copy(),
-        )
-
-    def log_weight_terms(self) -> np.ndarray:
-        """log π_k, or the terms given in its place, float64 (log 0 = -inf)."""
-        if self.log_weights is not None:
-            return np.asarray(self.log_weights, dtype=np.float64)
-        with np.errstate(divide="ignore"):
-            return np.log(np.asarray(self.weights, dtype=np.float64))
-
-
-@dataclass
-class Stats:
-    """Sufficient statistics of (weighted) data under given responsibilities."""
-
-    nk: np.ndarray  # (K,) Σ w r
-    sx: np.ndarray  # (K, d) Σ w r x
-    second: np.ndarray  # the covariance family's second moment, taken about `ref`
-    ref: np.ndarray  # (K, d) reference points of `second`
-    weight: float = 0.0  # Σ w
-    log_lik: float = 0.0  # Σ w log p(x)
-
-
 # ------------------------------------------------------------------------------ kernels
 def _weighted(chunk: Chunk, resp: Any) -> Any:
     return resp if chunk.w is None else resp * chunk.w[:, None]
 
 
-def _e_step_kernel(chunk: Chunk, model: Any, co: Any) -> tuple:
+def _row_sum(chunk: Chunk, values: Any) -> Any:
+    return chunk.xp.sum(values) if chunk.w is None else chunk.w @ values
+
+
+def _e_step_kernel(chunk: Chunk, family: ComponentFamily, co: PassCoefficients) -> tuple:
     xp, X = chunk.xp, chunk.X
-    F = model.features(xp, X, co)
-    resp, lpn = responsibilities(xp, model.log_prob(xp, X, co, F))
-    ll = xp.sum(lpn) if chunk.w is None else chunk.w @ lpn
-    wresp = _weighted(chunk, resp)
-    return (xp.sum(wresp, axis=0), xp.permute_dims(wresp, (1, 0)) @ X,
-            *model.second_parts(xp, X, wresp, co, F), ll)  # fmt: skip
+    rows = family.row_terms(xp, X, co)
+    resp, lpn, noise = responsibilities_with(xp, rows.wlp, co.noise)
+    noise_sum = 0.0 if noise is None else _row_sum(chunk, noise)
+    return (_row_sum(chunk, lpn), noise_sum,
+            *family.row_statistics(xp, X, _weighted(chunk, resp), co, rows))  # fmt: skip
 
 
-def _weighted_log_prob_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
-    return model.log_prob(chunk.xp, chunk.X, co, model.features(chunk.xp, chunk.X, co))
+def _weighted_log_prob_kernel(chunk: Chunk, family: ComponentFamily, co: PassCoefficients) -> Any:
+    return family.log_prob(chunk.xp, chunk.X, co)
 
 
-def e_step(ex: Executor, model: Any, params: Params) -> Stats:
+def e_step(ex: Executor, family: ComponentFamily, params: Params) -> Stats:
     """One pass over the data: statistics for the M-step and the log-likelihood.
 
-    The statistics are taken about the model's reference points for
-    ``params`` (the global centre, or a component's own mean where the fast
-    formula would lose digits) and accumulated in float64 whatever the
+    The statistics are taken about the covariance unit's reference points
+    for ``params`` (the global centre, or a component's own mean where the
+    fast formula would lose digits) and accumulated in float64 whatever the
     data's dtype.
     """
-    ref = model.reference(params.means, params.precisions_cholesky)
-    co = model.coefficients(params, ref, ex.put)
-    nk, sx, *second, ll = ex.map_reduce(_e_step_kernel, model, co)
-    return Stats(nk, sx, model.assemble(tuple(second), co), ref, ex.total_weight, float(ll))
+    co = family.coefficients(params, ex.put)
+    ll, noise, *sums = ex.map_reduce(_e_step_kernel, family, co)
+    stats = family.collect(tuple(sums), co)
+    stats.weight, stats.log_lik = ex.total_weight, float(ll)
+    stats.noise = None if co.noise is None else float(noise)
+    return stats
 
 
-def per_row(ex: Executor, model: Any, params: Params, kernel: Callable[..., Any],
+def per_row(ex: Executor, family: ComponentFamily, params: Params, kernel: Callable[..., Any],
             cols: int | None = None, dtype: Any = None) -> Any:  # fmt: skip
-    """``kernel(chunk, model, coefficients)`` of every row for ``params``, in the data's kind."""
-    co = model.coefficients(params, model.reference(params.means, params.precisions_cholesky),
-                            ex.put)  # fmt: skip
-    return ex.map_rows(kernel, model, co, cols=cols, dtype=dtype)
+    """``kernel(chunk, family, coefficients)`` of every row for ``params``, in the data's kind."""
+    return ex.map_rows(kernel, family, family.coefficients(params, ex.put), cols=cols,
+                       dtype=dtype)  # fmt: skip
 
 
-def weighted_log_prob(ex: Executor, model: Any, params: Params) -> Any:
-    """log π_k + log N(x | μ_k, Σ_k) of every row, shape (n, K), in the data's kind."""
-    return per_row(ex, model, params, _weighted_log_prob_kernel, cols=len(params.weights))
+def weighted_log_prob(ex: Executor, family: ComponentFamily, params: Params) -> Any:
+    """log π_k + log f_k(x) of every row, shape (n, K), in the data's kind."""
+    return per_row(ex, family, params, _weighted_log_prob_kernel, cols=len(params.weights))
 
 
 # -------------------------------------------------------- statistics of given responsibilities
@@ -145,13 +116,14 @@ def _first_kernel(chunk: Chunk, source: Callable[..., Any], K: int) -> tuple:
     return xp.sum(wr, axis=0), xp.permute_dims(wr, (1, 0)) @ chunk.X
 
 
-def _second_kernel(chunk: Chunk, source: Callable[..., Any], K: int, model: Any, co: Any) -> tuple:
+def _second_kernel(chunk: Chunk, source: Callable[..., Any], K: int, unit: CovarianceModel,
+                   co: Coefficients) -> tuple:  # fmt: skip
     xp = chunk.xp
     wr = _weighted(chunk, source(chunk, K))
-    return model.second_parts(xp, chunk.X, wr, co, model.features(xp, chunk.X, co))
+    return unit.second_parts(xp, chunk.X, wr, co, unit.features(xp, chunk.X, co))
 
 
-def stats_from_source(ex: Executor, model: Any, source: Callable[..., Any], K: int,
+def stats_from_source(ex: Executor, unit: CovarianceModel, source: Callable[..., Any], K: int,
                       aligned: tuple[Any, ...] = ()) -> Stats:  # fmt: skip
     """Statistics for responsibilities given per chunk by ``source(chunk, K)``.
 
@@ -160,13 +132,13 @@ def stats_from_source(ex: Executor, model: Any, source: Callable[..., Any], K: i
     """
     nk, sx = ex.map_reduce(_first_kernel, source, K, aligned=aligned)
     ref = sx / (nk + 10 * np.finfo(ex.dtype).eps)[:, None]
-    co = model.coefficients(None, ref, ex.put)
-    parts = ex.map_reduce(_second_kernel, source, K, model, co, aligned=aligned)
-    return Stats(nk, sx, model.assemble(tuple(parts), co), ref, ex.total_weight)
+    co = unit.coefficients(ref, ex.put)
+    parts = ex.map_reduce(_second_kernel, source, K, unit, co, aligned=aligned)
+    return Stats(nk, sx, unit.assemble(tuple(parts), co), ref, ex.total_weight)
 
 
-def stats_from_labels(model: Any, X: np.ndarray, w: np.ndarray, labels: np.ndarray, K: int,
-                      total_weight: float) -> Stats:  # fmt: skip
+def stats_from_labels(unit: CovarianceModel, X: np.ndarray, w: np.ndarray, labels: np.ndarray,
+                      K: int, total_weight: float) -> Stats:  # fmt: skip
     """Statistics of a few host rows (picked points, a sample) with hard labels.
 
     ``total_weight`` is the whole data set's, so the initial weights are the
@@ -175,68 +147,37 @@ def stats_from_labels(model: Any, X: np.ndarray, w: np.ndarray, labels: np.ndarr
     rows = HostExecutor(X, w, max(len(X), 1), np.zeros(X.shape[1]), n_threads=1,
                         summarise_data=False)  # fmt: skip
     rows.total_weight = total_weight
-    return stats_from_source(rows, model, OneHot(), K, aligned=(labels,))
+    return stats_from_source(rows, unit, OneHot(), K, aligned=(labels,))
 
 
-# ------------------------------------------------------------------------------ M-step
-def check_variances(model: Any, cov: Any, var_floor: Any) -> None:
-    """Raise scikit-learn's ill-defined-covariance error for collapsed components.
+class _Everyone:
+    """Responsibility one for every row, one component: statistics of the whole data."""
 
-    ``var_floor`` (per feature) is the smallest variance the data's floating
-    point resolution can express; anything at or below it is a component
-    that collapsed onto a point, whatever rounding made of its zero.
+    def __call__(self, chunk: Chunk, K: int) -> Any:
+        xp = chunk.xp
+        return xp.ones((chunk.X.shape[0], 1), dtype=chunk.X.dtype, device=device(chunk.X))
+
+
+def data_moments(ex: Executor) -> tuple[np.ndarray, np.ndarray]:
+    """The (weighted) mean of the data, centred, shape (d,), and their sample
+    covariance, (d, d), with ``n - 1`` in the denominator (numpy's ``cov``;
+    integer weights count as repeated rows).
+
+    Raises
+    ------
+    ValueError
+        When the weights sum to at most 1 (the covariance is undefined).
     """
-    if not np.all(np.isfinite(cov)) or np.any(model.variances(cov) <= var_floor):
-        raise ill_defined_error(cov.dtype)
-
-
-def m_step(
-    model: Any,
-    stats: Stats,
-    reg_covar: float,
-    dtype: Any,
-    *,
-    normalise_by_total: bool = False,
-    frozen: Params | None = None,
-    freeze: frozenset[str] = frozenset(),
-    var_floor: Any = 0.0,
-    previous: np.ndarray | None = None,
-    covariances: bool = True,
-) -> Params:
-    """Parameters from the statistics (scikit-learn's conventions).
-
-    ``nk`` gets ``10·eps`` added, as in scikit-learn, so empty components do
-    not divide by zero.  Weights are ``nk / Σ nk`` after an EM iteration and
-    ``nk / Σ w`` for the initial M-step (``normalise_by_total``).  The
-    covariances are the model's estimate from the scatter about the means
-    with ``n_k·reg_covar`` added to its diagonal (for scikit-learn's four
-    models: ``reg_covar`` on the covariances' diagonal).  Parameters named in
-    ``freeze`` keep their values from ``frozen``; the others maximise the
-    expected complete-data log-likelihood given them.  ``previous``
-    covariances are where iterative M-steps start; ``covariances=False``
-    skips them (given by the user).
-    """
-    eps = 10 * np.finfo(dtype).eps
-    nk = stats.nk + eps
-    means = stats.sx / nk[:, None]
-    centre = means
-    if "means" in freeze and frozen is not None:
-        centre = frozen.means.astype(np.float64)
-    weights = nk / (stats.weight if normalise_by_total else np.sum(nk))
-    if "weights" in freeze and frozen is not None:
-        weights = frozen.weights
-    if "covariances" in freeze and frozen is not None:
-        cov, prec_chol = frozen.covariances, frozen.precisions_cholesky
-    elif not covariances:
-        cov, prec_chol = None, np.empty(0)
-    else:
-        d = means.shape[1]
-        W = model.ridge(model.scatter(nk, means, stats.second, stats.ref, centre), nk, reg_covar, d)
-        cov = model.estimate(W, nk, d, previous).astype(dtype)
-        check_variances(model, cov, var_floor)
-        prec_chol = model.precision_cholesky(cov)
-    return Params(weights.astype(dtype), centre.astype(dtype), cov,
-                  np.asarray(prec_chol).astype(dtype))  # fmt: skip
+    stats = stats_from_source(ex, FULL, _Everyone(), 1)
+    nk = stats.nk
+    if float(nk[0]) <= 1.0:
+        raise ValueError(
+            "the sample weights sum to at most 1: the data's covariance (the default "
+            "covariance_prior) is undefined; pass covariance_prior"
+        )
+    mean = stats.sx / nk[:, None]
+    cov = FULL.scatter(nk, mean, stats.second, stats.ref, mean)[0] / (float(nk[0]) - 1.0)
+    return mean[0], cov
 
 
 # ------------------------------------------------------------------------------ the loop
@@ -274,9 +215,32 @@ def iterate(step: Callable[[Any], tuple[Any, float]], state: Any, settings: EMSe
     return state, trajectory, False
 
 
-def run_em(ex: Executor, model: Any, params: Params, settings: EMSettings,
-           lower_bound: float = -np.inf,
-           estep: Callable[[Executor, Any, Params], Stats] = e_step,
+#: an E-step: the statistics of the data under parameters (e_step, or missing values')
+EStep = Callable[[Executor, ComponentFamily, Params], Stats]
+
+
+def em_step(
+    ex: Executor,
+    family: ComponentFamily,
+    params: Params,
+    settings: EMSettings,
+    start: Params | None = None,
+    estep: EStep = e_step,
+) -> tuple[Params, Stats]:
+    """One EM iteration from ``params``: the E-step's statistics and the new parameters
+    (the covariance unit's M-step, then the family's step for its shape parameters)."""
+    stats = estep(ex, family, params)
+    previous = None if params.covariances is None else \
+        np.asarray(params.covariances, dtype=np.float64)  # fmt: skip
+    new = m_step(family.unit, stats, settings.reg_covar, ex.dtype, frozen=start,
+                 freeze=settings.freeze, var_floor=ex.var_floor, previous=previous)  # fmt: skip
+    family.shape_step(stats, params, new)
+    new.noise_log_density = params.noise_log_density
+    return new, stats
+
+
+def run_em(ex: Executor, family: ComponentFamily, params: Params, settings: EMSettings,
+           lower_bound: float = -np.inf, estep: EStep = e_step,
            ) -> tuple[Params, list[float], bool]:  # fmt: skip
     """EM iterations from ``params`` until the mean log-likelihood changes by less than tol.
 
@@ -293,19 +257,7 @@ def run_em(ex: Executor, model: Any, params: Params, settings: EMSettings,
     start = params.copy()
 
     def step(params: Params) -> tuple[Params, float]:
-        stats = estep(ex, model, params)
-        previous = None if params.covariances is None else \
-            np.asarray(params.covariances, dtype=np.float64)  # fmt: skip
-        params = m_step(
-            model,
-            stats,
-            settings.reg_covar,
-            ex.dtype,
-            frozen=start,
-            freeze=settings.freeze,
-            var_floor=ex.var_floor,
-            previous=previous,
-        )
-        return params, stats.log_lik / stats.weight
+        new, stats = em_step(ex, family, params, settings, start, estep)
+        return new, stats.log_lik / stats.weight
 
     return iterate(step, params, settings, lower_bound)

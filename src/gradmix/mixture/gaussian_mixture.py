@@ -11,149 +11,37 @@ to :mod:`.inference`.
 
 from __future__ import annotations
 
-import math
-import warnings
-from collections import namedtuple
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any
 
-import numpy as np
-from array_api_compat import array_namespace
-from sklearn.base import _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as _SklearnGMM
-from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import Hidden, Interval, InvalidParameterError, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 
-from gradmix.mixture import inference, persistence
-from gradmix.mixture.arrays import is_foreign, to_host
-from gradmix.mixture.covariance import (
-    DEFAULT_COVARIANCE,
-    MODELS,
-    SKLEARN_NAMES,
-    DiagonalFamily,
-    free_parameters,
-    get_model,
-)
-from gradmix.mixture.em import (
-    Params,
-    check_variances,
-    e_step,
-    m_step,
-    per_row,
-    run_em,
-)
-from gradmix.mixture.executors import Chunk, Executor
-from gradmix.mixture.initialisation import initial_params
-from gradmix.mixture.missing import (
-    filled_with_centre,
-    impute_kernel,
-    missing_e_step,
-    missing_label_kernel,
-    missing_log_max_kernel,
-    missing_per_row,
-    missing_proba_kernel,
-    missing_score_kernel,
-)
-from gradmix.mixture.mixture_base import (
-    MixtureBase,
-    label_kernel,
-    log_prob_kernel,
-    proba_kernel,
-    score_kernel,
-)
-from gradmix.mixture.ops import logsumexp_rows
-from gradmix.mixture.streaming import RunningStats
+from gradmix.mixture import persistence
+from gradmix.mixture.covariance import DEFAULT_COVARIANCE, MODELS, SKLEARN_NAMES
+from gradmix.mixture.em_estimator import CovarianceFactors, EMMixtureBase
+from gradmix.mixture.saved import FITTED, OPTIONAL, check_saved, saved_shapes
+from gradmix.mixture.streaming import Stream
 
 __all__ = ["CovarianceFactors", "GaussianMixture"]
 
-FREEZABLE = ("weights", "means", "covariances")
+#: the constraints of gradmix's own parameters, shared with StudentTMixture
+EXTRA_CONSTRAINTS: dict[str, list[Any]] = {
+    "freeze": [tuple, list],
+    "max_memory": [Interval(Integral, 1, None, closed="left"), None],
+    "callback": [callable, None],
+    "solver": [StrOptions({"em", "gradient"})],
+    "refine": [StrOptions({"newton"}), None],
+    "missing": [StrOptions({"error", "em"})],
+    "noise": ["array-like", "boolean", None],
+    "hypervolume": [StrOptions({"box", "hull"}), Interval(Real, 0, None, closed="neither"),
+                    None],
+}  # fmt: skip
 
 
-#: mclust's decomposition Σ_k = λ_k D_k A_k D_kᵀ of the fitted covariances
-CovarianceFactors = namedtuple("CovarianceFactors", ["volume", "shape", "orientation"])
-
-FITTED = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_",
-          "converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_",
-          "feature_names_in_")  # fmt: skip
-
-
-def _saved_shapes(model: GaussianMixture) -> dict[str, tuple[int, ...] | None]:
-    K, d = model.n_components, model.n_features_in_
-    cov = get_model(model.covariance_type).public_shape(K, d)
-    return {"weights_": (K,), "means_": (K, d), "covariances_": cov, "precisions_": cov,
-            "precisions_cholesky_": cov, "converged_": (), "n_iter_": (), "lower_bound_": (),
-            "lower_bounds_": None, "feature_names_in_": (d,)}  # fmt: skip
-
-
-def _check_saved(model: GaussianMixture) -> None:
-    """A loaded model's values make a mixture: weights, precision factors, consistency."""
-    w = np.asarray(model.weights_)
-    atol = 1e-5 if w.dtype == np.float32 else 1e-8
-    if np.any(w < 0) or abs(float(np.sum(w, dtype=np.float64)) - 1.0) > atol:
-        raise ValueError("weights_ are not non-negative numbers summing to one")
-    unit = get_model(model.covariance_type)
-    U = np.asarray(unit.from_public(model.precisions_cholesky_), dtype=np.float64)
-    if np.any(unit.variances(U) <= 0):
-        raise ValueError("precisions_cholesky_ has a diagonal entry that is not positive")
-    if U.ndim >= 2 and U.shape[-1] == U.shape[-2] and np.any(np.tril(U, -1)):
-        if not isinstance(unit, DiagonalFamily):
-            raise ValueError("precisions_cholesky_ is not upper triangular")
-    rtol = 1e-4 if w.dtype == np.float32 else 1e-8
-    precisions = unit.precisions(U)
-    covariances = unit.covariances_from_cholesky(U)
-    for name, expected in (("precisions_", precisions), ("covariances_", covariances)):
-        got = np.asarray(unit.from_public(getattr(model, name)), dtype=np.float64)
-        if not np.allclose(got, expected, rtol=rtol, atol=rtol * np.max(np.abs(expected))):
-            raise ValueError(f"{name} do not match precisions_cholesky_")
-
-
-def _check_shape(param: np.ndarray, param_shape: tuple[int, ...], name: str) -> None:
-    if param.shape != param_shape:
-        raise ValueError(
-            f"The parameter '{name}' should have the shape of {param_shape}, but got {param.shape}"
-        )
-
-
-def _check_weights(weights: Any, n_components: int) -> np.ndarray:
-    weights = check_array(weights, dtype=[np.float64, np.float32], ensure_2d=False)
-    _check_shape(weights, (n_components,), "weights")
-    if np.any(weights < 0.0) or np.any(weights > 1.0):
-        raise ValueError(
-            "The parameter 'weights' should be in the range "
-            f"[0, 1], but got max value {np.min(weights):.5f}, min value {np.max(weights):.5f}"
-        )
-    atol = 1e-6 if weights.dtype == np.float32 else 1e-8
-    if not np.allclose(float(np.abs(1.0 - np.sum(weights))), 0.0, atol=atol):
-        raise ValueError(
-            "The parameter 'weights' should be normalized, but got sum(weights) = "
-            f"{np.sum(weights):.5f}"
-        )
-    return weights
-
-
-def _check_means(means: Any, n_components: int, n_features: int) -> np.ndarray:
-    means = check_array(means, dtype=[np.float64, np.float32], ensure_2d=False)
-    _check_shape(means, (n_components, n_features), "means")
-    return means
-
-
-def _log_max_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
-    """log max_k r_ik of every row: the classification part of ICL."""
-    xp = chunk.xp
-    wlp = log_prob_kernel(chunk, model, co)
-    return xp.max(wlp, axis=1) - logsumexp_rows(xp, wlp)
-
-
-#: the prediction kernels' counterparts for rows with missing entries
-MISSING_KERNELS = {label_kernel: missing_label_kernel, proba_kernel: missing_proba_kernel,
-                   score_kernel: missing_score_kernel,
-                   _log_max_kernel: missing_log_max_kernel}  # fmt: skip
-
-
-@persistence.register(persistence.Schema(FITTED, _saved_shapes, _check_saved))
-class GaussianMixture(MixtureBase):
+@persistence.register(persistence.Schema(FITTED, saved_shapes, check_saved, OPTIONAL))
+class GaussianMixture(EMMixtureBase):
     """Gaussian mixture model fit by expectation–maximization.
 
     A drop-in replacement for :class:`sklearn.mixture.GaussianMixture`: the
@@ -224,6 +112,24 @@ class GaussianMixture(MixtureBase):
         and ``score_samples`` then accept NaN too, and :meth:`impute` fills
         them in.  numpy and Dask data; EM only (no ``solver="gradient"``,
         ``refine``, ``partial_fit`` on data with NaN).
+    noise : None, True or array of bool of shape (n_samples,), default=None
+        (gradmix) mclust's noise component: one more component, uniform over
+        the data's hypervolume, that absorbs scattered points.  ``True``
+        guesses its initial rows by Byers & Raftery's nearest-neighbour
+        cleaning (the distance to the 5th neighbour: prabclus' ``NNclean``,
+        as mclust's documentation does); a boolean mask gives them (mclust's
+        ``initialization = list(noise = ...)``).  The components start from
+        ``init_params`` on the other rows.  Its weight is ``noise_weight_``
+        (``weights_`` then sum to ``1 - noise_weight_``), ``predict`` labels
+        its rows -1 and ``predict_proba`` gives its responsibility as a last
+        column; BIC counts its weight and its density as two parameters, as
+        mclust does.  EM on numpy, GPU or Dask data, without missing values.
+    hypervolume : None, "box", "hull" or float, default=None
+        (gradmix) The noise component's volume V (its density is 1/V).
+        None: mclust's ``hypvol``, the smaller of the volumes of the data's
+        bounding box and of its box along the principal components;
+        ``"box"``: the bounding box; ``"hull"``: the convex hull (up to six
+        features); a number: V itself.
 
     Attributes
     ----------
@@ -244,6 +150,14 @@ class GaussianMixture(MixtureBase):
     n_refine_iter_, refine_converged_ : int, bool
         Newton iterations and whether they reached a stationary point (only
         with ``refine="newton"``).
+    noise_weight_ : float
+        (gradmix, with ``noise``) The noise component's weight.
+    hypervolume_ : float
+        (gradmix, with ``noise``) Its volume V.
+    noise_axes_, noise_bounds_ : ndarray of shape (n_features, n_features), (2, n_features)
+        (gradmix, with ``noise`` and a box volume) The box: ``noise_bounds_[0]
+        <= noise_axes_ @ x <= noise_bounds_[1]`` (what :meth:`sample` draws
+        its noise from).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when fit on data with string column names.
@@ -257,9 +171,7 @@ class GaussianMixture(MixtureBase):
     """
 
     lower_bound_: float
-    _running: RunningStats | None = None  # partial_fit's stream: statistics, centre, start
-    _stream_shift: np.ndarray
-    _stream_start: Params
+    _stream: Stream | None = None  # partial_fit's running statistics, centre and start
 
     # scikit-learn's own constraints, so that its error messages come out word for word
     # (a set's order in a message is the set's own); gradmix's options are hidden there
@@ -267,15 +179,10 @@ class GaussianMixture(MixtureBase):
     _parameter_constraints: dict[str, list[Any]] = {
         **_SklearnGMM._parameter_constraints,
         "init_params": [*_SklearnGMM._parameter_constraints["init_params"],
-                        Hidden(StrOptions({"hc"}))],
+                        Hidden(StrOptions({"hc", "trimmed-kmeans"}))],
         "covariance_type": [*_SklearnGMM._parameter_constraints["covariance_type"],
                             Hidden(StrOptions(set(MODELS) - set(SKLEARN_NAMES)))],
-        "freeze": [tuple, list],
-        "max_memory": [Interval(Integral, 1, None, closed="left"), None],
-        "callback": [callable, None],
-        "solver": [StrOptions({"em", "gradient"})],
-        "refine": [StrOptions({"newton"}), None],
-        "missing": [StrOptions({"error", "em"})],
+        **EXTRA_CONSTRAINTS,
     }  # fmt: skip
 
     def __init__(
@@ -301,6 +208,8 @@ class GaussianMixture(MixtureBase):
         solver: str = "em",
         refine: str | None = None,
         missing: str = "error",
+        noise: Any = None,
+        hypervolume: Any = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -322,191 +231,11 @@ class GaussianMixture(MixtureBase):
         self.solver = solver
         self.refine = refine
         self.missing = missing
+        self.noise = noise
+        self.hypervolume = hypervolume
 
-    # ------------------------------------------------------------------ helpers
-    def _validate_params(self) -> None:
-        try:
-            super()._validate_params()
-        except InvalidParameterError as exc:
-            extra = {
-                "'covariance_type'": f"mclust's models {', '.join(MODELS)}",
-                "'init_params'": "'hc' (model-based hierarchical agglomeration)",
-            }
-            for key, more in extra.items():
-                if key in str(exc):
-                    raise InvalidParameterError(f"{exc} gradmix also takes {more}.") from None
-            raise
-
-    def _check_parameters(self, n_features: int) -> dict[str, Any]:
-        """Validated starting values (compact precisions), and checks of the options."""
-        model = self._model
-        model.check_data(n_features)
-        bad = set(self.freeze) - set(FREEZABLE)
-        if bad:
-            raise ValueError(f"freeze may only name {FREEZABLE}, got {sorted(bad)}")
-        if self.solver == "gradient" and self.freeze:
-            raise ValueError("freeze is an EM option; solver='gradient' moves all parameters")
-        if self.refine is not None and self.freeze:
-            raise ValueError("freeze is an EM option; refine='newton' moves all parameters")
-        given: dict[str, Any] = {"weights": None, "means": None, "precisions": None}
-        host = {n: to_host(getattr(self, n)) if is_foreign(getattr(self, n)) else getattr(self, n)
-                for n in ("weights_init", "means_init", "precisions_init")}  # fmt: skip
-        K = self.n_components
-        if host["weights_init"] is not None:
-            given["weights"] = _check_weights(host["weights_init"], K)
-        if host["means_init"] is not None:
-            given["means"] = _check_means(host["means_init"], K, n_features)
-        if host["precisions_init"] is not None:
-            P = check_array(host["precisions_init"], dtype=[np.float64, np.float32],
-                            ensure_2d=False, allow_nd=True)  # fmt: skip
-            given["precisions"] = model.check_precisions(P, K, n_features)
-        return given
-
-    def _start(self, ex: Executor, given: dict[str, Any], random_state: Any,
-               attempt: int = 0) -> Params:  # fmt: skip
-        means = None if given["means"] is None else given["means"] - ex.shift
-        return initial_params(ex, self._model, self.n_components, self.init_params, random_state,
-                              self.reg_covar, given["weights"], means, given["precisions"],
-                              attempt)  # fmt: skip
-
-    def _params(self, shift: np.ndarray, dtype: Any) -> Params:
-        """The fitted parameters (host arrays, compact covariances), centred by ``shift``."""
-        model = self._model
-        prec_chol = model.from_public(to_host(self.precisions_cholesky_))
-        return Params(to_host(self.weights_).astype(dtype),
-                      (to_host(self.means_) - shift).astype(dtype),
-                      model.from_public(to_host(self.covariances_)),
-                      np.asarray(prec_chol).astype(dtype))  # fmt: skip
-
-    def _set_fitted(self, p: Params, shift: np.ndarray, ex: Executor) -> None:
-        """Fitted attributes from host parameters, in the data's kind and the model's layout."""
-        self.weights_ = ex.output(p.weights)
-        self._set_covariances(p, shift, ex)
-
-    # ------------------------------------------------------------------ fitting
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> GaussianMixture:
-        """Estimate model parameters with the EM algorithm.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            numpy, any array-API array (GPU tensors) or a Dask array.
-        y : ignored
-        sample_weight : array-like of shape (n_samples,), optional
-            (gradmix) Non-negative weights; integer weights fit exactly like
-            repeated rows.
-
-        Returns
-        -------
-        self : GaussianMixture
-        """
-        self.fit_predict(X, y, sample_weight=sample_weight)
-        return self
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
-        """Estimate model parameters using X and predict the labels for X.
-
-        Returns
-        -------
-        labels : array of shape (n_samples,)
-            In ``X``'s kind (numpy, the same array library, or a Dask array).
-        """
-        self._running = None  # a fit ends any partial_fit stream
-        ex = self._fit_executor(X, sample_weight)
-        given = self._check_parameters(ex.d)
-        start_ex: Executor = ex
-        estep: Any = e_step
-        if ex.has_missing:
-            start_ex, estep = self._missing_setup(ex, sample_weight), missing_e_step
-        rows = None
-        if self.solver == "gradient" or self.refine is not None:
-            rows = inference.numpy_rows(ex)
-        random_state = check_random_state(self.random_state)
-
-        def run(init: int, params: Params, bound: float) -> tuple[Params, list[float], bool]:
-            if rows is not None and self.solver == "gradient":
-                callback = None if self.callback is None else \
-                    (lambda n, lb: self.callback(init, n, lb))  # fmt: skip
-                result = inference.gradient_fit(self.covariance_type, params, *rows, ex.dtype,
-                                                self.tol, self.max_iter, callback)  # fmt: skip
-                # the likelihood is unbounded on collapsed data: the same check as EM's
-                check_variances(self._model, result[0].covariances, ex.var_floor)
-                return result
-            return run_em(ex, self._model, params,
-                          self._settings(init, frozenset(self.freeze)), bound, estep)  # fmt: skip
-
-        best = self._best_of_starts(
-            lambda init: self._start(start_ex, given, random_state, init),
-            lambda: self._params(ex.shift, ex.dtype), run)  # fmt: skip
-        if self.refine == "newton" and self.max_iter > 0 and rows is not None:
-            best, self.lower_bound_ = self._newton(best, rows, ex)
-            self.lower_bounds_ = self.lower_bounds_ + [self.lower_bound_]
-        self._set_fitted(best, ex.shift, ex)
-        return self._rows_of(ex, best, label_kernel, None, np.int64)
-
-    def _missing_setup(self, ex: Executor, sample_weight: Any) -> Executor:
-        """Checks for a fit on data with NaN; the data with NaN as the column means, for
-        the initialisation."""
-        if self.solver == "gradient" or self.refine is not None:
-            raise ValueError("missing='em' fits by EM: solver='gradient' and refine='newton' "
-                             "need data without missing values")  # fmt: skip
-        assert ex.observed is not None
-        if ex.observed.empty_rows:
-            warnings.warn(f"{ex.observed.empty_rows} rows have no observed value and are "
-                          "left out of the fit", UserWarning, stacklevel=5)  # fmt: skip
-        filled = filled_with_centre(ex.X, ex.shift)
-        return self._executor(filled, sample_weight, reset=False, shift=ex.shift)
-
-    def _rows_of(self, ex: Executor, params: Params, kernel: Any, cols: int | None,
-                 dtype: Any = None) -> Any:  # fmt: skip
-        """``per_row`` with the missing-value kernels where rows may hold NaN."""
-        if self.missing == "em" and ex.numpy_chunks:
-            return missing_per_row(ex, self._model, params, MISSING_KERNELS[kernel], cols, dtype)
-        return per_row(ex, self._model, params, kernel, cols, dtype)
-
-    def _per_row(self, X: Any, kernel: Any, cols: int | None, dtype: Any = None) -> Any:
-        ex, params = self._predicting(X)
-        return self._rows_of(ex, params, kernel, cols, dtype)
-
-    def impute(self, X: Any) -> Any:
-        """(gradmix) ``X`` with its NaN entries replaced by their conditional expectation.
-
-        E[x_m | x_o] = Σ_k r_k(x_o) (μ_km + Σ_kmo Σ_koo⁻¹ (x_o - μ_ko)) under the
-        fitted mixture, with r_k(x_o) the responsibilities given the observed
-        entries; a row with nothing observed gets the mixture's mean.  Observed
-        entries are returned unchanged.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            numpy or Dask, with NaN where values are missing.
-
-        Returns
-        -------
-        ndarray or dask array of shape (n_samples, n_features)
-            A new array (``X`` is not modified).
-        """
-        ex, params = self._predicting(X, allow_missing=True)
-        centred = missing_per_row(ex, self._model, params, impute_kernel, ex.d, ex.dtype)
-        filled = centred + ex.shift.astype(ex.dtype)
-        xp = array_namespace(filled)  # numpy or dask.array: observed entries stay exact
-        return xp.where(xp.isnan(ex.X), filled, ex.X)
-
-    def _newton(self, params: Params, rows: tuple[np.ndarray, Any],
-                ex: Executor) -> tuple[Params, float]:  # fmt: skip
-        """Trust-region Newton on the exact Hessian from EM's result."""
-        params, lower_bound, self.n_refine_iter_, self.refine_converged_ = \
-            inference.newton_refine(self.covariance_type, params, *rows, ex.dtype)  # fmt: skip
-        check_variances(self._model, params.covariances, ex.var_floor)
-        if not self.refine_converged_:
-            warnings.warn(
-                "Newton refinement did not reach a stationary point; the result is the "
-                "best point it found.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        return params, lower_bound
+    def _fit_started(self) -> None:
+        self._stream = None  # a fit ends any partial_fit stream
 
     def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> GaussianMixture:
         """Update the model with one mini-batch: stepwise (online) EM.
@@ -533,129 +262,33 @@ class GaussianMixture(MixtureBase):
             ``lower_bounds_`` the history.
         """
         self._validate_params()
-        first = self._running is None
-        shift = None if first else self._stream_shift
-        ex = self._executor(X, sample_weight, reset=first, shift=shift)
+        stream = self._stream
+        shift = None if stream is None else stream.shift
+        ex = self._executor(X, sample_weight, reset=stream is None, shift=shift)
         if ex.has_missing:
             raise ValueError("partial_fit does not take missing values (NaN); fit with "
                              "missing='em' does")  # fmt: skip
-        model = self._model
-        if first:
-            given = self._check_parameters(ex.d)
+        if stream is None:
+            given = self._check_parameters(ex)
+            if given["noise"] is not None:
+                raise ValueError("partial_fit does not take a noise component; fit does")
+            self._noise_setup(ex, given)  # forgets an earlier fit's
             if ex.n < self.n_components and given["weights"] is None:
                 raise ValueError(
                     "the first batch must hold at least n_components samples "
                     f"({ex.n} < {self.n_components})"
                 )
             params = self._start(ex, given, check_random_state(self.random_state))
-            self._running = RunningStats.empty(model, self.n_components, ex.d)
-            self._stream_shift = ex.shift
-            self._stream_start = params.copy()
+            stream = Stream.begin(self._model, ex.shift, params)
             self.lower_bounds_ = []
         else:
-            params = self._params(self._stream_shift, ex.dtype)
-        stats = e_step(ex, model, params)
-        if stats.weight <= 0:
-            raise ValueError("the batch has zero total sample weight")
-        running = self._running
-        assert running is not None
-        running.update(model, stats)
-        params = m_step(model, running.as_stats(), self.reg_covar, ex.dtype,
-                        frozen=self._stream_start, freeze=frozenset(self.freeze),
-                        var_floor=ex.var_floor,
-                        previous=None if params.covariances is None else
-                        np.asarray(params.covariances, dtype=np.float64))  # fmt: skip
-        self._set_fitted(params, self._stream_shift, ex)
+            params = self._params(stream.shift, ex.dtype)
+        params, stats = stream.step(ex, self._family, params, self.reg_covar,
+                                    frozenset(self.freeze))  # fmt: skip
+        self._stream = stream
+        self._set_fitted(params, stream.shift, ex)
         self.lower_bound_ = stats.log_lik / stats.weight
         self.lower_bounds_.append(self.lower_bound_)
-        self.n_iter_ = running.t
+        self.n_iter_ = stream.running.t
         self.converged_ = False
         return self
-
-    # ------------------------------------------------------------- criteria
-    def _n_parameters(self) -> int:
-        """Number of free parameters of the model (mclust's count)."""
-        K, d = self.means_.shape  # the shape of any namespace's array
-        return free_parameters(self.covariance_type, K, d)
-
-    def bic(self, X: Any) -> float:
-        """Bayesian information criterion on ``X`` (lower is better; mclust's BIC negated)."""
-        n = np.shape(X)[0]
-        return -2 * self.score(X) * n + self._n_parameters() * math.log(n)
-
-    def aic(self, X: Any) -> float:
-        """Akaike information criterion on ``X`` (lower is better)."""
-        return -2 * self.score(X) * np.shape(X)[0] + 2 * self._n_parameters()
-
-    def icl(self, X: Any) -> float:
-        """(gradmix) Integrated completed likelihood: ``bic(X) - 2 Σᵢ log maxₖ rᵢₖ``.
-
-        BIC plus the entropy of the classification (Biernacki, Celeux & Govaert
-        2000, as mclust computes it with hard assignments; mclust reports it
-        negated): lower is better, and it prefers well-separated components.
-        """
-        log_max = float(np.sum(to_host(self._per_row(X, _log_max_kernel, None))))
-        return float(self.bic(X) - 2.0 * log_max)
-
-    @property
-    def covariance_factors_(self) -> CovarianceFactors:
-        """(gradmix) mclust's ``Σ_k = λ_k D_k A_k D_kᵀ``: volume (K,), shape (K, d),
-        orientation (K, d, d); factors the model makes equal are repeated."""
-        check_is_fitted(self)
-        K, d = self.means_.shape
-        cov = self._model.from_public(to_host(self.covariances_))
-        return CovarianceFactors(*self._model.factors(cov, K, d))
-
-    # ------------------------------------------------------- inference (AD)
-    def standard_errors(self, X: Any, sample_weight: Any = None) -> dict[str, np.ndarray]:
-        """Standard errors of the fitted parameters from the observed information.
-
-        The negative Hessian of the log-likelihood of ``X`` (exact, by AD) at
-        the fitted parameters, in the model's free coordinates (softmax logits
-        — so the weights' sum-to-one constraint is respected —, means,
-        log-volumes and log-shapes or unit-determinant triangles), is inverted
-        and mapped to the natural parameters by the delta method with the AD
-        Jacobian.  Asymptotic (Wald) errors: meaningful at a maximum of the
-        likelihood of ``X`` (fit with ``reg_covar=0`` or ``refine="newton"``
-        for the exact one).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The data the model was fit to.
-        sample_weight : array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        dict
-            ``"weights"`` (K,), ``"means"`` (K, d), ``"covariances"`` (shape of
-            ``covariances_``): standard errors, entry by entry.
-
-        Raises
-        ------
-        ValueError
-            If the information matrix is singular (e.g. a component on a single
-            point), the model has too many parameters for an exact Hessian, or
-            the covariance model has no free parameterisation here.
-        """
-        return inference.standard_errors(self, X, sample_weight)
-
-    def confidence_intervals(
-        self, X: Any, level: float = 0.95, sample_weight: Any = None
-    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Wald confidence intervals ``estimate ± z·se`` for the fitted parameters.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        level : float, default=0.95
-            Coverage, in (0, 1).
-        sample_weight : array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        dict
-            For ``"weights"``, ``"means"``, ``"covariances"``: ``(lower, upper)``,
-            each shaped like the fitted attribute.
-        """
-        return inference.confidence_intervals(self, X, level, sample_weight)

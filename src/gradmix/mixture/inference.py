@@ -27,18 +27,22 @@ from sklearn.utils.validation import check_is_fitted
 
 from gradmix.ad import jacfwd, value_and_grad
 from gradmix.mixture.arrays import to_host
-from gradmix.mixture.em import Params
+from gradmix.mixture.components import ComponentFamily
+from gradmix.mixture.em import EMSettings, EStep
 from gradmix.mixture.executors import Executor, executor_for
 from gradmix.mixture.likelihood import Parameterisation
+from gradmix.mixture.maximisation import check_variances
+from gradmix.mixture.params import Params
 
 __all__ = [
     "MAX_HESSIAN_SIZE",
     "SingularInformationError",
     "confidence_intervals",
-    "gradient_fit",
     "newton_refine",
     "numpy_rows",
     "parameter_covariance",
+    "parameterisation",
+    "run_gradient",
     "standard_errors",
 ]
 
@@ -69,11 +73,38 @@ def numpy_rows(ex: Executor) -> tuple[np.ndarray, np.ndarray | None]:
     return X, w
 
 
-def _params_from_theta(par: Parameterisation, theta: np.ndarray, dtype: Any) -> Params:
-    log_w, means, U = par.unpack(theta)
-    cov = par.model.covariances_from_cholesky(U)
-    return Params(np.exp(log_w).astype(dtype), means.astype(dtype), cov.astype(dtype),
-                  U.astype(dtype))  # fmt: skip
+def parameterisation(family: ComponentFamily, params: Params,
+                     hold: np.ndarray | None = None) -> Parameterisation:  # fmt: skip
+    """The free parameterisation of a mixture of ``family`` at ``params``.
+
+    ``hold`` (bool, (K,)) marks shape parameters held at their values (degrees
+    of freedom at a bound): a free group that touches one is not free.
+    """
+    K, d = params.means.shape
+    groups = family.free_shape_groups(K)
+    if hold is not None:
+        groups = tuple(g for g in groups if not np.any(hold[list(g)]))
+    dof = None if params.dof is None else np.asarray(params.dof, np.float64)
+    noise = None if params.noise_weight is None else params.noise_log_density
+    return Parameterisation(family.unit.name, K, d, family, dof, groups, noise)
+
+
+def pack(par: Parameterisation, params: Params) -> np.ndarray:
+    """θ of ``params``."""
+    return par.pack(params.weights, params.means, params.precisions_cholesky, params.dof,
+                    params.noise_weight)  # fmt: skip
+
+
+def params_from_theta(par: Parameterisation, theta: np.ndarray, dtype: Any,
+                      like: Params) -> Params:  # fmt: skip
+    """The parameters θ stands for (``like`` gives what θ does not hold)."""
+    p = par.unpack(theta)
+    cov = par.model.covariances_from_cholesky(p.precisions_cholesky)
+    noise = None if p.log_noise_weight is None else float(np.exp(p.log_noise_weight))
+    return Params(np.exp(p.log_weights).astype(dtype), p.means.astype(dtype), cov.astype(dtype),
+                  p.precisions_cholesky.astype(dtype),
+                  dof=None if p.dof is None else np.asarray(p.dof, dtype=np.float64),
+                  noise_weight=noise, noise_log_density=like.noise_log_density)  # fmt: skip
 
 
 def _check_size(par: Parameterisation, what: str) -> None:
@@ -118,33 +149,46 @@ def parameter_covariance(
     return J @ cov_theta @ J.T
 
 
-def _fitted_theta(model: Any, X: Any, sample_weight: Any) -> tuple[Parameterisation, np.ndarray,
-                                                                    np.ndarray, Any]:  # fmt: skip
-    """The free parameters of a fitted estimator, and its data, both centred."""
+def _fitted(
+    model: Any, family: ComponentFamily, X: Any, sample_weight: Any
+) -> tuple[Parameterisation, np.ndarray, np.ndarray, Any]:
+    """The free parameters of a fitted estimator (its public attributes), and its data,
+    both centred; degrees of freedom at a bound of ``dof_bounds`` are held fixed."""
     check_is_fitted(model)
-    par = Parameterisation(model.covariance_type, model.n_components, model.n_features_in_)
     means = to_host(model.means_)
     shift = means.mean(axis=0)  # centred: the same Hessian, fewer rounding errors
     ex = executor_for(X, sample_weight, estimator=model, reset=False,
                       bytes_per_row=lambda d, itemsize: d * itemsize, shift=shift)  # fmt: skip
     rows, w = numpy_rows(ex)
-    U = par.model.from_public(to_host(model.precisions_cholesky_))
-    theta = par.pack(to_host(model.weights_), means - shift, U)
-    return par, theta, rows, w
+    unit = family.unit
+    params = Params(to_host(model.weights_), means - shift, None,
+                    unit.from_public(to_host(model.precisions_cholesky_)))  # fmt: skip
+    hold = None
+    dof = getattr(model, "degrees_of_freedom_", None)
+    if dof is not None:
+        params.dof = np.asarray(dof, dtype=np.float64)
+        lo, hi = getattr(model, "dof_bounds", (0.0, np.inf))
+        hold = (params.dof <= lo * (1 + 1e-9)) | (params.dof >= hi * (1 - 1e-9))
+    if getattr(model, "noise_weight_", None) is not None:
+        params.noise_weight = float(model.noise_weight_)
+        params.noise_log_density = -float(np.log(model.hypervolume_))
+    par = parameterisation(family, params, hold)
+    return par, pack(par, params), rows, w
 
 
-def standard_errors(model: Any, X: Any, sample_weight: Any = None) -> dict[str, np.ndarray]:
+def standard_errors(model: Any, family: ComponentFamily, X: Any,
+                    sample_weight: Any = None) -> dict[str, np.ndarray]:  # fmt: skip
     """Standard errors of a fitted mixture's parameters from the observed information.
 
     See :meth:`GaussianMixture.standard_errors`.
     """
-    par, theta, rows, w = _fitted_theta(model, X, sample_weight)
+    par, theta, rows, w = _fitted(model, family, X, sample_weight)
     cov = parameter_covariance(par, theta, rows, w)
     return par.split(np.sqrt(np.maximum(np.diag(cov), 0.0)))
 
 
 def confidence_intervals(
-    model: Any, X: Any, level: float = 0.95, sample_weight: Any = None
+    model: Any, family: ComponentFamily, X: Any, level: float = 0.95, sample_weight: Any = None
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Wald intervals ``estimate ± z·se``; see :meth:`GaussianMixture.confidence_intervals`."""
     if isinstance(level, bool) or not isinstance(level, Real):
@@ -152,12 +196,15 @@ def confidence_intervals(
                         f"of type {type(level).__name__}")  # fmt: skip
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must lie in (0, 1), got {level}")
-    se = standard_errors(model, X, sample_weight)
+    se = standard_errors(model, family, X, sample_weight)
     z = float(norm.ppf(0.5 + level / 2))
+    attributes = {"weights": "weights_", "means": "means_", "covariances": "covariances_",
+                  "degrees_of_freedom": "degrees_of_freedom_",
+                  "noise_weight": "noise_weight_"}  # fmt: skip
     out = {}
-    for name in ("weights", "means", "covariances"):
-        est = to_host(getattr(model, name + "_"))
-        out[name] = (est - z * se[name], est + z * se[name])
+    for name, errors in se.items():
+        est = np.asarray(to_host(getattr(model, attributes[name])))
+        out[name] = (est - z * errors, est + z * errors)
     return out
 
 
@@ -190,7 +237,7 @@ def _at_rounding_level(res: Any) -> bool:
     return bool(0.0 <= decrement <= 8 * np.finfo(float).eps * (1.0 + abs(float(res.fun))))
 
 
-def newton_refine(covariance_type: str, params: Params, X: np.ndarray, w: np.ndarray | None,
+def newton_refine(family: ComponentFamily, params: Params, X: np.ndarray, w: np.ndarray | None,
                   dtype: Any, max_iter: int = 100,
                   gtol: float = 1e-10) -> tuple[Params, float, int, bool]:  # fmt: skip
     """Trust-region Newton steps on the exact Hessian from ``params``.
@@ -206,10 +253,9 @@ def newton_refine(covariance_type: str, params: Params, X: np.ndarray, w: np.nda
         The gradient of the mean log-likelihood fell below ``gtol``, or the
         Newton decrement below its rounding level.
     """
-    K, d = params.means.shape
-    par = Parameterisation(covariance_type, K, d)
+    par = parameterisation(family, params)
     _check_size(par, "refine='newton'")
-    theta0 = par.pack(params.weights, params.means, params.precisions_cholesky)
+    theta0 = pack(par, params)
     total = float(X.shape[0] if w is None else np.sum(w))
     f = _objective(par, X, w, total)
     res = minimize(f, theta0, jac=True, hess=lambda t: -par.hessian(t, X, w) / total,
@@ -219,18 +265,19 @@ def newton_refine(covariance_type: str, params: Params, X: np.ndarray, w: np.nda
     if not np.isfinite(res.fun) or res.fun > f(theta0)[0]:
         theta, converged = theta0, False
     lower_bound = float(par.log_likelihood(theta, X, w)) / total
-    return _params_from_theta(par, theta, dtype), lower_bound, int(res.nit), converged
+    return params_from_theta(par, theta, dtype, params), lower_bound, int(res.nit), converged
 
 
-def gradient_fit(covariance_type: str, params: Params, X: np.ndarray, w: np.ndarray | None,
-                 dtype: Any, tol: float, max_iter: int,
-                 callback: Callable[[int, float], None] | None = None,
+def run_gradient(ex: Executor, family: ComponentFamily, params: Params, settings: EMSettings,
+                 lower_bound: float = -np.inf, estep: EStep | None = None,
                  ) -> tuple[Params, list[float], bool]:  # fmt: skip
-    """Maximise the mean log-likelihood by L-BFGS on exact gradients.
+    """:func:`~gradmix.mixture.em.run_em`'s counterpart: maximise the mean log-likelihood
+    by L-BFGS on exact gradients from ``params``.
 
     Stops, like EM, when an iteration changes the mean log-likelihood by less
-    than ``tol`` (or when L-BFGS itself converges), after at most
-    ``max_iter`` iterations.
+    than ``settings.tol`` (or when L-BFGS itself converges), after at most
+    ``settings.max_iter`` iterations; ``settings.on_iteration`` is called
+    after each.  ``estep`` is not used (the signature is EM's).
 
     Returns
     -------
@@ -238,10 +285,17 @@ def gradient_fit(covariance_type: str, params: Params, X: np.ndarray, w: np.ndar
     trajectory : list of float
         Mean log-likelihood after each iteration.
     converged : bool
+
+    Raises
+    ------
+    ValueError
+        For data that are not numpy arrays, and scikit-learn's ill-defined
+        covariance error when a component collapses (the likelihood is
+        unbounded there).
     """
-    K, d = params.means.shape
-    par = Parameterisation(covariance_type, K, d)
-    theta = par.pack(params.weights, params.means, params.precisions_cholesky)
+    X, w = numpy_rows(ex)
+    par = parameterisation(family, params)
+    theta = pack(par, params)
     total = float(X.shape[0] if w is None else np.sum(w))
     f = _objective(par, X, w, total)
     trajectory: list[float] = []
@@ -250,17 +304,20 @@ def gradient_fit(covariance_type: str, params: Params, X: np.ndarray, w: np.ndar
     def step(intermediate_result: Any) -> None:
         lb = -float(intermediate_result.fun)
         trajectory.append(lb)
-        if callback is not None:
-            callback(len(trajectory), lb)
-        if abs(lb - state["prev"]) < tol:
+        if settings.on_iteration is not None:
+            settings.on_iteration(len(trajectory), lb, lb - state["prev"])
+        if abs(lb - state["prev"]) < settings.tol:
             state["converged"] = True
             raise StopIteration
         state["prev"] = lb
 
     res = minimize(f, theta, jac=True, method="L-BFGS-B", callback=step,
-                   options={"maxiter": max_iter, "ftol": 0.0, "gtol": 1e-12,
+                   options={"maxiter": settings.max_iter, "ftol": 0.0, "gtol": 1e-12,
                             "maxcor": 20})  # fmt: skip
-    converged = state["converged"] or (bool(res.success) and len(trajectory) < max_iter)
+    converged = state["converged"] or (bool(res.success) and len(trajectory) < settings.max_iter)
     if not trajectory:
         trajectory.append(-float(res.fun))
-    return _params_from_theta(par, np.asarray(res.x), dtype), trajectory, converged
+    result = params_from_theta(par, np.asarray(res.x), ex.dtype, params)
+    assert result.covariances is not None
+    check_variances(family.unit, result.covariances, ex.var_floor)
+    return result, trajectory, converged

@@ -5,7 +5,9 @@ scikit-learn's four starts — ``kmeans`` (the labels of one k-means run),
 ``random`` (uniform random responsibilities) — draw the same random numbers
 as scikit-learn, so a fit starts where scikit-learn's does, whatever kind
 of data it runs on.  mclust's ``hc`` classifies a sample of rows by
-model-based hierarchical agglomeration.  Every start ends in the model's
+model-based hierarchical agglomeration; ``trimmed-kmeans`` by trimmed
+k-means (:mod:`.trimmed`), leaving out the 10 % of rows farthest from every
+centre (a start outliers do not move: Student-t mixtures' default).  Every start ends in the model's
 own M-step from the statistics of its responsibilities; no (n, K) array of
 them is ever held.
 """
@@ -17,22 +19,22 @@ from typing import Any
 import numpy as np
 from array_api_compat import device
 
-from gradmix.mixture.em import (
-    OneHot,
-    Params,
-    Stats,
-    m_step,
-    stats_from_labels,
-    stats_from_source,
-)
+from gradmix.mixture.covariance import CovarianceModel
+from gradmix.mixture.em import OneHot, stats_from_labels, stats_from_source
 from gradmix.mixture.executors import Chunk, Executor
 from gradmix.mixture.hierarchical import MAX_ROWS, hierarchical_labels
 from gradmix.mixture.lloyd import kmeans
+from gradmix.mixture.maximisation import m_step
+from gradmix.mixture.params import Params, Stats
 from gradmix.mixture.seeding import kmeans_plusplus
+from gradmix.mixture.trimmed import trimmed_kmeans
 
-__all__ = ["INIT_PARAMS", "RandomResponsibilities", "initial_params", "initial_stats"]
+__all__ = ["INIT_PARAMS", "RandomResponsibilities", "SAMPLE_ROWS", "initial_params",
+           "initial_stats"]  # fmt: skip
 
-INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "hc")
+INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "hc", "trimmed-kmeans")
+#: rows trimmed k-means reads at most, a random sample beyond
+SAMPLE_ROWS = 5000
 
 
 class RandomResponsibilities:
@@ -69,13 +71,13 @@ class RandomResponsibilities:
         return chunk.xp.asarray(r, dtype=chunk.X.dtype, device=device(chunk.X))
 
 
-def _from_points(ex: Executor, model: Any, indices: np.ndarray, K: int) -> Stats:
+def _from_points(ex: Executor, model: CovarianceModel, indices: np.ndarray, K: int) -> Stats:
     """The statistics of one row per component."""
     return stats_from_labels(model, ex.take(indices), ex.weights_at(indices), np.arange(K), K,
                              ex.total_weight)  # fmt: skip
 
 
-def initial_stats(ex: Executor, model: Any, init_params: str, K: int, random_state: Any,
+def initial_stats(ex: Executor, model: CovarianceModel, init_params: str, K: int, random_state: Any,
                   attempt: int = 0) -> Stats:  # fmt: skip
     """The statistics of the initial responsibilities ``init_params`` gives.
 
@@ -96,20 +98,30 @@ def initial_stats(ex: Executor, model: Any, init_params: str, K: int, random_sta
         source = RandomResponsibilities.draw(random_state, ex.bounds(), K)
         return stats_from_source(ex, model, source, K)
     if init_params == "hc":
-        if ex.n <= MAX_ROWS:
-            idx = np.arange(ex.n)
-        else:
-            idx = np.sort(random_state.choice(ex.n, MAX_ROWS, replace=False))
+        idx = _sample(ex, MAX_ROWS, random_state)
         if attempt > 0:
             idx = np.sort(random_state.choice(idx, max(len(idx) // 2, K), replace=False))
-        rows = ex.take(idx)
+        rows, w = ex.take(idx), ex.weights_at(idx)
         labels = hierarchical_labels(rows, K)
-        return stats_from_labels(model, rows, ex.weights_at(idx), labels, K, ex.total_weight)
+        return stats_from_labels(model, rows, w, labels, K, float(np.sum(w)))
+    if init_params == "trimmed-kmeans":
+        idx = _sample(ex, SAMPLE_ROWS, random_state)
+        rows, w = ex.take(idx), ex.weights_at(idx)
+        kept, labels = trimmed_kmeans(rows, K, None if ex.unit_weights else w, random_state)
+        return stats_from_labels(model, rows[kept], w[kept], labels[kept], K,
+                                 float(np.sum(w[kept])))  # fmt: skip
     raise ValueError(f"unknown init_params {init_params!r}")
 
 
-def initial_params(ex: Executor, model: Any, K: int, init_params: str, random_state: Any,
-                   reg_covar: float, weights: np.ndarray | None = None,
+def _sample(ex: Executor, size: int, random_state: Any) -> np.ndarray:
+    """All row indices, or a sorted random sample of ``size`` of them."""
+    if ex.n <= size:
+        return np.arange(ex.n)
+    return np.sort(random_state.choice(ex.n, size, replace=False))
+
+
+def initial_params(ex: Executor, model: CovarianceModel, K: int, init_params: str,
+                   random_state: Any, reg_covar: float, weights: np.ndarray | None = None,
                    means: np.ndarray | None = None, precisions: np.ndarray | None = None,
                    attempt: int = 0) -> Params:  # fmt: skip
     """Starting parameters: given ones, and the initialisation's M-step for the rest.

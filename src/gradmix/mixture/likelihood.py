@@ -8,38 +8,52 @@ exactly:
 
 - weights: K - 1 logits (the last fixed at 0), ``w = softmax([logits, 0])`` —
   the sum-to-one constraint is built in, so the information matrix is not
-  singular along it;
+  singular along it; with a noise component K logits, the noise's last;
 - means: the K·d entries;
-- covariances: the covariance model's own free parameters (its
-  ``free_size``), through scikit-learn's precision Cholesky factor ``U``
-  (``U Uᵀ = Σ⁻¹``): log-volumes, and log-shapes or unit-determinant
-  triangles, shared where the model makes them equal.
+- covariances: the covariance model's own free parameters
+  (:mod:`.free_covariances`), through scikit-learn's precision Cholesky
+  factor ``U`` (``U Uᵀ = Σ⁻¹``);
+- the component family's shape parameters: log ν per free group of
+  Student-t components (one per component, one shared, none when fixed).
 
 ``pack`` and ``unpack`` are bijections onto the model's valid parameters, and
-the number of free parameters is the model's parameter count.
+the number of free parameters is the model's parameter count (less the
+noise component's density, which is fixed by its hypervolume).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from gradmix.ad import hessian_blocks, logsumexp
-from gradmix.mixture.covariance import MODELS, get_model
+from gradmix.mixture.components import ComponentFamily, Gaussian
+from gradmix.mixture.covariance import MODELS, CovarianceModel, get_model
+from gradmix.mixture.free_covariances import FreeCovariances, free_covariances
 
-__all__ = ["Parameterisation", "supported_models"]
+__all__ = ["Parameterisation", "Unpacked", "supported_models"]
 
 
 def supported_models() -> list[str]:
     """Names of the covariance models with a free parameterisation."""
-    return [name for name, m in MODELS.items() if m.has_free_parameters]
+    return [name for name, m in MODELS.items() if free_covariances(m).available]
+
+
+class Unpacked(NamedTuple):
+    """The parameters θ stands for (plain numpy or traced values)."""
+
+    log_weights: Any  # (K,)
+    means: Any  # (K, d)
+    precisions_cholesky: Any  # compact
+    dof: Any  # (K,) Student-t degrees of freedom, or None
+    log_noise_weight: Any  # the noise component's log-weight, or None
 
 
 @dataclass(frozen=True)
 class Parameterisation:
-    """Free parameters of a K-component mixture with the given covariance type.
+    """Free parameters of a K-component mixture.
 
     Parameters
     ----------
@@ -48,6 +62,14 @@ class Parameterisation:
         parameterisation (:func:`supported_models`).
     n_components : int
     n_features : int
+    family : ComponentFamily, optional
+        The components' family (default: Gaussian on ``covariance_type``).
+    dof : ndarray, shape (K,), optional
+        Student-t degrees of freedom: the values of those not free.
+    dof_groups : tuple of tuples of int
+        Each free log ν and the components it applies to.
+    noise_log_density : float, optional
+        log(1/V) of a uniform noise component (None: no such component).
 
     Raises
     ------
@@ -59,11 +81,17 @@ class Parameterisation:
     covariance_type: str
     n_components: int
     n_features: int
-    model: Any = field(init=False, repr=False)
+    family: ComponentFamily | None = field(default=None, compare=False)
+    dof: np.ndarray | None = field(default=None, compare=False)
+    dof_groups: tuple[tuple[int, ...], ...] = ()
+    noise_log_density: float | None = None
+    model: CovarianceModel = field(init=False, repr=False, compare=False)
+    free: FreeCovariances = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         model = get_model(self.covariance_type)
-        if not model.has_free_parameters:
+        free = free_covariances(model)
+        if not free.available:
             raise ValueError(
                 f"covariance_type={self.covariance_type!r} constrains orientations (a shared "
                 "shape under varying orientations, or the converse) in a way gradmix has no "
@@ -71,23 +99,30 @@ class Parameterisation:
                 f"solver='gradient' support {', '.join(supported_models())}"
             )
         object.__setattr__(self, "model", model)
+        object.__setattr__(self, "free", free)
+        if self.family is None:
+            object.__setattr__(self, "family", Gaussian(model))
 
     # layout ----------------------------------------------------------------------
     @property
+    def n_logits(self) -> int:
+        return self.n_components - (self.noise_log_density is None)
+
+    @property
     def n_cov(self) -> int:
         """Free covariance parameters."""
-        return int(self.model.free_size(self.n_components, self.n_features))
+        return int(self.free.size(self.n_components, self.n_features))
 
     @property
     def size(self) -> int:
         """Length of θ."""
         K, d = self.n_components, self.n_features
-        return K - 1 + K * d + self.n_cov
+        return self.n_logits + K * d + self.n_cov + len(self.dof_groups)
 
     # θ <-> parameters ------------------------------------------------------------
-    def pack(
-        self, weights: np.ndarray, means: np.ndarray, precisions_cholesky: np.ndarray
-    ) -> np.ndarray:
+    def pack(self, weights: np.ndarray, means: np.ndarray, precisions_cholesky: np.ndarray,
+             dof: np.ndarray | None = None,
+             noise_weight: float | None = None) -> np.ndarray:  # fmt: skip
         """θ from compact parameters (float64, shape (size,)).
 
         Raises
@@ -97,49 +132,79 @@ class Parameterisation:
             factor's diagonal is not positive.
         """
         weights = np.asarray(weights, dtype=np.float64)
+        if self.noise_log_density is not None:
+            weights = np.append(weights, float(noise_weight or 0.0))
         if np.any(weights <= 0):
             raise ValueError("a component has zero weight: it has no free logit")
         U = np.asarray(precisions_cholesky, dtype=np.float64)
         if np.any(self.model.variances(U) <= 0):  # the factors' diagonals
             raise ValueError("precision Cholesky factors must have a positive diagonal")
         logits = np.log(weights[:-1]) - np.log(weights[-1])
-        cov = self.model.pack_free(U)
-        return np.concatenate([logits, np.ravel(means), cov]).astype(np.float64)
+        shape = [np.log(float(np.asarray(dof)[group[0]])) for group in self.dof_groups]
+        return np.concatenate([logits, np.ravel(means), self.free.pack(U),
+                               np.asarray(shape, dtype=np.float64)]).astype(np.float64)  # fmt: skip
 
-    def unpack(self, theta: Any) -> tuple[Any, Any, Any]:
-        """``(log_weights, means, precisions_cholesky)`` from θ, in plain numpy.
-
-        Differentiable by :mod:`gradmix.ad`; the precision factors are compact
-        (scikit-learn's shapes for the model's family).
-        """
-        K, d = self.n_components, self.n_features
-        logits = np.concatenate([theta[: K - 1], np.zeros(1)])
+    def unpack(self, theta: Any) -> Unpacked:
+        """The parameters from θ, in plain numpy (differentiable by :mod:`gradmix.ad`);
+        the precision factors compact (scikit-learn's shapes for the model's family)."""
+        K, d, n_logits = self.n_components, self.n_features, self.n_logits
+        logits = np.concatenate([theta[:n_logits], np.zeros(1)])
         log_w = logits - logsumexp(logits)
-        means = np.reshape(theta[K - 1 : K - 1 + K * d], (K, d))
-        U = self.model.unpack_free(theta[K - 1 + K * d :], K, d)
-        return log_w, means, U
+        start = n_logits + K * d
+        means = np.reshape(theta[n_logits:start], (K, d))
+        U = self.free.unpack(theta[start : start + self.n_cov], K, d)
+        dof = None
+        if self.dof is not None:
+            dof = np.asarray(self.dof, dtype=np.float64)
+            if self.dof_groups:
+                # ν = fixed values + Σ_g exp(θ_g) over each free group's components
+                spread = np.zeros((len(self.dof_groups), K))
+                for g, group in enumerate(self.dof_groups):
+                    spread[g, list(group)] = 1.0
+                dof = dof * (spread.sum(axis=0) == 0) + np.exp(theta[start + self.n_cov :]) @ spread
+        noise = None if self.noise_log_density is None else log_w[K]
+        return Unpacked(log_w[:K], means, U, dof, noise)
 
     def natural(self, theta: Any) -> Any:
-        """``[weights, means, covariances]`` flattened (covariances in the fitted
-        attribute's layout): the delta method's map from θ."""
-        log_w, means, U = self.unpack(theta)
-        cov = self.model.public(self.model.ad_covariances(U), self.n_components, self.n_features)
-        return np.concatenate([np.exp(log_w), np.ravel(means), np.ravel(cov)])
+        """``[weights, means, covariances, (dof), (noise weight)]`` flattened
+        (covariances in the fitted attribute's layout): the delta method's map from θ."""
+        p = self.unpack(theta)
+        cov = self.model.public(self.free.covariances(p.precisions_cholesky), self.n_components,
+                                self.n_features)  # fmt: skip
+        parts = [np.exp(p.log_weights), np.ravel(p.means), np.ravel(cov)]
+        if p.dof is not None:
+            parts.append(p.dof * np.ones(self.n_components))
+        if p.log_noise_weight is not None:
+            parts.append(np.reshape(np.exp(p.log_noise_weight), (1,)))
+        return np.concatenate(parts)
 
     def split(self, flat: np.ndarray) -> dict[str, np.ndarray]:
         """``natural``'s flat vector (or per-entry values) as named, shaped arrays."""
         K, d = self.n_components, self.n_features
-        return {
-            "weights": flat[:K],
-            "means": flat[K : K + K * d].reshape(K, d),
-            "covariances": flat[K + K * d :].reshape(self.model.public_shape(K, d)),
-        }
+        shape = self.model.public_shape(K, d)
+        end = K + K * d + int(np.prod(shape))
+        out = {"weights": flat[:K], "means": flat[K : K + K * d].reshape(K, d),
+               "covariances": flat[K + K * d : end].reshape(shape)}  # fmt: skip
+        if self.dof is not None:
+            out["degrees_of_freedom"] = flat[end : end + K]
+            end += K
+        if self.noise_log_density is not None:
+            out["noise_weight"] = flat[end : end + 1].reshape(())
+        return out
 
     # the likelihood -----------------------------------------------------------------
     def log_prob(self, theta: Any, X: np.ndarray) -> Any:
-        """log π_k + log N(x_i | μ_k, Σ_k), shape (n, K)."""
-        log_w, means, U = self.unpack(theta)
-        return self.model.ad_log_prob(X, means, U) + log_w
+        """log π_k + log f_k(x_i), shape (n, K), or (n, K + 1) with the noise component."""
+        p = self.unpack(theta)
+        family = self.family
+        assert family is not None
+        maha = self.free.mahalanobis(X, p.means, p.precisions_cholesky)
+        log_det = self.model.log_det(p.precisions_cholesky, self.n_features)
+        out = family.ad_log_density(maha, log_det, self.n_features, p.dof) + p.log_weights
+        if p.log_noise_weight is not None:
+            column = np.ones((X.shape[0], 1)) * (p.log_noise_weight + self.noise_log_density)
+            out = np.concatenate([out, column], axis=1)
+        return out
 
     def log_likelihood(self, theta: Any, X: np.ndarray, sample_weight: Any = None) -> Any:
         """Σᵢ wᵢ log p(xᵢ | θ): the mixture's total log-likelihood."""

@@ -21,63 +21,82 @@ information and are left out of the fit.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.base import LOG_2PI
-from gradmix.mixture.em import Params, Stats
+from gradmix.mixture.components import ComponentFamily, PassCoefficients, Radial, RowTerms
+from gradmix.mixture.em import EStep, per_row
 from gradmix.mixture.executors import Chunk, Executor
-from gradmix.mixture.executors.dask import is_dask
+from gradmix.mixture.mixture_base import (
+    label_kernel,
+    log_max_kernel,
+    proba_kernel,
+    scale_kernel,
+    score_kernel,
+)
 from gradmix.mixture.ops import impossible_as_minus_inf, logsumexp_rows, responsibilities
+from gradmix.mixture.params import Params, Stats
 
 __all__ = [
+    "MISSING_KERNELS",
+    "fit_route",
+    "rows_of",
     "MissingModel",
-    "filled_with_centre",
     "impute_kernel",
     "missing_e_step",
     "missing_label_kernel",
     "missing_log_max_kernel",
     "missing_proba_kernel",
+    "missing_scale_kernel",
     "missing_per_row",
     "missing_score_kernel",
 ]
 
 
+def _on_host(a: Any, dtype: Any = None) -> np.ndarray:
+    return np.asarray(a, dtype=np.float64 if dtype is None else dtype)
+
+
 @dataclass
 class _Pattern:
-    """One pattern's conditional Gaussians, for all components at once."""
+    """One pattern's conditional distributions, for all components at once."""
 
     obs: np.ndarray  # observed columns
     mis: np.ndarray  # missing columns
     U: np.ndarray  # (K, |o|, |o|) upper factors, U Uᵀ = Σ_oo⁻¹
-    offset: np.ndarray  # (K,) log-weight + log|U| - |o|/2 log 2π
+    offset: np.ndarray  # (K,) log-weight + log|U| + the family's c_k(|o|)
     B: np.ndarray  # (K, |m|, |o|) regression of the missing on the observed
-    C: np.ndarray  # (K, |m|, |m|) conditional covariances
+    C: np.ndarray  # (K, |m|, |m|) conditional (scale) covariances
+    radial: Radial  # the family's radial coefficients for |o| dimensions (host)
 
 
 class MissingModel:
-    """A covariance model's E-step for rows with NaN, for one set of parameters.
+    """A component family's E-step for rows with NaN, for one set of parameters.
 
     Wraps the family's kernels (complete rows, coefficients ``co``) and the
-    parameters as float64 matrices for the incomplete rows.  It is passed to
-    the kernels as an argument; its pattern cache fills as chunks meet new
-    patterns.
+    parameters as float64 matrices for the incomplete rows: the marginal of
+    an elliptical family over the observed coordinates is the same family
+    with the observed block of the scale matrix (and, for Student-t, the same
+    degrees of freedom).  It is passed to the kernels as an argument; its
+    pattern cache fills as chunks meet new patterns.
     """
 
-    def __init__(self, model: Any, params: Params, co: Any):
-        self.model, self.co = model, co
+    def __init__(self, family: ComponentFamily, params: Params, co: PassCoefficients):
+        self.family, self.params, self.co = family, params, co
         K, d = params.means.shape
         self.means = np.asarray(params.means, dtype=np.float64)
         cov = np.asarray(params.covariances, dtype=np.float64)
-        self.cov = np.asarray(model.to_matrices(cov, K, d), dtype=np.float64)
+        self.cov = np.asarray(family.unit.to_matrices(cov, K, d), dtype=np.float64)
         self.log_weights = params.log_weight_terms()
         # filled as chunks meet new patterns (threads may both factor one: same result)
         self._patterns: dict[bytes, _Pattern] = {}
 
     def pattern(self, missing: np.ndarray) -> _Pattern:
-        """The factored conditional Gaussians for rows missing ``missing`` (bool, (d,))."""
+        """The factored conditional distributions for rows missing ``missing`` (bool, (d,))."""
         key = missing.tobytes()
         found = self._patterns.get(key)
         if found is not None:
@@ -94,8 +113,9 @@ class MissingModel:
         # B = Σ_mo Σ_oo⁻¹ = (Σ_oo⁻¹ Σ_om)ᵀ, through the factor
         B = np.swapaxes(U @ (Linv @ Som), 1, 2)
         C = S[:, mis][:, :, mis] - B @ Som
-        found = _Pattern(obs, mis, U, self.log_weights + log_det - 0.5 * len(obs) * LOG_2PI,
-                         B, 0.5 * (C + np.swapaxes(C, 1, 2)))  # fmt: skip
+        rad = self.family.radial(self.params, len(obs), _on_host)
+        found = _Pattern(obs, mis, U, self.log_weights + log_det + rad.log_norm, B,
+                         0.5 * (C + np.swapaxes(C, 1, 2)), rad)  # fmt: skip
         self._patterns[key] = found
         return found
 
@@ -128,30 +148,31 @@ def _split(X: np.ndarray) -> _Rows:
     return _Rows(~incomplete, groups, empty)
 
 
-def _log_prob(X: np.ndarray, mm: MissingModel, rows: _Rows) -> tuple[np.ndarray, Any]:
-    """log π_k + log N(x_o | k) of every row, (n, K) (log π_k for empty rows), and the
-    complete rows' features (the family's, for their statistics)."""
-    model, co = mm.model, mm.co
+def _log_prob(X: np.ndarray, mm: MissingModel,
+              rows: _Rows) -> tuple[np.ndarray, RowTerms, list[Any]]:  # fmt: skip
+    """log π_k + log f_k(x_o) of every row, (n, K) (log π_k for empty rows); the complete
+    rows' terms (for their statistics); each pattern's radial state (for its scales)."""
+    family = mm.family
     n, K = X.shape[0], len(mm.log_weights)
     wlp = np.empty((n, K), dtype=X.dtype)
-    F = None
-    if rows.complete.any():
-        Xc = X[rows.complete]
-        F = model.features(np, Xc, co)
-        wlp[rows.complete] = model.log_prob(np, Xc, co, F)
+    terms = family.row_terms(np, X[rows.complete], mm.co)
+    wlp[rows.complete] = terms.wlp
+    states = []
     for idx, missing in rows.groups:
         p = mm.pattern(missing)
         Z = np.einsum("nko,koq->nkq", mm.deviations(X[np.ix_(idx, p.obs)], p), p.U)
-        wlp[idx] = -0.5 * np.einsum("nkq,nkq->nk", Z, Z) + p.offset
+        g, state = family.radial_terms(np, np.einsum("nkq,nkq->nk", Z, Z), p.radial)
+        wlp[idx] = g + p.offset
+        states.append(state)
     wlp[rows.empty] = mm.log_weights
-    return impossible_as_minus_inf(np, wlp), F
+    return impossible_as_minus_inf(np, wlp), terms, states
 
 
 def _missing_e_step_kernel(chunk: Chunk, mm: MissingModel) -> tuple:
-    X, model, co = chunk.X, mm.model, mm.co
+    X, family = chunk.X, mm.family
     K, d = mm.means.shape
     rows = _split(X)
-    wlp, F = _log_prob(X, mm, rows)
+    wlp, terms, states = _log_prob(X, mm, rows)
     resp, lpn = responsibilities(np, wlp)
     resp[rows.empty] = 0.0
     lpn[rows.empty] = 0.0
@@ -161,59 +182,71 @@ def _missing_e_step_kernel(chunk: Chunk, mm: MissingModel) -> tuple:
     ll = w @ lpn
     # complete rows: the family's statistics
     c = rows.complete
-    Xc, rc = X[c], wresp[c]
-    if F is None:
-        F = model.features(np, Xc, co)
-    second = model.second_parts(np, Xc, rc, co, F)
-    # incomplete rows: conditional expectations, about the current means
-    nk_i, SD, SDD = np.zeros(K), np.zeros((K, d)), np.zeros((K, d, d))
-    for idx, missing in rows.groups:
+    complete = family.row_statistics(np, X[c], wresp[c], mm.co, terms)
+    # incomplete rows: conditional expectations, about the current means; the location
+    # and scale statistics weighted by r·u (u the latent scale: 1 for Gaussians)
+    nk_i, snk_i, shape_i = np.zeros(K), np.zeros(K), np.zeros(K)
+    SD, SDD = np.zeros((K, d)), np.zeros((K, d, d))
+    for (idx, missing), state in zip(rows.groups, states, strict=True):
         p = mm.pattern(missing)
         r = wresp[idx].astype(np.float64)
+        ru = r
+        scales = family.scales(np, state, p.radial)
+        if scales is not None:
+            u, log_u = scales
+            ru = r * u
+            assert p.radial.shape_offset is not None
+            shape_i += np.sum(r * (log_u - u), axis=0) + r.sum(axis=0) * p.radial.shape_offset
         E = mm.deviations(X[np.ix_(idx, p.obs)].astype(np.float64), p)
         nk_p = r.sum(axis=0)
-        SE = np.einsum("nk,nko->ko", r, E)
-        G = np.einsum("nk,nko,nkq->koq", r, E, E)
+        SE = np.einsum("nk,nko->ko", ru, E)
+        G = np.einsum("nk,nko,nkq->koq", ru, E, E)
         BG = p.B @ G
         o, m = p.obs, p.mis
         nk_i += nk_p
+        snk_i += ru.sum(axis=0)
         SD[:, o] += SE
         SD[:, m] += np.einsum("kmo,ko->km", p.B, SE)
         SDD[np.ix_(np.arange(K), o, o)] += G
         SDD[np.ix_(np.arange(K), m, o)] += BG
         SDD[np.ix_(np.arange(K), o, m)] += np.swapaxes(BG, 1, 2)
+        # E[τ (x_m - μ_m)(x_m - μ_m)ᵀ] = u D_m D_mᵀ + C: the conditional part unweighted
         SDD[np.ix_(np.arange(K), m, m)] += BG @ np.swapaxes(p.B, 1, 2) + nk_p[:, None, None] * p.C
-    return (rc.sum(axis=0), rc.T @ Xc, *second, ll, used, nk_i, SD, SDD)
+    return (ll, used, *complete, nk_i, snk_i, SD, SDD, shape_i)
 
 
-def missing_e_step(ex: Executor, model: Any, params: Params) -> Stats:
+def missing_e_step(ex: Executor, family: ComponentFamily, params: Params) -> Stats:
     """:func:`~gradmix.mixture.em.e_step` for data with NaN entries.
 
     The log-likelihood is that of the observed entries; ``Stats.weight`` counts
     only rows with at least one observed entry.
     """
-    ref = model.reference(params.means, params.precisions_cholesky)
-    co = model.coefficients(params, ref, ex.put)
-    mm = MissingModel(model, params, co)
-    nk_c, sx_c, *parts = ex.map_reduce(_missing_e_step_kernel, mm)
-    parts, (ll, used, nk_i, SD, SDD) = parts[:-5], parts[-5:]
+    co = family.coefficients(params, ex.put)
+    mm = MissingModel(family, params, co)
+    ll, used, *parts = ex.map_reduce(_missing_e_step_kernel, mm)
+    parts, (nk_i, snk_i, SD, SDD, shape_i) = parts[:-5], parts[-5:]
+    stats = family.collect(tuple(parts), co)
+    unit, ref = family.unit, co.ref
     K, d = mm.means.shape
     # move the incomplete rows' moments from the means to the reference points
     a = mm.means - ref
     outer = a[:, :, None] * SD[:, None, :]
-    S = SDD + outer + np.swapaxes(outer, 1, 2) + nk_i[:, None, None] * (a[:, :, None] * a[:, None])
-    incomplete = np.reshape(model.scatter_from_matrices(S), model.second_shape(K, d))
-    second = model.assemble(tuple(parts), co) + incomplete
-    sx = sx_c + nk_i[:, None] * mm.means + SD
-    return Stats(nk_c + nk_i, sx, second, ref, float(used), float(ll))
+    S = SDD + outer + np.swapaxes(outer, 1, 2) + snk_i[:, None, None] * (a[:, :, None] * a[:, None])
+    stats.second = stats.second + np.reshape(unit.scatter_from_matrices(S), unit.second_shape(K, d))
+    stats.sx = stats.sx + snk_i[:, None] * mm.means + SD
+    stats.nk = stats.nk + nk_i
+    if stats.scale_nk is not None and stats.shape_stat is not None:
+        stats.scale_nk = stats.scale_nk + snk_i
+        stats.shape_stat = stats.shape_stat + shape_i
+    stats.weight, stats.log_lik = float(used), float(ll)
+    return stats
 
 
 # ------------------------------------------------------------------------- prediction
-def missing_per_row(ex: Executor, model: Any, params: Params, kernel: Any,
+def missing_per_row(ex: Executor, family: ComponentFamily, params: Params, kernel: Any,
                     cols: int | None = None, dtype: Any = None) -> Any:  # fmt: skip
     """:func:`~gradmix.mixture.em.per_row` for rows that may hold NaN: ``kernel(chunk, mm)``."""
-    ref = model.reference(params.means, params.precisions_cholesky)
-    mm = MissingModel(model, params, model.coefficients(params, ref, ex.put))
+    mm = MissingModel(family, params, family.coefficients(params, ex.put))
     return ex.map_rows(kernel, mm, cols=cols, dtype=dtype)
 
 
@@ -242,6 +275,23 @@ def missing_proba_kernel(chunk: Chunk, mm: MissingModel) -> Any:
     return responsibilities(np, _rows_log_prob(chunk, mm))[0]
 
 
+def missing_scale_kernel(chunk: Chunk, mm: MissingModel) -> Any:
+    """Σ_k r_k E[τ | x_o, k] of each row given its observed entries, (n,)."""
+    X, family = chunk.X, mm.family
+    rows = _split(X)
+    wlp, terms, states = _log_prob(X, mm, rows)
+    resp = responsibilities(np, wlp)[0].astype(np.float64)
+    u = np.ones_like(resp)
+    complete = family.scales(np, terms.radial, mm.co.radial)
+    if complete is not None:
+        u[rows.complete] = complete[0]
+        for (idx, missing), state in zip(rows.groups, states, strict=True):
+            scales = family.scales(np, state, mm.pattern(missing).radial)
+            assert scales is not None
+            u[idx] = scales[0]
+    return np.sum(resp * u, axis=1)
+
+
 def impute_kernel(chunk: Chunk, mm: MissingModel) -> Any:
     """Rows with their missing entries replaced by E[x_m | x_o] under the mixture (centred)."""
     X = chunk.X
@@ -259,10 +309,39 @@ def impute_kernel(chunk: Chunk, mm: MissingModel) -> Any:
     return out.astype(X.dtype)
 
 
-def filled_with_centre(X: Any, centre: np.ndarray) -> Any:
-    """``X`` with NaN entries replaced by the column centres (a start for EM), numpy or Dask."""
-    if is_dask(X):
-        import dask.array as da
+#: the prediction kernels' counterparts for rows with missing entries
+MISSING_KERNELS = {label_kernel: missing_label_kernel, proba_kernel: missing_proba_kernel,
+                   score_kernel: missing_score_kernel, scale_kernel: missing_scale_kernel,
+                   log_max_kernel: missing_log_max_kernel}  # fmt: skip
 
-        return da.where(da.isnan(X), centre.astype(X.dtype), X)
-    return np.where(np.isnan(X), centre.astype(X.dtype), X)
+
+def fit_route(ex: Executor, restart: Callable[[Any], Executor], options: dict[str, bool],
+              ) -> tuple[Executor, EStep]:  # fmt: skip
+    """How a fit runs on data with NaN: the executor its start is drawn on (the data with
+    NaN as the column centres, made by ``restart``) and the E-step.
+
+    ``options`` names the fit's options that need complete data (True where set).
+
+    Raises
+    ------
+    ValueError
+        If any of ``options`` is set.
+    """
+    refused = [name for name, on in options.items() if on]
+    if refused:
+        raise ValueError(f"missing='em' fits by EM: {' and '.join(refused)} need data without "
+                         "missing values")  # fmt: skip
+    assert ex.observed is not None
+    if ex.observed.empty_rows:
+        warnings.warn(f"{ex.observed.empty_rows} rows have no observed value and are left out "
+                      "of the fit", UserWarning, stacklevel=5)  # fmt: skip
+    return restart(ex.fill_missing(ex.shift)), missing_e_step
+
+
+def rows_of(ex: Executor, family: ComponentFamily, params: Params, kernel: Any,
+            cols: int | None, dtype: Any, missing: bool) -> Any:  # fmt: skip
+    """:func:`~gradmix.mixture.em.per_row` of a prediction kernel, with its missing-value
+    counterpart where rows may hold NaN (``missing``) and the chunks are numpy's."""
+    if missing and ex.numpy_chunks:
+        return missing_per_row(ex, family, params, MISSING_KERNELS[kernel], cols, dtype)
+    return per_row(ex, family, params, kernel, cols, dtype)

@@ -1,11 +1,14 @@
-"""What both mixture estimators share: data on the seam, prediction, sampling, saving.
+"""What all mixture estimators share: data on the seam, prediction, sampling, saving.
 
-:class:`~gradmix.mixture.GaussianMixture` and
-:class:`~gradmix.mixture.BayesianGaussianMixture` differ in how they fit and
-in which per-component terms their E-step adds to the log-densities; once
-fitted, both predict through the covariance model's log-density kernel with
-the parameters :meth:`MixtureBase._params` gives, exactly as scikit-learn's
-``BaseMixture`` serves both of its estimators.
+:class:`~gradmix.mixture.GaussianMixture`,
+:class:`~gradmix.mixture.StudentTMixture` and
+:class:`~gradmix.mixture.BayesianGaussianMixture` differ in how they fit, in
+their component family and in which per-component terms their E-step adds
+to the log-densities; once fitted, all predict through the family's
+log-density kernel with the parameters :meth:`MixtureBase._params` gives,
+exactly as scikit-learn's ``BaseMixture`` serves both of its estimators.
+A uniform noise component, where a model has one, is the last column of
+``predict_proba`` and the label -1.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from time import time
 from typing import Any
 
 import numpy as np
+from array_api_compat import device
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -25,42 +29,76 @@ from sklearn.utils.validation import check_is_fitted
 
 from gradmix.mixture import persistence
 from gradmix.mixture.arrays import to_host
-from gradmix.mixture.covariance import get_model
-from gradmix.mixture.em import EMSettings, Params, per_row
+from gradmix.mixture.components import ComponentFamily, Gaussian, PassCoefficients
+from gradmix.mixture.covariance import CovarianceModel, get_model
+from gradmix.mixture.em import EMSettings, per_row
 from gradmix.mixture.executors import Chunk, Executor, executor_for
 from gradmix.mixture.ops import (
     impossible_as_minus_inf,
     is_host,
     logsumexp_rows,
     responsibilities,
+    responsibilities_with,
 )
+from gradmix.mixture.params import Params
 
-__all__ = ["MixtureBase", "label_kernel", "log_prob_kernel", "proba_kernel", "score_kernel"]
+__all__ = ["MixtureBase", "label_kernel", "log_max_kernel", "log_prob_kernel", "proba_kernel",
+           "scale_kernel", "score_kernel"]  # fmt: skip
 
 
-def log_prob_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
-    """The E-step's log π_k + log N(x | k), shape (n, K), impossible entries -inf."""
+def log_prob_kernel(chunk: Chunk, family: ComponentFamily, co: PassCoefficients) -> Any:
+    """log π_k + log f_k(x), shape (n, K) — (n, K + 1) with the noise component's
+    log(π_noise / V) last — impossible entries -inf."""
     xp = chunk.xp
-    wlp = model.log_prob(xp, chunk.X, co, model.features(xp, chunk.X, co))
+    wlp = family.log_prob(xp, chunk.X, co)
+    if co.noise is not None:
+        column = xp.full((wlp.shape[0], 1), co.noise, dtype=wlp.dtype, device=device(wlp))
+        wlp = xp.concat([wlp, column], axis=1)
     return impossible_as_minus_inf(xp, wlp)
 
 
-def label_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
-    """The most probable component of each row, shape (n,)."""
-    wlp = log_prob_kernel(chunk, model, co)
-    if is_host(chunk.xp):  # numpy's argmax along rows is 4x faster than across columns
+def label_kernel(chunk: Chunk, family: ComponentFamily, co: PassCoefficients) -> Any:
+    """The most probable component of each row, shape (n,); -1 for the noise component."""
+    xp = chunk.xp
+    wlp = log_prob_kernel(chunk, family, co)
+    if is_host(xp):  # numpy's argmax along rows is 4x faster than across columns
         wlp = np.ascontiguousarray(wlp)
-    return chunk.xp.argmax(wlp, axis=1)
+    labels = xp.argmax(wlp, axis=1)
+    if co.noise is not None:
+        noise = xp.asarray(-1, dtype=labels.dtype, device=device(labels))
+        labels = xp.where(labels == co.unit.K, noise, labels)
+    return labels
 
 
-def score_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
-    """log Σ_k exp(log π_k + log N(x | k)) of each row, shape (n,)."""
-    return logsumexp_rows(chunk.xp, log_prob_kernel(chunk, model, co))
+def score_kernel(chunk: Chunk, family: ComponentFamily, co: PassCoefficients) -> Any:
+    """log Σ_k exp(log π_k + log f_k(x)) of each row, shape (n,)."""
+    return logsumexp_rows(chunk.xp, log_prob_kernel(chunk, family, co))
 
 
-def proba_kernel(chunk: Chunk, model: Any, co: Any) -> Any:
-    """Responsibilities, shape (n, K)."""
-    return responsibilities(chunk.xp, log_prob_kernel(chunk, model, co))[0]
+def proba_kernel(chunk: Chunk, family: ComponentFamily, co: PassCoefficients) -> Any:
+    """Responsibilities, shape (n, K), or (n, K + 1) with the noise component last."""
+    return responsibilities(chunk.xp, log_prob_kernel(chunk, family, co))[0]
+
+
+def log_max_kernel(chunk: Chunk, family: ComponentFamily, co: PassCoefficients) -> Any:
+    """log max_k r_ik of every row: the classification part of ICL."""
+    xp = chunk.xp
+    wlp = log_prob_kernel(chunk, family, co)
+    return xp.max(wlp, axis=1) - logsumexp_rows(xp, wlp)
+
+
+def scale_kernel(chunk: Chunk, family: ComponentFamily, co: PassCoefficients) -> Any:
+    """Σ_k r_k E[τ | x, k] of each row, shape (n,): the expected latent scale (1 for
+    Gaussian components, small for outliers of Student-t ones; the noise component
+    contributes 0)."""
+    xp = chunk.xp
+    rows = family.row_terms(xp, chunk.X, co)
+    state = rows.radial
+    resp, _, _ = responsibilities_with(xp, impossible_as_minus_inf(xp, rows.wlp), co.noise)
+    scales = family.scales(xp, state, co.radial)
+    if scales is None:
+        return xp.sum(resp, axis=1)
+    return xp.sum(resp * scales[0], axis=1)
 
 
 class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
@@ -85,8 +123,13 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     lower_bound_: float
 
     @property
-    def _model(self) -> Any:
+    def _model(self) -> CovarianceModel:
         return get_model(self.covariance_type)
+
+    @property
+    def _family(self) -> ComponentFamily:
+        """The component family (Gaussian unless a subclass says otherwise)."""
+        return Gaussian(self._model)
 
     @abstractmethod
     def _params(self, shift: np.ndarray, dtype: Any) -> Params:
@@ -191,9 +234,19 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         ex = self._executor(X, reset=False, shift=shift, summarise=False, **kw)
         return ex, self._params(shift, ex.dtype)
 
+    def _rows_of(self, ex: Executor, params: Params, kernel: Any, cols: int | None,
+                 dtype: Any = None) -> Any:  # fmt: skip
+        """``kernel`` of every row of ``ex`` under ``params`` (estimators with missing
+        values route rows with NaN elsewhere)."""
+        return per_row(ex, self._family, params, kernel, cols, dtype)
+
     def _per_row(self, X: Any, kernel: Any, cols: int | None, dtype: Any = None) -> Any:
         ex, params = self._predicting(X)
-        return per_row(ex, self._model, params, kernel, cols, dtype)
+        return self._rows_of(ex, params, kernel, cols, dtype)
+
+    @property
+    def _has_noise(self) -> bool:
+        return getattr(self, "noise_weight_", None) is not None
 
     def score_samples(self, X: Any) -> Any:
         """Log-likelihood of each sample, shape (n_samples,), in ``X``'s kind."""
@@ -204,12 +257,14 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         return float(np.mean(to_host(self.score_samples(X))))
 
     def predict(self, X: Any) -> Any:
-        """Most probable component of each sample, shape (n_samples,)."""
+        """Most probable component of each sample, shape (n_samples,) (-1: the noise
+        component, for a model with one)."""
         return self._per_row(X, label_kernel, None, np.int64)
 
     def predict_proba(self, X: Any) -> Any:
-        """Responsibilities, shape (n_samples, n_components); rows sum to one."""
-        return self._per_row(X, proba_kernel, self.n_components)
+        """Responsibilities, shape (n_samples, n_components), or (n_samples,
+        n_components + 1) with the noise component's last; rows sum to one."""
+        return self._per_row(X, proba_kernel, self.n_components + self._has_noise)
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw samples from the fitted mixture.
@@ -218,7 +273,7 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         -------
         X : ndarray of shape (n_samples, n_features)
         y : ndarray of shape (n_samples,)
-            Component labels.
+            Component labels (-1: the noise component).
         """
         check_is_fitted(self)
         if n_samples < 1:
@@ -227,12 +282,24 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
                 "least one sample." % (self.n_components)
             )
         rng = check_random_state(self.random_state)
-        counts = rng.multinomial(n_samples, to_host(self.weights_))
-        model = self._model
+        params = self._params(np.zeros(self.n_features_in_), np.float64)
+        weights = to_host(self.weights_)
+        if params.noise_weight is not None:
+            weights = np.append(weights, params.noise_weight)
+        counts = rng.multinomial(n_samples, weights)
+        K, model = self.n_components, self._model
+        scales = self._family.sample_scales(rng, params, counts[:K])
         X = model.sample(rng, to_host(self.means_), model.from_public(to_host(self.covariances_)),
-                         counts)  # fmt: skip
-        y = np.concatenate([np.full(s, j, dtype=np.int64) for j, s in enumerate(counts)])
+                         counts[:K], scales)  # fmt: skip
+        y = np.concatenate([np.full(s, j, dtype=np.int64) for j, s in enumerate(counts[:K])])
+        if params.noise_weight is not None:
+            X = np.vstack([X, self._sample_noise(rng, int(counts[K]))])
+            y = np.concatenate([y, np.full(counts[K], -1, dtype=np.int64)])
         return X.astype(np.float64), y
+
+    def _sample_noise(self, rng: Any, n: int) -> np.ndarray:
+        """Draws from the noise component (estimators with one define its region)."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------ persistence
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:

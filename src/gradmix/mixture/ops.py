@@ -20,6 +20,7 @@ __all__ = [
     "log_tiny",
     "logsumexp_rows",
     "responsibilities",
+    "responsibilities_with",
     "to_float64",
 ]
 
@@ -99,7 +100,24 @@ def responsibilities(xp: Any, wlp: Any) -> tuple[Any, Any]:
     resp : array, shape (n, K)
     log_prob_norm : array, shape (n,)
     """
+    resp, lpn, _ = responsibilities_with(xp, wlp, None)
+    return resp, lpn
+
+
+def responsibilities_with(xp: Any, wlp: Any, extra: float | None) -> tuple[Any, Any, Any]:
+    """:func:`responsibilities` with one more component whose weighted log-density is the
+    same constant ``extra`` for every row (a uniform noise component), without forming
+    its column.
+
+    Returns
+    -------
+    resp : array, shape (n, K)
+    log_prob_norm : array, shape (n,)
+    extra_resp : array, shape (n,), or None when ``extra`` is None
+    """
     wlp, m = _nan_free_max(xp, wlp)
+    if extra is not None:
+        m = xp.maximum(m, xp.asarray(extra, dtype=m.dtype, device=device(m)))
     if is_host(xp):
         np.subtract(wlp, m, out=wlp)
         # exp() of arguments that underflow takes a slow path (several times the cost of
@@ -113,13 +131,23 @@ def responsibilities(xp: Any, wlp: Any) -> tuple[Any, Any]:
         else:
             np.exp(wlp, out=wlp)
         s = np.sum(wlp, axis=1, keepdims=True)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        e_extra = None
+        with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
+            if extra is not None:
+                e_extra = np.exp(extra - m)
+                s += e_extra
             wlp /= s
             lpn = np.log(s[:, 0]) + m[:, 0]
-        return wlp, lpn
+            extra_resp = None if e_extra is None else (e_extra / s)[:, 0]
+        return wlp, lpn, extra_resp
     e = xp.exp(wlp - m)
     s = xp.sum(e, axis=1, keepdims=True)
-    return e / s, xp.log(s[:, 0]) + m[:, 0]
+    extra_resp = None
+    if extra is not None:
+        e_extra = xp.exp(xp.asarray(extra, dtype=m.dtype, device=device(m)) - m)
+        s = s + e_extra
+        extra_resp = (e_extra / s)[:, 0]
+    return e / s, xp.log(s[:, 0]) + m[:, 0], extra_resp
 
 
 def logsumexp_rows(xp: Any, a: Any) -> Any:

@@ -51,6 +51,8 @@ class Schema:
     fitted: tuple[str, ...]
     shapes: Callable[[Any], dict[str, tuple[int, ...] | None]]
     check: Callable[[Any], None]
+    #: attributes a fitted model may lack
+    optional: frozenset[str] = frozenset({"feature_names_in_"})
 
 
 _CLASSES: dict[str, tuple[type, Schema]] = {}
@@ -239,7 +241,7 @@ def _read(path: Path) -> tuple[Any, dict[str, Any]]:
         if attr == "n_features_in_":
             continue
         if attr + ".npy" not in reader.members:
-            if attr == "feature_names_in_":
+            if attr in schema.optional:
                 continue
             raise reader.error(f"it has no {attr}")
         value = reader.array(attr, budget, shape)
@@ -272,7 +274,7 @@ def _typed(reader: _Reader, attr: str, value: np.ndarray) -> Any:
         raise reader.error(f"{attr} has dtype {value.dtype}, not float32 or float64")
     if not np.all(np.isfinite(value)):
         raise reader.error(f"{attr} holds values that are not finite")
-    if attr in ("lower_bound_", "inertia_"):
+    if value.ndim == 0:
         return float(value)
     if attr == "lower_bounds_":
         return [float(v) for v in value]

@@ -13,7 +13,10 @@ criterion, lower is better:
 By default, as mclust's ``mclustBIC``: the fourteen models (``E`` and ``V``
 for one-dimensional data) and K = 1..9.  Pass ``init_params="hc"`` to start
 every fit as mclust does, from model-based hierarchical agglomeration (the
-tree is built once and cut at each K).
+tree is built once and cut at each K).  ``families=("gaussian", "t")``
+compares Gaussian and Student-t mixtures of every model on the same
+criterion (the t's columns are named ``"t:" + model``), as teigen's and
+mclust's BIC tables would side by side.
 """
 
 from __future__ import annotations
@@ -28,14 +31,24 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from gradmix.mixture.covariance import DEFAULT_SELECTION, MODELS, plot_style
+from gradmix.mixture.em_estimator import EMMixtureBase
 from gradmix.mixture.gaussian_mixture import GaussianMixture
+from gradmix.mixture.student_t_mixture import StudentTMixture
 
-__all__ = ["ModelSelection", "criterion_value", "select_model"]
+__all__ = ["FAMILIES", "ModelSelection", "criterion_value", "select_model"]
 
 CRITERIA = ("bic", "aic", "icl")
+#: the component families select_model compares, and their estimators
+FAMILIES: dict[str, type[EMMixtureBase]] = {"gaussian": GaussianMixture, "t": StudentTMixture}
+#: parameters only Student-t mixtures take
+_T_ONLY = ("dof", "dof_init", "dof_bounds")
 
 
-def criterion_value(model: GaussianMixture, X: Any, criterion: str) -> float:
+def _label(family: str, covariance_type: str) -> str:
+    return covariance_type if family == "gaussian" else f"{family}:{covariance_type}"
+
+
+def criterion_value(model: EMMixtureBase, X: Any, criterion: str) -> float:
     """``criterion`` ("bic", "aic" or "icl") of a fitted model on ``X`` (lower is better)."""
     if criterion == "aic":
         return model.aic(X)
@@ -53,14 +66,16 @@ class ModelSelection:
     criterion : str
     n_components : list of int
     covariance_types : list of str
+        The columns: covariance models, ``"t:"``-prefixed for Student-t mixtures.
     values : ndarray, shape (len(n_components), len(covariance_types))
         The criterion per fit (NaN where a fit failed).
-    best_ : GaussianMixture
+    best_ : GaussianMixture or StudentTMixture
         The fitted model with the lowest criterion.
     best_params_ : dict
-        Its ``n_components`` and ``covariance_type``.
+        Its ``n_components`` and ``covariance_type`` (and ``family`` when
+        more than the Gaussian one was searched).
     models_ : dict
-        Every fitted model, keyed by ``(n_components, covariance_type)``.
+        Every fitted model, keyed by ``(n_components, column)``.
     errors_ : dict
         Why each failed fit failed, same keys.
     """
@@ -69,9 +84,9 @@ class ModelSelection:
     n_components: list[int]
     covariance_types: list[str]
     values: np.ndarray
-    best_: GaussianMixture
+    best_: EMMixtureBase
     best_params_: dict[str, Any]
-    models_: dict[tuple[int, str], GaussianMixture] = field(repr=False)
+    models_: dict[tuple[int, str], EMMixtureBase] = field(repr=False)
     errors_: dict[tuple[int, str], str] = field(repr=False)
 
     @property
@@ -118,10 +133,14 @@ class ModelSelection:
         if ax is None:
             _, ax = plt.subplots(figsize=(7.5, 4.8))
         ks = self.n_components
-        for j, ct in enumerate(self.covariance_types):
+        for j, column in enumerate(self.covariance_types):
+            family, _, ct = column.rpartition(":")
             marker, colour = plot_style(ct)
-            ax.plot(ks, self.values[:, j], marker=marker, ms=6, lw=1.3, color=colour, label=ct)
-        best_k, best_ct = self.best_params_["n_components"], self.best_params_["covariance_type"]
+            ax.plot(ks, self.values[:, j], marker=marker, ms=6, lw=1.3, color=colour,
+                    ls="--" if family else "-", label=column)  # fmt: skip
+        best_k = self.best_params_["n_components"]
+        best_ct = _label(self.best_params_.get("family", "gaussian"),
+                         self.best_params_["covariance_type"])  # fmt: skip
         best_value = self.values[ks.index(best_k), self.covariance_types.index(best_ct)]
         name = self.criterion.upper()
         ax.plot([best_k], [best_value], marker="*", ms=18, color="gold", mec="k", ls="none",
@@ -147,9 +166,10 @@ def select_model(
     criterion: str = "bic",
     n_init: int = 1,
     random_state: Any = None,
+    families: Iterable[str] = ("gaussian",),
     **kwargs: Any,
 ) -> ModelSelection:
-    """Fit a grid of Gaussian mixtures and pick the one with the lowest criterion.
+    """Fit a grid of mixtures and pick the one with the lowest criterion.
 
     Parameters
     ----------
@@ -163,10 +183,15 @@ def select_model(
     n_init : int, default=1
     random_state : int, RandomState or None
         Passed to every fit (an int gives every fit the same seed).
+    families : iterable of {"gaussian", "t"}, default=("gaussian",)
+        The component families: Gaussian mixtures, Student-t mixtures
+        (:class:`StudentTMixture`), or both.
     **kwargs
-        Further :class:`GaussianMixture` parameters: ``tol`` (default 1e-5 here,
-        about mclust's convergence criterion, rather than scikit-learn's 1e-3),
-        ``reg_covar``, ``init_params`` (``"hc"`` for mclust's start), ...
+        Further estimator parameters: ``tol`` (default 1e-5 here, about
+        mclust's convergence criterion, rather than scikit-learn's 1e-3),
+        ``reg_covar``, ``init_params`` (``"hc"`` for mclust's start),
+        ``noise``, ...; ``dof``, ``dof_init`` and ``dof_bounds`` go to the
+        Student-t fits only.
 
     Returns
     -------
@@ -190,36 +215,46 @@ def select_model(
     if covariance_types is None:
         covariance_types = DEFAULT_SELECTION[min(_dimension(Xv), 2)]
     types = list(covariance_types)
-    if not ks or not types:
-        raise ValueError("n_components and covariance_types must not be empty")
+    fams = [families] if isinstance(families, str) else list(families)
+    if not ks or not types or not fams:
+        raise ValueError("n_components, covariance_types and families must not be empty")
     unknown = sorted(set(types) - set(MODELS))
     if unknown:
         raise ValueError(f"unknown covariance types {unknown}; use {', '.join(MODELS)}")
+    if set(fams) - set(FAMILIES):
+        raise ValueError(f"unknown families {sorted(set(fams) - set(FAMILIES))}; use "
+                         f"{', '.join(FAMILIES)}")  # fmt: skip
     if min(ks) < 1:
         raise ValueError(f"n_components must be positive, got {min(ks)}")
     # criteria compare optima: EM stopped at scikit-learn's tol=1e-3 can rank models by
     # where it stopped (on Old Faithful it ranks VVE,2 above EEE,3, mclust's choice)
     kwargs.setdefault("tol", 1e-5)
-    values = np.full((len(ks), len(types)), np.nan)
-    models: dict[tuple[int, str], GaussianMixture] = {}
+    t_only = {k: kwargs.pop(k) for k in _T_ONLY if k in kwargs}
+    columns = [(fam, ct) for fam in fams for ct in types]
+    labels = [_label(fam, ct) for fam, ct in columns]
+    values = np.full((len(ks), len(columns)), np.nan)
+    models: dict[tuple[int, str], EMMixtureBase] = {}
     errors: dict[tuple[int, str], str] = {}
     for i, k in enumerate(ks):
-        for j, ct in enumerate(types):
-            model = GaussianMixture(k, covariance_type=ct, n_init=n_init,
-                                    random_state=random_state, **kwargs)  # fmt: skip
+        for j, (fam, ct) in enumerate(columns):
+            extra = t_only if fam == "t" else {}
+            model = FAMILIES[fam](k, covariance_type=ct, n_init=n_init,
+                                  random_state=random_state, **kwargs, **extra)  # fmt: skip
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     model.fit(Xv)
                 value = criterion_value(model, Xv, criterion)
             except ValueError as exc:  # too many components, collapsed clusters
-                errors[(k, ct)] = str(exc)
+                errors[(k, labels[j])] = str(exc)
                 continue
-            models[(k, ct)] = model
+            models[(k, labels[j])] = model
             values[i, j] = value if math.isfinite(value) else np.nan
     if np.all(np.isnan(values)):
         raise ValueError(f"every fit failed; the first error: {next(iter(errors.values()))}")
     bi, bj = (int(t) for t in np.unravel_index(np.nanargmin(values), values.shape))
-    best = {"n_components": ks[bi], "covariance_type": types[bj]}
-    return ModelSelection(criterion, ks, types, values, models[(ks[bi], types[bj])], best,
+    best: dict[str, Any] = {"n_components": ks[bi], "covariance_type": columns[bj][1]}
+    if fams != ["gaussian"]:
+        best["family"] = columns[bj][0]
+    return ModelSelection(criterion, ks, labels, values, models[(ks[bi], labels[bj])], best,
                           models, errors)  # fmt: skip

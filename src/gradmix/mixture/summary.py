@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from gradmix.mixture.arrays import to_host
-from gradmix.mixture.covariance import free_parameters, get_model
+from gradmix.mixture.covariance import get_model
 
 __all__ = ["format_summary"]
 
@@ -18,7 +18,7 @@ def format_summary(model: Any, X: Any, feature_names: Sequence[str] | None = Non
 
     Parameters
     ----------
-    model : fitted GaussianMixture or BayesianGaussianMixture
+    model : fitted GaussianMixture, StudentTMixture or BayesianGaussianMixture
     X : array of shape (n_samples, n_features)
         The data the criteria are computed on.
     feature_names : sequence of str, optional
@@ -47,13 +47,22 @@ def format_summary(model: Any, X: Any, feature_names: Sequence[str] | None = Non
             f"  variational updates {model.n_iter_}   converged {model.converged_}",
         ]
     else:
+        dof = getattr(model, "degrees_of_freedom_", None)
+        kind = "Gaussian mixture" if dof is None else "Student-t mixture"
+        scale = "covariance" if dof is None else "scale"
         head = [
-            f"Gaussian mixture: {K} components, {name} covariance, {d} features, {n} samples",
+            f"{kind}: {K} components, {name} {scale}, {d} features, {n} samples",
             f"  model {unit.letters}: {unit.description}",
             f"  log-likelihood {ll:.4f}   mean {ll / n:.6f}   BIC {model.bic(X):.4f}   "
-            f"AIC {model.aic(X):.4f}   free parameters {free_parameters(name, K, d)}",
+            f"AIC {model.aic(X):.4f}   free parameters {model.n_parameters_}",
             f"  EM iterations {model.n_iter_}   converged {model.converged_}",
         ]
+        if dof is not None:
+            head.append(f"  degrees of freedom ({model.dof}): "
+                        + ", ".join(f"{v:.4g}" for v in to_host(dof)))  # fmt: skip
+        if getattr(model, "noise_weight_", None) is not None:
+            head.append(f"  noise component: weight {model.noise_weight_:.4f}   hypervolume "
+                        f"{model.hypervolume_:.6g}")  # fmt: skip
     lines = [
         *head,
         "",
@@ -62,6 +71,7 @@ def format_summary(model: Any, X: Any, feature_names: Sequence[str] | None = Non
     for k in range(K):
         row = "  ".join(f"{m:14.6g}" for m in means[k])
         lines.append(f"  {k:9d}  {weights[k]:8.4f}  {row}")
-    lines += ["", "  covariances:"]
+    lines += ["", "  covariances:" if getattr(model, "degrees_of_freedom_", None) is None
+              else "  scale matrices:"]  # fmt: skip
     lines += unit.describe(unit.from_public(to_host(model.covariances_)))
     return "\n".join(lines)

@@ -27,18 +27,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from array_api_compat import device
 from scipy.special import betaln, digamma, gammaln
 
-from gradmix.mixture.covariance import TiedFamily
-from gradmix.mixture.covariance.base import LOG_2PI
-from gradmix.mixture.em import Params, Stats, e_step, iterate, stats_from_source
-from gradmix.mixture.executors import Chunk, Executor
+from gradmix.mixture.components import Gaussian
+from gradmix.mixture.covariance import LOG_2PI, CovarianceModel
+from gradmix.mixture.em import EMSettings, e_step, iterate
+from gradmix.mixture.executors import Executor
+from gradmix.mixture.params import Params, Stats
 
 __all__ = [
     "Posterior",
     "Priors",
-    "data_moments",
     "lower_bound",
     "mixing_weights",
     "posterior",
@@ -70,33 +69,6 @@ class Posterior:
     degrees_of_freedom: np.ndarray  # (K,), equal entries for tied models
     covariances: np.ndarray  # compact: the Wishart scale's inverse over ν
     precisions_cholesky: np.ndarray  # compact
-
-
-class _Everyone:
-    """Responsibility one for every row, one component: statistics of the whole data."""
-
-    def __call__(self, chunk: Chunk, K: int) -> Any:
-        xp = chunk.xp
-        return xp.ones((chunk.X.shape[0], 1), dtype=chunk.X.dtype, device=device(chunk.X))
-
-
-def data_moments(ex: Executor, full: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The (weighted) mean of the data, centred, shape (d,), and their sample
-    covariance, (d, d), with ``n - 1`` in the denominator (numpy's ``cov``;
-    integer weights count as repeated rows).
-
-    ``full`` is the full-covariance model, whose statistic the pass accumulates.
-    """
-    stats = stats_from_source(ex, full, _Everyone(), 1)
-    nk = stats.nk
-    if float(nk[0]) <= 1.0:
-        raise ValueError(
-            "the sample weights sum to at most 1: the data's covariance (the default "
-            "covariance_prior) is undefined; pass covariance_prior"
-        )
-    mean = stats.sx / nk[:, None]
-    cov = full.scatter(nk, mean, stats.second, stats.ref, mean)[0] / (float(nk[0]) - 1.0)
-    return mean[0], cov
 
 
 def _log_weights(post: Posterior, priors: Priors) -> np.ndarray:
@@ -136,7 +108,9 @@ def vb_params(post: Posterior, priors: Priors, dtype: Any) -> Params:
                   terms)  # fmt: skip
 
 
-def posterior(model: Any, stats: Stats, priors: Priors, reg_covar: float, dtype: Any) -> Posterior:
+def posterior(
+    model: CovarianceModel, stats: Stats, priors: Priors, reg_covar: float, dtype: Any
+) -> Posterior:
     """The conjugate update from the statistics of the responsibilities.
 
     ``n_k`` gets ``10·eps`` of the data's dtype added, and the covariance
@@ -152,7 +126,7 @@ def posterior(model: Any, stats: Stats, priors: Priors, reg_covar: float, dtype:
         wc = priors.weight_concentration + nk
     beta = priors.mean_precision + nk
     means = (priors.mean_precision * priors.mean + nk[:, None] * xk) / beta[:, None]
-    tied = isinstance(model, TiedFamily)
+    tied = model.pooled
     nu = priors.degrees_of_freedom + (np.full(K, np.sum(nk) / K) if tied else nk)
     diff = xk - priors.mean
     spread = (priors.mean_precision * nk / beta)[:, None, None] * (diff[:, :, None] * diff[:, None])
@@ -164,7 +138,7 @@ def posterior(model: Any, stats: Stats, priors: Priors, reg_covar: float, dtype:
     return Posterior(wc, beta, means, nu, cov, model.precision_cholesky(cov))
 
 
-def lower_bound(model: Any, post: Posterior, priors: Priors, rlr: float) -> float:
+def lower_bound(model: CovarianceModel, post: Posterior, priors: Priors, rlr: float) -> float:
     """scikit-learn's lower bound (constant terms dropped) after an update, with ``rlr`` the
     Σ w r log r of the responsibilities the update read."""
     K, d = post.means.shape
@@ -185,7 +159,7 @@ def lower_bound(model: Any, post: Posterior, priors: Priors, rlr: float) -> floa
             - 0.5 * d * float(np.sum(np.log(post.mean_precision))))  # fmt: skip
 
 
-def resp_log_resp(model: Any, params: Params, stats: Stats) -> float:
+def resp_log_resp(model: CovarianceModel, params: Params, stats: Stats) -> float:
     """Σ_i w_i Σ_k r_ik log r_ik of the E-step that gave ``stats``, from the statistics alone.
 
     With log r_ik = log π̃_k + log N(x_i | k) - log p(x_i) and
@@ -204,7 +178,8 @@ def resp_log_resp(model: Any, params: Params, stats: Stats) -> float:
     return float(stats.nk @ offset) - 0.5 * quadratic - stats.log_lik
 
 
-def run_variational(ex: Executor, model: Any, post: Posterior, priors: Priors, settings: Any,
+def run_variational(ex: Executor, model: CovarianceModel, post: Posterior, priors: Priors,
+                    settings: EMSettings,
                     bound: float = -np.inf) -> tuple[Posterior, list[float], bool]:  # fmt: skip
     """Variational updates from ``post`` until the lower bound changes by less than tol.
 
@@ -214,7 +189,7 @@ def run_variational(ex: Executor, model: Any, post: Posterior, priors: Priors, s
 
     def step(post: Posterior) -> tuple[Posterior, float]:
         params = vb_params(post, priors, ex.dtype)
-        stats = e_step(ex, model, params)
+        stats = e_step(ex, Gaussian(model), params)
         post = posterior(model, stats, priors, settings.reg_covar, ex.dtype)
         return post, lower_bound(model, post, priors, resp_log_resp(model, params, stats))
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.ad.core import NoDerivativeRuleError, strip
+from gradmix.ad import NoDerivativeRuleError, strip
 
 __all__ = ["convolve", "correlate"]
 

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import scipy.special as _scipy_special
 
-from gradmix.ad.core import strip
-from gradmix.ad.rules.elementwise import polygamma_p
-from gradmix.ad.rules.reductions import logsumexp as _logsumexp
+from gradmix.ad import logsumexp as _logsumexp
+from gradmix.ad import polygamma as _polygamma
+from gradmix.ad import strip
 
 __all__ = ["logsumexp", "softmax", "log_softmax", "polygamma", "multigammaln"]
 
@@ -52,7 +52,7 @@ def log_softmax(x: Any, axis: Any = None) -> Any:
 
 def polygamma(n: Any, x: Any) -> Any:
     """The n-th derivative of the digamma function, differentiable in ``x``."""
-    return polygamma_p(n, x)
+    return _polygamma(n, x)
 
 
 def multigammaln(a: Any, d: int) -> Any:

@@ -27,17 +27,20 @@ from typing import Any
 import numpy as np
 import scipy.integrate
 
-from gradmix.ad.core import (
+from gradmix.ad import (
     NoDerivativeRuleError,
     Primitive,
     Tracer,
     TracerConversionError,
     defjvp,
     defvjp,
+    jvp,
+    ravel_pytree,
     strip,
+    vjp,
 )
-from gradmix.ad.pytree import flatten, unflatten
-from gradmix.ad.transforms import jvp, ravel_pytree, vjp
+from gradmix.ad import tree_flatten as flatten
+from gradmix.ad import tree_unflatten as unflatten
 
 __all__ = ["odeint"]
 

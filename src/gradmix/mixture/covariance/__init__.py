@@ -14,12 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.base import CovarianceModel, ill_defined_error
-from gradmix.mixture.covariance.families import (
-    DiagonalFamily,
-    FullFamily,
-    SphericalFamily,
-    TiedFamily,
+from gradmix.mixture.covariance.base import (
+    LOG_2PI,
+    Coefficients,
+    CovarianceModel,
+    ill_defined_error,
 )
 from gradmix.mixture.covariance.models.eee import EEE
 from gradmix.mixture.covariance.models.eei import EEI
@@ -37,14 +36,15 @@ from gradmix.mixture.covariance.models.vvi import VVI
 from gradmix.mixture.covariance.models.vvv import VVV
 
 __all__ = [
+    "Coefficients",
     "CovarianceModel",
     "DEFAULT_COVARIANCE",
     "DEFAULT_SELECTION",
     "FULL",
+    "LOG_2PI",
     "free_parameters",
     "MCLUST_NAMES",
     "MODELS",
-    "Model",
     "SKLEARN_NAMES",
     "get_model",
     "ill_defined_error",
@@ -54,21 +54,19 @@ __all__ = [
 ]
 
 #: mclust's fourteen models, in mclust's order (``mclust.options("emModelNames")``)
-MCLUST_NAMES = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "EVE", "VEE", "VVE", "EEV",
-                "VEV", "EVV", "VVV")  # fmt: skip
-_UNITS = [EII(), VII(), EEI(), VEI(), EVI(), VVI(), EEE(), EVE(), VEE(), VVE(), EEV(), VEV(),
-          EVV(), VVV()]  # fmt: skip
+_UNITS: list[CovarianceModel] = [EII(), VII(), EEI(), VEI(), EVI(), VVI(), EEE(), EVE(), VEE(),
+                                 VVE(), EEV(), VEV(), EVV(), VVV()]  # fmt: skip
+MCLUST_NAMES = tuple(m.name for m in _UNITS)
 #: GaussianMixture's default (scikit-learn's)
 DEFAULT_COVARIANCE = "full"
 #: scikit-learn's names, each the same model as one of mclust's
 SKLEARN_NAMES = {"full": "VVV", "tied": "EEE", "diag": "VVI", "spherical": "VII"}
 
-MODELS: dict[str, Any] = {m.name: m for m in _UNITS}
+MODELS: dict[str, CovarianceModel] = {m.name: m for m in _UNITS}
 MODELS.update({sk: MODELS[mc].renamed(sk, matrix_attributes=False)
                for sk, mc in SKLEARN_NAMES.items()})  # fmt: skip
 MODELS["E"] = MODELS["EII"].renamed("E", matrix_attributes=True, univariate=True)
 MODELS["V"] = MODELS["VII"].renamed("V", matrix_attributes=True, univariate=True)
-assert tuple(m.name for m in _UNITS) == MCLUST_NAMES
 
 #: the unconstrained model (its statistic is the data's full second moment)
 FULL = MODELS["full"]
@@ -76,28 +74,22 @@ FULL = MODELS["full"]
 #: select_model's default models: mclust's, by the data's dimension
 DEFAULT_SELECTION = {1: ("E", "V"), 2: MCLUST_NAMES}
 
-# mclust's BIC picture: a marker per model (its bicPlotSymbols, as matplotlib markers), the
-# spherical models grey and black, the others on a colour ramp from green through blue to red
-_MARKERS = ("^", "2", "o", "P", "X", "1", "s", "D", "*", "d", "p", "h", "v", "<")
-
 
 def plot_style(covariance_type: str) -> tuple[str, Any]:
-    """mclust's marker and colour for a model's line in a BIC picture."""
+    """mclust's marker and colour for a model's line in a BIC picture: the spherical
+    models grey and black, the others on a colour ramp from green through blue to red
+    in mclust's order."""
     from matplotlib.colors import LinearSegmentedColormap
 
     model = get_model(covariance_type)
     i = MCLUST_NAMES.index(model.letters)
     if i < 2:
-        return _MARKERS[i], ("0.55", "0.0")[i]
+        return model.marker, ("0.55", "0.0")[i]
     ramp = LinearSegmentedColormap.from_list("mclust", ["forestgreen", "royalblue", "firebrick"])
-    return _MARKERS[i], ramp((i - 2) / 11)
+    return model.marker, ramp((i - 2) / (len(MCLUST_NAMES) - 3))
 
 
-#: a covariance model (any family)
-Model = FullFamily | TiedFamily | DiagonalFamily | SphericalFamily
-
-
-def get_model(covariance_type: str) -> Any:
+def get_model(covariance_type: str) -> CovarianceModel:
     """The covariance model named ``covariance_type``.
 
     Raises

@@ -1,35 +1,46 @@
-"""The interface every covariance model implements, and what they share.
+"""The contract of a covariance unit: what every covariance model offers the mixture core.
 
 A covariance model writes each component's covariance in mclust's form
 ``Σ_k = λ_k D_k A_k D_kᵀ`` (volume λ, shape A with det A = 1, orientation
-D) with some factors equal across components.  Its *family* (full, tied,
-diagonal or spherical; :mod:`.families`) owns how it is stored and computed
-with: the second-moment statistic the E-step accumulates, the log-density
-kernel, the precision factor, the free parameterisation for AD.  The model
-itself adds its M-step (:meth:`CovarianceModel.estimate`), its parameter
-count and its factors.
+D) with some factors equal across components.  It is one *unit*: two
+layers, written down here as one abstract class.
+
+- Its **storage family** (full, tied, diagonal or spherical: one module
+  each, :mod:`.full`, :mod:`.tied`, :mod:`.diagonal`, :mod:`.spherical`) owns
+  everything that depends only on how a covariance is stored: the
+  second-moment statistic the E-step accumulates, the squared Mahalanobis
+  distances of a chunk of rows, the precision factor, the attribute layouts,
+  sampling.
+- The **model** (``models/eii.py`` ...) adds its M-step (:meth:`estimate`)
+  and its parameter count.
+
+The component families (:mod:`gradmix.mixture.components`: Gaussian,
+Student-t) build their densities on a unit's distances and M-step; no other
+part of the package knows how a covariance is stored.
+
+Kernels (``features``, ``mahalanobis``, ``second_parts``) are written against
+the array namespace ``xp``, so the same code runs on numpy, on GPU tensors and
+in Dask blocks; everything else runs on the host in float64.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
 
+from gradmix.mixture.covariance.mstep import geometric_mean, sorted_eigh
+
 __all__ = [
-    "alternate",
-    "det_root",
-    "geometric_mean",
-    "orientation_starts",
-    "orientation_step",
+    "Coefficients",
     "CovarianceModel",
     "ILL_DEFINED_COVARIANCE",
     "LOG_2PI",
     "ill_defined_error",
-    "normalise_signs",
-    "sorted_eigh",
+    "row_text",
 ]
 
 LOG_2PI = math.log(2 * math.pi)
@@ -53,105 +64,49 @@ def ill_defined_error(dtype: Any) -> ValueError:
     return ValueError(msg)
 
 
-def normalise_signs(vectors: np.ndarray) -> np.ndarray:
-    """Eigenvectors (columns) with their largest entry positive: a unique orientation."""
-    big = np.take_along_axis(vectors, np.argmax(np.abs(vectors), axis=-2)[..., None, :], axis=-2)
-    return vectors * np.where(big < 0, -1.0, 1.0)
+def row_text(values: Any) -> str:
+    """Numbers as ``[a, b, ...]`` with four significant digits (summaries)."""
+    return "[" + ", ".join(f"{v:.4g}" for v in np.ravel(values)) + "]"
 
 
-def sorted_eigh(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenvalues in decreasing order and their eigenvectors (columns, signs fixed)."""
-    values, vectors = np.linalg.eigh(S)
-    return values[..., ::-1], normalise_signs(vectors[..., ::-1])
+def _shared(values: np.ndarray, equal: bool) -> np.ndarray:
+    """The values, or their mean repeated when the factor is shared."""
+    if not equal:
+        return values
+    return np.broadcast_to(values.mean(axis=0), values.shape).copy()
 
 
-def geometric_mean(x: np.ndarray) -> np.ndarray:
-    """exp(mean(log x)) over the last axis: the d-th root of a determinant."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.exp(np.mean(np.log(x), axis=-1))
+@dataclass
+class Coefficients:
+    """Parameter-derived arrays for one pass over the data, on the data's device.
 
+    A storage family extends this with the arrays its kernels read; the
+    fields here are the split of the components into well-conditioned ones
+    (distances from fast GEMMs about the global centre) and ill-conditioned
+    ones (exact differences about the component's own mean).
 
-def det_root(S: np.ndarray) -> np.ndarray:
-    """det(S)^(1/d) of symmetric positive (semi-)definite matrices, stably."""
-    sign, logdet = np.linalg.slogdet(S)
-    with np.errstate(over="ignore"):
-        return np.where(sign > 0, np.exp(logdet / S.shape[-1]), 0.0)
-
-
-# iterative M-steps stop when the objective changes by less than this (relative), or after
-# this many iterations; each iteration never increases the objective, so stopping early
-# still never decreases the expected complete-data log-likelihood
-INNER_TOL = 1e-10
-INNER_MAX_ITER = 2000
-
-
-def alternate(step: Any, objective: Any, state: Any, trace: list[float] | None) -> Any:
-    """Apply ``step`` (a block-coordinate or MM update) until ``objective`` settles."""
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        f = float(objective(state))
-        if trace is not None:
-            trace.append(f)
-        for _ in range(INNER_MAX_ITER):
-            state = step(state)
-            f_new = float(objective(state))
-            if trace is not None:
-                trace.append(f_new)
-            if not np.isfinite(f_new) or abs(f - f_new) <= INNER_TOL * (1.0 + abs(f_new)):
-                break
-            f = f_new
-    return state
-
-
-def orientation_starts(W: np.ndarray, nk: np.ndarray, previous: np.ndarray | None,
-                       n_components: int = 6) -> list[np.ndarray]:  # fmt: skip
-    """Orientations to start a shared-orientation M-step from.
-
-    Its objective has several local minima (the common principal axes of
-    unrelated scatters can be matched in more than one way), so the M-step
-    runs from several starts and keeps the best: the current orientation
-    (then the result is never worse than the current parameters), the
-    principal axes of the pooled scatter and of the pooled covariances, and
-    those of each of the largest components.
-    """
-    starts = []
-    if previous is not None:
-        starts.append(np.sum(previous / det_root(previous)[:, None, None], axis=0))
-    starts += [np.sum(W, axis=0), np.sum(W / nk[:, None, None], axis=0)]
-    starts += [W[k] for k in np.argsort(nk)[::-1][:n_components]]
-    return [sorted_eigh(S)[1] for S in starts]
-
-
-def orientation_step(W: np.ndarray, M: np.ndarray, D: np.ndarray,
-                     alpha: np.ndarray) -> np.ndarray:  # fmt: skip
-    """One minorise-maximise update of a shared orientation (Browne & McNicholas 2014).
-
-    Lowers ``Σ_k tr(W_k D diag(M_k) Dᵀ)`` over orthogonal ``D``: twice, each time
-    by the minimum of a linear majoriser of the objective (from the concavity of
-    ``D ↦ tr((W_k - α_k I) D M_k Dᵀ)`` with α_k the largest eigenvalue of W_k, then
-    of ``D ↦ tr(W_k D (M_k - β_k I) Dᵀ)`` with β_k = max M_k), which an SVD solves.
-
-    Parameters
+    Attributes
     ----------
-    W : ndarray, shape (K, d, d)
-    M : ndarray, shape (K, d)
-        Positive diagonal weights.
-    D : ndarray, shape (d, d)
-        The current orientation.
-    alpha : ndarray, shape (K,)
-        The largest eigenvalue of each W_k.
+    K, d : int
+    well, ill : ndarray of int (host)
+        The components of each kind.
+    sel : array of int, shape (K,)
+        Column k of ``[fast (K columns), exact (one per ill component)]``.
+    ref_ill : list of arrays, shape (d,) each
+        The ill-conditioned components' reference points.
     """
-    F = np.einsum("k,jl,kl->jl", alpha, D, M) - np.einsum("kij,jl,kl->il", W, D, M)
-    P, _, Qt = np.linalg.svd(F)
-    D = P @ Qt
-    beta = M.max(axis=1)
-    F = np.einsum("kij,jl,kl->il", W, D, beta[:, None] - M)
-    P, _, Qt = np.linalg.svd(F)
-    return P @ Qt
+
+    K: int
+    d: int
+    well: np.ndarray
+    ill: np.ndarray
+    sel: Any
+    ref_ill: list[Any] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
-class CovarianceModel:
-    """A covariance model: its name, its family's computations and its M-step.
+class CovarianceModel(ABC):
+    """A covariance model: the storage family's computations and the model's M-step.
 
     Parameters
     ----------
@@ -162,6 +117,8 @@ class CovarianceModel:
         Fitted ``covariances_``, ``precisions_`` and ``precisions_cholesky_``
         are (K, d, d) arrays (mclust's names), or the family's compact
         arrays (scikit-learn's names keep scikit-learn's shapes).
+    univariate : bool
+        mclust's one-dimensional names (``E``, ``V``).
     """
 
     name: str = ""
@@ -172,10 +129,21 @@ class CovarianceModel:
     letters: ClassVar[str] = ""
     #: mclust's description of the model
     description: ClassVar[str] = ""
+    #: the marker of the model's line in mclust's BIC picture (matplotlib's name)
+    marker: ClassVar[str] = "o"
+    #: True when one statistic is pooled over all components (one covariance: tied)
+    pooled: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         if not self.name:
             object.__setattr__(self, "name", self.letters)
+
+    @property
+    def sharing(self) -> tuple[str, str, str]:
+        """How volume, shape and orientation vary across components: each ``"equal"``,
+        ``"variable"`` or ``"identity"`` (mclust's letters, spelt out)."""
+        words = {"E": "equal", "V": "variable", "I": "identity"}
+        return (words[self.letters[0]], words[self.letters[1]], words[self.letters[2]])
 
     def renamed(self, name: str, *, matrix_attributes: bool,
                 univariate: bool = False) -> CovarianceModel:  # fmt: skip
@@ -183,10 +151,14 @@ class CovarianceModel:
         return replace(self, name=name, matrix_attributes=matrix_attributes,
                        univariate=univariate)  # fmt: skip
 
-    # the model's own M-step and counts ------------------------------------------------
+    # ============================================================== the model's own part
+    @abstractmethod
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: np.ndarray | None = None,
                  trace: list[float] | None = None) -> np.ndarray:  # fmt: skip
         """The covariances maximising the expected complete-data log-likelihood.
+
+        That is, the minimiser of ``Σ_k n_k log|Σ_k| + tr(W_k Σ_k⁻¹)`` under
+        the model's constraints.
 
         Parameters
         ----------
@@ -194,25 +166,23 @@ class CovarianceModel:
             Weighted scatter about the means (regularised), in the family's
             form: (K, d, d), (d, d) pooled, (K, d) diagonals or (K,) traces.
         nk : ndarray, shape (K,)
-            Σ w r per component.
+            The counts that divide the scatter (Σ w r per component).
         n_features : int
         previous : ndarray, optional
             The current covariances (compact), where an iterative M-step
             starts from.
         trace : list, optional
-            Iterative M-steps append the objective Σ_k n_k log|Σ_k| +
-            tr(W_k Σ_k⁻¹) (minimised) after each of their iterations.
+            Iterative M-steps append the objective after each iteration.
 
         Returns
         -------
         ndarray
             Compact covariances (float64).
         """
-        raise NotImplementedError(f"{type(self).__name__} has no M-step")
 
+    @abstractmethod
     def n_parameters(self, n_components: int, n_features: int) -> int:
         """Free parameters of the covariances (mclust's ``nVarParams``)."""
-        raise NotImplementedError(f"{type(self).__name__} has no parameter count")
 
     def check_data(self, n_features: int) -> None:
         """Raise if the model does not apply to data with ``n_features`` columns."""
@@ -221,3 +191,240 @@ class CovarianceModel:
                 f"covariance_type={self.name!r} is mclust's name for one-dimensional data; "
                 f"the data have {n_features} features (use the three-letter names)"
             )
+
+    # ============================================================== layouts (the family's)
+    @abstractmethod
+    def compact_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        """Shape of the compact covariances (and precisions, precision factors)."""
+
+    @abstractmethod
+    def second_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        """Shape of the second-moment statistic on the host."""
+
+    @abstractmethod
+    def to_matrices(self, compact: Any, n_components: int, n_features: int) -> Any:
+        """(K, d, d) matrices from compact covariances, precisions or precision factors
+        (plain numpy: differentiable by gradmix.ad)."""
+
+    @abstractmethod
+    def from_matrices(self, M: np.ndarray) -> np.ndarray:
+        """Compact arrays from (K, d, d) matrices of the family's structure."""
+
+    @abstractmethod
+    def scatter_from_matrices(self, M: np.ndarray) -> Any:
+        """The family's scatter form of (K, d, d) matrices (unit weights)."""
+
+    def public_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        """Shape of the fitted ``covariances_`` (and ``precisions_``, ``precisions_cholesky_``)."""
+        if self.matrix_attributes:
+            return (n_components, n_features, n_features)
+        return self.compact_shape(n_components, n_features)
+
+    def public(self, compact: Any, n_components: int, n_features: int) -> Any:
+        """Compact arrays in the fitted attributes' layout."""
+        if self.matrix_attributes:
+            return self.to_matrices(compact, n_components, n_features)
+        return compact
+
+    def from_public(self, public: np.ndarray) -> np.ndarray:
+        """The compact form of arrays in the fitted attributes' layout."""
+        return self.from_matrices(np.asarray(public)) if self.matrix_attributes else public
+
+    def component_shape(self, n_features: int) -> tuple[int, ...]:
+        """Shape of one component's compact covariance (the Wishart prior's)."""
+        return self.compact_shape(1, n_features)[1:]
+
+    def component_from_covariance(self, cov: np.ndarray) -> Any:
+        """One component's compact covariance nearest a (d, d) covariance: the matrix, its
+        diagonal, or its mean variance (scikit-learn's data-dependent priors)."""
+        return cov
+
+    # ============================================================== the E-step's kernels
+    @abstractmethod
+    def reference(self, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
+        """Points to take the next statistics about, shape (K, d): zeros (the global
+        centre, one GEMM) or, where that would lose digits, the component's mean."""
+
+    @abstractmethod
+    def coefficients(self, ref: np.ndarray, put: Any, means: np.ndarray | None = None,
+                     prec_chol: np.ndarray | None = None) -> Coefficients:  # fmt: skip
+        """The arrays a pass's kernels read, on the data's device (``put`` sends them).
+
+        Without ``means`` and ``prec_chol`` only the statistic (about ``ref``)
+        can be taken, not distances.
+        """
+
+    @abstractmethod
+    def features(self, xp: Any, X: Any, co: Coefficients) -> Any:
+        """Per-row products both the distances and the statistic read (or None)."""
+
+    @abstractmethod
+    def mahalanobis(self, xp: Any, X: Any, co: Coefficients, F: Any) -> Any:
+        """Squared Mahalanobis distances ``(x - μ_k)ᵀ Σ_k⁻¹ (x - μ_k)``, shape (n, K),
+        non-negative (rounding clipped); numpy's are laid out column by column."""
+
+    @abstractmethod
+    def second_parts(self, xp: Any, X: Any, weights: Any, co: Coefficients, F: Any) -> tuple:
+        """A chunk's second-moment statistic ``Σ_i w_ik x_i x_iᵀ`` in the family's form,
+        for per-row, per-component weights (n, K); summed over chunks by the executor."""
+
+    @abstractmethod
+    def assemble(self, parts: tuple, co: Coefficients) -> np.ndarray:
+        """The host statistic (:meth:`second_shape`) from the summed parts."""
+
+    def temporaries_per_row(self, n_components: int, n_features: int) -> int:
+        """Numbers a chunk's E-step holds per row (its chunks are sized from this)."""
+        return 6 * n_components + n_features
+
+    # ============================================================== the M-step's input
+    @abstractmethod
+    def scatter(self, nk: np.ndarray, means: np.ndarray, second: np.ndarray, ref: np.ndarray,
+                centre: np.ndarray) -> np.ndarray:  # fmt: skip
+        """W_k = Σ w r (x - c_k)(x - c_k)ᵀ about ``centre`` from the statistic about ``ref``
+        (``nk`` the statistic's total weights, ``means`` its weighted means)."""
+
+    @abstractmethod
+    def ridge(self, W: np.ndarray, nk: np.ndarray, reg_covar: float, d: int) -> np.ndarray:
+        """``W_k + n_k·reg·I`` in the family's form: the scatter whose estimate has
+        ``reg_covar`` on its diagonal."""
+
+    @abstractmethod
+    def about_origin(self, ref: np.ndarray, sx: np.ndarray, nk: np.ndarray,
+                     second: np.ndarray) -> np.ndarray:  # fmt: skip
+        """The second-moment statistic moved from ``ref`` to the origin."""
+
+    # ============================================================== precisions
+    @abstractmethod
+    def precision_cholesky(self, cov: np.ndarray) -> np.ndarray:
+        """scikit-learn's ``precisions_cholesky_`` (``U Uᵀ = Σ⁻¹``) of compact covariances;
+        scikit-learn's ill-defined-covariance error if they are not positive definite."""
+
+    @abstractmethod
+    def precisions(self, prec_chol: np.ndarray) -> np.ndarray:
+        """Compact precisions from precision factors."""
+
+    @abstractmethod
+    def cholesky_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
+        """Precision factors from compact precisions."""
+
+    @abstractmethod
+    def covariances_from_cholesky(self, prec_chol: np.ndarray) -> np.ndarray:
+        """Compact covariances from precision factors."""
+
+    @abstractmethod
+    def variances(self, cov: np.ndarray) -> np.ndarray:
+        """Per-feature variances (or a factor's diagonal), broadcastable to (K, d)."""
+
+    @abstractmethod
+    def log_det(self, prec_chol: Any, d: int) -> Any:
+        """log det of the precision factor, per component (a scalar when pooled)."""
+
+    def factor_defect(self, prec_chol: np.ndarray) -> str | None:
+        """What is wrong with a precision factor read from a file, or None."""
+        U = np.asarray(prec_chol)
+        if U.ndim >= 2 and U.shape[-1] == U.shape[-2] and np.any(np.tril(U, -1)):
+            return "precisions_cholesky_ is not upper triangular"
+        return None
+
+    # ============================================================== users' views
+    @abstractmethod
+    def sample(self, rng: Any, means: np.ndarray, cov: np.ndarray, counts: np.ndarray,
+               scales: list[np.ndarray] | None = None) -> np.ndarray:  # fmt: skip
+        """``counts[k]`` draws from each component (scikit-learn's calls, so the same
+        numbers); ``scales`` (one array of ``counts[k]`` positive numbers per component)
+        divide each draw's covariance (scale mixtures: Student-t)."""
+
+    @abstractmethod
+    def describe(self, cov: np.ndarray) -> list[str]:
+        """Lines of text showing compact covariances."""
+
+    def factors(self, cov: np.ndarray, n_components: int,
+                n_features: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+        """mclust's decomposition ``Σ_k = λ_k D_k A_k D_kᵀ`` of compact covariances.
+
+        Returns
+        -------
+        volume : ndarray, shape (K,)
+            λ_k = det(Σ_k)^(1/d).
+        shape : ndarray, shape (K, d)
+            The diagonal of A_k (det 1), in decreasing order unless the
+            orientation is the identity (then in the features' order).
+        orientation : ndarray, shape (K, d, d)
+            D_k, eigenvectors as columns (largest entry positive).
+
+        Equal factors are the same array repeated.
+        """
+        K, d = n_components, n_features
+        M = np.asarray(self.to_matrices(np.asarray(cov, dtype=np.float64), K, d))
+        vol_letter, shape_letter, orient_letter = self.letters[0], self.letters[1], self.letters[2]
+        if orient_letter == "I":
+            diag = np.diagonal(M, axis1=1, axis2=2)
+            volume = geometric_mean(diag)
+            shape = diag / volume[:, None]
+            orientation = np.broadcast_to(np.eye(d), (K, d, d)).copy()
+        elif orient_letter == "E":
+            volume = np.linalg.det(M) ** (1.0 / d)
+            _, D = sorted_eigh(np.sum(M / volume[:, None, None], axis=0))
+            shape = np.einsum("ji,kjl,li->ki", D, M, D) / volume[:, None]
+            orientation = np.broadcast_to(D, (K, d, d)).copy()
+        else:
+            values, orientation = sorted_eigh(M)
+            volume = geometric_mean(values)
+            shape = values / volume[:, None]
+        return (_shared(volume, vol_letter == "E"), _shared(shape, shape_letter == "E"),
+                _shared(orientation, orient_letter == "E") if orient_letter == "V" else
+                orientation)  # fmt: skip
+
+    def conforms(self, cov_matrices: np.ndarray) -> bool:
+        """True when (K, d, d) covariances have the model's structure."""
+        M = np.asarray(cov_matrices, dtype=np.float64)
+        K, d, _ = M.shape
+        projected = self.to_matrices(self.estimate(self.scatter_from_matrices(M), np.ones(K), d),
+                                     K, d)  # fmt: skip
+        return bool(np.allclose(projected, M, rtol=1e-6, atol=1e-12 * np.max(np.abs(M))))
+
+    # ============================================================== checks of given values
+    def _check_compact_precisions(self, precisions: np.ndarray) -> np.ndarray | None:
+        """A family's own check of ``precisions_init`` in a compact layout, or None to
+        check the matrices."""
+        return None
+
+    def check_precisions(self, precisions: np.ndarray, n_components: int,
+                         n_features: int) -> np.ndarray:  # fmt: skip
+        """Validated ``precisions_init`` (the fitted attributes' layout) as compact precisions.
+
+        Raises scikit-learn's errors for scikit-learn's names; for mclust's, the
+        precisions must be (K, d, d), symmetric positive definite, and have the
+        model's structure.
+        """
+        label = f"{self.name} precision"
+        shape = self.public_shape(n_components, n_features)
+        if precisions.shape != shape:
+            raise ValueError(f"The parameter '{label}' should have the shape of {shape}, "
+                             f"but got {precisions.shape}")  # fmt: skip
+        if not self.matrix_attributes:
+            checked = self._check_compact_precisions(precisions)
+            if checked is not None:
+                return checked
+        mats = self.to_matrices(self.from_public(precisions), n_components, n_features)
+        for m in np.reshape(mats, (-1, n_features, n_features)):
+            if not (np.allclose(m, m.T) and np.all(np.linalg.eigvalsh(m) > 0.0)):
+                raise ValueError(f"'{label}' should be symmetric, positive-definite")
+        if self.matrix_attributes and not self.conforms(np.linalg.inv(precisions)):
+            raise ValueError(f"'{label}' should have the structure of model {self.letters} "
+                             f"({self.description})")  # fmt: skip
+        return self.from_public(precisions)
+
+    def check_component(self, value: np.ndarray, n_features: int) -> np.ndarray:
+        """A given prior covariance, checked with scikit-learn's messages."""
+        shape = self.component_shape(n_features)
+        if value.shape != shape:
+            raise ValueError(f"The parameter '{self.name} covariance_prior' should have the "
+                             f"shape of {shape}, but got {value.shape}")  # fmt: skip
+        # scikit-learn's messages call the prior a precision
+        if value.ndim == 2:
+            if not (np.allclose(value, value.T) and np.all(np.linalg.eigvalsh(value) > 0.0)):
+                raise ValueError(f"'{self.name} precision' should be symmetric, positive-definite")
+        elif np.any(np.less_equal(value, 0.0)):
+            raise ValueError(f"'{self.name} precision' should be positive")
+        return value

@@ -349,6 +349,20 @@ class Executor(ABC):
         """Rows to seed centres on (k-means++), their weights (host) and, when they are a
         sample (of at least ``at_least`` rows), their global indices (None: all rows)."""
 
+    def fill_missing(self, values: Any) -> Any:
+        """The data with each NaN entry replaced by ``values`` (a host (d,) vector, or
+        per-row results of :meth:`map_rows` of the data's shape), in the data's kind;
+        observed entries stay exactly as they are."""
+        xp = array_namespace(self.X)
+        if isinstance(values, np.ndarray) and values.ndim == 1:
+            values = xp.asarray(values.astype(self.X.dtype), device=device(self.X))
+        return xp.where(xp.isnan(self.X), values, self.X)
+
+    def subset(self, indices: np.ndarray) -> Any:
+        """The uncentred rows at ``indices`` (host integers), in the data's kind."""
+        xp = array_namespace(self.X)
+        return xp.take(self.X, xp.asarray(indices, device=device(self.X)), axis=0)
+
     def all_weights(self) -> np.ndarray:
         """Every sample weight, as a host array."""
         return self.weights_at(np.arange(self.n))

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.ad.core import strip
+from gradmix.ad import strip
 
 __all__ = ["standardise", "on_support"]
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import scipy.special as sc
 
-from gradmix.ad.core import strip
+from gradmix.ad import strip
 from gradmix.scipy.stats._support import on_support, safe, standardise
 
 __all__ = ["logpdf", "pdf", "cdf"]

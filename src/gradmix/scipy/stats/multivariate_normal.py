@@ -6,8 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.ad.core import NoDerivativeRuleError, strip
-from gradmix.ad.rules.linalg import solve_triangular
+from gradmix.ad import NoDerivativeRuleError, solve_triangular, strip
 
 __all__ = ["logpdf", "pdf"]
 

@@ -6,13 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.families import TiedFamily
+from gradmix.mixture.covariance.tied import TiedFamily
 
 
 class EEE(TiedFamily):
     """One full covariance shared by all components."""
 
     letters = "EEE"
+    marker = "s"
     description = "ellipsoidal, equal volume, shape, and orientation"
 
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,

@@ -6,13 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.families import DiagonalFamily
+from gradmix.mixture.covariance.diagonal import DiagonalFamily
 
 
 class EEI(DiagonalFamily):
     """One diagonal covariance shared by all components."""
 
     letters = "EEI"
+    marker = "o"
     description = "diagonal, equal volume and shape"
 
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.base import sorted_eigh
-from gradmix.mixture.covariance.families import FullFamily
+from gradmix.mixture.covariance.full import FullFamily
+from gradmix.mixture.covariance.mstep import sorted_eigh
 
 
 class EEV(FullFamily):
@@ -15,6 +15,7 @@ class EEV(FullFamily):
     decreasing order), D_k = L_k and λ A = Σ_k Ω_k / n."""
 
     letters = "EEV"
+    marker = "p"
     description = "ellipsoidal, equal volume and equal shape"
 
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,

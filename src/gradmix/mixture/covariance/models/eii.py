@@ -6,13 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.families import SphericalFamily
+from gradmix.mixture.covariance.spherical import SphericalFamily
 
 
 class EII(SphericalFamily):
     """One variance for every feature and component (k-means' model)."""
 
     letters = "EII"
+    marker = "^"
     description = "spherical, equal volume"
 
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,

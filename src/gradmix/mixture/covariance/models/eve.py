@@ -6,13 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.base import (
+from gradmix.mixture.covariance.full import FullFamily
+from gradmix.mixture.covariance.mstep import (
     alternate,
     geometric_mean,
     orientation_starts,
     orientation_step,
 )
-from gradmix.mixture.covariance.families import FullFamily
 
 
 class EVE(FullFamily):
@@ -22,6 +22,7 @@ class EVE(FullFamily):
     several starting orientations (the best kept)."""
 
     letters = "EVE"
+    marker = "D"
     description = "ellipsoidal, equal volume and orientation"
 
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.base import geometric_mean
-from gradmix.mixture.covariance.families import DiagonalFamily
+from gradmix.mixture.covariance.diagonal import DiagonalFamily
+from gradmix.mixture.covariance.mstep import geometric_mean
 
 
 class EVI(DiagonalFamily):
@@ -15,6 +15,7 @@ class EVI(DiagonalFamily):
     λ = Σ_k |diag(W_k)|^(1/d) / n."""
 
     letters = "EVI"
+    marker = "X"
     description = "diagonal, equal volume, varying shape"
 
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,

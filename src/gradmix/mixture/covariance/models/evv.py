@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.base import det_root
-from gradmix.mixture.covariance.families import FullFamily
+from gradmix.mixture.covariance.full import FullFamily
+from gradmix.mixture.covariance.mstep import det_root
 
 
 class EVV(FullFamily):
@@ -15,6 +15,7 @@ class EVV(FullFamily):
     λ = Σ_k |W_k|^(1/d) / n."""
 
     letters = "EVV"
+    marker = "v"
     description = "ellipsoidal, equal volume"
 
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.base import alternate, det_root
-from gradmix.mixture.covariance.families import FullFamily
+from gradmix.mixture.covariance.full import FullFamily
+from gradmix.mixture.covariance.mstep import alternate, det_root
 
 
 class VEE(FullFamily):
@@ -15,6 +15,7 @@ class VEE(FullFamily):
     λ_k = tr(W_k C⁻¹) / (d n_k), alternated until the objective settles."""
 
     letters = "VEE"
+    marker = "*"
     description = "ellipsoidal, equal shape and orientation"
 
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.base import alternate, geometric_mean
-from gradmix.mixture.covariance.families import DiagonalFamily
+from gradmix.mixture.covariance.diagonal import DiagonalFamily
+from gradmix.mixture.covariance.mstep import alternate, geometric_mean
 
 
 class VEI(DiagonalFamily):
@@ -15,6 +15,7 @@ class VEI(DiagonalFamily):
     λ_k = tr(W_k A⁻¹) / (d n_k), alternated until the objective settles."""
 
     letters = "VEI"
+    marker = "P"
     description = "diagonal, varying volume, equal shape"
 
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,

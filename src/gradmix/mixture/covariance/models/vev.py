@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.base import alternate, det_root, geometric_mean, sorted_eigh
-from gradmix.mixture.covariance.families import FullFamily
+from gradmix.mixture.covariance.full import FullFamily
+from gradmix.mixture.covariance.mstep import alternate, det_root, geometric_mean, sorted_eigh
 
 
 class VEV(FullFamily):
@@ -16,6 +16,7 @@ class VEV(FullFamily):
     (det 1) and λ_k = tr(Ω_k A⁻¹) / (d n_k) alternate."""
 
     letters = "VEV"
+    marker = "h"
     description = "ellipsoidal, equal shape"
 
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,

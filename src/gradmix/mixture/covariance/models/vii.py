@@ -6,13 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.families import SphericalFamily
+from gradmix.mixture.covariance.spherical import SphericalFamily
 
 
 class VII(SphericalFamily):
     """One variance per component."""
 
     letters = "VII"
+    marker = "2"
     description = "spherical, unequal volume"
 
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,

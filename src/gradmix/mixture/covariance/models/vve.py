@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.base import alternate, orientation_starts, orientation_step
-from gradmix.mixture.covariance.families import FullFamily
+from gradmix.mixture.covariance.full import FullFamily
+from gradmix.mixture.covariance.mstep import alternate, orientation_starts, orientation_step
 
 
 class VVE(FullFamily):
@@ -16,6 +16,7 @@ class VVE(FullFamily):
     objective settles, from several starting orientations (the best kept)."""
 
     letters = "VVE"
+    marker = "d"
     description = "ellipsoidal, equal orientation"
 
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,

@@ -6,13 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.families import DiagonalFamily
+from gradmix.mixture.covariance.diagonal import DiagonalFamily
 
 
 class VVI(DiagonalFamily):
     """A diagonal covariance per component."""
 
     letters = "VVI"
+    marker = "1"
     description = "diagonal, varying volume and shape"
 
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,

@@ -6,13 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.families import FullFamily
+from gradmix.mixture.covariance.full import FullFamily
 
 
 class VVV(FullFamily):
     """A full covariance per component."""
 
     letters = "VVV"
+    marker = "<"
     description = "ellipsoidal, varying volume, shape, and orientation"
 
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,

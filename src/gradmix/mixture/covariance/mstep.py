@@ -1,0 +1,119 @@
+"""What the constrained M-steps share: eigen-decompositions, alternations, MM steps.
+
+mclust's models write ``Σ_k = λ_k D_k A_k D_kᵀ`` (volume λ, shape A with
+det A = 1, orientation D); the iterative M-steps (Celeux & Govaert's
+alternations, Browne & McNicholas' minorise-maximise orientation steps) are
+built from the helpers here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "alternate",
+    "det_root",
+    "geometric_mean",
+    "normalise_signs",
+    "orientation_starts",
+    "orientation_step",
+    "sorted_eigh",
+]
+
+
+def normalise_signs(vectors: np.ndarray) -> np.ndarray:
+    """Eigenvectors (columns) with their largest entry positive: a unique orientation."""
+    big = np.take_along_axis(vectors, np.argmax(np.abs(vectors), axis=-2)[..., None, :], axis=-2)
+    return vectors * np.where(big < 0, -1.0, 1.0)
+
+
+def sorted_eigh(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues in decreasing order and their eigenvectors (columns, signs fixed)."""
+    values, vectors = np.linalg.eigh(S)
+    return values[..., ::-1], normalise_signs(vectors[..., ::-1])
+
+
+def geometric_mean(x: np.ndarray) -> np.ndarray:
+    """exp(mean(log x)) over the last axis: the d-th root of a determinant."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.exp(np.mean(np.log(x), axis=-1))
+
+
+def det_root(S: np.ndarray) -> np.ndarray:
+    """det(S)^(1/d) of symmetric positive (semi-)definite matrices, stably."""
+    sign, logdet = np.linalg.slogdet(S)
+    with np.errstate(over="ignore"):
+        return np.where(sign > 0, np.exp(logdet / S.shape[-1]), 0.0)
+
+
+# iterative M-steps stop when the objective changes by less than this (relative), or after
+# this many iterations; each iteration never increases the objective, so stopping early
+# still never decreases the expected complete-data log-likelihood
+INNER_TOL = 1e-10
+INNER_MAX_ITER = 2000
+
+
+def alternate(step: Any, objective: Any, state: Any, trace: list[float] | None) -> Any:
+    """Apply ``step`` (a block-coordinate or MM update) until ``objective`` settles."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        f = float(objective(state))
+        if trace is not None:
+            trace.append(f)
+        for _ in range(INNER_MAX_ITER):
+            state = step(state)
+            f_new = float(objective(state))
+            if trace is not None:
+                trace.append(f_new)
+            if not np.isfinite(f_new) or abs(f - f_new) <= INNER_TOL * (1.0 + abs(f_new)):
+                break
+            f = f_new
+    return state
+
+
+def orientation_starts(W: np.ndarray, nk: np.ndarray, previous: np.ndarray | None,
+                       n_components: int = 6) -> list[np.ndarray]:  # fmt: skip
+    """Orientations to start a shared-orientation M-step from.
+
+    Its objective has several local minima (the common principal axes of
+    unrelated scatters can be matched in more than one way), so the M-step
+    runs from several starts and keeps the best: the current orientation
+    (then the result is never worse than the current parameters), the
+    principal axes of the pooled scatter and of the pooled covariances, and
+    those of each of the largest components.
+    """
+    starts = []
+    if previous is not None:
+        starts.append(np.sum(previous / det_root(previous)[:, None, None], axis=0))
+    starts += [np.sum(W, axis=0), np.sum(W / nk[:, None, None], axis=0)]
+    starts += [W[k] for k in np.argsort(nk)[::-1][:n_components]]
+    return [sorted_eigh(S)[1] for S in starts]
+
+
+def orientation_step(W: np.ndarray, M: np.ndarray, D: np.ndarray,
+                     alpha: np.ndarray) -> np.ndarray:  # fmt: skip
+    """One minorise-maximise update of a shared orientation (Browne & McNicholas 2014).
+
+    Lowers ``Σ_k tr(W_k D diag(M_k) Dᵀ)`` over orthogonal ``D``: twice, each time
+    by the minimum of a linear majoriser of the objective (from the concavity of
+    ``D ↦ tr((W_k - α_k I) D M_k Dᵀ)`` with α_k the largest eigenvalue of W_k, then
+    of ``D ↦ tr(W_k D (M_k - β_k I) Dᵀ)`` with β_k = max M_k), which an SVD solves.
+
+    Parameters
+    ----------
+    W : ndarray, shape (K, d, d)
+    M : ndarray, shape (K, d)
+        Positive diagonal weights.
+    D : ndarray, shape (d, d)
+        The current orientation.
+    alpha : ndarray, shape (K,)
+        The largest eigenvalue of each W_k.
+    """
+    F = np.einsum("k,jl,kl->jl", alpha, D, M) - np.einsum("kij,jl,kl->il", W, D, M)
+    P, _, Qt = np.linalg.svd(F)
+    D = P @ Qt
+    beta = M.max(axis=1)
+    F = np.einsum("kij,jl,kl->il", W, D, beta[:, None] - M)
+    P, _, Qt = np.linalg.svd(F)
+    return P @ Qt

@@ -1,0 +1,95 @@
+"""The spherical storage family: one variance per component, compact shape (K,).
+
+Diagonal's reference points, statistic handling and precisions, pooled over
+the features: the statistic is Σ w r |x|² per component.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gradmix.mixture.covariance.base import Coefficients, row_text
+from gradmix.mixture.covariance.diagonal import DiagonalCoefficients, DiagonalFamily
+from gradmix.mixture.covariance.kernels import products, split_components, squared_deviations
+
+__all__ = ["SphericalCoefficients", "SphericalFamily"]
+
+
+@dataclass
+class SphericalCoefficients(DiagonalCoefficients):
+    """Each component's precision ``p`` (K,) and ``-2 μ`` transposed for the fast path."""
+
+    p: Any = None
+    m2_t: Any = None
+
+
+class SphericalFamily(DiagonalFamily):
+    """One variance per component."""
+
+    def compact_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        return (n_components,)
+
+    def component_from_covariance(self, cov: np.ndarray) -> Any:
+        return float(np.mean(np.diag(cov)))
+
+    def second_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        return (n_components, 1)  # Σ r |x - m|², pooled over features
+
+    def to_matrices(self, compact: Any, n_components: int, n_features: int) -> Any:
+        return compact[:, None, None] * np.eye(n_features)
+
+    def from_matrices(self, M: np.ndarray) -> np.ndarray:
+        return M[:, 0, 0].copy()
+
+    def scatter_from_matrices(self, M: np.ndarray) -> Any:
+        return np.trace(M, axis1=1, axis2=2)
+
+    def _new_coefficients(self, ref: np.ndarray, put: Any) -> SphericalCoefficients:
+        return SphericalCoefficients(**split_components(ref, put))
+
+    def _well_coefficients(self, co: DiagonalCoefficients, put: Any, means: np.ndarray,
+                           P: np.ndarray) -> None:  # fmt: skip
+        assert isinstance(co, SphericalCoefficients)
+        co.p, co.m2_t = put(P[:, 0]), put(-2.0 * means.T)
+        co.c = put(np.sum(means**2, axis=1) * P[:, 0])
+
+    def features(self, xp: Any, X: Any, co: Coefficients) -> Any:
+        return xp.sum(X * X, axis=1) if len(co.well) else None  # |x|²
+
+    def _well_maha(self, xp: Any, X: Any, co: DiagonalCoefficients, x2: Any) -> Any:
+        assert isinstance(co, SphericalCoefficients)
+        maha = products(xp, [(X, co.m2_t)])
+        maha += x2[:, None]
+        maha *= co.p
+        maha += co.c
+        return maha
+
+    def _exact_maha(self, xp: Any, X: Any, mu: Any, P: Any) -> Any:
+        return xp.sum(squared_deviations(xp, X, mu), axis=1) * P[0]
+
+    def _exact_second(self, xp: Any, X: Any, ref: Any, r: Any) -> Any:
+        return r @ xp.sum(squared_deviations(xp, X, ref), axis=1)
+
+    def scatter(self, nk: np.ndarray, means: np.ndarray, second: np.ndarray, ref: np.ndarray,
+                centre: np.ndarray) -> np.ndarray:  # fmt: skip
+        shift = np.sum((means - centre) ** 2 - (means - ref) ** 2, axis=1)
+        return second[:, 0] + nk * shift
+
+    def ridge(self, W: np.ndarray, nk: np.ndarray, reg_covar: float, d: int) -> np.ndarray:
+        return W + nk * d * reg_covar
+
+    def about_origin(self, ref: np.ndarray, sx: np.ndarray, nk: np.ndarray,
+                     second: np.ndarray) -> np.ndarray:  # fmt: skip
+        return second + (2 * np.sum(ref * sx, axis=1) - nk * np.sum(ref * ref, axis=1))[:, None]
+
+    def variances(self, cov: np.ndarray) -> np.ndarray:
+        return cov[:, None]
+
+    def log_det(self, prec_chol: Any, d: int) -> Any:
+        return d * np.log(prec_chol)
+
+    def describe(self, cov: np.ndarray) -> list[str]:
+        return [f"    component {k} variance: {row_text(c)}" for k, c in enumerate(cov)]

@@ -1,0 +1,405 @@
+"""What the EM estimators share: GaussianMixture and StudentTMixture.
+
+The estimator validates its parameters and data and holds scikit-learn's
+contract (the best of ``n_init`` starts, warnings, verbose messages, fitted
+attributes); it delegates the data to an executor
+(:func:`~gradmix.mixture.executors.executor_for`), the starts to
+:mod:`.initialisation`, the iterations to :mod:`.em` (or, with
+``solver="gradient"``, to :mod:`.inference`), the component family's and the
+covariance unit's mathematics to :mod:`.components` and :mod:`.covariance`,
+rows with NaN to :mod:`.missing`, the noise component's volume and start to
+:mod:`.noise`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+from sklearn.base import _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.validation import check_is_fitted
+
+from gradmix.mixture import inference, missing, noise
+from gradmix.mixture.arrays import to_host
+from gradmix.mixture.covariance import MODELS
+from gradmix.mixture.em import EStep, e_step, run_em
+from gradmix.mixture.executors import Executor
+from gradmix.mixture.initialisation import initial_params
+from gradmix.mixture.maximisation import check_variances
+from gradmix.mixture.missing import impute_kernel, missing_per_row
+from gradmix.mixture.mixture_base import MixtureBase, label_kernel, log_max_kernel
+from gradmix.mixture.params import Params
+from gradmix.mixture.validation import check_means, check_weights, host_values
+
+__all__ = ["CovarianceFactors", "EMMixtureBase", "FREEZABLE", "NOISE_ATTRIBUTES"]
+
+FREEZABLE = ("weights", "means", "covariances")
+
+#: mclust's decomposition Σ_k = λ_k D_k A_k D_kᵀ of the fitted covariances
+CovarianceFactors = namedtuple("CovarianceFactors", ["volume", "shape", "orientation"])
+
+#: fitted attributes of the noise component (only a model fit with one has them)
+NOISE_ATTRIBUTES = ("noise_weight_", "hypervolume_", "noise_axes_", "noise_bounds_")
+
+
+class EMMixtureBase(MixtureBase):
+    """The shared half of :class:`GaussianMixture` and :class:`StudentTMixture`."""
+
+    init_params: str
+    weights_init: Any
+    means_init: Any
+    precisions_init: Any
+    freeze: tuple[str, ...]
+    solver: str
+    refine: str | None
+    missing: str
+    noise: Any
+    hypervolume: Any
+
+    noise_weight_: float
+    hypervolume_: float
+
+    # ------------------------------------------------------------------ checks
+    def _validate_params(self) -> None:
+        try:
+            super()._validate_params()
+        except InvalidParameterError as exc:
+            extra = {
+                "'covariance_type'": f"mclust's models {', '.join(MODELS)}",
+                "'init_params'": "'hc' (model-based hierarchical agglomeration) and "
+                                 "'trimmed-kmeans'",
+            }  # fmt: skip
+            for key, more in extra.items():
+                if key in str(exc):
+                    raise InvalidParameterError(f"{exc} gradmix also takes {more}.") from None
+            raise
+
+    def _check_parameters(self, ex: Executor) -> dict[str, Any]:
+        """Validated starting values (compact precisions), the noise mask, and checks of
+        the options."""
+        model = self._model
+        n_features = ex.d
+        model.check_data(n_features)
+        bad = set(self.freeze) - set(FREEZABLE)
+        if bad:
+            raise ValueError(f"freeze may only name {FREEZABLE}, got {sorted(bad)}")
+        if self.solver == "gradient" and self.freeze:
+            raise ValueError("freeze is an EM option; solver='gradient' moves all parameters")
+        if self.refine is not None and self.freeze:
+            raise ValueError("freeze is an EM option; refine='newton' moves all parameters")
+        noise.check_hypervolume(self.hypervolume)
+        given: dict[str, Any] = {"weights": None, "means": None, "precisions": None,
+                                 "noise": noise.check_noise(self.noise, ex.n)}  # fmt: skip
+        host = host_values(self, ("weights_init", "means_init", "precisions_init"))
+        K = self.n_components
+        if host["weights_init"] is not None:
+            given["weights"] = check_weights(host["weights_init"], K)
+        if host["means_init"] is not None:
+            given["means"] = check_means(host["means_init"], K, n_features)
+        if host["precisions_init"] is not None:
+            P = check_array(host["precisions_init"], dtype=[np.float64, np.float32],
+                            ensure_2d=False, allow_nd=True)  # fmt: skip
+            given["precisions"] = model.check_precisions(P, K, n_features)
+        return given
+
+    # ------------------------------------------------------------------ the start
+    def _noise_setup(self, ex: Executor, given: dict[str, Any]) -> None:
+        """The noise component's volume and its initial rows (``given["noise"]``), once
+        per fit; the fitted attributes for them."""
+        for name in NOISE_ATTRIBUTES:
+            self.__dict__.pop(name, None)
+        mask = given["noise"]
+        if mask is None:
+            return
+        if ex.has_missing:
+            raise ValueError("a noise component with missing='em' is not supported: its "
+                             "density over a row's observed coordinates is undefined")  # fmt: skip
+        if self.solver == "gradient" or self.refine is not None:
+            raise ValueError("a noise component is fit by EM: solver='gradient' and "
+                             "refine='newton' do not take it")  # fmt: skip
+        log_volume, region = noise.hypervolume(ex, self.hypervolume, None)
+        if not -700 < log_volume < 700:
+            raise ValueError(f"the data's hypervolume exp({log_volume:.1f}) is not representable "
+                             "in floating point; pass hypervolume")  # fmt: skip
+        if mask is True:
+            mask = noise.nearest_neighbour_noise(ex.take(np.arange(ex.n)).astype(np.float64))
+        if int(np.sum(~mask)) < self.n_components:
+            raise ValueError(f"the noise mask leaves {int(np.sum(~mask))} rows for "
+                             f"{self.n_components} components")  # fmt: skip
+        given["noise"] = mask
+        self.hypervolume_ = float(math.exp(log_volume))
+        if region is not None:
+            self.noise_axes_ = region.axes
+            self.noise_bounds_ = np.stack([region.low, region.high])
+
+    def _start(self, ex: Executor, given: dict[str, Any], random_state: Any,
+               attempt: int = 0) -> Params:  # fmt: skip
+        """A start: given values, the initialisation's M-step on the rows not marked as
+        noise, the noise component's share of the weight, the family's shape parameters."""
+        means = None if given["means"] is None else given["means"] - ex.shift
+        mask = given["noise"]
+        rows = ex
+        if mask is not None:
+            keep = np.flatnonzero(~mask)
+            w = None if ex.unit_weights else ex.weights_at(keep)
+            rows = self._executor(ex.subset(keep), w, reset=False, shift=ex.shift)
+        params = initial_params(rows, self._model, self.n_components, self.init_params,
+                                random_state, self.reg_covar, given["weights"], means,
+                                given["precisions"], attempt)  # fmt: skip
+        if mask is not None:
+            noise_weight = 1.0 - rows.total_weight / ex.total_weight
+            params.weights = params.weights * ((1.0 - noise_weight) / np.sum(params.weights))
+            params.noise_weight = noise_weight
+            params.noise_log_density = -math.log(self.hypervolume_)
+        self._family.start(params)
+        return params
+
+    # ------------------------------------------------------------------ parameters
+    def _shape_parameters(self) -> np.ndarray | None:
+        """The fitted shape parameters (degrees of freedom), host float64."""
+        return None
+
+    def _params(self, shift: np.ndarray, dtype: Any) -> Params:
+        """The fitted parameters (host arrays, compact covariances), centred by ``shift``."""
+        model = self._model
+        prec_chol = model.from_public(to_host(self.precisions_cholesky_))
+        params = Params(to_host(self.weights_).astype(dtype),
+                        (to_host(self.means_) - shift).astype(dtype),
+                        model.from_public(to_host(self.covariances_)),
+                        np.asarray(prec_chol).astype(dtype),
+                        dof=self._shape_parameters())  # fmt: skip
+        if self._has_noise:
+            params.noise_weight = float(self.noise_weight_)
+            params.noise_log_density = -math.log(self.hypervolume_)
+        return params
+
+    def _set_fitted(self, p: Params, shift: np.ndarray, ex: Executor) -> None:
+        """Fitted attributes from host parameters, in the data's kind and the model's layout."""
+        self.weights_ = ex.output(p.weights)
+        self._set_covariances(p, shift, ex)
+        if p.noise_weight is not None:
+            self.noise_weight_ = float(p.noise_weight)
+
+    def _sample_noise(self, rng: Any, n: int) -> np.ndarray:
+        if not hasattr(self, "noise_bounds_"):
+            raise ValueError("the noise component's region is known only as a volume "
+                             f"(hypervolume={self.hypervolume!r}); sampling it needs the box "
+                             "of hypervolume=None or 'box'")  # fmt: skip
+        low, high = np.asarray(self.noise_bounds_)
+        return noise.NoiseRegion(np.asarray(self.noise_axes_), low, high).sample(rng, n)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> EMMixtureBase:
+        """Estimate model parameters with the EM algorithm.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            numpy, any array-API array (GPU tensors) or a Dask array.
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+            (gradmix) Non-negative weights; integer weights fit exactly like
+            repeated rows.
+
+        Returns
+        -------
+        self
+        """
+        self.fit_predict(X, y, sample_weight=sample_weight)
+        return self
+
+    def _fit_started(self) -> None:
+        """Called when a fit starts (GaussianMixture ends a partial_fit stream)."""
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
+        """Estimate model parameters using X and predict the labels for X.
+
+        Returns
+        -------
+        labels : array of shape (n_samples,)
+            In ``X``'s kind (numpy, the same array library, or a Dask array);
+            -1 for rows the noise component explains best.
+        """
+        self._fit_started()
+        ex = self._fit_executor(X, sample_weight)
+        given = self._check_parameters(ex)
+        if not (self.warm_start and hasattr(self, "converged_")):
+            self._noise_setup(ex, given)  # a warm start keeps the fitted noise component
+        start_ex: Executor = ex
+        estep: EStep = e_step
+        if ex.has_missing:
+            start_ex, estep = missing.fit_route(
+                ex, lambda filled: self._executor(filled, sample_weight, reset=False,
+                                                  shift=ex.shift),
+                {"solver='gradient'": self.solver == "gradient",
+                 "refine='newton'": self.refine is not None})  # fmt: skip
+        rows = None
+        if self.solver == "gradient" or self.refine is not None:
+            rows = inference.numpy_rows(ex)
+        family = self._family
+        random_state = check_random_state(self.random_state)
+
+        def run(init: int, params: Params, bound: float) -> tuple[Params, list[float], bool]:
+            settings = self._settings(init, frozenset(self.freeze))
+            if rows is not None and self.solver == "gradient":
+                return inference.run_gradient(ex, family, params, settings, bound)
+            return run_em(ex, family, params, settings, bound, estep)
+
+        best = self._best_of_starts(
+            lambda init: self._start(start_ex, given, random_state, init),
+            lambda: self._params(ex.shift, ex.dtype), run)  # fmt: skip
+        if self.refine == "newton" and self.max_iter > 0 and rows is not None:
+            best, self.lower_bound_ = self._newton(best, rows, ex)
+            self.lower_bounds_ = self.lower_bounds_ + [self.lower_bound_]
+        self._set_fitted(best, ex.shift, ex)
+        return self._rows_of(ex, best, label_kernel, None, np.int64)
+
+    def _rows_of(self, ex: Executor, params: Params, kernel: Any, cols: int | None,
+                 dtype: Any = None) -> Any:  # fmt: skip
+        return missing.rows_of(ex, self._family, params, kernel, cols, dtype,
+                               self.missing == "em")  # fmt: skip
+
+    def impute(self, X: Any) -> Any:
+        """(gradmix) ``X`` with its NaN entries replaced by their conditional expectation.
+
+        E[x_m | x_o] = Σ_k r_k(x_o) (μ_km + Σ_kmo Σ_koo⁻¹ (x_o - μ_ko)) under the
+        fitted mixture, with r_k(x_o) the responsibilities given the observed
+        entries (for Student-t components the conditional location is the same
+        expression in the scale matrices); a row with nothing observed gets the
+        mixture's mean.  Observed entries are returned unchanged.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            numpy or Dask, with NaN where values are missing.
+
+        Returns
+        -------
+        ndarray or dask array of shape (n_samples, n_features)
+            A new array (``X`` is not modified).
+        """
+        ex, params = self._predicting(X, allow_missing=True)
+        centred = missing_per_row(ex, self._family, params, impute_kernel, ex.d, ex.dtype)
+        return ex.fill_missing(centred + ex.shift.astype(ex.dtype))
+
+    def _newton(self, params: Params, rows: tuple[np.ndarray, Any],
+                ex: Executor) -> tuple[Params, float]:  # fmt: skip
+        """Trust-region Newton on the exact Hessian from EM's result."""
+        params, lower_bound, self.n_refine_iter_, self.refine_converged_ = \
+            inference.newton_refine(self._family, params, *rows, ex.dtype)  # fmt: skip
+        assert params.covariances is not None
+        check_variances(self._model, params.covariances, ex.var_floor)
+        if not self.refine_converged_:
+            warnings.warn(
+                "Newton refinement did not reach a stationary point; the result is the "
+                "best point it found.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return params, lower_bound
+
+    # ------------------------------------------------------------- criteria
+    def _n_parameters(self) -> int:
+        """Number of free parameters of the model (mclust's count: with a noise component,
+        its weight and its density count as two more)."""
+        K, d = self.means_.shape  # the shape of any namespace's array
+        unit = self._model
+        count = unit.n_parameters(K, d) + K * d + K - 1 + self._family.n_parameters(K)
+        return int(count + (2 if self._has_noise else 0))
+
+    @property
+    def n_parameters_(self) -> int:
+        """(gradmix) The number of free parameters BIC and AIC count (mclust's)."""
+        check_is_fitted(self)
+        return self._n_parameters()
+
+    def bic(self, X: Any) -> float:
+        """Bayesian information criterion on ``X`` (lower is better; mclust's BIC negated)."""
+        n = np.shape(X)[0]
+        return -2 * self.score(X) * n + self._n_parameters() * math.log(n)
+
+    def aic(self, X: Any) -> float:
+        """Akaike information criterion on ``X`` (lower is better)."""
+        return -2 * self.score(X) * np.shape(X)[0] + 2 * self._n_parameters()
+
+    def icl(self, X: Any) -> float:
+        """(gradmix) Integrated completed likelihood: ``bic(X) - 2 Σᵢ log maxₖ rᵢₖ``.
+
+        BIC plus the entropy of the classification (Biernacki, Celeux & Govaert
+        2000, as mclust computes it with hard assignments; mclust reports it
+        negated): lower is better, and it prefers well-separated components.
+        """
+        log_max = float(np.sum(to_host(self._per_row(X, log_max_kernel, None))))
+        return float(self.bic(X) - 2.0 * log_max)
+
+    @property
+    def covariance_factors_(self) -> CovarianceFactors:
+        """(gradmix) mclust's ``Σ_k = λ_k D_k A_k D_kᵀ``: volume (K,), shape (K, d),
+        orientation (K, d, d); factors the model makes equal are repeated."""
+        check_is_fitted(self)
+        K, d = self.means_.shape
+        cov = self._model.from_public(to_host(self.covariances_))
+        return CovarianceFactors(*self._model.factors(cov, K, d))
+
+    # ------------------------------------------------------- inference (AD)
+    def standard_errors(self, X: Any, sample_weight: Any = None) -> dict[str, np.ndarray]:
+        """Standard errors of the fitted parameters from the observed information.
+
+        The negative Hessian of the log-likelihood of ``X`` (exact, by AD) at
+        the fitted parameters, in the model's free coordinates (softmax logits
+        — so the weights' sum-to-one constraint is respected —, means,
+        log-volumes and log-shapes or unit-determinant triangles, log degrees
+        of freedom), is inverted and mapped to the natural parameters by the
+        delta method with the AD Jacobian.  Asymptotic (Wald) errors:
+        meaningful at a maximum of the likelihood of ``X`` (fit with
+        ``reg_covar=0`` or ``refine="newton"`` for the exact one).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data the model was fit to.
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        dict
+            ``"weights"`` (K,), ``"means"`` (K, d), ``"covariances"`` (shape of
+            ``covariances_``): standard errors, entry by entry; Student-t
+            mixtures add ``"degrees_of_freedom"`` (K,) (0 where they are fixed
+            or at a bound), a noise component ``"noise_weight"``.
+
+        Raises
+        ------
+        ValueError
+            If the information matrix is singular (e.g. a component on a single
+            point), the model has too many parameters for an exact Hessian, or
+            the covariance model has no free parameterisation here.
+        """
+        return inference.standard_errors(self, self._family, X, sample_weight)
+
+    def confidence_intervals(
+        self, X: Any, level: float = 0.95, sample_weight: Any = None
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Wald confidence intervals ``estimate ± z·se`` for the fitted parameters.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        level : float, default=0.95
+            Coverage, in (0, 1).
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        dict
+            For each entry of :meth:`standard_errors`: ``(lower, upper)``,
+            each shaped like the fitted attribute.
+        """
+        return inference.confidence_intervals(self, self._family, X, level, sample_weight)

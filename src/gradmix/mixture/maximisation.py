@@ -1,0 +1,85 @@
+"""The M-step from sufficient statistics: weights, means and the covariance unit's estimate.
+
+Written once for every covariance model and every component family that
+reads a covariance unit: Gaussian components read the statistics of the
+responsibilities ``r``, Student-t components those of ``r·u`` (the expected
+latent scale, :class:`~gradmix.mixture.params.Stats`), with the same unit
+M-step; a family's own shape parameters (degrees of freedom) are its own
+conditional step after this one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gradmix.mixture.covariance import CovarianceModel, ill_defined_error
+from gradmix.mixture.params import Params, Stats
+
+__all__ = ["check_variances", "m_step"]
+
+
+def check_variances(model: CovarianceModel, cov: np.ndarray, var_floor: np.ndarray | float) -> None:
+    """Raise scikit-learn's ill-defined-covariance error for collapsed components.
+
+    ``var_floor`` (per feature) is the smallest variance the data's floating
+    point resolution can express; anything at or below it is a component
+    that collapsed onto a point, whatever rounding made of its zero.
+    """
+    if not np.all(np.isfinite(cov)) or np.any(model.variances(cov) <= var_floor):
+        raise ill_defined_error(cov.dtype)
+
+
+def m_step(
+    model: CovarianceModel,
+    stats: Stats,
+    reg_covar: float,
+    dtype: np.dtype | type,
+    *,
+    normalise_by_total: bool = False,
+    frozen: Params | None = None,
+    freeze: frozenset[str] = frozenset(),
+    var_floor: np.ndarray | float = 0.0,
+    previous: np.ndarray | None = None,
+    covariances: bool = True,
+) -> Params:
+    """Parameters from the statistics (scikit-learn's conventions).
+
+    ``nk`` gets ``10·eps`` added, as in scikit-learn, so empty components do
+    not divide by zero.  Weights are ``nk / Σ nk`` after an EM iteration and
+    ``nk / Σ w`` for the initial M-step (``normalise_by_total``); a noise
+    component's count takes its share.  The covariances are the model's
+    estimate from the scatter about the means with ``n_k·reg_covar`` added to
+    its diagonal (for scikit-learn's four models: ``reg_covar`` on the
+    covariances' diagonal).  Parameters named in ``freeze`` keep their values
+    from ``frozen``; the others maximise the expected complete-data
+    log-likelihood given them.  ``previous`` covariances are where iterative
+    M-steps start; ``covariances=False`` skips them (given by the user).
+
+    The result has no degrees of freedom and a noise density of 1: the
+    component family's own step and the caller set those.
+    """
+    eps = 10 * np.finfo(dtype).eps
+    nk = stats.nk + eps
+    snk = nk if stats.scale_nk is None else stats.scale_nk + eps
+    means = stats.sx / snk[:, None]
+    centre = means
+    if "means" in freeze and frozen is not None:
+        centre = frozen.means.astype(np.float64)
+    total = stats.weight if normalise_by_total else float(np.sum(nk) + (stats.noise or 0.0))
+    weights = nk / total
+    noise_weight = None if stats.noise is None else stats.noise / total
+    if "weights" in freeze and frozen is not None:
+        weights, noise_weight = frozen.weights, frozen.noise_weight
+    if "covariances" in freeze and frozen is not None:
+        cov, prec_chol = frozen.covariances, frozen.precisions_cholesky
+    elif not covariances:
+        cov, prec_chol = None, np.empty(0)
+    else:
+        d = means.shape[1]
+        W = model.ridge(model.scatter(snk, means, stats.second, stats.ref, centre), nk, reg_covar,
+                        d)  # fmt: skip
+        cov = model.estimate(W, nk, d, previous).astype(dtype)
+        check_variances(model, cov, var_floor)
+        prec_chol = model.precision_cholesky(cov)
+    return Params(weights.astype(dtype), centre.astype(dtype), cov,
+                  np.asarray(prec_chol).astype(dtype), noise_weight=noise_weight)  # fmt: skip
