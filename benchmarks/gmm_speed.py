@@ -2,6 +2,12 @@
 
 Run:  uv run python benchmarks/gmm_speed.py [--n 100000] [--d 32] [--k 64] [--types full,...]
 
+Under each covariance type two more rows: a Student-t mixture's iteration
+(free degrees of freedom, their Newton step included) and a Gaussian
+mixture's with mclust's noise component (1 % of the rows its start), each as
+a ratio to gradmix's Gaussian iteration in the same round (--no-families
+skips them).
+
 All of the speed issue's CPU figures in one run: EM per-iteration ratios per
 covariance type, float32 against float64, then (unless --quick) k-means
 (benchmarks/kmeans_speed.py) and the peak-memory comparison in separate
@@ -28,6 +34,7 @@ import subprocess
 import sys
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +86,8 @@ def main() -> None:
     p.add_argument("--types", default="full,tied,diag,spherical")
     p.add_argument("--repeat", type=int, default=2)
     p.add_argument("--quick", action="store_true", help="skip k-means and peak memory")
+    p.add_argument("--no-families", dest="families", action="store_false",
+                   help="skip the Student-t and noise rows")  # fmt: skip
     args = p.parse_args()
     rng = np.random.default_rng(0)
     centres = rng.normal(scale=4, size=(args.k, args.d))
@@ -99,6 +108,17 @@ def main() -> None:
                         rate, bw)  # fmt: skip
         print(f"{ct:<10} {best['sk']:12.3f} {best['gm']:12.3f} {best['sk'] / best['gm']:7.2f} "
               f"{rel:12.1e} {t_bound:10.3f} {t_bound / best['gm']:8.2f}")  # fmt: skip
+        if args.families:
+            mask = np.zeros(args.n, dtype=bool)
+            mask[::100] = True
+            kinds = (("gaussian", gm.GaussianMixture), ("t", gm.StudentTMixture),
+                     ("noise", partial(gm.GaussianMixture, noise=mask)))  # fmt: skip
+            fam, _ = per_iteration(kinds, X, args.repeat, n_components=args.k,
+                                   covariance_type=ct, **kw)  # fmt: skip
+            for name in ("t", "noise"):
+                print(f"  {name:<8} {'':12} {fam[name]:12.3f} "
+                      f"{fam[name] / fam['gaussian']:7.2f}x gradmix's Gaussian iteration "
+                      f"({fam['gaussian']:.3f} s/it in the same rounds)")  # fmt: skip
     # float32 end to end against float64, same start, full covariance
     kw = start(X, args.k, "full")
     X32 = X.astype(np.float32)

@@ -241,3 +241,31 @@ def test_fit_takes_mclusts_models_and_the_hc_start(tmp_path, faithful_csv):
     assert pred.returncode == 0 and len(pred.stdout.split()) == 272
     assert_user_error(run("fit", str(faithful_csv), "-k", "2", "--covariance", "XYZ"),
                       "invalid choice")  # fmt: skip
+
+
+def test_fit_student_t_with_noise_and_predict_the_noise_rows(tmp_path, faithful_csv):
+    model, picture = tmp_path / "t.npz", tmp_path / "t.png"
+    res = run("fit", str(faithful_csv), "-k", "2", "--dof", "free", "--noise", "--seed", "0",
+              "--out", str(model), "--plot", str(picture), "--quiet")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "Student-t mixture" in res.stdout and "noise component: weight" in res.stdout
+    assert picture.stat().st_size > 0
+    fitted = gm.load(model)
+    assert isinstance(fitted, gm.StudentTMixture) and fitted.noise_weight_ >= 0
+    res = run("predict", str(model), str(faithful_csv))
+    assert res.returncode == 0, res.stderr
+    labels = np.array([int(v) for v in res.stdout.split()])
+    np.testing.assert_array_equal(labels, fitted.predict(load_old_faithful()))
+    assert set(labels) <= {-1, 0, 1}
+    res = run("predict", str(model), str(faithful_csv), "--proba")
+    assert len(res.stdout.splitlines()[0].split(",")) == 3  # the noise column last
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("--dof", "-2"), "--dof must be 'free', 'shared' or a positive number"),
+    (("--dof", "lots"), "--dof must be 'free', 'shared' or a positive number"),
+    (("--dof", "free", "--bayesian"), "--dof and --noise are options of the EM fit"),
+    (("--noise", "--missing", "em"), "--noise and --missing em cannot be combined"),
+])  # fmt: skip
+def test_fit_student_t_and_noise_user_errors(faithful_csv, args, needle):
+    assert_user_error(run("fit", str(faithful_csv), "-k", "2", *args), needle)

@@ -221,7 +221,6 @@ def _demo(args: argparse.Namespace) -> None:
 def _fit(args: argparse.Namespace) -> None:
     import gradmix as gm
     from gradmix.mixture.persistence import model_path, save
-    from gradmix.mixture.summary import format_summary
 
     if args.k < 1:
         raise UsageError(f"-k must be at least 1, got {args.k}")
@@ -237,6 +236,19 @@ def _fit(args: argparse.Namespace) -> None:
         raise UsageError("--missing em and --drop-missing contradict each other")
     if args.missing == "em" and args.bayesian:
         raise UsageError("--missing em is an option of the EM fit, not of --bayesian")
+    if args.bayesian and (args.dof is not None or args.noise):
+        raise UsageError("--dof and --noise are options of the EM fit, not of --bayesian")
+    if args.noise and args.missing == "em":
+        raise UsageError("--noise and --missing em cannot be combined")
+    dof: str | float | None = args.dof
+    if dof is not None and dof not in ("free", "shared"):
+        try:
+            dof = float(dof)
+        except ValueError:
+            dof = -1.0
+        if not (0 < dof < float("inf")):
+            raise UsageError(f"--dof must be 'free', 'shared' or a positive number, got "
+                             f"{args.dof!r}")  # fmt: skip
     X, names = read_csv(args.data, cols, drop_missing=args.drop_missing,
                         keep_missing=args.missing == "em")  # fmt: skip
     need = max(args.k, 2)
@@ -257,12 +269,18 @@ def _fit(args: argparse.Namespace) -> None:
             bar.refresh()
 
     common = dict(covariance_type=args.covariance, n_init=args.n_init, random_state=args.seed,
-                  max_iter=args.max_iter, callback=progress, init_params=args.init)  # fmt: skip
+                  max_iter=args.max_iter, callback=progress)  # fmt: skip
+    if args.init is not None:  # else each estimator's own default
+        common["init_params"] = args.init
     model: Any
     if args.bayesian:
         model = gm.BayesianGaussianMixture(n_components=args.k, **common)
+    elif dof is not None:
+        model = gm.StudentTMixture(args.k, dof=dof, missing=args.missing,
+                                   noise=args.noise or None, **common)  # fmt: skip
     else:
-        model = gm.GaussianMixture(args.k, missing=args.missing, **common)
+        model = gm.GaussianMixture(args.k, missing=args.missing, noise=args.noise or None,
+                                   **common)  # fmt: skip
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -272,7 +290,7 @@ def _fit(args: argparse.Namespace) -> None:
             bar.close()
     for w in caught:
         print(f"gradmix: warning: {w.message}", file=sys.stderr)
-    print(format_summary(model, X, names))
+    print(model.summary(X, names))
     if out is not None:
         model.set_params(callback=None)
         path = save(model, out, overwrite=args.force, metadata={"columns": names})
@@ -293,13 +311,16 @@ def _plot_fit(model: Any, X: np.ndarray, names: list[str], path: Path, force: bo
     fig, ax = plt.subplots(figsize=(6.5, 5))
     kind = "Bayesian" if hasattr(model, "weight_concentration_") else ""
     resp = model.predict_proba(X)
+    colours = list(plot.COLORS)
+    if resp.shape[1] > model.n_components:  # the noise component: grey
+        colours = [colours[k % len(colours)] for k in range(model.n_components)] + ["0.7"]
     if np.isnan(X).any():
         X = model.impute(X)  # rows with missing values drawn where the model expects them
     if X.shape[1] == 1:
         ax.hist(X[:, 0], bins=40, color="0.7")
         ax.set_xlabel(names[0])
     elif X.shape[1] == 2:
-        ax.scatter(X[:, 0], X[:, 1], s=9, c=plot.responsibility_colours(resp),
+        ax.scatter(X[:, 0], X[:, 1], s=9, c=plot.responsibility_colours(resp, colours),
                    edgecolors="none")  # fmt: skip
         plot.plot_ellipses(ax, model, min_weight=0.01 if kind == "Bayesian" else 0.0)
         ax.set_xlabel(names[0])
@@ -309,11 +330,12 @@ def _plot_fit(model: Any, X: np.ndarray, names: list[str], path: Path, force: bo
         centre = X.mean(axis=0)
         _, _, vt = np.linalg.svd(X - centre, full_matrices=False)
         P = (X - centre) @ vt[:2].T
-        ax.scatter(P[:, 0], P[:, 1], s=9, c=plot.responsibility_colours(resp),
+        ax.scatter(P[:, 0], P[:, 1], s=9, c=plot.responsibility_colours(resp, colours),
                    edgecolors="none")  # fmt: skip
         ax.set_xlabel("principal component 1")
         ax.set_ylabel("principal component 2")
-    title = f"{model.n_components}-component {model.covariance_type} Gaussian mixture"
+    family = "Student-t" if hasattr(model, "degrees_of_freedom_") else "Gaussian"
+    title = f"{model.n_components}-component {model.covariance_type} {family} mixture"
     if kind:
         title = f"{kind} {title} ({model.n_effective_components_} kept)"
     ax.set_title(title)
@@ -465,9 +487,21 @@ def _build_parser() -> argparse.ArgumentParser:
                           f"{', '.join(MCLUST_NAMES)} (default: full)")  # fmt: skip
     fit.add_argument(
         "--init",
-        default="kmeans",
+        default=None,
         choices=INIT_PARAMS,
-        help="initialisation (hc: mclust's hierarchical agglomeration)",
+        help="initialisation (hc: mclust's hierarchical agglomeration; trimmed-kmeans: "
+        "k-means without the 10%% of rows farthest from every centre)",
+    )
+    fit.add_argument(
+        "--dof",
+        help="fit a Student-t mixture: 'free' (one degrees of freedom per component), "
+        "'shared', or a fixed positive number (default: a Gaussian mixture)",
+    )
+    fit.add_argument(
+        "--noise",
+        action="store_true",
+        help="add mclust's noise component, uniform over the data's hypervolume (its rows "
+        "start from nearest-neighbour cleaning; predict labels them -1)",
     )
     fit.add_argument(
         "--bayesian",

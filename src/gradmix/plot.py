@@ -232,8 +232,10 @@ def plot_weight_shrinkage(X: Any, *, n_components: int = 10,
 
 def plot_clusters(ax: Any, X: np.ndarray, labels: np.ndarray, *, title: str = "",
                   centres: np.ndarray | None = None) -> Any:  # fmt: skip
-    """Scatter ``X`` (first two features) coloured by ``labels``; mark ``centres``."""
-    colours = np.array(COLORS)[np.asarray(labels) % len(COLORS)]
+    """Scatter ``X`` (first two features) coloured by ``labels`` (-1, noise: grey); mark
+    ``centres``."""
+    labels = np.asarray(labels)
+    colours = np.where(labels < 0, "0.7", np.array(COLORS)[labels % len(COLORS)])
     sc = ax.scatter(X[:, 0], X[:, 1], s=9, c=colours, edgecolors="none")
     if centres is not None:
         ax.plot(centres[:, 0], centres[:, 1], "kx", ms=9, mew=2, label="centres")

@@ -23,3 +23,7 @@ def test_kmeans_fails_only_what_sklearn_kmeans_fails():
     ours = failures(gm.KMeans())
     assert ours <= failures(SkKMeans())
     assert ours <= {"check_sample_weight_equivalence_on_dense_data"}
+
+
+def test_student_t_mixture_passes_every_check():
+    assert failures(gm.StudentTMixture()) == set()

@@ -128,12 +128,14 @@ class EMMixtureBase(MixtureBase):
             raise ValueError(f"the data's hypervolume exp({log_volume:.1f}) is not representable "
                              "in floating point; pass hypervolume")  # fmt: skip
         if mask is True:
-            mask = noise.nearest_neighbour_noise(ex.take(np.arange(ex.n)).astype(np.float64))
+            rows = ex.take(np.arange(ex.n)).astype(np.float64)
+            mask = noise.nearest_neighbour_noise(rows, random_state=self.random_state)
         if int(np.sum(~mask)) < self.n_components:
             raise ValueError(f"the noise mask leaves {int(np.sum(~mask))} rows for "
                              f"{self.n_components} components")  # fmt: skip
         given["noise"] = mask
-        self.hypervolume_ = float(math.exp(log_volume))
+        given_volume = not isinstance(self.hypervolume, str | type(None))
+        self.hypervolume_ = float(self.hypervolume) if given_volume else math.exp(log_volume)
         if region is not None:
             self.noise_axes_ = region.axes
             self.noise_bounds_ = np.stack([region.low, region.high])

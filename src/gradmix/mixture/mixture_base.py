@@ -41,6 +41,7 @@ from gradmix.mixture.ops import (
     responsibilities_with,
 )
 from gradmix.mixture.params import Params
+from gradmix.mixture.summary import format_summary
 
 __all__ = ["MixtureBase", "label_kernel", "log_max_kernel", "log_prob_kernel", "proba_kernel",
            "scale_kernel", "score_kernel"]  # fmt: skip
@@ -300,6 +301,23 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def _sample_noise(self, rng: Any, n: int) -> np.ndarray:
         """Draws from the noise component (estimators with one define its region)."""
         raise NotImplementedError
+
+    def summary(self, X: Any, feature_names: Any = None) -> str:
+        """(gradmix) A text table of the fit, as mclust's ``summary``: weights, means,
+        covariances, log-likelihood, BIC and AIC on ``X``, iterations, and what the model
+        adds (degrees of freedom, the noise component, the variational posterior).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data the criteria are computed on.
+        feature_names : sequence of str, optional
+            Default: ``feature_names_in_``, or x0, x1, ...
+        """
+        check_is_fitted(self)
+        if feature_names is None and hasattr(self, "feature_names_in_"):
+            feature_names = list(self.feature_names_in_)
+        return format_summary(self, X, feature_names)
 
     # ------------------------------------------------------------ persistence
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 from scipy.special import gammaln
+from sklearn.utils import check_random_state
 
 from gradmix.mixture.em import data_moments
 from gradmix.mixture.executors import Chunk, Executor
@@ -205,19 +206,26 @@ def _ball_log_volume(d: int) -> float:
 
 
 def nearest_neighbour_noise(X: np.ndarray, k: int = NEIGHBOURS, tol: float = 1e-10,
-                            max_iter: int = 1000) -> np.ndarray:  # fmt: skip
+                            max_iter: int = 1000, max_rows: int = 20_000,
+                            random_state: Any = None) -> np.ndarray:  # fmt: skip
     """Byers & Raftery (1998)'s noise rows: the sparse intensity of a two-intensity Poisson
     model of the distances to the k-th nearest neighbour.
 
     The columns are standardised first (each divided by its standard
     deviation): distances that mix the features' units would make the
-    feature with the widest range decide alone.
+    feature with the widest range decide alone.  Beyond ``max_rows`` rows the
+    neighbours are searched among a random sample of that many (every row is
+    classified; the sample's intensities are the data's, thinned).
 
     Parameters
     ----------
     X : ndarray, shape (n, d)
     k : int
         The neighbour order.
+    max_rows : int
+        The most rows the neighbour search indexes.
+    random_state : int, RandomState or None
+        Draws the sample.
 
     Returns
     -------
@@ -232,7 +240,16 @@ def nearest_neighbour_noise(X: np.ndarray, k: int = NEIGHBOURS, tol: float = 1e-
     # distances mix the features' units: standardise the columns first
     sd = np.std(X, axis=0)
     Z = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-    dist = cKDTree(Z).query(Z, k=k + 1)[0][:, k]  # the row itself is its own 0-th neighbour
+    if n <= max_rows:
+        dist = cKDTree(Z).query(Z, k=k + 1)[0][:, k]  # a row is its own 0-th neighbour
+    else:
+        rng = check_random_state(random_state)
+        sample = np.zeros(n, dtype=bool)
+        sample[rng.choice(n, max_rows, replace=False)] = True
+        found = cKDTree(Z[sample]).query(Z, k=k + 1)[0]
+        dist = np.where(
+            sample, found[:, k], found[:, k - 1]
+        )  # the row itself is its own 0-th neighbour
     positive = dist > 0
     if not np.any(positive) or np.ptp(dist) == 0:
         return np.zeros(n, dtype=bool)

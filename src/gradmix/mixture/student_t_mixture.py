@@ -199,9 +199,6 @@ class StudentTMixture(EMMixtureBase):
         return StudentT(self._model, dof, self._bounds(), float(self.dof_init))
 
     def _check_parameters(self, ex: Executor) -> dict[str, Any]:
-        if not isinstance(self.dof, str) and not math.isfinite(float(self.dof)):
-            raise ValueError("dof must be finite (a t with infinite degrees of freedom is a "
-                             "Gaussian: use GaussianMixture)")  # fmt: skip
         lo, hi = self._bounds()
         if isinstance(self.dof, str) and not lo <= self.dof_init <= hi:
             raise ValueError(f"dof_init={self.dof_init} lies outside dof_bounds=({lo}, {hi})")

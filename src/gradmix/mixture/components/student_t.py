@@ -43,6 +43,8 @@ __all__ = ["DOF_BOUNDS", "DOF_START", "StudentT", "log_normaliser", "solve_dof"]
 DOF_BOUNDS = (1.0, 200.0)
 #: the degrees of freedom a fit starts from (teigen's dfstart)
 DOF_START = 50.0
+#: above this, log(1 + δ/ν) is computed by log1p (see StudentT.radial)
+EXACT_LOG_DOF = 1e4
 
 
 def log_normaliser(nu: np.ndarray, p: int) -> np.ndarray:
@@ -98,7 +100,8 @@ def solve_dof(c: np.ndarray, start: np.ndarray, bounds: tuple[float, float] = DO
             if np.all(done):
                 break
         s[inside] = x
-    return np.exp(s)
+    # the bounds exactly where the root lies beyond them
+    return np.where(s <= lo, bounds[0], np.where(s >= hi, bounds[1], np.exp(s)))
 
 
 class StudentT(ComponentFamily):
@@ -126,34 +129,45 @@ class StudentT(ComponentFamily):
         nu = np.asarray(params.dof, dtype=np.float64)
         half = (nu + dim) / 2
         arrays = (put(1.0 / nu), put(-half), put((nu + dim) / nu))
+        # log(1 + q) from 1 + q loses q's digits below eps: (ν + p)/2 times eps, negligible
+        # unless ν is huge, where those components take log1p
+        huge = np.flatnonzero(nu > EXACT_LOG_DOF)
         return Radial(dim, log_normaliser(nu, dim), arrays, special.digamma(half) - np.log(half),
-                      (np.log1p(dim / nu),))  # fmt: skip
+                      (np.log1p(dim / nu), huge))  # fmt: skip
 
     def radial_terms(self, xp: Any, maha: Any, rad: Radial) -> tuple[Any, Any]:
+        """g = -(ν + p)/2 · L with L = log(1 + δ/ν); the state is (1 + δ/ν, L)."""
         inv_nu, neg_half, _ = rad.arrays
         if is_host(xp):
-            maha *= inv_nu
-            L = np.log1p(maha, out=maha)
+            maha *= inv_nu  # q = δ/ν, in place
+            huge = rad.host[1]
+            exact = np.log1p(maha[:, huge]) if len(huge) else None
+            maha += 1.0
+            L = np.log(maha)  # numpy's log is vectorised, its log1p is not
+            if exact is not None:
+                L[:, huge] = exact
+            S = maha
         else:
-            L = xp.log1p(maha * inv_nu)
-        return L * neg_half, L  # L = log(1 + δ/ν)
+            q = maha * inv_nu
+            L, S = xp.log1p(q), q + 1.0
+        return L * neg_half, (S, L)
 
     def scales(self, xp: Any, state: Any, rad: Radial) -> tuple[Any, Any] | None:
         # u = (ν + p)/(ν + δ) = c1 / (1 + δ/ν); log u = log c1 - L
+        S, L = state
         c1 = rad.arrays[2]
-        return xp.exp(-state) * c1, xp.log(c1) - state
+        return c1 / S, xp.log(c1) - L
 
     def row_statistics(self, xp: Any, X: Any, wresp: Any, co: PassCoefficients,
                        rows: RowTerms) -> tuple:  # fmt: skip
-        L, c1 = rows.radial, co.radial.arrays[2]
-        wL = xp.sum(wresp * L, axis=0)  # Σ w r log(1 + δ/ν): the shape statistic's part
+        (S, L), c1 = rows.radial, co.radial.arrays[2]
         if is_host(xp):
-            u = np.exp(np.negative(L, out=L), out=L)
-            u *= c1
-            u *= wresp
-            wru = u
+            wL = np.einsum("ij,ij->j", wresp, L)  # Σ w r log(1 + δ/ν), no temporary
+            wru = np.divide(c1, S, out=S)  # u, in place
+            wru *= wresp
         else:
-            wru = wresp * (xp.exp(-L) * c1)
+            wL = xp.sum(wresp * L, axis=0)
+            wru = wresp * (c1 / S)
         return (xp.sum(wresp, axis=0), xp.sum(wru, axis=0), xp.permute_dims(wru, (1, 0)) @ X,
                 *self.unit.second_parts(xp, X, wru, co.unit, rows.features), wL)  # fmt: skip
 

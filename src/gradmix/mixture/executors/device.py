@@ -105,7 +105,9 @@ class DeviceExecutor(Executor):
     def map_rows(self, kernel: Kernel, *args: Any, cols: int | None = None, dtype: Any = None,
                  aligned: Sequence[Any] = ()) -> Any:  # fmt: skip
         parts = [kernel(self._chunk(a, b, aligned), *args) for a, b in self.bounds()]
-        return parts[0] if len(parts) == 1 else self.xp.concat(parts, axis=0)
+        out = parts[0] if len(parts) == 1 else self.xp.concat(parts, axis=0)
+        wanted = self.ns.dtype if dtype is None else getattr(self.xp, np.dtype(dtype).name)
+        return out if out.dtype == wanted else self.xp.astype(out, wanted)
 
     def take(self, indices: np.ndarray) -> np.ndarray:
         idx = self.ns.put(np.asarray(indices), dtype=np.int64)
