@@ -15,6 +15,7 @@ import numpy as np
 
 from gradmix.mixture.arrays import to_host
 from gradmix.mixture.covariance import DEFAULT_COVARIANCE
+from gradmix.mixture.mixture_base import MixtureBase
 
 __all__ = [
     "plot_ellipses",
@@ -40,7 +41,7 @@ def _pyplot() -> Any:
     return plt
 
 
-def component_covariance(model: Any, k: int, dims: Sequence[int] = (0, 1)) -> np.ndarray:
+def component_covariance(model: MixtureBase, k: int, dims: Sequence[int] = (0, 1)) -> np.ndarray:
     """The 2x2 covariance of component ``k`` in the plane of features ``dims``.
 
     Works for every covariance model of a fitted GaussianMixture.
@@ -53,7 +54,7 @@ def component_covariance(model: Any, k: int, dims: Sequence[int] = (0, 1)) -> np
     return full[np.ix_([i, j], [i, j])]
 
 
-def plot_ellipses(ax: Any, model: Any, *, n_std: Sequence[float] = (1.0, 2.0),
+def plot_ellipses(ax: Any, model: MixtureBase, *, n_std: Sequence[float] = (1.0, 2.0),
                   dims: Sequence[int] = (0, 1), colors: Sequence[str] = COLORS,
                   min_weight: float = 0.0, **kwargs: Any) -> list[Any]:  # fmt: skip
     """Draw each component's covariance ellipses at ``n_std`` standard deviations.

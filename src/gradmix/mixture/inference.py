@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from numbers import Real
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.linalg as sla
@@ -37,6 +37,7 @@ from gradmix.mixture.params import Params
 __all__ = [
     "MAX_HESSIAN_SIZE",
     "SingularInformationError",
+    "FittedMixture",
     "confidence_intervals",
     "newton_refine",
     "numpy_rows",
@@ -48,6 +49,17 @@ __all__ = [
 
 # the exact Hessian is size x size and costs size gradient evaluations
 MAX_HESSIAN_SIZE = 5000
+
+
+class FittedMixture(Protocol):
+    """What standard errors read of a fitted GaussianMixture or StudentTMixture."""
+
+    covariance_type: str
+    n_components: int
+    n_features_in_: int
+    weights_: Any
+    means_: Any
+    precisions_cholesky_: Any
 
 
 class SingularInformationError(ValueError):
@@ -176,7 +188,7 @@ def _fitted(
     return par, pack(par, params), rows, w
 
 
-def standard_errors(model: Any, family: ComponentFamily, X: Any,
+def standard_errors(model: FittedMixture, family: ComponentFamily, X: Any,
                     sample_weight: Any = None) -> dict[str, np.ndarray]:  # fmt: skip
     """Standard errors of a fitted mixture's parameters from the observed information.
 
@@ -188,7 +200,11 @@ def standard_errors(model: Any, family: ComponentFamily, X: Any,
 
 
 def confidence_intervals(
-    model: Any, family: ComponentFamily, X: Any, level: float = 0.95, sample_weight: Any = None
+    model: FittedMixture,
+    family: ComponentFamily,
+    X: Any,
+    level: float = 0.95,
+    sample_weight: Any = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Wald intervals ``estimate ± z·se``; see :meth:`GaussianMixture.confidence_intervals`."""
     if isinstance(level, bool) or not isinstance(level, Real):

@@ -9,11 +9,10 @@ covariances, degrees of freedom and a hypervolume that are positive).
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from gradmix.mixture.covariance import get_model
+from gradmix.mixture.em_estimator import EMMixtureBase
 
 __all__ = ["FITTED", "OPTIONAL", "check_saved", "saved_shapes"]
 
@@ -28,7 +27,7 @@ OPTIONAL = frozenset({"feature_names_in_", "noise_weight_", "hypervolume_", "noi
                       "noise_bounds_", "degrees_of_freedom_"})  # fmt: skip
 
 
-def saved_shapes(model: Any) -> dict[str, tuple[int, ...] | None]:
+def saved_shapes(model: EMMixtureBase) -> dict[str, tuple[int, ...] | None]:
     """The shape each saved attribute must have (None: any 1-D length)."""
     K, d = model.n_components, model.n_features_in_
     cov = get_model(model.covariance_type).public_shape(K, d)
@@ -39,7 +38,7 @@ def saved_shapes(model: Any) -> dict[str, tuple[int, ...] | None]:
             "degrees_of_freedom_": (K,)}  # fmt: skip
 
 
-def check_saved(model: Any) -> None:
+def check_saved(model: EMMixtureBase) -> None:
     """A loaded model's values make a mixture: weights, precision factors, consistency.
 
     Raises
