@@ -33,10 +33,13 @@ from gradmix.ad import (
 )
 from gradmix.mixture import (
     BayesianGaussianMixture,
+    Family,
     GaussianMixture,
     KMeans,
+    MixtureModel,
     ModelSelection,
     StudentTMixture,
+    families,
     load,
     select_model,
 )
@@ -50,5 +53,6 @@ __all__ = [
     "defjvp", "defvjp", "derivative", "divided_difference", "grad", "hessian", "hvp",
     "jacfwd", "jacobian", "jacrev", "jvp", "logsumexp", "primitive", "solve_triangular", "taylor",
     "value_and_grad", "vjp", "BayesianGaussianMixture", "GaussianMixture", "KMeans",
-    "ModelSelection", "StudentTMixture", "load", "select_model",
+    "ModelSelection", "StudentTMixture", "load", "select_model", "MixtureModel", "Family",
+    "families",
 ]  # fmt: skip

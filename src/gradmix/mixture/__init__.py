@@ -11,18 +11,24 @@ compatible estimators; ``inference`` and
 add; ``persistence`` saving and loading.
 """
 
+from gradmix.mixture import families
 from gradmix.mixture.bayesian_mixture import BayesianGaussianMixture
+from gradmix.mixture.families import Family
 from gradmix.mixture.gaussian_mixture import GaussianMixture
 from gradmix.mixture.kmeans import KMeans
+from gradmix.mixture.mixture_model import MixtureModel
 from gradmix.mixture.persistence import load
 from gradmix.mixture.selection import ModelSelection, select_model
 from gradmix.mixture.student_t_mixture import StudentTMixture
 
 __all__ = [
     "BayesianGaussianMixture",
+    "Family",
     "GaussianMixture",
     "KMeans",
     "ModelSelection",
+    "MixtureModel",
+    "families",
     "load",
     "select_model",
     "StudentTMixture",

@@ -225,7 +225,8 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             if self.callback is not None:
                 self.callback(init, n_iter, lower_bound)
 
-        return EMSettings(self.reg_covar, self.tol, self.max_iter, freeze, on_iteration)
+        return EMSettings(getattr(self, "reg_covar", 0.0), self.tol, self.max_iter, freeze,
+                          on_iteration)  # fmt: skip
 
     # -------------------------------------------------------------- prediction
     def _predicting(self, X: Any, **kw: Any) -> tuple[Executor, Params]:

@@ -32,23 +32,29 @@ from sklearn.exceptions import ConvergenceWarning
 
 from gradmix.mixture.covariance import DEFAULT_SELECTION, MODELS, plot_style
 from gradmix.mixture.em_estimator import EMMixtureBase
+from gradmix.mixture.families import MixtureFamily, family_for
 from gradmix.mixture.gaussian_mixture import GaussianMixture
+from gradmix.mixture.mixture_base import MixtureBase
+from gradmix.mixture.mixture_model import MixtureModel
 from gradmix.mixture.student_t_mixture import StudentTMixture
 
 __all__ = ["FAMILIES", "ModelSelection", "criterion_value", "select_model"]
 
 CRITERIA = ("bic", "aic", "icl")
-#: the component families select_model compares, and their estimators
+#: the elliptical families select_model crosses with the covariance models, and their
+#: estimators; any other family (a built-in's name or a gm.Family) is one column of its own
 FAMILIES: dict[str, type[EMMixtureBase]] = {"gaussian": GaussianMixture, "t": StudentTMixture}
 #: parameters only Student-t mixtures take
 _T_ONLY = ("dof", "dof_init", "dof_bounds")
 
 
 def _label(family: str, covariance_type: str) -> str:
+    if not covariance_type:
+        return family
     return covariance_type if family == "gaussian" else f"{family}:{covariance_type}"
 
 
-def criterion_value(model: EMMixtureBase, X: Any, criterion: str) -> float:
+def criterion_value(model: Any, X: Any, criterion: str) -> float:
     """``criterion`` ("bic", "aic" or "icl") of a fitted model on ``X`` (lower is better)."""
     if criterion == "aic":
         return model.aic(X)
@@ -84,9 +90,9 @@ class ModelSelection:
     n_components: list[int]
     covariance_types: list[str]
     values: np.ndarray
-    best_: EMMixtureBase
+    best_: MixtureBase
     best_params_: dict[str, Any]
-    models_: dict[tuple[int, str], EMMixtureBase] = field(repr=False)
+    models_: dict[tuple[int, str], MixtureBase] = field(repr=False)
     errors_: dict[tuple[int, str], str] = field(repr=False)
 
     @property
@@ -135,12 +141,12 @@ class ModelSelection:
         ks = self.n_components
         for j, column in enumerate(self.covariance_types):
             family, _, ct = column.rpartition(":")
-            marker, colour = plot_style(ct)
+            marker, colour = plot_style(ct) if ct in MODELS else ("o", f"C{j % 10}")
             ax.plot(ks, self.values[:, j], marker=marker, ms=6, lw=1.3, color=colour,
                     ls="--" if family else "-", label=column)  # fmt: skip
         best_k = self.best_params_["n_components"]
         best_ct = _label(self.best_params_.get("family", "gaussian"),
-                         self.best_params_["covariance_type"])  # fmt: skip
+                         self.best_params_.get("covariance_type", ""))  # fmt: skip
         best_value = self.values[ks.index(best_k), self.covariance_types.index(best_ct)]
         name = self.criterion.upper()
         ax.plot([best_k], [best_value], marker="*", ms=18, color="gold", mec="k", ls="none",
@@ -183,9 +189,12 @@ def select_model(
     n_init : int, default=1
     random_state : int, RandomState or None
         Passed to every fit (an int gives every fit the same seed).
-    families : iterable of {"gaussian", "t"}, default=("gaussian",)
-        The component families: Gaussian mixtures, Student-t mixtures
-        (:class:`StudentTMixture`), or both.
+    families : iterable, default=("gaussian",)
+        The component families: ``"gaussian"`` and ``"t"`` (Student-t) fit
+        every covariance model; any other family — a built-in's name
+        (``"poisson"``, ``"gamma"``, ...) or a :class:`~gradmix.Family` — is
+        one column of its own (:class:`MixtureModel`), so families compare
+        by the criterion on one data set.
     **kwargs
         Further estimator parameters: ``tol`` (default 1e-5 here, about
         mclust's convergence criterion, rather than scikit-learn's 1e-3),
@@ -215,31 +224,43 @@ def select_model(
     if covariance_types is None:
         covariance_types = DEFAULT_SELECTION[min(_dimension(Xv), 2)]
     types = list(covariance_types)
-    fams = [families] if isinstance(families, str) else list(families)
+    fams = [families] if isinstance(families, str | MixtureFamily) else list(families)
     if not ks or not types or not fams:
         raise ValueError("n_components, covariance_types and families must not be empty")
     unknown = sorted(set(types) - set(MODELS))
     if unknown:
         raise ValueError(f"unknown covariance types {unknown}; use {', '.join(MODELS)}")
-    if set(fams) - set(FAMILIES):
-        raise ValueError(f"unknown families {sorted(set(fams) - set(FAMILIES))}; use "
-                         f"{', '.join(FAMILIES)}")  # fmt: skip
+    others = [f for f in fams if not (isinstance(f, str) and f in FAMILIES)]
+    for f in others:
+        family_for(f)  # an unknown family is an error before any fit
     if min(ks) < 1:
         raise ValueError(f"n_components must be positive, got {min(ks)}")
     # criteria compare optima: EM stopped at scikit-learn's tol=1e-3 can rank models by
     # where it stopped (on Old Faithful it ranks VVE,2 above EEE,3, mclust's choice)
     kwargs.setdefault("tol", 1e-5)
     t_only = {k: kwargs.pop(k) for k in _T_ONLY if k in kwargs}
-    columns = [(fam, ct) for fam in fams for ct in types]
-    labels = [_label(fam, ct) for fam, ct in columns]
+    # (family name, covariance type or "" for families without one, what fits it)
+    columns: list[tuple[str, str, Any]] = []
+    for fam in fams:
+        if isinstance(fam, str) and fam in FAMILIES:
+            columns += [(fam, ct, FAMILIES[fam]) for ct in types]
+        else:
+            family = family_for(fam)
+            columns.append((family.describe(), "", family))
+    labels = [_label(name, ct) for name, ct, _ in columns]
     values = np.full((len(ks), len(columns)), np.nan)
-    models: dict[tuple[int, str], EMMixtureBase] = {}
+    models: dict[tuple[int, str], MixtureBase] = {}
     errors: dict[tuple[int, str], str] = {}
     for i, k in enumerate(ks):
-        for j, (fam, ct) in enumerate(columns):
-            extra = t_only if fam == "t" else {}
-            model = FAMILIES[fam](k, covariance_type=ct, n_init=n_init,
-                                  random_state=random_state, **kwargs, **extra)  # fmt: skip
+        for j, (name, ct, what) in enumerate(columns):
+            model: MixtureBase
+            if ct:
+                extra = t_only if name == "t" else {}
+                model = what(k, covariance_type=ct, n_init=n_init, random_state=random_state,
+                             **kwargs, **extra)  # fmt: skip
+            else:
+                shared = {key: v for key, v in kwargs.items() if key in MixtureModel().get_params()}
+                model = MixtureModel(what, k, n_init=n_init, random_state=random_state, **shared)
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
@@ -253,7 +274,9 @@ def select_model(
     if np.all(np.isnan(values)):
         raise ValueError(f"every fit failed; the first error: {next(iter(errors.values()))}")
     bi, bj = (int(t) for t in np.unravel_index(np.nanargmin(values), values.shape))
-    best: dict[str, Any] = {"n_components": ks[bi], "covariance_type": columns[bj][1]}
+    best: dict[str, Any] = {"n_components": ks[bi]}
+    if columns[bj][1]:
+        best["covariance_type"] = columns[bj][1]
     if fams != ["gaussian"]:
         best["family"] = columns[bj][0]
     return ModelSelection(criterion, ks, labels, values, models[(ks[bi], labels[bj])], best,

@@ -1,0 +1,61 @@
+"""The Gaussian and Student-t components of this package, as families of MixtureModel.
+
+They are fit by GaussianMixture's and StudentTMixture's own EM (their
+covariance units and component families), so one ``MixtureModel`` API spans
+every family; their parameters appear in ``params_`` as ``mean`` (K, d),
+``covariance`` (K, d, d) (the scale matrix for t) and ``dof`` (K,).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from gradmix.mixture.covariance import DEFAULT_COVARIANCE, get_model
+from gradmix.mixture.families.base import MixtureFamily, ParamSpec
+from gradmix.mixture.families.domains import Domain
+
+__all__ = ["EllipticalFamily", "Gaussian", "StudentT"]
+
+
+class EllipticalFamily(MixtureFamily):
+    """A family fit by one of the package's elliptical estimators."""
+
+    #: the estimator that fits it: "gaussian" (GaussianMixture) or "t" (StudentTMixture)
+    estimator: ClassVar[str] = ""
+
+    def __init__(self, covariance_type: str = DEFAULT_COVARIANCE, **options: Any):
+        get_model(covariance_type)  # an unknown name is an error here
+        self.covariance_type = covariance_type
+        self.options = {"covariance_type": covariance_type, **options}
+        self.specs = (ParamSpec("mean", ("d",), Domain("real")),
+                      ParamSpec("covariance", ("d", "d"), Domain("cholesky")))  # fmt: skip
+
+    def logpdf(self, x: Any, **params: Any) -> Any:
+        raise NotImplementedError("Gaussian and Student-t components are fit by their "
+                                  "estimators' own E-step")  # fmt: skip
+
+    def describe(self) -> str:
+        return f"{self.name}:{self.covariance_type}"
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
+        return f"{type(self).__name__}({args})"
+
+
+class Gaussian(EllipticalFamily):
+    """Gaussian components with any of the package's covariance models."""
+
+    name = "gaussian"
+    estimator = "gaussian"
+
+
+class StudentT(EllipticalFamily):
+    """Student-t components with any scale model and ``dof`` ("free", "shared" or a number)."""
+
+    name = "t"
+    estimator = "t"
+
+    def __init__(self, covariance_type: str = DEFAULT_COVARIANCE, dof: str | float = "free",
+                 **options: Any):  # fmt: skip
+        super().__init__(covariance_type, dof=dof, **options)
+        self.specs = (*self.specs, ParamSpec("dof", (), Domain("positive")))

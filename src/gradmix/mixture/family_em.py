@@ -1,0 +1,267 @@
+"""EM for mixtures of any family, on the executor seam.
+
+One pass over the data computes each row's log-densities under every
+component (the family's ``logpdf``), the responsibilities and the
+log-likelihood, and the M-step's input, summed over chunks, threads and
+Dask blocks:
+
+- a family with sufficient statistics adds them (``statistics``) and its
+  ``m_step`` is a closed form (or a one-dimensional equation): plain EM;
+- any other family adds the value, gradient and Hessian of
+  Q(z) = Σ_i Σ_k w r_ik log f(x_i; θ_k(z)) at the pass's parameters
+  (:mod:`.families.newton`: exact derivatives, the K components' blocks in P
+  directions).  The M-step is then one Newton step (Lange's EM gradient
+  algorithm): the next pass evaluates the likelihood at the new point, and a
+  point that lowers it is not taken: the step is halved, and halved again,
+  until the likelihood does not decrease.  Every pass is one iteration of EM
+  that never lowers the likelihood, and the fixed points are EM's.
+
+Responsibilities are never stored: memory above the data stays within the
+chunk budget.  Kernels need numpy chunks (numpy arrays, Dask blocks): a
+user's ``logpdf`` is numpy code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from gradmix.ad import NoDerivativeRuleError, TracerConversionError, jacfwd
+from gradmix.mixture.em import EMSettings, iterate
+from gradmix.mixture.executors import Chunk, Executor
+from gradmix.mixture.families.base import MixtureFamily, Theta
+from gradmix.mixture.families.newton import (
+    Derivatives,
+    Layout,
+    ascent_direction,
+    derivatives,
+    maximise,
+)
+from gradmix.mixture.ops import impossible_as_minus_inf, responsibilities
+
+__all__ = [
+    "FamilyParams",
+    "check_logpdf",
+    "check_support",
+    "family_log_prob",
+    "initial_family_params",
+    "per_row",
+    "run_family_em",
+]
+
+#: halvings of a Newton step before a pass gives up improving the likelihood
+MAX_HALVINGS = 30
+
+
+@dataclass
+class FamilyParams:
+    """A mixture of a family: weights (K,) and natural parameters (each (K, *shape))."""
+
+    weights: np.ndarray
+    theta: Theta
+
+    def copy(self) -> FamilyParams:
+        return FamilyParams(self.weights.copy(), {n: v.copy() for n, v in self.theta.items()})
+
+
+def family_log_prob(layout: Layout, X: np.ndarray, theta: Theta,
+                    log_weights: np.ndarray) -> np.ndarray:  # fmt: skip
+    """log π_k + log f(x_i; θ_k), shape (n, K), impossible entries -inf."""
+    with np.errstate(all="ignore"):
+        wlp = layout.family.log_prob(np.asarray(X, dtype=np.float64), theta) + log_weights
+    return impossible_as_minus_inf(np, wlp)
+
+
+# ------------------------------------------------------------------------------ kernels
+def _host(chunk: Chunk) -> tuple[np.ndarray, np.ndarray]:
+    X = np.asarray(chunk.X, dtype=np.float64)
+    w = np.ones(len(X)) if chunk.w is None else np.asarray(chunk.w, dtype=np.float64)
+    return X, w
+
+
+def _closed_kernel(chunk: Chunk, layout: Layout, theta: Theta, log_w: np.ndarray) -> tuple:
+    X, w = _host(chunk)
+    resp, lpn = responsibilities(np, family_log_prob(layout, X, theta, log_w))
+    wresp = resp * w[:, None]
+    return (float(w @ lpn), *layout.family.statistics(X, wresp))
+
+
+def _newton_kernel(chunk: Chunk, layout: Layout, theta: Theta, log_w: np.ndarray,
+                   z: np.ndarray) -> tuple:  # fmt: skip
+    X, w = _host(chunk)
+    resp, lpn = responsibilities(np, family_log_prob(layout, X, theta, log_w))
+    wresp = resp * w[:, None]
+    return float(w @ lpn), wresp.sum(axis=0), derivatives(layout, z, X, wresp)
+
+
+@dataclass
+class _Violations:
+    """Rows outside a family's support: how many, and the first."""
+
+    count: int
+    first: int
+
+    def __add__(self, other: _Violations) -> _Violations:
+        firsts = [f for f in (self.first, other.first) if f >= 0]
+        return _Violations(self.count + other.count, min(firsts) if firsts else -1)
+
+
+def _support_kernel(chunk: Chunk, family: MixtureFamily) -> _Violations:
+    X, _ = _host(chunk)
+    bad = family.support(X)
+    if bad is None or not np.any(bad):
+        return _Violations(0, -1)
+    return _Violations(int(np.sum(bad)), chunk.start + int(np.argmax(bad)))
+
+
+def check_support(ex: Executor, family: MixtureFamily) -> None:
+    """Raise a ValueError naming the rows outside the family's support."""
+    found = ex.map_reduce(_support_kernel, family)
+    if found.count:
+        raise ValueError(f"{found.count} rows are outside the support of the "
+                         f"{family.describe()} family ({family.support_text()}); the first is "
+                         f"row {found.first}")  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ checks
+def check_logpdf(layout: Layout, X: np.ndarray, theta: Theta) -> None:
+    """Call the family's logpdf on a few rows at a start: the shape, the values, and that
+    AD can follow every parameter; a ValueError naming the parameter and the row otherwise."""
+    family = layout.family
+    X = np.asarray(X, dtype=np.float64)
+    params = layout.component(theta, 0)
+    with np.errstate(all="ignore"):
+        try:
+            out = np.asarray(family.logpdf(X, **params), dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"logpdf(x, **params) failed on an ({len(X)}, {X.shape[1]}) "
+                             f"block: {exc}") from None  # fmt: skip
+    if out.shape != (len(X),):
+        raise ValueError(f"logpdf(x, **params) must return one log-density per row, shape "
+                         f"({len(X)},); it returned shape {out.shape}")  # fmt: skip
+    bad = np.isnan(out) | (out == np.inf)
+    if np.any(bad):
+        row = int(np.argmax(bad))
+        raise ValueError(f"logpdf returned {out[row]} at row {row} (start parameters "
+                         f"{_short(params)}); it must be finite or -inf")  # fmt: skip
+    for name, value in params.items():
+
+        def f(v: Any, name: str = name) -> Any:
+            return family.logpdf(X, **{**params, name: v})
+
+        try:
+            with np.errstate(all="ignore"):
+                J = np.asarray(jacfwd(f)(np.asarray(value, dtype=np.float64)), dtype=np.float64)
+        except (NoDerivativeRuleError, TracerConversionError) as exc:
+            raise ValueError(f"logpdf uses parameter {name!r} in a way gradmix cannot "
+                             f"differentiate: {str(exc).splitlines()[0]}") from None  # fmt: skip
+        nan_rows = np.flatnonzero(np.any(np.isnan(np.reshape(J, (len(X), -1))), axis=1))
+        if len(nan_rows):
+            raise ValueError(f"the derivative of logpdf in parameter {name!r} is NaN at row "
+                             f"{int(nan_rows[0])}")  # fmt: skip
+
+
+def _short(params: dict[str, Any]) -> str:
+    return ", ".join(f"{n}={np.round(np.asarray(v, dtype=float), 4).tolist()}"
+                     for n, v in params.items())  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ the start
+def initial_family_params(layout: Layout, X: np.ndarray, w: np.ndarray, resp: np.ndarray,
+                          newton: bool = False) -> FamilyParams:  # fmt: skip
+    """Parameters from a start's responsibilities on rows in memory (a sample): the closed
+    form, the family's ``initial`` per component, or Newton's method on Q from there
+    (from the free vector's origin where the family has no start of its own)."""
+    family, K = layout.family, layout.K
+    wresp = resp * w[:, None]
+    nk = wresp.sum(axis=0)
+    weights = nk / np.sum(nk)
+    if family.closed_form and not newton:
+        theta = family.m_step(family.statistics(X, wresp), None)
+        return FamilyParams(weights, {n: np.asarray(v, dtype=np.float64) for n, v in theta.items()})
+    starts = [family.initial(X[wresp[:, k] > 0], wresp[wresp[:, k] > 0, k]) for k in range(K)]
+    z = np.zeros(layout.size)
+    if all(s is not None for s in starts):
+        theta0 = {n: np.stack([np.asarray(s[n], dtype=np.float64) for s in starts if s is not None])
+                  for n in layout.shapes}  # fmt: skip
+        for n in layout.common:  # a shared parameter starts at the components' mean
+            theta0[n] = np.broadcast_to(theta0[n].mean(axis=0), theta0[n].shape).copy()
+        z = layout.pack(theta0)
+    z = maximise(layout, z, X, wresp)
+    return FamilyParams(weights, layout.natural(z))
+
+
+# ------------------------------------------------------------------------------ the loop
+@dataclass
+class _State:
+    params: FamilyParams
+    ll: float = -np.inf
+    nk: np.ndarray | None = None
+    derivs: Derivatives | None = None
+
+
+def run_family_em(ex: Executor, layout: Layout, params: FamilyParams, settings: EMSettings,
+                  lower_bound: float = -np.inf, newton: bool = False,
+                  ) -> tuple[FamilyParams, list[float], bool]:  # fmt: skip
+    """EM iterations from ``params`` until the mean log-likelihood changes by less than
+    ``settings.tol`` (see the module docstring); ``newton`` takes the Newton route for
+    a family with a closed form too."""
+    family = layout.family
+    total = ex.total_weight
+
+    def log_w(p: FamilyParams) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return np.log(p.weights)
+
+    if family.closed_form and not newton:
+
+        def closed_step(p: FamilyParams) -> tuple[FamilyParams, float]:
+            ll, *sums = ex.map_reduce(_closed_kernel, layout, p.theta, log_w(p))
+            theta = family.m_step(tuple(sums), p.theta)
+            nk = np.asarray(sums[0], dtype=np.float64)
+            return FamilyParams(nk / np.sum(nk), theta), float(ll) / total
+
+        return iterate(closed_step, params, settings, lower_bound)
+
+    def evaluate(p: FamilyParams) -> _State:
+        z = layout.pack(p.theta)
+        ll, nk, d = ex.map_reduce(_newton_kernel, layout, p.theta, log_w(p), z)
+        return _State(p, float(ll), np.asarray(nk, dtype=np.float64), d)
+
+    def newton_step(state: _State) -> tuple[_State, float]:
+        if state.derivs is None:
+            state = evaluate(state.params)
+        assert state.nk is not None and state.derivs is not None
+        z = layout.pack(state.params.theta)
+        direction = ascent_direction(layout, state.derivs)
+        em_weights = state.nk / np.sum(state.nk)
+        alpha = 1.0
+        for _ in range(MAX_HALVINGS):
+            weights = state.params.weights + alpha * (em_weights - state.params.weights)
+            trial = evaluate(FamilyParams(weights, layout.natural(z + alpha * direction)))
+            if np.isfinite(trial.ll) and trial.ll >= state.ll - 1e-12 * abs(state.ll):
+                return trial, trial.ll / total
+            alpha /= 2
+        return replace(state), state.ll / total  # no ascent left: a fixed point
+
+    final, trajectory, converged = iterate(newton_step, _State(params), settings, lower_bound)
+    return final.params, trajectory, converged
+
+
+def per_row(ex: Executor, layout: Layout, params: FamilyParams,
+            kernel: Callable[[np.ndarray], Any], cols: int | None = None,
+            dtype: Any = None) -> Any:  # fmt: skip
+    """``kernel(log π_k + log f_k(x))`` of every row (labels, responsibilities, ...)."""
+    with np.errstate(divide="ignore"):
+        log_w = np.log(params.weights)
+    return ex.map_rows(_rows_kernel, layout, params.theta, log_w, kernel, cols=cols,
+                       dtype=dtype)  # fmt: skip
+
+
+def _rows_kernel(chunk: Chunk, layout: Layout, theta: Theta, log_w: np.ndarray,
+                 kernel: Callable[[np.ndarray], Any]) -> Any:  # fmt: skip
+    X, _ = _host(chunk)
+    return kernel(family_log_prob(layout, X, theta, log_w))

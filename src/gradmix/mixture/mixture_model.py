@@ -1,0 +1,441 @@
+"""MixtureModel: mixtures of any family, the user's own included, on the EM core.
+
+The user writes a log-density in numpy and names its parameters' domains
+(:class:`~gradmix.Family`), or picks a built-in family; the M-step is the
+family's closed form where it has one and Newton's method on exact AD
+derivatives otherwise (:mod:`.family_em`).  Gaussian and Student-t families
+are fit by GaussianMixture's and StudentTMixture's own EM, so one API spans
+every family.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from sklearn.base import _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from gradmix.mixture import family_em
+from gradmix.mixture.arrays import to_host
+from gradmix.mixture.executors import Executor, executor_for
+from gradmix.mixture.families import EllipticalFamily, MixtureFamily, family_for
+from gradmix.mixture.families.newton import Layout
+from gradmix.mixture.family_inference import family_standard_errors
+from gradmix.mixture.gaussian_mixture import GaussianMixture
+from gradmix.mixture.lloyd import kmeans
+from gradmix.mixture.mixture_base import (
+    MixtureBase,
+    label_kernel,
+    log_max_kernel,
+    proba_kernel,
+    score_kernel,
+)
+from gradmix.mixture.ops import logsumexp_rows, responsibilities
+from gradmix.mixture.params import Params
+from gradmix.mixture.student_t_mixture import StudentTMixture
+from gradmix.mixture.validation import check_weights
+
+__all__ = ["MixtureModel"]
+
+#: rows of the start's sample (the host M-step of the initial responsibilities)
+START_ROWS = 20_000
+
+
+def _labels(wlp: np.ndarray) -> np.ndarray:
+    return np.argmax(wlp, axis=1)
+
+
+def _log_norm(wlp: np.ndarray) -> np.ndarray:
+    return logsumexp_rows(np, wlp)
+
+
+def _proba(wlp: np.ndarray) -> np.ndarray:
+    return responsibilities(np, wlp)[0]
+
+
+def _log_max(wlp: np.ndarray) -> np.ndarray:
+    return np.max(wlp, axis=1) - logsumexp_rows(np, wlp)
+
+
+#: the prediction kernels of MixtureBase and their counterparts on a family's log-densities
+_ROW_KERNELS = {label_kernel: _labels, score_kernel: _log_norm, proba_kernel: _proba,
+                log_max_kernel: _log_max}  # fmt: skip
+
+
+class MixtureModel(MixtureBase):
+    """A finite mixture of any family, fit by EM.
+
+    Parameters
+    ----------
+    family : MixtureFamily or str
+        A :class:`~gradmix.Family` the user writes (a numpy ``logpdf`` and its
+        parameters' domains), a built-in family (``gm.families.Poisson()``,
+        ...) or a built-in's name: ``"poisson"``, ``"exponential"``,
+        ``"gamma"``, ``"lognormal"``, ``"weibull"``, ``"vonmises"``,
+        ``"bernoulli"``, ``"categorical"``, ``"gaussian"``, ``"t"``.
+    n_components : int, default=1
+    tol : float, default=1e-3
+        Convergence threshold on the change of the mean log-likelihood.
+    max_iter : int, default=100
+        EM iterations (passes over the data).
+    n_init : int, default=1
+    init_params : {"kmeans", "k-means++", "random"}, default="kmeans"
+        The start's responsibilities: one k-means run's labels, the nearest
+        of k-means++'s seeds, or uniform random ones; the start's parameters
+        are the M-step from them on a sample of at most 20 000 rows (a
+        family without a closed form: Newton's method there).
+    random_state, warm_start, verbose, verbose_interval
+        As in GaussianMixture.
+    max_memory : int, optional
+        Bytes of temporaries per chunk of rows.
+    callback : callable, optional
+        ``callback(init, n_iter, lower_bound)`` after every iteration.
+    weights_init : array of shape (n_components,), optional
+    params_init : dict, optional
+        A start: ``{name: values}`` of every parameter, shape (n_components,
+        *shape) (with ``weights_init``, or equal weights).
+    m_step : {"auto", "newton"}, default="auto"
+        ``"auto"``: a built-in family's closed form (or one-dimensional
+        equation) where it has one, Newton's method on exact derivatives
+        otherwise; ``"newton"``: Newton's method for every family (what a
+        user family gets; for checks and comparisons).
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    params_ : dict
+        Each parameter's values for all components, shape (n_components,
+        *shape).
+    family_ : MixtureFamily
+        The family as fit (configured for the data: a categorical's number
+        of categories).
+    converged_, n_iter_, lower_bound_, lower_bounds_, n_features_in_
+        As in GaussianMixture.
+
+    Examples
+    --------
+    >>> import numpy as np, gradmix as gm
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.poisson([2, 9], size=(300, 2)), rng.poisson([12, 1], size=(200, 2))]
+    >>> m = gm.MixtureModel("poisson", 2, random_state=0).fit(X)
+    >>> np.round(m.params_["lam"][np.argsort(m.weights_)], 1)
+    array([[12.4,  1. ],
+           [ 2. ,  8.9]])
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        "family": [MixtureFamily, str],
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "init_params": [StrOptions({"kmeans", "k-means++", "random"})],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+        "max_memory": [Interval(Integral, 1, None, closed="left"), None],
+        "callback": [callable, None],
+        "m_step": [StrOptions({"auto", "newton"})],
+        "weights_init": ["array-like", None],
+        "params_init": [dict, None],
+    }  # fmt: skip
+
+    def __init__(self, family: Any = "poisson", n_components: int = 1, *, tol: float = 1e-3,
+                 max_iter: int = 100, n_init: int = 1, init_params: str = "kmeans",
+                 random_state: Any = None, warm_start: bool = False, verbose: int = 0,
+                 verbose_interval: int = 10, max_memory: int | None = None,
+                 callback: Any = None, weights_init: Any = None,
+                 params_init: dict[str, Any] | None = None,
+                 m_step: str = "auto") -> None:  # fmt: skip
+        self.family = family
+        self.n_components = n_components
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.max_memory = max_memory
+        self.callback = callback
+        self.weights_init = weights_init
+        self.params_init = params_init
+        self.m_step = m_step
+
+    # ------------------------------------------------------------------ the data
+    def _family_executor(self, X: Any, sample_weight: Any = None, **kw: Any) -> Executor:
+        K = self.n_components
+
+        def bytes_per_row(d: int, itemsize: int) -> int:
+            return (8 * K * d + 4 * K + d) * 8  # traced (n, d) blocks per component, (n, K)
+
+        d = int(np.shape(X)[1]) if len(np.shape(X)) == 2 else 1
+        return executor_for(X, sample_weight, estimator=self, bytes_per_row=bytes_per_row,
+                            max_memory=self.max_memory, shift=np.zeros(d), **kw)  # fmt: skip
+
+    def _checked(self, ex: Executor) -> None:
+        if not ex.numpy_chunks:
+            raise ValueError("MixtureModel runs the family's numpy logpdf: pass numpy or Dask "
+                             "data (e.g. X.cpu().numpy()); GPU tensors fit Gaussian and "
+                             "Student-t mixtures (GaussianMixture, StudentTMixture)")  # fmt: skip
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> MixtureModel:
+        """Estimate the mixture's parameters by EM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            numpy or Dask data in the family's support.
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self : MixtureModel
+        """
+        self.fit_predict(X, y, sample_weight=sample_weight)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
+        """Estimate the parameters using X and predict the labels for X.
+
+        Returns
+        -------
+        labels : array of shape (n_samples,)
+        """
+        family = family_for(self.family)
+        if isinstance(family, EllipticalFamily):
+            return self._fit_elliptical(family, X, sample_weight)
+        self.__dict__.pop("estimator_", None)
+        ex = self._family_executor(X, sample_weight, min_samples=2)
+        self._checked(ex)
+        if ex.n < self.n_components:
+            raise ValueError("Expected n_samples >= n_components but got n_components = "
+                             f"{self.n_components}, n_samples = {ex.n}")  # fmt: skip
+        warm = self.warm_start and hasattr(self, "converged_")
+        if not warm:
+            family = family.for_data(ex.take(np.arange(min(ex.n, START_ROWS))))
+            family_em.check_support(ex, family)
+            self.family_ = family
+        layout = Layout(self.family_, self.n_components, ex.d)
+        random_state = check_random_state(self.random_state)
+
+        def start(init: int) -> family_em.FamilyParams:
+            return self._start(ex, layout, random_state)
+
+        def run(init: int, p: family_em.FamilyParams,
+                bound: float) -> tuple[family_em.FamilyParams, list[float], bool]:  # fmt: skip
+            return family_em.run_family_em(ex, layout, p, self._settings(init), bound,
+                                           self.m_step == "newton")  # fmt: skip
+
+        best = self._best_of_starts(start, lambda: self._family_params(), run)
+        self.weights_ = np.asarray(best.weights, dtype=np.float64)
+        self.params_ = {n: np.asarray(v, dtype=np.float64) for n, v in best.theta.items()}
+        return self._rows(ex, layout, best, _labels, None, np.int64)
+
+    def _given_start(self, layout: Layout) -> family_em.FamilyParams | None:
+        """The start ``params_init`` and ``weights_init`` give, checked, or None."""
+        K = self.n_components
+        if self.params_init is None:
+            if self.weights_init is not None:
+                raise ValueError("weights_init needs params_init (a start of every parameter)")
+            return None
+        missing = set(layout.shapes) - set(self.params_init)
+        extra = set(self.params_init) - set(layout.shapes)
+        if missing or extra:
+            raise ValueError(f"params_init must give exactly the family's parameters "
+                             f"{sorted(layout.shapes)}; got "
+                             f"{sorted(self.params_init)}")  # fmt: skip
+        theta = {}
+        for name, shape in layout.shapes.items():
+            value = np.asarray(self.params_init[name], dtype=np.float64)
+            if value.shape != (K, *shape):
+                raise ValueError(f"params_init[{name!r}] should have the shape {(K, *shape)}, "
+                                 f"but got {value.shape}")  # fmt: skip
+            if not all(layout.domains[name].contains(v) for v in value):
+                raise ValueError(f"params_init[{name!r}] lies outside the parameter's domain "
+                                 f"({layout.domains[name].kind})")  # fmt: skip
+            theta[name] = value
+        weights = np.full(K, 1.0 / K) if self.weights_init is None else \
+            check_weights(self.weights_init, K).astype(np.float64)  # fmt: skip
+        return family_em.FamilyParams(weights, theta)
+
+    def _start(self, ex: Executor, layout: Layout, random_state: Any) -> family_em.FamilyParams:
+        """The start: ``params_init``, or responsibilities on a sample and the M-step from
+        them there."""
+        K = self.n_components
+        given = self._given_start(layout)
+        if given is not None:
+            family_em.check_logpdf(layout, ex.take(np.arange(min(ex.n, 500))), given.theta)
+            return given
+        idx = np.arange(ex.n) if ex.n <= START_ROWS else \
+            np.sort(random_state.choice(ex.n, START_ROWS, replace=False))  # fmt: skip
+        X = ex.take(idx).astype(np.float64)
+        w = ex.weights_at(idx).astype(np.float64)
+        if self.init_params == "random":
+            resp = random_state.uniform(size=(len(idx), K))
+            resp /= resp.sum(axis=1, keepdims=True)
+        else:
+            result = kmeans(ex, K, init="k-means++", n_init=1, random_state=random_state,
+                            max_iter=300 if self.init_params == "kmeans" else 1)  # fmt: skip
+            labels = ex.gather(result.labels, idx).astype(np.int64)
+            resp = np.zeros((len(idx), K))
+            resp[np.arange(len(idx)), labels] = 1.0
+        # the logpdf is checked (shape, values, derivatives) before Newton's method runs on it
+        family_em.check_logpdf(layout, X[: min(len(X), 500)], layout.natural(np.zeros(layout.size)))
+        return family_em.initial_family_params(layout, X, w, resp, self.m_step == "newton")
+
+    def _family_params(self) -> family_em.FamilyParams:
+        return family_em.FamilyParams(np.asarray(self.weights_, dtype=np.float64),
+                                      {n: np.asarray(v, np.float64) for n, v in
+                                       self.params_.items()})  # fmt: skip
+
+    def _fit_elliptical(self, family: EllipticalFamily, X: Any, sample_weight: Any) -> Any:
+        """Gaussian and Student-t families: their own estimator's EM."""
+        cls = StudentTMixture if family.estimator == "t" else GaussianMixture
+        estimator = cls(self.n_components)
+        estimator.set_params(tol=self.tol, max_iter=self.max_iter, n_init=self.n_init,
+                             random_state=self.random_state, verbose=self.verbose,
+                             verbose_interval=self.verbose_interval, max_memory=self.max_memory,
+                             callback=self.callback, init_params=self.init_params,
+                             **family.options)  # fmt: skip
+        labels = estimator.fit_predict(X, sample_weight=sample_weight)
+        self.estimator_ = estimator
+        self.family_ = family
+        self.n_features_in_ = estimator.n_features_in_
+        for name in ("converged_", "n_iter_", "lower_bound_", "lower_bounds_"):
+            setattr(self, name, getattr(estimator, name))
+        unit = estimator._model
+        self.weights_ = to_host(estimator.weights_)
+        self.params_ = {"mean": to_host(estimator.means_),
+                        "covariance": np.asarray(unit.to_matrices(
+                            unit.from_public(to_host(estimator.covariances_)),
+                            self.n_components, self.n_features_in_))}  # fmt: skip
+        if family.estimator == "t":
+            self.params_["dof"] = np.asarray(estimator.degrees_of_freedom_)
+        return labels
+
+    # ------------------------------------------------------------------ prediction
+    def _params(self, shift: np.ndarray, dtype: Any) -> Params:
+        raise NotImplementedError("MixtureModel's parameters are params_")
+
+    def _rows(self, ex: Executor, layout: Layout, params: family_em.FamilyParams, kernel: Any,
+              cols: int | None, dtype: Any = None) -> Any:  # fmt: skip
+        return family_em.per_row(ex, layout, params, kernel, cols, dtype)
+
+    def _per_row(self, X: Any, kernel: Any, cols: int | None, dtype: Any = None) -> Any:
+        check_is_fitted(self)
+        if "estimator_" in self.__dict__:
+            return self.estimator_._per_row(X, kernel, cols, dtype)
+        ex = self._family_executor(X, reset=False, summarise=False)
+        self._checked(ex)
+        layout = Layout(self.family_, self.n_components, ex.d)
+        return self._rows(ex, layout, self._family_params(), _ROW_KERNELS[kernel], cols, dtype)
+
+    def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Draw samples from the fitted mixture.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+
+        Raises
+        ------
+        ValueError
+            For a family that cannot sample (a user family without ``sample=``).
+        """
+        check_is_fitted(self)
+        if "estimator_" in self.__dict__:
+            return self.estimator_.sample(n_samples)
+        if n_samples < 1:
+            raise ValueError(f"Invalid value for 'n_samples': {n_samples} . The sampling "
+                             "requires at least one sample.")  # fmt: skip
+        rng = check_random_state(self.random_state)
+        counts = rng.multinomial(n_samples, self.weights_)
+        family = self.family_
+        parts = [family.draw(rng, int(c), **{n: v[k] for n, v in self.params_.items()})
+                 for k, c in enumerate(counts)]  # fmt: skip
+        y = np.concatenate([np.full(c, k, dtype=np.int64) for k, c in enumerate(counts)])
+        return np.vstack(parts), y
+
+    # ------------------------------------------------------------------ criteria
+    def _n_parameters(self) -> int:
+        """Free parameters: K - 1 weights and each component's (shared ones once)."""
+        check_is_fitted(self)
+        if "estimator_" in self.__dict__:
+            return int(self.estimator_.n_parameters_)
+        layout = Layout(self.family_, self.n_components, self.n_features_in_)
+        return int(self.n_components - 1 + layout.size)
+
+    @property
+    def n_parameters_(self) -> int:
+        """The number of free parameters BIC and AIC count."""
+        return self._n_parameters()
+
+    def bic(self, X: Any) -> float:
+        """Bayesian information criterion on ``X`` (lower is better)."""
+        n = np.shape(X)[0]
+        return -2 * self.score(X) * n + self._n_parameters() * math.log(n)
+
+    def aic(self, X: Any) -> float:
+        """Akaike information criterion on ``X`` (lower is better)."""
+        return -2 * self.score(X) * np.shape(X)[0] + 2 * self._n_parameters()
+
+    # ------------------------------------------------------------------ inference
+    def standard_errors(self, X: Any, sample_weight: Any = None) -> dict[str, np.ndarray]:
+        """Standard errors from the exact observed information of ``X``'s likelihood.
+
+        The negative Hessian (by AD) of the log-likelihood in the free
+        parameters (softmax logits, each parameter's unconstrained form) is
+        inverted and mapped to the natural parameters by the delta method.
+        Meaningful at a maximum of the likelihood of ``X`` (fit with a small
+        ``tol``).
+
+        Returns
+        -------
+        dict
+            ``"weights"`` (K,) and each parameter's errors, shaped like
+            ``params_[name]``.
+        """
+        check_is_fitted(self)
+        if "estimator_" in self.__dict__:
+            errors = self.estimator_.standard_errors(X, sample_weight)
+            return {"weights": errors["weights"], "mean": errors["means"],
+                    "covariance": errors["covariances"]}  # fmt: skip
+        ex = self._family_executor(X, sample_weight, reset=False)
+        if not ex.in_memory_numpy:
+            raise ValueError("standard_errors differentiate the likelihood with gradmix's numpy "
+                             "AD: pass numpy data")  # fmt: skip
+        idx = np.arange(ex.n)
+        rows, w = ex.take(idx).astype(np.float64), ex.weights_at(idx).astype(np.float64)
+        layout = Layout(self.family_, self.n_components, ex.d)
+        return family_standard_errors(layout, self.weights_, self.params_, rows, w)
+
+    def confidence_intervals(
+        self, X: Any, level: float = 0.95, sample_weight: Any = None
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Wald intervals ``estimate ± z·se`` for the weights and every parameter."""
+        if not 0.0 < level < 1.0:
+            raise ValueError(f"level must lie in (0, 1), got {level}")
+        from scipy.stats import norm
+
+        se = self.standard_errors(X, sample_weight)
+        z = float(norm.ppf(0.5 + level / 2))
+        estimates = {"weights": self.weights_, **self.params_}
+        return {n: (np.asarray(estimates[n]) - z * e, np.asarray(estimates[n]) + z * e)
+                for n, e in se.items()}  # fmt: skip
+
+    def icl(self, X: Any) -> float:
+        """Integrated completed likelihood: ``bic(X) - 2 Σᵢ log maxₖ rᵢₖ``."""
+        log_max = float(np.sum(to_host(self._per_row(X, log_max_kernel, None))))
+        return float(self.bic(X) - 2.0 * log_max)

@@ -1,0 +1,370 @@
+"""Mixtures of any family: domains, the Newton M-step against closed forms, built-in families
+against R's flexmix and mixtools and scipy, a user's family, the ascent, bad input.
+
+R references (R 4.2, Debian's r-cran-flexmix 2.3-18 and r-cran-mixtools 2.0.0), on data
+written by numpy with the seeds below:
+
+    fit <- flexmix(X ~ 1, model = FLXMCmvpois(), cluster = labels,
+                   control = list(tolerance = 1e-13, iter.max = 10000, minprior = 0))
+    g <- gammamixEM(x, lambda = c(.5, .5), alpha = c(1.5, 8), beta = c(2, 1.5),
+                    epsilon = 1e-12, maxit = 100000, mom.start = FALSE)
+"""
+
+import dask.array as da
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gradmix as gm
+import gradmix.scipy.special as sc
+from gradmix.mixture.families import Domain, Poisson
+from gradmix.mixture.families.newton import Layout, maximise
+from scipy import stats
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+# ------------------------------------------------------------------ domains
+@pytest.mark.parametrize("domain, value", [
+    (Domain("real"), np.array([[-1.5, 2.0]])),
+    (Domain("positive"), np.array([0.3, 7.0])),
+    (Domain("interval", -2.0, 5.0), np.array([-1.9, 0.0, 4.99])),
+    (Domain("simplex"), np.array([[0.2, 0.5, 0.3], [0.9, 0.05, 0.05]])),
+    (Domain("cholesky"), np.array([[2.0, 0.3, 0.1], [0.3, 1.0, -0.2], [0.1, -0.2, 0.5]])),
+])  # fmt: skip
+def test_domains_map_free_vectors_onto_their_values_and_back(domain, value):
+    u = domain.to_free(value)
+    assert u.shape == (domain.free_size(value.shape),)
+    np.testing.assert_allclose(domain.to_value(u, value.shape), value, rtol=1e-12, atol=1e-14)
+    any_u = np.random.default_rng(0).normal(size=u.shape) * 3
+    assert domain.contains(domain.to_value(any_u, value.shape))
+
+
+def test_bad_parameter_specs_are_refused():
+    logpdf = lambda x, a: np.zeros(len(x))  # noqa: E731
+    with pytest.raises(ValueError, match="unknown domain 'negative'"):
+        gm.Family(logpdf, {"a": "negative"})
+    with pytest.raises(ValueError, match="finite ends low < high"):
+        gm.Family(logpdf, {"a": ("interval", 3.0, 1.0)})
+    with pytest.raises(ValueError, match="shape must be a tuple"):
+        gm.Family(logpdf, {"a": ((0,), "real")})
+    with pytest.raises(ValueError, match="non-empty dict"):
+        gm.Family(logpdf, {})
+    with pytest.raises(ValueError, match="constraints name 'b'"):
+        gm.Family(logpdf, {"a": "real"}, constraints={"b": "shared"})
+    with pytest.raises(ValueError, match="needs a shape \\(..., p, p\\)"):
+        Layout(gm.Family(logpdf, {"a": (("d",), "cholesky")}), 2, 3)
+
+
+# ------------------------------------------------------------------ Newton against closed forms
+def gaussian_family():
+    def logpdf(x, mean, cov):
+        L = np.linalg.cholesky(cov)
+        z = np.linalg.solve(L, (x - mean).T)
+        return (-0.5 * np.sum(z * z, axis=0) - np.sum(np.log(np.diagonal(L)))
+                - 0.5 * x.shape[1] * np.log(2 * np.pi))  # fmt: skip
+
+    return gm.Family(logpdf, {"mean": (("d",), "real"), "cov": (("d", "d"), "cholesky")},
+                     init=lambda x, w: {"mean": np.average(x, axis=0, weights=w),
+                                        "cov": np.cov(x.T, aweights=w, bias=True)})  # fmt: skip
+
+
+@pytest.mark.parametrize("family, data", [
+    (gm.families.Poisson(), lambda r: r.poisson([2.0, 7.0, 0.5], size=(400, 3))),
+    (gm.families.Exponential(), lambda r: r.exponential([1.0, 4.0], size=(400, 2))),
+    (gm.families.Bernoulli(), lambda r: (r.random((400, 3)) < [0.2, 0.5, 0.9]).astype(float)),
+    (gm.families.LogNormal(), lambda r: np.exp(r.normal([0.0, 2.0], [0.5, 1.0], (400, 2)))),
+    (gm.families.Gamma(), lambda r: r.gamma([2.0, 0.7], [1.0, 3.0], size=(400, 2))),
+    (gm.families.VonMises(), lambda r: r.vonmises([0.5, -2.0], [4.0, 1.0], size=(400, 2))),
+    (gaussian_family(), lambda r: r.multivariate_normal([1, 2], [[2, 0.6], [0.6, 1]], 400)),
+])  # fmt: skip
+def test_the_newton_m_step_is_the_closed_form(family, data):
+    rng = np.random.default_rng(0)
+    X = np.asarray(data(rng), dtype=float)
+    W = rng.dirichlet([1.0, 1.0], size=len(X))  # soft responsibilities of two components
+    layout = Layout(family, 2, X.shape[1])
+    z = maximise(layout, np.zeros(layout.size), X, W, max_iter=200, tol=0.0)
+    newton = layout.natural(z)
+    if family.closed_form:
+        closed = family.m_step(family.statistics(X, W), None)
+    else:  # the Gaussian's: weighted means and covariances
+        closed = {
+            "mean": (W.T @ X) / W.sum(axis=0)[:, None],
+            "cov": np.stack([np.cov(X.T, aweights=W[:, k], bias=True) for k in range(2)]),
+        }
+    for name in closed:
+        if name == "mu":  # an angle: the same direction
+            np.testing.assert_allclose(np.cos(newton[name] - closed[name]), 1.0, atol=1e-12)
+        else:
+            np.testing.assert_allclose(newton[name], closed[name], rtol=1e-8, atol=1e-10)
+
+
+# ------------------------------------------------------------------ outside references
+def test_poisson_mixture_is_flexmixs_from_the_same_start():
+    rng = np.random.default_rng(23)
+    lam = np.array([[1.0, 6.0, 2.0, 9.0], [7.0, 1.5, 5.0, 2.0], [3.0, 3.0, 12.0, 0.5]])
+    X = rng.poisson(lam[rng.choice(3, 600, p=[0.5, 0.3, 0.2])]).astype(float)
+    labels = rng.integers(0, 3, 600)  # flexmix's cluster = labels + 1
+    start = {"lam": np.array([X[labels == k].mean(axis=0) for k in range(3)])}
+    weights = np.bincount(labels) / len(labels)
+    # flexmix: logLik -5494.2290535732 (after its iteration 331, tolerance 1e-13)
+    prior = [0.0941530007, 0.3873462388, 0.5185007606]
+    lam_ref = np.array([[1.786133452553, 5.732657791826, 0.982259992932, 10.77114778191],
+                        [0.913171832557, 6.061130892545, 2.338510777878, 8.528526806307],
+                        [5.36762246097, 2.11024482128, 7.55390249456, 1.40283476191]])  # fmt: skip
+    for route in ("auto", "newton"):
+        m = gm.MixtureModel("poisson", 3, params_init=start, weights_init=weights, tol=1e-13,
+                            max_iter=20_000, m_step=route).fit(X)  # fmt: skip
+        assert m.converged_
+        assert m.score(X) * len(X) >= -5494.2290535732 - 1e-8
+        assert m.score(X) * len(X) == pytest.approx(-5494.2290535732, abs=1e-6)
+        np.testing.assert_allclose(m.weights_, prior, atol=1e-5)
+        np.testing.assert_allclose(m.params_["lam"], lam_ref, rtol=1e-4)
+
+
+def test_gamma_mixture_reaches_mixtools_optimum():
+    rng = np.random.default_rng(29)
+    x = np.r_[rng.gamma(2.0, 1.5, 350), rng.gamma(9.0, 1.2, 250)][:, None]
+    # mixtools gammamixEM: loglik -1641.8104557331, lambda (0.573869400719, 0.426130599281),
+    # alpha (2.02161067436, 8.85514457763), beta (scale) (1.40860171948, 1.20391980752)
+    start = {"shape": [[1.5], [8.0]], "rate": [[0.5], [1 / 1.5]]}
+    m = gm.MixtureModel("gamma", 2, params_init=start, tol=1e-13, max_iter=20_000).fit(x)
+    assert m.score(x) * len(x) >= -1641.8104557331 - 1e-8
+    np.testing.assert_allclose(m.weights_, [0.573869400719, 0.426130599281], atol=1e-4)
+    np.testing.assert_allclose(m.params_["shape"].ravel(), [2.02161067436, 8.85514457763],
+                               rtol=1e-4)  # fmt: skip
+    np.testing.assert_allclose(1 / m.params_["rate"].ravel(), [1.40860171948, 1.20391980752],
+                               rtol=1e-4)  # fmt: skip
+
+
+def test_bernoulli_latent_classes_equal_a_closed_form_em():
+    rng = np.random.default_rng(5)
+    p = np.array([[0.9, 0.8, 0.1, 0.2, 0.7], [0.2, 0.1, 0.8, 0.9, 0.3]])
+    X = (rng.random((800, 5)) < p[rng.choice(2, 800, p=[0.6, 0.4])]).astype(float)
+    w, q = np.array([0.5, 0.5]), np.array([[0.6, 0.6, 0.4, 0.4, 0.5], [0.4, 0.4, 0.6, 0.6, 0.5]])
+    m = gm.MixtureModel("bernoulli", 2, params_init={"p": q}, weights_init=w, tol=0,
+                        max_iter=50).fit(X)  # fmt: skip
+    for _ in range(50):  # the textbook EM of latent class analysis
+        logp = X @ np.log(q).T + (1 - X) @ np.log(1 - q).T + np.log(w)
+        r = np.exp(logp - logp.max(axis=1, keepdims=True))
+        r /= r.sum(axis=1, keepdims=True)
+        w, q = r.mean(axis=0), (r.T @ X) / r.sum(axis=0)[:, None]
+    np.testing.assert_allclose(m.weights_, w, rtol=1e-10)
+    np.testing.assert_allclose(m.params_["p"], q, rtol=1e-10)
+
+
+def test_von_mises_against_scipy_and_in_simulation():
+    rng = np.random.default_rng(3)
+    one = stats.vonmises.rvs(2.5, loc=1.0, size=500, random_state=rng)[:, None]
+    m = gm.MixtureModel("vonmises", 1, tol=1e-12).fit(one)
+    kappa, loc, _ = stats.vonmises.fit(one[:, 0], fscale=1)
+    assert m.params_["kappa"][0, 0] == pytest.approx(kappa, rel=1e-5)
+    assert np.cos(m.params_["mu"][0, 0] - loc) == pytest.approx(1.0, abs=1e-10)
+    two = np.r_[stats.vonmises.rvs(8.0, loc=-2.0, size=2000, random_state=rng),
+                stats.vonmises.rvs(3.0, loc=1.0, size=3000, random_state=rng)]  # fmt: skip
+    two = (np.mod(two + np.pi, 2 * np.pi) - np.pi)[:, None]
+    m = gm.MixtureModel("vonmises", 2, random_state=0, tol=1e-10).fit(two)
+    order = np.argsort(m.params_["mu"][:, 0])
+    np.testing.assert_allclose(m.params_["mu"][order, 0], [-2.0, 1.0], atol=0.05)
+    np.testing.assert_allclose(m.params_["kappa"][order, 0], [8.0, 3.0], rtol=0.1)
+    np.testing.assert_allclose(m.weights_[order], [0.4, 0.6], atol=0.02)
+
+
+def test_weibull_and_lognormal_recover_simulated_mixtures():
+    rng = np.random.default_rng(8)
+    x = np.r_[4.0 * rng.weibull(1.5, 3000), 20.0 * rng.weibull(5.0, 2000)][:, None]
+    m = gm.MixtureModel("weibull", 2, random_state=0, tol=1e-9).fit(x)
+    order = np.argsort(m.params_["scale"][:, 0])
+    np.testing.assert_allclose(m.params_["shape"][order, 0], [1.5, 5.0], rtol=0.1)
+    np.testing.assert_allclose(m.params_["scale"][order, 0], [4.0, 20.0], rtol=0.05)
+    y = np.exp(np.r_[rng.normal(0.0, 0.4, 3000), rng.normal(2.0, 0.3, 2000)])[:, None]
+    m = gm.MixtureModel("lognormal", 2, random_state=0, tol=1e-9).fit(y)
+    order = np.argsort(m.params_["mu"][:, 0])
+    np.testing.assert_allclose(m.params_["mu"][order, 0], [0.0, 2.0], atol=0.05)
+    np.testing.assert_allclose(m.params_["sigma"][order, 0], [0.4, 0.3], rtol=0.08)
+
+
+def test_categorical_latent_classes_recover_their_probabilities():
+    rng = np.random.default_rng(4)
+    probs = np.array([[[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.5, 0.4, 0.1]],
+                      [[0.1, 0.2, 0.7], [0.8, 0.1, 0.1], [0.1, 0.1, 0.8]]])  # fmt: skip
+    z = rng.choice(2, 4000, p=[0.55, 0.45])
+    u = rng.random((4000, 3, 1))
+    X = np.sum(u > np.cumsum(probs[z], axis=-1), axis=-1).astype(float)
+    m = gm.MixtureModel("categorical", 2, random_state=0, n_init=3, tol=1e-9).fit(X)
+    assert m.family_.n_categories == 3
+    order = np.argsort(m.params_["probs"][:, 0, 0])[::-1]
+    np.testing.assert_allclose(m.params_["probs"][order], probs, atol=0.04)
+    np.testing.assert_allclose(m.weights_[order], [0.55, 0.45], atol=0.02)
+
+
+# ------------------------------------------------------------------ a user's family
+def skew_normal():
+    def logpdf(x, loc, scale, alpha):
+        z = (x[:, 0] - loc) / scale
+        return (np.log(2.0) - np.log(scale) - 0.5 * np.log(2 * np.pi) - 0.5 * z * z
+                + sc.log_ndtr(alpha * z))  # fmt: skip
+
+    def sample(rng, n, loc, scale, alpha):
+        return stats.skewnorm.rvs(alpha, loc, scale, size=(n, 1), random_state=rng)
+
+    return gm.Family(logpdf, {"loc": "real", "scale": "positive", "alpha": "real"},
+                     sample=sample, name="skew-normal")  # fmt: skip
+
+
+def test_a_users_skew_normal_mixture_recovers_its_parameters():
+    rng = np.random.default_rng(1)
+    X = np.r_[stats.skewnorm.rvs(4, 0, 1, size=3000, random_state=rng),
+              stats.skewnorm.rvs(-3, 6, 1.5, size=2000, random_state=rng)][:, None]  # fmt: skip
+    m = gm.MixtureModel(skew_normal(), 2, random_state=0, tol=1e-9, max_iter=2000).fit(X)
+    order = np.argsort(m.params_["loc"])
+    np.testing.assert_allclose(m.params_["loc"][order], [0.0, 6.0], atol=0.1)
+    np.testing.assert_allclose(m.params_["scale"][order], [1.0, 1.5], rtol=0.1)
+    np.testing.assert_allclose(m.params_["alpha"][order], [4.0, -3.0], rtol=0.3)
+    np.testing.assert_allclose(m.weights_[order], [0.6, 0.4], atol=0.02)
+    Y, y = m.sample(100)
+    assert Y.shape == (100, 1) and set(np.unique(y)) <= {0, 1}
+
+
+def test_standard_errors_agree_with_a_parametric_bootstrap():
+    family = skew_normal()
+    rng = np.random.default_rng(2)
+    X = stats.skewnorm.rvs(3, 1, 2, size=400, random_state=rng)[:, None]
+    fit = gm.MixtureModel(family, 1, tol=1e-10, max_iter=500).fit(X)
+    se = fit.standard_errors(X)
+    truth = {n: v[0] for n, v in fit.params_.items()}
+    refits = []
+    for b in range(200):
+        Xb = stats.skewnorm.rvs(truth["alpha"], truth["loc"], truth["scale"], size=400,
+                                random_state=np.random.default_rng(1000 + b))[:, None]  # fmt: skip
+        start = {n: v[None] for n, v in truth.items()}
+        mb = gm.MixtureModel(family, 1, tol=1e-9, max_iter=500, params_init=start).fit(Xb)
+        refits.append([mb.params_[n][0] for n in ("loc", "scale", "alpha")])
+    spread = np.std(refits, axis=0, ddof=1)
+    np.testing.assert_allclose([se[n][0] for n in ("loc", "scale", "alpha")], spread, rtol=0.15)
+
+
+# ------------------------------------------------------------------ the ascent
+def hard_family():
+    """A density whose Hessian is not negative definite away from the optimum (Cauchy)."""
+    return gm.Family(lambda x, loc, scale: np.sum(-np.log(np.pi * scale) - np.log1p(
+        ((x - loc) / scale) ** 2), axis=1), {"loc": (("d",), "real"),
+                                             "scale": (("d",), "positive")})  # fmt: skip
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.sampled_from(["poisson", "gamma", "vonmises", "user",
+                                                    "cauchy"]), st.integers(1, 3))  # fmt: skip
+def test_em_never_decreases_the_likelihood(seed, kind, K):
+    rng = np.random.default_rng(seed)
+    n = 150
+    if kind == "poisson":
+        X, family = rng.poisson(rng.uniform(0.5, 10, (K, 2))[rng.integers(0, K, n)]), "poisson"
+    elif kind == "gamma":
+        X, family = rng.gamma(rng.uniform(0.5, 5, (n, 1)), 1.0), "gamma"
+    elif kind == "vonmises":
+        X, family = rng.vonmises(rng.uniform(-3, 3, K)[rng.integers(0, K, n)], 3.0)[:, None], \
+            "vonmises"  # fmt: skip
+    elif kind == "user":
+        X, family = rng.standard_t(3, size=(n, 1)) * 2 + rng.integers(0, K, n)[:, None] * 5, \
+            skew_normal()  # fmt: skip
+    else:
+        X, family = rng.standard_cauchy((n, 1)), hard_family()
+    m = gm.MixtureModel(family, K, random_state=seed, tol=0, max_iter=15).fit(X)
+    lb = np.asarray(m.lower_bounds_)
+    assert np.all(np.diff(lb) >= -1e-10 * np.maximum(1.0, np.abs(lb[1:])))
+    np.testing.assert_allclose(m.predict_proba(X).sum(axis=1), 1.0, rtol=1e-12)
+
+
+# ------------------------------------------------------------------ the estimator surface
+def test_dask_sample_weight_and_predictions():
+    rng = np.random.default_rng(6)
+    X = rng.poisson(np.array([[2.0, 8.0], [9.0, 1.0]])[rng.integers(0, 2, 900)]).astype(float)
+    kw = dict(n_components=2, params_init={"lam": [[1.0, 5.0], [5.0, 1.0]]}, tol=1e-10)
+    a = gm.MixtureModel("poisson", **kw).fit(X)
+    b = gm.MixtureModel("poisson", **kw).fit(da.from_array(X, chunks=250))
+    np.testing.assert_allclose(b.lower_bounds_, a.lower_bounds_, rtol=1e-12)
+    np.testing.assert_array_equal(np.asarray(b.predict(da.from_array(X, chunks=250))),
+                                  a.predict(X))  # fmt: skip
+    w = rng.integers(0, 3, len(X))
+    c = gm.MixtureModel("poisson", **kw).fit(X, sample_weight=w)
+    d = gm.MixtureModel("poisson", **kw).fit(np.repeat(X, w, axis=0))
+    np.testing.assert_allclose(c.params_["lam"], d.params_["lam"], rtol=1e-9)
+    assert a.score(X) == pytest.approx(np.mean(a.score_samples(X)))
+    assert a.bic(X) == pytest.approx(-2 * a.score(X) * len(X) + 5 * np.log(len(X)))
+    assert a.n_parameters_ == 5 and a.icl(X) >= a.bic(X)
+
+
+def test_gaussian_and_t_families_span_one_api():
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(size=(200, 2)), rng.normal(size=(200, 2)) + 6]
+    g = gm.MixtureModel(gm.families.Gaussian("VVV"), 2, random_state=0).fit(X)
+    ref = gm.GaussianMixture(2, covariance_type="VVV", random_state=0).fit(X)
+    np.testing.assert_allclose(g.params_["mean"], ref.means_)
+    np.testing.assert_allclose(g.score_samples(X), ref.score_samples(X))
+    t = gm.MixtureModel("t", 2, random_state=0).fit(X)
+    assert t.params_["dof"].shape == (2,) and t.n_parameters_ == ref.n_parameters_ + 2
+
+
+def test_select_model_compares_families_by_bic():
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(np.array([[2.0, 9.0], [10.0, 1.0]])[rng.integers(0, 2, 600)])
+    sel = gm.select_model(counts.astype(float), range(1, 4), ("VVV",), random_state=0,
+                          families=("gaussian", "poisson"))  # fmt: skip
+    assert sel.best_params_ == {"n_components": 2, "family": "poisson"}
+    assert sel.covariance_types == ["VVV", "poisson"]
+    assert isinstance(sel.best_, gm.MixtureModel)
+    normal = np.r_[rng.normal(size=(300, 2)), rng.normal(size=(300, 2)) * 2 + 7]
+    sel = gm.select_model(normal, range(1, 4), ("VVV",), random_state=0,
+                          families=("gaussian", "exponential"))  # fmt: skip
+    assert sel.best_params_["family"] == "gaussian"
+
+
+# ------------------------------------------------------------------ bad input
+def test_data_outside_a_support_name_the_rows():
+    with pytest.raises(
+        ValueError,
+        match="2 rows are outside the support of the poisson family "
+        "\\(non-negative integers\\); the first is row 1",
+    ):
+        gm.MixtureModel("poisson", 1).fit(np.array([[1.0], [-2.0], [0.5], [3.0]]))
+    with pytest.raises(ValueError, match="angles in radians"):
+        gm.MixtureModel("vonmises", 1).fit(np.array([[0.1], [4.0], [1.0]]))
+    with pytest.raises(ValueError, match="positive numbers"):
+        gm.MixtureModel("gamma", 1).fit(np.array([[0.1], [0.0], [1.0]]))
+
+
+def test_bad_logpdfs_get_clear_errors_at_the_start():
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    spec = {"m": (("d",), "real")}
+    with pytest.raises(ValueError, match="shape \\(50,\\); it returned shape \\(50, 2\\)"):
+        gm.MixtureModel(gm.Family(lambda x, m: -((x - m) ** 2), spec), 1).fit(X)
+    with pytest.raises(ValueError, match="logpdf returned nan at row 0"):
+        gm.MixtureModel(gm.Family(lambda x, m: np.sum(np.log(x - m - 100), axis=1), spec),
+                        1).fit(X)  # fmt: skip
+
+    def converting(x, m):
+        shift = np.asarray(m, dtype=float)  # drops the derivative: refused under AD
+        return -np.sum((x - shift) ** 2, axis=1)
+
+    with pytest.raises(ValueError, match="parameter 'm' in a way gradmix cannot"):
+        gm.MixtureModel(gm.Family(converting, spec), 1).fit(X)
+    with pytest.raises(ValueError, match="params_init\\['m'\\] should have the shape"):
+        gm.MixtureModel(gm.Family(lambda x, m: -np.sum((x - m) ** 2, axis=1), spec), 2,
+                        params_init={"m": np.zeros((2, 3))}).fit(X)  # fmt: skip
+    with pytest.raises(ValueError, match="family must be a gm.Family"):
+        gm.MixtureModel("zipf", 2).fit(X)
+    with pytest.raises(ValueError, match="MixtureModel runs the family's numpy logpdf"):
+        import array_api_strict
+
+        gm.MixtureModel("exponential", 1).fit(array_api_strict.asarray(np.abs(X)))
+
+
+def test_sampling_a_family_without_a_sampler_says_so():
+    X = np.random.default_rng(0).normal(size=(60, 1))
+    m = gm.MixtureModel(gm.Family(lambda x, m: -np.sum((x - m) ** 2, axis=1),
+                                  {"m": (("d",), "real")}), 1).fit(X)  # fmt: skip
+    with pytest.raises(ValueError, match="has no sample="):
+        m.sample(3)
+    assert isinstance(Poisson().describe(), str)
