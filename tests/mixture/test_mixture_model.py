@@ -368,3 +368,34 @@ def test_sampling_a_family_without_a_sampler_says_so():
     with pytest.raises(ValueError, match="has no sample="):
         m.sample(3)
     assert isinstance(Poisson().describe(), str)
+
+
+def test_save_and_load_built_in_and_user_families(tmp_path):
+    rng = np.random.default_rng(0)
+    Y = rng.integers(0, 3, size=(300, 2)).astype(float)
+    m = gm.MixtureModel("categorical", 2, random_state=0).fit(Y)
+    back = gm.load(m.save(tmp_path / "c"))
+    assert back.family_.n_categories == 3
+    np.testing.assert_allclose(back.predict_proba(Y), m.predict_proba(Y), rtol=1e-14)
+    Z = stats.skewnorm.rvs(3, size=(300, 1), random_state=rng)
+    u = gm.MixtureModel(skew_normal(), 1, random_state=0).fit(Z)
+    path = u.save(tmp_path / "u")
+    with pytest.raises(ValueError, match="user family 'skew-normal', whose code is not saved"):
+        gm.load(path)
+    other = gm.Family(lambda x, loc: -np.sum((x - loc) ** 2, axis=1), {"loc": "real"})
+    with pytest.raises(ValueError, match="other parameters than the file's"):
+        gm.load(path, family=other)
+    back = gm.load(path, family=skew_normal())
+    np.testing.assert_allclose(back.score_samples(Z), u.score_samples(Z), rtol=1e-14)
+    g = gm.MixtureModel("gaussian", 1).fit(Z)
+    with pytest.raises(TypeError, match="model.estimator_.save"):
+        g.save(tmp_path / "g")
+
+
+def test_warm_start_continues_from_the_fit():
+    rng = np.random.default_rng(1)
+    X = rng.gamma([2.0, 6.0], 1.0, size=(500, 2))
+    m = gm.MixtureModel("weibull", 2, random_state=0, max_iter=3).fit(X)
+    first = m.lower_bound_
+    m.set_params(warm_start=True, max_iter=20).fit(X)
+    assert m.lower_bounds_[0] >= first - 1e-12

@@ -67,11 +67,18 @@ class FamilyParams:
         return FamilyParams(self.weights.copy(), {n: v.copy() for n, v in self.theta.items()})
 
 
-def family_log_prob(layout: Layout, X: np.ndarray, theta: Theta,
-                    log_weights: np.ndarray) -> np.ndarray:  # fmt: skip
-    """log π_k + log f(x_i; θ_k), shape (n, K), impossible entries -inf."""
+def family_log_prob(layout: Layout, X: np.ndarray, theta: Theta, log_weights: np.ndarray,
+                    with_constant: bool = True) -> np.ndarray:  # fmt: skip
+    """log π_k + log f(x_i; θ_k), shape (n, K), impossible entries -inf (without the
+    family's row constant unless ``with_constant``)."""
+    family = layout.family
+    X = np.asarray(X, dtype=np.float64)
     with np.errstate(all="ignore"):
-        wlp = layout.family.log_prob(np.asarray(X, dtype=np.float64), theta) + log_weights
+        wlp = family.log_prob(X, theta) + log_weights
+        if with_constant:
+            constant = family.row_constant(X)
+            if constant is not None:
+                wlp += constant[:, None]
     return impossible_as_minus_inf(np, wlp)
 
 
@@ -82,9 +89,15 @@ def _host(chunk: Chunk) -> tuple[np.ndarray, np.ndarray]:
     return X, w
 
 
+def _constant_kernel(chunk: Chunk, family: MixtureFamily) -> float:
+    X, w = _host(chunk)
+    constant = family.row_constant(X)
+    return 0.0 if constant is None else float(w @ constant)
+
+
 def _closed_kernel(chunk: Chunk, layout: Layout, theta: Theta, log_w: np.ndarray) -> tuple:
     X, w = _host(chunk)
-    resp, lpn = responsibilities(np, family_log_prob(layout, X, theta, log_w))
+    resp, lpn = responsibilities(np, family_log_prob(layout, X, theta, log_w, False))
     wresp = resp * w[:, None]
     return (float(w @ lpn), *layout.family.statistics(X, wresp))
 
@@ -217,9 +230,12 @@ def run_family_em(ex: Executor, layout: Layout, params: FamilyParams, settings: 
             return np.log(p.weights)
 
     if family.closed_form and not newton:
+        # the rows' constant part of the log-likelihood, once: it moves no responsibility
+        constant = float(ex.map_reduce(_constant_kernel, family))
 
         def closed_step(p: FamilyParams) -> tuple[FamilyParams, float]:
             ll, *sums = ex.map_reduce(_closed_kernel, layout, p.theta, log_w(p))
+            ll = float(ll) + constant
             theta = family.m_step(tuple(sums), p.theta)
             nk = np.asarray(sums[0], dtype=np.float64)
             return FamilyParams(nk / np.sum(nk), theta), float(ll) / total

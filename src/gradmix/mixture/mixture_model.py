@@ -10,6 +10,7 @@ every family.
 
 from __future__ import annotations
 
+import json
 import math
 from numbers import Integral, Real
 from typing import Any
@@ -20,10 +21,16 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from gradmix.mixture import family_em
+from gradmix.mixture import family_em, persistence
 from gradmix.mixture.arrays import to_host
 from gradmix.mixture.executors import Executor, executor_for
-from gradmix.mixture.families import EllipticalFamily, MixtureFamily, family_for
+from gradmix.mixture.families import (
+    BUILT_IN,
+    EllipticalFamily,
+    Family,
+    MixtureFamily,
+    family_for,
+)
 from gradmix.mixture.families.newton import Layout
 from gradmix.mixture.family_inference import family_standard_errors
 from gradmix.mixture.gaussian_mixture import GaussianMixture
@@ -67,6 +74,79 @@ _ROW_KERNELS = {label_kernel: _labels, score_kernel: _log_norm, proba_kernel: _p
                 log_max_kernel: _log_max}  # fmt: skip
 
 
+FITTED = ("weights_", "converged_", "n_iter_", "lower_bound_", "lower_bounds_",
+          "n_features_in_", "feature_names_in_")  # fmt: skip
+
+
+def _saved_shapes(model: MixtureModel) -> dict[str, tuple[int, ...] | None]:
+    K, d = model.n_components, model.n_features_in_
+    shapes: dict[str, tuple[int, ...] | None] = {
+        "weights_": (K,), "converged_": (), "n_iter_": (), "lower_bound_": (),
+        "lower_bounds_": None, "feature_names_in_": (d,)}  # fmt: skip
+    family = family_for(model.family)
+    for spec in family.specs:
+        shapes[f"params_.{spec.name}"] = (K, *spec.resolved(d))
+    return shapes
+
+
+def _check_saved(model: MixtureModel) -> None:
+    """A loaded mixture's weights sum to one and its parameters lie in their domains."""
+    w = np.asarray(model.weights_)
+    if np.any(w < 0) or abs(float(np.sum(w)) - 1.0) > 1e-8:
+        raise ValueError("weights_ are not non-negative numbers summing to one")
+    family = family_for(model.family)
+    model.family_ = family
+    for spec in family.specs:
+        values = model.params_[spec.name]
+        if not all(spec.domain.contains(v) for v in values):
+            raise ValueError(f"params_.{spec.name} lies outside the parameter's domain "
+                             f"({spec.domain.kind})")  # fmt: skip
+
+
+def _encode(model: MixtureModel) -> dict[str, Any]:
+    """The fitted family as JSON: a built-in's name and arguments, a user family's specs."""
+    if "estimator_" in model.__dict__:
+        raise TypeError("a MixtureModel of Gaussian or Student-t components is saved as its "
+                        "estimator: model.estimator_.save(path)")  # fmt: skip
+    family = model.family_
+    if isinstance(family, Family):
+        specs = [[s.name, list(s.shape), s.domain.kind, s.domain.low, s.domain.high]
+                 for s in family.specs]  # fmt: skip
+        return {"family": json.dumps({"user": family.describe(), "specs": specs,
+                                      "shared": sorted(family.shared)})}  # fmt: skip
+    return {"family": json.dumps({"builtin": family.name, **family.config()})}
+
+
+def _decode(params: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """Constructor parameters from a file's: the family rebuilt (a built-in) or given (a
+    user's, whose specs must be the file's)."""
+    try:
+        recorded = json.loads(params.get("family", ""))
+    except (TypeError, ValueError):
+        recorded = None
+    if not isinstance(recorded, dict):
+        raise ValueError("its family is not recorded")
+    given = options.get("family")
+    if "builtin" in recorded:
+        name = recorded["builtin"]
+        if name not in BUILT_IN:
+            raise ValueError(f"unknown built-in family {name!r}")
+        config = {k: v for k, v in recorded.items() if k != "builtin"}
+        return {**params, "family": BUILT_IN[name](**config)}
+    if not isinstance(given, Family):
+        raise ValueError(f"it holds a mixture of the user family {recorded.get('user')!r}, "
+                         "whose code is not saved: pass the same gm.Family as family= to "
+                         "gm.load")  # fmt: skip
+    specs = [[s.name, list(s.shape), s.domain.kind, s.domain.low, s.domain.high]
+             for s in given.specs]  # fmt: skip
+    if specs != recorded.get("specs") or sorted(given.shared) != recorded.get("shared"):
+        raise ValueError("the family given to gm.load has other parameters than the file's "
+                         f"({recorded.get('specs')})")  # fmt: skip
+    return {**params, "family": given}
+
+
+@persistence.register(persistence.Schema(FITTED, _saved_shapes, _check_saved,
+                                         encode=_encode, decode=_decode))  # fmt: skip
 class MixtureModel(MixtureBase):
     """A finite mixture of any family, fit by EM.
 

@@ -53,6 +53,30 @@ class Schema:
     check: Callable[[Any], None]
     #: attributes a fitted model may lack
     optional: frozenset[str] = frozenset({"feature_names_in_"})
+    #: constructor parameters that are not JSON as they are: the model's to JSON, and the
+    #: file's back (with what ``load`` was given, e.g. a user's family)
+    encode: Callable[[Any], dict[str, Any]] | None = None
+    decode: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
+
+
+def _get(model: Any, name: str) -> Any:
+    """A fitted attribute, or an entry of a dict attribute (``"params_.lam"``)."""
+    attr, _, key = name.partition(".")
+    value = getattr(model, attr)
+    return value[key] if key else value
+
+
+def _has(model: Any, name: str) -> bool:
+    attr, _, key = name.partition(".")
+    return hasattr(model, attr) and (not key or key in getattr(model, attr))
+
+
+def _set(model: Any, name: str, value: Any) -> None:
+    attr, _, key = name.partition(".")
+    if key:
+        model.__dict__.setdefault(attr, {})[key] = value
+    else:
+        setattr(model, attr, value)
 
 
 _CLASSES: dict[str, tuple[type, Schema]] = {}
@@ -105,16 +129,22 @@ def save(
     if name not in _CLASSES:
         raise TypeError(f"cannot save a {name}")
     path = model_path(path)
+    schema = _CLASSES[name][1]
+    encoded = {} if schema.encode is None else schema.encode(model)
     params = {}
     for k, v in model.get_params().items():
+        if k in encoded:
+            params[k] = encoded[k]
+            continue
         if isinstance(v, np.random.RandomState | np.random.Generator) or callable(v):
             v = None  # generators and callbacks are not saved
         params[k] = _jsonable(to_host(v) if hasattr(v, "__array_namespace__") else v)
     meta = {"format": FORMAT, "class": name, "params": params, "metadata": metadata or {}}
     arrays: dict[str, Any] = {"__meta__": np.array(json.dumps(meta))}
-    for attr in _CLASSES[name][1].fitted:
-        if hasattr(model, attr):
-            value = getattr(model, attr)
+    names = schema.fitted + tuple(n for n in schema.shapes(model) if n not in schema.fitted)
+    for attr in names:
+        if _has(model, attr):
+            value = _get(model, attr)
             if attr == "feature_names_in_":
                 value = np.asarray(value, dtype=str)
             arrays[attr] = np.asarray(to_host(value))  # device and lazy arrays come home
@@ -209,7 +239,7 @@ def _restore(v: Any, reader: _Reader, key: str) -> Any:
     return v
 
 
-def _read(path: Path) -> tuple[Any, dict[str, Any]]:
+def _read(path: Path, options: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     reader = _Reader(path)
     meta = reader.meta()
     entry = _CLASSES.get(str(meta.get("class")))
@@ -223,21 +253,28 @@ def _read(path: Path) -> tuple[Any, dict[str, Any]]:
     unknown = sorted(set(params) - set(known))
     if unknown:
         raise reader.error(f"unknown parameters {unknown} for {cls.__name__}")
-    model = cls(**{k: _restore(v, reader, k) for k, v in params.items()})
+    restored = {k: _restore(v, reader, k) for k, v in params.items()}
+    if schema.decode is not None:
+        try:
+            restored = schema.decode(restored, options)
+        except ValueError as exc:
+            raise reader.error(str(exc)) from None
+    model = cls(**restored)
     try:
         model._validate_params()
     except (ValueError, TypeError) as exc:
         raise reader.error(f"bad parameter: {str(exc).splitlines()[0]}") from None
-    allowed = {"__meta__.npy"} | {a + ".npy" for a in schema.fitted}
-    extra = sorted(set(reader.members) - allowed)
-    if extra:
-        raise reader.error(f"unexpected members {extra}")
     d = reader.array("n_features_in_", 8)
     if d.dtype.kind not in "iu" or not 1 <= int(d) <= 100_000:
         raise reader.error(f"n_features_in_ is {d!r}")
     model.n_features_in_ = int(d)
+    shapes = schema.shapes(model)
+    allowed = {"__meta__.npy"} | {a + ".npy" for a in (*schema.fitted, *shapes)}
+    extra = sorted(set(reader.members) - allowed)
+    if extra:
+        raise reader.error(f"unexpected members {extra}")
     budget = max(path.stat().st_size, 1)  # stored members: none holds more than the file
-    for attr, shape in schema.shapes(model).items():
+    for attr, shape in shapes.items():
         if attr == "n_features_in_":
             continue
         if attr + ".npy" not in reader.members:
@@ -245,7 +282,7 @@ def _read(path: Path) -> tuple[Any, dict[str, Any]]:
                 continue
             raise reader.error(f"it has no {attr}")
         value = reader.array(attr, budget, shape)
-        setattr(model, attr, _typed(reader, attr, value))
+        _set(model, attr, _typed(reader, attr, value))
     try:
         schema.check(model)
     except ValueError as exc:
@@ -281,10 +318,10 @@ def _typed(reader: _Reader, attr: str, value: np.ndarray) -> Any:
     return value
 
 
-def _guarded(path: str | Path) -> tuple[Any, dict[str, Any]]:
+def _guarded(path: str | Path, **options: Any) -> tuple[Any, dict[str, Any]]:
     path = Path(path)
     try:
-        return _read(path)
+        return _read(path, options)
     except (ModelFileError, FileNotFoundError):
         raise
     except Exception as exc:  # any other failure parsing untrusted bytes is a defect too
@@ -299,8 +336,15 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     return dict(metadata) if isinstance(metadata, dict) else {}
 
 
-def load(path: str | Path) -> Any:
+def load(path: str | Path, *, family: Any = None) -> Any:
     """Read a model written by ``model.save`` (never unpickles anything).
+
+    Parameters
+    ----------
+    path : str or Path
+    family : gm.Family, optional
+        For a MixtureModel of a user's family: the family (its code is not
+        in the file; its parameters are checked against the file's).
 
     Raises
     ------
@@ -310,4 +354,4 @@ def load(path: str | Path) -> Any:
         For anything else that is not a gradmix model file: one line
         naming the file and the defect.
     """
-    return _guarded(path)[0]
+    return _guarded(path, family=family)[0]

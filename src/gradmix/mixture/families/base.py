@@ -94,8 +94,17 @@ class MixtureFamily(ABC):
     def logpdf(self, x: Any, **params: Any) -> Any:
         """log f(x; θ) of every row of ``x`` (n, d): shape (n,).  Plain numpy."""
 
+    def row_constant(self, X: np.ndarray) -> np.ndarray | None:
+        """The part of log f(x; θ) that depends on the row alone, shape (n,), or None.
+
+        :meth:`log_prob` leaves it out (it moves no responsibility), so EM adds its sum
+        to the log-likelihood once instead of computing it every pass.
+        """
+        return None
+
     def log_prob(self, X: np.ndarray, theta: Theta) -> np.ndarray:
-        """log f(x_i; θ_k) of every row under every component, shape (n, K) (host numpy).
+        """log f(x_i; θ_k) of every row under every component, less :meth:`row_constant`,
+        shape (n, K) (host numpy).
 
         By default ``logpdf`` once per component; families with a faster joint form
         (a matrix product over components) override it.
@@ -148,6 +157,10 @@ class MixtureFamily(ABC):
 
     def describe(self) -> str:
         return self.name or type(self).__name__
+
+    def config(self) -> dict[str, Any]:
+        """A built-in family's constructor arguments (what a model file records)."""
+        return {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -36,9 +36,12 @@ class Poisson(MixtureFamily):
         lam = params["lam"]
         return np.sum(xlogy(x, lam) - lam - gammaln(x + 1.0), axis=1)
 
+    def row_constant(self, X: np.ndarray) -> np.ndarray | None:
+        return -gammaln(X + 1.0).sum(axis=1)
+
     def log_prob(self, X: np.ndarray, theta: Theta) -> np.ndarray:
         lam = theta["lam"]
-        return X @ np.log(lam).T - lam.sum(axis=1) - gammaln(X + 1.0).sum(axis=1)[:, None]
+        return X @ np.log(lam).T - lam.sum(axis=1)
 
     def support(self, X: np.ndarray) -> np.ndarray | None:
         return np.any(X < 0, axis=1) | _not_integer(X)
@@ -158,6 +161,9 @@ class Categorical(MixtureFamily):
         cum = np.cumsum(probs, axis=-1)
         u = rng.random_sample((n, probs.shape[0], 1))
         return np.minimum(np.sum(u > cum[None], axis=-1), probs.shape[-1] - 1).astype(float)
+
+    def config(self) -> dict[str, Any]:
+        return {"n_categories": self.n_categories}
 
     def __repr__(self) -> str:
         return f"Categorical(n_categories={self.n_categories})"

@@ -138,7 +138,10 @@ class LogNormal(MixtureFamily):
         L = np.log(X)
         quad = (L * L) @ prec.T - 2.0 * L @ (mu * prec).T + np.sum(mu * mu * prec, axis=1)
         const = -np.sum(np.log(theta["sigma"]), axis=1) - 0.5 * X.shape[1] * LOG_2PI
-        return -L.sum(axis=1)[:, None] - 0.5 * np.maximum(quad, 0.0) + const
+        return const - 0.5 * np.maximum(quad, 0.0)
+
+    def row_constant(self, X: np.ndarray) -> np.ndarray | None:
+        return -np.log(X).sum(axis=1)
 
     def support(self, X: np.ndarray) -> np.ndarray | None:
         return _not_positive(X)
