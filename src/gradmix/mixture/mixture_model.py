@@ -31,7 +31,7 @@ from gradmix.mixture.families import (
     MixtureFamily,
     family_for,
 )
-from gradmix.mixture.families.newton import Layout
+from gradmix.mixture.families.newton import NEWTON_BUDGET, Layout, block_rows
 from gradmix.mixture.family_inference import family_standard_errors
 from gradmix.mixture.gaussian_mixture import GaussianMixture
 from gradmix.mixture.lloyd import kmeans
@@ -172,7 +172,8 @@ class MixtureModel(MixtureBase):
     random_state, warm_start, verbose, verbose_interval
         As in GaussianMixture.
     max_memory : int, optional
-        Bytes of temporaries per chunk of rows.
+        Bytes of temporaries per chunk of rows (default 16 MiB; 64 MiB on the
+        Newton route, where AD's fixed cost per operation wants larger chunks).
     callback : callable, optional
         ``callback(init, n_iter, lower_bound)`` after every iteration.
     weights_init : array of shape (n_components,), optional
@@ -252,13 +253,21 @@ class MixtureModel(MixtureBase):
     # ------------------------------------------------------------------ the data
     def _family_executor(self, X: Any, sample_weight: Any = None, **kw: Any) -> Executor:
         K = self.n_components
+        family = family_for(self.family)
+        newton = self.m_step == "newton" or not family.closed_form
+
+        ad = newton and not isinstance(family, EllipticalFamily)
 
         def bytes_per_row(d: int, itemsize: int) -> int:
-            return (8 * K * d + 4 * K + d) * 8  # traced (n, d) blocks per component, (n, K)
+            if ad:  # AD keeps each component's traced (n, d) blocks with P + 1 directions
+                return NEWTON_BUDGET // block_rows(Layout(family, K, d))
+            return (4 * K + 2 * d) * 8  # the (n, K) log-densities, a row's statistics
 
         d = int(np.shape(X)[1]) if len(np.shape(X)) == 2 else 1
+        budget = self.max_memory if self.max_memory is not None else \
+            (NEWTON_BUDGET if ad else None)  # fmt: skip
         return executor_for(X, sample_weight, estimator=self, bytes_per_row=bytes_per_row,
-                            max_memory=self.max_memory, shift=np.zeros(d), **kw)  # fmt: skip
+                            max_memory=budget, shift=np.zeros(d), **kw)  # fmt: skip
 
     def _checked(self, ex: Executor) -> None:
         if not ex.numpy_chunks:
@@ -364,10 +373,11 @@ class MixtureModel(MixtureBase):
         if self.init_params == "random":
             resp = random_state.uniform(size=(len(idx), K))
             resp /= resp.sum(axis=1, keepdims=True)
-        else:
-            result = kmeans(ex, K, init="k-means++", n_init=1, random_state=random_state,
+        else:  # k-means on the sample: no copy of the whole data
+            rows = self._family_executor(X, None if ex.unit_weights else w, reset=False)
+            result = kmeans(rows, K, init="k-means++", n_init=1, random_state=random_state,
                             max_iter=300 if self.init_params == "kmeans" else 1)  # fmt: skip
-            labels = ex.gather(result.labels, idx).astype(np.int64)
+            labels = rows.to_host(result.labels).astype(np.int64)
             resp = np.zeros((len(idx), K))
             resp[np.arange(len(idx)), labels] = 1.0
         # the logpdf is checked (shape, values, derivatives) before Newton's method runs on it

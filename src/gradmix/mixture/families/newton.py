@@ -21,7 +21,8 @@ import numpy as np
 from gradmix.ad import grad, jvp
 from gradmix.mixture.families.base import MixtureFamily, Theta
 
-__all__ = ["Derivatives", "Layout", "ascent_direction", "derivatives", "maximise"]
+__all__ = ["NEWTON_BUDGET", "Derivatives", "Layout", "ascent_direction", "block_rows",
+           "blockwise_derivatives", "derivatives", "maximise"]  # fmt: skip
 
 
 class Layout:
@@ -152,13 +153,37 @@ def ascent_direction(layout: Layout, d: Derivatives) -> np.ndarray:
     return _negative_definite_solve(d.hessian, d.gradient)
 
 
+#: bytes of traced intermediates per block of rows on the Newton route: AD's cost per
+#: operation is fixed, so blocks of a few hundred rows would be dominated by it
+NEWTON_BUDGET = 64 * 2**20
+
+
+def block_rows(layout: Layout, budget: int = NEWTON_BUDGET) -> int:
+    """Rows per block whose traced intermediates (each component's (n, d) arrays with
+    P + 1 directions, a few dozen of them) stay within ``budget`` bytes."""
+    per_row = 8 * layout.K * max(layout.d, 1) * (layout.P + layout.S + 1) * 8
+    return max(budget // per_row, 64)
+
+
+def blockwise_derivatives(layout: Layout, z: np.ndarray, X: np.ndarray,
+                          W: np.ndarray) -> Derivatives:  # fmt: skip
+    """:func:`derivatives` summed over blocks of rows (bounded memory)."""
+    step = block_rows(layout)
+    total: Derivatives | None = None
+    for a in range(0, len(X), step):
+        part = derivatives(layout, z, X[a : a + step], W[a : a + step])
+        total = part if total is None else total + part
+    assert total is not None
+    return total
+
+
 def maximise(layout: Layout, z: np.ndarray, X: np.ndarray, W: np.ndarray, max_iter: int = 100,
              tol: float = 1e-10) -> np.ndarray:  # fmt: skip
     """Maximise Q on rows in memory by damped Newton steps (a backtracking line search per
     component); used for starts.  Returns z."""
     K, P = layout.K, layout.P
     for _ in range(max_iter):
-        d = derivatives(layout, z, X, W)
+        d = blockwise_derivatives(layout, z, X, W)
         step = ascent_direction(layout, d)
         if not np.any(step):
             break
