@@ -33,7 +33,7 @@ from gradmix.mixture.executors import Executor
 from gradmix.mixture.initialisation import initial_params
 from gradmix.mixture.maximisation import check_variances
 from gradmix.mixture.missing import impute_kernel, missing_per_row
-from gradmix.mixture.mixture_base import MixtureBase, label_kernel, log_max_kernel
+from gradmix.mixture.mixture_base import InformationCriteria, label_kernel
 from gradmix.mixture.params import Params
 from gradmix.mixture.validation import check_means, check_weights, host_values
 
@@ -48,7 +48,7 @@ CovarianceFactors = namedtuple("CovarianceFactors", ["volume", "shape", "orienta
 NOISE_ATTRIBUTES = ("noise_weight_", "hypervolume_", "noise_axes_", "noise_bounds_")
 
 
-class EMMixtureBase(MixtureBase):
+class EMMixtureBase(InformationCriteria):
     """The shared half of :class:`GaussianMixture` and :class:`StudentTMixture`."""
 
     init_params: str
@@ -315,31 +315,6 @@ class EMMixtureBase(MixtureBase):
         unit = self._model
         count = unit.n_parameters(K, d) + K * d + K - 1 + self._family.n_parameters(K)
         return int(count + (2 if self._has_noise else 0))
-
-    @property
-    def n_parameters_(self) -> int:
-        """(gradmix) The number of free parameters BIC and AIC count (mclust's)."""
-        check_is_fitted(self)
-        return self._n_parameters()
-
-    def bic(self, X: Any) -> float:
-        """Bayesian information criterion on ``X`` (lower is better; mclust's BIC negated)."""
-        n = np.shape(X)[0]
-        return -2 * self.score(X) * n + self._n_parameters() * math.log(n)
-
-    def aic(self, X: Any) -> float:
-        """Akaike information criterion on ``X`` (lower is better)."""
-        return -2 * self.score(X) * np.shape(X)[0] + 2 * self._n_parameters()
-
-    def icl(self, X: Any) -> float:
-        """(gradmix) Integrated completed likelihood: ``bic(X) - 2 Σᵢ log maxₖ rᵢₖ``.
-
-        BIC plus the entropy of the classification (Biernacki, Celeux & Govaert
-        2000, as mclust computes it with hard assignments; mclust reports it
-        negated): lower is better, and it prefers well-separated components.
-        """
-        log_max = float(np.sum(to_host(self._per_row(X, log_max_kernel, None))))
-        return float(self.bic(X) - 2.0 * log_max)
 
     @property
     def covariance_factors_(self) -> CovarianceFactors:

@@ -16,7 +16,11 @@ import numpy as np
 
 from gradmix.ad import hessian_blocks, jacfwd, logsumexp
 from gradmix.mixture.families.newton import Layout, component_log_densities
-from gradmix.mixture.inference import MAX_HESSIAN_SIZE, SingularInformationError
+from gradmix.mixture.inference import (
+    MAX_HESSIAN_SIZE,
+    SingularInformationError,
+    inverse_information,
+)
 
 __all__ = ["family_standard_errors"]
 
@@ -63,19 +67,7 @@ def family_standard_errors(layout: Layout, weights: np.ndarray, theta: dict[str,
     batch = max(1, min(len(t0), int(2e7 // per_dir)))
     with np.errstate(all="ignore"):
         H = hessian_blocks(lambda t: _log_likelihood(layout, t, X, w), t0, batch)
-    info = -0.5 * (H + H.T)
-    scale = np.sqrt(np.abs(np.diag(info)))
-    if not np.all(np.isfinite(info)) or np.any(np.diag(info) <= 0):
-        raise SingularInformationError("The observed information matrix is singular: some "
-                                       "parameters are not identified by the data.")  # fmt: skip
-    corr = info / np.outer(scale, scale)
-    smallest = float(np.linalg.eigvalsh(corr)[0])
-    if smallest <= 1e-10:
-        raise SingularInformationError(
-            "The observed information matrix is singular or not positive definite "
-            f"(smallest eigenvalue of its correlation form {smallest:.1e}): the fit is not a "
-            "strict local maximum, or some parameters are not identified by the data.")  # fmt: skip
-    cov = np.linalg.inv(corr) / np.outer(scale, scale)
+    cov = inverse_information(-0.5 * (H + H.T))
     J = jacfwd(lambda t: _natural(layout, t))(t0)
     se = np.sqrt(np.maximum(np.diag(J @ cov @ J.T), 0.0))
     out = {"weights": se[:K]}

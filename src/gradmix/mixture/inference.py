@@ -39,6 +39,7 @@ __all__ = [
     "SingularInformationError",
     "FittedMixture",
     "confidence_intervals",
+    "inverse_information",
     "newton_refine",
     "numpy_rows",
     "parameter_covariance",
@@ -127,20 +128,15 @@ def _check_size(par: Parameterisation, what: str) -> None:
         )
 
 
-def parameter_covariance(
-    par: Parameterisation, theta: np.ndarray, X: np.ndarray, w: np.ndarray | None
-) -> np.ndarray:
-    """Covariance of the natural parameters (flattened) by the delta method.
+def inverse_information(info: np.ndarray) -> np.ndarray:
+    """The inverse of an observed information matrix, through its correlation form.
 
     Raises
     ------
     SingularInformationError
-        If the observed information is not positive definite (scale-free test:
-        its correlation form's smallest eigenvalue below 1e-10), e.g. for a
-        component that sits on a single point.
+        If it is not positive definite (scale-free test: the correlation form's
+        smallest eigenvalue at most 1e-10), e.g. for a component on a single point.
     """
-    _check_size(par, "standard_errors")
-    info = -par.hessian(theta, X, w)
     scale = np.sqrt(np.abs(np.diag(info)))
     if np.any(~np.isfinite(info)) or np.any(np.diag(info) <= 0):
         raise SingularInformationError(
@@ -156,7 +152,24 @@ def parameter_covariance(
             "a strict local maximum, or some parameters are not identified by the data "
             "(e.g. a component on a single point)."
         )
-    cov_theta = sla.cho_solve(sla.cho_factor(corr), np.eye(len(theta))) / np.outer(scale, scale)
+    eye = np.eye(len(info))
+    return sla.cho_solve(sla.cho_factor(corr), eye) / np.outer(scale, scale)
+
+
+def parameter_covariance(
+    par: Parameterisation, theta: np.ndarray, X: np.ndarray, w: np.ndarray | None
+) -> np.ndarray:
+    """Covariance of the natural parameters (flattened) by the delta method.
+
+    Raises
+    ------
+    SingularInformationError
+        If the observed information is not positive definite (scale-free test:
+        its correlation form's smallest eigenvalue below 1e-10), e.g. for a
+        component that sits on a single point.
+    """
+    _check_size(par, "standard_errors")
+    cov_theta = inverse_information(-par.hessian(theta, X, w))
     J = jacfwd(par.natural)(theta)
     return J @ cov_theta @ J.T
 

@@ -13,6 +13,7 @@ A uniform noise component, where a model has one, is the last column of
 
 from __future__ import annotations
 
+import math
 import warnings
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
@@ -43,8 +44,8 @@ from gradmix.mixture.ops import (
 from gradmix.mixture.params import Params
 from gradmix.mixture.summary import format_summary
 
-__all__ = ["MixtureBase", "label_kernel", "log_max_kernel", "log_prob_kernel", "proba_kernel",
-           "scale_kernel", "score_kernel"]  # fmt: skip
+__all__ = ["InformationCriteria", "MixtureBase", "label_kernel", "log_max_kernel",
+           "log_prob_kernel", "proba_kernel", "scale_kernel", "score_kernel"]  # fmt: skip
 
 
 def log_prob_kernel(chunk: Chunk, family: ComponentFamily, co: PassCoefficients) -> Any:
@@ -350,3 +351,36 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         elif self.verbose >= 2:
             t = time() - self._init_prev_time
             print(f"Initialization {msg}. time lapse {t:.5f}s\t lower bound {lb:.5f}.")
+
+
+class InformationCriteria(MixtureBase):
+    """A mixture estimator that counts its free parameters: BIC, AIC and ICL (not used
+    directly; GaussianMixture, StudentTMixture and MixtureModel are ones)."""
+
+    @abstractmethod
+    def _n_parameters(self) -> int:
+        """Free parameters of the fitted model."""
+
+    @property
+    def n_parameters_(self) -> int:
+        """(gradmix) The number of free parameters BIC and AIC count (mclust's)."""
+        return self._n_parameters()
+
+    def bic(self, X: Any) -> float:
+        """Bayesian information criterion on ``X`` (lower is better; mclust's BIC negated)."""
+        n = np.shape(X)[0]
+        return -2 * self.score(X) * n + self._n_parameters() * math.log(n)
+
+    def aic(self, X: Any) -> float:
+        """Akaike information criterion on ``X`` (lower is better)."""
+        return -2 * self.score(X) * np.shape(X)[0] + 2 * self._n_parameters()
+
+    def icl(self, X: Any) -> float:
+        """(gradmix) Integrated completed likelihood: ``bic(X) - 2 Σᵢ log maxₖ rᵢₖ``.
+
+        BIC plus the entropy of the classification (Biernacki, Celeux & Govaert
+        2000, as mclust computes it with hard assignments; mclust reports it
+        negated): lower is better, and it prefers well-separated components.
+        """
+        log_max = float(np.sum(to_host(self._per_row(X, log_max_kernel, None))))
+        return float(self.bic(X) - 2.0 * log_max)

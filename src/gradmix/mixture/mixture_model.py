@@ -11,7 +11,6 @@ every family.
 from __future__ import annotations
 
 import json
-import math
 from numbers import Integral, Real
 from typing import Any
 
@@ -36,7 +35,7 @@ from gradmix.mixture.family_inference import family_standard_errors
 from gradmix.mixture.gaussian_mixture import GaussianMixture
 from gradmix.mixture.lloyd import kmeans
 from gradmix.mixture.mixture_base import (
-    MixtureBase,
+    InformationCriteria,
     label_kernel,
     log_max_kernel,
     proba_kernel,
@@ -147,7 +146,7 @@ def _decode(params: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
 
 @persistence.register(persistence.Schema(FITTED, _saved_shapes, _check_saved,
                                          encode=_encode, decode=_decode))  # fmt: skip
-class MixtureModel(MixtureBase):
+class MixtureModel(InformationCriteria):
     """A finite mixture of any family, fit by EM.
 
     Parameters
@@ -467,20 +466,6 @@ class MixtureModel(MixtureBase):
         layout = Layout(self.family_, self.n_components, self.n_features_in_)
         return int(self.n_components - 1 + layout.size)
 
-    @property
-    def n_parameters_(self) -> int:
-        """The number of free parameters BIC and AIC count."""
-        return self._n_parameters()
-
-    def bic(self, X: Any) -> float:
-        """Bayesian information criterion on ``X`` (lower is better)."""
-        n = np.shape(X)[0]
-        return -2 * self.score(X) * n + self._n_parameters() * math.log(n)
-
-    def aic(self, X: Any) -> float:
-        """Akaike information criterion on ``X`` (lower is better)."""
-        return -2 * self.score(X) * np.shape(X)[0] + 2 * self._n_parameters()
-
     # ------------------------------------------------------------------ inference
     def standard_errors(self, X: Any, sample_weight: Any = None) -> dict[str, np.ndarray]:
         """Standard errors from the exact observed information of ``X``'s likelihood.
@@ -524,8 +509,3 @@ class MixtureModel(MixtureBase):
         estimates = {"weights": self.weights_, **self.params_}
         return {n: (np.asarray(estimates[n]) - z * e, np.asarray(estimates[n]) + z * e)
                 for n, e in se.items()}  # fmt: skip
-
-    def icl(self, X: Any) -> float:
-        """Integrated completed likelihood: ``bic(X) - 2 Σᵢ log maxₖ rᵢₖ``."""
-        log_max = float(np.sum(to_host(self._per_row(X, log_max_kernel, None))))
-        return float(self.bic(X) - 2.0 * log_max)
