@@ -399,3 +399,19 @@ def test_warm_start_continues_from_the_fit():
     first = m.lower_bound_
     m.set_params(warm_start=True, max_iter=20).fit(X)
     assert m.lower_bounds_[0] >= first - 1e-12
+
+
+def test_the_gaussian_and_t_families_log_densities_are_scipys():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(40, 3))
+    mean, cov = np.array([0.5, -1.0, 2.0]), np.array([[2.0, 0.3, 0.1], [0.3, 1.0, -0.2],
+                                                      [0.1, -0.2, 0.5]])  # fmt: skip
+    ours = gm.families.Gaussian().logpdf(X, mean=mean, covariance=cov)
+    np.testing.assert_allclose(ours, stats.multivariate_normal(mean, cov).logpdf(X), rtol=1e-12)
+    ours = gm.families.StudentT().logpdf(X, mean=mean, covariance=cov, dof=3.5)
+    np.testing.assert_allclose(ours, stats.multivariate_t(mean, cov, df=3.5).logpdf(X), rtol=1e-12)
+    # and the Newton M-step reads them: the Gaussian's equals the weighted moments
+    W = rng.dirichlet([1.0, 1.0], size=len(X))
+    layout = Layout(gm.families.Gaussian(), 2, 3)
+    theta = layout.natural(maximise(layout, np.zeros(layout.size), X, W, tol=0.0))
+    np.testing.assert_allclose(theta["mean"], (W.T @ X) / W.sum(axis=0)[:, None], rtol=1e-8)

@@ -299,25 +299,6 @@ class BayesianGaussianMixture(MixtureBase):
         self.degrees_of_freedom_ = float(nu[0]) if self._model.pooled else ex.output(nu)
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> BayesianGaussianMixture:
-        """Estimate the variational posterior.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            numpy, any array-API array (GPU tensors) or a Dask array.
-        y : ignored
-        sample_weight : array-like of shape (n_samples,), optional
-            (gradmix) Non-negative weights; integer weights fit exactly like
-            repeated rows (the data-dependent priors are weighted too).
-
-        Returns
-        -------
-        self : BayesianGaussianMixture
-        """
-        self.fit_predict(X, y, sample_weight=sample_weight)
-        return self
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
         """Estimate the posterior using X and predict the labels for X.

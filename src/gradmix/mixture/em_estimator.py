@@ -197,25 +197,6 @@ class EMMixtureBase(InformationCriteria):
         return noise.NoiseRegion(np.asarray(self.noise_axes_), low, high).sample(rng, n)
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> EMMixtureBase:
-        """Estimate model parameters with the EM algorithm.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            numpy, any array-API array (GPU tensors) or a Dask array.
-        y : ignored
-        sample_weight : array-like of shape (n_samples,), optional
-            (gradmix) Non-negative weights; integer weights fit exactly like
-            repeated rows.
-
-        Returns
-        -------
-        self
-        """
-        self.fit_predict(X, y, sample_weight=sample_weight)
-        return self
-
     def _fit_started(self) -> None:
         """Called when a fit starts (GaussianMixture ends a partial_fit stream)."""
 

@@ -19,7 +19,7 @@ from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from time import time
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 from array_api_compat import device
@@ -173,6 +173,30 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         self.precisions_ = public(model.precisions(p.precisions_cholesky))
 
     # ----------------------------------------------------------------- fitting
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> Self:
+        """Estimate the model's parameters from ``X`` (its ``fit_predict``, without labels).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            numpy, a Dask array, or (Gaussian and Student-t mixtures) any array-API
+            array such as GPU tensors.
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+            (gradmix) Non-negative weights; integer weights fit exactly like
+            repeated rows.
+
+        Returns
+        -------
+        self
+        """
+        self.fit_predict(X, y, sample_weight=sample_weight)
+        return self
+
+    @abstractmethod
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
+        """Estimate the model's parameters from ``X`` and predict its labels."""
+
     def _best_of_starts(
         self,
         start: Callable[[int], Any],
@@ -302,7 +326,7 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _sample_noise(self, rng: Any, n: int) -> np.ndarray:
         """Draws from the noise component (estimators with one define its region)."""
-        raise NotImplementedError
+        raise ValueError(f"{type(self).__name__} has no noise component to sample")
 
     def summary(self, X: Any, feature_names: Any = None) -> str:
         """(gradmix) A text table of the fit, as mclust's ``summary``: weights, means,

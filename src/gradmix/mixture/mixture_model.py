@@ -275,23 +275,6 @@ class MixtureModel(InformationCriteria):
                              "Student-t mixtures (GaussianMixture, StudentTMixture)")  # fmt: skip
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> MixtureModel:
-        """Estimate the mixture's parameters by EM.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            numpy or Dask data in the family's support.
-        y : ignored
-        sample_weight : array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        self : MixtureModel
-        """
-        self.fit_predict(X, y, sample_weight=sample_weight)
-        return self
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
         """Estimate the parameters using X and predict the labels for X.
@@ -415,7 +398,7 @@ class MixtureModel(InformationCriteria):
 
     # ------------------------------------------------------------------ prediction
     def _params(self, shift: np.ndarray, dtype: Any) -> Params:
-        raise NotImplementedError("MixtureModel's parameters are params_")
+        raise TypeError("a MixtureModel has no Gaussian parameters: its parameters are params_")
 
     def _rows(self, ex: Executor, layout: Layout, params: family_em.FamilyParams, kernel: Any,
               cols: int | None, dtype: Any = None) -> Any:  # fmt: skip

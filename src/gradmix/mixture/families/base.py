@@ -134,12 +134,15 @@ class MixtureFamily(ABC):
         return type(self).statistics is not MixtureFamily.statistics
 
     def statistics(self, X: np.ndarray, wresp: np.ndarray) -> tuple[np.ndarray, ...]:
-        """A chunk's sufficient statistics for weighted responsibilities (n, K)."""
-        raise NotImplementedError
+        """A chunk's sufficient statistics for weighted responsibilities (n, K) (only for a
+        family with a closed form: :attr:`closed_form`)."""
+        raise TypeError(f"the {self.describe()} family has no sufficient statistics: its "
+                        "M-step is Newton's method")  # fmt: skip
 
     def m_step(self, sums: tuple[np.ndarray, ...], previous: Theta | None) -> Theta:
-        """The parameters maximising Σ r log f from the summed statistics."""
-        raise NotImplementedError
+        """The parameters maximising Σ r log f from the summed statistics (only for a
+        family with a closed form)."""
+        raise TypeError(f"the {self.describe()} family has no closed-form M-step")
 
     def initial(self, X: np.ndarray, w: np.ndarray) -> Mapping[str, np.ndarray] | None:
         """A start for one component from its rows ``X`` (weights ``w``), or None (then
@@ -152,8 +155,8 @@ class MixtureFamily(ABC):
         return type(self).draw is not MixtureFamily.draw
 
     def draw(self, rng: np.random.RandomState, n: int, **params: Any) -> np.ndarray:
-        """``n`` draws from one component, shape (n, d)."""
-        raise NotImplementedError
+        """``n`` draws from one component, shape (n, d) (where :attr:`can_sample`)."""
+        raise ValueError(f"the {self.describe()} family has no sampler")
 
     def describe(self) -> str:
         return self.name or type(self).__name__

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from gradmix.mixture.covariance import DEFAULT_COVARIANCE, get_model
+import numpy as np
+
+from gradmix.mixture.covariance import DEFAULT_COVARIANCE, LOG_2PI, get_model
 from gradmix.mixture.families.base import MixtureFamily, ParamSpec
 from gradmix.mixture.families.domains import Domain
+from gradmix.scipy import special
 
 __all__ = ["EllipticalFamily", "Gaussian", "StudentT"]
 
@@ -30,9 +33,13 @@ class EllipticalFamily(MixtureFamily):
         self.specs = (ParamSpec("mean", ("d",), Domain("real")),
                       ParamSpec("covariance", ("d", "d"), Domain("cholesky")))  # fmt: skip
 
-    def logpdf(self, x: Any, **params: Any) -> Any:
-        raise NotImplementedError("Gaussian and Student-t components are fit by their "
-                                  "estimators' own E-step")  # fmt: skip
+    def _mahalanobis(self, x: Any, mean: Any, covariance: Any) -> tuple[Any, Any]:
+        """Squared distances (n,) and log det of the covariance (plain numpy).  MixtureModel
+        fits these families with their estimators' own E-step; this is the same density
+        for AD, checks and direct use."""
+        L = np.linalg.cholesky(covariance)
+        z = np.linalg.solve(L, np.swapaxes(x - mean, 0, 1))
+        return np.sum(z * z, axis=0), 2.0 * np.sum(np.log(np.diagonal(L)))
 
     def describe(self) -> str:
         return f"{self.name}:{self.covariance_type}"
@@ -48,6 +55,10 @@ class Gaussian(EllipticalFamily):
     name = "gaussian"
     estimator = "gaussian"
 
+    def logpdf(self, x: Any, **params: Any) -> Any:
+        maha, log_det = self._mahalanobis(x, params["mean"], params["covariance"])
+        return -0.5 * (maha + log_det + x.shape[1] * LOG_2PI)
+
 
 class StudentT(EllipticalFamily):
     """Student-t components with any scale model and ``dof`` ("free", "shared" or a number)."""
@@ -59,3 +70,11 @@ class StudentT(EllipticalFamily):
                  **options: Any):  # fmt: skip
         super().__init__(covariance_type, dof=dof, **options)
         self.specs = (*self.specs, ParamSpec("dof", (), Domain("positive")))
+
+    def logpdf(self, x: Any, **params: Any) -> Any:
+        nu, d = params["dof"], x.shape[1]
+        maha, log_det = self._mahalanobis(x, params["mean"], params["covariance"])
+        norm = (
+            special.gammaln((nu + d) / 2) - special.gammaln(nu / 2) - 0.5 * d * np.log(nu * np.pi)
+        )
+        return norm - 0.5 * log_det - (nu + d) / 2 * np.log1p(maha / nu)
