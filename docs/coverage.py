@@ -108,7 +108,7 @@ EXAMPLES: dict[str, tuple[str, tuple[Any, ...]]] = {
 }
 
 
-def _float_positions(args: tuple[Any, ...]) -> list[tuple[int, int | None]]:
+def float_positions(args: tuple[Any, ...]) -> list[tuple[int, int | None]]:
     """Positions of the float arrays among the arguments (index, index in a list)."""
     out: list[tuple[int, int | None]] = []
     for i, a in enumerate(args):
@@ -123,7 +123,9 @@ def _is_float(a: Any) -> bool:
     return isinstance(a, np.ndarray | float) and np.result_type(a).kind == "f"
 
 
-def _with(args: tuple[Any, ...], where: list[tuple[int, int | None]], values: list[Any]) -> tuple:
+def with_values(
+    args: tuple[Any, ...], where: list[tuple[int, int | None]], values: list[Any]
+) -> tuple:
     out = [list(a) if isinstance(a, list) else a for a in args]
     for (i, j), v in zip(where, values, strict=True):
         if j is None:
@@ -133,12 +135,12 @@ def _with(args: tuple[Any, ...], where: list[tuple[int, int | None]], values: li
     return tuple(out)
 
 
-def _float_leaves(out: Any) -> list[Any]:
+def float_leaves(out: Any) -> list[Any]:
     leaves, _ = flatten(out if isinstance(out, tuple | list) else (out,))
     result = []
     for leaf in leaves:
         if hasattr(leaf, "_fields"):  # numpy's namedtuples (eig, svd, qr, ...)
-            result += _float_leaves(tuple(leaf))
+            result += float_leaves(tuple(leaf))
             continue
         v = strip(leaf)
         if isinstance(leaf, Tracer) or (isinstance(v, np.ndarray | np.generic | float)
@@ -147,9 +149,9 @@ def _float_leaves(out: Any) -> list[Any]:
     return result
 
 
-def _numbers(out: Any) -> np.ndarray:
+def numbers_of(out: Any) -> np.ndarray:
     """All float (or complex) entries of a result, flattened into one vector."""
-    parts = [np.ravel(np.asarray(strip(x))) for x in _float_leaves(out)]
+    parts = [np.ravel(np.asarray(strip(x))) for x in float_leaves(out)]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
@@ -165,10 +167,10 @@ def classify(fn: Callable[..., Any]) -> tuple[str, str, str]:
                 plain = fn(*args)
         except Exception:
             continue
-        where = _float_positions(args)
+        where = float_positions(args)
         if not where:
             continue
-        numbers = _numbers(plain)
+        numbers = numbers_of(plain)
         if numbers.size and not np.all(np.isfinite(numbers)):
             continue  # outside the function's domain: the next pattern
         cls, note = _sweep(fn, args, where, plain) if numbers.size else _plain(fn, args, where)
@@ -183,7 +185,7 @@ def _plain(fn: Callable[..., Any], args: tuple[Any, ...],
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            gm.jvp(lambda *xs: (fn(*_with(args, where, list(xs))), 0.0)[1], tuple(x0),
+            gm.jvp(lambda *xs: (fn(*with_values(args, where, list(xs))), 0.0)[1], tuple(x0),
                    tuple(np.zeros_like(x) for x in x0))  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - every error is classified
         return _error_class(exc)
@@ -205,28 +207,28 @@ def _sweep(fn: Callable[..., Any], args: tuple[Any, ...], where: list[tuple[int,
     tangents = [rng.normal(size=np.shape(x)) for x in x0]
 
     def f(*xs: Any) -> Any:
-        return fn(*_with(args, where, list(xs)))
+        return fn(*with_values(args, where, list(xs)))
 
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:
-            out, t_out = gm.jvp(lambda *xs: _float_leaves(f(*xs)), tuple(x0), tuple(tangents))
-            value = _numbers(out)
-            tangent = _numbers(list(t_out))
-            _, pullback = gm.vjp(lambda *xs: _float_leaves(f(*xs)), *x0)
+            out, t_out = gm.jvp(lambda *xs: float_leaves(f(*xs)), tuple(x0), tuple(tangents))
+            value = numbers_of(out)
+            tangent = numbers_of(list(t_out))
+            _, pullback = gm.vjp(lambda *xs: float_leaves(f(*xs)), *x0)
             u = [rng.normal(size=np.shape(strip(o))) for o in out]
             cot = pullback(u)
         except Exception as exc:  # noqa: BLE001 - every error is classified
             return _error_class(exc)
-        reference = _numbers(plain)
+        reference = numbers_of(plain)
         if value.shape != reference.shape or not np.allclose(
             value, reference, rtol=1e-9, atol=1e-12, equal_nan=True
         ):
             return "defect", "the traced value differs from numpy's"
         h = 1e-6
         try:
-            up = _numbers(f(*(x + h * t for x, t in zip(x0, tangents, strict=True))))
-            down = _numbers(f(*(x - h * t for x, t in zip(x0, tangents, strict=True))))
+            up = numbers_of(f(*(x + h * t for x, t in zip(x0, tangents, strict=True))))
+            down = numbers_of(f(*(x - h * t for x, t in zip(x0, tangents, strict=True))))
         except Exception as exc:  # noqa: BLE001 - numpy itself refuses the neighbours
             return "defect", f"central differences failed: {type(exc).__name__}: {exc}"
     fd = (up - down) / (2 * h)

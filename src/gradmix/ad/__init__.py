@@ -2,7 +2,9 @@
 
 ``core`` holds the primitive table and tracer machinery, ``rules`` the table's
 entries, ``forward`` the dual numbers, ``reverse`` the computation graph,
-``transforms`` the user-facing functions.
+``transforms`` the user-facing functions, ``sparsity`` the index-set tracer that
+finds sparsity patterns, ``colouring`` and ``sparse`` the compressed evaluation
+of sparse Jacobians and Hessians.
 """
 
 from gradmix.ad import rules as rules  # registers the numpy rules
@@ -23,6 +25,13 @@ from gradmix.ad.pytree import flatten as tree_flatten
 from gradmix.ad.pytree import unflatten as tree_unflatten
 from gradmix.ad.rules import logsumexp, solve_triangular
 from gradmix.ad.rules.elementwise import polygamma_p as polygamma
+from gradmix.ad.sparse import sparse_hessian, sparse_jacobian
+from gradmix.ad.sparsity import (
+    PatternNotGlobalError,
+    defsparsity,
+    hessian_sparsity,
+    jacobian_sparsity,
+)
 from gradmix.ad.taylor import taylor
 from gradmix.ad.transforms import (
     derivative,
@@ -48,6 +57,8 @@ __all__ = [
     "hessian_blocks", "hvp",
     "jacfwd", "jacobian", "jacrev", "jvp", "logsumexp", "primitive", "solve_triangular", "taylor",
     "value_and_grad", "vjp",
+    "PatternNotGlobalError", "defsparsity", "hessian_sparsity", "jacobian_sparsity",
+    "sparse_hessian", "sparse_jacobian",
     # for modules that extend gradmix (gradmix.scipy, gradmix.solve): the tracer type, a
     # traced value's plain value, pytrees, and the differentiable polygamma
     "Tracer", "strip", "tree_flatten", "tree_unflatten", "polygamma",

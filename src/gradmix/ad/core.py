@@ -64,11 +64,7 @@ def reads_values(what: str, *xs: Any) -> None:
         x = pack(x)
         while isinstance(x, Tracer):
             if x.fixed_program:
-                raise NotCompilableError(
-                    f"{what} decides by the values of a traced array, so it cannot be part "
-                    "of a fixed program (the choice made at the trace point would be "
-                    "replayed at every other point): use eager gm.grad / gm.value_and_grad"
-                )
+                raise x.reads_values_error(what)
             x = x.value
 
 
@@ -439,9 +435,18 @@ class Tracer:
     __slots__ = ("_level",)
     __array_priority__ = 1000.0
     _level: int
-    #: True for tracers recording a program to be replayed at other points
-    #: (:func:`gradmix.compile`): nothing may read their values
+    #: True for tracers whose result must hold at other points than this one (a program
+    #: replayed by :func:`gradmix.compile`, a global sparsity pattern): nothing may read
+    #: their values
     fixed_program = False
+
+    def reads_values_error(self, what: str) -> Exception:
+        """The error for ``what`` reading the values of a ``fixed_program`` tracer."""
+        return NotCompilableError(
+            f"{what} decides by the values of a traced array, so it cannot be part "
+            "of a fixed program (the choice made at the trace point would be "
+            "replayed at every other point): use eager gm.grad / gm.value_and_grad"
+        )
 
     @property
     def value(self) -> Any:  # pragma: no cover - overridden

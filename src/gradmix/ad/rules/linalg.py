@@ -32,6 +32,7 @@ from gradmix.ad.rules.shape import (
     broadcast_to,
     diagonal,
     expand_dims,
+    masked,
     moveaxis,
     ravel,
     reshape,
@@ -403,8 +404,8 @@ def from_triangle(a: Any, uplo: str) -> Any:
     n = np.shape(strip(a))[-1]
     ones = np.ones((n, n), dtype=bool)
     keep = np.tril(ones) if uplo == "L" else np.triu(ones)
-    tri = np.where(keep, a, 0.0)
-    return tri + _mT(np.where(np.eye(n, dtype=bool), 0.0, tri))
+    tri = masked(a, keep)
+    return tri + _mT(masked(tri, ~np.eye(n, dtype=bool)))
 
 
 @register_numpy(np.linalg.cholesky)

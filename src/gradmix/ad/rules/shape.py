@@ -582,16 +582,26 @@ def diagflat(v: Any, k: int = 0) -> Any:
     return diag(ravel(v), k)
 
 
+def masked(x: Any, mask: np.ndarray) -> Any:
+    """``x`` where the constant ``mask`` holds, 0 elsewhere: a linear map (its own
+    adjoint), so the zeros it writes are structural for every transform."""
+
+    def keep(v: Any) -> Any:
+        return np.where(mask, v, np.zeros((), dtype=np.result_type(v)))
+
+    shape = np.shape(strip(x))
+    full = np.broadcast_shapes(shape, np.shape(mask))
+    return linear_map(x if full == shape else broadcast_to(x, full), keep, keep)
+
+
 @register_numpy(np.triu)
 def triu(m: Any, k: int = 0) -> Any:
-    mask = np.triu(np.ones(np.shape(strip(m))[-2:], dtype=bool), k)
-    return np.where(mask, m, 0.0)
+    return masked(m, np.triu(np.ones(np.shape(strip(m))[-2:], dtype=bool), k))
 
 
 @register_numpy(np.tril)
 def tril(m: Any, k: int = 0) -> Any:
-    mask = np.tril(np.ones(np.shape(strip(m))[-2:], dtype=bool), k)
-    return np.where(mask, m, 0.0)
+    return masked(m, np.tril(np.ones(np.shape(strip(m))[-2:], dtype=bool), k))
 
 
 @register_numpy(np.take)

@@ -1,0 +1,319 @@
+"""Sparse Jacobians and Hessians by compressed evaluation.
+
+Detect the pattern (:mod:`gradmix.ad.sparsity`), colour it
+(:mod:`gradmix.ad.colouring`), then push one seed per colour: all colours of a
+Jacobian in one batched forward sweep (the dual numbers' leading tangent axis),
+or one reverse sweep per row colour after a single recording; a Hessian's
+colours in one batched forward-over-reverse sweep.  The pattern and colouring
+are computed once per input shape and kept, as :func:`gradmix.compile` keeps
+its traces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from gradmix.ad.colouring import (
+    column_colouring,
+    recover_columns,
+    recover_rows,
+    recover_symmetric,
+    row_colouring,
+    star_colouring,
+)
+from gradmix.ad.core import strip
+from gradmix.ad.sparsity import hessian_sparsity, jacobian_sparsity
+from gradmix.ad.transforms import grad, jvp, vjp
+
+__all__ = ["SparseHessian", "SparseJacobian", "sparse_hessian", "sparse_jacobian"]
+
+_MODES = ("auto", "forward", "reverse")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What is computed once per input shape: pattern, colours, and the sweep to use."""
+
+    pattern: sp.csr_array
+    colours: np.ndarray
+    mode: str
+
+    def __post_init__(self) -> None:
+        self.pattern.sum_duplicates()  # canonical: the sweeps' results are read in its order
+
+    @property
+    def n_colours(self) -> int:
+        return int(self.colours.max(initial=-1)) + 1
+
+
+def _as_point(x: Any, who: str) -> np.ndarray:
+    arr = np.asarray(strip(x))
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{who}: complex inputs are not supported; split real and imaginary parts")
+    if arr.dtype.kind not in "f":
+        arr = arr.astype(np.float64)
+    return arr
+
+
+def _given_pattern(sparsity: Any, shape: tuple[int, int], who: str) -> sp.csr_array:
+    p = sp.csr_array(sparsity, dtype=bool, copy=True)
+    if p.shape != shape:
+        raise ValueError(f"{who}: sparsity= has shape {p.shape}, the Jacobian has shape {shape}")
+    return p
+
+
+def _seeds(colours: np.ndarray, k: int, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    s = np.zeros((k, colours.size), dtype=dtype)
+    s[colours, np.arange(colours.size)] = 1
+    return s.reshape((k,) + shape)
+
+
+class SparseJacobian:
+    """``x -> J(x)`` as a ``scipy.sparse.csr_array``, from compressed sweeps.
+
+    Made by :func:`sparse_jacobian`.  Attributes after the first call (or at
+    once when a point was given): ``sparsity``, ``colours``, ``n_colours`` and
+    ``mode`` of the latest input shape.
+    """
+
+    def __init__(self, f: Callable[[Any], Any], sparsity: Any, kind: str, mode: str) -> None:
+        if mode not in _MODES:
+            raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
+        self.f = f
+        self.kind = kind
+        self._mode = mode
+        self._given = sparsity
+        self._plans: dict[tuple[int, ...], _Plan] = {}
+        self._last: _Plan | None = None
+
+    def plan(self, x: Any) -> _Plan:
+        """Pattern, colouring and sweep for the shape of ``x`` (computed once per shape, or
+        at every call for ``kind="local"``)."""
+        x = _as_point(x, "sparse_jacobian")
+        plan = self._plans.get(x.shape)
+        if plan is None:
+            if self._given is not None:
+                m = sp.csr_array(self._given).shape[0]
+                pattern = _given_pattern(self._given, (m, x.size), "sparse_jacobian")
+            else:
+                pattern = jacobian_sparsity(self.f, x, kind=self.kind)
+            mode = self._mode
+            if mode == "forward":
+                colours = column_colouring(pattern)
+            elif mode == "reverse":
+                colours = row_colouring(pattern)
+            else:
+                cols, rows = column_colouring(pattern), row_colouring(pattern)
+                mode, colours = ("forward", cols) if cols.max(initial=-1) <= rows.max(
+                    initial=-1) else ("reverse", rows)  # fmt: skip
+            plan = _Plan(pattern, colours, mode)
+            if self.kind == "global":
+                self._plans[x.shape] = plan
+        self._last = plan
+        return plan
+
+    @property
+    def sparsity(self) -> sp.csr_array | None:
+        return None if self._last is None else self._last.pattern
+
+    @property
+    def colours(self) -> np.ndarray | None:
+        return None if self._last is None else self._last.colours
+
+    @property
+    def n_colours(self) -> int | None:
+        return None if self._last is None else self._last.n_colours
+
+    @property
+    def mode(self) -> str:
+        """ "forward" or "reverse" once a shape is planned; until then the mode asked for."""
+        return self._mode if self._last is None else self._last.mode
+
+    def value_and_jacobian(self, x: Any) -> tuple[Any, sp.csr_array]:
+        """``(f(x), J(x))`` from the same sweeps."""
+        x = _as_point(x, "sparse_jacobian")
+        plan = self.plan(x)
+        k = plan.n_colours
+        if plan.mode == "forward":
+            seeds = _seeds(plan.colours, k, x.shape, x.dtype)
+            if k == 0:
+                seeds = np.zeros((1,) + x.shape)
+            y, t = jvp(self.f, (x,), (seeds,))
+            m = int(np.size(y))
+            self._check_rows(plan, m)
+            compressed = np.reshape(t, (-1, m)).T
+            return y, recover_columns(plan.pattern, plan.colours, compressed)
+        y, pull = vjp(self.f, x)
+        m = int(np.size(y))
+        self._check_rows(plan, m)
+        rows = [
+            np.reshape(pull(np.reshape((plan.colours == c).astype(np.result_type(y, 1.0)),
+                                       np.shape(y)))[0], -1)
+            for c in range(k)
+        ]  # fmt: skip
+        compressed = np.stack(rows) if rows else np.zeros((0, x.size))
+        return y, recover_rows(plan.pattern, plan.colours, compressed)
+
+    @staticmethod
+    def _check_rows(plan: _Plan, m: int) -> None:
+        if plan.pattern.shape[0] != m:
+            raise ValueError(
+                f"the sparsity pattern has {plan.pattern.shape[0]} rows, f(x) has {m} entries"
+            )
+
+    def __call__(self, x: Any) -> sp.csr_array:
+        return self.value_and_jacobian(x)[1]
+
+
+class SparseHessian:
+    """``x -> H(x)`` as a ``scipy.sparse.csr_array``, from one batched
+    forward-over-reverse sweep against star-colour seeds.  Made by :func:`sparse_hessian`."""
+
+    def __init__(self, f: Callable[[Any], Any], sparsity: Any, kind: str) -> None:
+        self.f = f
+        self.kind = kind
+        self._given = sparsity
+        self._plans: dict[tuple[int, ...], _Plan] = {}
+        self._last: _Plan | None = None
+        self._grad = grad(f)
+
+    def plan(self, x: Any) -> _Plan:
+        """Pattern and star colouring for the shape of ``x``."""
+        x = _as_point(x, "sparse_hessian")
+        plan = self._plans.get(x.shape)
+        if plan is None:
+            if self._given is not None:
+                pattern = _given_pattern(self._given, (x.size, x.size), "sparse_hessian")
+                pattern = sp.csr_array(pattern + pattern.T)
+                if np.ndim(strip(self.f(x))) != 0:
+                    raise ValueError("sparse_hessian needs a scalar function: f(x) is not a scalar")
+            else:
+                pattern = hessian_sparsity(self.f, x, kind=self.kind)
+            plan = _Plan(pattern, star_colouring(pattern), "forward-over-reverse")
+            if self.kind == "global":
+                self._plans[x.shape] = plan
+        self._last = plan
+        return plan
+
+    @property
+    def sparsity(self) -> sp.csr_array | None:
+        return None if self._last is None else self._last.pattern
+
+    @property
+    def colours(self) -> np.ndarray | None:
+        return None if self._last is None else self._last.colours
+
+    @property
+    def n_colours(self) -> int | None:
+        return None if self._last is None else self._last.n_colours
+
+    def __call__(self, x: Any) -> sp.csr_array:
+        x = _as_point(x, "sparse_hessian")
+        plan = self.plan(x)
+        k = max(plan.n_colours, 1)
+        seeds = _seeds(plan.colours, k, x.shape, x.dtype)
+        _, t = jvp(self._grad, (x,), (seeds,))
+        compressed = np.reshape(t, (k, x.size)).T
+        return recover_symmetric(plan.pattern, plan.colours, compressed)
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in ("global", "local"):
+        raise ValueError(f"kind must be 'global' or 'local', got {kind!r}")
+    return kind
+
+
+def sparse_jacobian(f: Callable[[Any], Any], x: Any = None, *, sparsity: Any = None,
+                    kind: str = "global", mode: str = "auto") -> SparseJacobian:  # fmt: skip
+    """The Jacobian of ``f`` as a sparse matrix, from a few compressed sweeps.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x)``: plain numpy code of one real array, returning an array.
+    x : array_like, optional
+        A point: the pattern and colouring for its shape are computed now
+        rather than at the first call.
+    sparsity : sparse or dense array of bool, shape (f(x).size, x.size), optional
+        A known pattern (a superset of the nonzeros), used instead of detection.
+    kind : {"global", "local"}
+        Pattern detection (see :func:`gradmix.jacobian_sparsity`).  A global
+        pattern is kept per input shape; a local one is found again at every call.
+    mode : {"auto", "forward", "reverse"}
+        Column colours and one batched forward sweep, or row colours and one
+        reverse sweep per colour; "auto" takes the one with fewer colours.
+
+    Returns
+    -------
+    SparseJacobian
+        Callable ``x -> scipy.sparse.csr_array`` of shape (f(x).size, x.size);
+        ``.value_and_jacobian(x)`` returns ``f(x)`` too.
+
+    Raises
+    ------
+    ValueError
+        A ``sparsity`` of the wrong shape.
+    PatternNotGlobalError
+        ``kind="global"`` and ``f`` branches on the values of ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np, gradmix as gm
+    >>> J = gm.sparse_jacobian(lambda x: x[1:] ** 2 - x[:-1])
+    >>> J(np.arange(4.0)).toarray()
+    array([[-1.,  2.,  0.,  0.],
+           [ 0., -1.,  4.,  0.],
+           [ 0.,  0., -1.,  6.]])
+    >>> J.n_colours
+    2
+    """
+    jac = SparseJacobian(f, sparsity, _check_kind(kind), mode)
+    if x is not None:
+        jac.plan(x)
+    return jac
+
+
+def sparse_hessian(f: Callable[[Any], Any], x: Any = None, *, sparsity: Any = None,
+                   kind: str = "global") -> SparseHessian:  # fmt: skip
+    """The Hessian of a scalar ``f`` as a sparse matrix, from star-coloured HVPs.
+
+    Parameters
+    ----------
+    f : callable
+        Scalar function of one real array.
+    x : array_like, optional
+        A point: pattern and colouring for its shape are computed now.
+    sparsity : array of bool, shape (x.size, x.size), optional
+        A known (symmetric) pattern instead of detection.
+    kind : {"global", "local"}
+        As for :func:`sparse_jacobian`.
+
+    Returns
+    -------
+    SparseHessian
+        Callable ``x -> scipy.sparse.csr_array`` of shape (x.size, x.size).
+
+    Raises
+    ------
+    ValueError
+        ``f`` is not scalar, or ``sparsity`` has the wrong shape.
+
+    Examples
+    --------
+    >>> import numpy as np, gradmix as gm
+    >>> rosen = lambda x: np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    >>> H = gm.sparse_hessian(rosen)
+    >>> bool(np.allclose(H(np.ones(5)).toarray(), gm.hessian(rosen)(np.ones(5))))
+    True
+    >>> H.n_colours
+    3
+    """
+    hess = SparseHessian(f, sparsity, _check_kind(kind))
+    if x is not None:
+        hess.plan(x)
+    return hess
