@@ -1,4 +1,5 @@
-"""The sweep of numpy's API (docs/coverage.py) finds no defect and its table is current."""
+"""The sweeps of numpy's API (docs/coverage.py, docs/sparsity_coverage.py) find no defect
+and their tables are current."""
 
 import subprocess
 import sys
@@ -11,4 +12,15 @@ def test_every_swept_numpy_function_is_right_or_refused_and_the_table_is_current
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "--check"], capture_output=True, text=True, timeout=300
     )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+SPARSITY_SCRIPT = SCRIPT.with_name("sparsity_coverage.py")
+
+
+def test_every_detected_sparsity_pattern_contains_the_jacobian_and_the_table_is_current():
+    done = subprocess.run(
+        [sys.executable, str(SPARSITY_SCRIPT), "--check"], capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr

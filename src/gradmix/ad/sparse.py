@@ -51,6 +51,10 @@ class _Plan:
         return int(self.colours.max(initial=-1)) + 1
 
 
+def _same(a: sp.csr_array, b: sp.csr_array) -> bool:
+    return a.shape == b.shape and (a != b).nnz == 0
+
+
 def _as_point(x: Any, who: str) -> np.ndarray:
     arr = np.asarray(strip(x))
     if arr.dtype.kind == "c":
@@ -102,6 +106,9 @@ class SparseJacobian:
                 pattern = _given_pattern(self._given, (m, x.size), "sparse_jacobian")
             else:
                 pattern = jacobian_sparsity(self.f, x, kind=self.kind)
+            if self._last is not None and _same(self._last.pattern, pattern):
+                self._last = _Plan(pattern, self._last.colours, self._last.mode)
+                return self._last  # a local pattern as before: its colouring still serves
             mode = self._mode
             if mode == "forward":
                 colours = column_colouring(pattern)
@@ -194,7 +201,10 @@ class SparseHessian:
                     raise ValueError("sparse_hessian needs a scalar function: f(x) is not a scalar")
             else:
                 pattern = hessian_sparsity(self.f, x, kind=self.kind)
-            plan = _Plan(pattern, star_colouring(pattern), "forward-over-reverse")
+            if self._last is not None and _same(self._last.pattern, pattern):
+                plan = _Plan(pattern, self._last.colours, self._last.mode)
+            else:
+                plan = _Plan(pattern, star_colouring(pattern), "forward-over-reverse")
             if self.kind == "global":
                 self._plans[x.shape] = plan
         self._last = plan

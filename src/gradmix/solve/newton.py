@@ -8,8 +8,11 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg as sla
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
-from gradmix.ad.transforms import jacfwd, jvp
+from gradmix.ad.transforms import jvp
+from gradmix.solve.jacobians import StateJacobian
 
 __all__ = ["NewtonResult", "newton"]
 
@@ -57,12 +60,16 @@ def newton(
     maxiter: int = 50,
     line_search: bool = True,
     args: tuple[Any, ...] = (),
+    sparse: bool | None = None,
+    sparsity: Any = None,
 ) -> NewtonResult:
     """Solve ``f(x) = 0`` by Newton's method with exact derivatives.
 
     For ``f: R -> R`` the derivative comes from forward mode; for
     ``F: Rⁿ -> Rⁿ`` the Jacobian from :func:`gradmix.jacfwd` (one batched
-    sweep) and the step from an LU solve.
+    sweep) and the step from an LU solve; for large systems the Jacobian is
+    sparse (:func:`gradmix.sparse_jacobian`) and the step from a sparse LU
+    (``scipy.sparse.linalg.splu``).
 
     Parameters
     ----------
@@ -80,6 +87,11 @@ def newton(
         rescues starts far from a root.
     args : tuple
         Extra arguments for ``f``.
+    sparse : bool, optional
+        Sparse Jacobians and a sparse LU; default: from
+        ``gradmix.solve.SPARSE_FROM`` (200) unknowns, or when ``sparsity`` is given.
+    sparsity : array of bool, shape (n, n), optional
+        A known Jacobian pattern, instead of detecting it.
 
     Returns
     -------
@@ -117,6 +129,10 @@ def newton(
     residuals = [_norm(fx)]
     iterates = [x[()] if scalar else x.copy()]
 
+    jacobian = None if scalar else StateJacobian(
+        lambda v: f(v, *args), x.size, sparse=sparse, sparsity=sparsity
+    )  # fmt: skip
+
     def result(ok: bool, it: int, msg: str) -> NewtonResult:
         out_x = x[()] if scalar else x
         return NewtonResult(out_x, ok, it, residuals, msg, fx[()] if scalar else fx, iterates)
@@ -129,17 +145,23 @@ def newton(
         with np.errstate(all="ignore"):
             if scalar:
                 _, d = jvp(lambda v: f(v, *args), (x[()],), (1.0,))
-                J = np.array([[float(d)]])
+                J: Any = np.array([[float(d)]])
             else:
-                J = np.asarray(jacfwd(lambda v: f(v, *args))(x), dtype=float)
-        if not np.all(np.isfinite(J)):
+                assert jacobian is not None
+                J = jacobian(x)
+        values = J.data if sp.issparse(J) else J
+        if not np.all(np.isfinite(values)):
             return result(False, it - 1, f"the Jacobian is not finite at iteration {it}")
         try:
             with np.errstate(all="ignore"):
-                step = sla.solve(J, -fx.reshape(-1), check_finite=False)
+                if sp.issparse(J):
+                    step = spla.splu(sp.csc_array(J)).solve(-fx.reshape(-1))
+                else:
+                    step = sla.solve(J, -fx.reshape(-1), check_finite=False)
             if not np.all(np.isfinite(step)):
                 raise np.linalg.LinAlgError
-        except (np.linalg.LinAlgError, sla.LinAlgWarning):
+        except (np.linalg.LinAlgError, sla.LinAlgWarning, RuntimeError):
+            # splu raises RuntimeError("Factor is exactly singular")
             return result(False, it - 1, f"singular Jacobian at iteration {it}")
         step = step.reshape(x.shape)
         t = 1.0

@@ -41,8 +41,11 @@ from gradmix.ad import (
 )
 from gradmix.ad import tree_flatten as flatten
 from gradmix.ad import tree_unflatten as unflatten
+from gradmix.solve.jacobians import ode_jacobian
 
 __all__ = ["odeint"]
+
+_IMPLICIT = ("Radau", "BDF", "LSODA")
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,10 +74,12 @@ class _Problem:
         return np.reshape(out, (-1,))
 
     def solve(self, rhs: Callable[[float, np.ndarray], np.ndarray], z0: np.ndarray,
-              t0: float, t1: float, t_eval: Any = None, dense: bool = False) -> Any:  # fmt: skip
+              t0: float, t1: float, t_eval: Any = None, dense: bool = False,
+              jac: Any = None) -> Any:  # fmt: skip
+        extra = {} if jac is None else {"jac": jac}
         sol = scipy.integrate.solve_ivp(
             rhs, (t0, t1), z0, method=self.method, t_eval=t_eval, dense_output=dense,
-            rtol=self.rtol, atol=self.atol,
+            rtol=self.rtol, atol=self.atol, **extra,
         )  # fmt: skip
         if not sol.success:
             raise RuntimeError(f"odeint: the integrator failed: {sol.message}")
@@ -115,7 +120,10 @@ def odeint(
         Tolerances of the integrator, for the solution and for its derivatives.
     method : str
         A :func:`scipy.integrate.solve_ivp` method; "LSODA" (default) switches
-        between stiff and non-stiff as scipy's ``odeint`` does.
+        between stiff and non-stiff as scipy's ``odeint`` does.  The implicit
+        methods ("LSODA", "BDF", "Radau") get the exact Jacobian ∂func/∂y,
+        sparse for "BDF" and "Radau" from ``gradmix.solve.SPARSE_FROM`` (200)
+        unknowns.
 
     Returns
     -------
@@ -178,10 +186,18 @@ def _check_inputs(y0: Any, t: Any) -> tuple[Any, Any]:
 
 def _forward(y0: np.ndarray, t: np.ndarray, theta: np.ndarray, *, problem: _Problem,
              dense: bool = False) -> Any:  # fmt: skip
-    return problem.solve(
-        lambda s, y: problem.f(y, s, theta), np.ravel(y0).astype(float), t[0], t[-1],
-        t_eval=t, dense=dense,
-    )  # fmt: skip
+    def rhs(s: float, y: np.ndarray) -> Any:
+        return problem.f(y, s, theta)
+
+    jac = None
+    if problem.method in _IMPLICIT:
+        # exact ∂f/∂y for the stiff methods: dense for small systems, sparse for large
+        # ones (LSODA takes dense Jacobians only)
+        jac = ode_jacobian(
+            rhs, int(np.size(y0)), sparse=False if problem.method == "LSODA" else None
+        )
+    return problem.solve(rhs, np.ravel(y0).astype(float), t[0], t[-1], t_eval=t, dense=dense,
+                         jac=jac)  # fmt: skip
 
 
 def _solve(y0: np.ndarray, t: np.ndarray, theta: np.ndarray, *, problem: _Problem) -> np.ndarray:

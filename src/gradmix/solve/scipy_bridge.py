@@ -9,12 +9,17 @@ import numpy as np
 import scipy.integrate
 import scipy.optimize
 
-from gradmix.ad.transforms import hessian, hvp, jacfwd, jacrev, value_and_grad
+from gradmix.ad.sparse import sparse_hessian
+from gradmix.ad.transforms import hessian, hvp, jacrev, value_and_grad
+from gradmix.solve.jacobians import SPARSE_FROM, StateJacobian, ode_jacobian
 
 __all__ = ["minimize", "least_squares", "solve_ivp"]
 
+sparse_hessian_of = sparse_hessian  # minimize's argument of that name shadows it
+
 _HESS = {"newton-cg", "dogleg", "trust-ncg", "trust-krylov", "trust-exact", "trust-constr"}
 _HESSP_ONLY = {"newton-cg", "trust-ncg", "trust-krylov"}
+_SPARSE_HESS = {"trust-constr", "newton-cg"}
 _NO_DERIVATIVES = {"nelder-mead", "powell", "cobyla", "cobyqa"}
 
 
@@ -31,6 +36,7 @@ def minimize(
     *,
     method: str = "trust-exact",
     args: tuple[Any, ...] = (),
+    sparse_hessian: bool = False,
     **kwargs: Any,
 ) -> scipy.optimize.OptimizeResult:
     """``scipy.optimize.minimize`` with the gradient and Hessian from gradmix.
@@ -47,6 +53,12 @@ def minimize(
         Newton-CG, trust-ncg and trust-krylov).
     args : tuple
         Extra arguments for ``fun``.
+    sparse_hessian : bool
+        Give the Hessian as a ``scipy.sparse.csr_array`` from
+        :func:`gradmix.sparse_hessian` (pattern and star colouring found once,
+        then one batched sweep per Hessian): for large problems whose Hessian
+        is sparse, with ``method="trust-constr"`` or ``"newton-cg"``, the
+        methods of scipy that take a sparse Hessian.
     **kwargs
         Passed to :func:`scipy.optimize.minimize` (``tol``, ``options``,
         ``bounds``, ...).
@@ -66,7 +78,14 @@ def minimize(
         return float(v), np.asarray(g, dtype=float)
 
     extra: dict[str, Any] = {}
-    if m in _HESSP_ONLY:
+    if sparse_hessian:
+        if m not in _SPARSE_HESS:
+            raise ValueError(
+                f"sparse_hessian=True needs a method that takes a sparse Hessian "
+                f"({', '.join(sorted(_SPARSE_HESS))}), not {method!r}"
+            )
+        extra["hess"] = sparse_hessian_of(lambda y: fun(y, *args))
+    elif m in _HESSP_ONLY:
         extra["hessp"] = lambda x, p: np.asarray(hvp(lambda y: fun(y, *args), x, p), dtype=float)
     elif m in _HESS:
         extra["hess"] = lambda x: np.asarray(hessian(lambda y: fun(y, *args))(x), dtype=float)
@@ -74,12 +93,15 @@ def minimize(
 
 
 def least_squares(
-    residual: Callable[..., Any], x0: Any, *, args: tuple[Any, ...] = (), **kwargs: Any
-) -> scipy.optimize.OptimizeResult:
+    residual: Callable[..., Any], x0: Any, *, args: tuple[Any, ...] = (),
+    jac_sparsity: Any = None, sparse: bool | None = None, **kwargs: Any,
+) -> scipy.optimize.OptimizeResult:  # fmt: skip
     """``scipy.optimize.least_squares`` with the exact Jacobian of the residuals.
 
-    The Jacobian comes from forward mode when there are no more parameters
-    than residuals (one batched sweep), otherwise from reverse mode.
+    The dense Jacobian comes from forward mode when there are no more
+    parameters than residuals (one batched sweep), otherwise from reverse
+    mode.  Large problems get a sparse Jacobian (:func:`gradmix.sparse_jacobian`),
+    which scipy's "trf" and "dogbox" methods solve with LSMR.
 
     Parameters
     ----------
@@ -87,6 +109,11 @@ def least_squares(
         ``residual(x, *args)`` returning an array of shape (m,).
     x0 : array of shape (n,)
     args : tuple
+    jac_sparsity : array of bool, shape (m, n), optional
+        A known Jacobian pattern (scipy's name), used instead of detection.
+    sparse : bool, optional
+        Sparse Jacobians; default: from ``gradmix.solve.SPARSE_FROM`` (200)
+        parameters, or when ``jac_sparsity`` is given.
     **kwargs
         Passed to :func:`scipy.optimize.least_squares` (``bounds``, ``method``,
         ``loss``, ...).
@@ -95,13 +122,17 @@ def least_squares(
     r0 = np.asarray(residual(x0, *args))
     if r0.ndim != 1:
         raise ValueError(f"the residual must be a 1-D array, got shape {r0.shape}")
-    jac_t = jacfwd if x0.size <= r0.size else jacrev
-    jac = jac_t(lambda x: residual(x, *args))
+    wants_sparse = (x0.size >= SPARSE_FROM or jac_sparsity is not None) if sparse is None \
+        else sparse  # fmt: skip
+    res = lambda x: residual(x, *args)  # noqa: E731
+    jac: Callable[[np.ndarray], Any]
+    if wants_sparse or x0.size <= r0.size:
+        jac = StateJacobian(res, x0.size, sparse=wants_sparse, sparsity=jac_sparsity)
+    else:
+        rev = jacrev(res)
+        jac = lambda x: np.asarray(rev(x), dtype=float)  # noqa: E731
     return scipy.optimize.least_squares(
-        lambda x: np.asarray(residual(x, *args), dtype=float),
-        x0,
-        jac=lambda x: np.asarray(jac(x), dtype=float),
-        **kwargs,
+        lambda x: np.asarray(residual(x, *args), dtype=float), x0, jac=jac, **kwargs
     )
 
 
@@ -123,8 +154,12 @@ def solve_ivp(
     t_span, y0 :
         As in scipy.
     method : str
-        "Radau" (default), "BDF" and "LSODA" get ``jac`` from
-        :func:`gradmix.jacfwd`; explicit methods need none.
+        "Radau" (default) and "BDF" get the exact ``jac``: dense from
+        :func:`gradmix.jacfwd` for small systems, a ``scipy.sparse.csr_array``
+        from :func:`gradmix.sparse_jacobian` from ``gradmix.solve.SPARSE_FROM``
+        (200) unknowns (see :func:`gradmix.solve.ode_jacobian`, which hands the
+        same Jacobian to scipy's own ``solve_ivp``).  "LSODA" takes dense
+        Jacobians only.  Explicit methods need none.
     args : tuple
     **kwargs
         Passed to :func:`scipy.integrate.solve_ivp`.
@@ -139,7 +174,9 @@ def solve_ivp(
         raise ValueError(f"fun must return the shape of y: y0 {y0.shape}, fun(t0, y0) {f0.shape}")
     extra: dict[str, Any] = {}
     if method in ("Radau", "BDF", "LSODA") and "jac" not in kwargs:
-        extra["jac"] = lambda t, y: np.asarray(jacfwd(lambda v: fun(t, v, *args))(y), dtype=float)
+        extra["jac"] = ode_jacobian(
+            fun, y0.size, args=args, sparse=False if method == "LSODA" else None
+        )
     return scipy.integrate.solve_ivp(
         lambda t, y: fun(t, y, *args), t_span, y0, method=method, **extra, **kwargs
     )
