@@ -59,7 +59,8 @@ COMPILABLE: set[Primitive] = set(INFIX) | set(FUNC) | {
                     np.deg2rad, np.rad2deg, np.conjugate, np.logaddexp, np.logaddexp2)  # fmt: skip
 } | {
     shape.getitem_p, shape.untake_p, shape.reshape_p, shape.transpose_p, shape.broadcast_to_p,
-    shape.linear_map_p, shape.astype_p, shape.concatenate_p, elementwise.where_p, reductions.sum_p,
+    shape.linear_map_p, shape.trailing_map_p, shape.astype_p, shape.concatenate_p,
+    elementwise.where_p, reductions.sum_p,
     reductions.cumsum_p, linalg.matmul_p, linalg.einsum_p, linalg.solve_p, linalg.inv_p,
     linalg.det_p, linalg.logabsdet_p, linalg.sign_det_p, linalg.cholesky_p,
 }  # fmt: skip

@@ -58,6 +58,7 @@ from gradmix.ad.rules.shape import (
     getitem_p,
     linear_map_p,
     reshape_p,
+    trailing_map_p,
     transpose_p,
     untake_p,
 )
@@ -479,7 +480,8 @@ def _matmul_rule(pats: Sequence[Pattern | None], ans: Any, a: Any, b: Any, *, lo
 for _p in (getitem_p, reshape_p, transpose_p, broadcast_to_p, concatenate_p):
     defsparsity(_p, _gather_rule(_p, trusted=True))
 # numpy functions given as linear maps (flip, roll, tile, pad, ...): checked to be copies
-defsparsity(linear_map_p, _gather_rule(linear_map_p, trusted=False))
+for _p in (linear_map_p, trailing_map_p):
+    defsparsity(_p, _gather_rule(_p, trusted=False))
 defsparsity(untake_p, _scatter_rule(untake_p))
 defsparsity(astype_p, _identity_rule)
 defsparsity(sum_p, _reduction_rule(False))

@@ -378,7 +378,7 @@ _LINEAR: set[Primitive] = {
               np.fmod)  # fmt: skip
 } | {
     shape.getitem_p, shape.untake_p, shape.reshape_p, shape.transpose_p, shape.broadcast_to_p,
-    shape.astype_p, shape.concatenate_p, shape.linear_map_p, reductions.sum_p,
+    shape.astype_p, shape.concatenate_p, shape.linear_map_p, shape.trailing_map_p, reductions.sum_p,
     reductions.cumsum_p, reductions.max_p, reductions.min_p,
 }  # fmt: skip
 _LINEAR |= {elementwise.where_p, elementwise.clip_p, elementwise.real_p, elementwise.imag_p}

@@ -25,6 +25,8 @@ from gradmix.ad.core import (
     Tracer,
     TracerConversionError,
     bind,
+    defjvp,
+    defvjp,
     reads_values,
     register_numpy,
     strip,
@@ -435,23 +437,39 @@ def _linear_impl(x: Any, fwd: Callable[[Any], Any], adj: Callable[[Any], Any]) -
 
 
 linear_map_p = Primitive(_linear_impl, "linear_map")
-linear_map_p.jvps[0] = lambda g, ans, x, fwd, adj: bind(
-    linear_map_p, (g,), {"fwd": fwd, "adj": adj}
-)
-linear_map_p.vjps[0] = lambda ans, x, fwd, adj: (
-    lambda g: bind(linear_map_p, (g,), {"fwd": adj, "adj": fwd})
-)
+# the same for maps acting on trailing axes only (negative axes, broadcasting masks):
+# a leading axis of directions passes through them, so forward mode pushes all
+# directions in one call
+trailing_map_p = Primitive(_linear_impl, "linear_map", batched=True)
+for _p in (linear_map_p, trailing_map_p):
+    defjvp(_p, lambda g, ans, x, fwd, adj, _p=_p: bind(_p, (g,), {"fwd": fwd, "adj": adj}))
+    defvjp(_p, lambda ans, x, fwd, adj, _p=_p: lambda g: bind(_p, (g,), {"fwd": adj, "adj": fwd}))
 
 
-def linear_map(x: Any, fwd: Callable[[Any], Any], adj: Callable[[Any], Any]) -> Any:
-    """``fwd(x)`` for a linear ``fwd`` whose adjoint (transpose) is ``adj``."""
-    return bind(linear_map_p, (x,), {"fwd": fwd, "adj": adj})
+def linear_map(x: Any, fwd: Callable[[Any], Any], adj: Callable[[Any], Any],
+               trailing: bool = False) -> Any:  # fmt: skip
+    """``fwd(x)`` for a linear ``fwd`` whose adjoint (transpose) is ``adj``.
+
+    ``trailing``: both act on the last ``x.ndim`` axes of whatever they are given
+    (negative axes, masks that broadcast), so leading axes pass through.
+    """
+    return bind(trailing_map_p if trailing else linear_map_p, (x,), {"fwd": fwd, "adj": adj})
+
+
+def _from_end(axis: Any, ndim: int) -> Any:
+    """Axes counted from the end (None stays None): the same axes with leading ones added."""
+    if axis is None:
+        return None
+    if isinstance(axis, tuple | list):
+        return tuple(int(a) % ndim - ndim for a in axis)
+    return int(axis) % ndim - ndim
 
 
 @register_numpy(np.flip)
 def flip(m: Any, axis: Any = None) -> Any:
-    f = functools.partial(np.flip, axis=axis)
-    return linear_map(m, f, f)
+    ax = _from_end(axis, max(np.ndim(strip(m)), 1))
+    f = functools.partial(np.flip, axis=ax)
+    return linear_map(m, f, f, trailing=ax is not None)
 
 
 @register_numpy(np.fliplr)
@@ -466,9 +484,11 @@ def flipud(m: Any) -> Any:
 
 @register_numpy(np.roll)
 def roll(a: Any, shift: Any, axis: Any = None) -> Any:
+    ax = _from_end(axis, max(np.ndim(strip(a)), 1))
     back = -np.asarray(shift) if axis is not None else -int(shift)
-    fwd = functools.partial(np.roll, shift=shift, axis=axis)
-    return linear_map(a, fwd, functools.partial(np.roll, shift=back, axis=axis))
+    fwd = functools.partial(np.roll, shift=shift, axis=ax)
+    return linear_map(a, fwd, functools.partial(np.roll, shift=back, axis=ax),
+                      trailing=ax is not None)  # fmt: skip
 
 
 @register_numpy(np.rot90)
@@ -591,7 +611,7 @@ def masked(x: Any, mask: np.ndarray) -> Any:
 
     shape = np.shape(strip(x))
     full = np.broadcast_shapes(shape, np.shape(mask))
-    return linear_map(x if full == shape else broadcast_to(x, full), keep, keep)
+    return linear_map(x if full == shape else broadcast_to(x, full), keep, keep, trailing=True)
 
 
 @register_numpy(np.triu)
