@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 import gradmix as gm
-from gradmix.ad.core import Tracer, strip
+from gradmix.ad.tracer import strip, Tracer
 from gradmix.ad.pytree import flatten
 
 OUT = Path(__file__).with_name("coverage.md")

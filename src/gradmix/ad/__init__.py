@@ -9,16 +9,8 @@ of sparse Jacobians and Hessians.
 
 from gradmix.ad import rules as rules  # registers the numpy rules
 from gradmix.ad.codegen import Graph, NotCompilableError, compile, trace
-from gradmix.ad.core import (
-    NoDerivativeRuleError,
-    Primitive,
-    Tracer,
-    TracerConversionError,
-    defjvp,
-    defvjp,
-    primitive,
-    strip,
-)
+from gradmix.ad.core import defjvp, defvjp, primitive
+from gradmix.ad.errors import NoDerivativeRuleError, TracerConversionError
 from gradmix.ad.forward import Dual
 from gradmix.ad.numeric import check_grad, check_grads, divided_difference
 from gradmix.ad.pytree import flatten as tree_flatten
@@ -33,6 +25,7 @@ from gradmix.ad.sparsity import (
     jacobian_sparsity,
 )
 from gradmix.ad.taylor import taylor
+from gradmix.ad.tracer import Primitive, Tracer, strip
 from gradmix.ad.transforms import (
     derivative,
     elementwise_grad,

@@ -27,10 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.ad.core import NotCompilableError, Primitive, Tracer, new_level, numpy_rule, pack
+from gradmix.ad.dispatch import numpy_rule
+from gradmix.ad.errors import NotCompilableError
 from gradmix.ad.pytree import flatten, unflatten
 from gradmix.ad.reverse import Node, NodeArray, backward
 from gradmix.ad.rules import elementwise, linalg, reductions, shape
+from gradmix.ad.tracer import Primitive, Tracer, new_level, pack
 
 __all__ = ["Graph", "trace", "compile", "COMPILABLE", "NotCompilableError"]
 
@@ -98,7 +100,7 @@ class TraceNode(Node):
             if isinstance(a, Node) and a._level == lvl:
                 vals[i] = a._value
                 parents.append((i, a))
-        from gradmix.ad.core import bind
+        from gradmix.ad.tracer import bind
 
         if prim is _p(np.power) and any(i == 1 for i, _ in parents):
             raise NotCompilableError(

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.ad.core import Primitive, SequenceMethods, Tracer, bind, ndim_of
+from gradmix.ad.tracer import Primitive, SequenceMethods, Tracer, bind, ndim_of
 
 __all__ = ["Dual"]
 
@@ -152,7 +152,7 @@ def zeros_tangent(primal: Any, nbatch: int | None) -> Any:
 
 
 def strip_float(x: Any) -> Any:
-    from gradmix.ad.core import strip
+    from gradmix.ad.tracer import strip
 
     v = strip(x)
     dt = np.result_type(v)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from gradmix.ad.broadcasting import shape_of, sum_to_shape
-from gradmix.ad.core import Primitive, SequenceMethods, Tracer, bind, ndim_of, strip
+from gradmix.ad.tracer import Primitive, SequenceMethods, Tracer, bind, ndim_of, strip
 
 __all__ = ["Node", "backward", "sum_to_shape"]
 

@@ -26,8 +26,8 @@ from gradmix.ad.colouring import (
     row_colouring,
     star_colouring,
 )
-from gradmix.ad.core import strip
 from gradmix.ad.sparsity import hessian_sparsity, jacobian_sparsity
+from gradmix.ad.tracer import strip
 from gradmix.ad.transforms import grad, jvp, vjp
 
 __all__ = ["SparseHessian", "SparseJacobian", "sparse_hessian", "sparse_jacobian"]

@@ -37,17 +37,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import scipy.sparse as sp
 
-from gradmix.ad.core import (
-    Primitive,
-    SequenceMethods,
-    Tracer,
-    bind,
-    ndim_of,
-    new_level,
-    numpy_rule,
-    pack,
-    strip,
-)
+from gradmix.ad.dispatch import numpy_rule
 from gradmix.ad.rules.elementwise import clip_p, where_p
 from gradmix.ad.rules.linalg import matmul_p
 from gradmix.ad.rules.reductions import max_p, min_p, sum_p
@@ -61,6 +51,16 @@ from gradmix.ad.rules.shape import (
     trailing_map_p,
     transpose_p,
     untake_p,
+)
+from gradmix.ad.tracer import (
+    Primitive,
+    SequenceMethods,
+    Tracer,
+    bind,
+    ndim_of,
+    new_level,
+    pack,
+    strip,
 )
 
 __all__ = [
@@ -316,7 +316,7 @@ def _scatter_rule(prim: Primitive) -> SparsityRule:
         p = pats[i]
         assert p is not None
         m = int(np.size(ans))
-        maker = prim.vjps.get(i)
+        maker = prim.vjp_maker(i)
         if maker is not None:
             pull = maker(ans, *args, **kwargs)
             landing = _gather_sources(
@@ -383,7 +383,7 @@ def _jacobian_of(prim: Primitive, i: int, ans: Any, args: list[Any], kwargs: dic
                 t = np.stack([np.asarray(rule(e, ans, *args, **kwargs)) for e in eye])
             total = total + np.abs(np.asarray(strip(t)).reshape(a, m).T)
         return total
-    maker = prim.vjps.get(i)
+    maker = prim.vjp_maker(i)
     if maker is None:
         raise prim.missing_rule(i, "JVP")
     pull = maker(ans, *args, **kwargs)

@@ -33,17 +33,11 @@ from typing import Any
 import numpy as np
 import scipy.special as sc
 
-from gradmix.ad.core import (
-    NoDerivativeRuleError,
-    Primitive,
-    Tracer,
-    new_level,
-    numpy_rule,
-    pack,
-    strip,
-)
+from gradmix.ad.dispatch import numpy_rule
+from gradmix.ad.errors import NoDerivativeRuleError
 from gradmix.ad.forward import Dual
 from gradmix.ad.rules import elementwise, linalg, reductions, shape
+from gradmix.ad.tracer import Primitive, Tracer, new_level, pack, strip
 
 __all__ = ["Taylor", "taylor", "taylor_coefficients"]
 
@@ -60,7 +54,7 @@ class Taylor(Tracer):
         self._level = level
 
     def __new__(cls, coeffs: Any, *args: Any, **kwargs: Any) -> Taylor:
-        from gradmix.ad.core import ndim_of
+        from gradmix.ad.tracer import ndim_of
 
         return object.__new__(TaylorArray if ndim_of(coeffs) > 1 else cls)
 

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from gradmix.ad.allocator import tune_allocator
-from gradmix.ad.core import Tracer, ndim_of, new_level, pack, strip
 from gradmix.ad.forward import Dual
 from gradmix.ad.pytree import flatten, unflatten
 from gradmix.ad.reverse import Node, backward
+from gradmix.ad.tracer import Tracer, ndim_of, new_level, pack, strip
 
 __all__ = [
     "jvp",
@@ -716,7 +716,7 @@ def derivative(f: Callable[[Any], Any], order: int = 1) -> Callable[[Any], Any]:
 
         @functools.wraps(f)
         def d_n(x: Any) -> Any:
-            from gradmix.ad.core import NoDerivativeRuleError
+            from gradmix.ad.errors import NoDerivativeRuleError
             from gradmix.ad.taylor import taylor
 
             try:

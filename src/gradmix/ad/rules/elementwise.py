@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 import scipy.special as sc
 
-from gradmix.ad.core import Primitive, Tracer, bind, reads_values, register_numpy, strip
+from gradmix.ad.core import defjvp, defvjp
+from gradmix.ad.dispatch import register_numpy
+from gradmix.ad.tracer import Primitive, Tracer, bind, reads_values, strip
 
 __all__ = ["elementwise", "where", "clip"]
 
@@ -33,21 +35,14 @@ _SQRT_2PI = np.sqrt(2 * np.pi)
 def elementwise(
     impl: Callable[..., Any], *rules: Callable[..., Any] | None, name: str = ""
 ) -> Primitive:
-    """Declare an elementwise primitive whose per-argument rule serves JVP and VJP."""
+    """Declare an elementwise primitive whose per-argument rule serves JVP and VJP.
+
+    The primitive is ``self_adjoint`` (see :class:`~gradmix.ad.tracer.Primitive`):
+    reverse mode applies the JVP rule to the cotangent, so only JVP rules are registered.
+    """
     prim = Primitive(impl, name or getattr(impl, "__name__", None), elementwise=True, batched=True)
-    for i, rule in enumerate(rules):
-        if rule is None:
-            continue
-        prim.jvps[i] = rule
-        prim.vjps[i] = _vjp_from(rule)
+    defjvp(prim, *rules)
     return prim
-
-
-def _vjp_from(rule: Callable[..., Any]) -> Callable[..., Any]:
-    def maker(ans: Any, *args: Any, **kw: Any) -> Callable[[Any], Any]:
-        return lambda g: rule(g, ans, *args, **kw)
-
-    return maker
 
 
 def _ufunc(uf: Any, *rules: Callable[..., Any] | None) -> Primitive:
@@ -114,7 +109,7 @@ _ufunc(np.negative, lambda g, a, x: -g)
 _ufunc(np.positive, lambda g, a, x: g)
 _abs = _ufunc(np.absolute, _abs_jvp)
 _abs.self_adjoint = False
-_abs.vjps[0] = _abs_vjp
+defvjp(_abs, _abs_vjp)
 _ufunc(np.exp, lambda g, a, x: g * a)
 _ufunc(np.exp2, lambda g, a, x: g * a * _LOG2)
 _ufunc(np.expm1, lambda g, a, x: g * (a + 1))
@@ -146,15 +141,16 @@ _ufunc(np.conjugate, lambda g, a, x: np.conjugate(g))
 real_p = elementwise(np.real, lambda g, a, x: np.real(g), name="np.real")
 imag_p = elementwise(np.imag, lambda g, a, x: np.imag(g), name="np.imag")
 imag_p.self_adjoint = False
-imag_p.vjps[0] = lambda a, x: lambda g: g * -1j  # Im(t) = Re(-i·t)
+defvjp(imag_p, lambda a, x: lambda g: g * -1j)  # Im(t) = Re(-i·t)
 angle_p = elementwise(
     np.angle,
     lambda g, a, x: np.imag(np.conjugate(x) * g) / _nonzero(np.real(x * np.conjugate(x))),
     name="np.angle",
 )
 angle_p.self_adjoint = False
-angle_p.vjps[0] = lambda a, x: (
-    lambda g: g * -1j * np.conjugate(x) / _nonzero(np.real(x * np.conjugate(x)))
+defvjp(
+    angle_p,
+    lambda a, x: lambda g: g * -1j * np.conjugate(x) / _nonzero(np.real(x * np.conjugate(x))),
 )
 
 

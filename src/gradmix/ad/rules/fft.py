@@ -1,7 +1,7 @@
 """``np.fft``: discrete Fourier transforms, linear maps with transposes of their own kind.
 
 Three primitives carry every derivative here.  Under the machinery's pairing
-``Re(sum(a * b))`` (see :class:`gradmix.ad.core.Primitive`):
+``Re(sum(a * b))`` (see :class:`gradmix.ad.tracer.Primitive`):
 
 - the complex transforms (``fftn``/``ifftn`` over some axes) are symmetric
   matrices, so their VJP is the same transform of the cotangent;
@@ -25,8 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.ad.core import Primitive, bind, register_numpy, strip
+from gradmix.ad.core import defjvp, defvjp
+from gradmix.ad.dispatch import register_numpy
 from gradmix.ad.rules.shape import concatenate, getitem
+from gradmix.ad.tracer import Primitive, bind, strip
 
 __all__ = ["fftn", "ifftn", "rfft", "irfft"]
 
@@ -60,11 +62,17 @@ def _c2c_impl(x: Any, axes: tuple[int, ...], norm: Any, inverse: bool) -> Any:
 
 c2c_p = Primitive(_c2c_impl, "np.fft.fftn", batched=True)
 # a DFT matrix is symmetric: the transform of the tangent, and of the cotangent
-c2c_p.jvps[0] = lambda g, ans, x, axes, norm, inverse: bind(
-    c2c_p, (g,), {"axes": axes, "norm": norm, "inverse": inverse}
+defjvp(
+    c2c_p,
+    lambda g, ans, x, axes, norm, inverse: bind(
+        c2c_p, (g,), {"axes": axes, "norm": norm, "inverse": inverse}
+    ),
 )
-c2c_p.vjps[0] = lambda ans, x, axes, norm, inverse: (
-    lambda g: bind(c2c_p, (g,), {"axes": axes, "norm": norm, "inverse": inverse})
+defvjp(
+    c2c_p,
+    lambda ans, x, axes, norm, inverse: (
+        lambda g: bind(c2c_p, (g,), {"axes": axes, "norm": norm, "inverse": inverse})
+    ),
 )
 
 
@@ -83,8 +91,8 @@ def _rfft_vjp(ans: Any, x: Any, axis: int, norm: Any) -> Any:
 
 
 rfft_p = Primitive(_rfft_impl, "np.fft.rfft", batched=True)
-rfft_p.jvps[0] = lambda g, ans, x, axis, norm: bind(rfft_p, (g,), {"axis": axis, "norm": norm})
-rfft_p.vjps[0] = _rfft_vjp
+defjvp(rfft_p, lambda g, ans, x, axis, norm: bind(rfft_p, (g,), {"axis": axis, "norm": norm}))
+defvjp(rfft_p, _rfft_vjp)
 
 
 def _irfft_impl(x: Any, n: int, axis: int, norm: Any) -> Any:
@@ -114,10 +122,11 @@ def _irfft_vjp(ans: Any, x: Any, n: int, axis: int, norm: Any) -> Any:
 
 
 irfft_p = Primitive(_irfft_impl, "np.fft.irfft", batched=True)
-irfft_p.jvps[0] = lambda g, ans, x, n, axis, norm: bind(
-    irfft_p, (g,), {"n": n, "axis": axis, "norm": norm}
+defjvp(
+    irfft_p,
+    lambda g, ans, x, n, axis, norm: bind(irfft_p, (g,), {"n": n, "axis": axis, "norm": norm}),
 )
-irfft_p.vjps[0] = _irfft_vjp
+defvjp(irfft_p, _irfft_vjp)
 
 
 # ------------------------------------------------------------------ numpy's functions

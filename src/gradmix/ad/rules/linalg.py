@@ -18,15 +18,9 @@ import numpy as np
 import scipy.linalg as sla
 
 from gradmix.ad.broadcasting import sum_to_shape
-from gradmix.ad.core import (
-    NoDerivativeRuleError,
-    PerArgRules,
-    Primitive,
-    bind,
-    reads_values,
-    register_numpy,
-    strip,
-)
+from gradmix.ad.core import defjvp, defvjp
+from gradmix.ad.dispatch import register_numpy
+from gradmix.ad.errors import NoDerivativeRuleError
 from gradmix.ad.rules.reductions import abs2, amax, amin, sum_
 from gradmix.ad.rules.shape import (
     broadcast_to,
@@ -41,6 +35,7 @@ from gradmix.ad.rules.shape import (
     swapaxes,
     transpose,
 )
+from gradmix.ad.tracer import PerArgRules, Primitive, bind, reads_values, strip
 
 __all__ = ["matmul", "einsum", "solve", "inv", "det", "slogdet", "cholesky", "solve_triangular"]
 
@@ -105,10 +100,12 @@ def _matmul_vjp(which: int) -> Any:
 
 
 matmul_p = Primitive(np.matmul, "np.matmul", batched=True)
-matmul_p.jvps[0] = lambda g, ans, a, b: _matmul_tangent(g, b, np.ndim(a), _nb(g, a), True)
-matmul_p.jvps[1] = lambda g, ans, a, b: _matmul_tangent(g, a, np.ndim(b), _nb(g, b), False)
-matmul_p.vjps[0] = _matmul_vjp(0)
-matmul_p.vjps[1] = _matmul_vjp(1)
+defjvp(matmul_p, lambda g, ans, a, b: _matmul_tangent(g, b, np.ndim(a), _nb(g, a), True))
+defjvp(
+    matmul_p, lambda g, ans, a, b: _matmul_tangent(g, a, np.ndim(b), _nb(g, b), False), argnums=(1,)
+)
+defvjp(matmul_p, _matmul_vjp(0))
+defvjp(matmul_p, _matmul_vjp(1), argnums=(1,))
 
 
 @register_numpy(np.matmul)
@@ -295,12 +292,15 @@ def _solve_mat(a: Any, b: Any) -> Any:
 
 
 solve_p = Primitive(_solve_mat, "np.linalg.solve", batched=True)
-solve_p.jvps[0] = lambda g, ans, a, b: -solve_matrix(a, matmul(g, ans))
-solve_p.jvps[1] = lambda g, ans, a, b: solve_matrix(a, g)
-solve_p.vjps[0] = lambda ans, a, b: (
-    lambda g: _sum_to(-matmul(solve_matrix(_mT(a), g), _mT(ans)), np.shape(a))
+defjvp(solve_p, lambda g, ans, a, b: -solve_matrix(a, matmul(g, ans)))
+defjvp(solve_p, lambda g, ans, a, b: solve_matrix(a, g), argnums=(1,))
+defvjp(
+    solve_p,
+    lambda ans, a, b: lambda g: _sum_to(-matmul(solve_matrix(_mT(a), g), _mT(ans)), np.shape(a)),
 )
-solve_p.vjps[1] = lambda ans, a, b: lambda g: _sum_to(solve_matrix(_mT(a), g), np.shape(b))
+defvjp(
+    solve_p, lambda ans, a, b: lambda g: _sum_to(solve_matrix(_mT(a), g), np.shape(b)), argnums=(1,)
+)
 
 
 def solve_matrix(a: Any, b: Any) -> Any:
@@ -317,8 +317,8 @@ def solve(a: Any, b: Any) -> Any:
 
 
 inv_p = Primitive(np.linalg.inv, "np.linalg.inv", batched=True)
-inv_p.jvps[0] = lambda g, ans, a: -matmul(matmul(ans, g), ans)
-inv_p.vjps[0] = lambda ans, a: lambda g: -matmul(matmul(_mT(ans), g), _mT(ans))
+defjvp(inv_p, lambda g, ans, a: -matmul(matmul(ans, g), ans))
+defvjp(inv_p, lambda ans, a: lambda g: -matmul(matmul(_mT(ans), g), _mT(ans)))
 
 
 @register_numpy(np.linalg.inv)
@@ -332,8 +332,8 @@ def _inner2(x: Any, y: Any) -> Any:
 
 
 det_p = Primitive(np.linalg.det, "np.linalg.det", batched=True)
-det_p.jvps[0] = lambda g, ans, a: ans * _inner2(_mT(inv(a)), g)
-det_p.vjps[0] = lambda ans, a: lambda g: reshape(g * ans, np.shape(ans) + (1, 1)) * _mT(inv(a))
+defjvp(det_p, lambda g, ans, a: ans * _inner2(_mT(inv(a)), g))
+defvjp(det_p, lambda ans, a: lambda g: reshape(g * ans, np.shape(ans) + (1, 1)) * _mT(inv(a)))
 
 
 @register_numpy(np.linalg.det)
@@ -343,15 +343,15 @@ def det(a: Any) -> Any:
 
 
 logabsdet_p = Primitive(lambda a: np.linalg.slogdet(a)[1], "np.linalg.slogdet", batched=True)
-logabsdet_p.jvps[0] = lambda g, ans, a: _inner2(_mT(inv(a)), g)
-logabsdet_p.vjps[0] = lambda ans, a: lambda g: reshape(g, np.shape(ans) + (1, 1)) * _mT(inv(a))
+defjvp(logabsdet_p, lambda g, ans, a: _inner2(_mT(inv(a)), g))
+defvjp(logabsdet_p, lambda ans, a: lambda g: reshape(g, np.shape(ans) + (1, 1)) * _mT(inv(a)))
 
 
 # the sign is piecewise constant: derivative zero, but a node of its own so that a
 # compiled program recomputes it at every point instead of replaying the trace's
 sign_det_p = Primitive(lambda a: np.linalg.slogdet(a)[0], "np.linalg.slogdet_sign", batched=True)
-sign_det_p.jvps[0] = lambda g, ans, a: np.zeros(np.shape(g)[: np.ndim(g) - 2], np.result_type(ans))
-sign_det_p.vjps[0] = lambda ans, a: lambda g: np.zeros(np.shape(strip(a)), np.result_type(ans))
+defjvp(sign_det_p, lambda g, ans, a: np.zeros(np.shape(g)[: np.ndim(g) - 2], np.result_type(ans)))
+defvjp(sign_det_p, lambda ans, a: lambda g: np.zeros(np.shape(strip(a)), np.result_type(ans)))
 
 
 @register_numpy(np.linalg.slogdet)
@@ -387,8 +387,8 @@ def _chol_vjp(L: Any, a: Any) -> Any:
 
 
 cholesky_p = Primitive(np.linalg.cholesky, "np.linalg.cholesky", batched=True)
-cholesky_p.jvps[0] = _chol_jvp
-cholesky_p.vjps[0] = _chol_vjp
+defjvp(cholesky_p, _chol_jvp)
+defvjp(cholesky_p, _chol_vjp)
 
 
 def from_triangle(a: Any, uplo: str) -> Any:
@@ -416,10 +416,13 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
 
 
 _strsm = Primitive(lambda a, b, lower: sla.solve_triangular(a, b, lower=lower), "solve_triangular")
-_strsm.jvps[0] = lambda g, ans, a, b, lower: (
-    -solve_triangular(a, matmul(np.tril(g) if lower else np.triu(g), ans), lower)
+defjvp(
+    _strsm,
+    lambda g, ans, a, b, lower: (
+        -solve_triangular(a, matmul(np.tril(g) if lower else np.triu(g), ans), lower)
+    ),
 )
-_strsm.jvps[1] = lambda g, ans, a, b, lower: solve_triangular(a, g, lower)
+defjvp(_strsm, lambda g, ans, a, b, lower: solve_triangular(a, g, lower), argnums=(1,))
 
 
 def _strsm_vjp_a(ans: Any, a: Any, b: Any, lower: bool) -> Any:
@@ -433,8 +436,10 @@ def _strsm_vjp_a(ans: Any, a: Any, b: Any, lower: bool) -> Any:
     return vjp
 
 
-_strsm.vjps[0] = _strsm_vjp_a
-_strsm.vjps[1] = lambda ans, a, b, lower: lambda g: solve_triangular(_mT(a), g, not lower)
+defvjp(_strsm, _strsm_vjp_a)
+defvjp(
+    _strsm, lambda ans, a, b, lower: lambda g: solve_triangular(_mT(a), g, not lower), argnums=(1,)
+)
 
 
 def solve_triangular(a: Any, b: Any, lower: bool = False) -> Any:
@@ -490,10 +495,10 @@ def _eigvec_vjp(v: Any, a: Any) -> Any:
     return lambda g: _sym(matmul(matmul(v, _eigvec_f(w) * matmul(_mT(v), g)), _mT(v)))
 
 
-_eigvalsh.jvps[0] = _eigvalsh_jvp
-_eigvalsh.vjps[0] = _eigvalsh_vjp
-_eigvecs.jvps[0] = _eigvec_jvp
-_eigvecs.vjps[0] = _eigvec_vjp
+defjvp(_eigvalsh, _eigvalsh_jvp)
+defvjp(_eigvalsh, _eigvalsh_vjp)
+defjvp(_eigvecs, _eigvec_jvp)
+defvjp(_eigvecs, _eigvec_vjp)
 
 
 @register_numpy(np.linalg.eigvalsh)
@@ -549,8 +554,8 @@ def _eye_minus(p: Any, q: Any, x: Any) -> Any:  # (I − p qᵀ) x
     return x - matmul(p, matmul(_mT(q), x))
 
 
-_svdvals.jvps[0] = lambda g, ans, a: sum_(_svd_all(a)[0] * matmul(g, _svd_all(a)[2]), axis=-2)
-_svdvals.vjps[0] = lambda ans, a: lambda g: matmul(_cols(_svd_all(a)[0], g), _mT(_svd_all(a)[2]))
+defjvp(_svdvals, lambda g, ans, a: sum_(_svd_all(a)[0] * matmul(g, _svd_all(a)[2]), axis=-2))
+defvjp(_svdvals, lambda ans, a: lambda g: matmul(_cols(_svd_all(a)[0], g), _mT(_svd_all(a)[2])))
 
 
 def _svd_u_jvp(g: Any, ans: Any, a: Any) -> Any:
@@ -588,10 +593,10 @@ def _svd_vh_vjp(ans: Any, a: Any) -> Any:
     return vjp
 
 
-_svd_u.jvps[0] = _svd_u_jvp
-_svd_u.vjps[0] = _svd_u_vjp
-_svd_vh.jvps[0] = lambda g, ans, a: _mT(_svd_v_jvp(g, a))
-_svd_vh.vjps[0] = _svd_vh_vjp
+defjvp(_svd_u, _svd_u_jvp)
+defvjp(_svd_u, _svd_u_vjp)
+defjvp(_svd_vh, lambda g, ans, a: _mT(_svd_v_jvp(g, a)))
+defvjp(_svd_vh, _svd_vh_vjp)
 
 
 @register_numpy(np.linalg.svd)
@@ -652,17 +657,26 @@ def _r_inv_t(x: Any, r: Any) -> Any:  # x R⁻ᵀ
     return _mT(solve_matrix(r, _mT(x)))
 
 
-_qr_q.jvps[0] = lambda g, ans, a: (
-    lambda q, r, u: _mT(solve_matrix(_mT(r), _mT(g))) - matmul(q, u)
-)(*_qr_x_minus_omega(g, a))
-_qr_r.jvps[0] = lambda g, ans, a: (lambda q, r, u: matmul(u, r))(*_qr_x_minus_omega(g, a))
-_qr_q.vjps[0] = lambda ans, a: (
-    lambda gq: (lambda q, r: _r_inv_t(gq + matmul(q, _copyltu(-matmul(_mT(gq), q))), r))(
-        *_qr_all(a)
-    )
+defjvp(
+    _qr_q,
+    lambda g, ans, a: (lambda q, r, u: _mT(solve_matrix(_mT(r), _mT(g))) - matmul(q, u))(
+        *_qr_x_minus_omega(g, a)
+    ),
 )
-_qr_r.vjps[0] = lambda ans, a: (
-    lambda gr: (lambda q, r: _r_inv_t(matmul(q, _copyltu(matmul(r, _mT(gr)))), r))(*_qr_all(a))
+defjvp(_qr_r, lambda g, ans, a: (lambda q, r, u: matmul(u, r))(*_qr_x_minus_omega(g, a)))
+defvjp(
+    _qr_q,
+    lambda ans, a: (
+        lambda gq: (lambda q, r: _r_inv_t(gq + matmul(q, _copyltu(-matmul(_mT(gq), q))), r))(
+            *_qr_all(a)
+        )
+    ),
+)
+defvjp(
+    _qr_r,
+    lambda ans, a: (
+        lambda gr: (lambda q, r: _r_inv_t(matmul(q, _copyltu(matmul(r, _mT(gr)))), r))(*_qr_all(a))
+    ),
 )
 
 
@@ -740,10 +754,10 @@ def _eig_v_vjp(ans: Any, a: Any) -> Any:
     return vjp
 
 
-_eig_w.jvps[0] = _eig_w_jvp
-_eig_w.vjps[0] = _eig_w_vjp
-_eig_v.jvps[0] = _eig_v_jvp
-_eig_v.vjps[0] = _eig_v_vjp
+defjvp(_eig_w, _eig_w_jvp)
+defvjp(_eig_w, _eig_w_vjp)
+defjvp(_eig_v, _eig_v_jvp)
+defvjp(_eig_v, _eig_v_vjp)
 
 
 @register_numpy(np.linalg.eig)
@@ -785,8 +799,8 @@ def _pinv_vjp(p: Any, a: Any, rcond: Any) -> Any:
 
 
 _pinv = Primitive(lambda a, rcond: np.linalg.pinv(a, rcond=rcond), "np.linalg.pinv", batched=True)
-_pinv.jvps[0] = _pinv_jvp
-_pinv.vjps[0] = _pinv_vjp
+defjvp(_pinv, _pinv_jvp)
+defvjp(_pinv, _pinv_vjp)
 
 
 @register_numpy(np.linalg.pinv)

@@ -12,16 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.ad.core import (
-    NoDerivativeRuleError,
-    Primitive,
-    Tracer,
-    bind,
-    reads_values,
-    register_numpy,
-    strip,
-)
+from gradmix.ad.core import defjvp, defvjp
+from gradmix.ad.dispatch import register_numpy
+from gradmix.ad.errors import NoDerivativeRuleError
 from gradmix.ad.rules.shape import concatenate, flip, getitem, moveaxis, reshape, stack
+from gradmix.ad.tracer import Primitive, Tracer, bind, reads_values, strip
 
 __all__ = ["linspace", "gradient", "interp", "convolve", "correlate", "polyval"]
 
@@ -167,10 +162,10 @@ def _full_vjp_v(ans: Any, a: Any, v: Any) -> Any:
 #: the full linear convolution of two 1-D arrays, bilinear: each VJP is a correlation,
 #: written as a convolution with the other factor reversed
 conv_full_p = Primitive(lambda a, v: np.convolve(a, v, "full"), "np.convolve")
-conv_full_p.jvps[0] = lambda g, ans, a, v: bind(conv_full_p, (g, v), {})
-conv_full_p.jvps[1] = lambda g, ans, a, v: bind(conv_full_p, (a, g), {})
-conv_full_p.vjps[0] = _full_vjp_a
-conv_full_p.vjps[1] = _full_vjp_v
+defjvp(conv_full_p, lambda g, ans, a, v: bind(conv_full_p, (g, v), {}))
+defjvp(conv_full_p, lambda g, ans, a, v: bind(conv_full_p, (a, g), {}), argnums=(1,))
+defvjp(conv_full_p, _full_vjp_a)
+defvjp(conv_full_p, _full_vjp_v, argnums=(1,))
 
 
 def _mode_slice(n: int, m: int, mode: str) -> slice:

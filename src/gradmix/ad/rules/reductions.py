@@ -11,17 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.ad.core import (
-    NoDerivativeRuleError,
-    Primitive,
-    Tracer,
-    bind,
-    reads_values,
-    register_numpy,
-    register_ufunc_method,
-    strip,
-)
+from gradmix.ad.core import defjvp, defvjp
+from gradmix.ad.dispatch import register_numpy, register_ufunc_method
+from gradmix.ad.errors import NoDerivativeRuleError
 from gradmix.ad.rules.shape import broadcast_to, flip, reshape
+from gradmix.ad.tracer import Primitive, Tracer, bind, reads_values, strip
 
 __all__ = ["sum_", "amax", "amin", "prod", "cumsum", "cumprod", "logsumexp", "abs2"]
 
@@ -56,11 +50,9 @@ def _shift(axes: tuple[int, ...], nb: int) -> tuple[int, ...]:
 # sum ----------------------------------------------------------------------------
 sum_p = Primitive(lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims), "np.sum",
                  batched=True)  # fmt: skip
-sum_p.jvps[0] = lambda g, ans, x, axes, keepdims: sum_(
-    g, _shift(axes, _nb(g, x)), keepdims=keepdims
-)
+defjvp(sum_p, lambda g, ans, x, axes, keepdims: sum_(g, _shift(axes, _nb(g, x)), keepdims=keepdims))
 # the cotangent stays compact (keepdims shape): consumers broadcast it for free
-sum_p.vjps[0] = lambda ans, x, axes, keepdims: lambda g: _keep(g, x, axes, keepdims)
+defvjp(sum_p, lambda ans, x, axes, keepdims: lambda g: _keep(g, x, axes, keepdims))
 
 
 @register_numpy(np.sum)
@@ -167,11 +159,17 @@ def _extreme_share(ans: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> A
 def _extreme(fn: Any, name: str) -> Primitive:
     prim = Primitive(lambda x, axes, keepdims: fn(x, axis=axes, keepdims=keepdims), name,
                      batched=True)  # fmt: skip
-    prim.jvps[0] = lambda g, ans, x, axes, keepdims: sum_(
-        g * _extreme_share(ans, x, axes, keepdims), _shift(axes, _nb(g, x)), keepdims=keepdims
+    defjvp(
+        prim,
+        lambda g, ans, x, axes, keepdims: sum_(
+            g * _extreme_share(ans, x, axes, keepdims), _shift(axes, _nb(g, x)), keepdims=keepdims
+        ),
     )
-    prim.vjps[0] = lambda ans, x, axes, keepdims: (
-        lambda g: _keep(g, x, axes, keepdims) * _extreme_share(ans, x, axes, keepdims)
+    defvjp(
+        prim,
+        lambda ans, x, axes, keepdims: (
+            lambda g: _keep(g, x, axes, keepdims) * _extreme_share(ans, x, axes, keepdims)
+        ),
     )
     return prim
 
@@ -224,11 +222,14 @@ def _others(x: Any, axes: tuple[int, ...]) -> Any:
 
 _prod = Primitive(lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims), "np.prod",
                   batched=True)  # fmt: skip
-_prod.jvps[0] = lambda g, ans, x, axes, keepdims: sum_(
-    g * _others(x, axes), _shift(axes, _nb(g, x)), keepdims=keepdims
+defjvp(
+    _prod,
+    lambda g, ans, x, axes, keepdims: sum_(
+        g * _others(x, axes), _shift(axes, _nb(g, x)), keepdims=keepdims
+    ),
 )
-_prod.vjps[0] = lambda ans, x, axes, keepdims: (
-    lambda g: _keep(g, x, axes, keepdims) * _others(x, axes)
+defvjp(
+    _prod, lambda ans, x, axes, keepdims: lambda g: _keep(g, x, axes, keepdims) * _others(x, axes)
 )
 
 
@@ -242,8 +243,8 @@ def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
 
 # scans ------------------------------------------------------------------------------
 cumsum_p = Primitive(lambda x, axis: np.cumsum(x, axis=axis), "np.cumsum", batched=True)
-cumsum_p.jvps[0] = lambda g, ans, x, axis: cumsum(g, axis + _nb(g, x))
-cumsum_p.vjps[0] = lambda ans, x, axis: lambda g: flip(cumsum(flip(g, axis), axis), axis)
+defjvp(cumsum_p, lambda g, ans, x, axis: cumsum(g, axis + _nb(g, x)))
+defvjp(cumsum_p, lambda ans, x, axis: lambda g: flip(cumsum(flip(g, axis), axis), axis))
 
 
 @register_numpy(np.cumsum)
@@ -272,8 +273,8 @@ def _cumprod_vjp(ans: Any, x: Any, axis: int) -> Any:
 
 
 _cumprod = Primitive(lambda x, axis: np.cumprod(x, axis=axis), "np.cumprod", batched=True)
-_cumprod.jvps[0] = _cumprod_jvp
-_cumprod.vjps[0] = _cumprod_vjp
+defjvp(_cumprod, _cumprod_jvp)
+defvjp(_cumprod, _cumprod_vjp)
 
 
 @register_numpy(np.cumprod)

@@ -18,19 +18,10 @@ from typing import Any, cast
 import numpy as np
 
 from gradmix.ad.broadcasting import sum_to_shape
-from gradmix.ad.core import (
-    NoDerivativeRuleError,
-    PerArgRules,
-    Primitive,
-    Tracer,
-    TracerConversionError,
-    bind,
-    defjvp,
-    defvjp,
-    reads_values,
-    register_numpy,
-    strip,
-)
+from gradmix.ad.core import defjvp, defvjp
+from gradmix.ad.dispatch import register_numpy
+from gradmix.ad.errors import NoDerivativeRuleError, TracerConversionError
+from gradmix.ad.tracer import PerArgRules, Primitive, Tracer, bind, reads_values, strip
 
 __all__ = ["getitem", "untake", "reshape", "transpose", "broadcast_to", "concatenate", "stack"]
 
@@ -90,8 +81,8 @@ def _getitem_impl(x: Any, idx: Any) -> Any:
 
 
 getitem_p = Primitive(_getitem_impl, "getitem", batched=True)
-getitem_p.jvps[0] = lambda g, ans, x, idx: _take_batched(g, idx, np.shape(x), _nb(g, x))
-getitem_p.vjps[0] = lambda ans, x, idx: lambda g: untake(g, idx, np.shape(x))
+defjvp(getitem_p, lambda g, ans, x, idx: _take_batched(g, idx, np.shape(x), _nb(g, x)))
+defvjp(getitem_p, lambda ans, x, idx: lambda g: untake(g, idx, np.shape(x)))
 
 
 def _getitem_into(buf: Any, g: Any, ans: Any, x: Any, idx: Any) -> Any:
@@ -181,10 +172,13 @@ def _untake_impl(g: Any, idx: Any, shape: tuple[int, ...], nb: int = 0) -> Any:
 
 
 untake_p = Primitive(_untake_impl, "untake", batched=True)
-untake_p.jvps[0] = lambda g, ans, x, idx, shape, nb=0: bind(
-    untake_p, (g,), {"idx": idx, "shape": shape, "nb": nb + _nb(g, x)}
+defjvp(
+    untake_p,
+    lambda g, ans, x, idx, shape, nb=0: bind(
+        untake_p, (g,), {"idx": idx, "shape": shape, "nb": nb + _nb(g, x)}
+    ),
 )
-untake_p.vjps[0] = lambda ans, x, idx, shape, nb=0: lambda g: _take_batched(g, idx, shape, nb)
+defvjp(untake_p, lambda ans, x, idx, shape, nb=0: lambda g: _take_batched(g, idx, shape, nb))
 
 
 def untake(g: Any, idx: Any, shape: tuple[int, ...]) -> Any:
@@ -202,8 +196,8 @@ def _reshape_jvp(g: Any, ans: Any, x: Any, shape: Any, order: str = "C") -> Any:
 
 reshape_p = Primitive(lambda x, shape, order="C": np.reshape(x, shape, order=order), "reshape",
                      batched=True)  # fmt: skip
-reshape_p.jvps[0] = _reshape_jvp
-reshape_p.vjps[0] = lambda ans, x, shape, order="C": lambda g: reshape(g, np.shape(x), order)
+defjvp(reshape_p, _reshape_jvp)
+defvjp(reshape_p, lambda ans, x, shape, order="C": lambda g: reshape(g, np.shape(x), order))
 
 
 @register_numpy(np.reshape)
@@ -227,8 +221,8 @@ def _transpose_jvp(g: Any, ans: Any, x: Any, axes: tuple[int, ...]) -> Any:
 
 
 transpose_p = Primitive(lambda x, axes: np.transpose(x, axes), "transpose", batched=True)
-transpose_p.jvps[0] = _transpose_jvp
-transpose_p.vjps[0] = lambda ans, x, axes: lambda g: transpose(g, tuple(np.argsort(axes)))
+defjvp(transpose_p, _transpose_jvp)
+defvjp(transpose_p, lambda ans, x, axes: lambda g: transpose(g, tuple(np.argsort(axes))))
 
 
 @register_numpy(np.transpose)
@@ -254,8 +248,8 @@ def _sum_to(g: Any, shape: tuple[int, ...]) -> Any:
 
 
 broadcast_to_p = Primitive(lambda x, shape: np.broadcast_to(x, shape), "broadcast_to", batched=True)
-broadcast_to_p.jvps[0] = _bcast_jvp
-broadcast_to_p.vjps[0] = lambda ans, x, shape: lambda g: _sum_to(g, np.shape(x))
+defjvp(broadcast_to_p, _bcast_jvp)
+defvjp(broadcast_to_p, lambda ans, x, shape: lambda g: _sum_to(g, np.shape(x)))
 
 
 @register_numpy(np.broadcast_to)
@@ -275,8 +269,8 @@ def broadcast_arrays(*args: Any, subok: bool = False) -> tuple[Any, ...]:
 
 # astype ------------------------------------------------------------------------
 astype_p = Primitive(lambda x, dtype: np.asarray(x).astype(dtype), "astype", batched=True)
-astype_p.jvps[0] = lambda g, ans, x, dtype: astype(g, dtype)
-astype_p.vjps[0] = lambda ans, x, dtype: lambda g: astype(g, np.result_type(strip(x)))
+defjvp(astype_p, lambda g, ans, x, dtype: astype(g, dtype))
+defvjp(astype_p, lambda ans, x, dtype: lambda g: astype(g, np.result_type(strip(x))))
 
 
 def astype(x: Any, dtype: Any) -> Any:
