@@ -12,8 +12,10 @@ from gradmix.ad.codegen import Graph, NotCompilableError, compile, trace
 from gradmix.ad.core import defjvp, defvjp, primitive
 from gradmix.ad.errors import NoDerivativeRuleError, TracerConversionError
 from gradmix.ad.forward import Dual
+from gradmix.ad.misc import fixed_point, flatten_func, hessian_vector_product
 from gradmix.ad.numeric import check_grad, check_grads, divided_difference
 from gradmix.ad.pytree import flatten as tree_flatten
+from gradmix.ad.pytree import register_pytree_node, register_vector_space
 from gradmix.ad.pytree import unflatten as tree_unflatten
 from gradmix.ad.rules import logsumexp, solve_triangular
 from gradmix.ad.rules.elementwise import polygamma_p as polygamma
@@ -52,6 +54,8 @@ __all__ = [
     "value_and_grad", "vjp",
     "PatternNotGlobalError", "defsparsity", "hessian_sparsity", "jacobian_sparsity",
     "sparse_hessian", "sparse_jacobian",
+    "fixed_point", "flatten_func", "hessian_vector_product", "register_pytree_node",
+    "register_vector_space",
     # for modules that extend gradmix (gradmix.scipy, gradmix.solve): the tracer type, a
     # traced value's plain value, pytrees, and the differentiable polygamma
     "Tracer", "strip", "tree_flatten", "tree_unflatten", "polygamma",

@@ -16,7 +16,7 @@ import numpy as np
 
 from gradmix.ad.allocator import tune_allocator
 from gradmix.ad.forward import Dual
-from gradmix.ad.pytree import flatten, unflatten
+from gradmix.ad.pytree import flatten, unflatten, vector_space_zeros
 from gradmix.ad.reverse import Node, backward
 from gradmix.ad.tracer import Tracer, ndim_of, new_level, pack, strip
 
@@ -44,7 +44,7 @@ def _as_float(x: Any) -> Any:
         return x
     if t is float:
         return np.float64(x)
-    if isinstance(x, Tracer):
+    if isinstance(x, Tracer) or vector_space_zeros(x) is not None:
         return x
     x = pack(x)
     if isinstance(x, Tracer):
@@ -64,6 +64,8 @@ def _dtype(x: Any) -> np.dtype[Any]:
 def _finish(g: Any, like: Any, shape: tuple[int, ...] | None = None) -> Any:
     """Give a cotangent or tangent the dtype (and shape) of ``like``, as a writable array."""
     if type(g) is np.float64 and type(like) is np.float64:
+        return g
+    if vector_space_zeros(like) is not None:
         return g
     if shape is not None and np.shape(strip(g)) != shape:
         g = np.broadcast_to(g, shape)
@@ -168,6 +170,12 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
     t_leaves, tree_t = flatten(tuple(tangents))
     if tree != tree_t:
         raise ValueError("primals and tangents must have the same structure")
+    for p in p_leaves:
+        if vector_space_zeros(p) is not None:
+            raise TypeError(
+                f"forward mode needs arrays: {type(p).__name__} is registered as a vector "
+                "space for reverse mode (gm.grad, gm.vjp) only"
+            )
     p_leaves = [_as_float(p) for p in p_leaves]
     nbatch: int | None = None
     seeds: list[Any] = []
@@ -261,7 +269,11 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         for x, n in zip(leaves, nodes, strict=True):
             g = grads.get(id(n))
             shape = np.shape(strip(x))
-            g = np.zeros(shape, _dtype(x)) if g is None else _conj_if_complex(g)
+            if g is None:
+                zero = vector_space_zeros(x)
+                g = np.zeros(shape, _dtype(x)) if zero is None else zero
+            else:
+                g = _conj_if_complex(g)
             res.append(_finish(g, x, shape))
         return tuple(unflatten(tree, res))
 
