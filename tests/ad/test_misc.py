@@ -48,6 +48,12 @@ def test_fixed_point_derivative_is_the_implicit_one():
         assert abs(t - 0.5 / np.sqrt(a)) < 1e-10
 
 
+def test_second_derivative_through_a_fixed_point():
+    descent = lambda a: lambda x: x - 0.05 * (x**2 - a)  # noqa: E731
+    sqrt = lambda a: gm.fixed_point(descent, a, 10.0, dist, 1e-13)  # noqa: E731
+    assert abs(gm.grad(gm.grad(sqrt))(2.0) - (-0.25 * 2.0**-1.5)) < 1e-9
+
+
 def test_fixed_point_of_a_linear_contraction_against_the_closed_form():
     rng = np.random.default_rng(0)
     A = 0.4 * rng.standard_normal((4, 4)) / 2  # noqa: N806
