@@ -29,12 +29,13 @@ import scipy.sparse as sp
 __all__ = [
     "ORDERS",
     "column_colouring",
+    "column_reader",
     "greedy_colouring",
-    "recover_columns",
-    "recover_rows",
-    "recover_symmetric",
+    "recover",
     "row_colouring",
+    "row_reader",
     "star_colouring",
+    "symmetric_reader",
 ]
 
 Adjacency = tuple[list[int], list[int]]  # CSR indptr and indices, as lists
@@ -306,63 +307,65 @@ def _entries(pattern: sp.csr_array) -> tuple[np.ndarray, np.ndarray]:
     return rows, pattern.indices
 
 
-def _with_values(pattern: sp.csr_array, vals: np.ndarray) -> sp.csr_array:
-    """``pattern``'s structure holding ``vals`` (no sorting, no duplicate check)."""
-    out = sp.csr_array((vals, pattern.indices, pattern.indptr), shape=pattern.shape)
-    out.has_sorted_indices = pattern.has_sorted_indices
-    return out
-
-
-def recover_columns(pattern: sp.csr_array, colours: np.ndarray,
-                    compressed: np.ndarray) -> sp.csr_array:  # fmt: skip
-    """The Jacobian from forward sweeps with column-colour seeds.
+def column_reader(pattern: sp.csr_array, colours: np.ndarray) -> np.ndarray:
+    """Where each stored entry of a Jacobian sits in the forward sweeps' output.
 
     Parameters
     ----------
     pattern : csr_array, shape (m, n)
     colours : ndarray, shape (n,)
         From :func:`column_colouring`.
-    compressed : ndarray, shape (m, k)
-        ``J @ S`` with ``S[j, c] = (colours[j] == c)``.
 
     Returns
     -------
-    scipy.sparse.csr_array, shape (m, n)
-        With the structure of ``pattern`` (entries that are zero at this point kept).
+    ndarray of int, shape (nnz,)
+        Flat positions in ``T`` of shape (k, m), ``T[c] = J @ (colours == c)``
+        (one row per colour, the layout of a batched ``jvp``), in CSR order.
     """
     rows, cols = _entries(pattern)
-    return _with_values(pattern, compressed[rows, colours[cols]])
+    return colours[cols] * pattern.shape[0] + rows
 
 
-def recover_rows(
-    pattern: sp.csr_array, colours: np.ndarray, compressed: np.ndarray
-) -> sp.csr_array:
-    """The Jacobian from reverse sweeps with row-colour seeds.
-
-    ``compressed`` has shape (k, n): ``Sᵀ @ J`` with ``S[i, c] = (colours[i] == c)``.
-    """
+def row_reader(pattern: sp.csr_array, colours: np.ndarray) -> np.ndarray:
+    """Flat positions of a Jacobian's entries in ``T`` of shape (k, n),
+    ``T[c] = (colours == c) @ J`` (one reverse sweep per row colour)."""
     rows, cols = _entries(pattern)
-    return _with_values(pattern, compressed[colours[rows], cols])
+    return colours[rows] * pattern.shape[1] + cols
 
 
-def recover_symmetric(pattern: sp.csr_array, colours: np.ndarray,
-                      compressed: np.ndarray) -> sp.csr_array:  # fmt: skip
-    """A symmetric matrix from ``H @ S`` under a star colouring (direct recovery).
+def symmetric_reader(pattern: sp.csr_array, colours: np.ndarray) -> np.ndarray:
+    """Flat positions of a symmetric matrix's entries in ``T`` of shape (k, n),
+    ``T[c] = H @ (colours == c)``, under a star colouring (direct recovery).
 
     ``H[i, j]`` is read from row i of the colour group of j when no other column of
     that group has a nonzero in row i; otherwise from row j of the group of i (a
     star colouring guarantees one of the two).
-
-    Parameters
-    ----------
-    pattern : csr_array, shape (n, n), symmetric
-    colours : ndarray, shape (n,)
-        From :func:`star_colouring`.
-    compressed : ndarray, shape (n, k)
-        ``H @ S`` with ``S[j, c] = (colours[j] == c)``.
     """
     counts = _colour_counts(pattern, colours)
     rows, cols = _entries(pattern)
+    n = pattern.shape[0]
     direct = counts[rows, colours[cols]] == 1
-    vals = np.where(direct, compressed[rows, colours[cols]], compressed[cols, colours[rows]])
-    return _with_values(pattern, vals)
+    return np.where(direct, colours[cols] * n + rows, colours[rows] * n + cols)
+
+
+def recover(pattern: sp.csr_array, reader: np.ndarray, compressed: np.ndarray) -> sp.csr_array:
+    """The sparse matrix with ``pattern``'s structure read from the sweeps' output.
+
+    Parameters
+    ----------
+    pattern : csr_array
+        Canonical (sorted indices, no duplicates).
+    reader : ndarray of int
+        From :func:`column_reader`, :func:`row_reader` or :func:`symmetric_reader`.
+    compressed : ndarray
+        The sweeps' output in the layout the reader describes.
+
+    Returns
+    -------
+    scipy.sparse.csr_array
+        With the structure of ``pattern`` (entries that are zero at this point kept).
+    """
+    vals = np.reshape(compressed, -1)[reader]
+    out = sp.csr_array((vals, pattern.indices, pattern.indptr), shape=pattern.shape)
+    out.has_sorted_indices = pattern.has_sorted_indices
+    return out

@@ -12,7 +12,6 @@ its traces.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,11 +19,12 @@ import scipy.sparse as sp
 
 from gradmix.ad.colouring import (
     column_colouring,
-    recover_columns,
-    recover_rows,
-    recover_symmetric,
+    column_reader,
+    recover,
     row_colouring,
+    row_reader,
     star_colouring,
+    symmetric_reader,
 )
 from gradmix.ad.sparsity import hessian_sparsity, jacobian_sparsity
 from gradmix.ad.tracer import strip
@@ -35,20 +35,30 @@ __all__ = ["SparseHessian", "SparseJacobian", "sparse_hessian", "sparse_jacobian
 _MODES = ("auto", "forward", "reverse")
 
 
-@dataclass(frozen=True)
 class _Plan:
-    """What is computed once per input shape: pattern, colours, and the sweep to use."""
+    """What is computed once per input shape: the pattern, its colouring, the sweep to use
+    ("forward", "reverse" or "forward-over-reverse"), where each entry is read from the
+    sweeps' output, and the seeds."""
 
-    pattern: sp.csr_array
-    colours: np.ndarray
-    mode: str
+    def __init__(self, pattern: sp.csr_array, colours: np.ndarray, mode: str,
+                 shape: tuple[int, ...], dtype: Any) -> None:  # fmt: skip
+        pattern.sum_duplicates()  # canonical: entries are read back in its order
+        self.pattern, self.colours, self.mode = pattern, colours, mode
+        self.n_colours = int(colours.max(initial=-1)) + 1
+        readers = {"forward": column_reader, "reverse": row_reader}
+        self.reader = readers.get(mode, symmetric_reader)(pattern, colours)
+        k = max(self.n_colours, 1)
+        if mode == "reverse":
+            self.seeds = np.zeros((k, pattern.shape[0]), dtype=dtype)
+            self.seeds[colours, np.arange(colours.size)] = 1
+        else:
+            seeds = np.zeros((k, colours.size), dtype=dtype)
+            seeds[colours, np.arange(colours.size)] = 1
+            self.seeds = seeds.reshape((k,) + shape)
 
-    def __post_init__(self) -> None:
-        self.pattern.sum_duplicates()  # canonical: the sweeps' results are read in its order
-
-    @property
-    def n_colours(self) -> int:
-        return int(self.colours.max(initial=-1)) + 1
+    def reuse(self, pattern: sp.csr_array, shape: tuple[int, ...], dtype: Any) -> _Plan:
+        """The same colouring for an equal pattern (a local pattern found again)."""
+        return _Plan(pattern, self.colours, self.mode, shape, dtype)
 
 
 def _same(a: sp.csr_array, b: sp.csr_array) -> bool:
@@ -69,12 +79,6 @@ def _given_pattern(sparsity: Any, shape: tuple[int, int], who: str) -> sp.csr_ar
     if p.shape != shape:
         raise ValueError(f"{who}: sparsity= has shape {p.shape}, the Jacobian has shape {shape}")
     return p
-
-
-def _seeds(colours: np.ndarray, k: int, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
-    s = np.zeros((k, colours.size), dtype=dtype)
-    s[colours, np.arange(colours.size)] = 1
-    return s.reshape((k,) + shape)
 
 
 class SparseJacobian:
@@ -107,7 +111,7 @@ class SparseJacobian:
             else:
                 pattern = jacobian_sparsity(self.f, x, kind=self.kind)
             if self._last is not None and _same(self._last.pattern, pattern):
-                self._last = _Plan(pattern, self._last.colours, self._last.mode)
+                self._last = self._last.reuse(pattern, x.shape, x.dtype)
                 return self._last  # a local pattern as before: its colouring still serves
             mode = self._mode
             if mode == "forward":
@@ -118,7 +122,7 @@ class SparseJacobian:
                 cols, rows = column_colouring(pattern), row_colouring(pattern)
                 mode, colours = ("forward", cols) if cols.max(initial=-1) <= rows.max(
                     initial=-1) else ("reverse", rows)  # fmt: skip
-            plan = _Plan(pattern, colours, mode)
+            plan = _Plan(pattern, colours, mode, x.shape, x.dtype)
             if self.kind == "global":
                 self._plans[x.shape] = plan
         self._last = plan
@@ -145,26 +149,16 @@ class SparseJacobian:
         """``(f(x), J(x))`` from the same sweeps."""
         x = _as_point(x, "sparse_jacobian")
         plan = self.plan(x)
-        k = plan.n_colours
         if plan.mode == "forward":
-            seeds = _seeds(plan.colours, k, x.shape, x.dtype)
-            if k == 0:
-                seeds = np.zeros((1,) + x.shape)
-            y, t = jvp(self.f, (x,), (seeds,))
-            m = int(np.size(y))
-            self._check_rows(plan, m)
-            compressed = np.reshape(t, (-1, m)).T
-            return y, recover_columns(plan.pattern, plan.colours, compressed)
+            y, t = jvp(self.f, (x,), (plan.seeds,))
+            self._check_rows(plan, int(np.size(y)))
+            return y, recover(plan.pattern, plan.reader, t)
         y, pull = vjp(self.f, x)
-        m = int(np.size(y))
-        self._check_rows(plan, m)
-        rows = [
-            np.reshape(pull(np.reshape((plan.colours == c).astype(np.result_type(y, 1.0)),
-                                       np.shape(y)))[0], -1)
-            for c in range(k)
-        ]  # fmt: skip
+        self._check_rows(plan, int(np.size(y)))
+        rows = [pull(np.reshape(s.astype(np.result_type(y, 1.0)), np.shape(y)))[0]
+                for s in plan.seeds[: plan.n_colours]]  # fmt: skip
         compressed = np.stack(rows) if rows else np.zeros((0, x.size))
-        return y, recover_rows(plan.pattern, plan.colours, compressed)
+        return y, recover(plan.pattern, plan.reader, compressed)
 
     @staticmethod
     def _check_rows(plan: _Plan, m: int) -> None:
@@ -202,9 +196,10 @@ class SparseHessian:
             else:
                 pattern = hessian_sparsity(self.f, x, kind=self.kind)
             if self._last is not None and _same(self._last.pattern, pattern):
-                plan = _Plan(pattern, self._last.colours, self._last.mode)
+                plan = self._last.reuse(pattern, x.shape, x.dtype)
             else:
-                plan = _Plan(pattern, star_colouring(pattern), "forward-over-reverse")
+                plan = _Plan(pattern, star_colouring(pattern), "forward-over-reverse", x.shape,
+                             x.dtype)  # fmt: skip
             if self.kind == "global":
                 self._plans[x.shape] = plan
         self._last = plan
@@ -225,11 +220,8 @@ class SparseHessian:
     def __call__(self, x: Any) -> sp.csr_array:
         x = _as_point(x, "sparse_hessian")
         plan = self.plan(x)
-        k = max(plan.n_colours, 1)
-        seeds = _seeds(plan.colours, k, x.shape, x.dtype)
-        _, t = jvp(self._grad, (x,), (seeds,))
-        compressed = np.reshape(t, (k, x.size)).T
-        return recover_symmetric(plan.pattern, plan.colours, compressed)
+        _, t = jvp(self._grad, (x,), (plan.seeds,))
+        return recover(plan.pattern, plan.reader, t)
 
 
 def _check_kind(kind: str) -> str:

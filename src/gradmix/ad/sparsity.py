@@ -351,16 +351,17 @@ def _probe(prim: Primitive, pats: list[Pattern | None], ans: Any, args: list[Any
         noise = rng.standard_normal(x.shape) * 1e-2
         if x.dtype.kind == "c":
             noise = noise + 1j * rng.standard_normal(x.shape) * 1e-2
-        for point in (x, x * (1 + noise) + noise):
-            moved = list(args)
-            moved[i] = point
-            with np.errstate(all="ignore"):
-                try:
-                    at = prim.impl(*moved, **kwargs)
-                    jac = _jacobian_of(prim, i, at, moved, kwargs, m, a)
-                except (ArithmeticError, ValueError, np.linalg.LinAlgError):
-                    continue  # the perturbed point is outside the domain: the other one stands
+        with np.errstate(all="ignore"):
+            jac = _jacobian_of(prim, i, ans, args, kwargs, m, a)
             hit |= (jac != 0) | ~np.isfinite(jac)
+            moved = list(args)
+            moved[i] = x * (1 + noise) + noise
+            try:
+                at = prim.impl(*moved, **kwargs)
+                jac = _jacobian_of(prim, i, at, moved, kwargs, m, a)
+                hit |= (jac != 0) | ~np.isfinite(jac)
+            except (ArithmeticError, ValueError, np.linalg.LinAlgError):
+                pass  # the perturbed point is outside the domain: the point itself stands
         parts.append(sp.csr_array(sp.csr_array(hit) @ p))
     return _union(parts) if parts else _empty(m, _n_inputs(pats))
 
