@@ -10,9 +10,11 @@ Run:  uv run python benchmarks/sparse_ad.py [--sizes 32 64 128] [--stiff 64] [--
    sparsity (``approx_derivative(..., sparsity=(pattern, groups))``); the
    largest error against the dense Jacobian (or against central differences).
 2. A banded optimisation problem (the chained Rosenbrock function and a
-   pentadiagonal quartic, n = 2000 and 20 000): Hessian colours against a
-   networkx greedy star colouring (greedy on the distance-2 graph), sparse
-   Hessian time against dense ``gm.hessian`` where it fits, exactness.
+   pentadiagonal quartic, n = 2000 and 20 000): Hessian pattern detection;
+   colours against networkx's best greedy colouring of the distance-2 graph
+   (a star colouring); the sparse Hessian against dense ``gm.hessian`` where
+   it fits and against finite differences of the exact gradient with the same
+   sparsity; exactness.
 3. Stiff solve: Brusselator 2-D at ``--stiff`` N by ``solve_ivp(method="BDF")``
    over t in [0, 11.5] (the DifferentialEquations.jl tutorial's span; the
    forcing switches on at t = 1.1): gradmix's exact sparse Jacobian
@@ -63,11 +65,12 @@ def brusselator(n: int) -> tuple[Callable[..., Any], np.ndarray]:
     return f, u0
 
 
-def best(fn: Callable[[], Any], repeat: int) -> float:
+def best(repeat: int, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> float:
+    """The best of ``repeat`` timings of ``fn(*args, **kwargs)``."""
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
-        fn()
+        fn(*args, **kwargs)
         times.append(time.perf_counter() - t)
     return min(times)
 
@@ -96,23 +99,22 @@ def jacobians(sizes: list[int], repeat: int) -> None:
     for n_grid in sizes:
         f, u0 = brusselator(n_grid)
         n = u0.size
-        tf = best(lambda: f(u0), 20 * repeat)
-        td = best(lambda: gm.jacobian_sparsity(f, u0), repeat)
+        tf = best(20 * repeat, f, u0)
+        td = best(repeat, gm.jacobian_sparsity, f, u0)
         pattern = gm.jacobian_sparsity(f, u0)
         t = time.perf_counter()
         colours = column_colouring(pattern)
         tc = time.perf_counter() - t
         nx_colours = networkx_colours(sp.csr_array(pattern.T.astype(np.int32) @ pattern.astype(
-            np.int32))) if n <= 10_000 else None  # fmt: skip
+            np.int32))) if n <= 40_000 else None  # fmt: skip
         jac = gm.sparse_jacobian(f, u0)
-        tj = best(lambda: jac(u0), repeat)
+        tj = best(repeat, jac, u0)
         j_sparse = jac(u0)
         groups = group_columns(pattern.toarray() if n <= 10_000 else sp.csc_matrix(pattern))
-        tfd = best(lambda: approx_derivative(f, u0, method="2-point",
-                                             sparsity=(pattern, groups)), repeat)  # fmt: skip
+        tfd = best(repeat, approx_derivative, f, u0, method="2-point", sparsity=(pattern, groups))
         if n <= 2048:
             dense_f = gm.jacfwd(f)
-            tdense = best(lambda: dense_f(u0), max(1, repeat // 2))
+            tdense = best(max(1, repeat // 2), dense_f, u0)
             err = float(np.max(np.abs(j_sparse.toarray() - dense_f(u0))))
             dense = f"{tdense * 1e3:.0f}"
         else:
@@ -137,36 +139,39 @@ def pentadiagonal(x: Any) -> Any:
 def hessians(repeat: int) -> None:
     print("\n## Banded Hessians")
     print(
-        "| problem | n | colours (star) | networkx distance-2 | sparse H (ms) | "
-        "dense gm.hessian (ms) | max error |"
+        "| problem | n | f (ms) | detection (ms) | colours (star) | networkx distance-2 | "
+        "sparse H (ms) | dense gm.hessian (ms) | FD of the gradient, same sparsity (ms) | "
+        "max error |"
     )
-    print("| --- " * 7 + "|")
+    print("| --- " * 10 + "|")
     for name, fn in (("chained Rosenbrock", chained_rosenbrock), ("pentadiagonal", pentadiagonal)):
         for n in (2000, 20_000):
             x = np.linspace(-1, 1, n)
+            tf = best(20 * repeat, fn, x)
+            td = best(repeat, gm.hessian_sparsity, fn, x)
             pattern = gm.hessian_sparsity(fn, x)
             colours = star_colouring(pattern)
             square = sp.csr_array(pattern.astype(np.int32) @ pattern.astype(np.int32))
-            nx_colours = networkx_colours(square) if n <= 2000 else None
+            nx_colours = networkx_colours(square)
             hess = gm.sparse_hessian(fn, x)
-            th = best(lambda: hess(x), repeat)
+            th = best(repeat, hess, x)
+            gradient = gm.grad(fn)
+            groups = group_columns(sp.csc_matrix(pattern))
+            tfd = best(
+                repeat, approx_derivative, gradient, x, method="2-point", sparsity=(pattern, groups)
+            )
             if n <= 2000:
                 dense_h = gm.hessian(fn)
-                tdense = best(lambda: dense_h(x), 1)
+                tdense = best(1, dense_h, x)
                 err = float(np.max(np.abs(hess(x).toarray() - dense_h(x))))
                 dense = f"{tdense * 1e3:.0f}"
             else:
-                fd = approx_derivative(
-                    gm.grad(fn),
-                    x,
-                    method="3-point",
-                    sparsity=(pattern, group_columns(sp.csc_matrix(pattern))),
-                )
+                fd = approx_derivative(gradient, x, method="3-point", sparsity=(pattern, groups))
                 err = float(abs(hess(x) - sp.csr_array(fd)).max() / abs(hess(x)).max())
                 dense = "(does not fit)"
             print(
-                f"| {name} | {n} | {colours.max() + 1} | {nx_colours or '-'} | "
-                f"{th * 1e3:.1f} | {dense} | {err:.1e} |"
+                f"| {name} | {n} | {tf * 1e3:.2f} | {td * 1e3:.1f} | {colours.max() + 1} | "
+                f"{nx_colours or '-'} | {th * 1e3:.1f} | {dense} | {tfd * 1e3:.1f} | {err:.1e} |"
             )
 
 

@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 
 import gradmix as gm
-from gradmix.ad.tracer import strip, Tracer
 from gradmix.ad.pytree import flatten
+from gradmix.ad.tracer import Tracer, strip
 
 OUT = Path(__file__).with_name("coverage.md")
 MODULES = {"numpy": np, "numpy.linalg": np.linalg, "numpy.fft": np.fft}
