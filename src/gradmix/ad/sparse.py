@@ -11,6 +11,7 @@ its traces.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
 from typing import Any
 
@@ -81,48 +82,38 @@ def _given_pattern(sparsity: Any, shape: tuple[int, int], who: str) -> sp.csr_ar
     return p
 
 
-class SparseJacobian:
-    """``x -> J(x)`` as a ``scipy.sparse.csr_array``, from compressed sweeps.
+class _Compressed(abc.ABC):
+    """What both compressed evaluations share: a plan per input shape (found again at
+    every call for local patterns, keeping the colouring while the pattern stays the
+    same), and the latest plan's facts."""
 
-    Made by :func:`sparse_jacobian`.  Attributes after the first call (or at
-    once when a point was given): ``sparsity``, ``colours``, ``n_colours`` and
-    ``mode`` of the latest input shape.
-    """
+    who = ""
 
-    def __init__(self, f: Callable[[Any], Any], sparsity: Any, kind: str, mode: str) -> None:
-        if mode not in _MODES:
-            raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
+    def __init__(self, f: Callable[[Any], Any], sparsity: Any, kind: str) -> None:
         self.f = f
         self.kind = kind
-        self._mode = mode
         self._given = sparsity
         self._plans: dict[tuple[int, ...], _Plan] = {}
         self._last: _Plan | None = None
 
+    @abc.abstractmethod
+    def _pattern(self, x: np.ndarray) -> sp.csr_array:
+        """The pattern at ``x``: detected, or the one given."""
+
+    @abc.abstractmethod
+    def _colour(self, pattern: sp.csr_array, x: np.ndarray) -> _Plan:
+        """A new plan: the pattern coloured for this evaluation's sweeps."""
+
     def plan(self, x: Any) -> _Plan:
-        """Pattern, colouring and sweep for the shape of ``x`` (computed once per shape, or
-        at every call for ``kind="local"``)."""
-        x = _as_point(x, "sparse_jacobian")
+        """Pattern, colouring and sweep for the shape of ``x``."""
+        x = _as_point(x, self.who)
         plan = self._plans.get(x.shape)
         if plan is None:
-            if self._given is not None:
-                m = sp.csr_array(self._given).shape[0]
-                pattern = _given_pattern(self._given, (m, x.size), "sparse_jacobian")
-            else:
-                pattern = jacobian_sparsity(self.f, x, kind=self.kind)
+            pattern = self._pattern(x)
             if self._last is not None and _same(self._last.pattern, pattern):
-                self._last = self._last.reuse(pattern, x.shape, x.dtype)
-                return self._last  # a local pattern as before: its colouring still serves
-            mode = self._mode
-            if mode == "forward":
-                colours = column_colouring(pattern)
-            elif mode == "reverse":
-                colours = row_colouring(pattern)
+                plan = self._last.reuse(pattern, x.shape, x.dtype)
             else:
-                cols, rows = column_colouring(pattern), row_colouring(pattern)
-                mode, colours = ("forward", cols) if cols.max(initial=-1) <= rows.max(
-                    initial=-1) else ("reverse", rows)  # fmt: skip
-            plan = _Plan(pattern, colours, mode, x.shape, x.dtype)
+                plan = self._colour(pattern, x)
             if self.kind == "global":
                 self._plans[x.shape] = plan
         self._last = plan
@@ -130,15 +121,51 @@ class SparseJacobian:
 
     @property
     def sparsity(self) -> sp.csr_array | None:
+        """The latest input shape's pattern (None before the first)."""
         return None if self._last is None else self._last.pattern
 
     @property
     def colours(self) -> np.ndarray | None:
+        """The latest input shape's colour of each column (or row, in reverse mode)."""
         return None if self._last is None else self._last.colours
 
     @property
     def n_colours(self) -> int | None:
+        """How many sweeps (or directions of one batched sweep) a matrix costs."""
         return None if self._last is None else self._last.n_colours
+
+
+class SparseJacobian(_Compressed):
+    """``x -> J(x)`` as a ``scipy.sparse.csr_array``, from compressed sweeps.
+
+    Made by :func:`sparse_jacobian`.  Attributes after the first call (or at
+    once when a point was given): ``sparsity``, ``colours``, ``n_colours`` and
+    ``mode`` of the latest input shape.
+    """
+
+    who = "sparse_jacobian"
+
+    def __init__(self, f: Callable[[Any], Any], sparsity: Any, kind: str, mode: str) -> None:
+        if mode not in _MODES:
+            raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
+        super().__init__(f, sparsity, kind)
+        self._mode = mode
+
+    def _pattern(self, x: np.ndarray) -> sp.csr_array:
+        if self._given is None:
+            return jacobian_sparsity(self.f, x, kind=self.kind)
+        m = sp.csr_array(self._given).shape[0]
+        return _given_pattern(self._given, (m, x.size), self.who)
+
+    def _colour(self, pattern: sp.csr_array, x: np.ndarray) -> _Plan:
+        mode = self._mode
+        if mode == "auto":
+            cols, rows = column_colouring(pattern), row_colouring(pattern)
+            forward = cols.max(initial=-1) <= rows.max(initial=-1)
+            mode, colours = ("forward", cols) if forward else ("reverse", rows)
+        else:
+            colours = column_colouring(pattern) if mode == "forward" else row_colouring(pattern)
+        return _Plan(pattern, colours, mode, x.shape, x.dtype)
 
     @property
     def mode(self) -> str:
@@ -147,7 +174,7 @@ class SparseJacobian:
 
     def value_and_jacobian(self, x: Any) -> tuple[Any, sp.csr_array]:
         """``(f(x), J(x))`` from the same sweeps."""
-        x = _as_point(x, "sparse_jacobian")
+        x = _as_point(x, self.who)
         plan = self.plan(x)
         if plan.mode == "forward":
             y, t = jvp(self.f, (x,), (plan.seeds,))
@@ -171,54 +198,29 @@ class SparseJacobian:
         return self.value_and_jacobian(x)[1]
 
 
-class SparseHessian:
+class SparseHessian(_Compressed):
     """``x -> H(x)`` as a ``scipy.sparse.csr_array``, from one batched
     forward-over-reverse sweep against star-colour seeds.  Made by :func:`sparse_hessian`."""
 
+    who = "sparse_hessian"
+
     def __init__(self, f: Callable[[Any], Any], sparsity: Any, kind: str) -> None:
-        self.f = f
-        self.kind = kind
-        self._given = sparsity
-        self._plans: dict[tuple[int, ...], _Plan] = {}
-        self._last: _Plan | None = None
+        super().__init__(f, sparsity, kind)
         self._grad = grad(f)
 
-    def plan(self, x: Any) -> _Plan:
-        """Pattern and star colouring for the shape of ``x``."""
-        x = _as_point(x, "sparse_hessian")
-        plan = self._plans.get(x.shape)
-        if plan is None:
-            if self._given is not None:
-                pattern = _given_pattern(self._given, (x.size, x.size), "sparse_hessian")
-                pattern = sp.csr_array(pattern + pattern.T)
-                if np.ndim(strip(self.f(x))) != 0:
-                    raise ValueError("sparse_hessian needs a scalar function: f(x) is not a scalar")
-            else:
-                pattern = hessian_sparsity(self.f, x, kind=self.kind)
-            if self._last is not None and _same(self._last.pattern, pattern):
-                plan = self._last.reuse(pattern, x.shape, x.dtype)
-            else:
-                plan = _Plan(pattern, star_colouring(pattern), "forward-over-reverse", x.shape,
-                             x.dtype)  # fmt: skip
-            if self.kind == "global":
-                self._plans[x.shape] = plan
-        self._last = plan
-        return plan
+    def _pattern(self, x: np.ndarray) -> sp.csr_array:
+        if self._given is None:
+            return hessian_sparsity(self.f, x, kind=self.kind)
+        pattern = _given_pattern(self._given, (x.size, x.size), self.who)
+        if np.ndim(strip(self.f(x))) != 0:
+            raise ValueError("sparse_hessian needs a scalar function: f(x) is not a scalar")
+        return sp.csr_array(pattern + pattern.T)
 
-    @property
-    def sparsity(self) -> sp.csr_array | None:
-        return None if self._last is None else self._last.pattern
-
-    @property
-    def colours(self) -> np.ndarray | None:
-        return None if self._last is None else self._last.colours
-
-    @property
-    def n_colours(self) -> int | None:
-        return None if self._last is None else self._last.n_colours
+    def _colour(self, pattern: sp.csr_array, x: np.ndarray) -> _Plan:
+        return _Plan(pattern, star_colouring(pattern), "forward-over-reverse", x.shape, x.dtype)
 
     def __call__(self, x: Any) -> sp.csr_array:
-        x = _as_point(x, "sparse_hessian")
+        x = _as_point(x, self.who)
         plan = self.plan(x)
         _, t = jvp(self._grad, (x,), (plan.seeds,))
         return recover(plan.pattern, plan.reader, t)
