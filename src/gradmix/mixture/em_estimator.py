@@ -27,15 +27,18 @@ from sklearn.utils.validation import check_is_fitted
 
 from gradmix.mixture import inference, missing, noise
 from gradmix.mixture.arrays import to_host
-from gradmix.mixture.covariance import MODELS
+from gradmix.mixture.covariance import MODELS, SKLEARN_NAMES
 from gradmix.mixture.em import EStep, e_step, run_em
 from gradmix.mixture.executors import Executor
-from gradmix.mixture.initialisation import initial_params
+from gradmix.mixture.initialisation import initial_params, start_methods
 from gradmix.mixture.maximisation import check_variances
 from gradmix.mixture.missing import impute_kernel, missing_per_row
 from gradmix.mixture.mixture_base import InformationCriteria, label_kernel
 from gradmix.mixture.params import Params
 from gradmix.mixture.validation import check_means, check_weights, host_values
+
+#: ``tol="auto"`` for scikit-learn's names and for mclust's models
+SKLEARN_TOL, MCLUST_TOL = 1e-3, 1e-5
 
 __all__ = ["CovarianceFactors", "EMMixtureBase", "FREEZABLE", "NOISE_ATTRIBUTES"]
 
@@ -140,6 +143,19 @@ class EMMixtureBase(InformationCriteria):
             self.noise_axes_ = region.axes
             self.noise_bounds_ = np.stack([region.low, region.high])
 
+    def _tolerance(self) -> float:
+        """``tol="auto"``: scikit-learn's 1e-3 for its four names; for mclust's models
+        :data:`MCLUST_TOL`, of the order of mclust's own criterion (a relative change of
+        the log-likelihood below 1e-5), so that EM ends where mclust's does."""
+        if isinstance(self.tol, str):
+            return MCLUST_TOL if self.covariance_type not in SKLEARN_NAMES else SKLEARN_TOL
+        return float(self.tol)
+
+    def _start_methods(self) -> list[str]:
+        """The initialisation of each start (``init_params="auto"`` resolved)."""
+        return start_methods(self.init_params, self.covariance_type not in SKLEARN_NAMES,
+                             self.n_init)  # fmt: skip
+
     def _start(self, ex: Executor, given: dict[str, Any], random_state: Any,
                attempt: int = 0) -> Params:  # fmt: skip
         """A start: given values, the initialisation's M-step on the rows not marked as
@@ -151,9 +167,12 @@ class EMMixtureBase(InformationCriteria):
             keep = np.flatnonzero(~mask)
             w = None if ex.unit_weights else ex.weights_at(keep)
             rows = self._executor(ex.subset(keep), w, reset=False, shift=ex.shift)
-        params = initial_params(rows, self._model, self.n_components, self.init_params,
-                                random_state, self.reg_covar, given["weights"], means,
-                                given["precisions"], attempt)  # fmt: skip
+        methods = self._start_methods()
+        method = methods[min(attempt, len(methods) - 1)]
+        earlier_hc = methods[:attempt].count("hc")  # the tree's further starts use half-samples
+        params = initial_params(rows, self._model, self.n_components, method, random_state,
+                                self.reg_covar, given["weights"], means, given["precisions"],
+                                earlier_hc, getattr(self, "hc_use", "SVD"))  # fmt: skip
         if mask is not None:
             noise_weight = 1.0 - rows.total_weight / ex.total_weight
             params.weights = params.weights * ((1.0 - noise_weight) / np.sum(params.weights))
@@ -237,7 +256,7 @@ class EMMixtureBase(InformationCriteria):
 
         best = self._best_of_starts(
             lambda init: self._start(start_ex, given, random_state, init),
-            lambda: self._params(ex.shift, ex.dtype), run)  # fmt: skip
+            lambda: self._params(ex.shift, ex.dtype), run, len(self._start_methods()))  # fmt: skip
         if self.refine == "newton" and self.max_iter > 0 and rows is not None:
             best, self.lower_bound_ = self._newton(best, rows, ex)
             self.lower_bounds_ = self.lower_bounds_ + [self.lower_bound_]

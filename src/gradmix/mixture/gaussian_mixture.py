@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from gradmix.mixture import persistence
 from gradmix.mixture.covariance import DEFAULT_COVARIANCE, MODELS, SKLEARN_NAMES
 from gradmix.mixture.em_estimator import CovarianceFactors, EMMixtureBase
+from gradmix.mixture.hierarchical import HC_USE
 from gradmix.mixture.saved import FITTED, OPTIONAL, check_saved, saved_shapes
 from gradmix.mixture.streaming import Stream
 
@@ -65,17 +66,33 @@ class GaussianMixture(EMMixtureBase):
         ``"VEV"``, ``"EVV"``, ``"VVV"`` (``"E"``/``"V"`` for 1-D data).
         scikit-learn's names are VVV, EEE, VVI and VII with scikit-learn's
         attribute shapes; mclust's names give (K, d, d) attributes.
-    tol : float, default=1e-3
+    tol : float or "auto", default="auto"
         Convergence threshold on the change of the mean log-likelihood.
+        ``"auto"`` (gradmix) is scikit-learn's 1e-3 for scikit-learn's four
+        names, and 1e-5 for mclust's models, of the order of mclust's own
+        criterion: with scikit-learn's threshold, EM on overlapping components
+        stops several log-likelihood units short of the optimum mclust reports.
     reg_covar : float, default=1e-6
         Added to the diagonal of covariances (for mclust's models: n_k·reg_covar
         to each component's scatter before the constrained estimate).
     max_iter : int, default=100
     n_init : int, default=1
-    init_params : {"kmeans", "k-means++", "random", "random_from_data", "hc"}, default="kmeans"
-        ``"hc"`` (gradmix): mclust's start, model-based hierarchical
-        agglomeration of (a sample of at most 2000) rows; with ``n_init > 1``
-        the further starts agglomerate random halves of those rows.
+    init_params : str, default="auto"
+        One of "auto", "kmeans", "k-means++", "random", "random_from_data", "hc".
+        ``"auto"`` (gradmix): scikit-learn's ``"kmeans"`` for scikit-learn's
+        four names (the same starts and results as scikit-learn); for mclust's
+        models, mclust's hierarchical start followed by ``max(n_init, 4)``
+        k-means starts, keeping the best (hc alone is mclust's path and reaches
+        its optimum on most data; the k-means starts rescue the fits where the
+        tree's partition is a poor start).  ``"hc"`` (gradmix): mclust's start
+        alone, model-based hierarchical agglomeration of (a sample of at most
+        2000) rows; with ``n_init > 1`` the further starts agglomerate random
+        halves of those rows.  A start whose component collapses is dropped with
+        a warning when others remain.
+    hc_use : {"SVD", "VARS", "STD"}, default="SVD"
+        (gradmix) mclust's ``hcUse``: the rows the hierarchical start
+        agglomerates, as scaled principal components (mclust's default), the
+        variables themselves, or the standardised variables.
     weights_init : array of shape (n_components,), optional
     means_init : array of shape (n_components, n_features), optional
     precisions_init : array, optional
@@ -179,9 +196,11 @@ class GaussianMixture(EMMixtureBase):
     _parameter_constraints: dict[str, list[Any]] = {
         **_SklearnGMM._parameter_constraints,
         "init_params": [*_SklearnGMM._parameter_constraints["init_params"],
-                        Hidden(StrOptions({"hc", "trimmed-kmeans"}))],
+                        Hidden(StrOptions({"auto", "hc", "trimmed-kmeans"}))],
         "covariance_type": [*_SklearnGMM._parameter_constraints["covariance_type"],
                             Hidden(StrOptions(set(MODELS) - set(SKLEARN_NAMES)))],
+        "hc_use": [StrOptions(set(HC_USE))],
+        "tol": [*_SklearnGMM._parameter_constraints["tol"], Hidden(StrOptions({"auto"}))],
         **EXTRA_CONSTRAINTS,
     }  # fmt: skip
 
@@ -190,11 +209,11 @@ class GaussianMixture(EMMixtureBase):
         n_components: int = 1,
         *,
         covariance_type: str = DEFAULT_COVARIANCE,
-        tol: float = 1e-3,
+        tol: float | str = "auto",
         reg_covar: float = 1e-6,
         max_iter: int = 100,
         n_init: int = 1,
-        init_params: str = "kmeans",
+        init_params: str = "auto",
         weights_init: Any = None,
         means_init: Any = None,
         precisions_init: Any = None,
@@ -210,6 +229,7 @@ class GaussianMixture(EMMixtureBase):
         missing: str = "error",
         noise: Any = None,
         hypervolume: Any = None,
+        hc_use: str = "SVD",
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -233,6 +253,7 @@ class GaussianMixture(EMMixtureBase):
         self.missing = missing
         self.noise = noise
         self.hypervolume = hypervolume
+        self.hc_use = hc_use
 
     def _fit_started(self) -> None:
         self._stream = None  # a fit ends any partial_fit stream

@@ -12,9 +12,10 @@ scatter W contributes
 with α = tr(W_total) / (N d) and β = 1.  As mclust does by default (its
 ``hcUse = "SVD"``), the rows are first standardised and rotated to scaled
 principal components, which makes the tree independent of the features'
-units.  The cost is quadratic in the rows, so a sample of at most
-:data:`MAX_ROWS` rows is agglomerated; cutting the tree at K groups gives
-the initial classification.
+units; ``"VARS"`` agglomerates the variables as they are and ``"STD"`` the
+standardised ones (:data:`HC_USE`), which can find another partition.  The
+cost is quadratic in the rows, so a sample of at most :data:`MAX_ROWS` rows is
+agglomerated; cutting the tree at K groups gives the initial classification.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ from collections import OrderedDict
 
 import numpy as np
 
-__all__ = ["MAX_ROWS", "agglomerate", "cut", "hierarchical_labels", "svd_transform"]
+__all__ = ["HC_USE", "MAX_ROWS", "agglomerate", "cut", "hierarchical_labels", "hc_transform",
+           "svd_transform"]  # fmt: skip
+
+#: mclust's ``hcUse`` transformations of the rows before agglomeration
+HC_USE = ("SVD", "VARS", "STD")
 
 #: rows agglomerated at most (mclust's ``subset`` option)
 MAX_ROWS = 2000
@@ -48,6 +53,21 @@ def svd_transform(X: np.ndarray) -> np.ndarray:
     _, s, vt = np.linalg.svd(Z, full_matrices=False)
     positive = s > s[0] * 1e-12
     return (Z @ vt[positive].T) / np.sqrt(s[positive])
+
+
+def hc_transform(X: np.ndarray, use: str = "SVD") -> np.ndarray:
+    """The rows as mclust's ``hcUse`` sees them: "SVD" (scaled principal components),
+    "VARS" (the variables themselves) or "STD" (each variable standardised)."""
+    X = np.asarray(X, dtype=np.float64)
+    if use == "SVD":
+        return svd_transform(X)
+    if use == "VARS":
+        return X
+    if use == "STD":
+        Z = X - X.mean(axis=0)
+        sd = Z.std(axis=0, ddof=1) if len(Z) > 1 else np.ones(Z.shape[1])
+        return Z[:, sd > 0] / sd[sd > 0]
+    raise ValueError(f"hc_use must be one of {HC_USE}, got {use!r}")
 
 
 class _Groups:
@@ -178,13 +198,13 @@ def cut(X: np.ndarray, merges: np.ndarray, n_groups: int) -> np.ndarray:
     return np.asarray(labels).reshape(-1)
 
 
-def hierarchical_labels(X: np.ndarray, n_groups: int) -> np.ndarray:
+def hierarchical_labels(X: np.ndarray, n_groups: int, use: str = "SVD") -> np.ndarray:
     """mclust's initial classification of the rows of ``X`` into ``n_groups`` groups.
 
-    The tree of the (SVD-transformed) rows is cached, so that fitting many
-    models to the same rows agglomerates them once.
+    The tree of the rows (transformed as ``use`` says, see :func:`hc_transform`)
+    is cached, so that fitting many models to the same rows agglomerates them once.
     """
-    Z = svd_transform(X)
+    Z = hc_transform(X, use)
     key = hashlib.sha1(np.ascontiguousarray(Z).tobytes() + str(Z.shape).encode()).hexdigest()
     merges = _CACHE.get(key)
     if merges is None:

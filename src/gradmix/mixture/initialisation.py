@@ -22,17 +22,39 @@ from array_api_compat import device
 from gradmix.mixture.covariance import CovarianceModel
 from gradmix.mixture.em import OneHot, stats_from_labels, stats_from_source
 from gradmix.mixture.executors import Chunk, Executor
-from gradmix.mixture.hierarchical import MAX_ROWS, hierarchical_labels
+from gradmix.mixture.hierarchical import HC_USE, MAX_ROWS, hierarchical_labels
 from gradmix.mixture.lloyd import kmeans
 from gradmix.mixture.maximisation import m_step
 from gradmix.mixture.params import Params, Stats
 from gradmix.mixture.seeding import kmeans_plusplus
 from gradmix.mixture.trimmed import trimmed_kmeans
 
-__all__ = ["INIT_PARAMS", "RandomResponsibilities", "SAMPLE_ROWS", "initial_params",
-           "initial_stats"]  # fmt: skip
+__all__ = ["AUTO_KMEANS_STARTS", "HC_USE", "INIT_PARAMS", "RandomResponsibilities",
+           "SAMPLE_ROWS", "initial_params", "initial_stats", "start_methods"]  # fmt: skip
 
-INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "hc", "trimmed-kmeans")
+INIT_PARAMS = ("auto", "kmeans", "k-means++", "random", "random_from_data", "hc",
+               "trimmed-kmeans")  # fmt: skip
+#: k-means starts that follow the hierarchical one under ``init_params="auto"``, at least
+AUTO_KMEANS_STARTS = 4
+
+
+def start_methods(init_params: str, mclust_model: bool, n_init: int) -> list[str]:
+    """The initialisation of each start of a fit.
+
+    ``"auto"`` is scikit-learn's k-means for scikit-learn's model names (the same
+    numbers as scikit-learn), and for mclust's models mclust's hierarchical start
+    followed by k-means starts (``max(n_init, AUTO_KMEANS_STARTS)`` of them), the
+    best of which is kept: hc alone reaches mclust's optimum on most data, k-means
+    where the tree's partition is a poor start.  Any other value is used for every
+    one of the ``n_init`` starts.
+    """
+    if init_params != "auto":
+        return [init_params] * n_init
+    if not mclust_model:
+        return ["kmeans"] * n_init
+    return ["hc"] + ["kmeans"] * max(n_init, AUTO_KMEANS_STARTS)
+
+
 #: rows trimmed k-means reads at most, a random sample beyond
 SAMPLE_ROWS = 5000
 
@@ -78,11 +100,13 @@ def _from_points(ex: Executor, model: CovarianceModel, indices: np.ndarray, K: i
 
 
 def initial_stats(ex: Executor, model: CovarianceModel, init_params: str, K: int, random_state: Any,
-                  attempt: int = 0) -> Stats:  # fmt: skip
+                  attempt: int = 0, hc_use: str = "SVD") -> Stats:  # fmt: skip
     """The statistics of the initial responsibilities ``init_params`` gives.
 
-    ``attempt`` counts the starts of one fit (``n_init``): the hierarchical start
-    is deterministic, so its further starts agglomerate random halves of the rows.
+    ``attempt`` counts the hierarchical starts of one fit: the tree is
+    deterministic, so its further starts agglomerate random halves of the rows.
+    ``hc_use`` is mclust's ``hcUse``, the rows' transformation (see
+    :func:`gradmix.mixture.hierarchical.hc_transform`).
     """
     if init_params == "random_from_data":
         return _from_points(ex, model, random_state.choice(ex.n, size=K, replace=False), K)
@@ -102,7 +126,7 @@ def initial_stats(ex: Executor, model: CovarianceModel, init_params: str, K: int
         if attempt > 0:
             idx = np.sort(random_state.choice(idx, max(len(idx) // 2, K), replace=False))
         rows, w = ex.take(idx), ex.weights_at(idx)
-        labels = hierarchical_labels(rows, K)
+        labels = hierarchical_labels(rows, K, hc_use)
         return stats_from_labels(model, rows, w, labels, K, float(np.sum(w)))
     if init_params == "trimmed-kmeans":
         idx = _sample(ex, SAMPLE_ROWS, random_state)
@@ -123,7 +147,7 @@ def _sample(ex: Executor, size: int, random_state: Any) -> np.ndarray:
 def initial_params(ex: Executor, model: CovarianceModel, K: int, init_params: str,
                    random_state: Any, reg_covar: float, weights: np.ndarray | None = None,
                    means: np.ndarray | None = None, precisions: np.ndarray | None = None,
-                   attempt: int = 0) -> Params:  # fmt: skip
+                   attempt: int = 0, hc_use: str = "SVD") -> Params:  # fmt: skip
     """Starting parameters: given ones, and the initialisation's M-step for the rest.
 
     Parameters
@@ -131,11 +155,13 @@ def initial_params(ex: Executor, model: CovarianceModel, K: int, init_params: st
     weights, means, precisions : ndarray, optional
         Given starting values (``means`` centred, ``precisions`` compact).
     attempt : int
-        Which of the fit's ``n_init`` starts this is.
+        Which of the fit's hierarchical starts this is.
+    hc_use : str
+        mclust's ``hcUse`` for the hierarchical start.
     """
     dtype = ex.dtype
     if weights is None or means is None or precisions is None:
-        stats = initial_stats(ex, model, init_params, K, random_state, attempt)
+        stats = initial_stats(ex, model, init_params, K, random_state, attempt, hc_use)
         params = m_step(model, stats, reg_covar, dtype, normalise_by_total=True,
                         var_floor=ex.var_floor, covariances=precisions is None)  # fmt: skip
     else:

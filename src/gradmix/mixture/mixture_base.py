@@ -31,7 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 from gradmix.mixture import persistence
 from gradmix.mixture.arrays import to_host
 from gradmix.mixture.components import ComponentFamily, Gaussian, PassCoefficients
-from gradmix.mixture.covariance import CovarianceModel, get_model
+from gradmix.mixture.covariance import CollapsedComponentError, CovarianceModel, get_model
 from gradmix.mixture.em import EMSettings, per_row
 from gradmix.mixture.executors import Chunk, Executor, executor_for
 from gradmix.mixture.ops import (
@@ -118,7 +118,7 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     verbose_interval: int
     n_init: int
     max_iter: int
-    tol: float
+    tol: float | str  # "auto" in GaussianMixture: see its _tolerance
     reg_covar: float
     warm_start: bool
     callback: Any
@@ -202,8 +202,10 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         start: Callable[[int], Any],
         warm: Callable[[], Any],
         run: Callable[[int, Any, float], tuple[Any, list[float], bool]],
+        n_starts: int | None = None,
     ) -> Any:
-        """scikit-learn's loop over ``n_init`` starts (or one warm start).
+        """scikit-learn's loop over ``n_init`` starts (``n_starts`` when given), or one
+        warm start.
 
         ``start(init)`` gives a start, ``warm()`` the fitted state to continue from,
         ``run(init, state, bound)`` iterates from a state and returns the final state,
@@ -217,19 +219,39 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         best_bounds: list[float] = []
         best_n_iter, max_lower_bound = 0, -np.inf
         self.converged_ = False
-        for init in range(self.n_init if do_init else 1):
+        n_starts = (self.n_init if n_starts is None else n_starts) if do_init else 1
+        collapsed: list[CollapsedComponentError] = []
+        for init in range(n_starts):
             self._print_verbose_msg_init_beg(init)
-            state = start(init) if do_init else warm()
-            if self.max_iter == 0:
-                best, best_n_iter = state, 0
+            try:
+                state = start(init) if do_init else warm()
+                if self.max_iter == 0:
+                    best, best_n_iter = state, 0
+                    continue
+                bound = -np.inf if do_init else float(self.lower_bound_)
+                state, current, converged = run(init, state, bound)
+            except CollapsedComponentError as exc:
+                if n_starts == 1:
+                    raise
+                collapsed.append(exc)  # one start's bad luck: the others may be fine
                 continue
-            bound = -np.inf if do_init else float(self.lower_bound_)
-            state, current, converged = run(init, state, bound)
             self._print_verbose_msg_init_end(current[-1], converged)
             if current[-1] > max_lower_bound or max_lower_bound == -np.inf:
                 max_lower_bound = current[-1]
                 best, best_n_iter, best_bounds = state, len(current), current
                 self.converged_ = converged
+        if collapsed:
+            if len(collapsed) == n_starts:
+                raise CollapsedComponentError(
+                    f"every one of the {n_starts} starts collapsed: {collapsed[-1]}"
+                ) from collapsed[-1]
+            warnings.warn(
+                f"{len(collapsed)} of {n_starts} starts collapsed (a component's covariance "
+                "stopped being positive definite) and were dropped; the fit is the best of "
+                f"the other {n_starts - len(collapsed)}.",
+                UserWarning,
+                stacklevel=3,
+            )
         if not self.converged_ and self.max_iter > 0:
             warnings.warn(
                 "Best performing initialization did not converge. "
@@ -242,6 +264,10 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             best_n_iter, max_lower_bound, best_bounds  # fmt: skip
         return best
 
+    def _tolerance(self) -> float:
+        """The convergence threshold on the change of the mean log-likelihood (or bound)."""
+        return float(self.tol)
+
     def _settings(self, init: int, freeze: frozenset[str] = frozenset()) -> EMSettings:
         """The iterations' settings; verbose messages and the callback after each."""
 
@@ -250,7 +276,7 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             if self.callback is not None:
                 self.callback(init, n_iter, lower_bound)
 
-        return EMSettings(getattr(self, "reg_covar", 0.0), self.tol, self.max_iter, freeze,
+        return EMSettings(getattr(self, "reg_covar", 0.0), self._tolerance(), self.max_iter, freeze,
                           on_iteration)  # fmt: skip
 
     # -------------------------------------------------------------- prediction

@@ -17,6 +17,7 @@ import numpy as np
 from gradmix.mixture.covariance.base import (
     LOG_2PI,
     Coefficients,
+    CollapsedComponentError,
     CovarianceModel,
     ill_defined_error,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "MODELS",
     "SKLEARN_NAMES",
     "get_model",
+    "CollapsedComponentError",
     "ill_defined_error",
     "identity_precisions",
     "matrices",

@@ -37,6 +37,7 @@ from gradmix.mixture.covariance.mstep import geometric_mean, sorted_eigh
 __all__ = [
     "Coefficients",
     "CovarianceModel",
+    "CollapsedComponentError",
     "ILL_DEFINED_COVARIANCE",
     "LOG_2PI",
     "ill_defined_error",
@@ -53,7 +54,13 @@ ILL_DEFINED_COVARIANCE = (
 )
 
 
-def ill_defined_error(dtype: Any) -> ValueError:
+class CollapsedComponentError(ValueError):
+    """A component's covariance is not positive definite (it collapsed onto a point or
+    a subspace): scikit-learn's ValueError, as a type of its own so that a fit with
+    several starts can drop the start it ended and keep the others."""
+
+
+def ill_defined_error(dtype: Any) -> CollapsedComponentError:
     """scikit-learn's error for a covariance that is not positive definite."""
     msg = ILL_DEFINED_COVARIANCE
     if np.dtype(dtype) == np.float32:
@@ -61,7 +68,7 @@ def ill_defined_error(dtype: Any) -> ValueError:
             " The numerical accuracy can also be improved by passing float64"
             " data instead of float32."
         )
-    return ValueError(msg)
+    return CollapsedComponentError(msg)
 
 
 def row_text(values: Any) -> str:
