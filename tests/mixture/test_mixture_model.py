@@ -301,8 +301,9 @@ def test_gaussian_and_t_families_span_one_api():
     X = np.r_[rng.normal(size=(200, 2)), rng.normal(size=(200, 2)) + 6]
     g = gm.MixtureModel(gm.families.Gaussian("VVV"), 2, random_state=0).fit(X)
     # MixtureModel's defaults: one k-means start, scikit-learn's tolerance
-    ref = gm.GaussianMixture(2, covariance_type="VVV", init_params="kmeans", tol=1e-3,
-                             random_state=0).fit(X)
+    ref = gm.GaussianMixture(
+        2, covariance_type="VVV", init_params="kmeans", tol=1e-3, random_state=0
+    ).fit(X)
     np.testing.assert_allclose(g.params_["mean"], ref.means_)
     np.testing.assert_allclose(g.score_samples(X), ref.score_samples(X))
     t = gm.MixtureModel("t", 2, random_state=0).fit(X)

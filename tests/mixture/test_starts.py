@@ -1,12 +1,16 @@
-"""Several starts: a start that collapses is dropped with a warning, not the whole fit."""
+"""The starts of a fit: mclust's path by default for its models, collapsed starts dropped."""
 
+import csv
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_iris
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 import gradmix as gm
+from gradmix.datasets import load_old_faithful
 from gradmix.mixture.covariance import CollapsedComponentError
 
 
@@ -24,8 +28,11 @@ def blobs_and_a_repeated_point():
 def test_collapsed_starts_are_dropped_and_the_best_survivor_is_kept():
     X = blobs_and_a_repeated_point()
     finals: dict[int, float] = {}
-    model = gm.GaussianMixture(4, n_init=20, random_state=0, reg_covar=0.0,
-                               callback=lambda init, it, lb: finals.__setitem__(init, lb))  # fmt: skip
+
+    def record_bound(init, n_iter, lower_bound):
+        finals[init] = lower_bound
+
+    model = gm.GaussianMixture(4, n_init=20, random_state=0, reg_covar=0.0, callback=record_bound)
     with pytest.warns(UserWarning, match=r"(\d+) of 20 starts collapsed") as record:
         model.fit(X)
     dropped = int(str(record[0].message).split(" of ")[0])
@@ -56,3 +63,57 @@ def test_one_start_keeps_scikit_learns_error():
             gm.GaussianMixture(3, init_params="random_from_data", reg_covar=0.0,
                                random_state=0).fit(X)  # fmt: skip
     assert isinstance(info.value, CollapsedComponentError)
+
+
+DATA = Path(__file__).with_name("data") / "mclust_loglik.csv"
+
+
+def mclust_fits():
+    with open(DATA) as fh:
+        rows = [line for line in fh if not line.startswith("#")]
+    return list(csv.DictReader(rows))
+
+
+def test_mclust_models_reach_mclusts_optimum_with_the_defaults():
+    # R mclust 6.0.0's log-likelihoods (provenance in the file): the default start and
+    # tolerance for mclust's names must reach them or do better, fit by fit
+    data = {"faithful": load_old_faithful(), "iris": load_iris().data}
+    short = []
+    for row in mclust_fits():
+        X = data[row["data"]]
+        fit = gm.GaussianMixture(int(row["G"]), covariance_type=row["model"],
+                                 random_state=0).fit(X)  # fmt: skip
+        ours, theirs = fit.score(X) * len(X), float(row["loglik"])
+        if ours < theirs - 1e-6 * abs(theirs):
+            short.append((row["data"], row["model"], row["G"], round(theirs - ours, 4)))
+    assert not short, f"below mclust's log-likelihood: {short}"
+
+
+def test_auto_is_the_best_of_the_hierarchical_and_the_kmeans_starts():
+    X = load_old_faithful()
+    kw = dict(covariance_type="VVV", random_state=0, tol=1e-5)
+    auto = gm.GaussianMixture(4, **kw).fit(X)
+    hc = gm.GaussianMixture(4, init_params="hc", **kw).fit(X)
+    km = gm.GaussianMixture(4, init_params="kmeans", **kw).fit(X)
+    assert auto.lower_bound_ >= max(hc.lower_bound_, km.lower_bound_) - 1e-12
+    # scikit-learn's names keep scikit-learn's start and tolerance: its numbers
+    ours = gm.GaussianMixture(3, covariance_type="full", random_state=0).fit(X)
+    theirs = SkGaussianMixture(3, covariance_type="full", random_state=0).fit(X)
+    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-10)
+    assert ours.n_iter_ == theirs.n_iter_
+
+
+def test_hc_use_decides_the_rows_the_tree_sees():
+    rng = np.random.default_rng(0)
+    # two groups separated along a feature of small scale; the large-scale feature is noise
+    X = np.c_[rng.normal(0, 100, 200), np.r_[rng.normal(0, 0.1, 100), rng.normal(1, 0.1, 100)]]
+    truth = np.r_[np.zeros(100), np.ones(100)]
+    agree = {}
+    for use in ("SVD", "VARS", "STD"):
+        labels = gm.GaussianMixture(2, covariance_type="VVI", init_params="hc", hc_use=use,
+                                    max_iter=0).fit(X).predict(X)  # fmt: skip
+        agree[use] = max(np.mean(labels == truth), np.mean(labels != truth))
+    # on the raw variables the tree follows the noisy large-scale feature
+    assert agree["STD"] > 0.95 and agree["SVD"] > 0.95 and agree["VARS"] < 0.8
+    with pytest.raises(ValueError, match="hc_use"):
+        gm.GaussianMixture(2, hc_use="PCA").fit(X)
