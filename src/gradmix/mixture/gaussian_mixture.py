@@ -14,11 +14,13 @@ from __future__ import annotations
 from numbers import Integral, Real
 from typing import Any
 
+import numpy as np
 from sklearn.mixture import GaussianMixture as _SklearnGMM
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
-from gradmix.mixture import persistence
+from gradmix.mixture import densities, persistence
 from gradmix.mixture.covariance import DEFAULT_COVARIANCE, MODELS, SKLEARN_NAMES
 from gradmix.mixture.em_estimator import CovarianceFactors, EMMixtureBase
 from gradmix.mixture.hierarchical import HC_USE
@@ -254,6 +256,26 @@ class GaussianMixture(EMMixtureBase):
         self.noise = noise
         self.hypervolume = hypervolume
         self.hc_use = hc_use
+
+    # ------------------------------------------------------- densities (mclust's)
+    def cdf(self, x: Any) -> np.ndarray:
+        """(gradmix) P(X <= x) under a fitted one-dimensional mixture (``densityMclust``'s
+        ``cdfMclust``); see :func:`gradmix.mixture.densities.cdf`."""
+        check_is_fitted(self)
+        return densities.cdf(self, x)
+
+    def quantile(self, p: Any) -> np.ndarray:
+        """(gradmix) The quantiles of a fitted one-dimensional mixture (``quantileMclust``):
+        x with ``cdf(x) = p``; see :func:`gradmix.mixture.densities.quantile`."""
+        check_is_fitted(self)
+        return densities.quantile(self, p)
+
+    def hdr_levels(self, probs: Any, *, n_samples: int = 100_000,
+                   random_state: Any = None) -> np.ndarray:  # fmt: skip
+        """(gradmix) Density levels enclosing the probabilities ``probs`` (mclust's
+        ``hdrlevels``), in any dimension; see :func:`gradmix.mixture.densities.hdr_levels`."""
+        check_is_fitted(self)
+        return densities.hdr_levels(self, probs, n_samples=n_samples, random_state=random_state)
 
     def _fit_started(self) -> None:
         self._stream = None  # a fit ends any partial_fit stream
