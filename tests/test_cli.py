@@ -269,3 +269,36 @@ def test_fit_student_t_with_noise_and_predict_the_noise_rows(tmp_path, faithful_
 ])  # fmt: skip
 def test_fit_student_t_and_noise_user_errors(faithful_csv, args, needle):
     assert_user_error(run("fit", str(faithful_csv), "-k", "2", *args), needle)
+
+
+def test_fit_without_k_chooses_model_and_components_by_bic(tmp_path, faithful_csv):
+    # mclust's Mclust(faithful) chooses EEE with 3 components; restricted to three models
+    # here to keep the test short (the full grid is the same code)
+    out = tmp_path / "chosen.npz"
+    res = run("fit", str(faithful_csv), "--models", "EEE,VVV,VVE", "--seed", "0",
+              "--out", str(out))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    top = res.stdout.split("lower is better")[1].splitlines()[1:4]
+    assert top[0].strip().startswith("EEE,3: 2314.31")
+    assert "3 components, EEE covariance" in res.stdout
+    model = gm.load(out)
+    assert model.n_components == 3 and model.covariance_type == "EEE"
+
+
+def test_fit_with_a_range_of_components(tmp_path, faithful_csv):
+    res = run("fit", str(faithful_csv), "-k", "2:3", "--covariance", "VVV", "--seed", "0")
+    assert res.returncode == 0, res.stderr
+    assert "VVV,2" in res.stdout and "VVV,3" in res.stdout
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["-k", "x"], "-k must be a number or a range"),
+        (["-k", "3:1"], "-k must be at least 1"),
+        (["--models", "EEE,XYZ"], "unknown: XYZ"),
+        (["-k", "1:3", "--bayesian"], "need one -k"),
+    ],
+)
+def test_fit_selection_user_errors(faithful_csv, args, needle):
+    assert_user_error(run("fit", str(faithful_csv), *args), needle)

@@ -218,12 +218,80 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 # ------------------------------------------------------------------------------- fit
+def _components(text: str | None) -> list[int]:
+    """``-k``: one number, a range ``A:B`` (both included), or none (mclust's 1:9)."""
+    if text is None:
+        return list(range(1, 10))
+    try:
+        if ":" in text:
+            a, b = (int(v) for v in text.split(":"))
+            ks = list(range(a, b + 1))
+        else:
+            ks = [int(text)]
+    except ValueError:
+        raise UsageError(f"-k must be a number or a range A:B, got {text!r}") from None
+    if not ks or min(ks) < 1:
+        raise UsageError(f"-k must be at least 1 (a range A:B with 1 <= A <= B), got {text!r}")
+    return ks
+
+
+def _model_list(text: str) -> list[str]:
+    names = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in names if m not in MODELS]
+    if unknown or not names:
+        raise UsageError(f"--models takes covariance models among {', '.join(MODELS)}; "
+                         f"unknown: {', '.join(unknown) or '(none given)'}")  # fmt: skip
+    return names
+
+
+def _select(args: argparse.Namespace, ks: list[int], models: list[str] | None) -> None:
+    """``gradmix fit`` without one K: mclust's Mclust(X), models and K chosen by BIC."""
+    import gradmix as gm
+    from gradmix.mixture.persistence import model_path, save
+
+    if args.bayesian or args.dof is not None or args.missing == "em":
+        raise UsageError("choosing the model (no -k, or a range) fits Gaussian mixtures by EM: "
+                         "--bayesian, --dof and --missing em need one -k")  # fmt: skip
+    if args.covariance is not None:
+        models = [args.covariance] if models is None else models
+    out = _output(model_path(args.out), args.force) if args.out else None
+    cols = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    X, names = read_csv(args.data, cols, drop_missing=args.drop_missing)
+    if X.shape[0] < 2:
+        raise UsageError(f"{args.data} has {X.shape[0]} data rows, too few to choose a model")
+    kw: dict[str, Any] = {"max_iter": args.max_iter}
+    if args.init is not None:
+        kw["init_params"] = args.init
+    if args.noise:
+        kw["noise"] = True
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sel = gm.select_model(X, ks, covariance_types=models, n_init=args.n_init,
+                              random_state=args.seed, **kw)  # fmt: skip
+    for w in caught:
+        print(f"gradmix: warning: {w.message}", file=sys.stderr)
+    print("Best BIC values (lower is better; mclust prints them negated):")
+    for model_name, k, value in sel.top(3):
+        print(f"  {model_name},{k}: {value:.3f}")
+    model = sel.best_
+    print(model.summary(X, names))
+    if out is not None:
+        model.set_params(callback=None)
+        path = save(model, out, overwrite=args.force, metadata={"columns": names})
+        print(f"model saved to {path}")
+
+
 def _fit(args: argparse.Namespace) -> None:
     import gradmix as gm
     from gradmix.mixture.persistence import model_path, save
 
-    if args.k < 1:
-        raise UsageError(f"-k must be at least 1, got {args.k}")
+    ks = _components(args.k)
+    models = _model_list(args.models) if args.models else None
+    if len(ks) > 1 or models is not None:
+        _select(args, ks, models)
+        return
+    args.k = ks[0]
+    args.covariance = args.covariance or DEFAULT_COVARIANCE
     if args.bayesian and args.covariance not in SKLEARN_NAMES:
         raise UsageError(f"--bayesian takes the covariance models {', '.join(SKLEARN_NAMES)}, "
                          f"not {args.covariance}")  # fmt: skip
@@ -480,11 +548,15 @@ def _build_parser() -> argparse.ArgumentParser:
 
     fit = sub.add_parser("fit", help="fit a Gaussian mixture to a CSV file")
     fit.add_argument("data", help="CSV file with a header row")
-    fit.add_argument("-k", type=int, required=True, help="number of components")
-    fit.add_argument("--covariance", default=DEFAULT_COVARIANCE, choices=tuple(MODELS),
-                     metavar="MODEL",
+    fit.add_argument("-k", default=None,
+                     help="number of components, or a range A:B to choose from by BIC "
+                          "(default: choose among 1:9, as mclust's Mclust does)")  # fmt: skip
+    fit.add_argument("--covariance", default=None, choices=tuple(MODELS), metavar="MODEL",
                      help="covariance model: full, tied, diag, spherical, or one of mclust's "
-                          f"{', '.join(MCLUST_NAMES)} (default: full)")  # fmt: skip
+                          f"{', '.join(MCLUST_NAMES)} (default: full with one -k)")  # fmt: skip
+    fit.add_argument("--models",
+                     help="comma-separated covariance models to choose among by BIC (default "
+                          "without one -k: mclust's fourteen)")  # fmt: skip
     fit.add_argument(
         "--init",
         default=None,
