@@ -1,0 +1,102 @@
+"""How often gradmix's defaults reach R mclust's log-likelihood, fit by fit.
+
+Run:  uv run python benchmarks/mclust_agreement.py [--data faithful,iris,diabetes,banknote]
+          [--max-g 6] [--mclust FITS.csv]
+
+Needs R with mclust (``apt-get install r-cran-mclust``) unless ``--mclust`` names
+a CSV of its fits (columns data, model, G, loglik) written by an earlier run.
+For each data set (faithful and iris as R ships them; mclust's diabetes,
+banknote and thyroid; scikit-learn's wine), each of mclust's 14 models and
+G = 1..max-g, R fits ``Mclust(X, G = G, modelNames = model)``; gradmix fits
+``GaussianMixture(G, covariance_type=model, random_state=0)`` with its
+defaults.  A fit counts as matched when gradmix's log-likelihood is at least
+mclust's minus 1e-6 of its size.  Prints the fraction and the fits short of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import shutil
+import subprocess
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import load_wine
+
+import gradmix as gm
+
+R_SCRIPT = r"""
+library(mclust)
+args <- commandArgs(trailingOnly = TRUE)
+out <- args[1]; maxg <- as.integer(args[2]); dir <- args[3]
+data(diabetes); data(banknote); data(thyroid)
+sets <- list(faithful = faithful, iris = iris[, 1:4], diabetes = diabetes[, 2:4],
+             banknote = banknote[, 2:7], thyroid = thyroid[, 2:6],
+             wine = read.csv(file.path(dir, "wine.csv")))
+models <- c("EII","VII","EEI","VEI","EVI","VVI","EEE","EVE","VEE","VVE","EEV","VEV","EVV","VVV")
+rows <- list()
+for (name in names(sets)) {
+  X <- as.matrix(sets[[name]])
+  write.csv(X, file.path(dir, paste0(name, ".csv")), row.names = FALSE)
+  for (mn in models) for (g in 1:maxg) {
+    fit <- tryCatch(Mclust(X, G = g, modelNames = mn, verbose = FALSE), error = function(e) NULL)
+    ll <- if (is.null(fit)) NA else fit$loglik
+    rows[[length(rows) + 1]] <- data.frame(data = name, model = mn, G = g, loglik = ll)
+  }
+}
+write.csv(do.call(rbind, rows), out, row.names = FALSE)
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="faithful,iris,diabetes,banknote")
+    parser.add_argument("--max-g", type=int, default=6)
+    parser.add_argument("--mclust", help="a CSV of mclust's fits from an earlier run")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="mclust-"))
+    np.savetxt(work / "wine.csv", load_wine().data, delimiter=",",
+               header=",".join(f"v{i}" for i in range(13)), comments="")  # fmt: skip
+    fits_path = Path(args.mclust) if args.mclust else work / "mclust_fits.csv"
+    if not args.mclust:
+        if shutil.which("Rscript") is None:
+            raise SystemExit("needs R with mclust (apt-get install r-cran-mclust), or --mclust")
+        (work / "fits.R").write_text(R_SCRIPT)
+        subprocess.run(["Rscript", str(work / "fits.R"), str(fits_path), str(args.max_g),
+                        str(work)], check=True, timeout=3600)  # fmt: skip
+        print(f"mclust's fits: {fits_path}")
+    wanted = set(args.data.split(","))
+    rows = [r for r in csv.DictReader(open(fits_path)) if r["data"] in wanted
+            and r["loglik"] not in ("NA", "") and int(r["G"]) <= args.max_g]  # fmt: skip
+    data: dict[str, np.ndarray] = {}
+    matched, short = 0, []
+    for r in rows:
+        if r["data"] not in data:
+            path = work / f"{r['data']}.csv"
+            if not path.exists():
+                raise SystemExit(f"{path} is missing: run without --mclust to write the data")
+            data[r["data"]] = np.loadtxt(path, delimiter=",", skiprows=1)
+        X, theirs = data[r["data"]], float(r["loglik"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                fit = gm.GaussianMixture(int(r["G"]), covariance_type=r["model"],
+                                         random_state=0).fit(X)  # fmt: skip
+                ours = fit.score(X) * len(X)
+            except ValueError:
+                ours = -np.inf
+        if ours >= theirs - 1e-6 * abs(theirs):
+            matched += 1
+        else:
+            short.append((r["data"], r["model"], int(r["G"]), round(theirs - ours, 4)))
+    print(f"gradmix's defaults reach mclust's log-likelihood in {matched} of {len(rows)} fits "
+          f"({100 * matched / max(len(rows), 1):.1f} %)")  # fmt: skip
+    for item in sorted(short, key=lambda s: -s[3]):
+        print("  short:", item)
+
+
+if __name__ == "__main__":
+    main()
