@@ -47,6 +47,7 @@ from gradmix.mixture import (
     Family,
     GaussianMixture,
     KMeans,
+    MixtureDiscriminantAnalysis,
     MixtureModel,
     ModelSelection,
     StudentTMixture,
@@ -68,4 +69,5 @@ __all__ = [
     "families", "PatternNotGlobalError", "defsparsity", "hessian_sparsity",
     "jacobian_sparsity", "sparse_hessian", "sparse_jacobian", "fixed_point", "flatten_func",
     "hessian_vector_product", "register_pytree_node", "register_vector_space",
+    "MixtureDiscriminantAnalysis",
 ]  # fmt: skip

@@ -27,3 +27,11 @@ def test_kmeans_fails_only_what_sklearn_kmeans_fails():
 
 def test_student_t_mixture_passes_every_check():
     assert failures(gm.StudentTMixture()) == set()
+
+
+def test_mixture_discriminant_analysis_passes_every_check():
+    # a few models keep the checks' many small fits quick; the estimator's code is the same
+    assert failures(gm.MixtureDiscriminantAnalysis(
+        "EDDA", covariance_types=("EEE", "VVV", "VEV"))) == set()  # fmt: skip
+    assert failures(gm.MixtureDiscriminantAnalysis(
+        n_components=(1, 2), covariance_types=("VVV", "EII"), random_state=0)) == set()  # fmt: skip

@@ -13,6 +13,7 @@ add; ``persistence`` saving and loading.
 
 from gradmix.mixture import families
 from gradmix.mixture.bayesian_mixture import BayesianGaussianMixture
+from gradmix.mixture.discriminant import MixtureDiscriminantAnalysis
 from gradmix.mixture.families import Family
 from gradmix.mixture.gaussian_mixture import GaussianMixture
 from gradmix.mixture.kmeans import KMeans
@@ -31,5 +32,6 @@ __all__ = [
     "families",
     "load",
     "select_model",
+    "MixtureDiscriminantAnalysis",
     "StudentTMixture",
 ]
