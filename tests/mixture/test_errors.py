@@ -142,3 +142,14 @@ def test_sparse_input_gets_sklearns_message():
         gm.KMeans(2).fit(sp.csr_matrix(X))
     with pytest.raises(TypeError, match="Sparse data was passed for X, but dense data is"):
         gm.GaussianMixture(2).fit(sp.csr_matrix(X))
+
+
+def test_an_iterative_m_step_on_a_rank_deficient_scatter_is_the_collapse_error():
+    # EVE with three components on 25 setosa rows and no ridge: a component's scatter has
+    # rank below d; the orientation step's SVD failed with numpy's LinAlgError
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    rows = X[::2][y[::2] == 0]
+    with pytest.raises(ValueError, match="ill-defined empirical covariance"):
+        gm.GaussianMixture(3, covariance_type="EVE", init_params="hc", reg_covar=0.0).fit(rows)

@@ -26,6 +26,7 @@ import numpy as np
 from array_api_compat import device
 
 from gradmix.mixture.components import ComponentFamily, PassCoefficients
+from gradmix.mixture.conjugate_prior import ConjugatePrior
 from gradmix.mixture.covariance import FULL, Coefficients, CovarianceModel
 from gradmix.mixture.executors import Chunk, Executor
 from gradmix.mixture.executors.host import HostExecutor, single_threaded_blas
@@ -190,6 +191,7 @@ class EMSettings:
     max_iter: int
     freeze: frozenset[str] = frozenset()
     on_iteration: Callable[[int, float, float], None] | None = None  # (n_iter, bound, change)
+    prior: ConjugatePrior | None = None  # the posterior mode (MAP) instead of the MLE
 
 
 def iterate(step: Callable[[Any], tuple[Any, float]], state: Any, settings: EMSettings,
@@ -233,7 +235,8 @@ def em_step(
     previous = None if params.covariances is None else \
         np.asarray(params.covariances, dtype=np.float64)  # fmt: skip
     new = m_step(family.unit, stats, settings.reg_covar, ex.dtype, frozen=start,
-                 freeze=settings.freeze, var_floor=ex.var_floor, previous=previous)  # fmt: skip
+                 freeze=settings.freeze, var_floor=ex.var_floor, previous=previous,
+                 prior=settings.prior)  # fmt: skip
     family.shape_step(stats, params, new)
     new.noise_log_density = params.noise_log_density
     return new, stats
@@ -251,13 +254,25 @@ def run_em(ex: Executor, family: ComponentFamily, params: Params, settings: EMSe
     params : Params
     trajectory : list of float
         The mean log-likelihood after every iteration (of the parameters the
-        iteration started from, as scikit-learn reports it).
+        iteration started from, as scikit-learn reports it); with a prior, the
+        mean of log-likelihood plus log prior, which EM increases.
     converged : bool
     """
     start = params.copy()
 
+    prior = settings.prior
+
     def step(params: Params) -> tuple[Params, float]:
         new, stats = em_step(ex, family, params, settings, start, estep)
-        return new, stats.log_lik / stats.weight
+        objective = stats.log_lik
+        if prior is not None:
+            cov = params.covariances
+            if cov is None:  # a start from given precisions
+                cov = family.unit.covariances_from_cholesky(
+                    np.asarray(params.precisions_cholesky, np.float64)
+                )
+            objective += prior.log_density(family.unit, np.asarray(params.means, np.float64),
+                                           cov)  # fmt: skip
+        return new, objective / stats.weight
 
     return iterate(step, params, settings, lower_bound)

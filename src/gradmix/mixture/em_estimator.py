@@ -27,8 +27,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from gradmix.mixture import inference, missing, noise
 from gradmix.mixture.arrays import to_host
+from gradmix.mixture.conjugate_prior import ConjugatePrior, check_prior_spec
 from gradmix.mixture.covariance import MODELS, SKLEARN_NAMES
-from gradmix.mixture.em import EStep, e_step, run_em
+from gradmix.mixture.em import EStep, data_moments, e_step, run_em
 from gradmix.mixture.executors import Executor
 from gradmix.mixture.initialisation import initial_params, start_methods
 from gradmix.mixture.maximisation import check_variances
@@ -111,6 +112,22 @@ class EMMixtureBase(InformationCriteria):
             given["precisions"] = model.check_precisions(P, K, n_features)
         return given
 
+    def _conjugate_prior(self, ex: Executor) -> ConjugatePrior | None:
+        """The ``prior`` for this fit's data, model and number of components (None: the
+        maximum-likelihood fit)."""
+        spec = check_prior_spec(getattr(self, "prior", None))
+        if spec is None:
+            return None
+        if ex.has_missing:
+            raise ValueError("a prior with missing='em' is not supported: its default "
+                             "hyperparameters are moments of complete data")  # fmt: skip
+        if self.solver == "gradient" or self.refine is not None:
+            raise ValueError("a prior is fit by EM (the posterior mode): solver='gradient' "
+                             "and refine='newton' maximise the likelihood")  # fmt: skip
+        mean, cov = data_moments(ex)
+        return ConjugatePrior.for_model(spec, self._model, self.n_components, mean, cov,
+                                        np.asarray(ex.shift, dtype=np.float64))  # fmt: skip
+
     # ------------------------------------------------------------------ the start
     def _noise_setup(self, ex: Executor, given: dict[str, Any]) -> None:
         """The noise component's volume and its initial rows (``given["noise"]``), once
@@ -157,7 +174,7 @@ class EMMixtureBase(InformationCriteria):
                              self.n_init)  # fmt: skip
 
     def _start(self, ex: Executor, given: dict[str, Any], random_state: Any,
-               attempt: int = 0) -> Params:  # fmt: skip
+               attempt: int = 0, prior: ConjugatePrior | None = None) -> Params:  # fmt: skip
         """A start: given values, the initialisation's M-step on the rows not marked as
         noise, the noise component's share of the weight, the family's shape parameters."""
         means = None if given["means"] is None else given["means"] - ex.shift
@@ -172,7 +189,7 @@ class EMMixtureBase(InformationCriteria):
         earlier_hc = methods[:attempt].count("hc")  # the tree's further starts use half-samples
         params = initial_params(rows, self._model, self.n_components, method, random_state,
                                 self.reg_covar, given["weights"], means, given["precisions"],
-                                earlier_hc, getattr(self, "hc_use", "SVD"))  # fmt: skip
+                                earlier_hc, getattr(self, "hc_use", "SVD"), prior)  # fmt: skip
         if mask is not None:
             noise_weight = 1.0 - rows.total_weight / ex.total_weight
             params.weights = params.weights * ((1.0 - noise_weight) / np.sum(params.weights))
@@ -247,15 +264,17 @@ class EMMixtureBase(InformationCriteria):
             rows = inference.numpy_rows(ex)
         family = self._family
         random_state = check_random_state(self.random_state)
+        prior = self._conjugate_prior(ex)
 
         def run(init: int, params: Params, bound: float) -> tuple[Params, list[float], bool]:
             settings = self._settings(init, frozenset(self.freeze))
+            settings.prior = prior
             if rows is not None and self.solver == "gradient":
                 return inference.run_gradient(ex, family, params, settings, bound)
             return run_em(ex, family, params, settings, bound, estep)
 
         best = self._best_of_starts(
-            lambda init: self._start(start_ex, given, random_state, init),
+            lambda init: self._start(start_ex, given, random_state, init, prior),
             lambda: self._params(ex.shift, ex.dtype), run, len(self._start_methods()))  # fmt: skip
         if self.refine == "newton" and self.max_iter > 0 and rows is not None:
             best, self.lower_bound_ = self._newton(best, rows, ex)
@@ -359,6 +378,10 @@ class EMMixtureBase(InformationCriteria):
             point), the model has too many parameters for an exact Hessian, or
             the covariance model has no free parameterisation here.
         """
+        if getattr(self, "prior", None) is not None:
+            raise ValueError("standard errors are the likelihood's, at its maximum; this "
+                             "model was fit with a prior (the posterior mode): refit with "
+                             "prior=None")  # fmt: skip
         return inference.standard_errors(self, self._family, X, sample_weight)
 
     def confidence_intervals(

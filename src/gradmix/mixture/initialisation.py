@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import device
 
+from gradmix.mixture.conjugate_prior import ConjugatePrior
 from gradmix.mixture.covariance import CovarianceModel
 from gradmix.mixture.em import OneHot, stats_from_labels, stats_from_source
 from gradmix.mixture.executors import Chunk, Executor
@@ -147,7 +148,8 @@ def _sample(ex: Executor, size: int, random_state: Any) -> np.ndarray:
 def initial_params(ex: Executor, model: CovarianceModel, K: int, init_params: str,
                    random_state: Any, reg_covar: float, weights: np.ndarray | None = None,
                    means: np.ndarray | None = None, precisions: np.ndarray | None = None,
-                   attempt: int = 0, hc_use: str = "SVD") -> Params:  # fmt: skip
+                   attempt: int = 0, hc_use: str = "SVD",
+                   prior: ConjugatePrior | None = None) -> Params:  # fmt: skip
     """Starting parameters: given ones, and the initialisation's M-step for the rest.
 
     Parameters
@@ -158,12 +160,15 @@ def initial_params(ex: Executor, model: CovarianceModel, K: int, init_params: st
         Which of the fit's hierarchical starts this is.
     hc_use : str
         mclust's ``hcUse`` for the hierarchical start.
+    prior : ConjugatePrior, optional
+        The fit's prior: the first M-step is the posterior mode's too (as mclust's).
     """
     dtype = ex.dtype
     if weights is None or means is None or precisions is None:
         stats = initial_stats(ex, model, init_params, K, random_state, attempt, hc_use)
         params = m_step(model, stats, reg_covar, dtype, normalise_by_total=True,
-                        var_floor=ex.var_floor, covariances=precisions is None)  # fmt: skip
+                        var_floor=ex.var_floor, covariances=precisions is None,
+                        prior=prior)  # fmt: skip
     else:
         params = Params(weights, means, None, np.empty(0))
     if weights is not None:

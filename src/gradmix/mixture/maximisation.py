@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gradmix.mixture.conjugate_prior import ConjugatePrior
 from gradmix.mixture.covariance import CovarianceModel, ill_defined_error
 from gradmix.mixture.params import Params, Stats
 
@@ -41,6 +42,7 @@ def m_step(
     var_floor: np.ndarray | float = 0.0,
     previous: np.ndarray | None = None,
     covariances: bool = True,
+    prior: ConjugatePrior | None = None,
 ) -> Params:
     """Parameters from the statistics (scikit-learn's conventions).
 
@@ -53,7 +55,10 @@ def m_step(
     covariances' diagonal).  Parameters named in ``freeze`` keep their values
     from ``frozen``; the others maximise the expected complete-data
     log-likelihood given them.  ``previous`` covariances are where iterative
-    M-steps start; ``covariances=False`` skips them (given by the user).
+    M-steps start; ``covariances=False`` skips them (given by the user).  With a
+    conjugate ``prior`` (Gaussian components) the step is the posterior mode's:
+    the means shrink towards the prior mean and the covariance step adds the
+    prior's scatter and counts (:mod:`gradmix.mixture.conjugate_prior`).
 
     The result has no degrees of freedom and a noise density of 1: the
     component family's own step and the caller set those.
@@ -62,7 +67,7 @@ def m_step(
     nk = stats.nk + eps
     snk = nk if stats.scale_nk is None else stats.scale_nk + eps
     means = stats.sx / snk[:, None]
-    centre = means
+    centre = means if prior is None else prior.means(stats.sx, snk)
     if "means" in freeze and frozen is not None:
         centre = frozen.means.astype(np.float64)
     total = stats.weight if normalise_by_total else float(np.sum(nk) + (stats.noise or 0.0))
@@ -78,7 +83,15 @@ def m_step(
         d = means.shape[1]
         W = model.ridge(model.scatter(snk, means, stats.second, stats.ref, centre), nk, reg_covar,
                         d)  # fmt: skip
-        cov = model.estimate(W, nk, d, previous).astype(dtype)
+        counts = nk
+        if prior is not None:
+            W = W + prior.scatter(model, centre)
+            counts = nk + prior.extra_counts
+        try:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                cov = model.estimate(W, counts, d, previous).astype(dtype)
+        except np.linalg.LinAlgError:  # an iterative M-step on a scatter of lower rank
+            raise ill_defined_error(dtype) from None
         check_variances(model, cov, var_floor)
         prec_chol = model.precision_cholesky(cov)
     return Params(weights.astype(dtype), centre.astype(dtype), cov,

@@ -105,6 +105,8 @@ def _jsonable(v: Any) -> Any:
         return v.item()
     if isinstance(v, tuple):
         return list(v)
+    if isinstance(v, dict):  # a prior's hyperparameters
+        return {"__dict__": {str(k): _jsonable(x) for k, x in v.items()}}
     return v
 
 
@@ -227,6 +229,8 @@ class _Reader:
 
 
 def _restore(v: Any, reader: _Reader, key: str) -> Any:
+    if isinstance(v, dict) and set(v) == {"__dict__"} and isinstance(v["__dict__"], dict):
+        return {k: _restore(x, reader, key) for k, x in v["__dict__"].items()}
     if isinstance(v, dict):
         if set(v) != {"__array__", "dtype"} or not isinstance(v["dtype"], str):
             raise reader.error(f"parameter {key} is malformed")
