@@ -56,8 +56,6 @@ __all__ = ["ConjugatePrior", "PRIOR_KEYS", "check_prior_spec"]
 PRIOR_KEYS = ("shrinkage", "mean", "dof", "scale")
 #: mclust's default shrinkage of the means towards the prior mean
 DEFAULT_SHRINKAGE = 0.01
-#: the models whose prior scale is a multiple of I (inverse-gamma priors)
-_SCALAR_SCALE = frozenset({"EII", "VII", "EEI", "VEI", "EVI", "VVI"})
 
 
 def check_prior_spec(spec: Any) -> dict[str, Any] | None:
@@ -131,7 +129,8 @@ class ConjugatePrior:
     scale : ndarray, shape (d, d)
         Λ_P (for the diagonal and spherical models a multiple of I).
     extra_scatter : ndarray, shape (K, d, d)
-        The scatter each component's covariance step adds (:meth:`for_model`).
+        The scatter each component's covariance step adds
+        (the model's ``prior_added``).
     extra_counts : ndarray, shape (K,)
         The counts it adds: the prior's ``log |Σ_k|`` coefficient.
     """
@@ -172,10 +171,9 @@ class ConjugatePrior:
             mean = mean - shift
         else:
             mean = data_mean
-        letters = model.letters
         univariate = d == 1
         dof = float(spec.get("dof", 3.0 if univariate else d + 2.0))
-        scalar = letters in _SCALAR_SCALE and not univariate
+        scalar = model.prior_scalar_scale and not univariate
         if "scale" in spec:
             given = np.asarray(spec["scale"], dtype=np.float64)
             if given.ndim == 2 and (scalar or given.shape != (d, d)):
@@ -190,8 +188,9 @@ class ConjugatePrior:
             scale = (1.0 / G) ** (2.0 / d) * np.trace(data_cov) / d * np.eye(d)
         else:
             scale = (1.0 / G) ** (2.0 / d) * data_cov
-        extra_scatter, extra_counts = _added(letters, univariate, scale, dof, d, G)
-        return cls(shrinkage, mean, dof, scale, extra_scatter, extra_counts)
+        P, c = model.prior_added(scale, dof, G)
+        extra_scatter = np.broadcast_to(P, (G, d, d)).copy()
+        return cls(shrinkage, mean, dof, scale, extra_scatter, np.full(G, float(c)))
 
     def means(self, sx: np.ndarray, nk: np.ndarray) -> np.ndarray:
         """The posterior-mode means ``(Σ r x + κ μ_P) / (n_k + κ)``, shape (K, d)."""
@@ -224,32 +223,3 @@ class ConjugatePrior:
         log_det = 2 * np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
         trace = np.trace(np.linalg.solve(S, M), axis1=1, axis2=2)
         return float(-0.5 * np.sum(self.extra_counts * log_det + trace))
-
-
-def _added(letters: str, univariate: bool, scale: np.ndarray, dof: float, d: int,
-           G: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """The scatter P_k and counts c_k each component's covariance step adds: the M-step
-    minimises ``Σ_k (n_k + c_k) log|Σ_k| + tr((W_k + P_k) Σ_k⁻¹)`` under the model."""
-    s = float(np.trace(scale)) / d  # the scalar of the inverse-gamma models' scale
-    eye = np.eye(d)
-    if G == 1:
-        # one component: mclust fits every model by its single-Gaussian estimate (mvnXII,
-        # mvnXXI, mvnXXX), whose prior is that of VII, VVI or VVV
-        letters = {"I": "VII" if letters[1] == "I" else "VVI"}.get(letters[2], "VVV")
-    if univariate:
-        # mclust's E and V: one variance, or one per component
-        per = {"EII": (scale / G, (dof + G + 2.0) / G), "VII": (scale, dof + 3.0)}[letters]
-    else:
-        per = {
-            "EII": (0.0 * eye, (dof + G * d + 2.0) / (d * G)),
-            "VII": (s / d * eye, (dof + d + 2.0) / d),
-            "EEI": (s / G * eye, (dof + 2.0) / G),
-            "VEI": (s * eye, (dof + 3.0) / d),
-            "EVI": (s * eye, (dof + 2.0) / G),
-            "VVI": (s * eye, dof + 3.0),
-            "EEE": (scale / G, (dof + d + G + 1.0) / G),
-            "EEV": (scale, (dof + d + 2.0) / G),
-            "VEV": (scale, 0.0),
-        }.get(letters, (scale, dof + d + 2.0))  # VVV, and the VVV form where mclust has none
-    P, c = per
-    return np.broadcast_to(P, (G, d, d)).copy(), np.full(G, float(c))

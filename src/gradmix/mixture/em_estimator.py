@@ -112,18 +112,22 @@ class EMMixtureBase(InformationCriteria):
             given["precisions"] = model.check_precisions(P, K, n_features)
         return given
 
+    def _only_by_complete_data_em(self, ex: Executor, what: str, why_not_missing: str) -> None:
+        """Raise if ``what`` meets missing values, ``solver="gradient"`` or ``refine``."""
+        if ex.has_missing:
+            raise ValueError(f"{what} with missing='em' is not supported: {why_not_missing}")
+        if self.solver == "gradient" or self.refine is not None:
+            raise ValueError(f"{what} is fit by EM: solver='gradient' and refine='newton' "
+                             "do not take it")  # fmt: skip
+
     def _conjugate_prior(self, ex: Executor) -> ConjugatePrior | None:
         """The ``prior`` for this fit's data, model and number of components (None: the
         maximum-likelihood fit)."""
         spec = check_prior_spec(getattr(self, "prior", None))
         if spec is None:
             return None
-        if ex.has_missing:
-            raise ValueError("a prior with missing='em' is not supported: its default "
-                             "hyperparameters are moments of complete data")  # fmt: skip
-        if self.solver == "gradient" or self.refine is not None:
-            raise ValueError("a prior is fit by EM (the posterior mode): solver='gradient' "
-                             "and refine='newton' maximise the likelihood")  # fmt: skip
+        self._only_by_complete_data_em(ex, "a prior", "its default hyperparameters are "
+                                       "moments of complete data")  # fmt: skip
         mean, cov = data_moments(ex)
         return ConjugatePrior.for_model(spec, self._model, self.n_components, mean, cov,
                                         np.asarray(ex.shift, dtype=np.float64))  # fmt: skip
@@ -137,12 +141,8 @@ class EMMixtureBase(InformationCriteria):
         mask = given["noise"]
         if mask is None:
             return
-        if ex.has_missing:
-            raise ValueError("a noise component with missing='em' is not supported: its "
-                             "density over a row's observed coordinates is undefined")  # fmt: skip
-        if self.solver == "gradient" or self.refine is not None:
-            raise ValueError("a noise component is fit by EM: solver='gradient' and "
-                             "refine='newton' do not take it")  # fmt: skip
+        self._only_by_complete_data_em(ex, "a noise component", "its density over a row's "
+                                       "observed coordinates is undefined")  # fmt: skip
         log_volume, region = noise.hypervolume(ex, self.hypervolume, None)
         if not -700 < log_volume < 700:
             raise ValueError(f"the data's hypervolume exp({log_volume:.1f}) is not representable "

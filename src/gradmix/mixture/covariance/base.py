@@ -140,6 +140,8 @@ class CovarianceModel(ABC):
     marker: ClassVar[str] = "o"
     #: True when one statistic is pooled over all components (one covariance: tied)
     pooled: ClassVar[bool] = False
+    #: True when the conjugate prior's scale is a multiple of I (inverse-gamma priors)
+    prior_scalar_scale: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -186,6 +188,45 @@ class CovarianceModel(ABC):
         ndarray
             Compact covariances (float64).
         """
+
+    def prior_added(self, scale: np.ndarray, dof: float,
+                    n_components: int) -> tuple[np.ndarray, float]:  # fmt: skip
+        """What the conjugate prior adds to each component's covariance step.
+
+        The MAP step minimises ``Σ_k (n_k + c) log|Σ_k| + tr((W_k + P) Σ_k⁻¹)``
+        under the model; ``P`` and ``c`` are what mclust 6.0.0's EM with
+        ``priorControl()`` adds for the model (:mod:`~gradmix.mixture.conjugate_prior`).
+        With one component every model is mclust's single-Gaussian estimate.
+
+        Parameters
+        ----------
+        scale : ndarray, shape (d, d)
+            The prior's scale Λ_P.
+        dof : float
+            The prior's degrees of freedom ν_P.
+        n_components : int
+
+        Returns
+        -------
+        P : ndarray, shape (d, d)
+            The extra scatter.
+        c : float
+            The extra counts (the prior's ``log|Σ_k|`` coefficient).
+        """
+        if n_components == 1:
+            return self.one_component_prior_added(scale, dof)
+        return self.components_prior_added(scale, dof, n_components)
+
+    def one_component_prior_added(self, scale: np.ndarray, dof: float) -> tuple[np.ndarray, float]:
+        """:meth:`prior_added` for one component: mclust's ``mvnXXX`` (inverse Wishart)."""
+        return scale, dof + len(scale) + 2.0
+
+    def components_prior_added(self, scale: np.ndarray, dof: float,
+                               n_components: int) -> tuple[np.ndarray, float]:  # fmt: skip
+        """:meth:`prior_added` for several components; VVV's inverse-Wishart form unless
+        the model overrides it (mclust has no prior for EVE, VEE, VVE and EVV: they get
+        this form, restricted to the model)."""
+        return scale, dof + len(scale) + 2.0
 
     @abstractmethod
     def n_parameters(self, n_components: int, n_features: int) -> int:

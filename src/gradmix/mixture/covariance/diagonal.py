@@ -45,8 +45,19 @@ class DiagonalCoefficients(Coefficients):
     exact: list[tuple[Any, Any]] = field(default_factory=list)
 
 
+def prior_variance(scale: np.ndarray) -> float:
+    """The scalar of an inverse-gamma prior's scale ``s I``: ``tr(Λ_P) / d``."""
+    return float(np.trace(scale)) / len(scale)
+
+
 class DiagonalFamily(CovarianceModel):
     """A diagonal covariance per component."""
+
+    prior_scalar_scale = True
+
+    def one_component_prior_added(self, scale: np.ndarray, dof: float) -> tuple[np.ndarray, float]:
+        # mclust's mvnXXI
+        return prior_variance(scale) * np.eye(len(scale)), dof + 3.0
 
     def component_from_covariance(self, cov: np.ndarray) -> Any:
         return np.diag(cov).copy()

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from gradmix.mixture.covariance.base import Coefficients, row_text
-from gradmix.mixture.covariance.diagonal import DiagonalCoefficients, DiagonalFamily
+from gradmix.mixture.covariance.diagonal import DiagonalCoefficients, DiagonalFamily, prior_variance
 from gradmix.mixture.covariance.kernels import products, split_components, squared_deviations
 
 __all__ = ["SphericalCoefficients", "SphericalFamily"]
@@ -28,6 +28,11 @@ class SphericalCoefficients(DiagonalCoefficients):
 
 class SphericalFamily(DiagonalFamily):
     """One variance per component."""
+
+    def one_component_prior_added(self, scale: np.ndarray, dof: float) -> tuple[np.ndarray, float]:
+        # mclust's mvnXII
+        d = len(scale)
+        return prior_variance(scale) / d * np.eye(d), (dof + d + 2.0) / d
 
     def compact_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         return (n_components,)

@@ -20,5 +20,10 @@ class EEE(TiedFamily):
                  trace: Any = None) -> np.ndarray:  # fmt: skip
         return W / np.sum(nk)
 
+    def components_prior_added(self, scale: np.ndarray, dof: float,
+                               n_components: int) -> tuple[np.ndarray, float]:  # fmt: skip
+        d = len(scale)
+        return scale / n_components, (dof + d + n_components + 1.0) / n_components
+
     def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_features * (n_features + 1) // 2

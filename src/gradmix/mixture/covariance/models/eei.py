@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.diagonal import DiagonalFamily
+from gradmix.mixture.covariance.diagonal import DiagonalFamily, prior_variance
 
 
 class EEI(DiagonalFamily):
@@ -20,6 +20,12 @@ class EEI(DiagonalFamily):
                  trace: Any = None) -> np.ndarray:  # fmt: skip
         pooled = np.sum(W, axis=0) / np.sum(nk)
         return np.broadcast_to(pooled, W.shape).copy()
+
+    def components_prior_added(self, scale: np.ndarray, dof: float,
+                               n_components: int) -> tuple[np.ndarray, float]:  # fmt: skip
+        # mclust counts the prior once, not once per component
+        eye = np.eye(len(scale))
+        return prior_variance(scale) / n_components * eye, (dof + 2.0) / n_components
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_features

@@ -24,5 +24,10 @@ class EEV(FullFamily):
         shared = np.sum(omega, axis=0) / np.sum(nk)
         return np.einsum("kij,j,klj->kil", L, shared, L)
 
+    def components_prior_added(self, scale: np.ndarray, dof: float,
+                               n_components: int) -> tuple[np.ndarray, float]:  # fmt: skip
+        # mclust counts the prior once, not once per component
+        return scale, (dof + len(scale) + 2.0) / n_components
+
     def n_parameters(self, n_components: int, n_features: int) -> int:
         return 1 + (n_features - 1) + n_components * n_features * (n_features - 1) // 2

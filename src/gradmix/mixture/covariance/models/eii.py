@@ -20,5 +20,12 @@ class EII(SphericalFamily):
                  trace: Any = None) -> np.ndarray:  # fmt: skip
         return np.full(len(nk), np.sum(W) / (n_features * np.sum(nk)))
 
+    def components_prior_added(self, scale: np.ndarray, dof: float,
+                               n_components: int) -> tuple[np.ndarray, float]:  # fmt: skip
+        d = len(scale)
+        # mclust's EII step leaves out the prior's scale (its E, one feature, keeps it)
+        P = scale / n_components if d == 1 else np.zeros((d, d))
+        return P, (dof + n_components * d + 2.0) / (d * n_components)
+
     def n_parameters(self, n_components: int, n_features: int) -> int:
         return 1

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.diagonal import DiagonalFamily
+from gradmix.mixture.covariance.diagonal import DiagonalFamily, prior_variance
 from gradmix.mixture.covariance.mstep import geometric_mean
 
 
@@ -23,6 +23,11 @@ class EVI(DiagonalFamily):
         g = geometric_mean(W)
         with np.errstate(divide="ignore", invalid="ignore"):
             return W * (np.sum(g) / np.sum(nk) / g)[:, None]
+
+    def components_prior_added(self, scale: np.ndarray, dof: float,
+                               n_components: int) -> tuple[np.ndarray, float]:  # fmt: skip
+        # mclust counts the prior once, not once per component
+        return prior_variance(scale) * np.eye(len(scale)), (dof + 2.0) / n_components
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         return 1 + n_components * (n_features - 1)

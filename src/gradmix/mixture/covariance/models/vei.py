@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.diagonal import DiagonalFamily
+from gradmix.mixture.covariance.diagonal import DiagonalFamily, prior_variance
 from gradmix.mixture.covariance.mstep import alternate, geometric_mean
 
 
@@ -39,6 +39,11 @@ class VEI(DiagonalFamily):
 
         lam, A = alternate(step, objective, (lam, A), trace)
         return lam[:, None] * A
+
+    def components_prior_added(self, scale: np.ndarray, dof: float,
+                               n_components: int) -> tuple[np.ndarray, float]:  # fmt: skip
+        d = len(scale)
+        return prior_variance(scale) * np.eye(d), (dof + 3.0) / d
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_components + n_features - 1

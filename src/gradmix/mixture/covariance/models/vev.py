@@ -42,5 +42,10 @@ class VEV(FullFamily):
         lam, A = alternate(step, objective, (lam, np.ones(d)), trace)
         return np.einsum("kij,kj,klj->kil", L, lam[:, None] * A, L)
 
+    def components_prior_added(self, scale: np.ndarray, dof: float,
+                               n_components: int) -> tuple[np.ndarray, float]:  # fmt: skip
+        # mclust's VEV step adds the scale without the prior's degrees of freedom
+        return scale, 0.0
+
     def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_components + (n_features - 1) + n_components * n_features * (n_features - 1) // 2

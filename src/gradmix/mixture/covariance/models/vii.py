@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from gradmix.mixture.covariance.diagonal import prior_variance
 from gradmix.mixture.covariance.spherical import SphericalFamily
 
 
@@ -19,6 +20,11 @@ class VII(SphericalFamily):
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,
                  trace: Any = None) -> np.ndarray:  # fmt: skip
         return W / (n_features * nk)
+
+    def components_prior_added(self, scale: np.ndarray, dof: float,
+                               n_components: int) -> tuple[np.ndarray, float]:  # fmt: skip
+        d = len(scale)
+        return prior_variance(scale) / d * np.eye(d), (dof + d + 2.0) / d
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_components

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.diagonal import DiagonalFamily
+from gradmix.mixture.covariance.diagonal import DiagonalFamily, prior_variance
 
 
 class VVI(DiagonalFamily):
@@ -19,6 +19,10 @@ class VVI(DiagonalFamily):
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,
                  trace: Any = None) -> np.ndarray:  # fmt: skip
         return W / nk[:, None]
+
+    def components_prior_added(self, scale: np.ndarray, dof: float,
+                               n_components: int) -> tuple[np.ndarray, float]:  # fmt: skip
+        return prior_variance(scale) * np.eye(len(scale)), dof + 3.0
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
         return n_components * n_features
