@@ -44,13 +44,17 @@ from gradmix.ad import (
 )
 from gradmix.mixture import (
     BayesianGaussianMixture,
+    BootstrapLRT,
     Family,
     GaussianMixture,
     KMeans,
+    MixtureBootstrap,
     MixtureDiscriminantAnalysis,
     MixtureModel,
     ModelSelection,
     StudentTMixture,
+    bootstrap,
+    bootstrap_lrt,
     families,
     load,
     select_model,
@@ -69,5 +73,6 @@ __all__ = [
     "families", "PatternNotGlobalError", "defsparsity", "hessian_sparsity",
     "jacobian_sparsity", "sparse_hessian", "sparse_jacobian", "fixed_point", "flatten_func",
     "hessian_vector_product", "register_pytree_node", "register_vector_space",
-    "MixtureDiscriminantAnalysis",
+    "MixtureDiscriminantAnalysis", "BootstrapLRT", "MixtureBootstrap", "bootstrap",
+    "bootstrap_lrt",
 ]  # fmt: skip

@@ -8,11 +8,13 @@ families (Gaussian, Student-t) built on them; ``em``, ``initialisation`` and
 ``student_t_mixture``, ``bayesian_mixture`` and ``kmeans`` the scikit-learn
 compatible estimators; ``inference`` and
 ``selection`` what the differentiated likelihood and information criteria
-add; ``persistence`` saving and loading.
+add; ``bootstrap`` mclust's bootstrap LRT and parameter bootstrap;
+``persistence`` saving and loading.
 """
 
 from gradmix.mixture import families
 from gradmix.mixture.bayesian_mixture import BayesianGaussianMixture
+from gradmix.mixture.bootstrap import BootstrapLRT, MixtureBootstrap, bootstrap, bootstrap_lrt
 from gradmix.mixture.discriminant import MixtureDiscriminantAnalysis
 from gradmix.mixture.families import Family
 from gradmix.mixture.gaussian_mixture import GaussianMixture
@@ -24,6 +26,10 @@ from gradmix.mixture.student_t_mixture import StudentTMixture
 
 __all__ = [
     "BayesianGaussianMixture",
+    "BootstrapLRT",
+    "MixtureBootstrap",
+    "bootstrap",
+    "bootstrap_lrt",
     "Family",
     "GaussianMixture",
     "KMeans",

@@ -192,6 +192,8 @@ class EMSettings:
     freeze: frozenset[str] = frozenset()
     on_iteration: Callable[[int, float, float], None] | None = None  # (n_iter, bound, change)
     prior: ConjugatePrior | None = None  # the posterior mode (MAP) instead of the MLE
+    # mclust's criterion, |ΔL| / (1 + |L|) for the total L = total_weight × the mean
+    total_weight: float | None = None
 
 
 def iterate(step: Callable[[Any], tuple[Any, float]], state: Any, settings: EMSettings,
@@ -212,7 +214,10 @@ def iterate(step: Callable[[Any], tuple[Any, float]], state: Any, settings: EMSe
             trajectory.append(lower_bound)
             if settings.on_iteration is not None:
                 settings.on_iteration(n_iter, lower_bound, lower_bound - previous_bound)
-            if abs(lower_bound - previous_bound) < settings.tol:
+            change = abs(lower_bound - previous_bound)
+            if settings.total_weight is not None:
+                change *= settings.total_weight / (1.0 + settings.total_weight * abs(lower_bound))
+            if change < settings.tol:
                 return state, trajectory, True
     return state, trajectory, False
 

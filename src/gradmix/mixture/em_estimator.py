@@ -164,6 +164,8 @@ class EMMixtureBase(InformationCriteria):
         """``tol="auto"``: scikit-learn's 1e-3 for its four names; for mclust's models
         :data:`MCLUST_TOL`, of the order of mclust's own criterion (a relative change of
         the log-likelihood below 1e-5), so that EM ends where mclust's does."""
+        if self.tol == "mclust":
+            return MCLUST_TOL
         if isinstance(self.tol, str):
             return MCLUST_TOL if self.covariance_type not in SKLEARN_NAMES else SKLEARN_TOL
         return float(self.tol)
@@ -269,6 +271,8 @@ class EMMixtureBase(InformationCriteria):
         def run(init: int, params: Params, bound: float) -> tuple[Params, list[float], bool]:
             settings = self._settings(init, frozenset(self.freeze))
             settings.prior = prior
+            if self.tol == "mclust":
+                settings.total_weight = ex.total_weight
             if rows is not None and self.solver == "gradient":
                 return inference.run_gradient(ex, family, params, settings, bound)
             return run_em(ex, family, params, settings, bound, estep)

@@ -68,12 +68,15 @@ class GaussianMixture(EMMixtureBase):
         ``"VEV"``, ``"EVV"``, ``"VVV"`` (``"E"``/``"V"`` for 1-D data).
         scikit-learn's names are VVV, EEE, VVI and VII with scikit-learn's
         attribute shapes; mclust's names give (K, d, d) attributes.
-    tol : float or "auto", default="auto"
+    tol : float, "auto" or "mclust", default="auto"
         Convergence threshold on the change of the mean log-likelihood.
         ``"auto"`` (gradmix) is scikit-learn's 1e-3 for scikit-learn's four
         names, and 1e-5 for mclust's models, of the order of mclust's own
         criterion: with scikit-learn's threshold, EM on overlapping components
         stops several log-likelihood units short of the optimum mclust reports.
+        ``"mclust"`` (gradmix) is mclust's own rule: stop when the total
+        log-likelihood ``L`` changes by less than ``1e-5 (1 + |L|)``; with
+        ``init_params="hc"`` EM then stops where mclust's does.
     reg_covar : float, default=1e-6
         Added to the diagonal of covariances (for mclust's models: n_k·reg_covar
         to each component's scatter before the constrained estimate).
@@ -218,7 +221,7 @@ class GaussianMixture(EMMixtureBase):
                             Hidden(StrOptions(set(MODELS) - set(SKLEARN_NAMES)))],
         "hc_use": [StrOptions(set(HC_USE))],
         "prior": [StrOptions({"default"}), dict, None],
-        "tol": [*_SklearnGMM._parameter_constraints["tol"], Hidden(StrOptions({"auto"}))],
+        "tol": [*_SklearnGMM._parameter_constraints["tol"], Hidden(StrOptions({"auto", "mclust"}))],
         **EXTRA_CONSTRAINTS,
     }  # fmt: skip
 

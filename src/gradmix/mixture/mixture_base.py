@@ -103,6 +103,14 @@ def scale_kernel(chunk: Chunk, family: ComponentFamily, co: PassCoefficients) ->
     return xp.sum(resp * scales[0], axis=1)
 
 
+def draw_source(random_state: Any) -> np.random.RandomState:
+    """The ``RandomState`` that ``sample`` draws from: scikit-learn's
+    ``check_random_state``, and a numpy ``Generator`` seeds a fresh one."""
+    if isinstance(random_state, np.random.Generator):
+        return np.random.RandomState(int(random_state.integers(2**32)))
+    return check_random_state(random_state)
+
+
 class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     """The shared half of the mixture estimators (not used directly).
 
@@ -319,8 +327,16 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         n_components + 1) with the noise component's last; rows sum to one."""
         return self._per_row(X, proba_kernel, self.n_components + self._has_noise)
 
-    def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self, n_samples: int = 1, *,
+               random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
         """Draw samples from the fitted mixture.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        random_state : int, Generator, RandomState or None, optional
+            (gradmix) The draws' source (:func:`draw_source`); default the
+            estimator's ``random_state``, as scikit-learn draws.
 
         Returns
         -------
@@ -334,7 +350,7 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
                 "Invalid value for 'n_samples': %d . The sampling requires at "  # noqa: UP031
                 "least one sample." % (self.n_components)
             )
-        rng = check_random_state(self.random_state)
+        rng = draw_source(self.random_state if random_state is None else random_state)
         params = self._params(np.zeros(self.n_features_in_), np.float64)
         weights = to_host(self.weights_)
         if params.noise_weight is not None:

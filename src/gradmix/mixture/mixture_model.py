@@ -36,6 +36,7 @@ from gradmix.mixture.gaussian_mixture import GaussianMixture
 from gradmix.mixture.lloyd import kmeans
 from gradmix.mixture.mixture_base import (
     InformationCriteria,
+    draw_source,
     label_kernel,
     log_max_kernel,
     proba_kernel,
@@ -413,8 +414,15 @@ class MixtureModel(InformationCriteria):
         layout = Layout(self.family_, self.n_components, ex.d)
         return self._rows(ex, layout, self._family_params(), _ROW_KERNELS[kernel], cols, dtype)
 
-    def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self, n_samples: int = 1, *,
+               random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
         """Draw samples from the fitted mixture.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        random_state : int, Generator, RandomState or None, optional
+            The draws' source; default the estimator's ``random_state``.
 
         Returns
         -------
@@ -428,11 +436,11 @@ class MixtureModel(InformationCriteria):
         """
         check_is_fitted(self)
         if "estimator_" in self.__dict__:
-            return self.estimator_.sample(n_samples)
+            return self.estimator_.sample(n_samples, random_state=random_state)
         if n_samples < 1:
             raise ValueError(f"Invalid value for 'n_samples': {n_samples} . The sampling "
                              "requires at least one sample.")  # fmt: skip
-        rng = check_random_state(self.random_state)
+        rng = draw_source(self.random_state if random_state is None else random_state)
         counts = rng.multinomial(n_samples, self.weights_)
         family = self.family_
         parts = [family.draw(rng, int(c), **{n: v[k] for n, v in self.params_.items()})
