@@ -302,3 +302,76 @@ def test_fit_with_a_range_of_components(tmp_path, faithful_csv):
 )
 def test_fit_selection_user_errors(faithful_csv, args, needle):
     assert_user_error(run("fit", str(faithful_csv), *args), needle)
+
+
+# ------------------------------------------------------------------------ classify
+@pytest.fixture
+def iris_csv(tmp_path: Path) -> Path:
+    from sklearn.datasets import load_iris
+
+    data = load_iris()
+    path = tmp_path / "iris.csv"
+    path.write_text("Species,sl,sw,pl,pw\n" + "".join(
+        f"{data.target_names[t]},{','.join(map(str, row))}\n"
+        for row, t in zip(data.data, data.target, strict=True)))  # fmt: skip
+    return path
+
+
+def test_classify_then_predict_labels_and_probabilities(tmp_path, iris_csv):
+    out = tmp_path / "da.npz"
+    res = run("classify", str(iris_csv), "--label", "Species", "--type", "EDDA",
+              "--out", str(out))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    # mclust's MclustDA(iris[, 1:4], iris$Species, modelType = "EDDA"): VEV, 3 errors
+    assert "VEV" in res.stdout and "3 of 150 rows misclassified" in res.stdout
+    clf = gm.load(out)
+    assert clf.covariance_type_ == "VEV" and clf.classes_.tolist()[0] == "setosa"
+    # the label column in the file is not read as data; columns are matched by name
+    labels = run("predict", str(out), str(iris_csv))
+    assert labels.returncode == 0, labels.stderr
+    predicted = labels.stdout.split()
+    truth = [line.split(",")[0] for line in iris_csv.read_text().splitlines()[1:]]
+    assert sum(p != t for p, t in zip(predicted, truth, strict=True)) == 3
+    proba = run("predict", str(out), str(iris_csv), "--proba").stdout.splitlines()
+    assert proba[0] == "setosa,versicolor,virginica" and len(proba) == 151
+    np.testing.assert_allclose([sum(map(float, r.split(","))) for r in proba[1:]], 1.0)
+
+
+def test_classify_with_a_mixture_per_class(iris_csv):
+    res = run("classify", str(iris_csv), "--label", "Species", "-k", "1:2",
+              "--models", "VVV,EEE", "--seed", "0")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "MclustDA" in res.stdout and "Confusion" in res.stdout
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--label", "Nope"], "no label column 'Nope'"),
+    (["--label", "Species", "--columns", "sl,Species"], "is the label column"),
+    (["--label", "Species", "--type", "EDDA", "-k", "2"], "-k is MclustDA's"),
+    (["--label", "Species", "--models", "XYZ"], "unknown: XYZ"),
+])  # fmt: skip
+def test_classify_user_errors(iris_csv, args, needle):
+    assert_user_error(run("classify", str(iris_csv), *args), needle)
+
+
+def test_classify_refuses_a_class_of_one_row_and_missing_labels(tmp_path, iris_csv):
+    lines = iris_csv.read_text().splitlines()
+    lonely = tmp_path / "lonely.csv"
+    lonely.write_text("\n".join(lines[:51] + ["odd,5,3,1,0.2"]) + "\n")
+    assert_user_error(run("classify", str(lonely), "--label", "Species", "--type", "EDDA"),
+                      "class 'odd' has 1")  # fmt: skip
+    holes = tmp_path / "holes.csv"
+    holes.write_text("\n".join(lines[:3] + [",5,3,1,0.2"] + lines[3:]) + "\n")
+    assert_user_error(run("classify", str(holes), "--label", "Species"), "column Species")
+
+
+def test_fit_with_mclusts_prior(tmp_path, faithful_csv):
+    out = tmp_path / "prior.npz"
+    res = run("fit", str(faithful_csv), "-k", "3", "--covariance", "VVV", "--prior", "default",
+              "--seed", "0", "--out", str(out))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    saved = gm.load(out)
+    direct = gm.GaussianMixture(3, covariance_type="VVV", prior="default", random_state=0)
+    np.testing.assert_allclose(saved.means_, direct.fit(load_old_faithful()).means_)
+    assert_user_error(run("fit", str(faithful_csv), "-k", "3", "--prior", "default",
+                          "--bayesian"), "--prior is mclust's prior")  # fmt: skip

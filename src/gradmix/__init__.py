@@ -45,6 +45,7 @@ from gradmix.ad import (
 from gradmix.mixture import (
     BayesianGaussianMixture,
     BootstrapLRT,
+    DACrossValidation,
     Family,
     GaussianMixture,
     KMeans,
@@ -55,6 +56,7 @@ from gradmix.mixture import (
     StudentTMixture,
     bootstrap,
     bootstrap_lrt,
+    cross_validate_da,
     families,
     load,
     select_model,
@@ -74,5 +76,5 @@ __all__ = [
     "jacobian_sparsity", "sparse_hessian", "sparse_jacobian", "fixed_point", "flatten_func",
     "hessian_vector_product", "register_pytree_node", "register_vector_space",
     "MixtureDiscriminantAnalysis", "BootstrapLRT", "MixtureBootstrap", "bootstrap",
-    "bootstrap_lrt",
+    "bootstrap_lrt", "DACrossValidation", "cross_validate_da",
 ]  # fmt: skip

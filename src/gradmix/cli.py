@@ -8,10 +8,11 @@ without ``--force``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -77,14 +78,17 @@ def read_csv(path: str, columns: Sequence[str] | None = None, drop_missing: bool
     X : ndarray of shape (n_rows, n_columns)
     names : list of str
     """
+    table = _read_table(path, columns, drop_missing=drop_missing, keep_missing=keep_missing)
+    return table.X, table.names
+
+
+def _read_table(path: str, columns: Sequence[str] | None, **options: Any) -> Any:
     from gradmix.csvdata import CSVError, read_table
 
     try:
-        table = read_table(path, columns, drop_missing=drop_missing, keep_missing=keep_missing,
-                           note=_note)  # fmt: skip
+        return read_table(path, columns, note=_note, **options)
     except CSVError as exc:
         raise UsageError(str(exc)) from None
-    return table.X, table.names
 
 
 # ------------------------------------------------------------------------------ demo
@@ -264,6 +268,8 @@ def _select(args: argparse.Namespace, ks: list[int], models: list[str] | None) -
         kw["init_params"] = args.init
     if args.noise:
         kw["noise"] = True
+    if args.prior:
+        kw["prior"] = args.prior
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         sel = gm.select_model(X, ks, covariance_types=models, n_init=args.n_init,
@@ -308,6 +314,9 @@ def _fit(args: argparse.Namespace) -> None:
         raise UsageError("--dof and --noise are options of the EM fit, not of --bayesian")
     if args.noise and args.missing == "em":
         raise UsageError("--noise and --missing em cannot be combined")
+    if args.prior and (args.bayesian or args.dof is not None or args.missing == "em"):
+        raise UsageError("--prior is mclust's prior for Gaussian mixtures fit by EM: not with "
+                         "--bayesian, --dof or --missing em")  # fmt: skip
     dof: str | float | None = args.dof
     if dof is not None and dof not in ("free", "shared"):
         try:
@@ -348,7 +357,7 @@ def _fit(args: argparse.Namespace) -> None:
                                    noise=args.noise or None, **common)  # fmt: skip
     else:
         model = gm.GaussianMixture(args.k, missing=args.missing, noise=args.noise or None,
-                                   **common)  # fmt: skip
+                                   prior=args.prior, **common)  # fmt: skip
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -416,6 +425,56 @@ def _plot_fit(model: Any, X: np.ndarray, names: list[str], path: Path, force: bo
         plt.close(fig)
 
 
+# -------------------------------------------------------------------------- classify
+def _classify(args: argparse.Namespace) -> None:
+    """``gradmix classify``: mclust's MclustDA on a CSV file with a label column."""
+    import gradmix as gm
+    from gradmix.mixture.persistence import model_path, save
+
+    ks = _components(args.k or "1:5")
+    models = _model_list(args.models) if args.models else None
+    if args.type == "EDDA" and args.k is not None:
+        raise UsageError("-k is MclustDA's: EDDA fits one Gaussian per class")
+    out = _output(model_path(args.out), args.force) if args.out else None
+    cols = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    table = _read_table(args.data, cols, drop_missing=args.drop_missing, label=args.label)
+    X, names, y = table.X, table.names, table.labels
+    clf = gm.MixtureDiscriminantAnalysis(args.type, covariance_types=models, n_components=ks,
+                                         random_state=args.seed)  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X, y)
+    for w in caught:
+        print(f"gradmix: warning: {w.message}", file=sys.stderr)
+    print(_classifier_summary(clf, X, y, names))
+    if out is not None:
+        path = save(clf, out, overwrite=args.force,
+                    metadata={"columns": names, "label": args.label})  # fmt: skip
+        print(f"model saved to {path}")
+
+
+def _classifier_summary(clf: Any, X: np.ndarray, y: np.ndarray, names: list[str]) -> str:
+    """mclust's summary of a MclustDA fit: each class's model, the training errors."""
+    counts = [int(np.sum(y == c)) for c in clf.classes_]
+    width = max(5, *(len(str(c)) for c in clf.classes_))
+    kind = "one Gaussian per class" if clf.model_type == "EDDA" else "a mixture per class"
+    lines = [f"Gaussian mixture discriminant analysis ({clf.model_type}: {kind}) of "
+             f"{len(y)} rows on {', '.join(names)}",
+             f"  {'class':<{width}} {'n':>6}  model  components"]  # fmt: skip
+    for c, n, model, k in zip(clf.classes_, counts, clf.covariance_types_, clf.n_components_,
+                              strict=True):  # fmt: skip
+        lines.append(f"  {c!s:<{width}} {n:>6}  {model:<5}  {k:>10}")
+    predicted = clf.predict(X)
+    wrong = int(np.sum(predicted != y))
+    lines.append(f"Training error: {wrong / len(y):.4f} ({wrong} of {len(y)} rows misclassified)")
+    lines.append("Confusion (rows: class, columns: predicted):")
+    lines.append("  " + " " * width + "".join(f" {c!s:>{width}}" for c in clf.classes_))
+    for c in clf.classes_:
+        row = [int(np.sum((y == c) & (predicted == p))) for p in clf.classes_]
+        lines.append(f"  {c!s:<{width}}" + "".join(f" {v:>{width}}" for v in row))
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- predict
 def _predict(args: argparse.Namespace) -> None:
     import gradmix as gm
@@ -439,11 +498,17 @@ def _predict(args: argparse.Namespace) -> None:
     with warnings.catch_warnings():
         # the columns were matched by name above; numpy rows carry no names
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        classes = getattr(model, "classes_", None)  # a classifier: its labels, as text
+        lines: Iterable[str]
         if args.proba:
             if not hasattr(model, "predict_proba"):
-                raise UsageError("--proba needs a Gaussian mixture model")
+                raise UsageError("--proba needs a Gaussian mixture model or a classifier")
             out = model.predict_proba(X)
-            lines = (",".join(f"{v:.10g}" for v in row) for row in out)
+            # a classifier's columns are its classes: named in a CSV header
+            header = [] if classes is None else [",".join(map(str, classes))]
+            lines = itertools.chain(header, (",".join(f"{v:.10g}" for v in row) for row in out))
+        elif classes is not None:
+            lines = (str(v) for v in model.predict(X))
         else:
             lines = (str(int(v)) for v in model.predict(X))
         sys.stdout.write("\n".join(lines) + "\n")
@@ -601,16 +666,47 @@ def _build_parser() -> argparse.ArgumentParser:
         help="missing values (empty or NaN cells): an error (default), or fit by EM on the "
         "observed values (missing at random)",
     )
+    fit.add_argument("--prior", default=None, choices=("default",),
+                     help="mclust's conjugate prior (priorControl()): fit the posterior mode, "
+                          "which keeps small or awkward data from degenerate fits")  # fmt: skip
     fit.add_argument("--out", help="save the model here (.npz)")
     fit.add_argument("--plot", help="save a picture of the fit here (.png)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.add_argument("--force", action="store_true", help="overwrite existing files")
     fit.set_defaults(func=_fit)
 
+    cls = sub.add_parser("classify", help="fit a classifier (mclust's MclustDA) to a CSV file "
+                                           "with a label column")  # fmt: skip
+    cls.add_argument("data", help="CSV file with a header row")
+    cls.add_argument("--label", required=True, help="the column of class labels")
+    cls.add_argument("--type", default="MclustDA", choices=("MclustDA", "EDDA"),
+                     help="MclustDA: a mixture per class, its components and model chosen by "
+                          "BIC (default); EDDA: one Gaussian per class, a common covariance "
+                          "model chosen by BIC (EEE is LDA, VVV is QDA)")  # fmt: skip
+    cls.add_argument("-k", default=None,
+                     help="MclustDA: the components per class to choose among, a number or a "
+                          "range A:B (default 1:5, as mclust)")  # fmt: skip
+    cls.add_argument("--models", help="comma-separated covariance models to choose among "
+                                      "(default: mclust's fourteen)")  # fmt: skip
+    cls.add_argument("--columns", help="comma-separated data columns (default: every numeric "
+                                       "column but the label)")  # fmt: skip
+    cls.add_argument(
+        "--drop-missing",
+        action="store_true",
+        help="leave out rows with empty or NaN cells (default: an error)",
+    )
+    cls.add_argument("--seed", type=int, default=None, help="random seed")
+    cls.add_argument("--out", help="save the classifier here (.npz)")
+    cls.add_argument("--force", action="store_true", help="overwrite an existing file")
+    cls.set_defaults(func=_classify)
+
     pred = sub.add_parser("predict", help="labels or responsibilities for a CSV file")
-    pred.add_argument("model", help="a model saved by 'gradmix fit --out'")
+    pred.add_argument("model", help="a model saved by 'gradmix fit --out' or 'gradmix "
+                                    "classify --out'")  # fmt: skip
     pred.add_argument("data", help="CSV file with a header row")
-    pred.add_argument("--proba", action="store_true", help="print responsibilities")
+    pred.add_argument("--proba", action="store_true",
+                      help="print responsibilities (a classifier's: class probabilities, "
+                           "under a header of the classes)")  # fmt: skip
     pred.set_defaults(func=_predict)
 
     diff = sub.add_parser(

@@ -44,6 +44,8 @@ class Table:
         Text columns left out.
     dropped : int
         Rows left out because of missing values.
+    labels : ndarray of str, shape (n_rows,) or None
+        The label column's cells, stripped (when a label column was asked for).
     """
 
     X: np.ndarray
@@ -51,6 +53,7 @@ class Table:
     lines: np.ndarray
     skipped: list[str]
     dropped: int
+    labels: np.ndarray | None = None
 
 
 def _cell(text: str) -> float | None:
@@ -99,7 +102,8 @@ def _rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
 
 def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
                drop_missing: bool = False, keep_missing: bool = False,
-               note: Callable[[str], None] | None = None) -> Table:  # fmt: skip
+               note: Callable[[str], None] | None = None,
+               label: str | None = None) -> Table:  # fmt: skip
     """The numeric columns of a CSV file with a header row.
 
     Parameters
@@ -115,6 +119,9 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
         Keep missing values as NaN (for a fit that handles them; say how many).
     note : callable, optional
         Receives one-line remarks (text columns left out, rows dropped).
+    label : str, optional
+        A column of class labels (text or numbers, kept as text): never data,
+        returned as ``Table.labels``; an empty label cell is a missing value.
 
     Raises
     ------
@@ -124,7 +131,14 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
     """
     path = Path(path)
     header, body = _rows(path)
+    if label is not None and label not in header:
+        raise CSVError(f"{path} has no label column {label!r} (columns: {', '.join(header)})")
+    if label is not None and columns is not None and label in columns:
+        raise CSVError(f"{label} is the label column; it cannot be a data column too")
     cells = [[_cell(r[j]) for _, r in body] for j in range(len(header))]
+    if label is not None:  # the labels' missing cells count as missing values of the row
+        cells[header.index(label)] = [np.nan if r[header.index(label)].strip() == "" else 0.0
+                                      for _, r in body]  # fmt: skip
 
     def bad(j: int) -> None:
         for (line, r), v in zip(body, cells[j], strict=True):
@@ -143,6 +157,8 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
     else:
         picked = []
         for j, col in enumerate(cells):
+            if header[j] == label:
+                continue
             numbers = sum(1 for v in col if v is not None and not np.isnan(v))
             texts = sum(1 for v in col if v is None)
             if numbers == 0 and texts > 0:
@@ -157,6 +173,10 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
             raise CSVError(f"{path} has no numeric column")
         if skipped and note is not None:
             note(f"{path}: text columns left out: {', '.join(skipped)}")
+    text = None
+    if label is not None:
+        text = np.array([r[header.index(label)].strip() for _, r in body])
+        picked = [*picked, header.index(label)]  # its holes are checked with the data's
     X = np.array([cells[j] for j in picked], dtype=np.float64).T.reshape(len(body), len(picked))
     lines = np.array([line for line, _ in body])
     holes = np.isnan(X)
@@ -165,11 +185,11 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
         rows_with = np.flatnonzero(holes.any(axis=1))
         first = int(rows_with[0])
         where = f"line {lines[first]}, column {header[picked[int(np.argmax(holes[first]))]]}"
-        if keep_missing:
+        if keep_missing and (text is None or not holes[:, -1].any()):
             if note is not None:
                 note(f"{path}: {int(holes.sum())} missing values in {len(rows_with)} rows "
                      f"(the first at {where})")  # fmt: skip
-            return Table(X, [header[j] for j in picked], lines, skipped, 0)
+            return _table(X, header, picked, lines, skipped, 0, text)
         if not drop_missing:
             raise CSVError(f"{path} has {int(holes.sum())} missing values (empty or NaN cells) "
                            f"in {len(rows_with)} rows, the first at {where}; "
@@ -177,6 +197,15 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
                            "them")  # fmt: skip
         keep = ~holes.any(axis=1)
         X, lines, dropped = X[keep], lines[keep], int(len(rows_with))
+        text = None if text is None else text[keep]
         if note is not None:
             note(f"{path}: dropped {dropped} rows with missing values (the first at {where})")
-    return Table(X, [header[j] for j in picked], lines, skipped, dropped)
+    return _table(X, header, picked, lines, skipped, dropped, text)
+
+
+def _table(X: np.ndarray, header: list[str], picked: list[int], lines: np.ndarray,
+           skipped: list[str], dropped: int, labels: np.ndarray | None) -> Table:  # fmt: skip
+    """The Table, with the label column (the last picked, when there is one) split off."""
+    if labels is not None:
+        X, picked = X[:, :-1], picked[:-1]
+    return Table(X, [header[j] for j in picked], lines, skipped, dropped, labels)

@@ -15,7 +15,11 @@ add; ``bootstrap`` mclust's bootstrap LRT and parameter bootstrap;
 from gradmix.mixture import families
 from gradmix.mixture.bayesian_mixture import BayesianGaussianMixture
 from gradmix.mixture.bootstrap import BootstrapLRT, MixtureBootstrap, bootstrap, bootstrap_lrt
-from gradmix.mixture.discriminant import MixtureDiscriminantAnalysis
+from gradmix.mixture.discriminant import (
+    DACrossValidation,
+    MixtureDiscriminantAnalysis,
+    cross_validate_da,
+)
 from gradmix.mixture.families import Family
 from gradmix.mixture.gaussian_mixture import GaussianMixture
 from gradmix.mixture.kmeans import KMeans
@@ -39,5 +43,7 @@ __all__ = [
     "load",
     "select_model",
     "MixtureDiscriminantAnalysis",
+    "DACrossValidation",
+    "cross_validate_da",
     "StudentTMixture",
 ]

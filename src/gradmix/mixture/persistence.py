@@ -57,6 +57,13 @@ class Schema:
     #: file's back (with what ``load`` was given, e.g. a user's family)
     encode: Callable[[Any], dict[str, Any]] | None = None
     decode: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
+    #: attributes read first (1-D, any length) that the other shapes depend on, e.g. a
+    #: classifier's classes and components per class
+    layout: tuple[str, ...] = ()
+
+
+#: attributes saved as text
+_TEXT = frozenset({"feature_names_in_", "covariance_types_"})
 
 
 def _get(model: Any, name: str) -> Any:
@@ -103,7 +110,7 @@ def _jsonable(v: Any) -> Any:
         return {"__array__": v.tolist(), "dtype": str(v.dtype)}
     if isinstance(v, np.generic):
         return v.item()
-    if isinstance(v, tuple):
+    if isinstance(v, tuple | range):
         return list(v)
     if isinstance(v, dict):  # a prior's hyperparameters
         return {"__dict__": {str(k): _jsonable(x) for k, x in v.items()}}
@@ -147,8 +154,8 @@ def save(
     for attr in names:
         if _has(model, attr):
             value = _get(model, attr)
-            if attr == "feature_names_in_":
-                value = np.asarray(value, dtype=str)
+            if attr in _TEXT or np.asarray(value).dtype == object:
+                value = np.asarray(value, dtype=str)  # labels as text, never pickled objects
             arrays[attr] = np.asarray(to_host(value))  # device and lazy arrays come home
     with create(path, overwrite=overwrite) as fh:
         np.savez(fh, **arrays)
@@ -278,8 +285,11 @@ def _read(path: Path, options: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     if extra:
         raise reader.error(f"unexpected members {extra}")
     budget = max(path.stat().st_size, 1)  # stored members: none holds more than the file
+    for attr in schema.layout:
+        _set(model, attr, _typed(reader, attr, reader.array(attr, budget, None)))
+    shapes = schema.shapes(model)
     for attr, shape in shapes.items():
-        if attr == "n_features_in_":
+        if attr == "n_features_in_" or attr in schema.layout:
             continue
         if attr + ".npy" not in reader.members:
             if attr in schema.optional:
@@ -297,15 +307,19 @@ def _read(path: Path, options: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
 def _typed(reader: _Reader, attr: str, value: np.ndarray) -> Any:
     """A fitted attribute with its Python type; dtypes checked."""
     kind = value.dtype.kind
-    if attr == "feature_names_in_":
+    if attr in _TEXT:
         if kind != "U":
-            raise reader.error("feature_names_in_ is not text")
-        return value.astype(object)
+            raise reader.error(f"{attr} is not text")
+        return value.astype(object) if attr == "feature_names_in_" else value
+    if attr == "classes_":  # a classifier's labels: numbers or text
+        if kind not in "biufU":
+            raise reader.error(f"classes_ has dtype {value.dtype}")
+        return value
     if attr == "converged_":
         if kind != "b":
             raise reader.error("converged_ is not a boolean")
         return bool(value)
-    if attr in ("n_iter_", "labels_"):
+    if attr in ("n_iter_", "labels_", "n_components_"):
         if kind not in "iu":
             raise reader.error(f"{attr} is not an integer")
         return int(value) if attr == "n_iter_" else value

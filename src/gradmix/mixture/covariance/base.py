@@ -142,10 +142,18 @@ class CovarianceModel(ABC):
     pooled: ClassVar[bool] = False
     #: True when the conjugate prior's scale is a multiple of I (inverse-gamma priors)
     prior_scalar_scale: ClassVar[bool] = False
+    #: mclust's name for one component of the family, where the models coincide
+    one_component_letters: ClassVar[str] = "XXX"
 
     def __post_init__(self) -> None:
         if not self.name:
             object.__setattr__(self, "name", self.letters)
+
+    @property
+    def one_component_name(self) -> str:
+        """mclust's name for this model with one component ("XXX", "XXI", "XII", or "X" in
+        one dimension), where the models of a family coincide."""
+        return "X" if self.univariate else self.one_component_letters
 
     @property
     def sharing(self) -> tuple[str, str, str]:

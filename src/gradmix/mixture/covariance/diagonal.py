@@ -53,6 +53,8 @@ def prior_variance(scale: np.ndarray) -> float:
 class DiagonalFamily(CovarianceModel):
     """A diagonal covariance per component."""
 
+    one_component_letters = "XXI"
+
     prior_scalar_scale = True
 
     def one_component_prior_added(self, scale: np.ndarray, dof: float) -> tuple[np.ndarray, float]:

@@ -29,6 +29,8 @@ class SphericalCoefficients(DiagonalCoefficients):
 class SphericalFamily(DiagonalFamily):
     """One variance per component."""
 
+    one_component_letters = "XII"
+
     def one_component_prior_added(self, scale: np.ndarray, dof: float) -> tuple[np.ndarray, float]:
         # mclust's mvnXII
         d = len(scale)
