@@ -75,6 +75,13 @@ class ClassDensity:
     means: np.ndarray
     covariances: np.ndarray
 
+    @classmethod
+    def of(cls, fit: GaussianMixture, name: str) -> ClassDensity:
+        """The density of a fitted mixture, under the model name ``name``."""
+        K, d = fit.n_components, fit.n_features_in_
+        return cls(name, np.asarray(fit.weights_), np.asarray(fit.means_),
+                   matrices(fit.covariance_type, fit.covariances_, K, d))  # fmt: skip
+
     @property
     def n_components(self) -> int:
         return len(self.weights)
@@ -293,13 +300,10 @@ class MixtureDiscriminantAnalysis(ClassifierMixin, BaseEstimator):
                                random_state=self.random_state, init_params="hc",
                                reg_covar=0.0)  # fmt: skip
             best = sel.best_
-            K = best.n_components
             # one component: the family's models coincide, so mclust names the family (XXX)
-            name = get_model(best.covariance_type).one_component_name if K == 1 else \
-                best.covariance_type  # fmt: skip
-            densities.append(ClassDensity(
-                name, np.asarray(best.weights_), np.asarray(best.means_),
-                matrices(best.covariance_type, best.covariances_, K, X.shape[1])))  # fmt: skip
+            name = get_model(best.covariance_type).one_component_name \
+                if best.n_components == 1 else best.covariance_type  # fmt: skip
+            densities.append(ClassDensity.of(best, name))
             bics[cls] = sel.top(1)[0][2]
             n_par += best.n_parameters_
         self._stack(densities)
@@ -440,10 +444,7 @@ def _refit_chosen(model: MixtureDiscriminantAnalysis, X: np.ndarray,
         fit = GaussianMixture(int(K), covariance_type=_family_member(str(name)),
                               init_params="hc", reg_covar=0.0,
                               random_state=model.random_state).fit(X[labels == c])  # fmt: skip
-        densities.append(ClassDensity(str(name), np.asarray(fit.weights_),
-                                      np.asarray(fit.means_),
-                                      matrices(fit.covariance_type, fit.covariances_, int(K),
-                                               X.shape[1])))  # fmt: skip
+        densities.append(ClassDensity.of(fit, str(name)))
     fold._stack(densities)
     return fold
 
