@@ -1,7 +1,7 @@
 """How often gradmix's defaults reach R mclust's log-likelihood, fit by fit.
 
 Run:  uv run python benchmarks/mclust_agreement.py [--data faithful,iris,diabetes,banknote]
-          [--max-g 6] [--mclust FITS.csv]
+          [--max-g 6] [--mclust FITS.csv] [--path defaults|select]
 
 Needs R with mclust (``apt-get install r-cran-mclust``) unless ``--mclust`` names
 a CSV of its fits (columns data, model, G, loglik) written by an earlier run.
@@ -9,8 +9,10 @@ For each data set (faithful and iris as R ships them; mclust's diabetes,
 banknote and thyroid; scikit-learn's wine), each of mclust's 14 models and
 G = 1..max-g, R fits ``Mclust(X, G = G, modelNames = model)``; gradmix fits
 ``GaussianMixture(G, covariance_type=model, random_state=0)`` with its
-defaults.  A fit counts as matched when gradmix's log-likelihood is at least
-mclust's minus 1e-6 of its size.  Prints the fraction and the fits short of it.
+defaults (``--path select``: the fits of one ``select_model(X, range(1, max_g + 1),
+random_state=0)`` per data set, mclust's own workflow).  A fit counts as
+matched when gradmix's log-likelihood is at least mclust's minus 1e-6 of its
+size.  Prints the fraction and the fits short of it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import csv
 import shutil
 import subprocess
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -55,9 +58,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="faithful,iris,diabetes,banknote")
     parser.add_argument("--max-g", type=int, default=6)
-    parser.add_argument("--mclust", help="a CSV of mclust's fits from an earlier run")
+    parser.add_argument(
+        "--mclust",
+        help="a CSV of mclust's fits from an earlier run "
+        "(the data sets it wrote are read from its folder)",
+    )
+    parser.add_argument("--path", choices=("defaults", "select"), default="defaults")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="mclust-"))
+    work = Path(args.mclust).parent if args.mclust else Path(tempfile.mkdtemp(prefix="mclust-"))
     np.savetxt(work / "wine.csv", load_wine().data, delimiter=",",
                header=",".join(f"v{i}" for i in range(13)), comments="")  # fmt: skip
     fits_path = Path(args.mclust) if args.mclust else work / "mclust_fits.csv"
@@ -72,28 +80,40 @@ def main() -> None:
     rows = [r for r in csv.DictReader(open(fits_path)) if r["data"] in wanted
             and r["loglik"] not in ("NA", "") and int(r["G"]) <= args.max_g]  # fmt: skip
     data: dict[str, np.ndarray] = {}
+    selections: dict[str, gm.ModelSelection] = {}
     matched, short = 0, []
+    started = time.perf_counter()
     for r in rows:
         if r["data"] not in data:
             path = work / f"{r['data']}.csv"
             if not path.exists():
                 raise SystemExit(f"{path} is missing: run without --mclust to write the data")
             data[r["data"]] = np.loadtxt(path, delimiter=",", skiprows=1)
-        X, theirs = data[r["data"]], float(r["loglik"])
+        X, theirs, G = data[r["data"]], float(r["loglik"]), int(r["G"])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            try:
-                fit = gm.GaussianMixture(int(r["G"]), covariance_type=r["model"],
-                                         random_state=0).fit(X)  # fmt: skip
-                ours = fit.score(X) * len(X)
-            except ValueError:
-                ours = -np.inf
+            fit = None
+            if args.path == "select":
+                if r["data"] not in selections:
+                    selections[r["data"]] = gm.select_model(X, range(1, args.max_g + 1),
+                                                            random_state=0)  # fmt: skip
+                fit = selections[r["data"]].models_.get((G, r["model"]))
+            else:
+                try:
+                    fit = gm.GaussianMixture(G, covariance_type=r["model"],
+                                             random_state=0).fit(X)  # fmt: skip
+                except ValueError:
+                    pass
+            ours = -np.inf if fit is None else fit.score(X) * len(X)
         if ours >= theirs - 1e-6 * abs(theirs):
             matched += 1
         else:
             short.append((r["data"], r["model"], int(r["G"]), round(theirs - ours, 4)))
-    print(f"gradmix's defaults reach mclust's log-likelihood in {matched} of {len(rows)} fits "
-          f"({100 * matched / max(len(rows), 1):.1f} %)")  # fmt: skip
+    what = "select_model" if args.path == "select" else "gradmix's defaults"
+    print(
+        f"{what} reaches mclust's log-likelihood in {matched} of {len(rows)} fits "
+        f"({100 * matched / max(len(rows), 1):.1f} %) in {time.perf_counter() - started:.0f} s"
+    )
     for item in sorted(short, key=lambda s: -s[3]):
         print("  short:", item)
 

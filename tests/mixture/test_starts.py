@@ -117,3 +117,44 @@ def test_hc_use_decides_the_rows_the_tree_sees():
     assert agree["STD"] > 0.95 and agree["SVD"] > 0.95 and agree["VARS"] < 0.8
     with pytest.raises(ValueError, match="hc_use"):
         gm.GaussianMixture(2, hc_use="PCA").fit(X)
+
+
+def test_starts_that_repeat_an_earlier_one_are_not_run_again():
+    # well-separated blobs: the four k-means starts find one partition, so EM runs from
+    # the hierarchical start and the first k-means start only
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(c, 0.5, (100, 2)) for c in ((0, 0), (8, 0), (0, 8))])
+    runs: set[int] = set()
+    fit = gm.GaussianMixture(3, covariance_type="VVV", random_state=0,
+                             callback=lambda init, _, __: runs.add(init)).fit(X)  # fmt: skip
+    assert 1 <= len(runs) < len(fit._start_methods())
+    # the starts skipped were the same parameters: a k-means start alone gives the same fit
+    km = gm.GaussianMixture(3, covariance_type="VVV", random_state=0, init_params="kmeans",
+                            n_init=1).fit(X)  # fmt: skip
+    assert fit.lower_bound_ >= km.lower_bound_ - 1e-12
+
+
+def test_a_model_search_computes_each_kmeans_start_once_and_fits_as_alone(monkeypatch):
+    from gradmix.mixture import initialisation
+
+    calls: list[int] = []
+    real = initialisation.kmeans
+
+    def counting(ex, K, **kw):
+        calls.append(K)
+        return real(ex, K, **kw)
+
+    monkeypatch.setattr(initialisation, "kmeans", counting)
+    X = load_iris().data
+    models = ("VVV", "EEE", "VEV")
+    search = gm.select_model(X, (2, 3), models, random_state=0)
+    # 4 k-means starts per K, shared by the three models (not 3 × 4)
+    assert sorted(calls) == [2] * 4 + [3] * 4
+    calls.clear()
+    for k in (2, 3):
+        for ct in models:
+            alone = gm.GaussianMixture(k, covariance_type=ct, random_state=0, tol=1e-5).fit(X)
+            shared = search.models_[(k, ct)]
+            np.testing.assert_array_equal(shared.means_, alone.means_)
+            np.testing.assert_array_equal(shared.covariances_, alone.covariances_)
+    assert len(calls) == 2 * 3 * 4  # outside the search nothing is shared

@@ -14,6 +14,10 @@ them is ever held.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -31,7 +35,8 @@ from gradmix.mixture.seeding import kmeans_plusplus
 from gradmix.mixture.trimmed import trimmed_kmeans
 
 __all__ = ["AUTO_KMEANS_STARTS", "HC_USE", "INIT_PARAMS", "RandomResponsibilities",
-           "SAMPLE_ROWS", "initial_params", "initial_stats", "start_methods"]  # fmt: skip
+           "SAMPLE_ROWS", "initial_params", "initial_stats", "shared_starts",
+           "start_methods"]  # fmt: skip
 
 INIT_PARAMS = ("auto", "kmeans", "k-means++", "random", "random_from_data", "hc",
                "trimmed-kmeans")  # fmt: skip
@@ -94,6 +99,56 @@ class RandomResponsibilities:
         return chunk.xp.asarray(r, dtype=chunk.X.dtype, device=device(chunk.X))
 
 
+#: the k-means starts computed in a :func:`shared_starts` block, or None outside one
+_SHARED: ContextVar[dict[tuple[Any, ...], tuple[Any, Any]] | None] = ContextVar(
+    "gradmix_shared_starts", default=None
+)
+
+
+@contextmanager
+def shared_starts() -> Iterator[None]:
+    """Within the block, fits to the same rows share their k-means starts.
+
+    A k-means start is a function of the rows, K and the random generator's
+    state.  A model search fits many covariance models to the same rows from
+    the same seed, so each clustering is computed once: its labels, and the
+    state it leaves the generator in, are replayed for every later fit that
+    asks for the same one — the same numbers as computing it again.  The
+    labels are held only while the block runs.
+    """
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def _digest(*parts: Any) -> str:
+    h = hashlib.sha1()
+    for part in parts:
+        h.update(np.ascontiguousarray(part).tobytes() if isinstance(part, np.ndarray)
+                 else repr(part).encode())  # fmt: skip
+    return h.hexdigest()
+
+
+def _kmeans_labels(ex: Executor, K: int, random_state: Any) -> Any:
+    """The labels of one k-means++ start (shared within :func:`shared_starts`)."""
+    shared = _SHARED.get()
+    if shared is None:
+        return kmeans(ex, K, init="k-means++", n_init=1, random_state=random_state).labels
+    probe = np.unique(np.linspace(0, ex.n - 1, 16).astype(np.int64))
+    kind, keys, pos, has_gauss, gauss = random_state.get_state()
+    key = (_digest(type(ex).__name__, ex.n, ex.d, ex.total_weight, ex.shift, ex.take(probe),
+                   ex.weights_at(probe)),
+           K, _digest(kind, keys, pos, has_gauss, gauss))  # fmt: skip
+    if key not in shared:
+        labels = kmeans(ex, K, init="k-means++", n_init=1, random_state=random_state).labels
+        shared[key] = (labels, random_state.get_state())
+    labels, after = shared[key]
+    random_state.set_state(after)
+    return labels
+
+
 def _from_points(ex: Executor, model: CovarianceModel, indices: np.ndarray, K: int) -> Stats:
     """The statistics of one row per component."""
     return stats_from_labels(model, ex.take(indices), ex.weights_at(indices), np.arange(K), K,
@@ -117,8 +172,8 @@ def initial_stats(ex: Executor, model: CovarianceModel, init_params: str, K: int
         picks = kmeans_plusplus(rows, K, None, random_state)
         return _from_points(ex, model, picks if sample is None else sample[picks], K)
     if init_params == "kmeans":
-        result = kmeans(ex, K, init="k-means++", n_init=1, random_state=random_state)
-        return stats_from_source(ex, model, OneHot(), K, aligned=(result.labels,))
+        labels = _kmeans_labels(ex, K, random_state)
+        return stats_from_source(ex, model, OneHot(), K, aligned=(labels,))
     if init_params == "random":
         source = RandomResponsibilities.draw(random_state, ex.bounds(), K)
         return stats_from_source(ex, model, source, K)

@@ -211,13 +211,17 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         warm: Callable[[], Any],
         run: Callable[[int, Any, float], tuple[Any, list[float], bool]],
         n_starts: int | None = None,
+        identity: Callable[[Any], bytes] | None = None,
     ) -> Any:
         """scikit-learn's loop over ``n_init`` starts (``n_starts`` when given), or one
         warm start.
 
         ``start(init)`` gives a start, ``warm()`` the fitted state to continue from,
         ``run(init, state, bound)`` iterates from a state and returns the final state,
-        the bounds of its iterations and whether they converged.  Returns the state of
+        the bounds of its iterations and whether they converged.  A start whose
+        ``identity`` equals an earlier one's is skipped: iterating from it would repeat
+        that run (k-means starts from different seeds often find one partition).
+        Returns the state of
         the best run; sets ``converged_``, ``n_iter_``, ``lower_bound_`` and
         ``lower_bounds_``, and warns as scikit-learn does when that run did not
         converge.
@@ -229,10 +233,15 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         self.converged_ = False
         n_starts = (self.n_init if n_starts is None else n_starts) if do_init else 1
         collapsed: list[CollapsedComponentError] = []
+        seen: set[bytes] = set()
         for init in range(n_starts):
             self._print_verbose_msg_init_beg(init)
             try:
                 state = start(init) if do_init else warm()
+                if identity is not None and do_init:
+                    if identity(state) in seen:
+                        continue
+                    seen.add(identity(state))
                 if self.max_iter == 0:
                     best, best_n_iter = state, 0
                     continue

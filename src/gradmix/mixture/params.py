@@ -58,6 +58,12 @@ class Params:
                        precisions_cholesky=self.precisions_cholesky.copy(),
                        log_weights=dup(self.log_weights), dof=dup(self.dof))  # fmt: skip
 
+    def identity(self) -> bytes:
+        """The parameters' bytes: equal for two starts exactly when EM runs them alike."""
+        parts = (self.weights, self.means, self.covariances, self.precisions_cholesky,
+                 self.log_weights, self.dof, self.noise_weight)  # fmt: skip
+        return b"|".join(np.asarray(p).tobytes() for p in parts if p is not None)
+
     def log_weight_terms(self) -> np.ndarray:
         """log π_k, or the terms given in its place, float64 (log 0 = -inf)."""
         if self.log_weights is not None:

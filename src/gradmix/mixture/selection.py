@@ -22,6 +22,7 @@ mclust's BIC tables would side by side.
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,11 +30,13 @@ from typing import Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 
 from gradmix.mixture.covariance import DEFAULT_SELECTION, MODELS, plot_style
 from gradmix.mixture.em_estimator import EMMixtureBase
 from gradmix.mixture.families import MixtureFamily, family_for
 from gradmix.mixture.gaussian_mixture import GaussianMixture
+from gradmix.mixture.initialisation import shared_starts
 from gradmix.mixture.mixture_base import MixtureBase
 from gradmix.mixture.mixture_model import MixtureModel
 from gradmix.mixture.student_t_mixture import StudentTMixture
@@ -188,7 +191,9 @@ def select_model(
         Lower is better for all three (see the module docstring).
     n_init : int, default=1
     random_state : int, RandomState or None
-        Passed to every fit (an int gives every fit the same seed).
+        Every fit gets the same seed (an int's, or one drawn from the
+        generator), so every model of one K starts from the same k-means
+        partitions, computed once.
     families : iterable, default=("gaussian",)
         The component families: ``"gaussian"`` and ``"t"`` (Student-t) fit
         every covariance model; any other family — a built-in's name
@@ -239,6 +244,8 @@ def select_model(
     # where it stopped (on Old Faithful it ranks VVE,2 above EEE,3, mclust's choice)
     kwargs.setdefault("tol", 1e-5)
     t_only = {k: kwargs.pop(k) for k in _T_ONLY if k in kwargs}
+    if not isinstance(random_state, numbers.Integral):
+        random_state = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     # (family name, covariance type or "" for families without one, what fits it)
     columns: list[tuple[str, str, Any]] = []
     for fam in fams:
@@ -248,29 +255,31 @@ def select_model(
             family = family_for(fam)
             columns.append((family.describe(), "", family))
     labels = [_label(name, ct) for name, ct, _ in columns]
+    family_kwargs = {key: v for key, v in kwargs.items() if key in MixtureModel().get_params()}
     values = np.full((len(ks), len(columns)), np.nan)
     models: dict[tuple[int, str], MixtureBase] = {}
     errors: dict[tuple[int, str], str] = {}
-    for i, k in enumerate(ks):
-        for j, (name, ct, what) in enumerate(columns):
-            model: MixtureBase
-            if ct:
-                extra = t_only if name == "t" else {}
-                model = what(k, covariance_type=ct, n_init=n_init, random_state=random_state,
-                             **kwargs, **extra)  # fmt: skip
-            else:
-                shared = {key: v for key, v in kwargs.items() if key in MixtureModel().get_params()}
-                model = MixtureModel(what, k, n_init=n_init, random_state=random_state, **shared)
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                    model.fit(Xv)
-                value = criterion_value(model, Xv, criterion)
-            except ValueError as exc:  # too many components, collapsed clusters
-                errors[(k, labels[j])] = str(exc)
-                continue
-            models[(k, labels[j])] = model
-            values[i, j] = value if math.isfinite(value) else np.nan
+    with shared_starts():  # every model of one K starts from the same k-means partitions
+        for i, k in enumerate(ks):
+            for j, (name, ct, what) in enumerate(columns):
+                model: MixtureBase
+                if ct:
+                    extra = t_only if name == "t" else {}
+                    model = what(k, covariance_type=ct, n_init=n_init, random_state=random_state,
+                                 **kwargs, **extra)  # fmt: skip
+                else:
+                    model = MixtureModel(what, k, n_init=n_init, random_state=random_state,
+                                         **family_kwargs)  # fmt: skip
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", ConvergenceWarning)
+                        model.fit(Xv)
+                    value = criterion_value(model, Xv, criterion)
+                except ValueError as exc:  # too many components, collapsed clusters
+                    errors[(k, labels[j])] = str(exc)
+                    continue
+                models[(k, labels[j])] = model
+                values[i, j] = value if math.isfinite(value) else np.nan
     if np.all(np.isnan(values)):
         raise ValueError(f"every fit failed; the first error: {next(iter(errors.values()))}")
     bi, bj = (int(t) for t in np.unravel_index(np.nanargmin(values), values.shape))

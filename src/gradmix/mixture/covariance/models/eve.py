@@ -8,7 +8,7 @@ import numpy as np
 
 from gradmix.mixture.covariance.full import FullFamily
 from gradmix.mixture.covariance.mstep import (
-    alternate,
+    best_alternation,
     geometric_mean,
     orientation_starts,
     orientation_step,
@@ -46,13 +46,7 @@ class EVE(FullFamily):
             A, lam = shapes(G)
             return n * d * np.log(lam) + float(np.sum(G / A)) / lam
 
-        runs = []
-        for D in orientation_starts(W, nk, previous):
-            run: list[float] = []
-            runs.append((alternate(step, objective, D, run), run))
-        D, run = min(runs, key=lambda r: r[1][-1])
-        if trace is not None:
-            trace += run
+        D = best_alternation(step, objective, orientation_starts(W, nk, previous), trace)
         A, lam = shapes(diagonals(D))
         return np.einsum("ij,kj,lj->kil", D, lam * A, D)
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from gradmix.mixture.covariance.full import FullFamily
-from gradmix.mixture.covariance.mstep import alternate, orientation_starts, orientation_step
+from gradmix.mixture.covariance.mstep import best_alternation, orientation_starts, orientation_step
 
 
 class VVE(FullFamily):
@@ -34,13 +34,7 @@ class VVE(FullFamily):
             G, delta = variances(D)
             return float(np.sum(nk[:, None] * np.log(delta)) + np.sum(G / delta))
 
-        runs = []
-        for D in orientation_starts(W, nk, previous):
-            run: list[float] = []
-            runs.append((alternate(step, objective, D, run), run))
-        D, run = min(runs, key=lambda r: r[1][-1])
-        if trace is not None:
-            trace += run
+        D = best_alternation(step, objective, orientation_starts(W, nk, previous), trace)
         return np.einsum("ij,kj,lj->kil", D, variances(D)[1], D)
 
     def n_parameters(self, n_components: int, n_features: int) -> int:
