@@ -1,7 +1,7 @@
 """How often gradmix's defaults reach R mclust's log-likelihood, fit by fit.
 
 Run:  uv run python benchmarks/mclust_agreement.py [--data faithful,iris,diabetes,banknote]
-          [--max-g 6] [--mclust FITS.csv] [--path defaults|select]
+          [--max-g 6] [--mclust FITS.csv] [--path defaults|select] [--acceleration squarem]
 
 Needs R with mclust (``apt-get install r-cran-mclust``) unless ``--mclust`` names
 a CSV of its fits (columns data, model, G, loglik) written by an earlier run.
@@ -64,6 +64,7 @@ def main() -> None:
         "(the data sets it wrote are read from its folder)",
     )
     parser.add_argument("--path", choices=("defaults", "select"), default="defaults")
+    parser.add_argument("--acceleration", choices=("squarem",), default=None)
     args = parser.parse_args()
     work = Path(args.mclust).parent if args.mclust else Path(tempfile.mkdtemp(prefix="mclust-"))
     np.savetxt(work / "wine.csv", load_wine().data, delimiter=",",
@@ -83,6 +84,7 @@ def main() -> None:
     selections: dict[str, gm.ModelSelection] = {}
     matched, short = 0, []
     started = time.perf_counter()
+    extra = {"acceleration": args.acceleration} if args.acceleration else {}
     for r in rows:
         if r["data"] not in data:
             path = work / f"{r['data']}.csv"
@@ -96,12 +98,12 @@ def main() -> None:
             if args.path == "select":
                 if r["data"] not in selections:
                     selections[r["data"]] = gm.select_model(X, range(1, args.max_g + 1),
-                                                            random_state=0)  # fmt: skip
+                                                            random_state=0, **extra)  # fmt: skip
                 fit = selections[r["data"]].models_.get((G, r["model"]))
             else:
                 try:
-                    fit = gm.GaussianMixture(G, covariance_type=r["model"],
-                                             random_state=0).fit(X)  # fmt: skip
+                    fit = gm.GaussianMixture(G, covariance_type=r["model"], random_state=0,
+                                             **extra).fit(X)  # fmt: skip
                 except ValueError:
                     pass
             ours = -np.inf if fit is None else fit.score(X) * len(X)

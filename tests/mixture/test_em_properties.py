@@ -25,13 +25,15 @@ def mixture_data(draw):
     return X, K, seed
 
 
-@given(mixture_data(), st.sampled_from(TYPES), st.sampled_from(["kmeans", "random"]),
-       st.sampled_from([0.0, 1e-6]))  # fmt: skip
-def test_em_never_decreases_the_likelihood(data, covariance_type, init_params, reg_covar):
+@given(mixture_data(), st.sampled_from(TYPES + ["VEV", "EVE", "VEI", "EEV"]),
+       st.sampled_from(["kmeans", "random"]), st.sampled_from([0.0, 1e-6]),
+       st.sampled_from([None, "squarem"]))  # fmt: skip
+def test_em_never_decreases_the_likelihood(data, covariance_type, init_params, reg_covar,
+                                           acceleration):  # fmt: skip
     X, K, seed = data
     model = gm.GaussianMixture(
         K, covariance_type=covariance_type, init_params=init_params, reg_covar=reg_covar,
-        random_state=seed, tol=0, max_iter=25,
+        random_state=seed, tol=0, max_iter=25, acceleration=acceleration,
     )  # fmt: skip
     try:
         with warnings.catch_warnings():

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import device
 
+from gradmix.mixture.acceleration import MixtureCoordinates, run_squarem
 from gradmix.mixture.components import ComponentFamily, PassCoefficients
 from gradmix.mixture.conjugate_prior import ConjugatePrior
 from gradmix.mixture.covariance import FULL, Coefficients, CovarianceModel
@@ -194,6 +195,15 @@ class EMSettings:
     prior: ConjugatePrior | None = None  # the posterior mode (MAP) instead of the MLE
     # mclust's criterion, |ΔL| / (1 + |L|) for the total L = total_weight × the mean
     total_weight: float | None = None
+    acceleration: str | None = None  # "squarem" (gradmix.mixture.acceleration) or plain EM
+
+    def converged(self, previous: float, bound: float) -> bool:
+        """Whether a step from a point whose objective was ``previous`` to one whose
+        objective is ``bound`` is below the tolerance."""
+        change = abs(bound - previous)
+        if self.total_weight is not None:
+            change *= self.total_weight / (1.0 + self.total_weight * abs(bound))
+        return change < self.tol
 
 
 def iterate(step: Callable[[Any], tuple[Any, float]], state: Any, settings: EMSettings,
@@ -214,10 +224,7 @@ def iterate(step: Callable[[Any], tuple[Any, float]], state: Any, settings: EMSe
             trajectory.append(lower_bound)
             if settings.on_iteration is not None:
                 settings.on_iteration(n_iter, lower_bound, lower_bound - previous_bound)
-            change = abs(lower_bound - previous_bound)
-            if settings.total_weight is not None:
-                change *= settings.total_weight / (1.0 + settings.total_weight * abs(lower_bound))
-            if change < settings.tol:
+            if settings.converged(previous_bound, lower_bound):
                 return state, trajectory, True
     return state, trajectory, False
 
@@ -280,4 +287,7 @@ def run_em(ex: Executor, family: ComponentFamily, params: Params, settings: EMSe
                                            cov)  # fmt: skip
         return new, objective / stats.weight
 
+    if settings.acceleration == "squarem":
+        coordinates = MixtureCoordinates(family.unit, ex.total_weight)
+        return run_squarem(step, params, settings, coordinates, lower_bound)
     return iterate(step, params, settings, lower_bound)

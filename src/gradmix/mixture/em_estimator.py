@@ -97,6 +97,14 @@ class EMMixtureBase(InformationCriteria):
             raise ValueError("freeze is an EM option; solver='gradient' moves all parameters")
         if self.refine is not None and self.freeze:
             raise ValueError("freeze is an EM option; refine='newton' moves all parameters")
+        acceleration = getattr(self, "acceleration", None)
+        clashes = {"freeze": bool(self.freeze), "prior": getattr(self, "prior", None) is not None,
+                   "solver='gradient'": self.solver == "gradient"}  # fmt: skip
+        clash = [name for name, on in clashes.items() if on]
+        if acceleration is not None and clash:
+            raise ValueError(f"acceleration={acceleration!r} extrapolates every parameter of "
+                             f"EM's path by the likelihood alone; it does not take "
+                             f"{' or '.join(clash)}")  # fmt: skip
         noise.check_hypervolume(self.hypervolume)
         given: dict[str, Any] = {"weights": None, "means": None, "precisions": None,
                                  "noise": noise.check_noise(self.noise, ex.n)}  # fmt: skip
@@ -271,6 +279,7 @@ class EMMixtureBase(InformationCriteria):
         def run(init: int, params: Params, bound: float) -> tuple[Params, list[float], bool]:
             settings = self._settings(init, frozenset(self.freeze))
             settings.prior = prior
+            settings.acceleration = getattr(self, "acceleration", None)
             if self.tol == "mclust":
                 settings.total_weight = ex.total_weight
             if rows is not None and self.solver == "gradient":

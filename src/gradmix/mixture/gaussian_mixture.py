@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from gradmix.mixture import densities, persistence
+from gradmix.mixture.acceleration import ACCELERATIONS
 from gradmix.mixture.covariance import DEFAULT_COVARIANCE, MODELS, SKLEARN_NAMES
 from gradmix.mixture.em_estimator import CovarianceFactors, EMMixtureBase
 from gradmix.mixture.hierarchical import HC_USE
@@ -167,6 +168,17 @@ class GaussianMixture(EMMixtureBase):
         BIC does.  All 18 names (mclust has no prior for EVE, VEE, VVE and EVV;
         see :mod:`gradmix.mixture.conjugate_prior`).  EM without missing
         values, ``solver="gradient"``, ``refine`` or ``partial_fit``.
+    acceleration : {None, "squarem"}, default=None
+        (gradmix) ``"squarem"`` extrapolates EM's path (Varadhan & Roland
+        2008, :mod:`gradmix.mixture.acceleration`): after every two EM steps
+        a jump along them, kept only where the log-likelihood is at least the
+        plain step's, so ``lower_bounds_`` never decreases and the fit ends at
+        a fixed point of EM, where plain EM would end, in fewer passes over
+        the data where components overlap.  ``n_iter_`` counts every E-step
+        (a rejected jump's too), so it compares with plain EM's, and
+        ``lower_bounds_`` holds after each the best log-likelihood reached so
+        far; convergence is judged on plain EM steps with the same ``tol``.
+        Not with ``freeze``, ``prior``, ``solver="gradient"`` or ``partial_fit``.
 
     Attributes
     ----------
@@ -221,6 +233,7 @@ class GaussianMixture(EMMixtureBase):
                             Hidden(StrOptions(set(MODELS) - set(SKLEARN_NAMES)))],
         "hc_use": [StrOptions(set(HC_USE))],
         "prior": [StrOptions({"default"}), dict, None],
+        "acceleration": [StrOptions(set(ACCELERATIONS)), None],
         "tol": [*_SklearnGMM._parameter_constraints["tol"], Hidden(StrOptions({"auto", "mclust"}))],
         **EXTRA_CONSTRAINTS,
     }  # fmt: skip
@@ -252,6 +265,7 @@ class GaussianMixture(EMMixtureBase):
         hypervolume: Any = None,
         hc_use: str = "SVD",
         prior: str | dict[str, Any] | None = None,
+        acceleration: str | None = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -277,6 +291,7 @@ class GaussianMixture(EMMixtureBase):
         self.hypervolume = hypervolume
         self.hc_use = hc_use
         self.prior = prior
+        self.acceleration = acceleration
 
     # ------------------------------------------------------- densities (mclust's)
     def cdf(self, x: Any) -> np.ndarray:
@@ -335,6 +350,9 @@ class GaussianMixture(EMMixtureBase):
         if self.prior is not None:
             raise ValueError("partial_fit does not take a prior: its default hyperparameters "
                              "are moments of the whole data; fit does")  # fmt: skip
+        if self.acceleration is not None:
+            raise ValueError(f"partial_fit is stepwise EM on batches; acceleration="
+                             f"{self.acceleration!r} is for fit")  # fmt: skip
         if stream is None:
             given = self._check_parameters(ex)
             if given["noise"] is not None:

@@ -176,6 +176,7 @@ def select_model(
     n_init: int = 1,
     random_state: Any = None,
     families: Iterable[str] = ("gaussian",),
+    acceleration: str | None = "auto",
     **kwargs: Any,
 ) -> ModelSelection:
     """Fit a grid of mixtures and pick the one with the lowest criterion.
@@ -200,6 +201,13 @@ def select_model(
         (``"poisson"``, ``"gamma"``, ...) or a :class:`~gradmix.Family` — is
         one column of its own (:class:`MixtureModel`), so families compare
         by the criterion on one data set.
+    acceleration : {"auto", "squarem", None}, default="auto"
+        EM's acceleration for the Gaussian fits (:class:`GaussianMixture`'s
+        ``acceleration``): the same optima in fewer passes — on mclust's
+        reference data sets it reaches mclust's log-likelihood in as many
+        fits as plain EM, or more.  ``"auto"`` is ``"squarem"`` unless
+        ``prior``, ``freeze`` or ``solver="gradient"`` is given (which it
+        does not take); None is plain EM.
     **kwargs
         Further estimator parameters: ``tol`` (default 1e-5 here, about
         mclust's convergence criterion, rather than scikit-learn's 1e-3),
@@ -244,6 +252,10 @@ def select_model(
     # where it stopped (on Old Faithful it ranks VVE,2 above EEE,3, mclust's choice)
     kwargs.setdefault("tol", 1e-5)
     t_only = {k: kwargs.pop(k) for k in _T_ONLY if k in kwargs}
+    if acceleration == "auto":
+        plain = kwargs.get("prior") is not None or kwargs.get("freeze") or \
+            kwargs.get("solver") == "gradient"  # fmt: skip
+        acceleration = None if plain else "squarem"
     if not isinstance(random_state, numbers.Integral):
         random_state = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     # (family name, covariance type or "" for families without one, what fits it)
@@ -264,7 +276,7 @@ def select_model(
             for j, (name, ct, what) in enumerate(columns):
                 model: MixtureBase
                 if ct:
-                    extra = t_only if name == "t" else {}
+                    extra = t_only if name == "t" else {"acceleration": acceleration}
                     model = what(k, covariance_type=ct, n_init=n_init, random_state=random_state,
                                  **kwargs, **extra)  # fmt: skip
                 else:

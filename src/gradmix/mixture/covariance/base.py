@@ -349,6 +349,18 @@ class CovarianceModel(ABC):
                      second: np.ndarray) -> np.ndarray:  # fmt: skip
         """The second-moment statistic moved from ``ref`` to the origin."""
 
+    # ================================================= unconstrained coordinates
+    def unconstrained(self, cov: np.ndarray) -> np.ndarray:
+        """Compact covariances in coordinates where every point is a covariance: log
+        variances here, log-Cholesky factors for matrices.  Extrapolations of EM's path
+        (SQUAREM) move in them, so that they reach positive definite covariances, if
+        not always the model's (its next M-step restores the constraints)."""
+        return np.log(cov)
+
+    def from_unconstrained(self, z: np.ndarray) -> np.ndarray:
+        """The compact covariances at unconstrained coordinates ``z``."""
+        return np.exp(z)
+
     # ============================================================== precisions
     @abstractmethod
     def precision_cholesky(self, cov: np.ndarray) -> np.ndarray:

@@ -207,6 +207,18 @@ class FullFamily(CovarianceModel):
     def precision_cholesky(self, cov: np.ndarray) -> np.ndarray:
         return chol_upper_of_inverse(cov)
 
+    def unconstrained(self, cov: np.ndarray) -> np.ndarray:
+        L = np.linalg.cholesky(cov)
+        i = np.arange(cov.shape[-1])
+        L[..., i, i] = np.log(L[..., i, i])
+        return L
+
+    def from_unconstrained(self, z: np.ndarray) -> np.ndarray:
+        L = np.tril(z)
+        i = np.arange(z.shape[-1])
+        L[..., i, i] = np.exp(L[..., i, i])
+        return L @ np.swapaxes(L, -1, -2)
+
     def precisions(self, prec_chol: np.ndarray) -> np.ndarray:
         return prec_chol @ np.swapaxes(prec_chol, -1, -2)
 

@@ -1,0 +1,167 @@
+"""SQUAREM: EM's path extrapolated (Varadhan & Roland 2008), never below EM's.
+
+Two EM steps from θ₀ give r = θ₁ − θ₀ and v = θ₂ − 2θ₁ + θ₀. SQUAREM's third
+scheme jumps to θ' = θ₀ + 2α r + α² v, with the step length α = ‖r‖/‖v‖ (α = 1
+gives θ₂, plain EM), and takes one EM step from there. The jump moves in
+coordinates where every point is a mixture — log-weights, means, the
+covariance unit's unconstrained coordinates — so θ' always has positive
+weights and positive definite covariances; its covariances are then taken to
+the covariance model's nearest (the model's M-step on them as scatter), so θ'
+is one of the model's mixtures and its likelihood compares with EM's. A jump
+is kept only when the objective at θ' is at least θ₁'s, so the objectives
+recorded never decrease; otherwise the iterations go on from θ₂, as plain EM's
+would. As in the SQUAREM package, α is capped at a maximum that grows fourfold
+each time it is reached and shrinks after a rejected jump.
+
+Every E-step counts as an iteration (``n_iter_``), so iteration counts compare
+with plain EM's: the objectives recorded are, after each E-step, the best one
+reached so far (a rejected jump's E-step repeats it).  Convergence is judged on
+plain EM steps only (the change from θ₀ to θ₁), with EM's own tolerance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from gradmix.mixture.covariance import CollapsedComponentError, CovarianceModel
+from gradmix.mixture.executors.host import single_threaded_blas
+from gradmix.mixture.params import Params
+
+if TYPE_CHECKING:
+    from gradmix.mixture.em import EMSettings
+
+__all__ = ["ACCELERATIONS", "MixtureCoordinates", "run_squarem"]
+
+#: the accelerations of EM there are (``acceleration=`` of GaussianMixture)
+ACCELERATIONS = ("squarem",)
+#: how much the cap on the step length grows when reached, and shrinks after a rejection
+STEP_GROWTH = 4.0
+
+
+class MixtureCoordinates:
+    """Gaussian mixture parameters as one vector in which every point is a mixture.
+
+    Parameters
+    ----------
+    unit : CovarianceModel
+        The covariance model, whose :meth:`~CovarianceModel.unconstrained`
+        coordinates the covariances move in.
+    total_weight : float
+        The data's total weight, the scale of the component counts.
+    """
+
+    def __init__(self, unit: CovarianceModel, total_weight: float):
+        self.unit = unit
+        self.total_weight = total_weight
+
+    def vector(self, p: Params) -> np.ndarray:
+        """log-weights (K,), means (K·d,), the covariances' unconstrained coordinates."""
+        cov = p.covariances
+        if cov is None:
+            cov = self.unit.covariances_from_cholesky(np.asarray(p.precisions_cholesky))
+        with np.errstate(divide="ignore"):
+            parts = (np.log(np.asarray(p.weights, np.float64)),
+                     np.asarray(p.means, np.float64).ravel(),
+                     self.unit.unconstrained(np.asarray(cov, np.float64)).ravel())  # fmt: skip
+        return np.concatenate(parts)
+
+    def params(self, z: np.ndarray, like: Params) -> Params | None:
+        """The mixture at ``z`` (weights summing as ``like``'s do, its dtype), or None
+        where it is not one (an overflow, a covariance that is numerically singular)."""
+        K, d = like.means.shape
+        dtype = like.means.dtype
+        if not np.all(np.isfinite(z)):
+            return None
+        log_w = z[:K]
+        weights = np.exp(log_w - np.max(log_w))
+        weights *= float(np.sum(like.weights)) / np.sum(weights)
+        means = z[K : K + K * d].reshape(K, d)
+        shape = np.shape(like.covariances) if like.covariances is not None else \
+            np.shape(like.precisions_cholesky)  # fmt: skip
+        with np.errstate(over="ignore", invalid="ignore"):
+            cov = self.unit.from_unconstrained(z[K + K * d :].reshape(shape))
+        if not np.all(np.isfinite(cov)):
+            return None
+        try:
+            # the model's covariances nearest cov: its M-step with cov as each component's
+            # scatter (n_k Σ_k), from like's, of the model
+            nk = weights * (self.total_weight / float(np.sum(weights)))
+            scatter = nk[:, None, None] * self.unit.to_matrices(cov, K, d)
+            previous = None if like.covariances is None else np.asarray(like.covariances,
+                                                                         np.float64)  # fmt: skip
+            cov = self.unit.estimate(self.unit.scatter_from_matrices(scatter), nk, d, previous)
+            prec_chol = self.unit.precision_cholesky(cov.astype(dtype))
+        except (ValueError, np.linalg.LinAlgError):
+            return None
+        if not np.all(np.isfinite(prec_chol)):
+            return None
+        return Params(
+            weights.astype(dtype),
+            means.astype(dtype),
+            cov.astype(dtype),
+            prec_chol,
+            noise_weight=like.noise_weight,
+            noise_log_density=like.noise_log_density,
+        )
+
+
+def run_squarem(step: Callable[[Params], tuple[Params, float]], params: Params,
+                settings: EMSettings, coordinates: MixtureCoordinates,
+                lower_bound: float = -np.inf) -> tuple[Params, list[float], bool]:  # fmt: skip
+    """SQUAREM iterations of the EM map ``step`` (``new, objective(old) = step(old)``).
+
+    Returns what :func:`gradmix.mixture.em.iterate` returns: the last
+    parameters, the objective recorded at every accepted point (never
+    decreasing) and whether EM's criterion was met.
+    """
+    trajectory: list[float] = []
+    n_eval, step_max, state = 0, 1.0, params
+
+    def record(bound: float, check: bool) -> bool:
+        previous = trajectory[-1] if trajectory else lower_bound
+        trajectory.append(bound)
+        if settings.on_iteration is not None:
+            settings.on_iteration(n_eval, bound, bound - previous)
+        return check and settings.converged(previous, bound)
+
+    with single_threaded_blas():
+        while n_eval < settings.max_iter:
+            first, bound0 = step(state)
+            n_eval += 1
+            if record(bound0, check=True):
+                return first, trajectory, True
+            if n_eval >= settings.max_iter:
+                return first, trajectory, False
+            second, bound1 = step(first)
+            n_eval += 1
+            if record(bound1, check=True):
+                return second, trajectory, True
+            x0, x1, x2 = (coordinates.vector(p) for p in (state, first, second))
+            r, v = x1 - x0, x2 - 2.0 * x1 + x0
+            vv = float(v @ v)
+            alpha = min(max(float(np.sqrt(float(r @ r) / vv)) if vv > 0 else 1.0, 1.0), step_max)
+            state = second
+            if alpha == 1.0 or n_eval >= settings.max_iter:  # the jump would be plain EM's
+                step_max *= STEP_GROWTH if alpha == step_max else 1.0
+                continue
+            jump = coordinates.params(x0 + 2.0 * alpha * r + alpha**2 * v, second)
+            if jump is None:
+                step_max = max(1.0, step_max / STEP_GROWTH)
+                continue
+            try:
+                after, bound_jump = step(jump)
+            except CollapsedComponentError:
+                after, bound_jump = None, -np.inf
+            n_eval += 1
+            if after is None or not np.isfinite(bound_jump) or bound_jump < bound1:
+                step_max = max(1.0, step_max / STEP_GROWTH)
+                record(bound1, check=False)  # an E-step spent: the best bound is still θ₁'s
+                continue
+            if alpha == step_max:
+                step_max *= STEP_GROWTH
+            record(bound_jump, check=False)
+            state = after
+    return state, trajectory, False

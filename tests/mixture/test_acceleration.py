@@ -1,0 +1,104 @@
+"""acceleration="squarem": EM's fixed point in fewer E-steps, never below EM's path."""
+
+import warnings
+
+import dask.array as da
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.utils._param_validation import InvalidParameterError
+
+import gradmix as gm
+from gradmix.datasets import load_old_faithful
+from gradmix.mixture.covariance import MCLUST_NAMES
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def fit(X, K, ct, acceleration, **kw):
+    kw = {"init_params": "kmeans", "random_state": 0, "tol": 1e-10, "max_iter": 5000,
+          "reg_covar": 0.0, **kw}  # fmt: skip
+    return gm.GaussianMixture(K, covariance_type=ct, acceleration=acceleration, **kw).fit(X)
+
+
+@pytest.mark.parametrize("ct", MCLUST_NAMES)
+def test_squarem_reaches_plain_ems_optimum_in_fewer_e_steps(ct):
+    X = load_old_faithful()
+    plain, fast = fit(X, 3, ct, None), fit(X, 3, ct, "squarem")
+    L_plain, L_fast = plain.lower_bound_ * len(X), fast.lower_bound_ * len(X)
+    assert L_fast >= L_plain - 1e-8 * abs(L_plain)  # as high as plain EM's (1e-8 relative)
+    assert fast.converged_
+    assert fast.n_iter_ <= plain.n_iter_
+    bounds = np.asarray(fast.lower_bounds_)
+    assert len(bounds) == fast.n_iter_  # one entry per E-step, rejected jumps included
+    assert np.all(np.diff(bounds) >= -1e-12 * np.abs(bounds[1:]))
+    # the same fixed point, and no farther from it than plain EM stops: the exact optimum
+    # by Newton's method on the exact Hessian (where the model has free coordinates)
+    try:
+        exact = fit(X, 3, ct, None, refine="newton")
+    except ValueError as exc:
+        assert "constrains orientations" in str(exc)
+        return
+    for name in ("weights_", "means_", "covariances_"):
+        ours, theirs = getattr(fast, name), getattr(plain, name)
+        truth = getattr(exact, name)
+        # (where both are at the optimum to 1e-6 relative, either may be the closer)
+        limit = max(np.max(np.abs(theirs - truth)), 1e-6 * np.max(np.abs(truth)))
+        assert np.max(np.abs(ours - truth)) <= limit, name
+
+
+def test_squarem_cuts_the_e_steps_where_components_overlap():
+    # faithful with 4 full components converges slowly: hundreds of plain EM steps
+    X = load_old_faithful()
+    plain, fast = fit(X, 4, "VVV", None), fit(X, 4, "VVV", "squarem")
+    assert plain.n_iter_ > 100
+    assert fast.n_iter_ < plain.n_iter_ / 2
+    assert fast.score(X) >= plain.score(X) - 1e-10
+
+
+def test_squarem_on_dask_noise_and_missing_values():
+    X = load_iris().data
+    start = gm.GaussianMixture(3, covariance_type="VEV", max_iter=2, random_state=0).fit(X)
+    given = {"weights_init": start.weights_, "means_init": start.means_,
+             "precisions_init": start.precisions_}  # fmt: skip
+    ref = fit(X, 3, "VEV", "squarem", **given)
+    on_dask = fit(da.from_array(X, chunks=50), 3, "VEV", "squarem", **given)
+    np.testing.assert_allclose(on_dask.lower_bounds_, ref.lower_bounds_, rtol=1e-8)
+    assert ref.n_iter_ < fit(X, 3, "VEV", None, **given).n_iter_
+    with_noise = fit(X, 3, "VVV", "squarem", noise=np.arange(len(X)) % 25 == 0, tol=1e-8)
+    assert np.all(np.diff(with_noise.lower_bounds_) >= -1e-12)
+    assert 0 < with_noise.noise_weight_ < 1
+    holes = X.copy()
+    holes[::7, 1] = np.nan
+    plain = fit(holes, 2, "VVV", None, missing="em", tol=1e-8)
+    fast = fit(holes, 2, "VVV", "squarem", missing="em", tol=1e-8)
+    assert fast.lower_bound_ >= plain.lower_bound_ - 1e-8
+    assert fast.n_iter_ < plain.n_iter_
+
+
+def test_select_model_takes_the_acceleration():
+    X = load_old_faithful()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search = gm.select_model(X, (2, 3), ("VVV", "EEE"), random_state=0,
+                                 acceleration="squarem")  # fmt: skip
+    assert search.best_params_ == {"n_components": 3, "covariance_type": "EEE"}  # mclust's
+
+
+@pytest.mark.parametrize(
+    "options, words",
+    [({"freeze": ("weights",)}, "freeze"), ({"prior": "default"}, "prior"),
+     ({"solver": "gradient"}, "solver='gradient'")],
+)  # fmt: skip
+def test_options_squarem_cannot_take_are_refused(options, words):
+    X = load_iris().data
+    with pytest.raises(ValueError, match=f"acceleration='squarem'.*{words}"):
+        gm.GaussianMixture(2, acceleration="squarem", **options).fit(X)
+
+
+def test_unknown_acceleration_and_partial_fit_are_refused():
+    X = load_iris().data
+    with pytest.raises(InvalidParameterError, match="acceleration"):
+        gm.GaussianMixture(2, acceleration="anderson").fit(X)
+    with pytest.raises(ValueError, match="partial_fit.*acceleration='squarem'"):
+        gm.GaussianMixture(2, acceleration="squarem").partial_fit(X)
