@@ -153,8 +153,9 @@ def test_a_model_search_computes_each_kmeans_start_once_and_fits_as_alone(monkey
     calls.clear()
     for k in (2, 3):
         for ct in models:
-            alone = gm.GaussianMixture(k, covariance_type=ct, random_state=0, tol=1e-5,
-                                       acceleration="squarem").fit(X)  # select_model's default
+            alone = gm.GaussianMixture(
+                k, covariance_type=ct, random_state=0, tol=1e-5, acceleration="squarem"
+            ).fit(X)  # select_model's default
             shared = search.models_[(k, ct)]
             np.testing.assert_array_equal(shared.means_, alone.means_)
             np.testing.assert_array_equal(shared.covariances_, alone.covariances_)
