@@ -77,27 +77,29 @@ def alternate(step: Any, objective: Any, state: Any, trace: list[float] | None) 
 SCREEN_STEPS = 5
 
 
-def best_alternation(step: Any, objective: Any, starts: list[Any], trace: list[float] | None,
+def best_alternation(step: Any, objective: Any, starts: list[np.ndarray], trace: list[float] | None,
                      screen_steps: int = SCREEN_STEPS) -> Any:  # fmt: skip
     """:func:`alternate` from the start that is best after ``screen_steps`` steps.
 
     Every start takes ``screen_steps`` steps; only the lowest goes on to the
     tolerance (the others rarely overtake it, and running every start to
     convergence made the iterative M-steps most of a model search's time).
-    The first start's objective bounds the result's, so with the current
-    parameters first the M-step never does worse than they do.
+    The starts take their steps together, stacked on a leading axis, so
+    ``step`` and ``objective`` must accept a stack of states (the objective
+    then one value per state).  The first start's objective bounds the
+    result's, so with the current parameters first the M-step never does
+    worse than they do.
     """
-    runs = []
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for state in starts:
-            run = [float(objective(state))]
-            for _ in range(screen_steps):
-                state = step(state)
-                run.append(float(objective(state)))
-            runs.append((state, run))
-    finite = [r for r in runs if np.isfinite(r[1][-1])] or runs
-    state, run = min(finite, key=lambda r: r[1][-1])
-    state = alternate(step, objective, state, run)
+        states = np.stack(starts)
+        runs = [np.asarray(objective(states), dtype=np.float64)]
+        for _ in range(screen_steps):
+            states = step(states)
+            runs.append(np.asarray(objective(states), dtype=np.float64))
+    finals = np.where(np.isfinite(runs[-1]), runs[-1], np.inf)
+    best = int(np.argmin(finals))  # the first start where none is finite
+    run = [float(r[best]) for r in runs]
+    state = alternate(step, objective, states[best], run)
     if trace is not None:
         trace += run
     return state
@@ -134,17 +136,18 @@ def orientation_step(W: np.ndarray, M: np.ndarray, D: np.ndarray,
     Parameters
     ----------
     W : ndarray, shape (K, d, d)
-    M : ndarray, shape (K, d)
+    M : ndarray, shape (..., K, d)
         Positive diagonal weights.
-    D : ndarray, shape (d, d)
-        The current orientation.
+    D : ndarray, shape (..., d, d)
+        The current orientation (a stack of them, with a stack of ``M``).
     alpha : ndarray, shape (K,)
         The largest eigenvalue of each W_k.
     """
-    F = np.einsum("k,jl,kl->jl", alpha, D, M) - np.einsum("kij,jl,kl->il", W, D, M)
+    F = np.einsum("k,...jl,...kl->...jl", alpha, D, M) - \
+        np.einsum("kij,...jl,...kl->...il", W, D, M)  # fmt: skip
     P, _, Qt = np.linalg.svd(F)
     D = P @ Qt
-    beta = M.max(axis=1)
-    F = np.einsum("kij,jl,kl->il", W, D, beta[:, None] - M)
+    beta = M.max(axis=-1)
+    F = np.einsum("kij,...jl,...kl->...il", W, D, beta[..., None] - M)
     P, _, Qt = np.linalg.svd(F)
     return P @ Qt

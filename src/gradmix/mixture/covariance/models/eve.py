@@ -30,21 +30,22 @@ class EVE(FullFamily):
         d, n = n_features, float(np.sum(nk))
         alpha = np.linalg.eigvalsh(W)[:, -1]
 
+        # D may be a stack of orientations (..., d, d): best_alternation steps them together
         def diagonals(D: np.ndarray) -> np.ndarray:
-            return np.einsum("ji,kjl,li->ki", D, W, D)
+            return np.einsum("...ji,kjl,...li->...ki", D, W, D)
 
-        def shapes(G: np.ndarray) -> tuple[np.ndarray, float]:
+        def shapes(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             g = geometric_mean(G)
-            return G / g[:, None], float(np.sum(g) / n)
+            return G / g[..., None], np.sum(g, axis=-1) / n
 
         def step(D: np.ndarray) -> np.ndarray:
             A, _ = shapes(diagonals(D))
             return orientation_step(W, 1.0 / A, D, alpha)
 
-        def objective(D: np.ndarray) -> float:
+        def objective(D: np.ndarray) -> np.ndarray:
             G = diagonals(D)
             A, lam = shapes(G)
-            return n * d * np.log(lam) + float(np.sum(G / A)) / lam
+            return n * d * np.log(lam) + np.sum(G / A, axis=(-2, -1)) / lam
 
         D = best_alternation(step, objective, orientation_starts(W, nk, previous), trace)
         A, lam = shapes(diagonals(D))

@@ -23,16 +23,17 @@ class VVE(FullFamily):
                  trace: Any = None) -> np.ndarray:  # fmt: skip
         alpha = np.linalg.eigvalsh(W)[:, -1]
 
+        # D may be a stack of orientations (..., d, d): best_alternation steps them together
         def variances(D: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            G = np.einsum("ji,kjl,li->ki", D, W, D)
+            G = np.einsum("...ji,kjl,...li->...ki", D, W, D)
             return G, G / nk[:, None]
 
         def step(D: np.ndarray) -> np.ndarray:
             return orientation_step(W, 1.0 / variances(D)[1], D, alpha)
 
-        def objective(D: np.ndarray) -> float:
+        def objective(D: np.ndarray) -> np.ndarray:
             G, delta = variances(D)
-            return float(np.sum(nk[:, None] * np.log(delta)) + np.sum(G / delta))
+            return np.sum(nk[:, None] * np.log(delta) + G / delta, axis=(-2, -1))
 
         D = best_alternation(step, objective, orientation_starts(W, nk, previous), trace)
         return np.einsum("ij,kj,lj->kil", D, variances(D)[1], D)
