@@ -22,7 +22,7 @@ plain EM steps only (the change from θ₀ to θ₁), with EM's own tolerance.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
@@ -30,10 +30,19 @@ from gradmix.mixture.covariance import CollapsedComponentError, CovarianceModel
 from gradmix.mixture.executors.host import single_threaded_blas
 from gradmix.mixture.params import Params
 
-if TYPE_CHECKING:
-    from gradmix.mixture.em import EMSettings
+__all__ = ["ACCELERATIONS", "LoopSettings", "MixtureCoordinates", "run_squarem"]
 
-__all__ = ["ACCELERATIONS", "MixtureCoordinates", "run_squarem"]
+
+class LoopSettings(Protocol):
+    """What the SQUAREM loop reads of EM's settings (:class:`gradmix.mixture.em.EMSettings`)."""
+
+    max_iter: int
+    on_iteration: Callable[[int, float, float], None] | None
+
+    def converged(self, previous: float, bound: float) -> bool:
+        """Whether a step from objective ``previous`` to ``bound`` is below the tolerance."""
+        ...
+
 
 #: the accelerations of EM there are (``acceleration=`` of GaussianMixture)
 ACCELERATIONS = ("squarem",)
@@ -109,7 +118,7 @@ class MixtureCoordinates:
 
 
 def run_squarem(step: Callable[[Params], tuple[Params, float]], params: Params,
-                settings: EMSettings, coordinates: MixtureCoordinates,
+                settings: LoopSettings, coordinates: MixtureCoordinates,
                 lower_bound: float = -np.inf) -> tuple[Params, list[float], bool]:  # fmt: skip
     """SQUAREM iterations of the EM map ``step`` (``new, objective(old) = step(old)``).
 
