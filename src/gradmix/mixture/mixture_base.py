@@ -221,8 +221,7 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         the bounds of its iterations and whether they converged.  A start whose
         ``identity`` equals an earlier one's is skipped: iterating from it would repeat
         that run (k-means starts from different seeds often find one partition).
-        Returns the state of
-        the best run; sets ``converged_``, ``n_iter_``, ``lower_bound_`` and
+        Returns the state of the best run; sets ``converged_``, ``n_iter_``, ``lower_bound_`` and
         ``lower_bounds_``, and warns as scikit-learn does when that run did not
         converge.
         """
@@ -239,9 +238,10 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             try:
                 state = start(init) if do_init else warm()
                 if identity is not None and do_init:
-                    if identity(state) in seen:
+                    key = identity(state)
+                    if key in seen:
                         continue
-                    seen.add(identity(state))
+                    seen.add(key)
                 if self.max_iter == 0:
                     best, best_n_iter = state, 0
                     continue
