@@ -90,3 +90,81 @@ def test_log_density_outside_the_support_is_minus_infinity():
 def test_singular_covariance_is_refused_by_name():
     with pytest.raises(gm.NoDerivativeRuleError, match="allow_singular"):
         multivariate_normal.logpdf(PTS, np.zeros(2), S, allow_singular=True)
+
+
+# the edge cases found by probing (issue 27), each against scipy or a closed form
+@pytest.mark.parametrize(
+    "ours, args, expected",
+    [
+        (gamma.logpdf, (0.0, 1.0), 0.0),
+        (chi2.logpdf, (0.0, 2.0), np.log(0.5)),
+        (gamma.logpdf, (0.0, 0.5), np.inf),
+        (gamma.logpdf, (5.0, 1.0, 5.0), 0.0),
+        (beta.logpdf, (0.0, 1.0, 3.0), np.log(3.0)),
+        (t.logpdf, (0.7, 1e20), st.norm.logpdf(0.7)),
+        (t.logpdf, (0.7, np.inf), st.norm.logpdf(0.7)),
+        (norm.logpdf, (1.0, 0.0, 0.0), np.nan),
+        (gamma.logpdf, (1.0, -2.0), np.nan),
+        (poisson.logpmf, (3, -1.0), np.nan),
+    ],
+)
+def test_values_at_the_edges(ours, args, expected):
+    np.testing.assert_allclose(ours(*args), expected, rtol=1e-13)
+
+
+def test_t_approaches_the_normal_smoothly_in_df():
+    # log density at 0.7, computed with mpmath at 40 digits (scipy's own is off by
+    # 3.8e-13 at df = 1000, where its two gammaln values cancel)
+    exact = {49.0: -1.1727984913661617, 50.0: -1.1726216318194415, 1e3: -1.1643734677585706,
+             1e8: -1.1639385375544227, 1e20: -1.1639385332046727}  # fmt: skip
+    for df, value in exact.items():
+        np.testing.assert_allclose(t.logpdf(0.7, df), value, rtol=1e-14)
+    # the derivative in df, by mpmath's numerical differentiation at 40 digits
+    slope = {60.0: 0.00012044536775296743, 1e4: 4.3496691575538078e-9, 1e12: 4.349749999999123e-25}
+    for df, value in slope.items():
+        np.testing.assert_allclose(gm.grad(lambda d: t.logpdf(0.7, d))(df), value, rtol=1e-12)
+
+
+def test_derivatives_at_the_edges():
+    # below the support the distribution function is constant
+    assert gm.grad(lambda x: gamma.cdf(x, 2.0))(-1.0) == 0.0
+    # poisson at mu = 0: logpmf(0) = -mu, pmf(1) = mu e^-mu
+    assert gm.grad(lambda m: poisson.logpmf(0, m))(0.0) == -1.0
+    assert gm.grad(lambda m: poisson.pmf(1, m))(0.0) == 1.0
+    # gamma(1) at its end: logpdf = -x, so the slope from inside is -1
+    assert gm.grad(lambda x: gamma.logpdf(x, 1.0))(0.0) == -1.0
+    # gamma(2): pdf = x e^-x, slope 1 at 0
+    np.testing.assert_allclose(gm.grad(lambda x: gamma.pdf(x, 2.0))(0.0), 1.0)
+
+
+def test_dirichlet_checks_as_scipy():
+    alpha = np.array([1.0, 2.0, 3.0])
+    x = np.array([0.2, 0.3, 0.5])
+    # the K-1 coordinate form
+    np.testing.assert_allclose(dirichlet.logpdf(x[:2], alpha), st.dirichlet.logpdf(x[:2], alpha))
+    assert_derivatives(lambda y: dirichlet.logpdf(y, alpha), x[:2])
+    for bad_x, bad_alpha in [(np.array([0.2, 0.3, 0.6]), alpha), (x, -alpha),
+                             (np.array([0.0, 0.5, 0.5]), np.array([0.5, 1.0, 1.0])),
+                             (np.array([-0.1, 0.6, 0.5]), alpha), (x[:1], alpha)]:  # fmt: skip
+        with pytest.raises(ValueError):
+            st.dirichlet.logpdf(bad_x, bad_alpha)
+        with pytest.raises(ValueError, match="dirichlet"):
+            dirichlet.logpdf(bad_x, bad_alpha)
+
+
+@pytest.mark.parametrize(
+    "x, kwargs",
+    [
+        (np.array([0.5, 1.0, 2.0]), {"mean": 0.0, "cov": 2.0}),  # n one-dimensional points
+        (np.array([0.5, 1.0, 2.0]), {}),
+        (np.array([0.5, 1.0]), {"mean": [0.0, 1.0], "cov": [1.0, 2.0]}),  # one point
+        (np.array([[0.5, 1.0]]), {"mean": [0.0, 1.0], "cov": S}),
+        (0.3, {"mean": 1.0, "cov": 2.0}),
+        (np.ones((2, 3, 2)), {"mean": [0.0, 1.0], "cov": S}),
+    ],
+)
+def test_multivariate_normal_reads_x_as_scipy(x, kwargs):
+    ours = multivariate_normal.logpdf(x, **kwargs)
+    ref = st.multivariate_normal.logpdf(x, **kwargs)
+    assert np.shape(ours) == np.shape(ref)
+    np.testing.assert_allclose(ours, ref, rtol=1e-12)

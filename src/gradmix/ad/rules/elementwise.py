@@ -73,6 +73,26 @@ def _real(x: Any) -> bool:
     return not np.iscomplexobj(strip(x))
 
 
+def _one_where_zero(x: Any, y: Any) -> Any:
+    """``y`` with ones where ``x`` is zero: the denominator of ``x / y`` for functions
+    that are identically zero in ``y`` wherever ``x`` is."""
+    return np.where(strip(x) == 0, 1.0, y)
+
+
+def _t_density(df: Any, t: Any) -> Any:
+    """Student's t density at ``t``, the derivative of ``stdtr`` in ``t``.  ``df`` is
+    read as plain values (``stdtr`` has no derivative in it).  ``log poch(df/2, 1/2)``
+    is the log ratio of gamma functions without the cancellation of a difference of
+    ``gammaln`` at large ``df``; ``df = inf`` is the normal density."""
+    dfv = np.asarray(strip(df), dtype=float)
+    finite = np.isfinite(dfv)
+    d = np.where(finite, dfv, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_norm = np.where(finite, np.log(sc.poch(d / 2, 0.5)) - 0.5 * np.log(d * np.pi),
+                            -np.log(_SQRT_2PI))  # fmt: skip
+    return np.exp(log_norm + np.where(finite, -(d + 1) / 2 * np.log1p(t**2 / d), -(t**2) / 2))
+
+
 def _nonzero(a: Any) -> Any:
     """``a`` with its zeros replaced by ones: a safe denominator (the numerators that go
     with it vanish there, so the quotient is 0, the subgradient of least norm)."""
@@ -103,6 +123,13 @@ def _pick_share(x: Any, y: Any, larger: bool, nan_wins: bool) -> Any:
     if nan_wins:
         return np.where(np.isnan(xv), 1.0, np.where(np.isnan(yv), 0.0, share))
     return np.where(np.isnan(yv), 1.0, np.where(np.isnan(xv), 0.0, share))
+
+
+def _share(g: Any, share: Any) -> Any:
+    """``g * share``, 0 where the share is 0 even if ``g`` is NaN there (the tangent of
+    an operand that ``fmax`` dropped for being NaN)."""
+    out = g * share
+    return np.where(share == 0, 0.0, out) if np.isnan(strip(out)).any() else out
 
 
 _ufunc(np.negative, lambda g, a, x: -g)
@@ -205,11 +232,12 @@ for _p, _op, _uf in ((_add, operator.add, np.add), (_sub, operator.sub, np.subtr
 _ufunc(np.float_power, _pow_rule_base, _pow_rule_exp)
 for _uf, _larger, _nan_wins in ((np.maximum, True, True), (np.fmax, True, False),
                                  (np.minimum, False, True), (np.fmin, False, False)):  # fmt: skip
-    _ufunc(
+    _pick = _ufunc(
         _uf,
-        lambda g, a, x, y, _l=_larger, _n=_nan_wins: g * _pick_share(x, y, _l, _n),
-        lambda g, a, x, y, _l=_larger, _n=_nan_wins: g * _pick_share(y, x, _l, _n),
+        lambda g, a, x, y, _l=_larger, _n=_nan_wins: _share(g, _pick_share(x, y, _l, _n)),
+        lambda g, a, x, y, _l=_larger, _n=_nan_wins: _share(g, _pick_share(y, x, _l, _n)),
     )
+    _pick.selects = not _nan_wins
 _ufunc(
     np.arctan2,
     lambda g, a, y, x: g * x / (x**2 + y**2),
@@ -258,13 +286,14 @@ _ufunc(sc.gammaln, lambda g, a, x: g * sc.psi(x))
 _ufunc(sc.psi, lambda g, a, x: g * polygamma_p(1, x))
 _ufunc(sc.ndtr, lambda g, a, x: g * np.exp(-(x**2) / 2) / _SQRT_2PI)
 _ufunc(sc.log_ndtr, lambda g, a, x: g * np.exp(-(x**2) / 2 - a) / _SQRT_2PI)
-_ufunc(sc.xlogy, lambda g, a, x, y: g * np.log(y), lambda g, a, x, y: g * x / y)
-_ufunc(sc.xlog1py, lambda g, a, x, y: g * np.log1p(y), lambda g, a, x, y: g * x / (1 + y))
+# xlogy(0, y) is 0 for every y, so its y-derivative there is 0 (not 0/0 at y = 0)
+_ufunc(sc.xlogy, lambda g, a, x, y: g * np.log(y), lambda g, a, x, y: g * x / _one_where_zero(x, y))
 _ufunc(
-    sc.stdtr, None,
-    lambda g, a, df, t: g * np.exp(sc.gammaln((df + 1) / 2) - sc.gammaln(df / 2)
-                                   - 0.5 * np.log(df * np.pi) - (df + 1) / 2 * np.log1p(t**2 / df)),
-)  # fmt: skip
+    sc.xlog1py,
+    lambda g, a, x, y: g * np.log1p(y),
+    lambda g, a, x, y: g * x / _one_where_zero(x, 1 + y),
+)
+_ufunc(sc.stdtr, None, lambda g, a, df, t: g * _t_density(df, t))
 _ufunc(sc.gamma, lambda g, a, x: g * a * sc.psi(x))
 _ufunc(sc.rgamma, lambda g, a, x: -g * a * sc.psi(x))
 _ufunc(sc.loggamma, lambda g, a, x: g * sc.psi(x))
@@ -289,9 +318,9 @@ _ufunc(
     lambda g, a, x, y: g * a * (sc.psi(y) - sc.psi(x + y)),
 )
 # regularised incomplete gamma functions: derivatives in x only (in a they are
-# series without a closed form)
-_ufunc(sc.gammainc, None, lambda g, r, a, x: g * np.exp((a - 1) * np.log(x) - x - sc.gammaln(a)))
-_ufunc(sc.gammaincc, None, lambda g, r, a, x: -g * np.exp((a - 1) * np.log(x) - x - sc.gammaln(a)))
+# series without a closed form); xlogy makes the density at x = 0 that of the limit
+_ufunc(sc.gammainc, None, lambda g, r, a, x: g * np.exp(sc.xlogy(a - 1, x) - x - sc.gammaln(a)))
+_ufunc(sc.gammaincc, None, lambda g, r, a, x: -g * np.exp(sc.xlogy(a - 1, x) - x - sc.gammaln(a)))
 # Bessel functions: derivatives in x (recurrences), none in the order v
 _ufunc(sc.iv, None, lambda g, a, v, x: g * (sc.iv(v - 1, x) + sc.iv(v + 1, x)) / 2)
 _ufunc(sc.jv, None, lambda g, a, v, x: g * (sc.jv(v - 1, x) - sc.jv(v + 1, x)) / 2)
@@ -425,6 +454,7 @@ where_p = elementwise(
     lambda g, a, x, y, cond: np.where(cond, 0.0, g),
     name="np.where",
 )
+where_p.selects = True
 
 
 @register_numpy(np.where)

@@ -1,28 +1,33 @@
-"""The beta distribution, as ``scipy.stats.beta``."""
+"""The beta distribution, as ``scipy.stats.beta``.
+
+NaN for ``a <= 0``, ``b <= 0`` or ``scale <= 0``, as scipy's; the support
+[0, 1] (after standardising) is closed, so ``logpdf(0, 1, 3)`` is ``log 3``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import scipy.special as sc
 
-from gradmix.ad import strip
-from gradmix.scipy.stats._support import on_support, safe, standardise
+from gradmix.scipy.stats._distribution import Continuous
 
 __all__ = ["logpdf", "pdf"]
 
+_BETA = Continuous(
+    log_density=lambda z, a, b: sc.xlogy(a - 1, z) + sc.xlog1py(b - 1, -z) - sc.betaln(a, b),
+    density=lambda z, a, b: z ** (a - 1) * (1 - z) ** (b - 1) / sc.beta(a, b),
+    lower=0.0,
+    upper=1.0,
+    inner=0.5,
+)
+
 
 def logpdf(x: Any, a: Any, b: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
-    """Log density (``-inf`` outside (0, 1) after standardising)."""
-    z = standardise(x, loc, scale)
-    zv = strip(z)
-    inside = (zv > 0) & (zv < 1)
-    z = safe(inside, z, 0.5)
-    value = sc.xlogy(a - 1, z) + sc.xlog1py(b - 1, -z) - sc.betaln(a, b) - np.log(scale)
-    return on_support(inside, value)
+    """Log density (``-inf`` outside [0, 1] after standardising)."""
+    return _BETA.logpdf(x, (a, b), loc, scale)
 
 
 def pdf(x: Any, a: Any, b: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
     """Density."""
-    return np.exp(logpdf(x, a, b, loc, scale))
+    return _BETA.pdf(x, (a, b), loc, scale)

@@ -1,4 +1,8 @@
-"""The normal distribution, as ``scipy.stats.norm``."""
+"""The normal distribution, as ``scipy.stats.norm``.
+
+Values follow scipy's conventions at the edges: NaN for ``scale <= 0`` or NaN
+input, the limits at ``x = ±inf`` (see :mod:`gradmix.scipy.stats`).
+"""
 
 from __future__ import annotations
 
@@ -7,44 +11,52 @@ from typing import Any
 import numpy as np
 import scipy.special as sc
 
-from gradmix.scipy.stats._support import standardise
+from gradmix.scipy.stats._distribution import Continuous
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf"]
 
 _HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 
+_NORM = Continuous(
+    log_density=lambda z: -0.5 * z**2 - _HALF_LOG_2PI,
+    cdf=sc.ndtr,
+    logcdf=sc.log_ndtr,
+    sf=lambda z: sc.ndtr(-z),
+    logsf=lambda z: sc.log_ndtr(-z),
+    ppf=sc.ndtri,
+)
+
 
 def logpdf(x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
     """Log density."""
-    z = standardise(x, loc, scale)
-    return -0.5 * z**2 - np.log(scale) - _HALF_LOG_2PI
+    return _NORM.logpdf(x, (), loc, scale)
 
 
 def pdf(x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
     """Density."""
-    return np.exp(logpdf(x, loc, scale))
+    return _NORM.pdf(x, (), loc, scale)
 
 
 def cdf(x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
     """Distribution function."""
-    return sc.ndtr(standardise(x, loc, scale))
+    return _NORM.tail("cdf", x, (), loc, scale)
 
 
 def logcdf(x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
     """Log of the distribution function (accurate far in the left tail)."""
-    return sc.log_ndtr(standardise(x, loc, scale))
+    return _NORM.tail("logcdf", x, (), loc, scale)
 
 
 def sf(x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
     """Survival function ``1 - cdf``."""
-    return sc.ndtr(-standardise(x, loc, scale))
+    return _NORM.tail("sf", x, (), loc, scale)
 
 
 def logsf(x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
     """Log of the survival function."""
-    return sc.log_ndtr(-standardise(x, loc, scale))
+    return _NORM.tail("logsf", x, (), loc, scale)
 
 
 def ppf(q: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
-    """Quantile function."""
-    return loc + scale * sc.ndtri(q)
+    """Quantile function (``-inf`` and ``inf`` at 0 and 1, NaN outside [0, 1])."""
+    return _NORM.quantile(q, (), loc, scale)
