@@ -1,6 +1,8 @@
 """Complex numbers: forward and reverse mode against central differences in both real
 directions, and the convention under which gradient descent decreases a real loss."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -128,3 +130,27 @@ def test_refusals():
         gm.compile(lambda x: np.sum(np.abs(x * 1j)), np.ones(2))
     with pytest.raises(gm.NoDerivativeRuleError, match="Hermitian"):
         gm.grad(lambda z: np.sum(np.linalg.eigvalsh(z.reshape(2, 2))))(Z)
+
+
+# complex outputs of real inputs: the Jacobian is d Re f + i d Im f, never its real part
+REAL_TO_COMPLEX = {
+    "scale": lambda x: x * (1 + 2j),
+    "phase": lambda x: np.exp(1j * x),
+    "rfft": lambda x: np.fft.rfft(x),
+    "mixed": lambda x: np.cumsum(x) * np.exp(1j * x[::-1]) + x**2,
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL_TO_COMPLEX))
+def test_jacobian_of_a_complex_output_of_a_real_input_is_complex(name):
+    f = REAL_TO_COMPLEX[name]
+    x = RNG.normal(size=4)
+    fd = np.stack([(f(x + H * e) - f(x - H * e)) / (2 * H) for e in np.eye(4)], axis=-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning: nothing is dropped
+        for jac in (gm.jacfwd(f), gm.jacfwd(f, holomorphic=True), gm.jacrev(f, holomorphic=True)):
+            got = jac(x)
+            assert np.iscomplexobj(got)
+            np.testing.assert_allclose(got, fd, rtol=1e-7, atol=1e-8)
+    with pytest.raises(TypeError, match="complex outputs"):
+        gm.jacrev(f)(x)

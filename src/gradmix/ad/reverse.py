@@ -186,6 +186,26 @@ def _accumulate(acc: dict[int, Any], owned: set[int], key: int, c: Any) -> None:
         owned.add(key)
 
 
+def _has_nan(a: Any) -> bool:
+    v = strip(a)
+    return type(v) is np.ndarray and v.dtype.kind in "fc" and bool(np.isnan(v).any())
+
+
+def _zero_dropped_nan(c: Any, g: Any, ans: Any) -> Any:
+    """``c`` with 0 where ``ans`` is NaN and its cotangent ``g`` is 0.
+
+    A NaN entry that a later operation dropped (``np.nansum``'s ``where``, say)
+    gets cotangent 0; its local derivatives are NaN too (``d * w`` at a NaN
+    ``d``), and ``0 * NaN`` would make every shared input's gradient NaN.  The
+    output does not depend on that entry (it would be NaN if it did), so its
+    contribution is 0.  A zero cotangent on a finite entry is left alone.
+    """
+    if not _has_nan(c) and not (type(c) is float and c != c):
+        return c
+    dropped = np.isnan(np.asarray(strip(ans), dtype=float)) & (np.asarray(strip(g)) == 0)
+    return np.where(dropped, 0.0, c) if dropped.any() else c
+
+
 def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
     """Propagate cotangents from ``roots`` (node, cotangent) back through the graph.
 
@@ -204,6 +224,7 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
     for node, g in roots:
         _accumulate(acc, owned, id(node), g)
     leaves: dict[int, Any] = {}
+    dropped_nan = False  # has a selecting operation dropped a NaN entry?
     for node in order:
         g = acc.pop(id(node), None)
         if g is None:
@@ -216,6 +237,8 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
             ans, args = node._value, node.args
         else:  # NodeArray, and TraceNode's symbolic arguments
             ans, args = node.rule_args()
+        if prim.selects and not dropped_nan:
+            dropped_nan = any(_has_nan(a) for a in args)
         kwargs = node.kwargs
         scalar = type(ans) is float or type(ans) is np.float64
         ans_shape = () if scalar else shape_of(ans)
@@ -255,6 +278,8 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
                     raise prim.missing_rule(i, "VJP")
                 c = maker(ans, *args, **kwargs)(g)
             if prim.elementwise:
+                if dropped_nan:
+                    c = _zero_dropped_nan(c, g, ans)
                 pshape = shape_of(parent._value)
                 if pshape != ans_shape or shape_of(c) != pshape:
                     c = sum_to_shape(c, pshape, ans_shape)

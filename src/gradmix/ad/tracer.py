@@ -101,7 +101,7 @@ class Primitive:
 
     __slots__ = (
         "impl", "name", "jvps", "vjps", "jvp_joint", "vjp_into", "elementwise", "batched",
-        "nondiff", "self_adjoint", "pytree_args",
+        "nondiff", "self_adjoint", "pytree_args", "selects",
     )  # fmt: skip
 
     def __init__(
@@ -133,6 +133,10 @@ class Primitive:
         self.self_adjoint = elementwise
         # a user's primitive: traced values may sit inside tuple/list/dict arguments
         self.pytree_args = False
+        # passes some operand entries and drops others (np.where, np.fmax): a dropped
+        # NaN entry gets cotangent 0, which reverse mode keeps from turning into NaN
+        # upstream (see gradmix.ad.reverse.backward)
+        self.selects = False
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return bind(self, args, kwargs)

@@ -563,7 +563,9 @@ def jacfwd(
             for x, s in zip(leaves, sizes, strict=True):
                 part = t[off : off + s]
                 part = np.moveaxis(part, 0, -1) if np.ndim(strip(part)) > 1 else part
-                per_in.append(_finish(np.reshape(part, oshape + np.shape(strip(x))), x))
+                # a complex output of a real input has a complex Jacobian (d Re + i d Im)
+                like = x if _dtype(x) == np.result_type(_dtype(x), _dtype(o)) else o
+                per_in.append(_finish(np.reshape(part, oshape + np.shape(strip(x))), like))
                 off += s
             blocks.append(unflatten(td, per_in))
         jac = unflatten(o_tree, blocks)
@@ -616,22 +618,39 @@ def jacrev(
                 cot = list(zeros)
                 cot[j] = np.zeros_like(zeros[j])
                 cot[j].reshape(-1)[k] = 1
-                grads = pullback(unflatten(o_tree, cot))
-                gl, _ = flatten(grads[0] if isinstance(argnums, int) else grads)
+                gl = _pull(pullback, o_tree, cot, argnums)
+                if np.iscomplexobj(zeros[j]):
+                    # a real input's cotangent is Re(conj(c) J): the pullback of 1 gives
+                    # Re J, that of i gives Im J, and J = Re J + i Im J
+                    cot[j] = cot[j] * 1j
+                    im = _pull(pullback, o_tree, cot, argnums)
+                    gl = [g if np.iscomplexobj(strip(x)) else g + 1j * gi
+                          for g, gi, x in zip(gl, im, in_leaves, strict=True)]  # fmt: skip
                 for r, gi in zip(rows, gl, strict=True):
                     r.append(gi)
             oshape = np.shape(strip(o))
             per_in = []
             for r, x in zip(rows, in_leaves, strict=True):
                 xs = np.shape(strip(x))
-                # vjp conjugates (cotangentᴴ·J); a holomorphic Jacobian is J itself
-                block = _conj_if_complex(np.reshape(np.stack(r), oshape + xs))
-                per_in.append(_finish(block, _as_float(x)))
+                block = np.reshape(np.stack(r), oshape + xs)
+                like = _as_float(x)
+                if np.iscomplexobj(like):
+                    # vjp conjugates (cotangentᴴ·J); a holomorphic Jacobian is J itself
+                    per_in.append(_finish(np.conjugate(block), like))
+                else:  # a real input's block is real, or J = Re J + i Im J
+                    per_in.append(_finish(block, block))
             blocks.append(unflatten(td, per_in))
         jac = unflatten(o_tree, blocks)
         return (jac, res[2]) if has_aux else jac
 
     return wrapped
+
+
+def _pull(pullback: Callable[[Any], Any], o_tree: Any, cot: list[Any], argnums: ArgNums
+          ) -> list[Any]:  # fmt: skip
+    """The input cotangents of one output cotangent, as a flat list of leaves."""
+    grads = pullback(unflatten(o_tree, cot))
+    return flatten(grads[0] if isinstance(argnums, int) else grads)[0]
 
 
 jacobian = jacrev

@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from gradmix.mixture import inference, missing, noise
 from gradmix.mixture.arrays import to_host
 from gradmix.mixture.conjugate_prior import ConjugatePrior, check_prior_spec
-from gradmix.mixture.covariance import MODELS, SKLEARN_NAMES
+from gradmix.mixture.covariance import MODELS, SKLEARN_NAMES, ill_defined_error
 from gradmix.mixture.em import EStep, data_moments, e_step, run_em
 from gradmix.mixture.executors import Executor
 from gradmix.mixture.initialisation import initial_params, start_methods
@@ -327,6 +327,14 @@ class EMMixtureBase(InformationCriteria):
     def _newton(self, params: Params, rows: tuple[np.ndarray, Any],
                 ex: Executor) -> tuple[Params, float]:  # fmt: skip
         """Trust-region Newton on the exact Hessian from EM's result."""
+        assert params.covariances is not None
+        # Newton maximises the likelihood itself, without reg_covar: where EM's variance
+        # is reg_covar alone (a constant feature, a component on one point), that
+        # likelihood grows without bound as the variance shrinks, so refuse as EM would
+        reg = float(self.reg_covar)
+        data_part = self._model.variances(params.covariances) - reg
+        if np.any(data_part <= np.maximum(ex.var_floor, 16 * np.finfo(np.float64).eps * reg)):
+            raise ill_defined_error(params.covariances.dtype)
         params, lower_bound, self.n_refine_iter_, self.refine_converged_ = \
             inference.newton_refine(self._family, params, *rows, ex.dtype)  # fmt: skip
         assert params.covariances is not None

@@ -16,7 +16,7 @@ from gradmix.mixture.conjugate_prior import ConjugatePrior
 from gradmix.mixture.covariance import CovarianceModel, ill_defined_error
 from gradmix.mixture.params import Params, Stats
 
-__all__ = ["check_variances", "m_step"]
+__all__ = ["check_magnitude", "check_variances", "m_step"]
 
 
 def check_variances(model: CovarianceModel, cov: np.ndarray, var_floor: np.ndarray | float) -> None:
@@ -27,7 +27,30 @@ def check_variances(model: CovarianceModel, cov: np.ndarray, var_floor: np.ndarr
     that collapsed onto a point, whatever rounding made of its zero.
     """
     if not np.all(np.isfinite(cov)) or np.any(model.variances(cov) <= var_floor):
+        check_magnitude(var_floor)
         raise ill_defined_error(cov.dtype)
+
+
+# magnitudes whose squares, summed over a data set, leave float64's range (1.8e308)
+_SQUARES_OVERFLOW = 1e150
+
+
+def check_magnitude(var_floor: np.ndarray | float) -> None:
+    """Raise a ValueError that says so when the data's squares overflow float64.
+
+    ``var_floor`` is the executor's ``(16 eps max|x|)²``, so it tells the largest
+    magnitude; beyond 1e150, sums of squares leave float64's range, and every
+    covariance would come out infinite (or its component "collapsed").
+    """
+    floor = float(np.max(var_floor))
+    largest = np.sqrt(floor) / (16 * np.finfo(np.float64).eps)
+    if largest > _SQUARES_OVERFLOW:
+        size = f"about {largest:.1e}" if np.isfinite(largest) else "beyond 1e154"
+        raise ValueError(
+            f"X holds values of magnitude {size}: their squares overflow float64, so no "
+            "covariance can be estimated; rescale X (divide it by a constant such as its "
+            "largest magnitude)"
+        )
 
 
 def m_step(

@@ -34,6 +34,7 @@ from gradmix.mixture.components import ComponentFamily, Gaussian, PassCoefficien
 from gradmix.mixture.covariance import CollapsedComponentError, CovarianceModel, get_model
 from gradmix.mixture.em import EMSettings, per_row
 from gradmix.mixture.executors import Chunk, Executor, executor_for
+from gradmix.mixture.maximisation import check_magnitude
 from gradmix.mixture.ops import (
     impossible_as_minus_inf,
     is_host,
@@ -59,10 +60,30 @@ def log_prob_kernel(chunk: Chunk, family: ComponentFamily, co: PassCoefficients)
     return impossible_as_minus_inf(xp, wlp)
 
 
+def assignable_log_prob(chunk: Chunk, family: ComponentFamily, co: PassCoefficients) -> Any:
+    """:func:`log_prob_kernel`, after checking that every row has a finite entry.
+
+    A row far enough from every component (beyond about 1e154 in the data's
+    units) has squared Mahalanobis distances beyond float64's range, so all its
+    log-densities are -inf: its responsibilities would be NaN and its label the
+    first component's, so it raises instead.
+    """
+    xp = chunk.xp
+    wlp = log_prob_kernel(chunk, family, co)
+    lost = xp.all(wlp == -xp.inf, axis=1)
+    if bool(xp.any(lost)):
+        raise ValueError(
+            f"{int(xp.sum(xp.astype(lost, xp.int64)))} row(s) of X lie so far from every "
+            "component that their log-densities overflow float64 (squared Mahalanobis "
+            "distances beyond 1e308): their component is undefined; rescale X"
+        )
+    return wlp
+
+
 def label_kernel(chunk: Chunk, family: ComponentFamily, co: PassCoefficients) -> Any:
     """The most probable component of each row, shape (n,); -1 for the noise component."""
     xp = chunk.xp
-    wlp = log_prob_kernel(chunk, family, co)
+    wlp = assignable_log_prob(chunk, family, co)
     if is_host(xp):  # numpy's argmax along rows is 4x faster than across columns
         wlp = np.ascontiguousarray(wlp)
     labels = xp.argmax(wlp, axis=1)
@@ -79,7 +100,7 @@ def score_kernel(chunk: Chunk, family: ComponentFamily, co: PassCoefficients) ->
 
 def proba_kernel(chunk: Chunk, family: ComponentFamily, co: PassCoefficients) -> Any:
     """Responsibilities, shape (n, K), or (n, K + 1) with the noise component last."""
-    return responsibilities(chunk.xp, log_prob_kernel(chunk, family, co))[0]
+    return responsibilities(chunk.xp, assignable_log_prob(chunk, family, co))[0]
 
 
 def log_max_kernel(chunk: Chunk, family: ComponentFamily, co: PassCoefficients) -> Any:
@@ -157,13 +178,44 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _fit_executor(self, X: Any, sample_weight: Any) -> Executor:
         ex = self._executor(X, sample_weight, min_samples=2)
-        if ex.n < self.n_components:
+        # rows with no observed value (missing="em") carry no information
+        usable = ex.n - (ex.observed.empty_rows if ex.observed is not None else 0)
+        if usable < max(self.n_components, 2):
             raise ValueError(
                 "Expected n_samples >= n_components "
-                f"but got n_components = {self.n_components}, "
-                f"n_samples = {ex.n}"
+                f"but got n_components = {self.n_components}, n_samples = {usable}"
+                + (
+                    f" (of {ex.n} rows, {ex.n - usable} have no observed value)"
+                    if usable < ex.n
+                    else ""
+                )  # fmt: skip
             )
+        check_magnitude(ex.var_floor)  # the M-steps read var_floor: no extra pass
+        if self.warm_start and hasattr(self, "converged_"):
+            self._check_warm_state(ex.d)
         return ex
+
+    def _check_warm_state(self, n_features: int) -> None:
+        """A warm start continues from the fitted state: the data and the settings must
+        fit it (scikit-learn fails with a broadcasting error here)."""
+        K, d = np.shape(self.means_)
+        if n_features != d:
+            raise ValueError(
+                f"warm_start=True continues a fit on {d} features, but X has {n_features}: "
+                "refit with warm_start=False"
+            )
+        if K != self.n_components:
+            raise ValueError(
+                f"warm_start=True continues a fit of {K} components, but n_components = "
+                f"{self.n_components}: refit with warm_start=False"
+            )
+        expected = self._model.public_shape(K, n_features)
+        if np.shape(self.covariances_) != expected:
+            raise ValueError(
+                f"warm_start=True continues a fit whose covariances_ have shape "
+                f"{np.shape(self.covariances_)}, but covariance_type="
+                f"{self.covariance_type!r} needs {expected}: refit with warm_start=False"
+            )
 
     def _set_covariances(self, p: Params, shift: np.ndarray, ex: Executor) -> None:
         """``means_`` and the covariance attributes from host parameters, in the data's
@@ -357,7 +409,7 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         if n_samples < 1:
             raise ValueError(
                 "Invalid value for 'n_samples': %d . The sampling requires at "  # noqa: UP031
-                "least one sample." % (self.n_components)
+                "least one sample." % n_samples
             )
         rng = draw_source(self.random_state if random_state is None else random_state)
         params = self._params(np.zeros(self.n_features_in_), np.float64)

@@ -37,7 +37,7 @@ def check_weights(weights: Any, n_components: int) -> np.ndarray:
     if np.any(weights < 0.0) or np.any(weights > 1.0):
         raise ValueError(
             "The parameter 'weights' should be in the range "
-            f"[0, 1], but got max value {np.min(weights):.5f}, min value {np.max(weights):.5f}"
+            f"[0, 1], but got min value {np.min(weights):.5f}, max value {np.max(weights):.5f}"
         )
     atol = 1e-6 if weights.dtype == np.float32 else 1e-8
     if not np.allclose(float(np.abs(1.0 - np.sum(weights))), 0.0, atol=atol):

@@ -21,7 +21,7 @@ from gradmix.ad.broadcasting import sum_to_shape
 from gradmix.ad.core import defjvp, defvjp
 from gradmix.ad.dispatch import register_numpy
 from gradmix.ad.errors import NoDerivativeRuleError
-from gradmix.ad.rules.reductions import abs2, amax, amin, sum_
+from gradmix.ad.rules.reductions import abs2, amax, amin, flat_root, sum_
 from gradmix.ad.rules.shape import (
     broadcast_to,
     diagonal,
@@ -839,18 +839,19 @@ def multi_dot(arrays: Any, *, out: Any = None) -> Any:
 def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
     """``np.linalg.norm`` for vector orders and the matrix orders fro, nuc, 1, -1, 2, -2, inf.
 
-    The 2-norm's derivative at zero is undefined and comes out as nan.
+    At the origin, where a norm has no derivative, the p-norms (2 and Frobenius
+    included) take the subgradient of least norm, 0, as ``abs`` does at 0.
     """
     nd = np.ndim(strip(x))
     if axis is None and ord is None:
-        return _keepdims_all(np.sqrt(sum_(abs2(x))), nd, keepdims)
+        return _keepdims_all(flat_root(sum_(abs2(x)), 2), nd, keepdims)
     if axis is None:
         axis = tuple(range(nd))
     ax = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
     if len(ax) == 1:
         a = ax[0]
         if ord is None or ord == 2:
-            return np.sqrt(sum_(abs2(x), a, keepdims=keepdims))
+            return flat_root(sum_(abs2(x), a, keepdims=keepdims), 2)
         if ord == np.inf:
             return amax(np.abs(x), a, keepdims=keepdims)
         if ord == -np.inf:
@@ -858,10 +859,10 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
         if ord == 0:
             reads_values("np.linalg.norm(x, 0)", x)
             return sum_((strip(x) != 0).astype(float), a, keepdims=keepdims)
-        return sum_(np.abs(x) ** ord, a, keepdims=keepdims) ** (1.0 / ord)
+        return flat_root(sum_(np.abs(x) ** ord, a, keepdims=keepdims), ord)
     r, c = (int(i) % nd for i in ax)
     if ord is None or ord == "fro":
-        out = np.sqrt(sum_(abs2(x), (r, c), keepdims=keepdims))
+        out = flat_root(sum_(abs2(x), (r, c), keepdims=keepdims), 2)
     elif ord in (1, -1):
         colsum = sum_(np.abs(x), r, keepdims=True)
         f = amax if ord == 1 else amin

@@ -17,7 +17,7 @@ from gradmix.ad.errors import NoDerivativeRuleError
 from gradmix.ad.rules.shape import broadcast_to, flip, reshape
 from gradmix.ad.tracer import Primitive, Tracer, bind, reads_values, strip
 
-__all__ = ["sum_", "amax", "amin", "prod", "cumsum", "cumprod", "logsumexp", "abs2"]
+__all__ = ["sum_", "amax", "amin", "prod", "cumsum", "cumprod", "logsumexp", "abs2", "flat_root"]
 
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -102,12 +102,23 @@ def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: floa
         keepdims: bool = False, **kw: Any) -> Any:  # fmt: skip
     """``np.std``; derivative 0 where the values are all equal (as ``abs`` at 0)."""
     v = var(a, axis, ddof=ddof, keepdims=keepdims, **kw)
-    zero = strip(v) == 0
+    if np.any(strip(v) == 0):
+        reads_values("np.std of equal values", a)
+    return flat_root(v)
+
+
+def flat_root(s: Any, p: Any = 2) -> Any:
+    """``s ** (1/p)`` (``sqrt`` for p = 2), with derivative 0 where ``s`` is 0.
+
+    Two ``where``s: the root's infinite slope at 0 must not meet the zero slope
+    of ``s`` there (their product is NaN).  For a norm or a standard deviation
+    this is the subgradient of least norm at the kink, as ``abs'(0) = 0``.
+    """
+    zero = strip(s) == 0
+    root = np.sqrt if p == 2 else (lambda v: v ** (1.0 / p))
     if not np.any(zero):
-        return np.sqrt(v)
-    reads_values("np.std of equal values", a)
-    # two wheres: sqrt's infinite slope at 0 must not meet the zero tangent of var
-    return np.where(zero, 0.0, np.sqrt(np.where(zero, 1.0, v)))
+        return root(s)
+    return np.where(zero, 0.0, root(np.where(zero, 1.0, s)))
 
 
 @register_numpy(np.average)
@@ -383,8 +394,8 @@ def nanvar(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: f
 @register_numpy(np.nanstd)
 def nanstd(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
            keepdims: bool = False, **kw: Any) -> Any:  # fmt: skip
-    """``np.nanstd``."""
-    return np.sqrt(nanvar(a, axis, ddof=ddof, keepdims=keepdims))
+    """``np.nanstd``; derivative 0 where the values are all equal (as ``np.std``)."""
+    return flat_root(nanvar(a, axis, ddof=ddof, keepdims=keepdims))
 
 
 def _nan_extreme(a: Any, axis: Any, keepdims: bool, pick: Any, fill: float) -> Any:
