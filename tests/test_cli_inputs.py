@@ -162,12 +162,21 @@ def test_outputs_never_write_through_a_symlink(tmp_path):
         ("x**2", ["--at", "x=1", "--h", "0"], "positive, finite step"),
         ("x**2", ["--at", "x=1,x=2"], "gives x twice"),
         ("x*y", ["--at", "x=1,y=2", "--order", "3"], "one variable"),
-        ("log(x)", ["--at", "x=-1"], "value at x = -1 is nan"),
+        ("log(x)", ["--at", "x=-1"], "value at x = -1.0 is nan"),
+        ("x**9**9**9", ["--at", "x=1.0000001"], "value at x = 1.0000001 is inf"),
         ("x", ["--at", "x=inf"], "not a finite number"),
     ],
 )
 def test_diff_gives_one_line_for_every_input(expr, args, needle):
     one_line_error(run("diff", expr, *args), needle)
+
+
+def test_diff_order_two_of_several_variables_prints_the_hessian():
+    res = run("diff", "x*y + x**2", "--at", "x=1,y=2", "--order", "2")
+    assert res.returncode == 0, res.stderr
+    hessian = res.stdout.split("Hessian")[1].splitlines()[1:3]
+    assert [[float(v) for v in row.strip(" []").split()] for row in hessian] == [[2, 1], [1, 0]]
+    assert "at x = 1.0, y = 2.0" in res.stdout
 
 
 def test_diff_long_products_negative_formulas_and_unicode_names():

@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from gradmix.ad.transforms import MAX_ORDER
+from gradmix.ad.taylor import MAX_ORDER
 from gradmix.expr import MAX_DEPTH, MAX_LENGTH
 from gradmix.mixture.covariance import DEFAULT_COVARIANCE, MCLUST_NAMES, MODELS, SKLEARN_NAMES
 from gradmix.mixture.initialisation import INIT_PARAMS
@@ -553,9 +553,10 @@ def _diff(args: argparse.Namespace) -> None:
         raise UsageError(f"--at names {unknown[0]!r}, which the expression does not use")
     if not 1 <= args.order <= MAX_ORDER:
         raise UsageError(f"--order must lie between 1 and {MAX_ORDER}, got {args.order}")
-    if args.order != 1 and len(names) != 1:
-        raise UsageError(f"--order applies to formulas of one variable; this one has "
-                         f"{len(names)}: the gradient and Hessian are printed instead")  # fmt: skip
+    if args.order > 2 and len(names) != 1:
+        raise UsageError(f"--order above 2 applies to formulas of one variable; this one "
+                         f"has {len(names)}, for which the gradient and the Hessian are "
+                         "printed")  # fmt: skip
     if args.h is not None and not (np.isfinite(args.h) and args.h > 0):
         raise UsageError(f"--h must be a positive, finite step, got {args.h}")
     x = np.array([at[n] for n in names], dtype=float)
@@ -566,11 +567,11 @@ def _diff(args: argparse.Namespace) -> None:
     with np.errstate(all="ignore"):
         value = float(evaluate(tree, at))
         if not np.isfinite(value):
-            point = ", ".join(f"{n} = {at[n]:g}" for n in names)
+            point = ", ".join(f"{n} = {at[n]!r}" for n in names)
             raise UsageError(f"the formula's value at {point} is {value}: it is not defined "
                              "(or overflows) there, so neither are its derivatives")  # fmt: skip
         print(f"f = {args.expr}")
-        print("at " + ", ".join(f"{n} = {at[n]:g}" for n in names))
+        print("at " + ", ".join(f"{n} = {at[n]!r}" for n in names))  # every digit given
         print(f"value          {value:.16g}")
         if not names:
             print("the expression has no variables: every derivative is 0")
@@ -579,7 +580,7 @@ def _diff(args: argparse.Namespace) -> None:
         print("gradient (reverse mode)")
         for n, gi in zip(names, g, strict=True):
             print(f"  d/d{n:<10} {gi: .16g}")
-        if len(names) >= 2:
+        if len(names) >= 2:  # the gradient and the Hessian: orders 1 and 2
             H = gm.hessian(f)(x)
             print("Hessian (forward over reverse)")
             for row in H:

@@ -23,6 +23,7 @@ __all__ = ["CSVError", "Table", "read_table"]
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _MISSING = {"", "nan", "na", "n/a", "null"}
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
 
 
 class CSVError(ValueError):
@@ -67,6 +68,21 @@ def _cell(text: str) -> float | None:
     return None
 
 
+def _separator(path: Path) -> str:
+    """The field separator: ``,``, or ``;`` or a tab when the header has no comma but
+    one of those (spreadsheets in many locales write ``;``)."""
+    try:
+        with path.open(encoding="utf-8-sig") as fh:
+            header = next((line for line in fh if line.strip()), "")
+    except (UnicodeDecodeError, OSError):
+        return ","  # the reader says what is wrong
+    if "," not in header:
+        for sep in (";", "\t"):
+            if sep in header:
+                return sep
+    return ","
+
+
 def _rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The header and the non-blank rows with their line numbers."""
     if not path.exists():
@@ -75,8 +91,9 @@ def _rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
         raise CSVError(f"{path} is a directory, not a CSV file")
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            rows = [(reader.line_num, r) for r in reader if any(c.strip() for c in r)]
+            reader = csv.reader(fh, delimiter=_separator(path))
+            # blank lines are skipped; a line of separators only is a row of empty cells
+            rows = [(reader.line_num, r) for r in reader if len(r) > 1 or any(c.strip() for c in r)]
     except UnicodeDecodeError as exc:
         raise CSVError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except csv.Error as exc:
@@ -147,6 +164,7 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
                                f"{r[j].strip()!r} is not a number")  # fmt: skip
 
     skipped: list[str] = []
+    empty: list[str] = []
     if columns is not None:
         missing = [c for c in columns if c not in header]
         if missing:
@@ -163,6 +181,8 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
             texts = sum(1 for v in col if v is None)
             if numbers == 0 and texts > 0:
                 skipped.append(header[j])
+            elif numbers == 0:
+                empty.append(header[j])
             elif numbers > texts:
                 bad(j) if texts else None
                 picked.append(j)
@@ -170,9 +190,17 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
                 raise CSVError(f"{path}: column {header[j]} mixes numbers ({numbers}) and text "
                                f"({texts}); name the data columns with --columns")  # fmt: skip
         if not picked:
-            raise CSVError(f"{path} has no numeric column")
+            comma = next((r[j].strip() for _, r in body for j in range(len(header))
+                          if _DECIMAL_COMMA.fullmatch(r[j].strip())), None)  # fmt: skip
+            hint = "" if comma is None else (
+                f" (cells such as {comma!r} look like numbers with a decimal comma; "
+                "gradmix reads a decimal point)")  # fmt: skip
+            raise CSVError(f"{path} has no numeric column{hint}")
         if skipped and note is not None:
             note(f"{path}: text columns left out: {', '.join(skipped)}")
+        if empty and note is not None:
+            note(f"{path}: columns with no value left out: {', '.join(empty)}")
+        skipped += empty
     text = None
     if label is not None:
         text = np.array([r[header.index(label)].strip() for _, r in body])

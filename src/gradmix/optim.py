@@ -61,7 +61,17 @@ def _flat_problem(
     return x, flat_grad, unravel
 
 
+def _check_positive(**settings: float) -> None:
+    """Step sizes and ``eps`` must be finite and positive (``eps = 0`` divides 0 by 0
+    where the gradient is 0)."""
+    for name, value in settings.items():
+        if not (isinstance(value, int | float | np.number) and np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a finite number above 0, got {value!r}")
+
+
 def _accepts_two_arguments(f: Callable[..., Any]) -> bool:
+    if isinstance(f, np.ufunc):  # np.negative(x, i) would read i as the output array
+        return f.nin >= 2
     try:
         sig = inspect.signature(f)
     except (TypeError, ValueError):  # builtins without a signature: autograd's convention
@@ -107,6 +117,7 @@ def sgd(
     """
     if not 0 <= mass < 1:
         raise ValueError(f"mass must be in [0, 1), got {mass}")
+    _check_positive(step_size=step_size)
     x, g_at, unravel = _flat_problem(grad, x0, callback, num_iters)
     velocity = np.zeros_like(x)
     for i in range(num_iters):
@@ -131,6 +142,7 @@ def rmsprop(
     """
     if not 0 <= gamma < 1:
         raise ValueError(f"gamma must be in [0, 1), got {gamma}")
+    _check_positive(step_size=step_size, eps=eps)
     x, g_at, unravel = _flat_problem(grad, x0, callback, num_iters)
     avg_sq = np.ones_like(x)
     for i in range(num_iters):
@@ -159,6 +171,7 @@ def adam(
     for name, b in (("b1", b1), ("b2", b2)):
         if not 0 <= b < 1:
             raise ValueError(f"{name} must be in [0, 1), got {b}")
+    _check_positive(step_size=step_size, eps=eps)
     x, g_at, unravel = _flat_problem(grad, x0, callback, num_iters)
     m = np.zeros_like(x)
     v = np.zeros_like(x)

@@ -396,3 +396,14 @@ def test_piecewise_apply_along_axis_and_intersect1d_against_numpy_and_difference
     ga, gb = gm.grad(lambda a, b: np.sum(np.intersect1d(a, b) ** 2), argnums=(0, 1))(a, b)
     np.testing.assert_allclose(ga, [3.0, 0.0, 2.0])
     np.testing.assert_allclose(gb, [2.0, 0.0, 3.0])
+
+
+@pytest.mark.parametrize(
+    "shape_a, shape_b",
+    [((3, 1, 5), (4, 5)), ((1, 5), (3, 5)), ((3, 4, 5), (1, 5)), ((2, 1, 5), (1, 3, 5))],
+)
+def test_einsum_with_broadcast_operands_in_both_modes(shape_a, shape_b):
+    # a size-1 axis that the other operand broadcasts is summed over in reverse mode
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=shape_a), rng.normal(size=shape_b)
+    assert_derivatives(lambda a, b: np.einsum("...i,...i->...", a, b) ** 2, a, b)

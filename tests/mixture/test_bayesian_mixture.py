@@ -261,3 +261,16 @@ def test_predict_agrees_with_fit_predict_and_predict_proba():
     np.testing.assert_array_equal(labels, m.predict(X))
     np.testing.assert_array_equal(m.predict(X), np.argmax(m.predict_proba(X), axis=1))
     np.testing.assert_allclose(m.predict_proba(X).sum(axis=1), 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_identical_rows_follow_scikit_learn(covariance_type):
+    # k-means leaves one component empty; scikit-learn's update puts an empty
+    # component's mean at the data's origin (its sum over n_k + 10 eps), which decides
+    # where the mass goes: the same path here, not one that splits the rows in two
+    X = np.tile([[1.0, 2.0]], (50, 1))
+    kw = dict(n_components=2, covariance_type=covariance_type, random_state=0)
+    ours = gm.BayesianGaussianMixture(**kw).fit(X)
+    theirs = SkBGM(**kw).fit(X)
+    np.testing.assert_allclose(ours.weights_, theirs.weights_, rtol=1e-6)
+    assert ours.n_iter_ == theirs.n_iter_

@@ -5,7 +5,7 @@ import pytest
 from scipy.integrate import odeint as scipy_odeint
 
 import gradmix as gm
-from gradmix.solve import odeint
+from gradmix.solve import odeint, solve_ivp
 from tests.ad.helpers import numerical_jacobian
 
 TIGHT = dict(rtol=1e-11, atol=1e-12)
@@ -114,3 +114,21 @@ def test_decreasing_times_and_a_single_time():
     g = gm.grad(lambda k: odeint(f, np.array([1.0]), t, (k,))[-1, 0])(0.7)
     np.testing.assert_allclose(g, np.exp(0.7), rtol=1e-6)
     np.testing.assert_array_equal(odeint(f, np.array([3.0]), np.array([0.0]), (0.7,)), [[3.0]])
+
+
+@pytest.mark.parametrize("method", ["LSODA", "RK45", "Radau", "BDF"])
+def test_a_blow_up_raises_naming_the_time(method):
+    # y' = y², y(0) = 1 has the solution 1/(1 - t), which leaves every float before t = 1;
+    # scipy's LSODA alone never returns from it
+    with pytest.raises(RuntimeError, match=r"t = 0\.99|t = 1"):
+        odeint(lambda y, t: y**2, np.array([1.0]), np.array([0.0, 2.0]), method=method)
+
+
+def test_every_solve_is_bounded():
+    with pytest.raises(RuntimeError, match="50 evaluations .* did not reach t = 100"):
+        odeint(lambda y, t: -1000 * y, np.array([1.0]), np.array([0.0, 100.0]), method="RK45",
+               max_evaluations=50)  # fmt: skip
+    with pytest.raises(RuntimeError, match="not finite"):
+        solve_ivp(lambda t, y: y**2, (0.0, 2.0), [1.0], method="LSODA")
+    with pytest.raises(ValueError, match="max_evaluations"):
+        odeint(lambda y, t: -y, np.array([1.0]), np.array([0.0, 1.0]), max_evaluations=0)

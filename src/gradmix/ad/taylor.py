@@ -400,6 +400,10 @@ def taylor_coefficients(f: Callable[[Any], Any], x: Any, order: int) -> Any:
     return np.stack([out] + zeros) if order else np.stack([out])
 
 
+#: orders above this have Taylor coefficients f⁽ⁿ⁾/n! outside float64's range (170! ~ 7e306)
+MAX_ORDER = 170
+
+
 def taylor(f: Callable[[Any], Any], x: Any, order: int) -> Any:
     """Derivatives ``[f(x), f'(x), …, f⁽ⁿ⁾(x)]`` by Taylor-mode arithmetic.
 
@@ -410,7 +414,7 @@ def taylor(f: Callable[[Any], Any], x: Any, order: int) -> Any:
     x : float or ndarray
         Point (an array is differentiated elementwise: ``f`` must act elementwise).
     order : int
-        Highest derivative.
+        Highest derivative, at most :data:`MAX_ORDER`.
 
     Returns
     -------
@@ -422,6 +426,11 @@ def taylor(f: Callable[[Any], Any], x: Any, order: int) -> Any:
     >>> gm.taylor(np.exp, 0.0, 4)
     array([1., 1., 1., 1., 1.])
     """
+    if isinstance(order, int | np.integer) and order > MAX_ORDER:
+        raise ValueError(
+            f"order {order} is above {MAX_ORDER}: Taylor coefficients f^(n)/n! of higher "
+            "orders leave float64's range (n! > 1.8e308)"
+        )
     c = taylor_coefficients(f, x, order)
     factorials = np.array([math.factorial(k) for k in range(order + 1)], dtype=float)
     scale = factorials.reshape((order + 1,) + (1,) * (np.ndim(strip(c)) - 1))

@@ -320,6 +320,17 @@ def pack(x: Any) -> Any:
     return np.stack(flat, axis=0).reshape(x.shape) if flat else np.zeros(x.shape)
 
 
+def array_conversion_error() -> TracerConversionError:
+    """The error for ``np.asarray`` of a traced value."""
+    return TracerConversionError(
+        "converting a traced value to a numpy array (np.asarray, np.array([...]) of "
+        "traced values, or a library function that does so, such as scipy.special."
+        "logsumexp or polygamma, scipy.stats or scipy.signal) would drop its derivative: "
+        "use numpy functions, np.stack to join traced arrays, gm.logsumexp, and the "
+        "differentiable versions in gradmix.scipy (special, stats, signal)"
+    )
+
+
 class Tracer:
     """Base class of traced values (dual numbers, graph nodes).
 
@@ -580,14 +591,9 @@ class SequenceMethods:
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         # without this numpy would build an object array of traced scalars, one per
         # entry: slow, and library code (scipy's Python functions) then fails far
-        # from the cause or silently computes on objects
-        raise TracerConversionError(
-            "converting a traced array to a numpy array (np.asarray, np.array([...]) of "
-            "traced arrays, or a library function that does so, such as scipy.special."
-            "logsumexp, scipy.stats or scipy.signal) would drop its derivative: use numpy "
-            "functions, np.stack to join traced arrays, gm.logsumexp, and the differentiable "
-            "versions in gradmix.scipy (special, stats, signal)"
-        )
+        # from the cause or silently computes on objects.  (Scalar tracers have no
+        # __array__: np.array([a, b]) of traced scalars is how users build vectors.)
+        raise array_conversion_error()
 
     def __getitem__(self, idx: Any) -> Any:
         return NUMPY["getitem"](self, idx)

@@ -18,6 +18,7 @@ from gradmix.ad.allocator import tune_allocator
 from gradmix.ad.forward import Dual
 from gradmix.ad.pytree import flatten, unflatten, vector_space_zeros
 from gradmix.ad.reverse import Node, backward
+from gradmix.ad.taylor import MAX_ORDER
 from gradmix.ad.tracer import Tracer, ndim_of, new_level, pack, strip
 
 __all__ = [
@@ -709,8 +710,6 @@ def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
     return jvp(grad(f), (x,), (v,))[1]
 
 
-#: orders above this have Taylor coefficients f⁽ⁿ⁾/n! outside float64's range (170! ~ 7e306)
-MAX_ORDER = 170
 #: nested forward mode (for functions without Taylor rules) costs 2^order passes
 MAX_NESTED_ORDER = 12
 

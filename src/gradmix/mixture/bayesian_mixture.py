@@ -265,7 +265,7 @@ class BayesianGaussianMixture(MixtureBase):
         return Priors(self.weight_concentration_prior_type,
                       float(self.weight_concentration_prior_), float(self.mean_precision_prior_),
                       mean, float(self.degrees_of_freedom_prior_),
-                      np.asarray(self.covariance_prior_, dtype=np.float64))  # fmt: skip
+                      np.asarray(self.covariance_prior_, dtype=np.float64), -shift)  # fmt: skip
 
     # --------------------------------------------------------------- parameters
     def _posterior(self, shift: np.ndarray) -> Posterior:

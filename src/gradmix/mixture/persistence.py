@@ -20,6 +20,7 @@ unpickled.
 from __future__ import annotations
 
 import json
+import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -123,8 +124,11 @@ def save(
     """Write a fitted, registered model (GaussianMixture, KMeans) to ``path`` (``.npz``).
 
     ``metadata`` (JSON-serialisable) is stored alongside and returned by
-    :func:`read_metadata`.  The file is created exclusively, or with
-    ``overwrite`` replaced atomically (see :mod:`gradmix.files`).
+    :func:`read_metadata`.  Parameters are stored as data: an integer
+    ``random_state`` is kept, while a ``RandomState`` or ``Generator`` (and a
+    ``callback`` function) is stored as None, with a warning.  The file is
+    created exclusively, or with ``overwrite`` replaced atomically (see
+    :mod:`gradmix.files`).
 
     Raises
     ------
@@ -146,7 +150,12 @@ def save(
             params[k] = encoded[k]
             continue
         if isinstance(v, np.random.RandomState | np.random.Generator) or callable(v):
-            v = None  # generators and callbacks are not saved
+            # a generator's state and a function are not data a file should hold
+            what = "a function" if callable(v) else f"a {type(v).__name__}"
+            warnings.warn(f"{k} is {what}, which model files do not keep: the loaded "
+                          f"model has {k}=None (an integer seed is kept)", UserWarning,
+                          stacklevel=3)  # fmt: skip
+            v = None
         params[k] = _jsonable(to_host(v) if hasattr(v, "__array_namespace__") else v)
     meta = {"format": FORMAT, "class": name, "params": params, "metadata": metadata or {}}
     arrays: dict[str, Any] = {"__meta__": np.array(json.dumps(meta))}

@@ -57,6 +57,10 @@ class Priors:
     mean: np.ndarray  # (d,)
     degrees_of_freedom: float
     covariance: np.ndarray  # compact for one component: (d, d), (d,) or ()
+    #: the data's own origin, in centred coordinates (minus the shift): scikit-learn
+    #: divides a component's sum by n_k + 10 eps in the data's coordinates, so a
+    #: component with no mass has its mean there (see :func:`posterior`)
+    origin: np.ndarray | None = None
 
 
 @dataclass
@@ -117,8 +121,15 @@ def posterior(
     ``reg_covar`` on its diagonal, as in scikit-learn.
     """
     K, d = stats.sx.shape
-    nk = stats.nk + 10 * np.finfo(dtype).eps
-    xk = stats.sx / nk[:, None]
+    tiny = 10 * np.finfo(dtype).eps
+    nk = stats.nk + tiny
+    xk = mean_of_stats = stats.sx / nk[:, None]
+    if priors.origin is not None:
+        # as scikit-learn, which divides sums by n_k + tiny in the data's own coordinates:
+        # (sx + n_k o)/(n_k + tiny) - o in centred ones, o the origin there.  An empty
+        # component's mean is then the origin, not the data's centre, and that decides
+        # where it goes next (identical rows); otherwise the term is below rounding
+        xk = xk + (tiny / nk)[:, None] * priors.origin
     if priors.weight_concentration_type == "dirichlet_process":
         rest = np.concatenate([np.cumsum(nk[::-1])[-2::-1], [0.0]])
         wc = np.stack([1.0 + nk, priors.weight_concentration + rest])
@@ -131,7 +142,9 @@ def posterior(
     diff = xk - priors.mean
     spread = (priors.mean_precision * nk / beta)[:, None, None] * (diff[:, :, None] * diff[:, None])
     prior = np.broadcast_to(np.asarray(priors.covariance, np.float64), model.compact_shape(K, d))
-    W = model.ridge(model.scatter(nk, xk, stats.second, stats.ref, xk), nk, reg_covar, d)
+    # the scatter of the data about xk: their own weights, not the 10 eps added above
+    W = model.ridge(model.scatter(stats.nk, mean_of_stats, stats.second, stats.ref, xk), nk,
+                    reg_covar, d)  # fmt: skip
     W_post = (model.scatter_from_matrices(model.to_matrices(prior, K, d)) + W
               + model.scatter_from_matrices(spread))  # fmt: skip
     cov = model.estimate(W_post, nu, d)

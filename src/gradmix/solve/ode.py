@@ -41,6 +41,7 @@ from gradmix.ad import (
 )
 from gradmix.ad import tree_flatten as flatten
 from gradmix.ad import tree_unflatten as unflatten
+from gradmix.solve.bounded import BoundedRhs
 from gradmix.solve.jacobians import ode_jacobian
 
 __all__ = ["odeint"]
@@ -58,6 +59,7 @@ class _Problem:
     method: str
     rtol: float
     atol: float
+    max_evaluations: int
 
     def f(self, y: Any, t: float, theta: Any) -> Any:
         """``func`` on flat state and flat parameters, returning a flat vector."""
@@ -77,12 +79,14 @@ class _Problem:
               t0: float, t1: float, t_eval: Any = None, dense: bool = False,
               jac: Any = None) -> Any:  # fmt: skip
         extra = {} if jac is None else {"jac": jac}
+        bounded = BoundedRhs(rhs, t1, self.max_evaluations, "odeint")
         sol = scipy.integrate.solve_ivp(
-            rhs, (t0, t1), z0, method=self.method, t_eval=t_eval, dense_output=dense,
+            bounded, (t0, t1), z0, method=self.method, t_eval=t_eval, dense_output=dense,
             rtol=self.rtol, atol=self.atol, **extra,
         )  # fmt: skip
         if not sol.success:
-            raise RuntimeError(f"odeint: the integrator failed: {sol.message}")
+            raise RuntimeError(f"odeint: the integrator failed near {bounded.where()} (solving "
+                               f"to t = {t1:.8g}): {sol.message}")  # fmt: skip
         return sol
 
 
@@ -95,6 +99,7 @@ def odeint(
     rtol: float = 1e-8,
     atol: float = 1e-10,
     method: str = "LSODA",
+    max_evaluations: int = 1_000_000,
 ) -> Any:
     """Solve ``dy/dt = func(y, t, *args)`` at the times ``t``, differentiably.
 
@@ -124,6 +129,8 @@ def odeint(
         methods ("LSODA", "BDF", "Radau") get the exact Jacobian ∂func/∂y,
         sparse for "BDF" and "Radau" from ``gradmix.solve.SPARSE_FROM`` (200)
         unknowns.
+    max_evaluations : int
+        Most evaluations of ``func`` per solve (forward, adjoint or sensitivity).
 
     Returns
     -------
@@ -133,7 +140,9 @@ def odeint(
     Raises
     ------
     RuntimeError
-        When the integrator fails (rather than returning a partial solution).
+        When the integrator fails (rather than returning a partial solution), the
+        solution blows up (the message names the time), or ``max_evaluations``
+        runs out: every solve ends, whatever the input.
 
     Examples
     --------
@@ -156,7 +165,10 @@ def odeint(
             merged[i] = v
         return tuple(unflatten(treedef, merged))
 
-    problem = _Problem(func, rebuild, np.shape(strip(y0)), method, float(rtol), float(atol))
+    if int(max_evaluations) != max_evaluations or max_evaluations < 1:
+        raise ValueError(f"max_evaluations must be a positive integer, got {max_evaluations!r}")
+    problem = _Problem(func, rebuild, np.shape(strip(y0)), method, float(rtol), float(atol),
+                       int(max_evaluations))  # fmt: skip
     return odeint_p(y0, t, theta, problem=problem)
 
 

@@ -11,6 +11,7 @@ import scipy.optimize
 
 from gradmix.ad.sparse import sparse_hessian
 from gradmix.ad.transforms import hessian, hvp, jacrev, value_and_grad
+from gradmix.solve.bounded import BoundedRhs
 from gradmix.solve.jacobians import SPARSE_FROM, StateJacobian, ode_jacobian
 
 __all__ = ["minimize", "least_squares", "solve_ivp"]
@@ -143,6 +144,7 @@ def solve_ivp(
     *,
     method: str = "Radau",
     args: tuple[Any, ...] = (),
+    max_evaluations: int = 1_000_000,
     **kwargs: Any,
 ) -> Any:
     """``scipy.integrate.solve_ivp`` with the exact Jacobian ∂f/∂y for implicit methods.
@@ -161,6 +163,10 @@ def solve_ivp(
         same Jacobian to scipy's own ``solve_ivp``).  "LSODA" takes dense
         Jacobians only.  Explicit methods need none.
     args : tuple
+    max_evaluations : int
+        Most evaluations of ``fun``: with the check that the state stays finite,
+        every solve ends (scipy's LSODA alone never returns from a blow-up); a
+        RuntimeError names the time reached.
     **kwargs
         Passed to :func:`scipy.integrate.solve_ivp`.
 
@@ -177,6 +183,6 @@ def solve_ivp(
         extra["jac"] = ode_jacobian(
             fun, y0.size, args=args, sparse=False if method == "LSODA" else None
         )
-    return scipy.integrate.solve_ivp(
-        lambda t, y: fun(t, y, *args), t_span, y0, method=method, **extra, **kwargs
-    )
+    bounded = BoundedRhs(lambda t, y: fun(t, y, *args), float(t_span[-1]), max_evaluations,
+                         "solve_ivp")  # fmt: skip
+    return scipy.integrate.solve_ivp(bounded, t_span, y0, method=method, **extra, **kwargs)

@@ -229,9 +229,20 @@ def _einsum_vjp(i: int) -> Any:
             # tied to it by identity matrices; a letter seen only in the target
             # is summed over in the forward pass, so it broadcasts back by ones
             shape = np.shape(ops[i])
-            new_target, extra_ops, extra_subs, seen = "", [], [], set()
+            # a letter of size 1 here that other operands broadcast to a larger size:
+            # summed over, and the target keeps a fresh letter of size 1 in its place
+            sizes = {c: n for s, o in zip([*ins, out], [*ops, ans], strict=True)
+                     for c, n in zip(s, np.shape(strip(o)), strict=True) if n != 1}  # fmt: skip
+            new_target, seen = "", set()
+            extra_ops: list[np.ndarray] = []
+            extra_subs: list[str] = []
             for c, n in zip(target, shape, strict=True):
-                if c in seen:
+                if n == 1 and sizes.get(c, 1) > 1:
+                    d = next(spare)
+                    extra_ops.append(np.ones(1))
+                    extra_subs.append(d)
+                    new_target += d
+                elif c in seen:
                     d = next(spare)
                     extra_ops.append(np.eye(n))
                     extra_subs.append(c + d)
