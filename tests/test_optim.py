@@ -84,3 +84,29 @@ def test_bad_settings_and_non_finite_gradients_are_errors():
         optim.adam(lambda x: np.ones(3), np.ones(2))
     with pytest.raises(ValueError, match="NaN"):
         optim.adam(lambda x: x, np.array([np.nan]))
+
+
+@pytest.mark.parametrize(
+    "optimiser, setting",
+    [
+        (optim.adam, {"eps": 0.0}),
+        (optim.adam, {"step_size": -0.1}),
+        (optim.rmsprop, {"eps": -1e-8}),
+        (optim.rmsprop, {"step_size": np.inf}),
+        (optim.sgd, {"step_size": np.nan}),
+        (optim.sgd, {"step_size": 0.0}),
+    ],  # fmt: skip
+)
+def test_step_sizes_and_eps_must_be_positive(optimiser, setting):
+    # eps = 0 with a zero gradient would divide 0 by 0
+    name = next(iter(setting))
+    with pytest.raises(ValueError, match=f"{name} must be a finite number above 0"):
+        optimiser(lambda x: 0 * x, np.ones(2), **setting)
+
+
+def test_a_numpy_ufunc_is_a_one_argument_gradient():
+    # np.negative(x, i) would read the iteration number as its output array
+    x = optim.sgd(np.negative, np.ones(2), num_iters=3, step_size=0.1, mass=0.0)
+    np.testing.assert_allclose(x, 1.1**3 * np.ones(2))
+    y = optim.sgd(np.add, np.ones(2), num_iters=1, step_size=0.1, mass=0.0)  # grad(x, i)
+    np.testing.assert_allclose(y, np.ones(2) - 0.1 * (np.ones(2) + 0))

@@ -109,3 +109,10 @@ def test_bad_transform_arguments():
 def test_pad_modes_without_a_rule_are_named():
     with pytest.raises(gm.NoDerivativeRuleError, match="numpy.pad with mode='linear_ramp'"):
         gm.grad(lambda x: np.sum(np.pad(x, 2, mode="linear_ramp")))(X)
+
+
+def test_scipy_python_functions_on_traced_arrays_point_to_gradmix_scipy():
+    import scipy.special
+
+    with pytest.raises(gm.TracerConversionError, match="polygamma.*gradmix.scipy"):
+        gm.grad(lambda x: np.sum(scipy.special.polygamma(1, x)))(np.ones(2))

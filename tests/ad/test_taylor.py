@@ -107,3 +107,11 @@ def test_no_taylor_rule_falls_back_to_nesting():
 def test_bad_order():
     with pytest.raises(ValueError, match="order"):
         gm.taylor(np.sin, 1.0, -1)
+
+
+def test_orders_beyond_floats_range_are_refused_as_by_derivative():
+    with pytest.raises(ValueError, match="above 170"):
+        gm.taylor(np.sin, 1.0, 200)
+    with pytest.raises(ValueError, match="above 170"):
+        gm.derivative(np.sin, 200)
+    np.testing.assert_allclose(gm.taylor(np.exp, 0.0, 170)[-1], 1.0)

@@ -193,3 +193,12 @@ def test_a_stored_member_declaring_more_than_the_file_is_refused(tmp_path):
     with pytest.raises(ValueError, match="not a gradmix model file"):
         gm.load(path)
     assert time.perf_counter() - t < 1.0
+
+
+def test_a_generator_random_state_is_not_saved_silently(tmp_path):
+    kept = gm.GaussianMixture(2, random_state=7).fit(X)
+    assert gm.load(kept.save(tmp_path / "seed")).random_state == 7
+    model = gm.GaussianMixture(2, random_state=np.random.RandomState(0)).fit(X)
+    with pytest.warns(UserWarning, match="random_state is a RandomState, which model files"):
+        path = model.save(tmp_path / "generator")
+    assert gm.load(path).random_state is None

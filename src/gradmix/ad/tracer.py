@@ -320,17 +320,6 @@ def pack(x: Any) -> Any:
     return np.stack(flat, axis=0).reshape(x.shape) if flat else np.zeros(x.shape)
 
 
-def array_conversion_error() -> TracerConversionError:
-    """The error for ``np.asarray`` of a traced value."""
-    return TracerConversionError(
-        "converting a traced value to a numpy array (np.asarray, np.array([...]) of "
-        "traced values, or a library function that does so, such as scipy.special."
-        "logsumexp or polygamma, scipy.stats or scipy.signal) would drop its derivative: "
-        "use numpy functions, np.stack to join traced arrays, gm.logsumexp, and the "
-        "differentiable versions in gradmix.scipy (special, stats, signal)"
-    )
-
-
 class Tracer:
     """Base class of traced values (dual numbers, graph nodes).
 
@@ -593,7 +582,13 @@ class SequenceMethods:
         # entry: slow, and library code (scipy's Python functions) then fails far
         # from the cause or silently computes on objects.  (Scalar tracers have no
         # __array__: np.array([a, b]) of traced scalars is how users build vectors.)
-        raise array_conversion_error()
+        raise TracerConversionError(
+            "converting a traced array to a numpy array (np.asarray, np.array([...]) of "
+            "traced arrays, or a library function that does so, such as scipy.special."
+            "logsumexp or polygamma, scipy.stats or scipy.signal) would drop its derivative: "
+            "use numpy functions, np.stack to join traced arrays, gm.logsumexp, and the "
+            "differentiable versions in gradmix.scipy (special, stats, signal)"
+        )
 
     def __getitem__(self, idx: Any) -> Any:
         return NUMPY["getitem"](self, idx)
