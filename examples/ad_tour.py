@@ -1,4 +1,5 @@
-"""A tour of gradmix's AD on the lecture's examples.
+"""A tour of gradmix's AD on the lecture's examples
+================================================
 
 Run:  uv run python examples/ad_tour.py
 """

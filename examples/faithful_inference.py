@@ -1,4 +1,5 @@
-"""Inference on Old Faithful: model choice, standard errors, Newton after EM.
+"""Inference on Old Faithful: model choice, standard errors, Newton after EM
+=========================================================================
 
 The lecture ends with the marginal likelihood of a mixture and "we will have
 to do gradient ascent"; EM is the easier route. gradmix differentiates that
@@ -9,15 +10,11 @@ EM's slow linear convergence with a few Newton steps.
 Run:  uv run python examples/faithful_inference.py      (GRADMIX_FULL=1: larger grid)
 """
 
-import os
-import sys
 import time
 import warnings
 
 import matplotlib
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import full_run, output_dir  # noqa: E402
 
 import gradmix as gm  # noqa: E402

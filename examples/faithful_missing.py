@@ -1,4 +1,5 @@
-"""Old Faithful with holes: EM on the observed values, imputation, and the complete fit.
+"""Old Faithful with holes: EM on the observed values, imputation, and the complete fit
+====================================================================================
 
 Real data have missing entries. Remove 20 % of the Old Faithful values at
 random, then compare three ways of fitting the 2-component mixture:
@@ -18,14 +19,10 @@ them, and the fitted ellipses of the complete-data and missing-value fits.
 Run:  uv run python examples/faithful_missing.py      (GRADMIX_FULL=1: 50 random hole patterns)
 """
 
-import os
-import sys
 import warnings
 
 import matplotlib
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import full_run, output_dir  # noqa: E402
 
 import gradmix as gm  # noqa: E402

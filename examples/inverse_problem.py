@@ -1,4 +1,5 @@
-"""An inverse problem: Lotka-Volterra parameters from noisy data, through an RK4 integrator.
+"""An inverse problem: Lotka-Volterra parameters from noisy data, through an RK4 integrator
+========================================================================================
 
 Run:  uv run python examples/inverse_problem.py      (GRADMIX_FULL=1 for a finer grid)
 
@@ -7,12 +8,7 @@ in numpy; gradmix differentiates straight through that loop (AD through an
 iterative algorithm), and scipy's least_squares gets the exact Jacobian.
 """
 
-import os
-import sys
-
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import full_run  # noqa: E402
 
 from gradmix.solve import least_squares  # noqa: E402

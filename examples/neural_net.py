@@ -1,4 +1,5 @@
-"""A small neural network trained by gradient descent (Adam) with reverse-mode AD.
+"""A small neural network trained by gradient descent (Adam) with reverse-mode AD
+==============================================================================
 
 Run:  uv run python examples/neural_net.py       (GRADMIX_FULL=1 trains longer)
 
@@ -7,14 +8,9 @@ written in a few lines; the gradient of the parameter dict is gm.grad's.
 Saves the decision boundary to examples-output/neural_net.png.
 """
 
-import os
-import sys
-
 import numpy as np
-from sklearn.datasets import make_moons
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import full_run, output_dir  # noqa: E402
+from sklearn.datasets import make_moons
 
 import gradmix as gm  # noqa: E402
 
@@ -78,7 +74,6 @@ def main() -> None:
     ax.set_title(f"2-16-16-1 network trained with gm.grad: accuracy {100 * acc:.1f}%")
     path = output_dir() / "neural_net.png"
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     print(f"decision boundary saved to {path}")
 
 

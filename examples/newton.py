@@ -1,4 +1,5 @@
-"""Newton's method with exact derivatives (the lecture's motivation).
+"""Newton's method with exact derivatives (the lecture's motivation)
+=================================================================
 
 Run:  uv run python examples/newton.py
 """

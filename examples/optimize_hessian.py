@@ -1,4 +1,5 @@
-"""Rosenbrock in 50 dimensions: trust-region Newton with exact Hessians against BFGS.
+"""Rosenbrock in 50 dimensions: trust-region Newton with exact Hessians against BFGS
+=================================================================================
 
 Run:  uv run python examples/optimize_hessian.py
 """

@@ -1,4 +1,5 @@
-"""Outliers: a Gaussian mixture, a Student-t mixture and mclust's noise component.
+"""Outliers: a Gaussian mixture, a Student-t mixture and mclust's noise component
+==============================================================================
 
 Three well-separated clusters (600 points each), then 5 % of the rows
 replaced by points uniform over ten times the data's range. A Gaussian
@@ -13,13 +14,8 @@ the true means; the picture shows the three fits.
 Run:  uv run python examples/outliers.py      (GRADMIX_FULL=1: over 20 random data sets)
 """
 
-import os
-import sys
-
 import matplotlib
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import full_run, output_dir  # noqa: E402
 
 import gradmix as gm  # noqa: E402

@@ -1,4 +1,5 @@
-"""Sparse Jacobians of plain numpy code: the 2-D Brusselator, detected, coloured, solved.
+"""Sparse Jacobians of plain numpy code: the 2-D Brusselator, detected, coloured, solved
+=====================================================================================
 
 Run:  uv run python examples/sparse_brusselator.py        (GRADMIX_FULL=1 for N = 64)
 
@@ -11,8 +12,6 @@ Jacobian would need n directions and n² memory.  The stiff solve then hands
 scipy's BDF the exact sparse Jacobian.
 """
 
-import os
-import sys
 import time
 
 import matplotlib
@@ -21,8 +20,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.integrate  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import full_run, output_dir  # noqa: E402
 
 import gradmix as gm  # noqa: E402

@@ -1,4 +1,5 @@
-"""Stiff ODEs with exact Jacobians: Robertson's kinetics and a Brusselator.
+"""Stiff ODEs with exact Jacobians: Robertson's kinetics and a Brusselator
+=======================================================================
 
 Run:  uv run python examples/stiff_robertson.py        (GRADMIX_FULL=1 for t = 1e11, N = 200)
 
@@ -7,15 +8,11 @@ given one; gradmix.solve.solve_ivp gives the exact Jacobian from forward-mode
 AD (one batched sweep per Jacobian).
 """
 
-import os
-import sys
 import time
 
 import numpy as np
-from scipy.integrate import solve_ivp as scipy_solve_ivp
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import full_run  # noqa: E402
+from scipy.integrate import solve_ivp as scipy_solve_ivp
 
 from gradmix.solve import solve_ivp  # noqa: E402
 

@@ -1,4 +1,5 @@
-"""A mixture of a distribution you write yourself: skew-normal components in ten lines.
+"""A mixture of a distribution you write yourself: skew-normal components in ten lines
+===================================================================================
 
 gradmix fits mixtures of any density written in numpy: name the parameters
 and their domains, and the M-step is Newton's method on exact derivatives
@@ -11,19 +12,13 @@ the exact observed information.
 Run:  uv run python examples/your_own_family.py
 """
 
-import os
-import sys
-
 import matplotlib
 import numpy as np
-
-from scipy import stats
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import output_dir  # noqa: E402
 
 import gradmix as gm  # noqa: E402
 import gradmix.scipy.special as sc  # noqa: E402
+from scipy import stats
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

@@ -414,7 +414,7 @@ def taylor(f: Callable[[Any], Any], x: Any, order: int) -> Any:
     x : float or ndarray
         Point (an array is differentiated elementwise: ``f`` must act elementwise).
     order : int
-        Highest derivative, at most :data:`MAX_ORDER`.
+        Highest derivative, at most ``MAX_ORDER`` (170).
 
     Returns
     -------

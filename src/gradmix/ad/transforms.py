@@ -393,7 +393,7 @@ def ravel_pytree(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
     Returns
     -------
     flat : ndarray, shape (total size,)
-        The leaves raveled and joined, in the order of :func:`flatten`, with
+        The leaves raveled and joined, in the order of ``tree_flatten``, with
         their common float dtype (integer leaves are promoted to float, since
         the vector is meant for optimisers and derivatives).
     unravel : callable
@@ -718,9 +718,9 @@ def derivative(f: Callable[[Any], Any], order: int = 1) -> Callable[[Any], Any]:
     """The ``order``-th derivative of ``f: R -> R`` (elementwise on arrays).
 
     Order 1 is forward mode.  Higher orders use Taylor mode (O(order²) work,
-    see :func:`gradmix.taylor`), up to order :data:`MAX_ORDER`; a function
+    see :func:`gradmix.taylor`), up to order ``MAX_ORDER`` (170); a function
     using a primitive without a Taylor rule falls back to nested forward mode
-    (2^order work), up to order :data:`MAX_NESTED_ORDER`.
+    (2^order work), up to order ``MAX_NESTED_ORDER`` (12).
 
     Raises
     ------

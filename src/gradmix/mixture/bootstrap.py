@@ -254,7 +254,7 @@ def bootstrap_lrt(X: Any, covariance_type: str, *, n_boot: int = 999, level: flo
     """mclust's ``mclustBootstrapLRT``: how many components, by the bootstrap LRT.
 
     For G = 1, 2, …: fit G and G + 1 components of ``covariance_type`` to
-    ``X`` as mclust's ``mclustBIC`` fits them (:data:`MCLUST_FITS`: the
+    ``X`` as mclust's ``mclustBIC`` fits them (``MCLUST_FITS``: the
     hierarchical start, mclust's convergence rule, no ridge — so the
     statistics are mclust's), and compare the statistic
     ``2 (log L_{G+1} - log L_G)`` with ``n_boot`` replicates drawn from the
@@ -281,7 +281,7 @@ def bootstrap_lrt(X: Any, covariance_type: str, *, n_boot: int = 999, level: flo
         Where the replicates run instead, e.g. ``distributed.Client.get_executor()``.
     **fit_params
         :class:`GaussianMixture` parameters for every fit, over
-        :data:`MCLUST_FITS` (e.g. ``init_params="auto"`` for gradmix's best
+        ``MCLUST_FITS`` (e.g. ``init_params="auto"`` for gradmix's best
         of hc and k-means starts, ``reg_covar=1e-6`` where a component
         collapses, ``max_iter``).
 

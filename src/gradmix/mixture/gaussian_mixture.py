@@ -166,11 +166,11 @@ class GaussianMixture(EMMixtureBase):
         mean of log-likelihood plus log prior (what EM increases); ``score``
         and ``bic`` use the log-likelihood at the posterior mode, as mclust's
         BIC does.  All 18 names (mclust has no prior for EVE, VEE, VVE and EVV;
-        see :mod:`gradmix.mixture.conjugate_prior`).  EM without missing
+        see ``gradmix.mixture.conjugate_prior``).  EM without missing
         values, ``solver="gradient"``, ``refine`` or ``partial_fit``.
     acceleration : {None, "squarem"}, default=None
         (gradmix) ``"squarem"`` extrapolates EM's path (Varadhan & Roland
-        2008, :mod:`gradmix.mixture.acceleration`): after every two EM steps
+        2008, ``gradmix.mixture.acceleration``): after every two EM steps
         a jump along them, kept only where the log-likelihood is at least the
         plain step's, so ``lower_bounds_`` never decreases and the fit ends at
         a fixed point of EM, where plain EM would end, in fewer passes over
@@ -296,20 +296,20 @@ class GaussianMixture(EMMixtureBase):
     # ------------------------------------------------------- densities (mclust's)
     def cdf(self, x: Any) -> np.ndarray:
         """(gradmix) P(X <= x) under a fitted one-dimensional mixture (``densityMclust``'s
-        ``cdfMclust``); see :func:`gradmix.mixture.densities.cdf`."""
+        ``cdfMclust``); see ``gradmix.mixture.densities.cdf``."""
         check_is_fitted(self)
         return densities.cdf(self, x)
 
     def quantile(self, p: Any) -> np.ndarray:
         """(gradmix) The quantiles of a fitted one-dimensional mixture (``quantileMclust``):
-        x with ``cdf(x) = p``; see :func:`gradmix.mixture.densities.quantile`."""
+        x with ``cdf(x) = p``; see ``gradmix.mixture.densities.quantile``."""
         check_is_fitted(self)
         return densities.quantile(self, p)
 
     def hdr_levels(self, probs: Any, *, n_samples: int = 100_000,
                    random_state: Any = None) -> np.ndarray:  # fmt: skip
         """(gradmix) Density levels enclosing the probabilities ``probs`` (mclust's
-        ``hdrlevels``), in any dimension; see :func:`gradmix.mixture.densities.hdr_levels`."""
+        ``hdrlevels``), in any dimension; see ``gradmix.mixture.densities.hdr_levels``."""
         check_is_fitted(self)
         return densities.hdr_levels(self, probs, n_samples=n_samples, random_state=random_state)
 
@@ -323,7 +323,7 @@ class GaussianMixture(EMMixtureBase):
         batch and fixes the stream's centre (the batch's mean); every call then
         runs one E-step on the batch, blends its statistics into the running
         ones with step size ``γ_t = (t + 1)^-0.6`` (``γ_1 = 1``) and runs the
-        M-step on them (see :mod:`gradmix.mixture.streaming`).  Batches should
+        M-step on them (see ``gradmix.mixture.streaming``).  Batches should
         be shuffled samples of the data.  ``warm_start`` is irrelevant here;
         ``fit`` starts afresh.
 

@@ -396,7 +396,7 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         ----------
         n_samples : int, default=1
         random_state : int, Generator, RandomState or None, optional
-            (gradmix) The draws' source (:func:`draw_source`); default the
+            (gradmix) The draws' source (``gradmix.mixture.seeding.draw_source``); default the
             estimator's ``random_state``, as scikit-learn draws.
 
         Returns

@@ -178,8 +178,8 @@ class MixtureModel(InformationCriteria):
         ``callback(init, n_iter, lower_bound)`` after every iteration.
     weights_init : array of shape (n_components,), optional
     params_init : dict, optional
-        A start: ``{name: values}`` of every parameter, shape (n_components,
-        *shape) (with ``weights_init``, or equal weights).
+        A start: ``{name: values}`` of every parameter, shape
+        ``(n_components, *shape)`` (with ``weights_init``, or equal weights).
     m_step : {"auto", "newton"}, default="auto"
         ``"auto"``: a built-in family's closed form (or one-dimensional
         equation) where it has one, Newton's method on exact derivatives
@@ -190,8 +190,8 @@ class MixtureModel(InformationCriteria):
     ----------
     weights_ : ndarray of shape (n_components,)
     params_ : dict
-        Each parameter's values for all components, shape (n_components,
-        *shape).
+        Each parameter's values for all components, shape
+        ``(n_components, *shape)``.
     family_ : MixtureFamily
         The family as fit (configured for the data: a categorical's number
         of categories).

@@ -134,7 +134,7 @@ def odeint(
 
     Returns
     -------
-    ndarray, shape (T, *y0.shape)
+    ndarray, shape ``(T, *y0.shape)``
         The solution at each time in ``t``.
 
     Raises

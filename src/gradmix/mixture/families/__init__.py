@@ -1,8 +1,9 @@
 """Distribution families for :class:`~gradmix.MixtureModel`: built-in ones and the user's.
 
 A family is its log-density in plain numpy and its parameters' domains
-(:mod:`.base`, :mod:`.domains`); the M-step is a closed form where the family
-has one and Newton's method on exact derivatives otherwise (:mod:`.newton`).
+(``families.base``, ``families.domains``); the M-step is a closed form where
+the family has one and Newton's method on exact derivatives otherwise
+(``families.newton``).
 """
 
 from typing import Any

@@ -152,10 +152,11 @@ class MixtureFamily(ABC):
     # ------------------------------------------------------------------ users' views
     @property
     def can_sample(self) -> bool:
+        """Whether the family can draw samples (it defines ``draw``)."""
         return type(self).draw is not MixtureFamily.draw
 
     def draw(self, rng: np.random.RandomState, n: int, **params: Any) -> np.ndarray:
-        """``n`` draws from one component, shape (n, d) (where :attr:`can_sample`)."""
+        """``n`` draws from one component, shape (n, d) (where ``can_sample``)."""
         raise ValueError(f"the {self.describe()} family has no sampler")
 
     def describe(self) -> str:
