@@ -49,7 +49,7 @@ numpydoc_attributes_as_param_list = False  # fitted attributes get targets of th
 # have no page of their own are listed here
 nitpicky = True
 nitpick_ignore_regex = [
-    (r"py:.*", r"(numpy|np|scipy|sklearn|dask|torch|cupy|jax)\..*"),
+    (r"py:.*", r"(numpy|np|scipy|sklearn|dask|torch|cupy|jax|matplotlib)\..*"),
     (r"py:class", r"SparsityRule"),  # defsparsity's contract, described on its page
     (r"std:term", r".*"),  # scikit-learn's glossary, in the methods it documents
 ]

@@ -13,7 +13,8 @@ import gradmix as gm
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 API = "\n".join(p.read_text() for p in (DOCS / "api").glob("*.rst"))
 PUBLIC_MODULES = ["gradmix.solve", "gradmix.optim", "gradmix.scipy.special",
-                  "gradmix.scipy.signal", "gradmix.scipy.stats"]  # fmt: skip
+                  "gradmix.scipy.signal", "gradmix.scipy.stats", "gradmix.plot",
+                  "gradmix.datasets"]  # fmt: skip
 
 
 def documented(name: str) -> bool:

@@ -180,7 +180,7 @@ def plot_weight_shrinkage(X: Any, *, n_components: int = 10,
                           ax: Any = None, **kw: Any) -> tuple[Any, Any]:  # fmt: skip
     """The weights of a variational (Dirichlet-process) mixture, update by update.
 
-    A :class:`~gradmix.mixture.BayesianGaussianMixture` with ``n_components``
+    A :class:`~gradmix.BayesianGaussianMixture` with ``n_components``
     components is fitted to ``X`` one variational update at a time; each
     component's expected weight is drawn against the update number on a log
     scale.  Components the data do not need shrink towards zero; the dotted

@@ -32,7 +32,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from gradmix.mixture.covariance import DEFAULT_SELECTION, MODELS, plot_style
+from gradmix.mixture.arrays import to_host
+from gradmix.mixture.covariance import DEFAULT_SELECTION, MODELS, get_model, plot_style
 from gradmix.mixture.em_estimator import EMMixtureBase
 from gradmix.mixture.families import MixtureFamily, family_for
 from gradmix.mixture.gaussian_mixture import GaussianMixture
@@ -168,6 +169,26 @@ def _dimension(X: Any) -> int:
     return int(shape[1]) if len(shape) == 2 else 1
 
 
+def on_tied_values(model: MixtureBase) -> bool:
+    """Whether a component of a fitted model sits on tied values: its covariance's
+    smallest eigenvalue is ``reg_covar`` alone (no spread of the data in that
+    direction, as for rows that share a rounded coordinate).
+
+    Such a fit's likelihood is large only because ``reg_covar`` bounds a
+    degenerate one, so its BIC would win a model search for the wrong reason
+    (mclust, without ``reg_covar``, finds those fits singular: NA).
+    """
+    reg = float(getattr(model, "reg_covar", 0.0) or 0.0)
+    cov = getattr(model, "covariances_", None)
+    if reg <= 0 or cov is None:
+        return False
+    unit = get_model(model.covariance_type)
+    K, d = np.shape(model.means_)
+    matrices = unit.to_matrices(unit.from_public(np.asarray(to_host(cov), np.float64)), K, d)
+    smallest = float(np.min(np.linalg.eigvalsh(matrices)))
+    return bool(smallest <= reg + 64 * np.finfo(np.float64).eps * float(np.max(np.abs(matrices))))
+
+
 def select_model(
     X: Any,
     n_components: Iterable[int] = range(1, 10),
@@ -289,6 +310,12 @@ def select_model(
                     value = criterion_value(model, Xv, criterion)
                 except ValueError as exc:  # too many components, collapsed clusters
                     errors[(k, labels[j])] = str(exc)
+                    continue
+                if on_tied_values(model):
+                    errors[(k, labels[j])] = (
+                        "a component collapsed onto tied values: its variance in some "
+                        "direction is reg_covar alone (mclust reports such a fit as NA)"
+                    )
                     continue
                 models[(k, labels[j])] = model
                 values[i, j] = value if math.isfinite(value) else np.nan
