@@ -15,6 +15,7 @@ import numpy as np
 import scipy.special as sc
 
 from gradmix.ad import strip
+from gradmix.scipy.stats._distribution import finish
 
 __all__ = ["logpdf", "pdf"]
 
@@ -52,7 +53,7 @@ def logpdf(x: Any, alpha: Any) -> Any:
     a = np.reshape(alpha, (-1,) + (1,) * (np.ndim(strip(x)) - 1))
     norm = np.sum(sc.gammaln(alpha)) - sc.gammaln(np.sum(alpha))
     out = np.sum(sc.xlogy(a - 1, x), axis=0) - norm
-    return out[()] if isinstance(out, np.ndarray) and out.ndim == 0 else out
+    return finish(out)
 
 
 def pdf(x: Any, alpha: Any) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from gradmix.ad import NoDerivativeRuleError, solve_triangular, strip
+from gradmix.scipy.stats._distribution import finish
 
 __all__ = ["logpdf", "pdf"]
 
@@ -66,8 +67,7 @@ def logpdf(x: Any, mean: Any = None, cov: Any = 1.0, allow_singular: bool = Fals
     logdet = 2 * np.sum(np.log(np.diagonal(chol)))
     out = np.reshape(-0.5 * (dim * np.log(2 * np.pi) + logdet + maha), xshape[:-1])
     squeezed = tuple(n for n in xshape[:-1] if n != 1)
-    out = np.reshape(out, squeezed)
-    return out[()] if isinstance(out, np.ndarray) and out.ndim == 0 else out
+    return finish(np.reshape(out, squeezed))
 
 
 def pdf(x: Any, mean: Any = None, cov: Any = 1.0, allow_singular: bool = False) -> Any:
