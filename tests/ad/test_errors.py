@@ -111,8 +111,22 @@ def test_pad_modes_without_a_rule_are_named():
         gm.grad(lambda x: np.sum(np.pad(x, 2, mode="linear_ramp")))(X)
 
 
-def test_scipy_python_functions_on_traced_arrays_point_to_gradmix_scipy():
+@pytest.mark.parametrize("x", [1.5, np.ones(2)], ids=["scalar", "array"])
+@pytest.mark.parametrize("transform", ["grad", "jacfwd", "hessian", "taylor", "compile"])
+def test_scipy_python_functions_on_traced_values_point_to_gradmix_scipy(transform, x):
     import scipy.special
 
+    def f(v):
+        return np.sum(scipy.special.polygamma(1, v))
+
+    call = {"grad": lambda: gm.grad(f)(x), "jacfwd": lambda: gm.jacfwd(f)(x),
+            "hessian": lambda: gm.hessian(f)(x), "taylor": lambda: gm.taylor(f, 1.5, 3),
+            "compile": lambda: gm.compile(f, x)}[transform]  # fmt: skip
     with pytest.raises(gm.TracerConversionError, match="polygamma.*gradmix.scipy"):
-        gm.grad(lambda x: np.sum(scipy.special.polygamma(1, x)))(np.ones(2))
+        call()
+    # the differentiable version: trigamma's derivative is tetragamma
+    import gradmix.scipy.special as gsc
+
+    assert gm.grad(lambda v: gsc.polygamma(1, v))(1.5) == pytest.approx(
+        float(scipy.special.polygamma(2, 1.5)), rel=1e-12
+    )

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from gradmix.ad.dispatch import numpy_rule
-from gradmix.ad.errors import NotCompilableError
+from gradmix.ad.errors import NotCompilableError, call_traced
 from gradmix.ad.pytree import flatten, unflatten
 from gradmix.ad.reverse import Node, NodeArray, backward
 from gradmix.ad.rules import elementwise, linalg, reductions, shape
@@ -449,7 +449,7 @@ def trace(f: Callable[..., Any], *example_args: Any) -> Graph:
     leaves, tree = _prepare(example_args)
     with new_level() as level:
         inputs = [TraceNode(x, level) for x in leaves]
-        o_leaves, _ = flatten(f(*unflatten(tree, inputs)))
+        o_leaves, _ = flatten(call_traced(f, unflatten(tree, inputs)))
         o_leaves = [pack(o) for o in o_leaves]
     return Graph(inputs, o_leaves)
 
@@ -535,7 +535,7 @@ def _build_traced(
             else TraceNode(x, level)
             for x in leaves
         ]
-        out = pack(f(*unflatten(tree, inputs)))
+        out = pack(call_traced(f, unflatten(tree, inputs)))
         if np.size(out.value if isinstance(out, Node) else out) != 1:
             raise TypeError("gm.compile differentiates functions with a scalar output")
         cot = backward([(out, 1.0)]) if isinstance(out, Node) and out._level == level else {}

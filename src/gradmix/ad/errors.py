@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["NoDerivativeRuleError", "NotCompilableError", "TracerConversionError"]
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["NoDerivativeRuleError", "NotCompilableError", "TracerConversionError", "call_traced"]
 
 
 class NoDerivativeRuleError(TypeError):
@@ -15,3 +18,27 @@ class TracerConversionError(TypeError):
 
 class NotCompilableError(TypeError):
     """The function uses something that cannot be traced to a fixed program."""
+
+
+def call_traced(f: Callable[..., Any], args: Sequence[Any]) -> Any:
+    """``f(*args)`` on traced values, explaining one numpy error in gradmix's terms.
+
+    A library function that turns its input into a numpy array (scipy.special's
+    Python functions such as ``polygamma``, scipy.stats, scipy.signal) wraps a
+    traced scalar in an object array, on which numpy's ufuncs fail with "not
+    supported for the input types": far from the cause, so it becomes a
+    TracerConversionError that names it.
+    """
+    try:
+        return f(*args)
+    except TracerConversionError:
+        raise
+    except TypeError as exc:
+        if "not supported for the input types" not in str(exc):
+            raise
+        raise TracerConversionError(
+            "a traced value reached a library function that converts its input to a numpy "
+            "array (scipy.special's Python functions such as polygamma, scipy.stats or "
+            "scipy.signal), where it would lose its derivative; use numpy functions and "
+            f"the differentiable versions in gradmix.scipy (special, stats, signal) [{exc}]"
+        ) from exc

@@ -34,7 +34,7 @@ import numpy as np
 import scipy.special as sc
 
 from gradmix.ad.dispatch import numpy_rule
-from gradmix.ad.errors import NoDerivativeRuleError
+from gradmix.ad.errors import NoDerivativeRuleError, call_traced
 from gradmix.ad.forward import Dual
 from gradmix.ad.rules import elementwise, linalg, reductions, shape
 from gradmix.ad.tracer import Primitive, Tracer, new_level, pack, strip
@@ -393,7 +393,7 @@ def taylor_coefficients(f: Callable[[Any], Any], x: Any, order: int) -> Any:
     xv = x if isinstance(x, Tracer) else np.asarray(x, dtype=np.result_type(x, 1.0))
     coeffs = [xv, np.ones_like(strip(xv))] + [np.zeros_like(strip(xv))] * (order - 1)
     with new_level() as level:
-        out = pack(f(Taylor(np.stack(coeffs[: order + 1]), level)))
+        out = pack(call_traced(f, [Taylor(np.stack(coeffs[: order + 1]), level)]))
     if isinstance(out, Taylor) and out._level == level:
         return out.coeffs
     zeros = [np.zeros_like(strip(out))] * order
