@@ -50,8 +50,11 @@ DEFAULT_MAX_COMPONENTS = 8
 #: the resampling schemes of :func:`bootstrap` (mclust's "bs", "pb", "wlbs")
 KINDS = ("nonparametric", "parametric", "weighted")
 #: how :func:`bootstrap_lrt` fits by default: mclust's ``mclustBIC`` (its hierarchical
-#: start, its convergence rule, no ridge), so that the statistics are mclust's
-MCLUST_FITS: dict[str, Any] = {"init_params": "hc", "tol": "mclust", "reg_covar": 0.0}
+#: start, its convergence rule, no ridge, and iterations until that rule holds: mclust
+#: sets no limit, and scikit-learn's 100 stops some fits short of it), so that the
+#: statistics are mclust's
+MCLUST_FITS: dict[str, Any] = {"init_params": "hc", "tol": "mclust", "reg_covar": 0.0,
+                               "max_iter": 10_000}  # fmt: skip
 
 
 # ================================================================= running replicates
@@ -255,7 +258,7 @@ def bootstrap_lrt(X: Any, covariance_type: str, *, n_boot: int = 999, level: flo
 
     For G = 1, 2, …: fit G and G + 1 components of ``covariance_type`` to
     ``X`` as mclust's ``mclustBIC`` fits them (``MCLUST_FITS``: the
-    hierarchical start, mclust's convergence rule, no ridge — so the
+    hierarchical start, mclust's convergence rule, no ridge, no early stop — so the
     statistics are mclust's), and compare the statistic
     ``2 (log L_{G+1} - log L_G)`` with ``n_boot`` replicates drawn from the
     G-component fit, each refit from the two fits' parameters.  Without

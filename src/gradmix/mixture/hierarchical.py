@@ -1,8 +1,11 @@
 """Model-based agglomerative hierarchical clustering: mclust's default start for EM.
 
-Starting from single points (duplicated rows start together), the two groups
-whose merger lowers the classification likelihood least are merged, until
-one group remains (Banfield & Raftery 1993; Fraley 1998).  The criterion is
+Starting from single points, the two groups whose merger lowers the
+classification likelihood least are merged, until one group remains
+(Banfield & Raftery 1993; Fraley 1998).  Duplicated rows start apart, as in
+mclust (its ``hc`` does not pass its ``dupPartition`` on), and ties go as in
+mclust's ``hcVVV``: to the pair that comes last in its order of groups.  Both
+decide the tree on data with repeated values.  The criterion is
 mclust's for the unconstrained (VVV) model, regularised so that it is
 defined for groups smaller than the dimension: a group of n points with
 scatter W contributes
@@ -74,13 +77,11 @@ class _Groups:
     """Sizes, means, scatter matrices and criterion terms of the current groups."""
 
     def __init__(self, X: np.ndarray, alpha: float, beta: float):
-        unique, inverse, counts = np.unique(X, axis=0, return_inverse=True, return_counts=True)
-        self.members = np.asarray(inverse).reshape(-1)
-        m, d = unique.shape
+        m, d = X.shape
         self.d = d
         self.alpha, self.beta = alpha, beta
-        self.n = counts.astype(np.float64)
-        self.mean = unique.astype(np.float64)
+        self.n = np.ones(m)
+        self.mean = X.astype(np.float64)
         self.W = np.zeros((m, d, d))
         self.T = np.zeros(m)
         self.term = self._terms(self.n, self.W, self.T)
@@ -136,32 +137,30 @@ def agglomerate(X: np.ndarray, alpha: float = 1.0, beta: float = 1.0) -> np.ndar
 
     Returns
     -------
-    merges : ndarray of int, shape (m - 1, 2)
-        Pairs of group indices ``(i, j)``, ``i < j``, in the order merged; group
-        ``j`` joins group ``i``.  Groups are numbered by :func:`numpy.unique` of
-        the rows (duplicated rows form one group to start with), see
-        :func:`cut`.
+    merges : ndarray of int, shape (n - 1, 2)
+        Pairs of groups ``(i, j)`` in the order merged: group ``j`` joins group
+        ``i``.  A group is named by one of its rows (each row starts as its
+        own group), see :func:`cut`.
     """
     X = np.asarray(X, dtype=np.float64)
     n, d = X.shape
     centred = X - X.mean(axis=0)
     alpha = max(alpha * float(np.sum(centred**2)) / (n * max(d, 1)), np.finfo(float).eps)
     groups = _Groups(X, alpha, beta)
-    m = len(groups.n)
-    cost = np.full((m, m), np.inf)
-    for i in range(m - 1):
-        js = np.arange(i + 1, m)
+    cost = np.full((n, n), np.inf)
+    for i in range(n - 1):
+        js = np.arange(i + 1, n)
         cost[i, js] = cost[js, i] = groups.costs(i, js)
     best = np.argmin(cost, axis=1)
-    best_cost = cost[np.arange(m), best]
-    active = np.ones(m, dtype=bool)
-    merges = np.empty((max(m - 1, 0), 2), dtype=np.int64)
-    for step in range(m - 1):
-        i = int(np.argmin(best_cost))
-        j = int(best[i])
-        i, j = min(i, j), max(i, j)
+    best_cost = cost[np.arange(n), best]
+    active = np.ones(n, dtype=bool)
+    order = _Order(n)
+    merges = np.empty((max(n - 1, 0), 2), dtype=np.int64)
+    for step in range(n - 1):
+        i, j = order.last_tied_pair(cost, best_cost)
         merges[step] = i, j
         groups.merge(i, j)
+        order.merge(i, j)
         active[j] = False
         cost[j, :] = cost[:, j] = np.inf
         best_cost[j] = np.inf
@@ -184,17 +183,45 @@ def agglomerate(X: np.ndarray, alpha: float = 1.0, beta: float = 1.0) -> np.ndar
     return merges
 
 
+class _Order:
+    """mclust's order of the groups, which decides ties (rows repeated in the data
+    tie exactly): its ``hcVVV`` merges the tied pair that comes last, and the
+    group in the last place moves to the place a merger frees."""
+
+    def __init__(self, n: int):
+        self.place = np.arange(n)  # group -> place
+        self.group = np.arange(n)  # place -> group
+        self.last = n - 1
+
+    def last_tied_pair(self, cost: np.ndarray, best_cost: np.ndarray) -> tuple[int, int]:
+        """The cheapest pair ``(i, j)``, ``i`` in the earlier place; of tied pairs
+        the one whose later place, then earlier place, comes last."""
+        low = best_cost.min()
+        tied = np.flatnonzero(best_cost == low)
+        # every tied group has a tied partner, so the last pair holds the last tied group
+        later = tied[np.argmax(self.place[tied])]
+        partners = tied[cost[later, tied] == low]
+        earlier = partners[np.argmax(self.place[partners])]
+        return int(earlier), int(later)
+
+    def merge(self, i: int, j: int) -> None:
+        """``j`` joined ``i``: the last group takes ``j``'s place."""
+        freed, moved = self.place[j], self.group[self.last]
+        self.place[moved], self.group[freed] = freed, moved
+        self.last -= 1
+
+
 def cut(X: np.ndarray, merges: np.ndarray, n_groups: int) -> np.ndarray:
     """Labels 0..n_groups-1 of the rows of ``X`` when the tree is cut at ``n_groups``."""
-    _, inverse = np.unique(np.asarray(X, dtype=np.float64), axis=0, return_inverse=True)
-    inverse = np.asarray(inverse).reshape(-1)
-    m = len(merges) + 1
-    if n_groups > m:
-        raise ValueError(f"the data have {m} distinct rows, fewer than {n_groups} components")
-    parent = np.arange(m)
-    for i, j in merges[: m - n_groups]:
+    X = np.asarray(X, dtype=np.float64)
+    distinct = len(np.unique(X, axis=0))
+    if n_groups > distinct:
+        raise ValueError(f"the data have {distinct} distinct rows, fewer than {n_groups} "
+                         f"components")  # fmt: skip
+    parent = np.arange(len(X))
+    for i, j in merges[: len(X) - n_groups]:
         parent[parent == j] = i
-    _, labels = np.unique(parent[inverse], return_inverse=True)
+    _, labels = np.unique(parent, return_inverse=True)
     return np.asarray(labels).reshape(-1)
 
 
