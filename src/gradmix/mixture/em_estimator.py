@@ -289,7 +289,8 @@ class EMMixtureBase(InformationCriteria):
         best = self._best_of_starts(
             lambda init: self._start(start_ex, given, random_state, init, prior),
             lambda: self._params(ex.shift, ex.dtype), run, len(self._start_methods()),
-            Params.identity)  # fmt: skip
+            lambda params: params.identity(
+                lambda c: self._model.to_matrices(c, self.n_components, ex.d)))  # fmt: skip
         if self.refine == "newton" and self.max_iter > 0 and rows is not None:
             best, self.lower_bound_ = self._newton(best, rows, ex)
             self.lower_bounds_ = self.lower_bounds_ + [self.lower_bound_]

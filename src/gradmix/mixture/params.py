@@ -7,7 +7,9 @@ covariance model's compact form.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -58,10 +60,30 @@ class Params:
                        precisions_cholesky=self.precisions_cholesky.copy(),
                        log_weights=dup(self.log_weights), dof=dup(self.dof))  # fmt: skip
 
-    def identity(self) -> bytes:
-        """The parameters' bytes: equal for two starts exactly when EM runs them alike."""
-        parts = (self.weights, self.means, self.covariances, self.precisions_cholesky,
-                 self.log_weights, self.dof, self.noise_weight)  # fmt: skip
+    def identity(self, matrices: Callable[[np.ndarray], np.ndarray] | None = None) -> bytes:
+        """The parameters' bytes, the components in the order of their means: equal for
+        two starts when EM runs them alike up to the components' labels (k-means
+        starts from other seeds often find one partition under other labels).
+
+        ``matrices`` turns the compact covariances into one (d, d) matrix per
+        component; without it (or without covariances) the bytes are taken in the
+        order given.
+        """
+        if matrices is None or self.covariances is None:
+            parts = [self.weights, self.means, self.covariances, self.precisions_cholesky,
+                     self.log_weights, self.dof, self.noise_weight]  # fmt: skip
+        else:
+            K = len(self.weights)
+            order = np.lexsort(np.asarray(self.means).T[::-1])
+
+            def ordered(a: Any) -> Any:
+                if a is None or np.ndim(a) == 0 or np.shape(a)[0] != K:
+                    return a
+                return np.asarray(a)[order]
+
+            parts = [ordered(self.weights), ordered(self.means),
+                     np.asarray(matrices(self.covariances))[order], ordered(self.log_weights),
+                     ordered(self.dof), self.noise_weight]  # fmt: skip
         return b"|".join(np.asarray(p).tobytes() for p in parts if p is not None)
 
     def log_weight_terms(self) -> np.ndarray:
