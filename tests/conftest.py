@@ -1,6 +1,11 @@
 import os
 
 from hypothesis import settings
+from threadpoolctl import threadpool_limits
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # the workers are the parallelism (one per core): one BLAS thread each
+    threadpool_limits(1)
 
 settings.register_profile("ci", max_examples=30, deadline=None)
 settings.register_profile("dev", max_examples=30, deadline=None)

@@ -1,9 +1,10 @@
-"""The command line, run as a user runs it: a subprocess, its output, files and exit code."""
+"""The command line, run as a user runs it: its output, files and exit code (see
+:mod:`tests.cli_runner`: in this process, and as ``python -m gradmix`` where the entry
+point itself is what is checked)."""
 
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,11 +12,7 @@ import pytest
 
 import gradmix as gm
 from gradmix.datasets import load_old_faithful
-
-
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gradmix", *args], capture_output=True,
-                          text=True, timeout=300, cwd=cwd)  # fmt: skip
+from tests.cli_runner import run, run_subprocess
 
 
 def assert_user_error(res: subprocess.CompletedProcess[str], needle: str) -> None:
@@ -35,9 +32,10 @@ def faithful_csv(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 # ---------------------------------------------------------------------------- demo
 def test_demo_writes_the_pictures_and_tells_the_lecture(tmp_path):
-    res = run("demo", "--out", str(tmp_path / "pics"))
+    res = run_subprocess("demo", "--out", str(tmp_path / "pics"))
     assert res.returncode == 0, res.stderr
     out = res.stdout
     assert "w5 = w3 + w4" in out and "df/dx2 = w5' = 1.5000000000" in out
@@ -216,8 +214,9 @@ def test_diff_rejects_anything_outside_the_whitelist(expr, at, needle):
 
 
 def test_unknown_subcommand_and_debug(tmp_path):
+    assert_user_error(run_subprocess("nonsense"), "invalid choice")
     assert_user_error(run("nonsense"), "invalid choice")
-    res = run("--debug", "fit", str(tmp_path / "missing.csv"), "-k", "2")
+    res = run_subprocess("--debug", "fit", str(tmp_path / "missing.csv"), "-k", "2")
     assert res.returncode != 0 and "Traceback" in res.stderr
 
 

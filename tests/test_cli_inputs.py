@@ -2,7 +2,6 @@
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,11 +9,7 @@ import pytest
 
 import gradmix as gm
 from gradmix.datasets import load_old_faithful
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gradmix", *args], capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
+from tests.cli_runner import run
 
 
 def one_line_error(res: subprocess.CompletedProcess[str], *needles: str) -> str:

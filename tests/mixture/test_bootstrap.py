@@ -96,6 +96,7 @@ def test_vve_m_step_beats_mclusts():
     assert q > -1175.79163387 + 0.03
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["VEV", "EEE"])
 def test_p_values_agree_with_mclusts_within_monte_carlo_error(model):
     X = load_iris().data

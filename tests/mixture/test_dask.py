@@ -118,6 +118,7 @@ def client():
     cluster.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("covariance_type", ["full", "diag"])
 def test_local_cluster_of_processes_equals_in_memory(client, covariance_type):
     X = mixture()
@@ -156,6 +157,7 @@ def test_a_worker_killed_mid_fit_does_not_change_the_result(client):
     np.testing.assert_allclose(disturbed.means_, undisturbed.means_, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_out_of_core_fit_keeps_peak_memory_under_1_gib():
     # 20 000 000 x 16 float64 (2.4 GiB), generated lazily block by block; peak RSS measured
     # in a fresh process (VmHWM: its own peak; getrusage's maxrss would include this

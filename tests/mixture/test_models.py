@@ -205,6 +205,7 @@ def test_old_faithful_matches_mclust(name, K, loglik, df, bic):
         assert m.bic(X) == pytest.approx(bic, abs=1e-3)
 
 
+@pytest.mark.slow
 def test_old_faithful_best_model_is_mclusts_and_reaches_its_optimum():
     # mclust's vignette: EEE with 3 components, log-likelihood -1126.326, 11 parameters, BIC
     # -2314.316 — printed where mclust's EM stopped (relative change 1e-5); converged, the
@@ -220,6 +221,7 @@ def test_old_faithful_best_model_is_mclusts_and_reaches_its_optimum():
     assert 2314.316 - 0.022 <= m.bic(X) <= 2314.316
 
 
+@pytest.mark.slow
 def test_iris_matches_mclust():
     # Mclust(iris[, 1:4]): VEV, 2 components, log-likelihood -215.7259, df 26, BIC -561.7285
     # (scikit-learn's iris is R's since scikit-learn 0.20)

@@ -119,6 +119,7 @@ def test_defaults_are_mclusts_fourteen_models_and_picture():
     assert [v for _, _, v in best] == sorted(v for _, _, v in best)
 
 
+@pytest.mark.slow
 def test_a_fit_on_tied_values_does_not_win_the_search():
     # Old Faithful's waiting times are whole minutes: SQUAREM's jumps land VVI with 5
     # components on rows that share one (its variance there is reg_covar alone, and

@@ -75,6 +75,7 @@ def mclust_fits():
     return list(csv.DictReader(rows))
 
 
+@pytest.mark.slow
 def test_mclust_models_reach_mclusts_optimum_with_the_defaults():
     # R mclust 6.0.0's log-likelihoods (provenance in the file): the default start and
     # tolerance for mclust's names must reach them or do better, fit by fit

@@ -39,7 +39,8 @@ def test_values_equal_scipys_odeint():
     np.testing.assert_allclose(ours, ref, rtol=1e-8)
 
 
-@pytest.mark.parametrize("method", ["LSODA", "DOP853", "Radau"])
+@pytest.mark.parametrize("method", ["LSODA", "DOP853",
+                                    pytest.param("Radau", marks=pytest.mark.slow)])  # fmt: skip
 def test_adjoint_gradient_in_every_input_equals_central_differences(method):
     def f(y0, t, a, b):
         ys = odeint(lotka_volterra, y0, t, (a, b), method=method, **TIGHT)

@@ -60,7 +60,8 @@ def rosen(x):
 # scipy's trust-krylov multiplies a nan inside its own sub-problem solver on the way
 # (scipy/optimize/_trustregion.py) and still converges; the assertion is on the answer
 @pytest.mark.filterwarnings("ignore:invalid value encountered in multiply:RuntimeWarning")
-@pytest.mark.parametrize("method", ["trust-exact", "Newton-CG", "trust-krylov", "BFGS",
+@pytest.mark.parametrize("method", ["trust-exact", "Newton-CG",
+                                    pytest.param("trust-krylov", marks=pytest.mark.slow), "BFGS",
                                     "L-BFGS-B", "Nelder-Mead"])  # fmt: skip
 def test_minimize_rosenbrock(method):
     x0 = np.zeros(6 if method != "Nelder-Mead" else 2)
