@@ -8,6 +8,9 @@ import pytest
 
 EXAMPLES = sorted(p for p in (Path(__file__).resolve().parents[1] / "examples").glob("*.py")
                   if not p.name.startswith("_"))  # fmt: skip
+#: the examples that take over five seconds at their quick size run with the slow tests
+LONG = {"faithful_inference.py", "bic_models.py"}
+EXAMPLES = [pytest.param(p, marks=pytest.mark.slow) if p.name in LONG else p for p in EXAMPLES]
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
@@ -18,6 +21,8 @@ def test_example_runs(path, capsys, tmp_path, monkeypatch):
     runpy.run_path(str(path), run_name="__main__")
     out = capsys.readouterr().out
     assert out.strip()
+    # every example draws its picture (the gallery shows it on the example's page)
+    assert any(p.read_bytes()[:4] == b"\x89PNG" for p in tmp_path.glob("*.png")), path.name
     if path.name == "neural_net.py":
         acc = float(out.split("training accuracy ")[1].split("%")[0])
         assert acc > 95.0
