@@ -9,7 +9,7 @@ import pytest
 EXAMPLES = sorted(p for p in (Path(__file__).resolve().parents[1] / "examples").glob("*.py")
                   if not p.name.startswith("_"))  # fmt: skip
 #: the examples that take over five seconds at their quick size run with the slow tests
-LONG = {"faithful_inference.py", "bic_models.py"}
+LONG = {"faithful_inference.py", "bic_models.py", "dask_fit.py"}
 EXAMPLES = [pytest.param(p, marks=pytest.mark.slow) if p.name in LONG else p for p in EXAMPLES]
 
 
