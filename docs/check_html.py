@@ -1,6 +1,8 @@
 """Check a built site: every internal link reaches a page (and its anchor), every
-image exists.  Usage: ``python docs/check_html.py docs/_build/html``; exit 1 with one
-line per problem."""
+image exists, every gallery example's page shows the picture it drew.
+
+Usage: ``python docs/check_html.py docs/_build/html``; exit 1 with one line per
+problem."""
 
 from __future__ import annotations
 
@@ -37,7 +39,8 @@ def _internal(url: str) -> bool:
 
 
 def check(root: Path) -> list[str]:
-    """The problems of the site under ``root``: broken links, anchors and images."""
+    """The problems of the site under ``root``: broken links, anchors and images, and
+    gallery pages without a picture."""
     pages: dict[Path, _Page] = {}
     for path in root.rglob("*.html"):
         page = _Page()
@@ -62,6 +65,11 @@ def check(root: Path) -> list[str]:
                 ids = pages[target].ids if target in pages else set()
                 if unquote(parts.fragment) not in ids:
                     problems.append(f"{where}: no anchor #{parts.fragment} in {href}")
+    gallery = root.resolve() / "auto_examples"
+    for path, page in sorted(pages.items()):
+        is_example = path.parent == gallery and path.stem not in ("index", "sg_execution_times")
+        if is_example and not any("sphx_glr_" in src for src in page.images):
+            problems.append(f"{path.relative_to(root.resolve())}: the example shows no picture")
     return problems
 
 

@@ -53,7 +53,8 @@ nitpick_ignore_regex = [
     (r"py:class", r"SparsityRule"),  # defsparsity's contract, described on its page
     (r"std:term", r".*"),  # scikit-learn's glossary, in the methods it documents
 ]
-# the README's sections, included as user-guide pages, start below the page's title
+# the README's sections included as pages (getting started, development) start below
+# the page's title
 suppress_warnings = ["myst.header"]
 
 myst_enable_extensions = ["dollarmath"]

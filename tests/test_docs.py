@@ -58,3 +58,15 @@ def test_the_html_checker_finds_broken_links_anchors_and_images(tmp_path):
         "index.html: no anchor #nowhere in page.html#nowhere",
         "index.html: missing image lost.png",
     ])  # fmt: skip
+
+
+def test_the_html_checker_finds_gallery_pages_without_a_picture(tmp_path):
+    check = runpy.run_path(str(DOCS / "check_html.py"))["check"]
+    gallery = tmp_path / "auto_examples"
+    gallery.mkdir()
+    (gallery / "index.html").write_text("<h1>Gallery</h1>")
+    (gallery / "drawn.html").write_text('<img src="../_images/sphx_glr_drawn_001.png">')
+    (gallery / "printed.html").write_text("<pre>only text</pre>")
+    (tmp_path / "_images").mkdir()
+    (tmp_path / "_images" / "sphx_glr_drawn_001.png").write_bytes(b"")
+    assert check(tmp_path) == ["auto_examples/printed.html: the example shows no picture"]
