@@ -6,6 +6,7 @@ the PyData theme.  Build: ``uv run --group docs sphinx-build -W -b html docs doc
 from __future__ import annotations
 
 import os
+import runpy
 import sys
 import tempfile
 from pathlib import Path
@@ -18,6 +19,11 @@ sys.path.insert(0, str(ROOT / "examples"))  # the examples import their _common 
 # the figures they leave open
 os.environ.setdefault("GRADMIX_EXAMPLES_OUT", tempfile.mkdtemp(prefix="gradmix-docs-"))
 os.environ.pop("GRADMIX_FULL", None)  # quick sizes, as in the test suite
+
+# the benchmarks page's picture, drawn from the recorded figures at every build
+_plots = runpy.run_path(str(ROOT / "benchmarks" / "plot_results.py"))
+_plots["DEFAULT_OUT"].parent.mkdir(parents=True, exist_ok=True)
+_plots["draw"](_plots["read"]()).savefig(_plots["DEFAULT_OUT"], dpi=100, bbox_inches="tight")
 
 project = "gradmix"
 author = "the gradmix developers"

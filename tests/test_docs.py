@@ -70,3 +70,14 @@ def test_the_html_checker_finds_gallery_pages_without_a_picture(tmp_path):
     (tmp_path / "_images").mkdir()
     (tmp_path / "_images" / "sphx_glr_drawn_001.png").write_bytes(b"")
     assert check(tmp_path) == ["auto_examples/printed.html: the example shows no picture"]
+
+
+def test_the_recorded_benchmark_figures_name_their_machine_and_draw():
+    plots = runpy.run_path(str(DOCS.parent / "benchmarks" / "plot_results.py"))
+    rows = plots["read"]()
+    assert {r["panel"] for r in rows} == set(plots["PANELS"])
+    for r in rows:
+        assert r["machine"] and r["date"].startswith("2026-") and r["command"].startswith("uv run")
+        assert float(r["low"]) <= float(r["value"]) <= float(r["high"]), r
+    fig = plots["draw"](rows)
+    assert len(fig.axes) == len(plots["PANELS"])
