@@ -33,7 +33,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from gradmix.mixture.arrays import to_host
-from gradmix.mixture.covariance import DEFAULT_SELECTION, MODELS, get_model, plot_style
+from gradmix.mixture.covariance import (
+    DEFAULT_SELECTION,
+    MODELS,
+    PRIOR_SELECTION,
+    get_model,
+    plot_style,
+)
 from gradmix.mixture.em_estimator import EMMixtureBase
 from gradmix.mixture.families import MixtureFamily, family_for
 from gradmix.mixture.gaussian_mixture import GaussianMixture
@@ -208,7 +214,9 @@ def select_model(
         numpy, any array-API array or a Dask array.
     n_components : iterable of int, default=range(1, 10)
     covariance_types : iterable of str, optional
-        Default: mclust's fourteen models (``E`` and ``V`` for 1-D data).
+        Default: mclust's fourteen models (``E`` and ``V`` for 1-D data); with
+        a ``prior``, the ten mclust fits with one, as its ``Mclust(X, prior =
+        priorControl())`` does (EVE, VEE, VVE and EVV take the prior when named).
     criterion : {"bic", "aic", "icl"}, default="bic"
         Lower is better for all three (see the module docstring).
     n_init : int, default=1
@@ -256,7 +264,8 @@ def select_model(
     ks = [int(k) for k in n_components]
     Xv = X if hasattr(X, "shape") else np.asarray(X)  # Dask and GPU arrays stay as they are
     if covariance_types is None:
-        covariance_types = DEFAULT_SELECTION[min(_dimension(Xv), 2)]
+        grid = DEFAULT_SELECTION if kwargs.get("prior") is None else PRIOR_SELECTION
+        covariance_types = grid[min(_dimension(Xv), 2)]
     types = list(covariance_types)
     fams = [families] if isinstance(families, str | MixtureFamily) else list(families)
     if not ks or not types or not fams:

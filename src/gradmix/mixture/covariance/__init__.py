@@ -41,6 +41,7 @@ __all__ = [
     "CovarianceModel",
     "DEFAULT_COVARIANCE",
     "DEFAULT_SELECTION",
+    "PRIOR_SELECTION",
     "FULL",
     "LOG_2PI",
     "free_parameters",
@@ -75,6 +76,8 @@ FULL = MODELS["full"]
 
 #: select_model's default models: mclust's, by the data's dimension
 DEFAULT_SELECTION = {1: ("E", "V"), 2: MCLUST_NAMES}
+#: the same with a conjugate prior: those mclust fits with one (its ``Mclust(X, prior = ...)``)
+PRIOR_SELECTION = {1: ("E", "V"), 2: tuple(n for n in MCLUST_NAMES if MODELS[n].mclust_prior)}
 
 
 def plot_style(covariance_type: str) -> tuple[str, Any]:

@@ -144,6 +144,9 @@ class CovarianceModel(ABC):
     prior_scalar_scale: ClassVar[bool] = False
     #: mclust's name for one component of the family, where the models coincide
     one_component_letters: ClassVar[str] = "XXX"
+    #: False for the models mclust fits no conjugate prior to (EVE, VEE, VVE, EVV; here
+    #: they take VVV's form): select_model leaves them out of its default grid with a prior
+    mclust_prior: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         if not self.name:

@@ -24,6 +24,7 @@ class EVE(FullFamily):
     letters = "EVE"
     marker = "D"
     description = "ellipsoidal, equal volume and orientation"
+    mclust_prior = False  # mclust has no conjugate prior for this model
 
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,
                  trace: Any = None) -> np.ndarray:  # fmt: skip

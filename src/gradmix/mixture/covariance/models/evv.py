@@ -17,6 +17,7 @@ class EVV(FullFamily):
     letters = "EVV"
     marker = "v"
     description = "ellipsoidal, equal volume"
+    mclust_prior = False  # mclust has no conjugate prior for this model
 
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,
                  trace: Any = None) -> np.ndarray:  # fmt: skip

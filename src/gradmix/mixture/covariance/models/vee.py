@@ -17,6 +17,7 @@ class VEE(FullFamily):
     letters = "VEE"
     marker = "*"
     description = "ellipsoidal, equal shape and orientation"
+    mclust_prior = False  # mclust has no conjugate prior for this model
 
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,
                  trace: Any = None) -> np.ndarray:  # fmt: skip

@@ -18,6 +18,7 @@ class VVE(FullFamily):
     letters = "VVE"
     marker = "d"
     description = "ellipsoidal, equal orientation"
+    mclust_prior = False  # mclust has no conjugate prior for this model
 
     def estimate(self, W: Any, nk: np.ndarray, n_features: int, previous: Any = None,
                  trace: Any = None) -> np.ndarray:  # fmt: skip
