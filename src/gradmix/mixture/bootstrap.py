@@ -279,7 +279,12 @@ def bootstrap_lrt(X: Any, covariance_type: str, *, n_boot: int = 999, level: flo
     random_state : int, Generator, RandomState or None
         Seeds the fits' starts and the replicates.
     n_jobs : int, optional
-        Threads for the replicates (default one: run in turn).
+        Threads for the replicates (default one: run in turn).  Threads pay
+        off from a few thousand rows (two threads: 2.0× on 6 000 × 3); on
+        small data each EM step is many small numpy calls that hold the GIL,
+        and two threads were slower than one on iris (10.1 s against 8.0 s
+        for 99 replicates of VEV, G = 1..3): there a Dask cluster of
+        processes (``executor``) parallelises.
     executor : concurrent.futures.Executor, optional
         Where the replicates run instead, e.g. ``distributed.Client.get_executor()``.
     **fit_params
