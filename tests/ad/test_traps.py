@@ -19,14 +19,11 @@ VALUE_DEPENDENT = {
     "sort": lambda x: np.sum(np.sort(x) * np.arange(3.0)),
     "argsort": lambda x: np.sum(x[np.argsort(x)] * np.arange(3.0)),
     "round": lambda x: np.sum(np.round(x) * x),
-    "floor": lambda x: np.sum(np.floor(x) * x),
     "astype_int": lambda x: np.sum(x.astype(int) * x),
     "argmax_index": lambda x: x[np.argmax(x)],
     "argmin_take": lambda x: np.take(x, np.argmin(x)) * 2.0,
     "mask": lambda x: np.sum(x[x > 0]),
     "nonzero": lambda x: np.sum(x[np.nonzero(x > 0)]),
-    "where_condition": lambda x: np.sum(np.where(x > 0, x, -2 * x)),
-    "max": lambda x: np.max(x) * x[0],
     "median": lambda x: np.median(x),
     "if": lambda x: x[0] * 2 if x[0] > 0 else x[0],
 }
@@ -43,6 +40,38 @@ def test_compile_refuses_value_dependent_decisions(name, point):
     for x in (X0, X1):
         g = gm.grad(f)(x)
         np.testing.assert_allclose(g, numerical_jacobian(f, (x,), 0), rtol=1e-6, atol=1e-8)
+
+
+# choices numpy makes as operations: compiled into the program and recomputed at every
+# call (JAX's jit compiles these too), with the derivative rules' choices recorded alike
+CHOICES_AS_OPERATIONS = {
+    "floor": lambda x: np.sum(np.floor(x) * x),
+    "where_condition": lambda x: np.sum(np.where(x > 0, x, -2 * x)),
+    "where_of_a_square": lambda x: np.sum(np.where(x**2 > 2.0, np.sin(x), np.cos(x))),
+    "max": lambda x: np.max(x) * x[0],
+    "max_of_rows": lambda x: np.sum(np.max(np.outer(x, x), axis=1)),
+    "min": lambda x: np.min(x**2) + x[1],
+    "abs": lambda x: np.sum(np.abs(x) * x),
+    "relu": lambda x: np.sum(np.maximum(x, 0.0) ** 2),
+    "fmin": lambda x: np.sum(np.fmin(x, 1.0) * x),
+    "logsumexp": lambda x: gm.logsumexp(3.0 * x),
+    "mask_product": lambda x: np.sum(x * (x > 0.5)),
+    "sign": lambda x: np.sum(np.sign(x) * x**2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHOICES_AS_OPERATIONS))
+@pytest.mark.parametrize("traced, other", [(X0, X1), (X1, X0)], ids=["x0", "x1"])
+def test_compile_records_choices_as_operations_of_the_program(name, traced, other):
+    """Traced at one point, the program is right at the other, where every choice comes
+    out differently: value and gradient equal eager mode's and central differences."""
+    f = CHOICES_AS_OPERATIONS[name]
+    vg = gm.compile(f, traced)
+    for x in (other, traced):
+        value, grad = vg(x)
+        np.testing.assert_allclose(value, f(x), rtol=1e-12)
+        np.testing.assert_allclose(grad, gm.grad(f)(x), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(grad, numerical_jacobian(f, (x,), 0), rtol=1e-6, atol=1e-8)
 
 
 VALUE_INDEPENDENT = {

@@ -14,9 +14,14 @@ fused into the expressions that use them.  The text is generated only from the
 package's own graph (primitive names, numbers, and references into a table of
 constants) and ``exec``-ed once; user text never reaches it.
 
-Only primitives whose derivative rules do not branch on values can be
-compiled (see :data:`COMPILABLE`); value-dependent Python control flow raises
-an error that points to eager :func:`gradmix.grad`.
+Only primitives whose derivative rules do not branch on values in Python can
+be compiled (see :data:`COMPILABLE`).  Choices by the values that numpy
+expresses as operations — comparisons, ``np.where``'s condition, which entry
+is the maximum, the sign in ``abs`` — are recorded as operations of the
+program with no derivative, so they are recomputed at every call, as JAX's
+``jit`` does.  Python control flow on traced values (``if x > 0:``) and
+orderings (``np.sort``, ``argmax``) raise an error that points to eager
+:func:`gradmix.grad`.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from gradmix.ad.errors import NotCompilableError, call_traced
 from gradmix.ad.pytree import flatten, unflatten
 from gradmix.ad.reverse import Node, NodeArray, backward
 from gradmix.ad.rules import elementwise, linalg, reductions, shape
-from gradmix.ad.tracer import Primitive, Tracer, new_level, pack
+from gradmix.ad.tracer import Primitive, Tracer, new_level, pack, stop_gradient_p, strip
 
 __all__ = ["Graph", "trace", "compile", "COMPILABLE", "NotCompilableError"]
 
@@ -62,7 +67,9 @@ COMPILABLE: set[Primitive] = set(INFIX) | set(FUNC) | {
 } | {
     shape.getitem_p, shape.untake_p, shape.reshape_p, shape.transpose_p, shape.broadcast_to_p,
     shape.linear_map_p, shape.trailing_map_p, shape.astype_p, shape.concatenate_p,
-    elementwise.where_p, reductions.sum_p,
+    elementwise.where_p, elementwise.select_p, elementwise.abs_p, reductions.sum_p,
+    reductions.max_p, reductions.min_p, _p(np.maximum), _p(np.minimum), _p(np.fmax),
+    _p(np.fmin),
     reductions.cumsum_p, linalg.matmul_p, linalg.einsum_p, linalg.solve_p, linalg.inv_p,
     linalg.det_p, linalg.logabsdet_p, linalg.sign_det_p, linalg.cholesky_p,
 }  # fmt: skip
@@ -79,6 +86,7 @@ class TraceNode(Node):
 
     __slots__ = ()
     fixed_program = True
+    records_choices = True
 
     def __new__(cls, value: Any, *args: Any, **kwargs: Any) -> TraceNode:
         return object.__new__(TraceNodeArray if np.ndim(value) else cls)
@@ -114,6 +122,20 @@ class TraceNode(Node):
             raise NotCompilableError(_COMPLEX)
         # keep the symbolic arguments: the reverse sweep then records its rules too
         return TraceNode(ans, lvl, prim, list(args), kwargs, tuple(parents))
+
+    def process_nondiff(self, prim: Primitive, args: Sequence[Any],
+                        kwargs: dict[str, Any]) -> Any:  # fmt: skip
+        """A comparison, ``sign``, ``isnan``, ``stop_gradient``, ...: an operation of the
+        program (recomputed at every call) with no derivative, so no parents."""
+        if any(type(a) is EntrywiseInput for a in args):
+            raise _WholeArrayUse
+        lvl = self._level
+        args = [_frozen(a) for a in args]
+        vals = [a._value if isinstance(a, Node) and a._level == lvl else strip(a) for a in args]
+        ans = prim.impl(*vals, **kwargs)
+        if np.iscomplexobj(ans):
+            raise NotCompilableError(_COMPLEX)
+        return TraceNode(ans, lvl, prim, args, kwargs, ())
 
     def rule_args(self) -> tuple[Any, Sequence[Any]]:
         return self, self.args
@@ -259,7 +281,7 @@ class Graph:
             nm = names[id(node)]
             label = f"{nm} = {node_label(node)}"
             lines.append(f'  "{nm}" [label="{label}"];')
-            for _, parent in node.parents:
+            for parent in _dependencies(node):
                 lines.append(f'  "{names[id(parent)]}" -> "{nm}";')
         for k, out in enumerate(self.outputs):
             if isinstance(out, Node) and id(out) in names:
@@ -274,6 +296,15 @@ def node_label(node: Node) -> str:
     prim = node.prim
     assert prim is not None
     return INFIX.get(prim) or FUNC.get(prim) or str(prim.name).replace("np.", "")
+
+
+def _dependencies(node: Node) -> list[Node]:
+    """The nodes ``node`` reads: its differentiable parents, and the recorded arguments of
+    an operation with no derivative (a comparison reads its operands)."""
+    deps = [parent for _, parent in node.parents]
+    if not node.parents:
+        deps += [a for a in node.args if isinstance(a, Node) and a._level == node._level]
+    return deps
 
 
 def _schedule(outputs: list[Any], inputs: list[Any]) -> list[Node]:
@@ -293,7 +324,7 @@ def _schedule(outputs: list[Any], inputs: list[Any]) -> list[Node]:
                 continue
             seen.add(id(node))
             stack.append((node, True))
-            for _, parent in reversed(node.parents):
+            for parent in reversed(_dependencies(node)):
                 if id(parent) not in seen:
                     stack.append((parent, False))
     return order
@@ -316,7 +347,7 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False
     consts: list[Any] = []
     uses: dict[int, int] = {}
     for node in graph.nodes:
-        for _, parent in node.parents:
+        for parent in _dependencies(node):
             uses[id(parent)] = uses.get(id(parent), 0) + 1
     for out in graph.outputs:
         uses[id(out)] = uses.get(id(out), 0) + 2  # outputs are never inlined
@@ -343,6 +374,9 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False
         prim = node.prim
         assert prim is not None
         traced = dict(node.parents)
+        if not node.parents:  # an operation with no derivative reads its recorded operands
+            traced = {i: a for i, a in enumerate(node.args) if isinstance(a, Node)
+                      and a._level == node._level}  # fmt: skip
         args = [ref(traced[i]) if i in traced else const(a) for i, a in enumerate(node.args)]
         arg_values = [a._value if isinstance(a, Node) else a for a in node.args]
         scalar = np.ndim(node._value) == 0
@@ -369,6 +403,12 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False
             expr = f"np.reshape({args[0]}, {node.kwargs['shape']!r})"
         elif prim is shape.transpose_p:
             expr = f"np.transpose({args[0]}, {node.kwargs['axes']!r})"
+        elif prim is elementwise.select_p:
+            expr = f"np.where({', '.join(args)})"
+        elif prim is stop_gradient_p:
+            expr = args[0]
+        elif prim.nondiff and isinstance(prim.impl, np.ufunc) and not node.kwargs:
+            expr = f"np.{prim.impl.__name__}({', '.join(args)})"
         else:
             kw = ", ".join(f"{k}={const(v)}" for k, v in node.kwargs.items())
             pref = const(prim.impl)

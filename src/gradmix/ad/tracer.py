@@ -41,7 +41,7 @@ from gradmix.ad.pytree import flatten, unflatten
 
 __all__ = [
     "Primitive", "PerArgRules", "SequenceMethods", "TracedDType", "Tracer", "bind", "ndim_of",
-    "new_level", "pack", "reads_values", "strip",
+    "new_level", "pack", "reads_values", "strip", "constant", "stop_gradient_p",
 ]  # fmt: skip
 
 
@@ -165,6 +165,10 @@ class Primitive:
             f"{argnum}; register one with gm.def{'jvp' if mode == 'JVP' else 'vjp'}"
             f"({self.name}, ...) or keep that argument out of the differentiated path"
         )
+
+
+#: the identity with no derivative: :func:`constant` inside a recorded program
+stop_gradient_p = Primitive(lambda x: x, "stop_gradient", nondiff=True)
 
 
 class PerArgRules(dict[int, Any]):
@@ -299,6 +303,17 @@ def _flattened(prim: Primitive, tree: Any, counts: list[int]) -> Primitive:
     return flat
 
 
+def constant(x: Any) -> Any:
+    """``x`` as a constant of differentiation, for derivative rules that choose by the
+    values (which entry is the maximum, the sign of ``x``): its plain value, or, in a
+    program being recorded (``records_choices``), an operation of that program that
+    recomputes the value at every call and passes no derivative."""
+    p = pack(x)
+    if isinstance(p, Tracer) and p.records_choices:
+        return bind(stop_gradient_p, (p,), {})
+    return strip(x)
+
+
 def strip(x: Any) -> Any:
     """The plain value under any number of tracer levels."""
     while isinstance(x, Tracer):
@@ -335,6 +350,10 @@ class Tracer:
     #: replayed by :func:`gradmix.compile`, a global sparsity pattern): nothing may read
     #: their values
     fixed_program = False
+    #: True for tracers that record a program (:func:`gradmix.compile`): value-dependent
+    #: choices (comparisons, ``np.where``'s condition, which entry is the maximum) become
+    #: operations of that program, recomputed at every call with no derivative
+    records_choices = False
 
     def reads_values_error(self, what: str) -> Exception:
         """The error for ``what`` reading the values of a ``fixed_program`` tracer."""

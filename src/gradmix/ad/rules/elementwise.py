@@ -23,7 +23,7 @@ import scipy.special as sc
 
 from gradmix.ad.core import defjvp, defvjp
 from gradmix.ad.dispatch import register_numpy
-from gradmix.ad.tracer import Primitive, Tracer, bind, reads_values, strip
+from gradmix.ad.tracer import Primitive, Tracer, bind, constant, pack, reads_values, strip
 
 __all__ = ["elementwise", "where", "clip"]
 
@@ -103,13 +103,13 @@ def _nonzero(a: Any) -> Any:
 # transpose under Re(a·b) is g·conj(x)/|x|: not the JVP rule, so a VJP of its own
 def _abs_jvp(g: Any, a: Any, x: Any) -> Any:
     if _real(x):
-        return g * np.sign(strip(x))
+        return g * np.sign(constant(x))
     return np.real(np.conjugate(x) * g) / _nonzero(a)
 
 
 def _abs_vjp(a: Any, x: Any) -> Callable[[Any], Any]:
     if _real(x):
-        return lambda g: g * np.sign(strip(x))
+        return lambda g: g * np.sign(constant(x))
     return lambda g: g * np.conjugate(x) / _nonzero(a)
 
 
@@ -117,7 +117,7 @@ def _pick_share(x: Any, y: Any, larger: bool, nan_wins: bool) -> Any:
     """The share of ``maximum``/``minimum``/``fmax``/``fmin``'s derivative that goes to
     ``x``: all of it where ``x`` is the operand returned, half at ties.  ``maximum``
     returns a NaN operand (``nan_wins``), ``fmax`` the other one."""
-    xv, yv = strip(x), strip(y)
+    xv, yv = constant(x), constant(y)
     wins = xv > yv if larger else xv < yv
     share = np.where(wins, 1.0, np.where(xv == yv, 0.5, 0.0))
     if nan_wins:
@@ -129,14 +129,16 @@ def _share(g: Any, share: Any) -> Any:
     """``g * share``, 0 where the share is 0 even if ``g`` is NaN there (the tangent of
     an operand that ``fmax`` dropped for being NaN)."""
     out = g * share
-    return np.where(share == 0, 0.0, out) if np.isnan(strip(out)).any() else out
+    if isinstance(share, Tracer) or np.isnan(strip(out)).any():  # a recorded program: always
+        return np.where(share == 0, 0.0, out)
+    return out
 
 
 _ufunc(np.negative, lambda g, a, x: -g)
 _ufunc(np.positive, lambda g, a, x: g)
-_abs = _ufunc(np.absolute, _abs_jvp)
-_abs.self_adjoint = False
-defvjp(_abs, _abs_vjp)
+abs_p = _ufunc(np.absolute, _abs_jvp)
+abs_p.self_adjoint = False
+defvjp(abs_p, _abs_vjp)
 _ufunc(np.exp, lambda g, a, x: g * a)
 _ufunc(np.exp2, lambda g, a, x: g * a * _LOG2)
 _ufunc(np.expm1, lambda g, a, x: g * (a + 1))
@@ -356,7 +358,7 @@ for _uf in (
 ):  # fmt: skip
     register_numpy(_uf)(Primitive(_uf, f"np.{_uf.__name__}", nondiff=True))
 
-register_numpy(np.fabs)(_abs)
+register_numpy(np.fabs)(abs_p)
 
 
 @register_numpy(np.sinc)
@@ -456,10 +458,25 @@ where_p = elementwise(
 )
 where_p.selects = True
 
+#: ``np.where`` with the condition an operation of a recorded program (its argument 0,
+#: which takes no derivative: its rule's zero cotangent is never used, and the
+#: generated program drops it); elsewhere the condition is a constant (``where_p``)
+select_p = elementwise(
+    lambda cond, x, y: np.where(cond, x, y),
+    lambda g, a, cond, x, y: 0.0 * g,
+    lambda g, a, cond, x, y: np.where(cond, g, 0.0),
+    lambda g, a, cond, x, y: np.where(cond, 0.0, g),
+    name="np.where",
+)
+select_p.selects = True
+
 
 @register_numpy(np.where)
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     """``np.where``; the condition is not differentiated."""
+    c = pack(condition)
+    if x is not None and y is not None and isinstance(c, Tracer) and c.records_choices:
+        return bind(select_p, (c, x, y), {})
     reads_values("np.where's condition", condition)
     if x is None and y is None:
         return np.where(strip(condition))

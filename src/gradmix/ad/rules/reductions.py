@@ -15,7 +15,7 @@ from gradmix.ad.core import defjvp, defvjp
 from gradmix.ad.dispatch import register_numpy, register_ufunc_method
 from gradmix.ad.errors import NoDerivativeRuleError
 from gradmix.ad.rules.shape import broadcast_to, flip, reshape
-from gradmix.ad.tracer import Primitive, Tracer, bind, reads_values, strip
+from gradmix.ad.tracer import Primitive, Tracer, bind, constant, reads_values, strip
 
 __all__ = ["sum_", "amax", "amin", "prod", "cumsum", "cumprod", "logsumexp", "abs2", "flat_root"]
 
@@ -161,9 +161,12 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: An
 # max / min -------------------------------------------------------------------------
 def _extreme_share(ans: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     """Weights spreading the derivative evenly over the entries attaining the extreme."""
-    xv = strip(x)
-    av = strip(ans) if keepdims else np.expand_dims(strip(ans), axes)
-    mask = (xv == av).astype(np.result_type(xv, np.float32))
+    xv = constant(x)
+    av = constant(ans) if keepdims else np.expand_dims(constant(ans), axes)
+    if isinstance(xv, Tracer):  # a recorded program: the tie mask is one of its operations
+        mask = np.where(xv == av, 1.0, 0.0)
+    else:
+        mask = (xv == av).astype(np.result_type(xv, np.float32))
     return mask / np.sum(mask, axis=axes, keepdims=True)
 
 
@@ -310,7 +313,7 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False) -
     keepdims : bool
         Keep reduced axes with length one.
     """
-    m = strip(amax(a, axis=axis, keepdims=True))
+    m = constant(amax(a, axis=axis, keepdims=True))  # the stabiliser: no derivative
     m = np.where(np.isfinite(m), m, 0.0)
     e = np.exp(a - m)
     if b is not None:
