@@ -206,3 +206,33 @@ def test_a_users_except_clause_cannot_swallow_the_retrace():
 
     x = np.array([1.0, 2.0, 3.0])
     np.testing.assert_allclose(gm.compile(f, x)(x)[1], [7.0, 1.0, 1.0])
+
+
+def test_a_long_scalar_chain_compiles_without_deep_nesting():
+    # single-use temporaries were all fused into one expression: 2 000 steps made Python's
+    # parser fail with "too many nested parentheses"
+    def f(x):
+        s = x[0]
+        for i in range(1, len(x)):
+            s = s * 0.999 + x[i] * x[i]
+        return s
+
+    x = np.linspace(-1.0, 1.0, 2000)
+    vg = gm.compile(f, x)
+    value, grad = vg(x + 0.5)
+    ref_value, ref_grad = gm.value_and_grad(f)(x + 0.5)
+    assert value == pytest.approx(ref_value, rel=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-12)
+    direction = np.cos(np.arange(x.size))
+    h = 1e-6
+    central = (f(x + 0.5 + h * direction) - f(x + 0.5 - h * direction)) / (2 * h)
+    assert grad @ direction == pytest.approx(central, rel=1e-6)
+    assert _deepest_nesting(vg.source) <= 2 * gm.ad.codegen.MAX_INLINE_DEPTH + 10
+
+
+def _deepest_nesting(source):
+    deepest = depth = 0
+    for ch in source:
+        depth += (ch == "(") - (ch == ")")
+        deepest = max(deepest, depth)
+    return deepest

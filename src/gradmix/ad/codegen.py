@@ -75,6 +75,10 @@ COMPILABLE: set[Primitive] = set(INFIX) | set(FUNC) | {
 }  # fmt: skip
 
 
+#: single-use scalar temporaries nest at most this deep in one expression (CPython's
+#: parser stops at 200 nested parentheses); deeper chains get named temporaries
+MAX_INLINE_DEPTH = 50
+
 _COMPLEX = (
     "gm.compile and gm.trace handle real values only; use eager gm.grad / gm.value_and_grad "
     "for complex ones"
@@ -352,6 +356,7 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False
     for out in graph.outputs:
         uses[id(out)] = uses.get(id(out), 0) + 2  # outputs are never inlined
     inline: dict[int, str] = {}
+    depth: dict[int, int] = {}  # how deeply an inlined expression nests others
 
     def const(v: Any) -> str:
         if isinstance(v, bool | type(None) | str):
@@ -414,8 +419,11 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False
             pref = const(prim.impl)
             expr = f"{pref}({', '.join(args)}{', ' if kw and args else ''}{kw})"
         if fuse and scalar and uses.get(id(node), 0) == 1:
-            inline[id(node)] = expr
-            continue
+            nested = 1 + max((depth.get(id(a), 0) for a in traced.values()), default=0)
+            if nested <= MAX_INLINE_DEPTH:  # Python's parser refuses deep nesting
+                inline[id(node)] = expr
+                depth[id(node)] = nested
+                continue
         body.append(f"    {names[id(node)]} = {_strip_parens(expr)}")
     outs = [ref(o) if isinstance(o, Node) else const(o) for o in graph.outputs]
     params = ", ".join(graph.params)
