@@ -236,3 +236,28 @@ def _deepest_nesting(source):
         depth += (ch == "(") - (ch == ")")
         deepest = max(deepest, depth)
     return deepest
+
+
+@pytest.mark.parametrize("fuse_chain", [True, False])
+def test_large_programs_reuse_the_names_of_dead_values(monkeypatch, fuse_chain):
+    # CPython slows every call of a function with over 2**16 locals by a second or more;
+    # programs above REUSE_NAMES_ABOVE operations give a dead value's name to a new one
+    monkeypatch.setattr(gm.ad.codegen, "REUSE_NAMES_ABOVE", 10)
+
+    def f(x):
+        s = x[0]
+        for i in range(1, len(x)):
+            s = s * 0.999 + x[i] * x[i] if fuse_chain else np.tanh(s) + np.sin(x[i]) * s
+        v = np.stack([x[0], x[1], x[2]])
+        return s + gm.logsumexp(np.where(v > 0, v, 2 * v)) + np.max(v * s)
+
+    x = np.linspace(-1.0, 1.0, 300)
+    other = np.cos(np.arange(300.0))
+    vg = gm.compile(f, x)
+    value, grad = vg(other)
+    ref_value, ref_grad = gm.value_and_grad(f)(other)
+    assert value == pytest.approx(ref_value, rel=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-15)
+    names = {w for line in vg.source.splitlines() if " = " in line
+             for w in [line.split(" = ")[0].strip()] if w.startswith("w")}  # fmt: skip
+    assert len(names) < len(vg.graph) / 4

@@ -75,6 +75,9 @@ COMPILABLE: set[Primitive] = set(INFIX) | set(FUNC) | {
 }  # fmt: skip
 
 
+#: programs with more operations than this reuse the names of dead values
+REUSE_NAMES_ABOVE = 20_000
+
 #: single-use scalar temporaries nest at most this deep in one expression (CPython's
 #: parser stops at 200 nested parentheses); deeper chains get named temporaries
 MAX_INLINE_DEPTH = 50
@@ -357,6 +360,19 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False
         uses[id(out)] = uses.get(id(out), 0) + 2  # outputs are never inlined
     inline: dict[int, str] = {}
     depth: dict[int, int] = {}  # how deeply an inlined expression nests others
+    # a large program reuses the names of values no longer needed: CPython slows every
+    # call of a function with more than 2**16 local variables by a second or more
+    reuse = len(graph.nodes) > REUSE_NAMES_ABOVE
+    last_read: dict[int, int] = {}
+    if reuse:
+        for k, node in enumerate(graph.nodes):
+            for parent in _dependencies(node):
+                last_read[id(parent)] = k
+        for out in graph.outputs:
+            last_read[id(out)] = len(graph.nodes)  # outputs live to the end
+    in_body = {id(n) for n in graph.nodes}
+    free: list[str] = []
+    pending: dict[int, list[str]] = {}  # names an inlined expression frees where it is used
 
     def const(v: Any) -> str:
         if isinstance(v, bool | type(None) | str):
@@ -375,7 +391,7 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False
         return names[id(node)]
 
     body: list[str] = []
-    for node in graph.nodes:
+    for k, node in enumerate(graph.nodes):
         prim = node.prim
         assert prim is not None
         traced = dict(node.parents)
@@ -418,12 +434,23 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False
             kw = ", ".join(f"{k}={const(v)}" for k, v in node.kwargs.items())
             pref = const(prim.impl)
             expr = f"{pref}({', '.join(args)}{', ' if kw and args else ''}{kw})"
+        released: list[str] = []
+        if reuse:
+            for dep in _dependencies(node):
+                if id(dep) in inline:
+                    released += pending.pop(id(dep), [])
+                elif id(dep) in in_body and last_read.get(id(dep)) == k:
+                    released.append(names[id(dep)])
         if fuse and scalar and uses.get(id(node), 0) == 1:
             nested = 1 + max((depth.get(id(a), 0) for a in traced.values()), default=0)
             if nested <= MAX_INLINE_DEPTH:  # Python's parser refuses deep nesting
                 inline[id(node)] = expr
                 depth[id(node)] = nested
+                pending[id(node)] = released  # freed once the expression is spelt out
                 continue
+        free += released  # the right-hand side is read before the name is bound again
+        if reuse and free:
+            names[id(node)] = free.pop()
         body.append(f"    {names[id(node)]} = {_strip_parens(expr)}")
     outs = [ref(o) if isinstance(o, Node) else const(o) for o in graph.outputs]
     params = ", ".join(graph.params)
@@ -555,7 +582,7 @@ class CompiledFunction:
 entries_p = Primitive(lambda *xs, shape: np.array(xs, dtype=float).reshape(shape), "entries")
 
 # arrays up to this size are first traced entry by entry (the source holds one name each)
-_ENTRYWISE_MAX = 10_000
+_ENTRYWISE_MAX = 50_000
 
 
 def _entrywise_candidate(x: Any) -> bool:
