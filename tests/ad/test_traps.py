@@ -57,6 +57,9 @@ CHOICES_AS_OPERATIONS = {
     "logsumexp": lambda x: gm.logsumexp(3.0 * x),
     "mask_product": lambda x: np.sum(x * (x > 0.5)),
     "sign": lambda x: np.sum(np.sign(x) * x**2),
+    "inside_grad": lambda x: np.sum(
+        gm.grad(lambda y: np.max(y) * np.sum(y**2) + np.sum(np.abs(y)))(x) ** 2
+    ),  # fmt: skip
 }
 
 

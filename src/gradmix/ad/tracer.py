@@ -309,9 +309,11 @@ def constant(x: Any) -> Any:
     program being recorded (``records_choices``), an operation of that program that
     recomputes the value at every call and passes no derivative."""
     p = pack(x)
-    if isinstance(p, Tracer) and p.records_choices:
-        return bind(stop_gradient_p, (p,), {})
-    return strip(x)
+    while isinstance(p, Tracer):  # a recording level anywhere under x decides
+        if p.records_choices:
+            return bind(stop_gradient_p, (p,), {})
+        p = p.value
+    return strip(p)
 
 
 def strip(x: Any) -> Any:
