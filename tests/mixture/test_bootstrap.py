@@ -1,13 +1,11 @@
 """bootstrap_lrt and bootstrap: mclust's mclustBootstrapLRT and MclustBootstrap."""
 
-import csv
 import math
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy.stats import multivariate_normal
 from sklearn.datasets import load_iris
@@ -16,16 +14,12 @@ import gradmix as gm
 from gradmix.datasets import load_old_faithful
 from gradmix.mixture.bootstrap import MCLUST_FITS, run_replicates
 from gradmix.mixture.covariance.models.vve import VVE
+from tests.mixture.mclust_data import data_set, reference_rows
 
 DATA = Path(__file__).with_name("data")
 
 
-def _rows(name):
-    with open(DATA / name) as fh:
-        return list(csv.DictReader(line for line in fh if not line.startswith("#")))
-
-
-LRT = _rows("mclust_bootstrap_lrt.csv")
+LRT = reference_rows("mclust_bootstrap_lrt.csv")
 
 
 def _mclust_lrt(model):
@@ -43,15 +37,7 @@ def test_observed_statistics_are_mclusts(model):
     np.testing.assert_allclose(np.diff(ours.log_likelihoods) * 2, ours.statistic)
 
 
-def _mclust_data(name):
-    if name == "faithful":
-        return load_old_faithful()
-    if name == "iris":
-        return load_iris().data
-    return pd.read_csv(DATA / f"{name}.csv", comment="#").iloc[:, 1:].to_numpy(float)
-
-
-OBSERVED = _rows("mclust_lrt_obs.csv")
+OBSERVED = reference_rows("mclust_lrt_obs.csv")
 # mclust's VVE M-step is not the maximiser (see the next test), and in iris EVE and
 # diabetes VEE its inner iterations take EM along another path to its stopping rule
 # (1e-5 relative), which moves these statistics by up to 1e-3 of themselves
@@ -63,7 +49,7 @@ NOT_MCLUSTS = {("faithful", "VVE"), ("iris", "VVE"), ("diabetes", "VVE"), ("bank
 def test_observed_statistics_are_mclusts_on_four_data_sets(data):
     # every model mclust fits, G = 1..4 against G + 1; Old Faithful repeats rows, where
     # the hierarchical start must break ties as mclust does
-    X = _mclust_data(data)
+    X = data_set(data)
     models = sorted({r["model"] for r in OBSERVED if r["data"] == data})
     assert len(models) >= 13
     for model in models:
@@ -245,7 +231,7 @@ def test_tol_mclust_stops_where_mclust_stops():
     # Not EVE and VVE: their M-steps iterate, and mclust's inner loop stops elsewhere.
     X = load_iris().data
     checked = 0
-    for row in _rows("mclust_loglik.csv"):
+    for row in reference_rows("mclust_loglik.csv"):
         if row["data"] != "iris" or row["model"] in ("EVE", "VVE"):
             continue
         with warnings.catch_warnings():

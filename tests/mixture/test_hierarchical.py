@@ -1,17 +1,14 @@
 """Model-based hierarchical agglomeration (init_params="hc")."""
 
-import csv
 import itertools
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-from sklearn.datasets import load_iris
 
 import gradmix as gm
 from gradmix.datasets import load_old_faithful
 from gradmix.mixture import hierarchical
+from tests.mixture.mclust_data import data_set, reference_rows
 
 
 def vvv_term(rows, alpha, beta=1.0):
@@ -62,27 +59,13 @@ def test_separated_groups_and_duplicates():
         hierarchical.cut(twice, hierarchical.agglomerate(twice), 4)
 
 
-def _mclust_data(name):
-    if name == "faithful":
-        return load_old_faithful()
-    if name == "iris":
-        return load_iris().data
-    frame = pd.read_csv(Path(__file__).with_name("data") / f"{name}.csv", comment="#")
-    return frame.iloc[:, 1:].to_numpy(float)
-
-
-def _mclust_trees():
-    with open(Path(__file__).with_name("data") / "mclust_hc.csv") as fh:
-        return list(csv.DictReader(line for line in fh if not line.startswith("#")))
-
-
 @pytest.mark.parametrize("data", ["faithful", "iris", "diabetes", "banknote"])
 def test_the_tree_is_mclusts(data):
     # mclust's hclass(hc(X, "VVV", use = "SVD"), 2:9) (provenance in the file).  Old
     # Faithful repeats 16 rows: mclust starts them apart and breaks the exact ties
     # between them by its order of groups; merging them first gave another tree
-    X = _mclust_data(data)
-    for case in (c for c in _mclust_trees() if c["data"] == data):
+    X = data_set(data)
+    for case in (c for c in reference_rows("mclust_hc.csv") if c["data"] == data):
         theirs = np.array(case["labels"].split(), dtype=int)
         ours = hierarchical.hierarchical_labels(X, int(case["G"]))
         assert len(np.unique(ours)) == int(case["G"])
