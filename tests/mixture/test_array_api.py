@@ -1,8 +1,8 @@
 """Array-API inputs: same results as numpy, in the input's namespace.
 
-They run on array-api-strict and, where PyTorch is installed, on CPU tensors
-too (CI installs PyTorch's CPU build where the machine keeps its wheel: see
-.ci/run).
+They run on array-api-strict, on JAX's CPU arrays (the dev group has JAX) and,
+where PyTorch is installed, on CPU tensors too (CI installs PyTorch's CPU build
+where the machine keeps its wheel: see .ci/run).
 """
 
 import importlib.util
@@ -17,7 +17,9 @@ from gradmix.mixture.arrays import to_host
 TYPES = ["full", "tied", "diag", "spherical"]
 INITS = ["kmeans", "k-means++", "random", "random_from_data"]
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-NAMESPACES = ["array_api_strict"] + (["torch"] if importlib.util.find_spec("torch") else [])
+NAMESPACES = ["array_api_strict"] + [
+    name for name in ("jax", "torch") if importlib.util.find_spec(name)
+]
 
 
 @pytest.fixture(params=NAMESPACES)
@@ -27,6 +29,14 @@ def xps(request):
         import torch
 
         return torch
+    if request.param == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        # gradmix sums in float64, which JAX offers only with x64 on (see
+        # test_jax_without_x64_is_refused); the data may still be float32
+        jax.config.update("jax_enable_x64", True)
+        return jnp
     return array_api_strict
 
 
@@ -169,3 +179,19 @@ def test_device_model_saves_and_loads(xps, tmp_path):
     m = gm.GaussianMixture(2, random_state=0).fit(xps.asarray(data()))
     loaded = gm.load(m.save(tmp_path / "m.npz"))
     np.testing.assert_allclose(loaded.means_, to_host(m.means_))
+
+
+def test_jax_without_x64_is_refused():
+    """JAX's default silently turns float64 into float32: refused, with the fix named."""
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    before = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", False)
+    try:
+        X = jnp.asarray(data(), dtype=jnp.float32)
+        for model in (gm.GaussianMixture(2), gm.KMeans(2)):
+            with pytest.raises(ValueError, match="jax_enable_x64"):
+                model.fit(X)
+    finally:
+        jax.config.update("jax_enable_x64", before)

@@ -76,6 +76,12 @@ class Namespace:
     def validate(self, X: Any, name: str = "X") -> Any:
         """A 2-D floating array with finite entries (integers become float64)."""
         xp = self.xp
+        if not _has_float64(xp, self.device):
+            raise ValueError(
+                f"{name}'s array library offers no float64 on its device, and gradmix sums "
+                "the statistics in float64 (the data may stay float32); for JAX, run "
+                "jax.config.update('jax_enable_x64', True) first"
+            )
         if X.ndim != 2:
             raise ValueError(f"Expected 2D array, got {X.ndim}D array instead for {name}")
         if not xp.isdtype(X.dtype, "real floating"):
@@ -85,6 +91,17 @@ class Namespace:
         if not bool(xp.all(xp.isfinite(X))):
             raise ValueError(f"Input {name} contains NaN or infinity.")
         return X
+
+
+def _has_float64(xp: Any, where: Any) -> bool:
+    # JAX without x64 "truncates" every float64 request to float32, with a warning
+    info = getattr(xp, "__array_namespace_info__", None)
+    if info is None:
+        return True
+    try:
+        return "float64" in info().dtypes(device=where, kind="real floating")
+    except (TypeError, ValueError):  # a library whose info knows no such device
+        return True
 
 
 def validated(X: Any, n_features: int | None = None, estimator: str = "") -> tuple[Namespace, Any]:
