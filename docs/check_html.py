@@ -1,11 +1,13 @@
 """Check a built site: every internal link reaches a page (and its anchor), every
-image exists, every gallery example's page shows the picture it drew.
+image exists, every gallery example's page shows the picture it drew, and the
+search page has an index that knows the pages and the public names.
 
 Usage: ``python docs/check_html.py docs/_build/html``; exit 1 with one line per
 problem."""
 
 from __future__ import annotations
 
+import json
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
@@ -73,12 +75,40 @@ def check(root: Path) -> list[str]:
     return problems
 
 
+#: words the search index must know (Sphinx stores them stemmed, in lower case)
+SEARCH_TERMS = ("gaussianmixtur", "jacobian", "hessian", "bic", "dask")
+#: pages Sphinx writes without a source, which its index never lists
+UNINDEXED = {"genindex", "py-modindex", "search", "_static/webpack-macros"}
+
+
+def check_search(root: Path) -> list[str]:
+    """The problems of the search page under ``root``: no page, no index, an index
+    that does not cover every page or lacks one of :data:`SEARCH_TERMS`."""
+    page, index = root / "search.html", root / "searchindex.js"
+    if not page.exists() or not index.exists():
+        return ["search.html or searchindex.js is missing"]
+    if "searchindex.js" not in page.read_text(encoding="utf-8"):
+        return ["search.html does not load searchindex.js"]
+    text = index.read_text(encoding="utf-8").strip()
+    prefix, suffix = "Search.setIndex(", ")"
+    if not (text.startswith(prefix) and text.endswith(suffix)):
+        return ["searchindex.js is not a Sphinx search index"]
+    data = json.loads(text[len(prefix) : -len(suffix)])
+    problems = [f"the search index lacks {t!r}" for t in SEARCH_TERMS if t not in data["terms"]]
+    pages = {p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.html")}
+    unbuilt = sorted(set(data["docnames"]) - pages)
+    problems += [f"the search index names a page that was not built: {d}" for d in unbuilt]
+    unindexed = sorted(pages - set(data["docnames"]) - UNINDEXED)
+    problems += [f"the search index does not cover {d}.html" for d in unindexed]
+    return problems
+
+
 def main() -> int:
     root = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/_build/html")
     if not (root / "index.html").exists():
         print(f"{root}: no index.html (build the site first)")
         return 1
-    problems = check(root)
+    problems = check(root) + check_search(root)
     for p in problems:
         print(p)
     print(f"{root}: {len(problems)} problems in {sum(1 for _ in root.rglob('*.html'))} pages")

@@ -2,6 +2,7 @@
 docstring, and the built-site checker finds broken links and images."""
 
 import importlib
+import json
 import re
 import runpy
 from pathlib import Path
@@ -81,3 +82,19 @@ def test_the_recorded_benchmark_figures_name_their_machine_and_draw():
         assert float(r["low"]) <= float(r["value"]) <= float(r["high"]), r
     fig = plots["draw"](rows)
     assert len(fig.axes) == len(plots["PANELS"])
+
+
+def test_the_html_checker_finds_a_search_page_that_cannot_search(tmp_path):
+    check_search = runpy.run_path(str(DOCS / "check_html.py"))["check_search"]
+    assert check_search(tmp_path) == ["search.html or searchindex.js is missing"]
+    (tmp_path / "search.html").write_text('<script src="searchindex.js"></script>')
+    (tmp_path / "index.html").write_text("<h1>home</h1>")
+    (tmp_path / "orphan.html").write_text("<h1>not indexed</h1>")
+    terms = {"gaussianmixtur": 0, "jacobian": 0, "hessian": 0, "bic": 0}
+    index = {"docnames": ["index", "gone"], "terms": terms}
+    (tmp_path / "searchindex.js").write_text(f"Search.setIndex({json.dumps(index)})")
+    assert sorted(check_search(tmp_path)) == sorted([
+        "the search index lacks 'dask'",
+        "the search index names a page that was not built: gone",
+        "the search index does not cover orphan.html",
+    ])  # fmt: skip
