@@ -162,6 +162,22 @@ def test_kink_conventions():
         assert gm.grad(lambda x: np.sqrt(x))(0.0) == np.inf
 
 
+def test_row_extremes_share_ties_only_in_their_rows():
+    # row 0 has a three-way tie for its minimum, row 1 none: only row 0 shares
+    x = np.array([[2.0, 1.0, 1.0, 1.0], [4.0, 3.0, 0.5, 7.0]])
+    w = np.array([1.0, 10.0])
+
+    def f(x):
+        return w @ np.min(x, axis=1) ** 2
+
+    expected = np.array([[0, 2 / 3, 2 / 3, 2 / 3], [0, 0, 10.0, 0]])
+    np.testing.assert_allclose(gm.grad(f)(x), expected)
+    np.testing.assert_allclose(gm.jacfwd(f)(x), expected)
+    # second order, forward over reverse: H·1 of the squared minima
+    hv = gm.hvp(f, x, np.ones_like(x))
+    np.testing.assert_allclose(hv, [[0, 2 / 3, 2 / 3, 2 / 3], [0, 0, 20.0, 0]])
+
+
 def test_jacobian_is_jacrev():
     assert gm.jacobian is gm.jacrev
 

@@ -165,9 +165,12 @@ def _extreme_share(ans: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> A
     av = constant(ans) if keepdims else np.expand_dims(constant(ans), axes)
     if isinstance(xv, Tracer):  # a recorded program: the tie mask is one of its operations
         mask = np.where(xv == av, 1.0, 0.0)
-    else:
-        mask = (xv == av).astype(np.result_type(xv, np.float32))
-    return mask / np.sum(mask, axis=axes, keepdims=True)
+        return mask / np.sum(mask, axis=axes, keepdims=True)
+    hits = xv == av
+    counts = np.count_nonzero(hits, axis=axes, keepdims=True)
+    if np.all(counts == 1):  # no ties (the rule): the boolean mask is the share itself
+        return hits
+    return hits / counts
 
 
 def _extreme(fn: Any, name: str) -> Primitive:
