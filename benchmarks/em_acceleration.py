@@ -6,11 +6,11 @@ Fits: Old Faithful and iris (standardised), and four simulated sets whose
 components overlap (2-D and 5-D, 3 000 and 20 000 rows); scikit-learn's four
 covariance types; K = 2, 3, 5.  Each fit runs from one k-means start
 (``init_params="kmeans"``, ``n_init=1``, ``random_state=0``, ``tol``,
-``max_iter=20000``) with ``acceleration=None`` and ``"squarem"``, the best of
-``--repeats`` wall times each.  Prints per fit the E-steps, the times and the
-log-likelihood difference, then the median and worst time ratios, the fits
-where SQUAREM is slower by more than 10 %, and the largest shortfall of its
-log-likelihood relative to plain EM's.
+``max_iter=20000``) with ``acceleration=None`` and ``"squarem"``, one run of
+each in turn, the best of ``--repeats`` wall times each.  Prints per fit the
+E-steps, the times and the log-likelihood difference, then the median and
+worst time ratios, the fits where SQUAREM is slower by more than 10 %, and
+the largest shortfall of its log-likelihood relative to plain EM's.
 """
 
 from __future__ import annotations
@@ -58,6 +58,19 @@ def timed(X: np.ndarray, repeats: int, **kw: object) -> tuple[float, gm.Gaussian
     return best, model
 
 
+def timed_alternately(X: np.ndarray, repeats: int, **kw: object) -> tuple[
+        tuple[float, gm.GaussianMixture], tuple[float, gm.GaussianMixture]]:  # fmt: skip
+    """Plain EM and SQUAREM, one run of each in turn, best of ``repeats`` each (timing
+    one after the other showed whichever ran second up to 15 % slower here)."""
+    plain, fast = (np.inf, None), (np.inf, None)
+    for _ in range(repeats):
+        t, m = timed(X, 1, **kw)
+        plain = min(plain, (t, m), key=lambda p: p[0])
+        t, m = timed(X, 1, acceleration="squarem", **kw)
+        fast = min(fast, (t, m), key=lambda p: p[0])
+    return plain, fast  # type: ignore[return-value]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -72,8 +85,7 @@ def main() -> None:
         for ct in ("full", "tied", "diag", "spherical"):
             for K in (2, 3, 5):
                 kw = {"n_components": K, "covariance_type": ct, "tol": args.tol}
-                t_plain, plain = timed(X, args.repeats, **kw)
-                t_fast, fast = timed(X, args.repeats, acceleration="squarem", **kw)
+                (t_plain, plain), (t_fast, fast) = timed_alternately(X, args.repeats, **kw)
                 L_plain, L_fast = plain.score(X) * len(X), fast.score(X) * len(X)
                 ratios.append(t_plain / t_fast)
                 if t_fast > 1.1 * t_plain:
