@@ -261,3 +261,47 @@ def test_large_programs_reuse_the_names_of_dead_values(monkeypatch, fuse_chain):
     names = {w for line in vg.source.splitlines() if " = " in line
              for w in [line.split(" = ")[0].strip()] if w.startswith("w")}  # fmt: skip
     assert len(names) < len(vg.graph) / 4
+
+
+def test_repeated_operations_are_recorded_once():
+    # sin(x) written twice, and t·t's derivative (g·t from each side): one of each
+    def f(x):
+        return np.sum(np.exp(np.sin(x) * np.sin(x)))
+
+    x = np.linspace(0.1, 2.0, 7)
+    vg = gm.compile(f, x)
+    assert vg.source.count("np.sin(") == 1
+    right_sides = [line.split(" = ", 1)[1] for line in vg.source.splitlines() if " = " in line]
+    assert len(right_sides) == len(set(right_sides))
+    y = np.cos(np.arange(7.0))
+    value, grad = vg(y)
+    assert value == pytest.approx(np.sum(np.exp(np.sin(y) ** 2)), rel=1e-14)
+    np.testing.assert_allclose(grad, np.exp(np.sin(y) ** 2) * 2 * np.sin(y) * np.cos(y),
+                               rtol=1e-14)  # fmt: skip
+
+
+def test_broadcast_cotangents_are_summed_before_they_are_negated():
+    # d/dm of Σ exp(X − m): the cotangent of the (4, 200, 3) difference is summed over
+    # the rows before the minus sign, and sum's one-entry cotangent multiplies nothing
+    from gradmix.ad.codegen import node_label
+
+    X = np.random.default_rng(0).normal(size=(200, 3))
+    m = np.linspace(-1.0, 1.0, 12).reshape(4, 3)
+
+    def f(m):
+        return np.sum(np.exp(X[None] - m[:, None, :]))
+
+    vg = gm.compile(f, m)
+    small = {node_label(n): np.size(n._value) for n in vg.graph.nodes
+             if node_label(n) in ("negative", "*")}  # fmt: skip
+    assert small == {"negative": 12}
+    value, grad = vg(m + 0.5)
+    exact = -np.exp(X[None] - (m + 0.5)[:, None, :]).sum(axis=1)
+    np.testing.assert_allclose(grad, exact, rtol=1e-13)
+    np.testing.assert_allclose(gm.grad(f)(m + 0.5), exact, rtol=1e-13)
+    # float32 data: a float64 one would widen the product, so it stays
+    X32 = X.astype(np.float32)
+    vg32 = gm.compile(lambda m: np.sum(np.exp(X32[None] - m[:, None, :])), m.astype(np.float32))
+    g32 = vg32(m.astype(np.float32))[1]
+    np.testing.assert_allclose(g32, gm.grad(lambda m: np.sum(np.exp(X32[None] - m[:, None, :])))(
+        m.astype(np.float32)), rtol=1e-6)  # fmt: skip

@@ -27,7 +27,8 @@ orderings (``np.sort``, ``argmax``) raise an error that points to eager
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -88,6 +89,56 @@ _COMPLEX = (
 )
 
 
+#: per recording level, the operations recorded so far by what they compute, so that a
+#: repeated one (x·y twice, from the two sides of x·x's derivative) is recorded once
+_RECORDED: dict[int, dict[Any, TraceNode]] = {}
+
+
+@contextmanager
+def _recording() -> Iterator[int]:
+    """A new level whose repeated operations are recorded once."""
+    with new_level() as level:
+        _RECORDED[level] = {}
+        try:
+            yield level
+        finally:
+            del _RECORDED[level]
+
+
+def _operand_key(a: Any) -> Any:
+    # a node or an array by identity (the table's nodes keep them alive, so ids stay
+    # unique); plain values by type and value; TypeError for anything else
+    if isinstance(a, Node) or type(a) is np.ndarray:
+        return (0, id(a))
+    if isinstance(a, tuple | list):
+        return (1, type(a), tuple(map(_operand_key, a)))
+    if isinstance(a, slice):
+        return (2, _operand_key(a.start), _operand_key(a.stop), _operand_key(a.step))
+    hash(a)
+    return (3, type(a), a)
+
+
+def _operation_key(prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    """What an operation computes, as a dictionary key, or None where that is unclear."""
+    try:
+        return (prim, tuple(map(_operand_key, args)),
+                tuple((k, _operand_key(v)) for k, v in sorted(kwargs.items())))  # fmt: skip
+    except TypeError:
+        return None
+
+
+def _record(node: TraceNode, key: Any) -> TraceNode:
+    table = _RECORDED.get(node._level)
+    if key is not None and table is not None:
+        table[key] = node
+    return node
+
+
+def _recorded(level: int, key: Any) -> TraceNode | None:
+    table = _RECORDED.get(level)
+    return None if key is None or table is None else table.get(key)
+
+
 class TraceNode(Node):
     """A graph node recorded for source transformation: no value-dependent branching."""
 
@@ -124,11 +175,15 @@ class TraceNode(Node):
         folded = _identity_fold(prim, args, lvl)
         if folded is not None:
             return folded
+        key = _operation_key(prim, args, kwargs)
+        done = _recorded(lvl, key)
+        if done is not None:
+            return done
         ans = bind(prim, vals, kwargs)
         if np.iscomplexobj(ans):
             raise NotCompilableError(_COMPLEX)
         # keep the symbolic arguments: the reverse sweep then records its rules too
-        return TraceNode(ans, lvl, prim, list(args), kwargs, tuple(parents))
+        return _record(TraceNode(ans, lvl, prim, list(args), kwargs, tuple(parents)), key)
 
     def process_nondiff(self, prim: Primitive, args: Sequence[Any],
                         kwargs: dict[str, Any]) -> Any:  # fmt: skip
@@ -138,11 +193,15 @@ class TraceNode(Node):
             raise _WholeArrayUse
         lvl = self._level
         args = [_frozen(a) for a in args]
+        key = _operation_key(prim, args, kwargs)
+        done = _recorded(lvl, key)
+        if done is not None:
+            return done
         vals = [a._value if isinstance(a, Node) and a._level == lvl else strip(a) for a in args]
         ans = prim.impl(*vals, **kwargs)
         if np.iscomplexobj(ans):
             raise NotCompilableError(_COMPLEX)
-        return TraceNode(ans, lvl, prim, args, kwargs, ())
+        return _record(TraceNode(ans, lvl, prim, args, kwargs, ()), key)
 
     def rule_args(self) -> tuple[Any, Sequence[Any]]:
         return self, self.args
@@ -166,22 +225,40 @@ def _is_scalar_const(v: Any, c: float) -> bool:
     )
 
 
+def _is_neutral(v: Any, c: float, other: TraceNode) -> bool:
+    """Whether constant ``v`` is ``c`` and combining it with ``other`` changes neither
+    its shape nor its dtype: a scalar, or a one-entry array (the cotangent a sum
+    hands back) that broadcasts into ``other`` and does not widen its dtype."""
+    if _is_scalar_const(v, c):
+        return True
+    value = other._value
+    return (
+        type(v) is np.ndarray
+        and v.size == 1
+        and v.dtype.kind in "fi"
+        and float(v.flat[0]) == c
+        and type(value) is np.ndarray
+        and v.ndim <= value.ndim
+        and np.result_type(v, value) == value.dtype
+    )
+
+
 def _identity_fold(prim: Primitive, args: Sequence[Any], lvl: int) -> Any:
-    """x·1, 1·x, x+0, 0+x, x-0, x/1 and x**1 are x (scalar constants only, so shape and
-    dtype cannot change)."""
+    """x·1, 1·x, x+0, 0+x, x-0, x/1 and x**1 are x (for constants that change neither
+    shape nor dtype: :func:`_is_neutral`)."""
     if len(args) != 2 or prim not in INFIX:
         return None
     a, b = args
     op = INFIX[prim]
     traced_a = isinstance(a, TraceNode) and a._level == lvl
     traced_b = isinstance(b, TraceNode) and b._level == lvl
-    if traced_a and op in ("*", "/", "**") and _is_scalar_const(b, 1.0):
+    if traced_a and op in ("*", "/", "**") and _is_neutral(b, 1.0, a):
         return a
-    if traced_a and op in ("+", "-") and _is_scalar_const(b, 0.0):
+    if traced_a and op in ("+", "-") and _is_neutral(b, 0.0, a):
         return a
-    if traced_b and op == "*" and _is_scalar_const(a, 1.0):
+    if traced_b and op == "*" and _is_neutral(a, 1.0, b):
         return b
-    if traced_b and op == "+" and _is_scalar_const(a, 0.0):
+    if traced_b and op == "+" and _is_neutral(a, 0.0, b):
         return b
     return None
 
@@ -359,20 +436,38 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False
     for out in graph.outputs:
         uses[id(out)] = uses.get(id(out), 0) + 2  # outputs are never inlined
     inline: dict[int, str] = {}
-    depth: dict[int, int] = {}  # how deeply an inlined expression nests others
+    # which scalar values are spelt out inside their one reader's expression, and how
+    # deeply such an expression nests others (Python's parser refuses deep nesting)
+    depth: dict[int, int] = {}
+    reader: dict[int, int] = {}  # a value read once: the position of its reader
+    for k, node in enumerate(graph.nodes):
+        for parent in _dependencies(node):
+            reader[id(parent)] = k
+        if fuse and np.ndim(node._value) == 0 and uses.get(id(node), 0) == 1:
+            nested = 1 + max((depth.get(id(a), 0) for a in _dependencies(node)), default=0)
+            if nested <= MAX_INLINE_DEPTH:
+                depth[id(node)] = nested
     # a large program reuses the names of values no longer needed: CPython slows every
     # call of a function with more than 2**16 local variables by a second or more
     reuse = len(graph.nodes) > REUSE_NAMES_ABOVE
-    last_read: dict[int, int] = {}
+    released_at: dict[int, list[int]] = {}  # statement position -> values dead after it
     if reuse:
+        # a value is read where its reader's statement is, or, for an inlined reader,
+        # where that expression is finally spelt out
+        where = list(range(len(graph.nodes)))
+        for k in range(len(graph.nodes) - 1, -1, -1):
+            if id(graph.nodes[k]) in depth:
+                where[k] = where[reader[id(graph.nodes[k])]]
+        last_read: dict[int, int] = {}
         for k, node in enumerate(graph.nodes):
             for parent in _dependencies(node):
-                last_read[id(parent)] = k
+                last_read[id(parent)] = max(last_read.get(id(parent), -1), where[k])
         for out in graph.outputs:
             last_read[id(out)] = len(graph.nodes)  # outputs live to the end
-    in_body = {id(n) for n in graph.nodes}
+        for node in graph.nodes:
+            if id(node) not in depth and id(node) in last_read:
+                released_at.setdefault(last_read[id(node)], []).append(id(node))
     free: list[str] = []
-    pending: dict[int, list[str]] = {}  # names an inlined expression frees where it is used
 
     def const(v: Any) -> str:
         if isinstance(v, bool | type(None) | str):
@@ -434,21 +529,11 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False
             kw = ", ".join(f"{k}={const(v)}" for k, v in node.kwargs.items())
             pref = const(prim.impl)
             expr = f"{pref}({', '.join(args)}{', ' if kw and args else ''}{kw})"
-        released: list[str] = []
-        if reuse:
-            for dep in _dependencies(node):
-                if id(dep) in inline:
-                    released += pending.pop(id(dep), [])
-                elif id(dep) in in_body and last_read.get(id(dep)) == k:
-                    released.append(names[id(dep)])
-        if fuse and scalar and uses.get(id(node), 0) == 1:
-            nested = 1 + max((depth.get(id(a), 0) for a in traced.values()), default=0)
-            if nested <= MAX_INLINE_DEPTH:  # Python's parser refuses deep nesting
-                inline[id(node)] = expr
-                depth[id(node)] = nested
-                pending[id(node)] = released  # freed once the expression is spelt out
-                continue
-        free += released  # the right-hand side is read before the name is bound again
+        if id(node) in depth:
+            inline[id(node)] = expr
+            continue
+        # the right-hand side is read before the name is bound again
+        free += [names[i] for i in released_at.get(k, ())]
         if reuse and free:
             names[id(node)] = free.pop()
         body.append(f"    {names[id(node)]} = {_strip_parens(expr)}")
@@ -522,7 +607,7 @@ def trace(f: Callable[..., Any], *example_args: Any) -> Graph:
     <BLANKLINE>
     """
     leaves, tree = _prepare(example_args)
-    with new_level() as level:
+    with _recording() as level:
         inputs = [TraceNode(x, level) for x in leaves]
         o_leaves, _ = flatten(call_traced(f, unflatten(tree, inputs)))
         o_leaves = [pack(o) for o in o_leaves]
@@ -603,7 +688,7 @@ def _build(
 def _build_traced(
     f: Callable[..., Any], leaves: list[Any], tree: Any, entrywise: bool
 ) -> tuple[Callable[..., Any], str, Any]:
-    with new_level() as level:
+    with _recording() as level:
         inputs = [
             EntrywiseInput(x, level)
             if entrywise and _entrywise_candidate(x)

@@ -258,10 +258,17 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
                     owned.add(key)
                     continue
             rule = prim.jvps.get(i) if prim.self_adjoint else None
+            reduced = False
             if rule is not None:
                 # one rule serves both modes for elementwise functions: call it
                 # directly rather than through a VJP maker's closure
-                c = rule(g, ans, *args, **kwargs)
+                gi = g
+                if i in prim.scales_cotangent and not scalar:
+                    pshape = shape_of(parent._value)
+                    if pshape != ans_shape or shape_of(g) != pshape:
+                        # c·g summed over broadcast axes is c·(g summed): the sum first
+                        gi, reduced = sum_to_shape(g, pshape, ans_shape), True
+                c = rule(gi, ans, *args, **kwargs)
                 tc = type(c)
                 if scalar and (tc is float or tc is np.float64) and \
                         type(parent._value) in _REAL_SCALARS:  # fmt: skip
@@ -277,7 +284,7 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
                 if maker is None:
                     raise prim.missing_rule(i, "VJP")
                 c = maker(ans, *args, **kwargs)(g)
-            if prim.elementwise:
+            if prim.elementwise and not reduced:  # (a constant factor has no NaN to drop)
                 if dropped_nan:
                     c = _zero_dropped_nan(c, g, ans)
                 pshape = shape_of(parent._value)

@@ -101,7 +101,7 @@ class Primitive:
 
     __slots__ = (
         "impl", "name", "jvps", "vjps", "jvp_joint", "vjp_into", "elementwise", "batched",
-        "nondiff", "self_adjoint", "pytree_args", "selects",
+        "nondiff", "self_adjoint", "pytree_args", "selects", "scales_cotangent",
     )  # fmt: skip
 
     def __init__(
@@ -137,6 +137,10 @@ class Primitive:
         # NaN entry gets cotangent 0, which reverse mode keeps from turning into NaN
         # upstream (see gradmix.ad.reverse.backward)
         self.selects = False
+        # arguments whose elementwise rule multiplies the cotangent by a constant
+        # (x + y, x - y): reverse mode sums a broadcast cotangent down to the
+        # argument's shape first, so the rule runs on the smaller array
+        self.scales_cotangent: frozenset[int] = frozenset()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return bind(self, args, kwargs)

@@ -207,6 +207,7 @@ def angle(z: Any, deg: bool = False) -> Any:
 
 _add = _ufunc(np.add, lambda g, a, x, y: g, lambda g, a, x, y: g)
 _sub = _ufunc(np.subtract, lambda g, a, x, y: g, lambda g, a, x, y: -g)
+_add.scales_cotangent = _sub.scales_cotangent = frozenset({0, 1})
 _mul = _ufunc(np.multiply, lambda g, a, x, y: g * y, lambda g, a, x, y: g * x)
 _div = _ufunc(np.true_divide, lambda g, a, x, y: g / y, lambda g, a, x, y: -g * a / y)
 _pow = _ufunc(np.power, _pow_rule_base, _pow_rule_exp)
