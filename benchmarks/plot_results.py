@@ -26,7 +26,13 @@ PANELS = {
                 "(N = 100 000, d = 32, K = 64; higher is faster)",
     "ad_overhead": "AD: t(value and gradient) / t(function)\n(lower is better)",
     "speedup": "Time to a result: the anchor's / gradmix's\n(higher is faster)",
+    "gradbench": "GradBench evals: t(derivative) / t(objective in numpy), gradmix's best\n"
+                 "of eager and gm.compile (lower is better; log scale)",
 }  # fmt: skip
+
+
+#: panels whose figures span more than an order of magnitude
+LOG_PANELS = {"gradbench"}
 
 
 def read(path: Path = HERE / "recorded.csv") -> list[dict[str, str]]:
@@ -38,7 +44,7 @@ def read(path: Path = HERE / "recorded.csv") -> list[dict[str, str]]:
 def draw(rows: list[dict[str, str]]) -> plt.Figure:
     """One panel per kind of figure: bars at the recorded value, whiskers over the runs'
     range, and the machine and date under each panel."""
-    fig, axes = plt.subplots(len(PANELS), 1, figsize=(9, 11))
+    fig, axes = plt.subplots(len(PANELS), 1, figsize=(9, 15))
     for ax, (panel, title) in zip(axes, PANELS.items(), strict=True):
         mine = [r for r in rows if r["panel"] == panel]
         labels = list(dict.fromkeys(r["label"] for r in mine))
@@ -61,6 +67,8 @@ def draw(rows: list[dict[str, str]]) -> plt.Figure:
         if len(contenders) > 1:
             ax.legend(fontsize=8)
         ax.margins(x=0.15)
+        if panel in LOG_PANELS:
+            ax.set_xscale("log")
     fig.tight_layout()
     return fig
 
