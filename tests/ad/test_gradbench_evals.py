@@ -27,6 +27,7 @@ def test_eval_derivatives_are_exact(case):
     np.testing.assert_allclose(flat(gradmix_compiled(case)()), eager, rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.slow  # JAX compiles each program first
 @pytest.mark.skipif(not importlib.util.find_spec("jax"), reason="JAX is not installed")
 @pytest.mark.parametrize("case", CASES, ids=[c.eval for c in CASES])
 def test_eval_derivatives_equal_jaxs(case):

@@ -17,8 +17,11 @@ from gradmix.mixture.arrays import to_host
 TYPES = ["full", "tied", "diag", "spherical"]
 INITS = ["kmeans", "k-means++", "random", "random_from_data"]
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+# JAX's eager dispatch makes its fits the slowest: they run with the slow tests
 NAMESPACES = ["array_api_strict"] + [
-    name for name in ("jax", "torch") if importlib.util.find_spec(name)
+    pytest.param(name, marks=pytest.mark.slow) if name == "jax" else name
+    for name in ("jax", "torch")
+    if importlib.util.find_spec(name)
 ]
 
 
