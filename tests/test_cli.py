@@ -213,6 +213,7 @@ def test_diff_rejects_anything_outside_the_whitelist(expr, at, needle):
     assert not marker.exists()
 
 
+@pytest.mark.slow  # 12-14 s: starts Python twice / fits the BIC grid
 def test_unknown_subcommand_and_debug(tmp_path):
     assert_user_error(run_subprocess("nonsense"), "invalid choice")
     assert_user_error(run("nonsense"), "invalid choice")
@@ -270,6 +271,7 @@ def test_fit_student_t_and_noise_user_errors(faithful_csv, args, needle):
     assert_user_error(run("fit", str(faithful_csv), "-k", "2", *args), needle)
 
 
+@pytest.mark.slow  # 12-14 s: starts Python twice / fits the BIC grid
 def test_fit_without_k_chooses_model_and_components_by_bic(tmp_path, faithful_csv):
     # mclust's Mclust(faithful) chooses EEE with 3 components; restricted to three models
     # here to keep the test short (the full grid is the same code)

@@ -45,7 +45,12 @@ NOT_MCLUSTS = {("faithful", "VVE"), ("iris", "VVE"), ("diabetes", "VVE"), ("bank
                ("iris", "EVE"), ("diabetes", "VEE")}  # fmt: skip
 
 
-@pytest.mark.parametrize("data", ["faithful", "iris", "diabetes", "banknote"])
+@pytest.mark.parametrize("data", [
+    pytest.param("faithful", marks=pytest.mark.slow),  # 8-12 s each: with the slow tests
+    "iris",
+    "diabetes",
+    pytest.param("banknote", marks=pytest.mark.slow),
+])  # fmt: skip
 def test_observed_statistics_are_mclusts_on_four_data_sets(data):
     # every model mclust fits, G = 1..4 against G + 1; Old Faithful repeats rows, where
     # the hierarchical start must break ties as mclust does

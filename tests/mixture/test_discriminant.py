@@ -130,7 +130,12 @@ def _labelled(name):
     return frame.iloc[:, 1:].to_numpy(float), frame.iloc[:, 0].to_numpy()
 
 
-@pytest.mark.parametrize("case", _mclust_da_cases(), ids=lambda c: f"{c['data']}-{c['type']}")
+@pytest.mark.parametrize("case", [
+    pytest.param(c, id=f"{c['data']}-{c['type']}",
+                 marks=[pytest.mark.slow] if (c["data"], c["type"]) == ("banknote", "MclustDA")
+                 else [])  # 11 s: with the slow tests
+    for c in _mclust_da_cases()
+])  # fmt: skip
 def test_mclustda_and_edda_choose_mclusts_models_and_errors(case):
     # R mclust 6.0.0's MclustDA on a fixed 70 % training split (provenance in the file)
     X, y = _labelled(case["data"])
@@ -165,6 +170,7 @@ def test_cross_validation_refits_the_chosen_model_fold_by_fold(iris):
     assert cv.se_error > 0 and cv.se_brier > 0
 
 
+@pytest.mark.slow  # 10 s
 def test_cross_validation_of_mclustda_is_near_mclusts(iris):
     # R mclust 6.0.0: cvMclustDA(MclustDA(iris[, 1:4], iris$Species), nfold = 10) gives
     # ce = 0.0267 (se 0.0147) and brier 0.018 to 0.021 over seeds 1-3
