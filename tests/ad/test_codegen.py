@@ -134,8 +134,8 @@ def test_control_flow_is_refused_with_a_pointer_to_eager_grad():
 
 
 def test_value_dependent_rules_are_refused():
-    with pytest.raises(gm.NotCompilableError, match="np.sort"):
-        gm.compile(lambda x: np.sum(np.sort(x) * np.arange(3.0)), np.ones(3))
+    with pytest.raises(gm.NotCompilableError, match="np.nonzero"):
+        gm.compile(lambda x: np.sum(x[np.nonzero(x)]), np.ones(3))
     with pytest.raises(gm.NotCompilableError, match="exponent"):
         gm.compile(lambda x, y: x**y, 2.0, 3.0)
 
@@ -305,3 +305,19 @@ def test_broadcast_cotangents_are_summed_before_they_are_negated():
     g32 = vg32(m.astype(np.float32))[1]
     np.testing.assert_allclose(g32, gm.grad(lambda m: np.sum(np.exp(X32[None] - m[:, None, :])))(
         m.astype(np.float32)), rtol=1e-6)  # fmt: skip
+
+
+def test_an_ordering_is_an_operation_of_the_generated_source():
+    src = gm.trace(lambda x: np.sum(np.sort(x) ** 2), np.ones(3)).source()
+    assert "w2 = np.argsort(x1, axis=-1, kind=None)" in src and "w3 = x1[w2]" in src
+
+
+@pytest.mark.parametrize(
+    "f",
+    [lambda x: np.arange(3.0)[np.argmax(x)] * x[0],
+     lambda x: np.sum(np.arange(3.0)[np.argsort(x)] * x)],
+    ids=["scalar_index", "array_index"],
+)  # fmt: skip
+def test_a_plain_array_indexed_by_a_traced_index_points_to_take_along_axis(f):
+    with pytest.raises(TypeError, match=r"np.take_along_axis\(array, index, axis\)"):
+        gm.compile(f, np.ones(3))

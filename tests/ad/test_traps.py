@@ -15,16 +15,12 @@ X0 = np.array([3.2, -1.4, 2.6])
 # a point where every value-dependent decision below comes out differently
 X1 = np.array([-1.7, 2.3, 0.4])
 
+# results whose shape depends on the values, and Python control flow
 VALUE_DEPENDENT = {
-    "sort": lambda x: np.sum(np.sort(x) * np.arange(3.0)),
-    "argsort": lambda x: np.sum(x[np.argsort(x)] * np.arange(3.0)),
-    "round": lambda x: np.sum(np.round(x) * x),
-    "astype_int": lambda x: np.sum(x.astype(int) * x),
-    "argmax_index": lambda x: x[np.argmax(x)],
-    "argmin_take": lambda x: np.take(x, np.argmin(x)) * 2.0,
     "mask": lambda x: np.sum(x[x > 0]),
     "nonzero": lambda x: np.sum(x[np.nonzero(x > 0)]),
-    "median": lambda x: np.median(x),
+    "lexsort": lambda x: np.sum(x[np.lexsort((x,))] * np.arange(3.0)),
+    "take_wrap": lambda x: np.sum(np.take(x, np.argsort(x), mode="wrap") * np.arange(3.0)),
     "if": lambda x: x[0] * 2 if x[0] > 0 else x[0],
 }
 
@@ -57,6 +53,28 @@ CHOICES_AS_OPERATIONS = {
     "logsumexp": lambda x: gm.logsumexp(3.0 * x),
     "mask_product": lambda x: np.sum(x * (x > 0.5)),
     "sign": lambda x: np.sum(np.sign(x) * x**2),
+    "sort": lambda x: np.sum(np.sort(x) * np.arange(3.0)),
+    "argsort": lambda x: np.sum(x[np.argsort(x)] * np.arange(3.0)),
+    "sort_rows": lambda x: np.sum(np.sort(np.outer(x, x - 1.0), axis=1) * np.arange(3.0)),
+    "median": lambda x: np.median(x),
+    "quantile": lambda x: np.quantile(x**3, 0.3),
+    "partition": lambda x: np.sum(np.partition(x, 1)[:2] ** 2),
+    "argmax_index": lambda x: x[np.argmax(x)],
+    "argmin_take": lambda x: np.take(x, np.argmin(x)) * 2.0,
+    "argmax_rows": lambda x: np.sum(
+        np.outer(x, x)[np.arange(3), np.argmax(np.outer(x, x), axis=1)]
+    ),
+    "take_along_axis": lambda x: np.sum(
+        np.take_along_axis(np.outer(x, x), np.argmin(np.outer(x, x), axis=0)[None], axis=0)
+    ),  # fmt: skip
+    "index_of_a_constant": lambda x: np.sum(
+        np.take_along_axis(np.array([1.0, 10.0, 100.0]), np.argsort(x), 0) * x
+    ),  # fmt: skip
+    "round": lambda x: np.sum(np.round(x) * x),
+    "astype_int": lambda x: np.sum(x.astype(int) * x),
+    "digitize": lambda x: np.sum(np.digitize(x, [0.0, 1.0, 3.0]) * x**2),
+    "count_nonzero": lambda x: np.count_nonzero(x > 0) * np.sum(x**2),
+    "any": lambda x: np.sum(np.where(np.any(x > 3.0), x, 2.0 * x)),
     "inside_grad": lambda x: np.sum(
         gm.grad(lambda y: np.max(y) * np.sum(y**2) + np.sum(np.abs(y)))(x) ** 2
     ),  # fmt: skip

@@ -17,11 +17,12 @@ constants) and ``exec``-ed once; user text never reaches it.
 Only primitives whose derivative rules do not branch on values in Python can
 be compiled (see :data:`COMPILABLE`).  Choices by the values that numpy
 expresses as operations — comparisons, ``np.where``'s condition, which entry
-is the maximum, the sign in ``abs`` — are recorded as operations of the
-program with no derivative, so they are recomputed at every call, as JAX's
-``jit`` does.  Python control flow on traced values (``if x > 0:``) and
-orderings (``np.sort``, ``argmax``) raise an error that points to eager
-:func:`gradmix.grad`.
+is the maximum, the sign in ``abs``, ``argmax`` and ``argsort`` and the
+indices they give (so ``np.sort``, ``np.median``) — are recorded as operations
+of the program with no derivative, so they are recomputed at every call, as
+JAX's ``jit`` does.  Python control flow on traced values (``if x > 0:``) and
+results whose shape depends on the values (``x[x > 0]``, ``np.nonzero``) raise
+an error that points to eager :func:`gradmix.grad`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from gradmix.ad.dispatch import numpy_rule
-from gradmix.ad.errors import NotCompilableError, call_traced
+from gradmix.ad.errors import PLAIN_ARRAY_INDEX, NotCompilableError, call_traced
 from gradmix.ad.pytree import flatten, unflatten
 from gradmix.ad.reverse import Node, NodeArray, backward
 from gradmix.ad.rules import elementwise, linalg, reductions, shape
@@ -66,8 +67,9 @@ COMPILABLE: set[Primitive] = set(INFIX) | set(FUNC) | {
     _p(f) for f in (np.negative, np.positive, np.square, np.reciprocal, np.cbrt, np.exp2,
                     np.deg2rad, np.rad2deg, np.conjugate, np.logaddexp, np.logaddexp2)  # fmt: skip
 } | {
-    shape.getitem_p, shape.untake_p, shape.reshape_p, shape.transpose_p, shape.broadcast_to_p,
-    shape.linear_map_p, shape.trailing_map_p, shape.astype_p, shape.concatenate_p,
+    shape.getitem_p, shape.untake_p, shape.gather_p, shape.scatter_p, shape.reshape_p,
+    shape.transpose_p, shape.broadcast_to_p, shape.linear_map_p, shape.trailing_map_p,
+    shape.astype_p, shape.concatenate_p,
     elementwise.where_p, elementwise.select_p, elementwise.abs_p, reductions.sum_p,
     reductions.max_p, reductions.min_p, _p(np.maximum), _p(np.minimum), _p(np.fmax),
     _p(np.fmin),
@@ -165,7 +167,9 @@ class TraceNode(Node):
         for i, a in enumerate(args):
             if isinstance(a, Node) and a._level == lvl:
                 vals[i] = a._value
-                parents.append((i, a))
+                # an integer operand (an index chosen by argmax) is read, not differentiated
+                if np.result_type(a._value).kind in "fc":
+                    parents.append((i, a))
         from gradmix.ad.tracer import bind
 
         if prim is _p(np.power) and any(i == 1 for i, _ in parents):
@@ -267,6 +271,11 @@ class TraceNodeArray(TraceNode, NodeArray):
     """A :class:`TraceNode` holding an array."""
 
     __slots__ = ()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if np.result_type(self._value).kind in "iu":  # an index
+            raise NotCompilableError(PLAIN_ARRAY_INDEX)
+        return super().__array__(dtype, copy)
 
 
 class _WholeArrayUse(BaseException):
@@ -383,12 +392,9 @@ def node_label(node: Node) -> str:
 
 
 def _dependencies(node: Node) -> list[Node]:
-    """The nodes ``node`` reads: its differentiable parents, and the recorded arguments of
-    an operation with no derivative (a comparison reads its operands)."""
-    deps = [parent for _, parent in node.parents]
-    if not node.parents:
-        deps += [a for a in node.args if isinstance(a, Node) and a._level == node._level]
-    return deps
+    """The nodes ``node`` reads: its recorded arguments, the differentiable parents among
+    them (a comparison's operands and an integer index are read without a derivative)."""
+    return [a for a in node.args if isinstance(a, Node) and a._level == node._level]
 
 
 def _schedule(outputs: list[Any], inputs: list[Any]) -> list[Node]:
@@ -489,10 +495,8 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False
     for k, node in enumerate(graph.nodes):
         prim = node.prim
         assert prim is not None
-        traced = dict(node.parents)
-        if not node.parents:  # an operation with no derivative reads its recorded operands
-            traced = {i: a for i, a in enumerate(node.args) if isinstance(a, Node)
-                      and a._level == node._level}  # fmt: skip
+        traced = {i: a for i, a in enumerate(node.args)
+                  if isinstance(a, Node) and a._level == node._level}  # fmt: skip
         args = [ref(traced[i]) if i in traced else const(a) for i, a in enumerate(node.args)]
         arg_values = [a._value if isinstance(a, Node) else a for a in node.args]
         scalar = np.ndim(node._value) == 0
@@ -513,6 +517,11 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False
             expr = f"({args[0]} @ {args[1]})"
         elif prim is shape.getitem_p:
             expr = f"{args[0]}[{const(node.kwargs['idx'])}]"
+        elif prim is shape.gather_p:
+            index = list(map(const, node.kwargs["index"]))
+            for k, part in zip(node.kwargs["at"], args[1:], strict=True):
+                index[k] = part
+            expr = f"{args[0]}[{', '.join(index)}]"
         elif prim is entries_p:
             expr = f"np.array([{', '.join(args)}]).reshape({node.kwargs['shape']!r})"
         elif prim is shape.reshape_p and node.kwargs.get("order", "C") == "C":
@@ -523,8 +532,9 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False
             expr = f"np.where({', '.join(args)})"
         elif prim is stop_gradient_p:
             expr = args[0]
-        elif prim.nondiff and isinstance(prim.impl, np.ufunc) and not node.kwargs:
-            expr = f"np.{prim.impl.__name__}({', '.join(args)})"
+        elif prim.nondiff and getattr(np, prim.impl.__name__, None) is prim.impl:
+            kw = "".join(f", {k}={const(v)}" for k, v in node.kwargs.items())
+            expr = f"np.{prim.impl.__name__}({', '.join(args)}{kw})"
         else:
             kw = ", ".join(f"{k}={const(v)}" for k, v in node.kwargs.items())
             pref = const(prim.impl)

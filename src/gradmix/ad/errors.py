@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["NoDerivativeRuleError", "NotCompilableError", "TracerConversionError", "call_traced"]
+__all__ = [
+    "NoDerivativeRuleError", "NotCompilableError", "TracerConversionError", "call_traced",
+    "PLAIN_ARRAY_INDEX",
+]  # fmt: skip
+
+#: a plain numpy array indexed by a traced index (numpy's indexing cannot dispatch)
+PLAIN_ARRAY_INDEX = (
+    "a plain numpy array indexed by a traced index (one computed by argmax or argsort in "
+    "gm.compile, say) is out of gradmix's reach (numpy's indexing and np.take do not hand "
+    "it over): write np.take_along_axis(array, index, axis), with index[:, None] to pick "
+    "rows of a 2-D array"
+)
 
 
 class NoDerivativeRuleError(TypeError):
@@ -33,6 +44,11 @@ def call_traced(f: Callable[..., Any], args: Sequence[Any]) -> Any:
         return f(*args)
     except TracerConversionError:
         raise
+    except IndexError as exc:
+        # numpy's message when a traced scalar is an index of a plain array
+        if "are valid indices" not in str(exc):
+            raise
+        raise TracerConversionError(f"{PLAIN_ARRAY_INDEX} [{exc}]") from exc
     except TypeError as exc:
         if "not supported for the input types" not in str(exc):
             raise

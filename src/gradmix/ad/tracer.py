@@ -41,7 +41,8 @@ from gradmix.ad.pytree import flatten, unflatten
 
 __all__ = [
     "Primitive", "PerArgRules", "SequenceMethods", "TracedDType", "Tracer", "bind", "ndim_of",
-    "new_level", "pack", "reads_values", "strip", "constant", "stop_gradient_p",
+    "new_level", "pack", "reads_values", "records_choices", "strip", "constant",
+    "stop_gradient_p",
 ]  # fmt: skip
 
 
@@ -307,17 +308,26 @@ def _flattened(prim: Primitive, tree: Any, counts: list[int]) -> Primitive:
     return flat
 
 
+def records_choices(*xs: Any) -> bool:
+    """Whether a program is being recorded under any of ``xs`` (a level with
+    ``records_choices`` anywhere in its tower): a choice by their values (``argmax``,
+    ``argsort``, a traced index) is then an operation of that program."""
+    for x in xs:
+        p = pack(x)
+        while isinstance(p, Tracer):
+            if p.records_choices:
+                return True
+            p = p.value
+    return False
+
+
 def constant(x: Any) -> Any:
     """``x`` as a constant of differentiation, for derivative rules that choose by the
     values (which entry is the maximum, the sign of ``x``): its plain value, or, in a
     program being recorded (``records_choices``), an operation of that program that
     recomputes the value at every call and passes no derivative."""
     p = pack(x)
-    while isinstance(p, Tracer):  # a recording level anywhere under x decides
-        if p.records_choices:
-            return bind(stop_gradient_p, (p,), {})
-        p = p.value
-    return strip(p)
+    return bind(stop_gradient_p, (p,), {}) if records_choices(p) else strip(p)
 
 
 def strip(x: Any) -> Any:

@@ -23,7 +23,16 @@ import scipy.special as sc
 
 from gradmix.ad.core import defjvp, defvjp
 from gradmix.ad.dispatch import register_numpy
-from gradmix.ad.tracer import Primitive, Tracer, bind, constant, pack, reads_values, strip
+from gradmix.ad.tracer import (
+    Primitive,
+    Tracer,
+    bind,
+    constant,
+    pack,
+    reads_values,
+    records_choices,
+    strip,
+)
 
 __all__ = ["elementwise", "where", "clip"]
 
@@ -501,8 +510,14 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None, **kwargs: Any) -> Any:
     return bind(clip_p, (a, lo, hi), {})
 
 
+round_p = Primitive(np.round, "np.round", nondiff=True)
+
+
 @register_numpy(np.round, np.around)
 def _round(a: Any, decimals: int = 0) -> Any:
-    """``np.round``: piecewise constant, a plain result (an error in a traced program)."""
+    """``np.round``: piecewise constant, a plain result (in a recorded program an
+    operation of it, with no derivative)."""
+    if records_choices(a):
+        return bind(round_p, (a,), {"decimals": decimals})
     reads_values("np.round", a)
     return np.round(strip(a), decimals)

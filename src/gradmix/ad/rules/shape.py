@@ -6,13 +6,18 @@ Five primitives carry every derivative here: ``getitem`` (gather), ``untake``
 ``diag``, ``sort``, ...) is a composite that builds an index with plain numpy
 and gathers with ``getitem``, so it needs no rule of its own.
 
+In a program being recorded (:func:`gradmix.compile`) an index chosen by the
+values (``argmax``, ``argsort``, hence ``sort``) is itself an operation of the
+program; ``gather`` and ``scatter_add`` take such indices as arguments, so the
+program recomputes them at every call.
+
 JVP rules accept tangents with one leading batch axis (``nb = 1``).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -21,9 +26,18 @@ from gradmix.ad.broadcasting import sum_to_shape
 from gradmix.ad.core import defjvp, defvjp
 from gradmix.ad.dispatch import register_numpy
 from gradmix.ad.errors import NoDerivativeRuleError, TracerConversionError
-from gradmix.ad.tracer import PerArgRules, Primitive, Tracer, bind, reads_values, strip
+from gradmix.ad.tracer import (
+    PerArgRules,
+    Primitive,
+    Tracer,
+    bind,
+    reads_values,
+    records_choices,
+    strip,
+)
 
-__all__ = ["getitem", "untake", "reshape", "transpose", "broadcast_to", "concatenate", "stack"]
+__all__ = ["getitem", "untake", "gather", "reshape", "transpose", "broadcast_to", "concatenate",
+           "stack"]  # fmt: skip
 
 
 def _nb(g: Any, x: Any) -> int:
@@ -149,6 +163,11 @@ getitem_p.vjp_into = _getitem_into
 
 def getitem(x: Any, idx: Any) -> Any:
     """``x[idx]`` for basic, advanced and boolean indices."""
+    tup = _as_tuple(idx)
+    at = tuple(k for k, i in enumerate(tup) if _recorded_integers(i))
+    if at:
+        rest = tuple(None if k in at else _clean_index(i) for k, i in enumerate(tup))
+        return gather(x, rest, at, [tup[k] for k in at])
     return bind(getitem_p, (x,), {"idx": _clean_index(idx)})
 
 
@@ -184,6 +203,48 @@ defvjp(untake_p, lambda ans, x, idx, shape, nb=0: lambda g: _take_batched(g, idx
 def untake(g: Any, idx: Any, shape: tuple[int, ...]) -> Any:
     """Zeros of ``shape`` with ``g`` added at ``idx`` (repeated indices accumulate)."""
     return bind(untake_p, (g,), {"idx": idx, "shape": tuple(shape), "nb": 0})
+
+
+# gather and scatter-add by indices that are operations of a recorded program ---------
+def _recorded_integers(i: Any) -> bool:
+    """Whether ``i`` is an integer index computed by a program being recorded."""
+    return isinstance(i, Tracer) and records_choices(i) and np.result_type(strip(i)).kind in "iu"
+
+
+def _with_parts(index: tuple[Any, ...], at: tuple[int, ...], parts: Sequence[Any]) -> Any:
+    full = list(index)
+    for k, part in zip(at, parts, strict=True):
+        full[k] = part
+    return tuple(full)
+
+
+def _gather_impl(x: Any, *parts: Any, index: tuple[Any, ...], at: tuple[int, ...]) -> Any:
+    return x[_with_parts(index, at, parts)]
+
+
+def _scatter_impl(g: Any, *parts: Any, index: tuple[Any, ...], at: tuple[int, ...],
+                  shape: tuple[int, ...]) -> Any:  # fmt: skip
+    out = np.zeros(shape, dtype=np.result_type(g, np.float32))
+    np.add.at(out, _with_parts(index, at, parts), g)
+    return out
+
+
+#: ``x[index]`` where the entries ``at`` of the index are the arguments after ``x``
+gather_p = Primitive(_gather_impl, "gather")
+#: its adjoint: zeros of ``shape`` with ``g`` added at the index (repeats accumulate)
+scatter_p = Primitive(_scatter_impl, "scatter_add")
+defjvp(gather_p, lambda g, ans, x, *parts, index, at: gather(g, index, at, parts))
+defvjp(gather_p, lambda ans, x, *parts, index, at: lambda g: bind(
+    scatter_p, (g, *parts), {"index": index, "at": at, "shape": np.shape(x)}))  # fmt: skip
+defjvp(scatter_p, lambda g, ans, x, *parts, index, at, shape: bind(
+    scatter_p, (g, *parts), {"index": index, "at": at, "shape": shape}))  # fmt: skip
+defvjp(scatter_p, lambda ans, x, *parts, index, at, shape: lambda g: gather(g, index, at, parts))
+
+
+def gather(x: Any, index: tuple[Any, ...], at: Sequence[int], parts: Sequence[Any]) -> Any:
+    """``x[index]`` with ``parts`` (integer arrays, operations of a recorded program) at
+    the positions ``at`` of the index; its derivative scatters back to those entries."""
+    return bind(gather_p, (x, *parts), {"index": tuple(index), "at": tuple(at)})
 
 
 # reshape / transpose / broadcast_to ----------------------------------------------
@@ -273,10 +334,16 @@ defjvp(astype_p, lambda g, ans, x, dtype: astype(g, dtype))
 defvjp(astype_p, lambda ans, x, dtype: lambda g: astype(g, np.result_type(strip(x))))
 
 
+#: casting to a non-float type: no derivative (in a recorded program, an operation of it)
+cast_p = Primitive(lambda x, dtype: np.asarray(x).astype(dtype), "astype", nondiff=True)
+
+
 def astype(x: Any, dtype: Any) -> Any:
     """``x.astype(dtype)``; casting to a non-float type ends differentiation."""
     dt = np.dtype(dtype)
     if dt.kind not in "fc":
+        if records_choices(x):
+            return bind(cast_p, (x,), {"dtype": dt})
         reads_values(f"casting to {dt}", x)
         return np.asarray(strip(x)).astype(dt)
     if np.result_type(strip(x)) == dt:
@@ -620,24 +687,40 @@ def tril(m: Any, k: int = 0) -> Any:
 
 @register_numpy(np.take)
 def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
+    """``np.take``; indices computed by a recorded program stay operations of it."""
+    if mode == "raise" and _recorded_integers(indices):
+        if axis is None:
+            return getitem(ravel(a), indices)
+        return getitem(a, (slice(None),) * (int(axis) % np.ndim(strip(a))) + (indices,))
     reads_values("np.take with traced indices", indices)
     return _index_map(a, lambda p: np.take(p, strip(indices), axis, mode=mode))  # type: ignore[call-overload]
 
 
 @register_numpy(np.take_along_axis)
 def take_along_axis(arr: Any, indices: Any, axis: Any) -> Any:
+    """``np.take_along_axis``; indices computed by a recorded program (``argsort``) stay
+    operations of it."""
+    if _recorded_integers(indices):
+        if axis is None:
+            return getitem(ravel(arr), indices)
+        shape_ = np.shape(strip(arr))
+        ax = int(axis) % len(shape_)
+        # the other axes index themselves (broadcast against the indices, as numpy does)
+        index = tuple(indices if k == ax else
+                      np.arange(n).reshape([-1 if j == k else 1 for j in range(len(shape_))])
+                      for k, n in enumerate(shape_))  # fmt: skip
+        return getitem(arr, index)
     reads_values("np.take_along_axis with traced indices", indices)
     return _index_map(arr, lambda p: np.take_along_axis(p, strip(indices), axis))
 
 
 @register_numpy(np.sort)
 def sort(a: Any, axis: int = -1, kind: Any = None, order: Any = None, **kw: Any) -> Any:
-    """``np.sort``; the derivative follows each element to its sorted place."""
-    reads_values("np.sort", a)
+    """``np.sort``; the derivative follows each element to its sorted place (in a
+    recorded program the order is an operation of it, recomputed at every call)."""
     if axis is None:
         a, axis = ravel(a), 0
-    idx = np.argsort(strip(a), axis=axis, kind=kind)
-    return take_along_axis(a, idx, axis)
+    return take_along_axis(a, chosen(np.argsort, a, axis=axis, kind=kind), axis)
 
 
 @register_numpy(np.array_split)
@@ -700,10 +783,9 @@ def partition(
     a: Any, kth: Any, axis: int = -1, kind: str = "introselect", order: Any = None
 ) -> Any:
     """``np.partition``; the derivative follows each element to its place."""
-    reads_values("np.partition", a)
     if axis is None:
         a, axis = ravel(a), 0
-    return take_along_axis(a, np.argpartition(strip(a), kth, axis=axis), axis)
+    return take_along_axis(a, chosen(np.argpartition, a, kth, axis=axis), axis)
 
 
 @register_numpy(np.unique)
@@ -776,18 +858,37 @@ for _f in (np.shape, np.ndim, np.size, np.zeros_like, np.ones_like, np.empty_lik
 
     register_numpy(_f)(_plain)
 
-# functions that choose by the values: no derivative, plain results, and an
-# error in a traced program (which would replay the trace point's choice)
-for _f in (np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero, np.isclose,
-           np.allclose, np.array_equal, np.array_equiv, np.searchsorted, np.argwhere,
-           np.flatnonzero, np.nanargmax, np.nanargmin, np.argpartition, np.lexsort,
-           np.digitize, np.any, np.all, np.isin, np.linalg.matrix_rank):  # fmt: skip
+# functions that choose by the values, with results of a fixed shape: no derivative, a
+# plain result, and in a recorded program an operation of it (recomputed at every call)
+_CHOICES = {f: Primitive(f, f"np.{f.__name__}", nondiff=True) for f in (
+    np.argmax, np.argmin, np.argsort, np.count_nonzero, np.isclose, np.allclose,
+    np.array_equal, np.array_equiv, np.searchsorted, np.nanargmax, np.nanargmin,
+    np.argpartition, np.digitize, np.any, np.all, np.isin, np.linalg.matrix_rank)}  # fmt: skip
 
-    def _by_value(*args: Any, _f: Any = _f, **kwargs: Any) -> Any:
-        reads_values(f"np.{_f.__name__}", *args, *kwargs.values())
-        return _f(*[strip(a) for a in args], **{k: strip(v) for k, v in kwargs.items()})
 
-    register_numpy(_f)(_by_value)
+def chosen(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``f(*args, **kwargs)`` for a numpy function that chooses by the values (``argmax``):
+    the plain result, or an operation of the program being recorded under ``args``."""
+    traced_kwargs = any(isinstance(v, Tracer) for v in kwargs.values())
+    if f in _CHOICES and not traced_kwargs and records_choices(*args):
+        return bind(_CHOICES[f], args, kwargs)
+    leaves = [x for a in (*args, *kwargs.values()) for x in (a if _is_seq(a) else (a,))]
+    reads_values(f"np.{f.__name__}", *leaves)
+    return f(*map(_unwrapped, args), **{k: _unwrapped(v) for k, v in kwargs.items()})
+
+
+def _is_seq(a: Any) -> bool:
+    return isinstance(a, tuple | list)
+
+
+def _unwrapped(a: Any) -> Any:
+    """The plain value of an argument; of each entry of a sequence (lexsort's keys)."""
+    return type(a)(map(_unwrapped, a)) if _is_seq(a) else strip(a)
+
+
+# ... and those whose result's shape depends on the values: an error in a recorded program
+for _f in (*_CHOICES, np.nonzero, np.argwhere, np.flatnonzero, np.lexsort):
+    register_numpy(_f)(functools.partial(chosen, _f))
 
 
 @register_numpy(np.full_like)
