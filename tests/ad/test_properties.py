@@ -85,3 +85,26 @@ def test_vjp_is_the_adjoint_of_jvp(x, v):
     _, pullback = gm.vjp(f, x)
     (ju,) = pullback(u)
     assert np.dot(u, jv) == pytest.approx(np.dot(ju, v), rel=1e-10, abs=1e-12)
+
+
+# orderings inside a composition: gm.compile records them as operations of the program
+ORDERINGS = [np.sort, lambda v: v[np.argsort(v)[::-1]], lambda v: v * v[np.argmax(v)],
+             lambda v: np.take_along_axis(v, np.argsort(np.cos(v)), 0), np.median]  # fmt: skip
+
+
+@given(program, st.lists(st.integers(0, len(ORDERINGS) - 1), min_size=1, max_size=3), point,
+       st.randoms(use_true_random=False))  # fmt: skip
+def test_compiled_orderings_are_recomputed_at_every_point(prog, orders, x, rnd):
+    base = build(prog, 2)
+
+    def f(v):
+        for k in orders:
+            v = ORDERINGS[k](np.sin(3.0 * v) + v)
+        return base(np.atleast_1d(v) * np.ones_like(x))
+
+    other = np.array([rnd.uniform(-1.5, 1.5) for _ in x])  # another order, same shape
+    assume(np.isfinite(f(x)) and np.isfinite(f(other)))
+    vg = gm.compile(f, x)
+    value, g = vg(other)
+    assert value == pytest.approx(float(f(other)), rel=1e-12)
+    np.testing.assert_allclose(g, gm.grad(f)(other), rtol=1e-9, atol=1e-9)
