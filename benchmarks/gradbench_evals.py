@@ -255,10 +255,14 @@ def gradmix_eager(case: Case) -> Callable[[], Any]:
 
 def gradmix_compiled(case: Case) -> Callable[[], Any]:
     f = numpy_like(np, case)
-    if case.direction:
-        vg = gm.compile(f, *case.params)
-        hdiag = gm.compile(lambda C: np.sum(gm.grad(f)(C)), *case.params)
-        return lambda: vg(*case.params)[1] / hdiag(*case.params)[1]
+    if case.direction:  # one program: the gradient (an auxiliary output) and H @ 1
+
+        def sum_of_gradient(C: Any) -> Any:
+            g = gm.grad(f)(C)
+            return np.sum(g), g
+
+        both = gm.compile(sum_of_gradient, *case.params, has_aux=True)
+        return lambda: (lambda r: r[0][1] / r[1])(both(*case.params))
     vg = gm.compile(f, *case.params)
     return lambda: vg(*case.params)[1]
 

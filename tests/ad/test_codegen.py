@@ -4,6 +4,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import re  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
@@ -321,3 +323,47 @@ def test_an_ordering_is_an_operation_of_the_generated_source():
 def test_a_plain_array_indexed_by_a_traced_index_points_to_take_along_axis(f):
     with pytest.raises(TypeError, match=r"np.take_along_axis\(array, index, axis\)"):
         gm.compile(f, np.ones(3))
+
+
+def test_auxiliary_outputs_come_from_the_same_program():
+    """The gradient as an auxiliary output and the Hessian's row sums as the gradient
+    of its sum, compiled once: equal to forward-over-reverse and to differences."""
+    P = np.random.default_rng(0).random((60, 2))
+
+    def cost(C):  # k-means: a min over centres, recorded as an operation
+        d2 = np.sum(P * P, axis=1)[:, None] - 2.0 * (P @ C.T) + np.sum(C * C, axis=1)[None, :]
+        return np.sum(np.min(d2, axis=1))
+
+    def sum_of_gradient(C):
+        g = gm.grad(cost)(C)
+        return np.sum(g), {"gradient": g, "constant": 2.0}
+
+    both = gm.compile(sum_of_gradient, P[:3].copy(), has_aux=True)
+    C = P[10:13] + 0.01  # another point: other nearest centres
+    (total, aux), h1 = both(C)
+    g, hv = gm.jvp(gm.grad(cost), (C,), (np.ones_like(C),))
+    np.testing.assert_allclose(aux["gradient"], g, rtol=1e-12)
+    np.testing.assert_allclose(h1, hv, rtol=1e-12)
+    assert total == pytest.approx(np.sum(g)) and aux["constant"] == 2.0
+    np.testing.assert_allclose(aux["gradient"], gm.divided_difference(cost, C, 1e-6, "central"),
+                               rtol=1e-6)  # fmt: skip
+    with pytest.raises(TypeError, match="pair"):
+        gm.compile(np.sum, np.ones(3), has_aux=True)
+
+
+def test_negations_and_power_of_two_scalings_move_to_the_smaller_array():
+    """-(g)·2 before a product with a (60, 2) matrix becomes the product scaled by -2:
+    exactly the same numbers as eager mode, with no pass over the (60, 3) array."""
+    P = np.random.default_rng(1).random((60, 2))
+
+    def cost(C):
+        d2 = np.sum(P * P, axis=1)[:, None] - 2.0 * (P @ C.T) + np.sum(C * C, axis=1)[None, :]
+        return np.sum(np.min(d2, axis=1) ** 2)
+
+    vg = gm.compile(cost, P[:3].copy())
+    lines = vg.source.splitlines()
+    assert not any(re.search(r"= -w\d+$", line) for line in lines)  # no negation left
+    scaled = [k for k, line in enumerate(lines) if line.endswith("* -2.0")]
+    assert scaled and all("@" in lines[k - 1] for k in scaled)  # the product, then the scaling
+    C = P[20:23] + 0.01
+    np.testing.assert_array_equal(vg(C)[1], gm.grad(cost)(C))

@@ -30,13 +30,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from gradmix.ad.allocator import tune_allocator
 from gradmix.ad.dispatch import numpy_rule
 from gradmix.ad.errors import PLAIN_ARRAY_INDEX, NotCompilableError, call_traced
-from gradmix.ad.pytree import flatten, unflatten
+from gradmix.ad.pytree import flatten, split_aux, unflatten
 from gradmix.ad.reverse import Node, NodeArray, backward
 from gradmix.ad.rules import elementwise, linalg, reductions, shape
 from gradmix.ad.tracer import Primitive, Tracer, new_level, pack, stop_gradient_p, strip
@@ -61,6 +62,7 @@ _MATH = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh
 INFIX = {_p(f): op for f, op in _OPS.items()}
 FUNC = {_p(getattr(np, name)): name for name in _FUNCS}
 UNARY_MINUS = _p(np.negative)
+MULTIPLY, DIVIDE = _p(np.multiply), _p(np.true_divide)
 
 #: primitives whose rules depend on shapes only, never on values: safe to compile
 COMPILABLE: set[Primitive] = set(INFIX) | set(FUNC) | {
@@ -177,6 +179,10 @@ class TraceNode(Node):
                 "x ** y with a traced exponent cannot be compiled; write np.exp(y * np.log(x))"
             )
         folded = _identity_fold(prim, args, lvl)
+        if folded is None:
+            folded = _sign_fold(prim, args, lvl)
+        if folded is None:
+            folded = _scale_after_product(prim, args, lvl)
         if folded is not None:
             return folded
         key = _operation_key(prim, args, kwargs)
@@ -231,20 +237,79 @@ def _is_scalar_const(v: Any, c: float) -> bool:
 
 def _is_neutral(v: Any, c: float, other: TraceNode) -> bool:
     """Whether constant ``v`` is ``c`` and combining it with ``other`` changes neither
-    its shape nor its dtype: a scalar, or a one-entry array (the cotangent a sum
-    hands back) that broadcasts into ``other`` and does not widen its dtype."""
+    its shape nor its dtype: a scalar, or an array of ``c`` (the cotangent a sum hands
+    back, broadcast) that broadcasts into ``other`` and does not widen its dtype."""
     if _is_scalar_const(v, c):
         return True
     value = other._value
-    return (
-        type(v) is np.ndarray
-        and v.size == 1
-        and v.dtype.kind in "fi"
-        and float(v.flat[0]) == c
-        and type(value) is np.ndarray
-        and v.ndim <= value.ndim
-        and np.result_type(v, value) == value.dtype
-    )
+    if not (type(v) is np.ndarray and v.dtype.kind in "fi" and v.size and
+            type(value) is np.ndarray and np.result_type(v, value) == value.dtype):  # fmt: skip
+        return False
+    try:
+        if np.broadcast_shapes(v.shape, value.shape) != value.shape:
+            return False
+    except ValueError:
+        return False
+    single = v.size == 1 or not any(v.strides)  # one value, perhaps broadcast
+    return bool(v.flat[0] == c) if single else bool(np.all(v == c))
+
+
+def _is_traced(a: Any, lvl: int, prim: Primitive) -> bool:
+    return isinstance(a, TraceNode) and a._level == lvl and a.prim is prim
+
+
+def _sign_fold(prim: Primitive, args: Sequence[Any], lvl: int) -> Any:
+    """(-a)·c, c·(-a), (-a)/c and -(a·c) for a scalar constant c are a·(-c) and a/(-c):
+    the same numbers (negation is exact), and the negation's pass over ``a`` is left
+    with no reader (a subtraction's cotangent, scaled)."""
+    if prim is UNARY_MINUS:
+        (a,) = args
+        if _is_traced(a, lvl, MULTIPLY):
+            x, c = a.args
+            if _is_scalar(c) and isinstance(x, TraceNode):
+                return x * -c
+            if _is_scalar(x) and isinstance(c, TraceNode):
+                return c * -x
+        return None
+    if len(args) != 2 or prim not in (MULTIPLY, DIVIDE):
+        return None
+    a, b = args
+    if _is_traced(a, lvl, UNARY_MINUS) and _is_scalar(b):
+        return a.args[0] * -b if prim is MULTIPLY else a.args[0] / -b
+    if prim is MULTIPLY and _is_traced(b, lvl, UNARY_MINUS) and _is_scalar(a):
+        return b.args[0] * -a
+    return None
+
+
+def _scale_after_product(prim: Primitive, args: Sequence[Any], lvl: int) -> Any:
+    """(c·a) @ b and a @ (c·b) are (a @ b)·c for a power of two c (exact either way):
+    the scaling then runs over the product where that is the smaller array (the
+    subtraction's cotangent, scaled by the 2 of |x - c|², before a product with x)."""
+    if prim is not linalg.matmul_p or len(args) != 2:
+        return None
+    shapes = [np.shape(strip(a)) for a in args]
+    if min(map(len, shapes)) < 2:
+        return None
+    out_size = math.prod(np.broadcast_shapes(shapes[0][:-2], shapes[1][:-2])) * \
+        shapes[0][-2] * shapes[1][-1]  # fmt: skip
+    for k, operand in enumerate(args):
+        if not _is_traced(operand, lvl, MULTIPLY) or math.prod(shapes[k]) <= out_size:
+            continue
+        x, c = operand.args
+        if _is_scalar(x):
+            x, c = c, x
+        if _is_scalar(c) and isinstance(x, TraceNode) and _power_of_two(float(c)):
+            a, b = (x, args[1]) if k == 0 else (args[0], x)
+            return (a @ b) * c
+    return None
+
+
+def _power_of_two(c: Any) -> bool:
+    return c != 0 and math.isfinite(c) and math.frexp(abs(c))[0] == 0.5
+
+
+def _is_scalar(v: Any) -> bool:
+    return not isinstance(v, Tracer) and type(v) in (float, int, np.float64)
 
 
 def _identity_fold(prim: Primitive, args: Sequence[Any], lvl: int) -> Any:
@@ -624,53 +689,68 @@ def trace(f: Callable[..., Any], *example_args: Any) -> Graph:
     return Graph(inputs, o_leaves)
 
 
+class _Program(NamedTuple):
+    """One compilation: the generated function, its source, and the structures of the
+    arguments and of the auxiliary outputs."""
+
+    fn: Callable[..., Any]
+    source: str
+    tree: Any
+    aux_tree: Any
+    n_aux: int
+    graph: Graph
+
+
 class CompiledFunction:
     """``value_and_grad`` of ``f`` as generated Python; re-traced for new shapes or dtypes.
 
     Call it with the same positional arguments as ``f``; it returns
     ``(value, gradient)`` with the gradient shaped like the arguments (a tuple
-    when ``f`` takes several).
+    when ``f`` takes several), or ``((value, aux), gradient)`` with ``has_aux``.
     """
 
-    def __init__(self, f: Callable[..., Any]) -> None:
+    def __init__(self, f: Callable[..., Any], has_aux: bool = False) -> None:
         self.f = f
-        self._cache: dict[Any, tuple[Callable[..., Any], str, Any]] = {}
-        self._last: str | None = None
+        self.has_aux = has_aux
+        self._cache: dict[Any, _Program] = {}
+        self._last: _Program | None = None
 
     @property
     def graph(self) -> Graph:
         """The forward-and-adjoint graph of the most recent compilation."""
         if self._last is None:
             raise ValueError("not compiled yet: call the function or pass example arguments")
-        fn: Any = next(e[0] for e in self._cache.values() if e[1] == self._last)
-        return fn.graph
+        return self._last.graph
 
     @property
     def source(self) -> str:
         """The generated source of the most recent compilation."""
         if self._last is None:
             raise ValueError("not compiled yet: call the function or pass example arguments")
-        return self._last
+        return self._last.source
 
-    def compile_for(self, *args: Any) -> tuple[Callable[..., Any], str, Any]:
+    def compile_for(self, *args: Any) -> _Program:
         """Compile (or fetch from the cache) for arguments shaped like ``args``."""
         leaves, tree = flatten(args)
         key = (tree, tuple(map(_leaf_key, leaves)))
         entry = self._cache.get(key)
         if entry is None:
             prepared, _ = _prepare(args)
-            entry = self._cache[key] = _build(self.f, prepared, tree)
-        self._last = entry[1]
+            entry = self._cache[key] = _build(self.f, prepared, tree, self.has_aux)
+        self._last = entry
         return entry
 
     def __call__(self, *args: Any) -> Any:
         leaves, tree = flatten(args)
         key = (tree, tuple(map(_leaf_key, leaves)))
         entry = self._cache.get(key) or self.compile_for(*args)
-        fn, _, tree = entry
-        value, *grads = fn(*map(_as_input, leaves))
-        g = unflatten(tree, grads)
-        return value, (g[0] if len(args) == 1 else tuple(g))
+        value, *rest = entry.fn(*map(_as_input, leaves))
+        n = len(rest) - entry.n_aux
+        g = unflatten(entry.tree, rest[:n])
+        grad = g[0] if len(args) == 1 else tuple(g)
+        if self.has_aux:
+            return (value, unflatten(entry.aux_tree, rest[n:])), grad
+        return value, grad
 
 
 #: the gradient of an entrywise input, packed from its entries' (only in generated code)
@@ -684,20 +764,17 @@ def _entrywise_candidate(x: Any) -> bool:
     return bool(np.ndim(x)) and 0 < np.size(x) <= _ENTRYWISE_MAX
 
 
-def _build(
-    f: Callable[..., Any], leaves: list[Any], tree: Any
-) -> tuple[Callable[..., Any], str, Any]:
+def _build(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: bool) -> _Program:
     if any(map(_entrywise_candidate, leaves)):
         try:
-            return _build_traced(f, leaves, tree, entrywise=True)
+            return _build_traced(f, leaves, tree, has_aux, entrywise=True)
         except _WholeArrayUse:
             pass
-    return _build_traced(f, leaves, tree, entrywise=False)
+    return _build_traced(f, leaves, tree, has_aux, entrywise=False)
 
 
-def _build_traced(
-    f: Callable[..., Any], leaves: list[Any], tree: Any, entrywise: bool
-) -> tuple[Callable[..., Any], str, Any]:
+def _build_traced(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: bool,
+                  entrywise: bool) -> _Program:  # fmt: skip
     with _recording() as level:
         inputs = [
             EntrywiseInput(x, level)
@@ -705,9 +782,12 @@ def _build_traced(
             else TraceNode(x, level)
             for x in leaves
         ]
-        out = pack(call_traced(f, unflatten(tree, inputs)))
+        out, aux = split_aux(call_traced(f, unflatten(tree, inputs)), has_aux)
+        out = pack(out)
         if np.size(out.value if isinstance(out, Node) else out) != 1:
             raise TypeError("gm.compile differentiates functions with a scalar output")
+        aux_leaves, aux_tree = flatten(aux)
+        aux_leaves = [_aux_output(a, level) for a in aux_leaves]
         cot = backward([(out, 1.0)]) if isinstance(out, Node) and out._level == level else {}
         grads = [_gradient(x, cot, level) for x in inputs]
     graph_inputs: list[Any] = []
@@ -724,7 +804,7 @@ def _build_traced(
             prologue.append(f"    {', '.join(targets)}, = {name}.ravel().tolist()")
             graph_inputs += [x.entries[k] for k in sorted(x.entries)]
             names += [f"{name}_{k}" for k in sorted(x.entries)]
-    graph = Graph(graph_inputs, [out, *grads], names=names)
+    graph = Graph(graph_inputs, [out, *grads, *aux_leaves], names=names)
     graph.params = [f"x{i + 1}" for i in range(len(inputs))]
     graph.prologue = prologue
     graph.forward_size = len(_schedule([out], graph_inputs))
@@ -733,9 +813,18 @@ def _build_traced(
     # the text was generated above from the package's own graph: primitive names,
     # numbers and references into C, never from user-supplied text
     exec(src, namespace)  # noqa: S102
-    fn: Any = namespace["value_and_grad"]
-    fn.graph = graph
-    return fn, src, tree
+    return _Program(namespace["value_and_grad"], src, tree, aux_tree, len(aux_leaves), graph)
+
+
+def _aux_output(a: Any, level: int) -> Any:
+    """An auxiliary output: a value of the program, or a constant (returned as it is)."""
+    a = pack(a)
+    if type(a) is EntrywiseInput:
+        raise _WholeArrayUse  # an input returned whole: trace it whole
+    if isinstance(a, Tracer) and not (isinstance(a, TraceNode) and a._level == level):
+        raise TypeError(f"gm.compile's auxiliary output holds a traced value of another "
+                        f"transform ({a!r}): return plain values or the program's own")  # fmt: skip
+    return a
 
 
 def _gradient(x: Any, cot: dict[int, Any], level: int) -> Any:
@@ -758,7 +847,8 @@ def _gradient(x: Any, cot: dict[int, Any], level: int) -> Any:
     return g
 
 
-def compile(f: Callable[..., Any], *example_args: Any) -> CompiledFunction:  # noqa: A001
+def compile(f: Callable[..., Any], *example_args: Any,  # noqa: A001
+            has_aux: bool = False) -> CompiledFunction:  # fmt: skip
     """A fast ``value_and_grad`` of ``f`` built from generated Python source.
 
     Parameters
@@ -769,11 +859,16 @@ def compile(f: Callable[..., Any], *example_args: Any) -> CompiledFunction:  # n
     *example_args
         Optional examples: compile now (otherwise on the first call).  Calls
         with other shapes or dtypes re-trace and cache.
+    has_aux : bool
+        ``f`` returns a pair ``(output, aux)``: ``aux`` (arrays, or containers
+        of them) is computed by the same program and returned, not
+        differentiated, as with :func:`gradmix.value_and_grad`.
 
     Returns
     -------
     CompiledFunction
-        ``(*args) -> (value, gradient)``, with ``.source`` the generated code.
+        ``(*args) -> (value, gradient)``, or ``((value, aux), gradient)`` with
+        ``has_aux``; ``.source`` is the generated code.
 
     Examples
     --------
@@ -782,7 +877,8 @@ def compile(f: Callable[..., Any], *example_args: Any) -> CompiledFunction:  # n
     >>> vg(1.5, 2.0)[1]
     (2.070737201667703, 1.5)
     """
-    cf = CompiledFunction(f)
+    tune_allocator()  # the program's temporaries, like reverse mode's, reuse freed memory
+    cf = CompiledFunction(f, has_aux)
     if example_args:
         cf.compile_for(*example_args)
     return cf

@@ -12,7 +12,7 @@ from typing import Any
 
 __all__ = [
     "flatten", "register_pytree_node", "register_vector_space", "unflatten",
-    "vector_space_zeros",
+    "vector_space_zeros", "split_aux",
 ]  # fmt: skip
 
 # a tree definition (hashable when every node's aux data is): ("leaf",)
@@ -140,3 +140,13 @@ def _unflatten(td: TreeDef, it: Any) -> Any:
         return _NODES[td[1]][1](td[2], [_unflatten(c, it) for c in td[3]])
     children = [_unflatten(c, it) for c in td[1]]
     return tuple(children) if kind == "tuple" else children
+
+
+def split_aux(out: Any, has_aux: bool) -> tuple[Any, Any]:
+    """``(output, aux)`` from a function's result: the pair it returned with
+    ``has_aux=True``, else ``(out, None)``."""
+    if not has_aux:
+        return out, None
+    if not (isinstance(out, tuple | list) and len(out) == 2):
+        raise TypeError("with has_aux=True the function must return a pair (output, aux)")
+    return out[0], out[1]

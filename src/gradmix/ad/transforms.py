@@ -17,7 +17,7 @@ import numpy as np
 from gradmix.ad.allocator import tune_allocator
 from gradmix.ad.errors import call_traced
 from gradmix.ad.forward import Dual
-from gradmix.ad.pytree import flatten, unflatten, vector_space_zeros
+from gradmix.ad.pytree import flatten, split_aux, unflatten, vector_space_zeros
 from gradmix.ad.reverse import Node, backward
 from gradmix.ad.taylor import MAX_ORDER
 from gradmix.ad.tracer import Tracer, ndim_of, new_level, pack, strip
@@ -128,14 +128,6 @@ def _partial(f: Callable[..., Any], args: tuple[Any, ...], nums: tuple[int, ...]
     return g
 
 
-def _split_aux(out: Any, has_aux: bool) -> tuple[Any, Any]:
-    if not has_aux:
-        return out, None
-    if not (isinstance(out, tuple | list) and len(out) == 2):
-        raise TypeError("with has_aux=True the function must return a pair (output, aux)")
-    return out[0], out[1]
-
-
 # forward mode --------------------------------------------------------------------------
 def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
         has_aux: bool = False) -> Any:  # fmt: skip
@@ -198,7 +190,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
     nb = 0 if nbatch is None else 1
     with new_level() as level:
         duals = [Dual(p, t, level, nb) for p, t in zip(p_leaves, seeds, strict=True)]
-        out, aux = _split_aux(call_traced(f, unflatten(tree, duals)), has_aux)
+        out, aux = split_aux(call_traced(f, unflatten(tree, duals)), has_aux)
         o_leaves, o_tree = flatten(out)
         values, tans = [], []
         for o in o_leaves:
@@ -247,7 +239,7 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     leaves = [_as_float(x) for x in leaves]
     with new_level() as level:
         nodes = [Node(x, level) for x in leaves]
-        out, aux = _split_aux(call_traced(f, unflatten(tree, nodes)), has_aux)
+        out, aux = split_aux(call_traced(f, unflatten(tree, nodes)), has_aux)
         o_leaves, o_tree = flatten(out)
         o_leaves = [pack(o) for o in o_leaves]
         aux = _lower(aux, level) if has_aux else None

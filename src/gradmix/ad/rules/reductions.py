@@ -163,10 +163,11 @@ def _extreme_share(ans: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> A
     """Weights spreading the derivative evenly over the entries attaining the extreme."""
     xv = constant(x)
     av = constant(ans) if keepdims else np.expand_dims(constant(ans), axes)
-    if isinstance(xv, Tracer):  # a recorded program: the tie mask is one of its operations
-        mask = np.where(xv == av, 1.0, 0.0)
-        return mask / np.sum(mask, axis=axes, keepdims=True)
     hits = xv == av
+    if isinstance(hits, Tracer):  # a recorded program: the tie mask is one of its operations
+        dtype = np.result_type(strip(x))
+        share = hits.astype(dtype if dtype.kind == "f" else np.float64)
+        return share / np.sum(share, axis=axes, keepdims=True)
     counts = np.count_nonzero(hits, axis=axes, keepdims=True)
     if np.all(counts == 1):  # no ties (the rule): the boolean mask is the share itself
         return hits
