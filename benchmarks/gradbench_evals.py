@@ -49,6 +49,7 @@ import numpy as np
 from scipy.special import multigammaln
 
 import gradmix as gm
+from gradmix.ad.allocator import tune_allocator
 
 Arrays = tuple[np.ndarray, ...]
 
@@ -381,6 +382,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one small input per eval")
     parser.add_argument("--budget", type=float, default=1.0, help="seconds of runs per timing")
     args = parser.parse_args()
+    # gradmix's transforms keep freed memory for reuse (process-wide): measure f, and every
+    # tool, in that state from the start, not f before the first transform and after
+    tune_allocator()
     chosen = set(args.evals.split(","))
     tools = {name: make for name, (module, make) in TOOLS.items()
              if module is None or importlib.util.find_spec(module)}  # fmt: skip

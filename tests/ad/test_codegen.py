@@ -367,3 +367,26 @@ def test_negations_and_power_of_two_scalings_move_to_the_smaller_array():
     assert scaled and all("@" in lines[k - 1] for k in scaled)  # the product, then the scaling
     C = P[20:23] + 0.01
     np.testing.assert_array_equal(vg(C)[1], gm.grad(cost)(C))
+
+
+def test_programs_over_large_arrays_free_their_dead_values():
+    # each dead array's name goes to a new value, so its memory is freed for reuse while
+    # still in cache (the arrays here hold 0.4 MB each, RELEASE_ABOVE_BYTES is 1 MiB)
+    def f(x):
+        y = x
+        for _ in range(5):
+            y = np.sin(y) * x + y
+        return np.sum(y**2)
+
+    x = np.linspace(0.0, 1.0, 50_000)
+    vg = gm.compile(f, x)
+    names = {line.split(" = ")[0].strip() for line in vg.source.splitlines() if " = " in line}
+    assert len(names) < len(vg.graph) / 2
+    value, grad = vg(x[::-1].copy())
+    ref_value, ref_grad = gm.value_and_grad(f)(x[::-1].copy())
+    assert value == pytest.approx(ref_value, rel=1e-13)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-13)
+    small = gm.compile(f, x[:10])  # small programs keep one name per value, for reading
+    assert len({ln.split(" = ")[0] for ln in small.source.splitlines() if " = " in ln}) == len(
+        [ln for ln in small.source.splitlines() if " = " in ln]
+    )
