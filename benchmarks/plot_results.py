@@ -10,8 +10,8 @@ names, on the machine it names; ratios compare contenders within one run.
 
 from __future__ import annotations
 
+import argparse
 import csv
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -74,7 +74,10 @@ def draw(rows: list[dict[str, str]]) -> plt.Figure:
 
 
 def main() -> None:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_OUT
+    parser = argparse.ArgumentParser(description="Draw benchmarks/recorded.csv.")
+    parser.add_argument("out", nargs="?", type=Path, default=DEFAULT_OUT,
+                        help=f"the picture to write (default {DEFAULT_OUT})")  # fmt: skip
+    out = parser.parse_args().out
     out.parent.mkdir(parents=True, exist_ok=True)
     fig = draw(read())
     fig.savefig(out, dpi=100, bbox_inches="tight")
