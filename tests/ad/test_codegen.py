@@ -390,3 +390,26 @@ def test_programs_over_large_arrays_free_their_dead_values():
     assert len({ln.split(" = ")[0] for ln in small.source.splitlines() if " = " in ln}) == len(
         [ln for ln in small.source.splitlines() if " = " in ln]
     )
+
+
+def test_large_programs_with_orderings_free_only_dead_values():
+    """Gathers by recorded indices in a program that frees dead arrays: the same value
+    and gradient as eager mode at another point (a gather's emission once freed the
+    names dead after statement 1 a second time, so two live values shared a name)."""
+    rng = np.random.default_rng(5)
+    A = rng.normal(size=(3, 30_000))
+
+    def f(beta):
+        v = (beta * 2.0) @ A  # statements 0 and 1: the doubled beta is dead after 1
+        M = np.outer(np.sin(v), beta) + np.cos(A.T)  # (30 000, 3)
+        best = np.argmax(M, axis=1)
+        picked = M[np.arange(30_000), best]  # a gather at index position 1
+        return np.sum(picked**2) + np.sum(np.sort(M[:, 0])[-100:])
+
+    vg = gm.compile(f, np.array([0.3, -0.2, 0.1]))
+    beta = np.array([0.9, -1.8, 0.7])
+    value, grad = vg(beta)
+    ref_value, ref_grad = gm.value_and_grad(f)(beta)
+    assert value == pytest.approx(ref_value, rel=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-11)
+    np.testing.assert_allclose(grad, gm.divided_difference(f, beta, 1e-6, "central"), rtol=1e-5)

@@ -27,6 +27,7 @@ an error that points to eager :func:`gradmix.grad`.
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -40,7 +41,7 @@ from gradmix.ad.errors import PLAIN_ARRAY_INDEX, NotCompilableError, call_traced
 from gradmix.ad.pytree import flatten, split_aux, unflatten
 from gradmix.ad.reverse import Node, NodeArray, backward
 from gradmix.ad.rules import elementwise, linalg, reductions, shape
-from gradmix.ad.tracer import Primitive, Tracer, new_level, pack, stop_gradient_p, strip
+from gradmix.ad.tracer import Primitive, Tracer, bind, new_level, pack, stop_gradient_p, strip
 
 __all__ = ["Graph", "trace", "compile", "COMPILABLE", "NotCompilableError"]
 
@@ -158,6 +159,10 @@ class TraceNode(Node):
         return object.__new__(TraceNodeArray if np.ndim(value) else cls)
 
     def process(self, prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+        if len(args) == 2 and not kwargs and prim in INFIX:
+            done = _scalar_infix(self._level, prim, args[0], args[1])
+            if done is not None:
+                return done
         if any(type(a) is EntrywiseInput for a in args):
             raise _WholeArrayUse
         if prim not in COMPILABLE:
@@ -176,8 +181,6 @@ class TraceNode(Node):
                 # an integer operand (an index chosen by argmax) is read, not differentiated
                 if np.result_type(a._value).kind in "fc":
                     parents.append((i, a))
-        from gradmix.ad.tracer import bind
-
         if prim is _p(np.power) and any(i == 1 for i, _ in parents):
             raise NotCompilableError(
                 "x ** y with a traced exponent cannot be compiled; write np.exp(y * np.log(x))"
@@ -219,6 +222,45 @@ class TraceNode(Node):
 
     def rule_args(self) -> tuple[Any, Sequence[Any]]:
         return self, self.args
+
+
+_SCALARS = (float, np.float64)
+_SCALAR_CONSTANTS = (float, np.float64, int)
+
+
+def _scalar_infix(lvl: int, prim: Primitive, a: Any, b: Any) -> TraceNode | None:
+    """What :meth:`TraceNode.process` gives for an infix operator on scalars (traced
+    scalars of this level, or number constants), without its general path's per-call
+    costs, which made tracing scalar code 20 µs an operation; None for anything else."""
+    ta, tb = type(a), type(b)
+    a_traced = ta is TraceNode and a._level == lvl and type(a._value) in _SCALARS
+    b_traced = tb is TraceNode and b._level == lvl and type(b._value) in _SCALARS
+    if not ((a_traced or ta in _SCALAR_CONSTANTS) and (b_traced or tb in _SCALAR_CONSTANTS)):
+        return None
+    op = INFIX[prim]
+    if b_traced and op == "**":
+        return None  # the general path refuses a traced exponent
+    if not b_traced and ((b == 1 and op in ("*", "/", "**")) or (b == 0 and op in ("+", "-"))):
+        return a
+    if not a_traced and ((a == 1 and op == "*") or (a == 0 and op == "+")):
+        return b
+    if prim is MULTIPLY or prim is DIVIDE:
+        folded = _sign_fold(prim, (a, b), lvl)
+        if folded is not None:
+            return folded
+    # the general path's key (_operation_key), so that either path finds the other's
+    key = (prim, ((0, id(a)) if a_traced else (3, ta, a), (0, id(b)) if b_traced else (3, tb, b)),
+           ())  # fmt: skip
+    done = _recorded(lvl, key)
+    if done is not None:
+        return done
+    ans = prim.impl(a._value if a_traced else a, b._value if b_traced else b)
+    if type(ans) not in _SCALARS and np.iscomplexobj(ans):
+        raise NotCompilableError(_COMPLEX)
+    parents = ((0, a), (1, b)) if a_traced and b_traced else ((0, a),) if a_traced else ((1, b),)
+    node = object.__new__(TraceNode)
+    Node.__init__(node, ans, lvl, prim, [a, b], {}, parents)
+    return _record(node, key)
 
 
 def _frozen(a: Any) -> Any:
@@ -412,9 +454,12 @@ class Graph:
         # the inputs (arrays unpacked entry by entry, see EntrywiseInput)
         self.params = list(self.input_names)
         self.prologue: list[str] = []
-        self.nodes = _schedule(outputs, inputs)
+        sizes: list[int] = []
+        self.nodes = _schedule(outputs, inputs, sizes)
         # for a compiled graph: how many of `nodes` belong to the forward sweep
         self.forward_size = len(self.nodes)
+        #: how many of `nodes` the first output needs (they come first)
+        self.first_output_size = sizes[0] if sizes else 0
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -466,14 +511,14 @@ def _dependencies(node: Node) -> list[Node]:
     return [a for a in node.args if isinstance(a, Node) and a._level == node._level]
 
 
-def _schedule(outputs: list[Any], inputs: list[Any]) -> list[Node]:
-    """Nodes reachable from the outputs, in an order where parents come first."""
+def _schedule(outputs: list[Any], inputs: list[Any],
+              sizes: list[int] | None = None) -> list[Node]:  # fmt: skip
+    """Nodes reachable from the outputs, in an order where parents come first (those of
+    each output after the earlier outputs'; ``sizes`` gets the count after each)."""
     seen: set[int] = {id(n) for n in inputs}
     order: list[Node] = []
     for out in outputs:
-        if not isinstance(out, Node):
-            continue
-        stack: list[tuple[Node, bool]] = [(out, False)]
+        stack: list[tuple[Node, bool]] = [(out, False)] if isinstance(out, Node) else []
         while stack:
             node, done = stack.pop()
             if done:
@@ -486,6 +531,8 @@ def _schedule(outputs: list[Any], inputs: list[Any]) -> list[Node]:
             for parent in reversed(_dependencies(node)):
                 if id(parent) not in seen:
                     stack.append((parent, False))
+        if sizes is not None:
+            sizes.append(len(order))
     return order
 
 
@@ -505,9 +552,10 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False,
     arrays of dead values when they hold many bytes (for speed, not for reading)."""
     names = node_names(graph)
     consts: list[Any] = []
+    deps = [_dependencies(node) for node in graph.nodes]
     uses: dict[int, int] = {}
-    for node in graph.nodes:
-        for parent in _dependencies(node):
+    for parents in deps:
+        for parent in parents:
             uses[id(parent)] = uses.get(id(parent), 0) + 1
     for out in graph.outputs:
         uses[id(out)] = uses.get(id(out), 0) + 2  # outputs are never inlined
@@ -517,16 +565,16 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False,
     depth: dict[int, int] = {}
     reader: dict[int, int] = {}  # a value read once: the position of its reader
     for k, node in enumerate(graph.nodes):
-        for parent in _dependencies(node):
+        for parent in deps[k]:
             reader[id(parent)] = k
         if fuse and np.ndim(node._value) == 0 and uses.get(id(node), 0) == 1:
-            nested = 1 + max((depth.get(id(a), 0) for a in _dependencies(node)), default=0)
+            nested = 1 + max((depth.get(id(a), 0) for a in deps[k]), default=0)
             if nested <= MAX_INLINE_DEPTH:
                 depth[id(node)] = nested
     # a large program reuses the names of values no longer needed: CPython slows every
     # call of a function with more than 2**16 local variables by a second or more
     reuse = len(graph.nodes) > REUSE_NAMES_ABOVE or (
-        release and sum(np.asarray(n._value).nbytes for n in graph.nodes) > RELEASE_ABOVE_BYTES
+        release and sum(getattr(n._value, "nbytes", 0) for n in graph.nodes) > RELEASE_ABOVE_BYTES
     )
     released_at: dict[int, list[int]] = {}  # statement position -> values dead after it
     if reuse:
@@ -537,8 +585,8 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False,
             if id(graph.nodes[k]) in depth:
                 where[k] = where[reader[id(graph.nodes[k])]]
         last_read: dict[int, int] = {}
-        for k, node in enumerate(graph.nodes):
-            for parent in _dependencies(node):
+        for k, parents in enumerate(deps):
+            for parent in parents:
                 last_read[id(parent)] = max(last_read.get(id(parent), -1), where[k])
         for out in graph.outputs:
             last_read[id(out)] = len(graph.nodes)  # outputs live to the end
@@ -567,18 +615,22 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False,
     for k, node in enumerate(graph.nodes):
         prim = node.prim
         assert prim is not None
-        traced = {i: a for i, a in enumerate(node.args)
-                  if isinstance(a, Node) and a._level == node._level}  # fmt: skip
-        args = [ref(traced[i]) if i in traced else const(a) for i, a in enumerate(node.args)]
-        arg_values = [a._value if isinstance(a, Node) else a for a in node.args]
-        scalar = np.ndim(node._value) == 0
-        if prim in INFIX:
-            expr = f"({args[0]} {INFIX[prim]} {args[1]})"
+        args = [ref(a) if isinstance(a, Node) and a._level == node._level else const(a)
+                for a in node.args]  # fmt: skip
+        op = INFIX.get(prim)
+        wrapped = op is not None or prim is UNARY_MINUS or prim is linalg.matmul_p
+        if op is not None:
+            expr = f"({args[0]} {op} {args[1]})"
         elif prim is UNARY_MINUS:
             expr = f"(-{args[0]})"
         elif prim in FUNC:
             fn = FUNC[prim]
-            if scalar_math and scalar and all(np.ndim(a) == 0 for a in arg_values):
+            scalar = type(node) is TraceNode  # (TraceNodeArray holds arrays)
+            if (
+                scalar_math
+                and scalar
+                and all(np.ndim(a._value if isinstance(a, Node) else a) == 0 for a in node.args)
+            ):
                 expr = f"math.{_MATH.get(fn, fn)}({', '.join(args)})"
             else:
                 expr = f"np.{fn}({', '.join(args)})"
@@ -591,8 +643,8 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False,
             expr = f"{args[0]}[{const(node.kwargs['idx'])}]"
         elif prim is shape.gather_p:
             index = list(map(const, node.kwargs["index"]))
-            for k, part in zip(node.kwargs["at"], args[1:], strict=True):
-                index[k] = part
+            for pos, part in zip(node.kwargs["at"], args[1:], strict=True):
+                index[pos] = part
             expr = f"{args[0]}[{', '.join(index)}]"
         elif prim is entries_p:
             expr = f"np.array([{', '.join(args)}]).reshape({node.kwargs['shape']!r})"
@@ -618,24 +670,13 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False,
         free += [names[i] for i in released_at.get(k, ())]
         if reuse and free:
             names[id(node)] = free.pop()
-        body.append(f"    {names[id(node)]} = {_strip_parens(expr)}")
+        # a statement needs no outer parentheses (an inlined expression keeps them)
+        body.append(f"    {names[id(node)]} = {expr[1:-1] if wrapped else expr}")
     outs = [ref(o) if isinstance(o, Node) else const(o) for o in graph.outputs]
     params = ", ".join(graph.params)
     ret = f"    return {', '.join(outs)}" if outs else "    return None"
     src = [f"def {fname}({params}):", *graph.prologue, *body, ret]
     return "\n".join(src) + "\n", consts
-
-
-def _strip_parens(expr: str) -> str:
-    if expr.startswith("(") and expr.endswith(")"):
-        depth = 0
-        for i, ch in enumerate(expr):
-            depth += ch == "("
-            depth -= ch == ")"
-            if depth == 0 and i < len(expr) - 1:
-                return expr
-        return expr[1:-1]
-    return expr
 
 
 def _leaf_key(x: Any) -> Any:
@@ -772,12 +813,27 @@ def _entrywise_candidate(x: Any) -> bool:
 
 
 def _build(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: bool) -> _Program:
-    if any(map(_entrywise_candidate, leaves)):
-        try:
-            return _build_traced(f, leaves, tree, has_aux, entrywise=True)
-        except _WholeArrayUse:
-            pass
-    return _build_traced(f, leaves, tree, has_aux, entrywise=False)
+    with _no_garbage_collection():
+        if any(map(_entrywise_candidate, leaves)):
+            try:
+                return _build_traced(f, leaves, tree, has_aux, entrywise=True)
+            except _WholeArrayUse:
+                pass
+        return _build_traced(f, leaves, tree, has_aux, entrywise=False)
+
+
+@contextmanager
+def _no_garbage_collection() -> Iterator[None]:
+    """Python's cycle collector off while a program is traced and written: its full
+    passes over the growing graph took a quarter of the time, and the graph is freed
+    (by reference counts) when compilation ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _build_traced(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: bool,
@@ -814,7 +870,7 @@ def _build_traced(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: 
     graph = Graph(graph_inputs, [out, *grads, *aux_leaves], names=names)
     graph.params = [f"x{i + 1}" for i in range(len(inputs))]
     graph.prologue = prologue
-    graph.forward_size = len(_schedule([out], graph_inputs))
+    graph.forward_size = graph.first_output_size
     src, consts = _emit(graph, "value_and_grad", fuse=True, scalar_math=True, release=True)
     namespace: dict[str, Any] = {"np": np, "math": math, "C": consts}
     # the text was generated above from the package's own graph: primitive names,
