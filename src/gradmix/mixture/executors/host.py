@@ -11,6 +11,7 @@ keeps one so that every pass is copy-free).
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Sequence
@@ -125,7 +126,7 @@ class HostExecutor(Executor):
         self._shift_dtype = self.shift.astype(self.dtype)
         if augmented:
             self.Xa = np.empty((self.n, self.d + 1), dtype=self.dtype)
-            self._in_threads(self._fill_augmented, self._groups())
+            self._in_threads(self._fill_augmented, self._groups)
 
     def _fill_augmented(self, group: list[tuple[int, int]]) -> None:
         """``[X - shift, 1]`` into the rows of ``Xa``, by threads: writing fresh pages
@@ -148,8 +149,10 @@ class HostExecutor(Executor):
         X = self.X[a:b] if self._shift_dtype is None else self.X[a:b] - self._shift_dtype
         return Chunk(xnp, X, w, a + self.offset, b + self.offset, rows)
 
+    @functools.cached_property
     def _groups(self) -> list[list[tuple[int, int]]]:
-        """The chunks split into contiguous runs, one per thread."""
+        """The chunks split into contiguous runs, one per thread (once: a pass over small
+        data otherwise spent a tenth of its time here)."""
         local = list(chunk_bounds(0, self.n, self.rows))
         jobs = max(min(self.threads, len(local)), 1)
         edges = np.linspace(0, len(local), jobs + 1).astype(int)
@@ -176,7 +179,7 @@ class HostExecutor(Executor):
                 acc = result if acc is None else combine(acc, result)
             return acc
 
-        parts = self._in_threads(work, self._groups())
+        parts = self._in_threads(work, self._groups)
         total = parts[0]
         for p in parts[1:]:
             total = combine(total, p)
@@ -191,7 +194,7 @@ class HostExecutor(Executor):
             for a, b in group:
                 out[a:b] = kernel(self._chunk(a, b, aligned), *args)
 
-        self._in_threads(work, self._groups())
+        self._in_threads(work, self._groups)
         return out
 
     def take(self, indices: np.ndarray) -> np.ndarray:
