@@ -29,3 +29,11 @@ def test_example_runs(path, capsys, tmp_path, monkeypatch):
         assert (tmp_path / "neural_net.png").exists()
     if path.name == "newton.py":
         assert "converged = True" in out
+    if path.name == "trimmed_regression.py":
+        # the compiled gradient of a sorted objective equals eager mode's, and the fit
+        # finds the true line where least squares follows the outliers
+        assert "|compiled - eager| = 0.0e+00" in out
+        lts = [float(v) for v in out.split("LTS:   intercept ")[1].split(" (")[0].split(", slope ")]
+        ols = [float(v) for v in out.split("OLS:   intercept ")[1].split("\n")[0].split(", slope ")]
+        assert abs(lts[0] - 2.0) < 0.3 and abs(lts[1] - 0.5) < 0.05
+        assert abs(ols[1] - 0.5) > 0.3
