@@ -355,7 +355,7 @@ def _power_of_two(c: Any) -> bool:
 
 
 def _is_scalar(v: Any) -> bool:
-    return not isinstance(v, Tracer) and type(v) in (float, int, np.float64)
+    return type(v) in _SCALAR_CONSTANTS
 
 
 def _identity_fold(prim: Primitive, args: Sequence[Any], lvl: int) -> Any:

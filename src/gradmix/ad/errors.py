@@ -45,10 +45,11 @@ def call_traced(f: Callable[..., Any], args: Sequence[Any]) -> Any:
     except TracerConversionError:
         raise
     except IndexError as exc:
-        # numpy's message when a traced scalar is an index of a plain array
+        # numpy's message when a traced scalar is an index of a plain array (or when any
+        # other index is refused: the hint is for the first case)
         if "are valid indices" not in str(exc):
             raise
-        raise TracerConversionError(f"{PLAIN_ARRAY_INDEX} [{exc}]") from exc
+        raise IndexError(f"{exc} (if the index is a traced value: {PLAIN_ARRAY_INDEX})") from exc
     except TypeError as exc:
         if "not supported for the input types" not in str(exc):
             raise
