@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 import gradmix as gm
+import gradmix.scipy.special as sc
+from gradmix.ad.rules import elementwise
 
 from .helpers import assert_derivatives, numerical_jacobian
 
@@ -295,3 +297,79 @@ def test_std_of_equal_values_has_derivative_zero():
     assert np.all(gm.grad(np.std)(np.full(4, 2.0)) == 0.0)
     x = np.array([1.0, 2.0, 4.0])
     np.testing.assert_allclose(gm.grad(np.std)(x), numerical_jacobian(np.std, (x,), 0), rtol=1e-7)
+
+
+# every primitive whose rules are formulas (elementwise.FORMULA_RULES) compiles, and the
+# program is right at another point: on (1, ∞), on (0.1, 0.9) and on the line
+def _pos(x):
+    return 1.0 + x**2
+
+
+def _unit(x):
+    return 0.5 + 0.4 * np.tanh(x)
+
+
+FORMULAS = {
+    "np.clip": lambda x: np.sum(np.clip(x, -1.0, 1.0) * x),
+    "np.remainder": lambda x: np.sum(np.remainder(3.0 * x, 1.3) * x),
+    "np.fmod": lambda x: np.sum(np.fmod(3.0 * x, 1.3) * x),
+    "np.erf": lambda x: np.sum(sc.erf(x)),
+    "np.erfc": lambda x: np.sum(sc.erfc(x)),
+    "np.erfinv": lambda x: np.sum(sc.erfinv(_unit(x))),
+    "np.erfcinv": lambda x: np.sum(sc.erfcinv(_unit(x))),
+    "np.erfcx": lambda x: np.sum(sc.erfcx(x)),
+    "np.expit": lambda x: np.sum(sc.expit(x)),
+    "np.log_expit": lambda x: np.sum(sc.log_expit(x)),
+    "np.logit": lambda x: np.sum(sc.logit(_unit(x))),
+    "np.ndtr": lambda x: np.sum(sc.ndtr(x)),
+    "np.log_ndtr": lambda x: np.sum(sc.log_ndtr(x)),
+    "np.ndtri": lambda x: np.sum(sc.ndtri(_unit(x))),
+    "np.gamma": lambda x: np.sum(sc.gamma(_pos(x))),
+    "np.rgamma": lambda x: np.sum(sc.rgamma(_pos(x))),
+    "np.gammaln": lambda x: np.sum(sc.gammaln(_pos(x))),
+    "np.loggamma": lambda x: np.sum(sc.loggamma(_pos(x))),
+    "np.psi": lambda x: np.sum(sc.psi(_pos(x))),
+    "scipy.special.polygamma": lambda x: np.sum(sc.polygamma(1, _pos(x))),
+    "np.beta": lambda x: np.sum(sc.beta(_pos(x), _pos(x[::-1]))),
+    "np.betaln": lambda x: np.sum(sc.betaln(_pos(x), _pos(x[::-1]))),
+    "np.gammainc": lambda x: np.sum(sc.gammainc(2.5, _pos(x))),
+    "np.gammaincc": lambda x: np.sum(sc.gammaincc(2.5, _pos(x))),
+    "np.xlogy": lambda x: np.sum(sc.xlogy(x, _pos(x[::-1]))),
+    "np.xlog1py": lambda x: np.sum(sc.xlog1py(x, _pos(x[::-1]))),
+    "np.entr": lambda x: np.sum(sc.entr(_pos(x))),
+    "np.rel_entr": lambda x: np.sum(sc.rel_entr(_pos(x), _pos(x[::-1]))),
+    "np.kl_div": lambda x: np.sum(sc.kl_div(_pos(x), _pos(x[::-1]))),
+    "np.exp1": lambda x: np.sum(sc.exp1(_pos(x))),
+    "np.expi": lambda x: np.sum(sc.expi(_pos(x))),
+    "np.iv": lambda x: np.sum(sc.iv(1.0, x)),
+    "np.ive": lambda x: np.sum(sc.ive(1.0, x)),
+    "np.jv": lambda x: np.sum(sc.jv(1.5, _pos(x))),
+    "np.yv": lambda x: np.sum(sc.yv(1.5, _pos(x))),
+    "np.kv": lambda x: np.sum(sc.kv(1.5, _pos(x))),
+    "np.kve": lambda x: np.sum(sc.kve(1.5, _pos(x))),
+    "np.i0": lambda x: np.sum(sc.i0(x)),
+    "np.i1": lambda x: np.sum(sc.i1(x)),
+    "np.i0e": lambda x: np.sum(sc.i0e(x)),
+    "np.i1e": lambda x: np.sum(sc.i1e(x)),
+    "np.j0": lambda x: np.sum(sc.j0(x)),
+    "np.j1": lambda x: np.sum(sc.j1(x)),
+    "np.y0": lambda x: np.sum(sc.y0(_pos(x))),
+    "np.y1": lambda x: np.sum(sc.y1(_pos(x))),
+    "np.k0": lambda x: np.sum(sc.k0(_pos(x))),
+    "np.k1": lambda x: np.sum(sc.k1(_pos(x))),
+    "np._zeta": lambda x: np.sum(sc.zeta(3.0, _pos(x))),
+}
+
+
+def test_every_formula_rule_has_a_compiled_check():
+    assert set(FORMULAS) == {p.name for p in elementwise.FORMULA_RULES}
+
+
+@pytest.mark.parametrize("name", sorted(FORMULAS))
+def test_formula_rules_compile_and_hold_at_another_point(name):
+    f = FORMULAS[name]
+    vg = gm.compile(f, X0)
+    value, grad = vg(X1)
+    np.testing.assert_allclose(value, f(X1), rtol=1e-12)
+    np.testing.assert_allclose(grad, gm.grad(f)(X1), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(grad, numerical_jacobian(f, (X1,), 0), rtol=1e-6, atol=1e-8)

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.special as sc
 
 from gradmix.ad.core import defjvp, defvjp
-from gradmix.ad.dispatch import register_numpy
+from gradmix.ad.dispatch import numpy_rule, register_numpy
 from gradmix.ad.tracer import (
     Primitive,
     Tracer,
@@ -85,7 +85,7 @@ def _real(x: Any) -> bool:
 def _one_where_zero(x: Any, y: Any) -> Any:
     """``y`` with ones where ``x`` is zero: the denominator of ``x / y`` for functions
     that are identically zero in ``y`` wherever ``x`` is."""
-    return np.where(strip(x) == 0, 1.0, y)
+    return np.where(constant(x) == 0, 1.0, y)
 
 
 def _t_density(df: Any, t: Any) -> Any:
@@ -269,13 +269,13 @@ _ufunc(
 _ufunc(
     np.remainder,
     lambda g, a, x, y: g,
-    lambda g, a, x, y: -g * np.floor_divide(strip(x), strip(y)),
+    lambda g, a, x, y: -g * np.floor_divide(constant(x), constant(y)),
 )
 register_numpy(np.fmod)(
     elementwise(
         np.fmod,
         lambda g, a, x, y: g,
-        lambda g, a, x, y: -g * np.trunc(strip(x) / strip(y)),
+        lambda g, a, x, y: -g * np.trunc(constant(x) / constant(y)),
         name="np.fmod",
     )
 )
@@ -340,13 +340,13 @@ _ufunc(sc.yv, None, lambda g, a, v, x: g * (sc.yv(v - 1, x) - sc.yv(v + 1, x)) /
 _ufunc(sc.kv, None, lambda g, a, v, x: -g * (sc.kv(v - 1, x) + sc.kv(v + 1, x)) / 2)
 _ufunc(
     sc.ive, None,
-    lambda g, a, v, x: g * ((sc.ive(v - 1, x) + sc.ive(v + 1, x)) / 2 - np.sign(strip(x)) * a),
+    lambda g, a, v, x: g * ((sc.ive(v - 1, x) + sc.ive(v + 1, x)) / 2 - np.sign(constant(x)) * a),
 )  # fmt: skip
 _ufunc(sc.kve, None, lambda g, a, v, x: g * (a - (sc.kve(v - 1, x) + sc.kve(v + 1, x)) / 2))
 _ufunc(sc.i0, lambda g, a, x: g * sc.i1(x))
 _ufunc(sc.i1, lambda g, a, x: g * (sc.i0(x) + sc.iv(2, x)) / 2)
-_ufunc(sc.i0e, lambda g, a, x: g * (sc.i1e(x) - np.sign(strip(x)) * a))
-_ufunc(sc.i1e, lambda g, a, x: g * ((sc.i0e(x) + sc.ive(2, x)) / 2 - np.sign(strip(x)) * a))
+_ufunc(sc.i0e, lambda g, a, x: g * (sc.i1e(x) - np.sign(constant(x)) * a))
+_ufunc(sc.i1e, lambda g, a, x: g * ((sc.i0e(x) + sc.ive(2, x)) / 2 - np.sign(constant(x)) * a))
 _ufunc(sc.j0, lambda g, a, x: -g * sc.j1(x))
 _ufunc(sc.j1, lambda g, a, x: g * (sc.j0(x) - sc.jv(2, x)) / 2)
 _ufunc(sc.y0, lambda g, a, x: -g * sc.y1(x))
@@ -495,11 +495,26 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
 
 clip_p = elementwise(
     lambda x, lo, hi: np.clip(x, lo, hi),
-    lambda g, a, x, lo, hi: g * ((strip(x) >= strip(lo)) & (strip(x) <= strip(hi))),
-    lambda g, a, x, lo, hi: g * (strip(x) < strip(lo)),
-    lambda g, a, x, lo, hi: g * (strip(x) > strip(hi)),
+    lambda g, a, x, lo, hi: (
+        g * np.logical_and(constant(x) >= constant(lo), constant(x) <= constant(hi))
+    ),
+    lambda g, a, x, lo, hi: g * (constant(x) < constant(lo)),
+    lambda g, a, x, lo, hi: g * (constant(x) > constant(hi)),
     name="np.clip",
 )
+
+#: primitives whose derivative rules are formulas in their arguments, reading no value
+#: in Python (the choices they make go through ``constant``): a recorded program
+#: (:func:`gradmix.compile`) can hold them
+FORMULA_RULES: set[Primitive] = {clip_p, polygamma_p} | {
+    numpy_rule(f) for f in (
+        np.remainder, np.fmod, sc.erf, sc.erfc, sc.expit, sc.logit, sc.gammaln, sc.psi,
+        sc.ndtr, sc.log_ndtr, sc.xlogy, sc.xlog1py, sc.gamma, sc.rgamma, sc.loggamma,
+        sc.erfinv, sc.erfcinv, sc.erfcx, sc.ndtri, sc.log_expit, sc.exp1, sc.expi, sc.entr,
+        sc.rel_entr, sc.kl_div, sc.betaln, sc.beta, sc.gammainc, sc.gammaincc, sc.iv, sc.jv,
+        sc.yv, sc.kv, sc.ive, sc.kve, sc.i0, sc.i1, sc.i0e, sc.i1e, sc.j0, sc.j1, sc.y0,
+        sc.y1, sc.k0, sc.k1, _zeta)
+}  # fmt: skip
 
 
 @register_numpy(np.clip)
