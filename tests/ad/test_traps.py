@@ -9,7 +9,7 @@ import pytest
 
 import gradmix as gm
 import gradmix.scipy.special as sc
-from gradmix.ad.rules import elementwise
+from gradmix.ad.rules import elementwise, linalg
 
 from .helpers import assert_derivatives, numerical_jacobian
 
@@ -361,8 +361,29 @@ FORMULAS = {
 }
 
 
+def _spd(x):
+    """A symmetric matrix with distinct eigenvalues, from x."""
+    return np.outer(x, x) + np.diag(x**2 + np.array([1.0, 2.5, 4.0]))
+
+
+def _vector_weights(v):  # sign-free: each singular or eigen vector enters squared
+    return np.sum(v**2 * np.arange(1.0, 4.0)[:, None] * np.arange(1.0, 4.0))
+
+
+FORMULAS.update({
+    "eigvalsh": lambda x: np.sum(np.linalg.eigvalsh(_spd(x)) ** 2 * np.arange(1.0, 4.0)),
+    "eigh": lambda x: _vector_weights(np.linalg.eigh(_spd(x))[1]),
+    "svdvals": lambda x: np.sum(np.linalg.svd(_spd(x) - 2.0, compute_uv=False) ** 3),
+    "svd_u": lambda x: _vector_weights(np.linalg.svd(_spd(x) - 2.0)[0]),
+    "svd_vh": lambda x: _vector_weights(np.linalg.svd(_spd(x) - 2.0)[2].T),
+})  # fmt: skip
+
+
 def test_every_formula_rule_has_a_compiled_check():
-    assert set(FORMULAS) == {p.name for p in elementwise.FORMULA_RULES}
+    seen = set()
+    for f in FORMULAS.values():
+        seen |= {node.prim for node in gm.compile(f, X0).compile_for(X0).graph.nodes}
+    assert elementwise.FORMULA_RULES | linalg.FORMULA_RULES <= seen
 
 
 @pytest.mark.parametrize("name", sorted(FORMULAS))

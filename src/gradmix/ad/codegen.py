@@ -78,7 +78,7 @@ COMPILABLE: set[Primitive] = set(INFIX) | set(FUNC) | {
     _p(np.fmin),
     reductions.cumsum_p, linalg.matmul_p, linalg.einsum_p, linalg.solve_p, linalg.inv_p,
     linalg.det_p, linalg.logabsdet_p, linalg.sign_det_p, linalg.cholesky_p,
-} | elementwise.FORMULA_RULES  # fmt: skip
+} | elementwise.FORMULA_RULES | linalg.FORMULA_RULES  # fmt: skip
 
 
 #: programs with more operations than this reuse the names of dead values

@@ -610,6 +610,12 @@ defjvp(_svd_vh, lambda g, ans, a: _mT(_svd_v_jvp(g, a)))
 defvjp(_svd_vh, _svd_vh_vjp)
 
 
+#: primitives whose derivative rules are formulas in their arguments (see
+#: ``elementwise.FORMULA_RULES``): eigenvalues and eigenvectors are recomputed by the
+#: program at every call, with the signs numpy's LAPACK gives, as in eager mode
+FORMULA_RULES: set[Primitive] = {_eigvalsh, _eigvecs, _svdvals, _svd_u, _svd_vh}
+
+
 @register_numpy(np.linalg.svd)
 def svd(
     a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
