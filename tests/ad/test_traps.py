@@ -9,7 +9,7 @@ import pytest
 
 import gradmix as gm
 import gradmix.scipy.special as sc
-from gradmix.ad.rules import elementwise, linalg
+from gradmix.ad.rules import elementwise, linalg, numerical
 
 from .helpers import assert_derivatives, numerical_jacobian
 
@@ -376,6 +376,10 @@ FORMULAS.update({
     "svdvals": lambda x: np.sum(np.linalg.svd(_spd(x) - 2.0, compute_uv=False) ** 3),
     "svd_u": lambda x: _vector_weights(np.linalg.svd(_spd(x) - 2.0)[0]),
     "svd_vh": lambda x: _vector_weights(np.linalg.svd(_spd(x) - 2.0)[2].T),
+    "qr_q": lambda x: _vector_weights(np.linalg.qr(_spd(x) - 2.0)[0]),
+    "qr_r": lambda x: np.sum(np.linalg.qr(_spd(x) - 2.0)[1] ** 2 * np.arange(1.0, 4.0)),
+    "pinv": lambda x: np.sum(np.linalg.pinv(_spd(x)[:, :2]) * np.arange(1.0, 4.0)),
+    "convolve": lambda x: np.sum(np.convolve(x, x**2, "same") * np.arange(1.0, 4.0)),
 })  # fmt: skip
 
 
@@ -383,7 +387,7 @@ def test_every_formula_rule_has_a_compiled_check():
     seen = set()
     for f in FORMULAS.values():
         seen |= {node.prim for node in gm.compile(f, X0).compile_for(X0).graph.nodes}
-    assert elementwise.FORMULA_RULES | linalg.FORMULA_RULES <= seen
+    assert elementwise.FORMULA_RULES | linalg.FORMULA_RULES | numerical.FORMULA_RULES <= seen
 
 
 @pytest.mark.parametrize("name", sorted(FORMULAS))

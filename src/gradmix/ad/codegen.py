@@ -40,7 +40,7 @@ from gradmix.ad.dispatch import numpy_rule
 from gradmix.ad.errors import PLAIN_ARRAY_INDEX, NotCompilableError, call_traced
 from gradmix.ad.pytree import flatten, split_aux, unflatten
 from gradmix.ad.reverse import Node, NodeArray, backward
-from gradmix.ad.rules import elementwise, linalg, reductions, shape
+from gradmix.ad.rules import elementwise, linalg, numerical, reductions, shape
 from gradmix.ad.tracer import Primitive, Tracer, bind, new_level, pack, stop_gradient_p, strip
 
 __all__ = ["Graph", "trace", "compile", "COMPILABLE", "NotCompilableError"]
@@ -78,7 +78,7 @@ COMPILABLE: set[Primitive] = set(INFIX) | set(FUNC) | {
     _p(np.fmin),
     reductions.cumsum_p, linalg.matmul_p, linalg.einsum_p, linalg.solve_p, linalg.inv_p,
     linalg.det_p, linalg.logabsdet_p, linalg.sign_det_p, linalg.cholesky_p,
-} | elementwise.FORMULA_RULES | linalg.FORMULA_RULES  # fmt: skip
+} | elementwise.FORMULA_RULES | linalg.FORMULA_RULES | numerical.FORMULA_RULES  # fmt: skip
 
 
 #: programs with more operations than this reuse the names of dead values

@@ -613,9 +613,6 @@ defvjp(_svd_vh, _svd_vh_vjp)
 #: primitives whose derivative rules are formulas in their arguments (see
 #: ``elementwise.FORMULA_RULES``): eigenvalues and eigenvectors are recomputed by the
 #: program at every call, with the signs numpy's LAPACK gives, as in eager mode
-FORMULA_RULES: set[Primitive] = {_eigvalsh, _eigvecs, _svdvals, _svd_u, _svd_vh}
-
-
 @register_numpy(np.linalg.svd)
 def svd(
     a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
@@ -1049,3 +1046,10 @@ def tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
     xshape = np.shape(strip(a))[len(bshape) :]
     square = reshape(a, (int(np.prod(bshape)), int(np.prod(xshape))))
     return reshape(solve(square, ravel(b)), xshape)
+
+
+#: primitives whose derivative rules are formulas in their arguments (see
+#: ``elementwise.FORMULA_RULES``): the decompositions are recomputed by a compiled
+#: program at every call, with the signs numpy's LAPACK gives, as in eager mode
+FORMULA_RULES: set[Primitive] = {_eigvalsh, _eigvecs, _svdvals, _svd_u, _svd_vh, _qr_q, _qr_r,
+                                 _pinv}  # fmt: skip

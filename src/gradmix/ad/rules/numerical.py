@@ -167,6 +167,10 @@ defjvp(conv_full_p, lambda g, ans, a, v: bind(conv_full_p, (a, g), {}), argnums=
 defvjp(conv_full_p, _full_vjp_a)
 defvjp(conv_full_p, _full_vjp_v, argnums=(1,))
 
+#: primitives whose derivative rules are formulas in their arguments (see
+#: ``elementwise.FORMULA_RULES``)
+FORMULA_RULES: set[Primitive] = {conv_full_p}
+
 
 def _mode_slice(n: int, m: int, mode: str) -> slice:
     lo, hi = min(n, m), max(n, m)
