@@ -380,6 +380,9 @@ FORMULAS.update({
     "qr_r": lambda x: np.sum(np.linalg.qr(_spd(x) - 2.0)[1] ** 2 * np.arange(1.0, 4.0)),
     "pinv": lambda x: np.sum(np.linalg.pinv(_spd(x)[:, :2]) * np.arange(1.0, 4.0)),
     "convolve": lambda x: np.sum(np.convolve(x, x**2, "same") * np.arange(1.0, 4.0)),
+    # knots and values traced too; x at X0 and X1 falls in different intervals
+    "interp": lambda x: np.sum(np.interp(2.0 * x, [-3.0, -1.0, 0.5, 2.0], [1.0, 2.0, -1.0, 0.5]))
+    + np.interp(x[0], np.array([-2.0, 0.0, 3.0]) + 0.1 * x, x**2 + np.array([0.0, 1.0, 2.0])),
 })  # fmt: skip
 
 

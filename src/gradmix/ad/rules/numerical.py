@@ -15,8 +15,24 @@ import numpy as np
 from gradmix.ad.core import defjvp, defvjp
 from gradmix.ad.dispatch import register_numpy
 from gradmix.ad.errors import NoDerivativeRuleError
-from gradmix.ad.rules.shape import concatenate, flip, getitem, moveaxis, reshape, stack
-from gradmix.ad.tracer import Primitive, Tracer, bind, reads_values, strip
+from gradmix.ad.rules.shape import (
+    concatenate,
+    flip,
+    getitem,
+    moveaxis,
+    reshape,
+    stack,
+    take_along_axis,
+)
+from gradmix.ad.tracer import (
+    Primitive,
+    Tracer,
+    bind,
+    constant,
+    reads_values,
+    records_choices,
+    strip,
+)
 
 __all__ = ["linspace", "gradient", "interp", "convolve", "correlate", "polyval"]
 
@@ -128,22 +144,31 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
     (outside the knots, in ``left``/``right`` or the end values)."""
     if period is not None:
         raise NoDerivativeRuleError("gradmix differentiates np.interp without period only")
-    reads_values("np.interp", x, xp)
+    if not records_choices(x, xp):  # (in a recorded program the choices are operations)
+        reads_values("np.interp", x, xp)
     x, xp, fp = (v if isinstance(v, Tracer) else np.asarray(v, dtype=float) for v in (x, xp, fp))
-    xv, xpv = np.asarray(strip(x), dtype=float), np.asarray(strip(xp), dtype=float)
-    n = len(xpv)
+    xv, xpv = constant(x), constant(xp)
+    n = np.shape(strip(xp))[0]
     if n == 1:
         inside: Any = fp[0] + 0 * x if np.ndim(strip(fp)) else fp + 0 * x
     else:
         k = np.clip(np.searchsorted(xpv, xv, side="right") - 1, 0, n - 2)
-        x0, x1 = xp[k], xp[k + 1]
+        x0, x1 = _at(xp, k), _at(xp, k + 1)
         t = (x - x0) / (x1 - x0)
-        inside = fp[k] + t * (fp[k + 1] - fp[k])
+        f0 = _at(fp, k)
+        inside = f0 + t * (_at(fp, k + 1) - f0)
         # numpy returns the knot's value exactly on the last knot
         inside = np.where(xv == xpv[-1], fp[n - 1] + 0 * t, inside)
     lo = fp[0] if left is None else left
     hi = fp[n - 1] if right is None else right
     return np.where(xv < xpv[0], lo + 0 * x, np.where(xv > xpv[-1], hi + 0 * x, inside))
+
+
+def _at(a: Any, k: Any) -> Any:
+    """``a[k]`` for a 1-D ``a`` and integer indices ``k`` of any shape, also where ``a``
+    is a plain array and ``k`` an operation of a recorded program."""
+    flat = reshape(k, (-1,))
+    return reshape(take_along_axis(a, flat, 0), np.shape(strip(k)))
 
 
 # convolution ------------------------------------------------------------------------
