@@ -413,3 +413,32 @@ def test_large_programs_with_orderings_free_only_dead_values():
     assert value == pytest.approx(ref_value, rel=1e-12)
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-11)
     np.testing.assert_allclose(grad, gm.divided_difference(f, beta, 1e-6, "central"), rtol=1e-5)
+
+
+def test_sums_and_scalings_move_before_products():
+    """A mixture-like quadratic form: the means' cotangent summed over the points is
+    summed before its product with the precision factor, x + x is one scaling, and
+    scalings by 2 move past sums and products: the only full-size product left is the
+    forward one.  Equal to eager mode and to central differences."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(400, 3))
+
+    def f(mu, Q):
+        r = (X - mu[:, None, :]) @ Q  # (K, n, d)
+        return np.sum(r * r)
+
+    mu, Q = rng.normal(size=(4, 3)), rng.normal(size=(4, 3, 3))
+    vg = gm.compile(f, mu, Q)
+    full = [n for n in vg.graph.nodes if n.prim is gm.ad.rules.linalg.matmul_p
+            and np.size(n._value) == 4 * 400 * 3]  # fmt: skip
+    assert len(full) == 1
+    assert not any(" + " in ln and ln.split(" = ")[1].split(" + ")[0] == ln.split(" + ")[1]
+                   for ln in vg.source.splitlines() if " = " in ln)  # no x + x left  # fmt: skip
+    mu2, Q2 = mu + 0.3, Q * 1.1
+    value, (g_mu, g_Q) = vg(mu2, Q2)
+    ref_value, (r_mu, r_Q) = gm.value_and_grad(f, argnums=(0, 1))(mu2, Q2)
+    assert value == pytest.approx(ref_value, rel=1e-14)
+    np.testing.assert_allclose(g_mu, r_mu, rtol=1e-12)
+    np.testing.assert_allclose(g_Q, r_Q, rtol=1e-12)
+    np.testing.assert_allclose(g_mu, gm.divided_difference(lambda m: f(m, Q2), mu2, 1e-6,
+                                                           "central"), rtol=1e-6)  # fmt: skip

@@ -63,7 +63,7 @@ _MATH = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh
 INFIX = {_p(f): op for f, op in _OPS.items()}
 FUNC = {_p(getattr(np, name)): name for name in _FUNCS}
 UNARY_MINUS = _p(np.negative)
-MULTIPLY, DIVIDE = _p(np.multiply), _p(np.true_divide)
+ADD, MULTIPLY, DIVIDE = _p(np.add), _p(np.multiply), _p(np.true_divide)
 
 #: primitives whose rules depend on shapes only, never on values: safe to compile
 COMPILABLE: set[Primitive] = set(INFIX) | set(FUNC) | {
@@ -189,7 +189,11 @@ class TraceNode(Node):
         if folded is None:
             folded = _sign_fold(prim, args, lvl)
         if folded is None:
-            folded = _scale_after_product(prim, args, lvl)
+            folded = _scale_after_product(prim, args, kwargs, lvl)
+        if folded is None:
+            folded = _sum_before_product(prim, args, kwargs, lvl)
+        if folded is None and prim is ADD and args[0] is args[1] and isinstance(args[0], NodeArray):
+            folded = args[0] * 2.0  # x + x: one scaling, which can move past a product
         if folded is not None:
             return folded
         key = _operation_key(prim, args, kwargs)
@@ -327,10 +331,19 @@ def _sign_fold(prim: Primitive, args: Sequence[Any], lvl: int) -> Any:
     return None
 
 
-def _scale_after_product(prim: Primitive, args: Sequence[Any], lvl: int) -> Any:
-    """(c·a) @ b and a @ (c·b) are (a @ b)·c for a power of two c (exact either way):
-    the scaling then runs over the product where that is the smaller array (the
-    subtraction's cotangent, scaled by the 2 of |x - c|², before a product with x)."""
+def _scale_after_product(prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any],
+                         lvl: int) -> Any:  # fmt: skip
+    """(c·a) @ b and a @ (c·b) are (a @ b)·c, and Σ c·a is c·Σ a, for a power of two c
+    (exact either way): the scaling then runs over the product or the sum where that is
+    the smaller array (the subtraction's cotangent, scaled by the 2 of |x - c|², before
+    a product with x)."""
+    if prim is reductions.sum_p and len(args) == 1 and _is_traced(args[0], lvl, MULTIPLY):
+        x, c = args[0].args
+        if _is_scalar(x):
+            x, c = c, x
+        if _is_scalar(c) and isinstance(x, TraceNode) and _power_of_two(float(c)):
+            return bind(prim, (x,), kwargs) * c
+        return None
     if prim is not linalg.matmul_p or len(args) != 2:
         return None
     shapes = [np.shape(strip(a)) for a in args]
@@ -348,6 +361,32 @@ def _scale_after_product(prim: Primitive, args: Sequence[Any], lvl: int) -> Any:
             a, b = (x, args[1]) if k == 0 else (args[0], x)
             return (a @ b) * c
     return None
+
+
+def _sum_before_product(prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any],
+                        lvl: int) -> Any:  # fmt: skip
+    """Σ over the rows of a @ b is (Σ of a's rows) @ b, and over its columns a @ (Σ of
+    b's columns): a product with one row or column instead of a full one and a pass
+    over it (the mean's cotangent in a mixture: the per-point cotangent times the
+    precision factor, summed over the points).  The same sum in another order, so
+    equal to eager mode's to rounding, not bit for bit."""
+    if prim is not reductions.sum_p or len(args) != 1:
+        return None
+    (m,) = args
+    if not _is_traced(m, lvl, linalg.matmul_p):
+        return None
+    a, b = m.args
+    nd = np.ndim(m._value)
+    if min(np.ndim(strip(a)), np.ndim(strip(b))) < 2 or kwargs["axes"] not in (
+        (nd - 2,),
+        (nd - 1,),
+    ):
+        return None
+    if kwargs["axes"] == (nd - 2,):
+        out = np.sum(a, axis=-2, keepdims=True) @ b
+    else:
+        out = a @ np.sum(b, axis=-1, keepdims=True)
+    return out if kwargs["keepdims"] else np.squeeze(out, axis=kwargs["axes"][0])
 
 
 def _power_of_two(c: Any) -> bool:
