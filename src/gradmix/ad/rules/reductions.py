@@ -159,36 +159,42 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: An
 
 
 # max / min -------------------------------------------------------------------------
-def _extreme_share(ans: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
-    """Weights spreading the derivative evenly over the entries attaining the extreme."""
+def _extreme_weights(ans: Any, x: Any, axes: tuple[int, ...],
+                     keepdims: bool) -> tuple[Any, Any]:  # fmt: skip
+    """The entries attaining the extreme (a mask) and, where some tie, how many do per
+    reduced position (``keepdims`` shape; None where each has one): the derivative is
+    spread evenly over ties.  The count divides the small reduced array, not the mask."""
     xv = constant(x)
     av = constant(ans) if keepdims else np.expand_dims(constant(ans), axes)
     hits = xv == av
-    if isinstance(hits, Tracer):  # a recorded program: the tie mask is one of its operations
+    if isinstance(hits, Tracer):  # a recorded program: mask and counts are its operations
         dtype = np.result_type(strip(x))
-        share = hits.astype(dtype if dtype.kind == "f" else np.float64)
-        return share / np.sum(share, axis=axes, keepdims=True)
+        mask = hits.astype(dtype if dtype.kind == "f" else np.float64)
+        return mask, np.sum(mask, axis=axes, keepdims=True)
     counts = np.count_nonzero(hits, axis=axes, keepdims=True)
-    if np.all(counts == 1):  # no ties (the rule): the boolean mask is the share itself
-        return hits
-    return hits / counts
+    return hits, (None if np.all(counts == 1) else counts)
+
+
+def _extreme_jvp(g: Any, ans: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    mask, counts = _extreme_weights(ans, x, axes, keepdims)
+    t = sum_(g * mask, _shift(axes, _nb(g, x)), keepdims=keepdims)
+    return t if counts is None else t / np.reshape(counts, np.shape(strip(ans)))
+
+
+def _extreme_vjp(ans: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    def vjp(g: Any) -> Any:
+        mask, counts = _extreme_weights(ans, x, axes, keepdims)
+        gk = _keep(g, x, axes, keepdims)
+        return mask * (gk if counts is None else gk / counts)
+
+    return vjp
 
 
 def _extreme(fn: Any, name: str) -> Primitive:
     prim = Primitive(lambda x, axes, keepdims: fn(x, axis=axes, keepdims=keepdims), name,
                      batched=True)  # fmt: skip
-    defjvp(
-        prim,
-        lambda g, ans, x, axes, keepdims: sum_(
-            g * _extreme_share(ans, x, axes, keepdims), _shift(axes, _nb(g, x)), keepdims=keepdims
-        ),
-    )
-    defvjp(
-        prim,
-        lambda ans, x, axes, keepdims: (
-            lambda g: _keep(g, x, axes, keepdims) * _extreme_share(ans, x, axes, keepdims)
-        ),
-    )
+    defjvp(prim, _extreme_jvp)
+    defvjp(prim, _extreme_vjp)
     return prim
 
 
