@@ -43,7 +43,7 @@ from gradmix.ad.reverse import Node, NodeArray, backward
 from gradmix.ad.rules import elementwise, linalg, numerical, reductions, shape
 from gradmix.ad.tracer import Primitive, Tracer, bind, new_level, pack, stop_gradient_p, strip
 
-__all__ = ["Graph", "trace", "compile", "COMPILABLE", "NotCompilableError"]
+__all__ = ["Graph", "trace", "compile", "CompiledProgram", "COMPILABLE", "NotCompilableError"]
 
 
 def _p(f: Any) -> Primitive:
@@ -776,9 +776,10 @@ def trace(f: Callable[..., Any], *example_args: Any) -> Graph:
     return Graph(inputs, o_leaves)
 
 
-class _Program(NamedTuple):
-    """One compilation: the generated function, its source, and the structures of the
-    arguments and of the auxiliary outputs."""
+class CompiledProgram(NamedTuple):
+    """One compilation of a :class:`CompiledFunction` (what ``compile_for`` returns): the
+    generated function, its source, the structures of the arguments and of the
+    auxiliary outputs (and how many leaves those have), and the graph."""
 
     fn: Callable[..., Any]
     source: str
@@ -799,8 +800,8 @@ class CompiledFunction:
     def __init__(self, f: Callable[..., Any], has_aux: bool = False) -> None:
         self.f = f
         self.has_aux = has_aux
-        self._cache: dict[Any, _Program] = {}
-        self._last: _Program | None = None
+        self._cache: dict[Any, CompiledProgram] = {}
+        self._last: CompiledProgram | None = None
 
     @property
     def graph(self) -> Graph:
@@ -816,8 +817,9 @@ class CompiledFunction:
             raise ValueError("not compiled yet: call the function or pass example arguments")
         return self._last.source
 
-    def compile_for(self, *args: Any) -> _Program:
-        """Compile (or fetch from the cache) for arguments shaped like ``args``."""
+    def compile_for(self, *args: Any) -> CompiledProgram:
+        """Compile (or fetch from the cache) for arguments shaped like ``args``; the
+        program is then the most recent (``source``, ``graph``)."""
         leaves, tree = flatten(args)
         key = (tree, tuple(map(_leaf_key, leaves)))
         entry = self._cache.get(key)
@@ -851,7 +853,7 @@ def _entrywise_candidate(x: Any) -> bool:
     return bool(np.ndim(x)) and 0 < np.size(x) <= _ENTRYWISE_MAX
 
 
-def _build(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: bool) -> _Program:
+def _build(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: bool) -> CompiledProgram:
     with _no_garbage_collection():
         if any(map(_entrywise_candidate, leaves)):
             try:
@@ -876,7 +878,7 @@ def _no_garbage_collection() -> Iterator[None]:
 
 
 def _build_traced(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: bool,
-                  entrywise: bool) -> _Program:  # fmt: skip
+                  entrywise: bool) -> CompiledProgram:  # fmt: skip
     with _recording() as level:
         inputs = [
             EntrywiseInput(x, level)
@@ -915,7 +917,7 @@ def _build_traced(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: 
     # the text was generated above from the package's own graph: primitive names,
     # numbers and references into C, never from user-supplied text
     exec(src, namespace)  # noqa: S102
-    return _Program(namespace["value_and_grad"], src, tree, aux_tree, len(aux_leaves), graph)
+    return CompiledProgram(namespace["value_and_grad"], src, tree, aux_tree, len(aux_leaves), graph)
 
 
 def _aux_output(a: Any, level: int) -> Any:
