@@ -14,14 +14,23 @@ and they are expanded (as a view) only before a non-elementwise rule.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
-from operator import attrgetter
+import operator
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from gradmix.ad.broadcasting import shape_of, sum_to_shape
-from gradmix.ad.tracer import Primitive, SequenceMethods, Tracer, bind, ndim_of, strip
+from gradmix.ad.dispatch import NUMPY
+from gradmix.ad.tracer import (
+    LIVE_LEVELS,
+    Primitive,
+    SequenceMethods,
+    Tracer,
+    bind,
+    ndim_of,
+    strip,
+)
 
 __all__ = ["Node", "backward", "sum_to_shape"]
 
@@ -74,17 +83,17 @@ class Node(Tracer):
                 va, vb = a._value, b._value
                 if not isinstance(va, Tracer) and not isinstance(vb, Tracer):
                     ans = prim.impl(va, vb, **kwargs)
-                    return _binary_node(ans, lvl, prim, [va, vb], kwargs, ((0, a), (1, b)))
+                    return _new_node(ans, lvl, prim, [va, vb], kwargs, ((0, a), (1, b)))
             elif (ta is Node or ta is NodeArray) and a._level == lvl and tb in _PLAIN_SCALARS:
                 va = a._value
                 if not isinstance(va, Tracer):
                     ans = prim.impl(va, b, **kwargs)
-                    return _binary_node(ans, lvl, prim, [va, b], kwargs, ((0, a),))
+                    return _new_node(ans, lvl, prim, [va, b], kwargs, ((0, a),))
             elif (tb is Node or tb is NodeArray) and b._level == lvl and ta in _PLAIN_SCALARS:
                 vb = b._value
                 if not isinstance(vb, Tracer):
                     ans = prim.impl(a, vb, **kwargs)
-                    return _binary_node(ans, lvl, prim, [a, vb], kwargs, ((1, b),))
+                    return _new_node(ans, lvl, prim, [a, vb], kwargs, ((1, b),))
         vals = list(args)
         parents = []
         nested = False  # any tracer of an outer transform left among the arguments?
@@ -102,10 +111,10 @@ class Node(Tracer):
                 nested = True
             i += 1
         ans = bind(prim, vals, kwargs) if nested else prim.impl(*vals, **kwargs)
-        return Node(ans, lvl, prim, vals, kwargs, tuple(parents))
+        return _new_node(ans, lvl, prim, vals, kwargs, tuple(parents))
 
 
-def _binary_node(
+def _new_node(
     ans: Any, lvl: int, prim: Primitive, vals: list[Any], kwargs: dict[str, Any],
     parents: tuple[tuple[int, Node], ...],
 ) -> Node:  # fmt: skip
@@ -139,23 +148,67 @@ class NodeArray(SequenceMethods, Node):
             self._entries = entries
         node = entries.get(idx)
         if node is None:
-            node = entries[idx] = super().__getitem__(idx)
+            node = entries[idx] = NUMPY["getitem"](self, idx)
         return node
 
 
-def _toposort(root: Node) -> list[Node]:
-    """Nodes reachable from ``root``, each after every node that uses it (newest first)."""
-    seen: dict[int, Node] = {id(root): root}
-    stack = [root]
-    while stack:
-        for _, parent in stack.pop().parents:
-            if id(parent) not in seen:
-                seen[id(parent)] = parent
-                stack.append(parent)
-    return sorted(seen.values(), key=_by_creation, reverse=True)
+def _scalar_operator(
+    name: str, uf: np.ufunc, op: Callable[[Any, Any], Any], reflected: bool
+) -> Callable[[Any, Any], Any]:
+    """Node's Python operator ``name`` (``__mul__``, ``__rsub__``, ...).
+
+    Scalar code is operators on real scalars at one live level: their node is
+    made here, in one call, where the general way (the operator, :func:`bind`,
+    :meth:`Node.process`, the constructor) takes five.  Anything else goes the
+    general way.  ``op`` is Python's operator: on a numpy scalar it computes what
+    the ufunc ``uf`` does (the primitive's own implementation makes the same
+    choice), at a fraction of the cost.
+    """
+    general = getattr(Tracer, name)
+
+    def method(self: Any, other: Any) -> Any:
+        va = self._value
+        tv, to = type(va), type(other)
+        if type(self) is Node and (tv is np.float64 or tv is float):
+            lvl = self._level
+            parents: tuple[tuple[int, Node], ...] | None = None
+            if to is Node:
+                vb = other._value
+                tb = type(vb)
+                if other._level == lvl and (tb is np.float64 or tb is float):
+                    parents = ((0, other), (1, self)) if reflected else ((0, self), (1, other))
+            elif to is float or to is np.float64 or to is int:
+                vb, tb = other, to
+                parents = ((1, self),) if reflected else ((0, self),)
+            p = NUMPY[uf]
+            if parents is not None and type(p) is Primitive and lvl in LIVE_LEVELS:
+                args = [vb, va] if reflected else [va, vb]
+                if tv is np.float64 or tb is np.float64:
+                    ans = op(*args)
+                else:  # two Python numbers: numpy's semantics (inf, nan), not Python's
+                    ans = p.impl(*args)
+                if type(ans) is not np.float64:
+                    return Node(ans, lvl, p, args, _NO_KWARGS, parents)
+                node = _new(Node)
+                node._value, node._level, node.prim = ans, lvl, p
+                node.args, node.kwargs, node.parents = args, _NO_KWARGS, parents
+                node._seq = next(_creation)
+                return node
+        return general(self, other)
+
+    method.__name__ = method.__qualname__ = name
+    return method
 
 
-_by_creation = attrgetter("_seq")
+_NO_KWARGS: dict[str, Any] = {}
+for _name, _uf, _op in (("add", np.add, operator.add), ("sub", np.subtract, operator.sub),
+                        ("mul", np.multiply, operator.mul),
+                        ("truediv", np.true_divide, operator.truediv),
+                        ("pow", np.power, operator.pow)):  # fmt: skip
+    setattr(Node, f"__{_name}__", _scalar_operator(f"__{_name}__", _uf, _op, reflected=False))
+    setattr(Node, f"__r{_name}__", _scalar_operator(f"__r{_name}__", _uf, _op, reflected=True))
+
+
 _REAL_SCALARS = (float, np.float64)
 _PLAIN_SCALARS = (float, int, np.float64)
 
@@ -214,84 +267,116 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
     dict
         ``id(node) -> cotangent`` for every node reached, leaves included.
     """
+    # Creation order is a topological order (a node is made after its parents), so
+    # the sweep visits creation numbers downwards, from the newest root, taking the
+    # nodes that hold a cotangent by then: no separate sort of the graph (it took a
+    # third of the sweep in scalar code).  A number whose node is not reached (made
+    # in between and unused, or another level's) costs one dict lookup.  Cotangents
+    # and pending nodes are keyed by creation number.
     acc: dict[int, Any] = {}
+    pending: dict[int, Node] = {}
     owned: set[int] = set()  # buffers created here, safe to add into in place
-    if len(roots) == 1:
-        order = _toposort(roots[0][0])
-    else:
-        top = Node(None, -1, parents=tuple((0, r) for r, _ in roots))
-        order = _toposort(top)[1:]
     for node, g in roots:
-        _accumulate(acc, owned, id(node), g)
+        _accumulate(acc, owned, node._seq, g)
+        pending[node._seq] = node
     leaves: dict[int, Any] = {}
     dropped_nan = False  # has a selecting operation dropped a NaN entry?
-    for node in order:
-        g = acc.pop(id(node), None)
-        if g is None:
+
+    def propagate(
+        prim: Primitive, i: int, parent: Node, g: Any, ans: Any, args: Sequence[Any],
+        kwargs: dict[str, Any], ans_shape: tuple[int, ...],
+    ) -> None:  # fmt: skip
+        """Add argument ``i``'s share of the cotangent ``g`` into ``parent``'s."""
+        scalar = type(ans) is float or type(ans) is np.float64
+        key = parent._seq
+        pending[key] = parent
+        if i == 0 and prim.vjp_into is not None:
+            prev = acc.get(key)
+            buf = prim.vjp_into(
+                prev if prev is None or key in owned else False, g, ans, *args, **kwargs,
+            )  # fmt: skip
+            if buf is not None:
+                acc[key] = buf
+                owned.add(key)
+                return
+        rule = prim.jvps.get(i) if prim.self_adjoint else None
+        reduced = False
+        if rule is not None:
+            # one rule serves both modes for elementwise functions: call it
+            # directly rather than through a VJP maker's closure
+            gi = g
+            if i in prim.scales_cotangent and not scalar:
+                pshape = shape_of(parent._value)
+                if pshape != ans_shape or shape_of(g) != pshape:
+                    # c·g summed over broadcast axes is c·(g summed): the sum first
+                    gi, reduced = sum_to_shape(g, pshape, ans_shape), True
+            c = rule(gi, ans, *args, **kwargs)
+        else:
+            maker = prim.vjps.get(i)
+            if maker is None:
+                raise prim.missing_rule(i, "VJP")
+            c = maker(ans, *args, **kwargs)(g)
+        if prim.elementwise and not reduced:  # (a constant factor has no NaN to drop)
+            if dropped_nan:
+                c = _zero_dropped_nan(c, g, ans)
+            pshape = shape_of(parent._value)
+            if pshape != ans_shape or shape_of(c) != pshape:
+                c = sum_to_shape(c, pshape, ans_shape)
+        if _is_complex(c) and not _is_complex(parent._value):
+            # a real value's cotangent is real: Re(c·t) for real t is Re(c)·t
+            c = np.real(c)
+        _accumulate(acc, owned, key, c)
+
+    for seq in range(max(pending, default=0), -1, -1):
+        reached = pending.pop(seq, None)
+        if reached is None:
+            if not pending:
+                break
             continue
+        node = reached
+        g = acc.pop(seq)
         prim = node.prim
         if prim is None:
             leaves[id(node)] = g
             continue
         if type(node) is Node:
             ans, args = node._value, node.args
+            ta, tg = type(ans), type(g)
+            if (
+                (ta is np.float64 or ta is float)
+                and (tg is np.float64 or tg is float)
+                and prim.self_adjoint
+                and prim.vjp_into is None
+            ):
+                # scalar code: a real scalar's cotangent from a real scalar's, by the
+                # JVP rule, with no shapes to reconcile and nothing complex
+                kwargs = node.kwargs
+                for i, parent in node.parents:
+                    tp = type(parent._value)
+                    rule = prim.jvps.get(i)
+                    if rule is not None and (tp is np.float64 or tp is float):
+                        c = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
+                        if type(c) is np.float64 or type(c) is float:
+                            key = parent._seq
+                            prev = acc.get(key)
+                            if prev is None:
+                                acc[key] = c
+                                pending[key] = parent
+                            else:
+                                acc[key] = prev + c
+                            continue
+                    propagate(prim, i, parent, g, ans, args, kwargs, ())
+                continue
         else:  # NodeArray, and TraceNode's symbolic arguments
             ans, args = node.rule_args()
         if prim.selects and not dropped_nan:
             dropped_nan = any(_has_nan(a) for a in args)
         kwargs = node.kwargs
-        scalar = type(ans) is float or type(ans) is np.float64
-        ans_shape = () if scalar else shape_of(ans)
+        ans_shape = () if type(ans) is float or type(ans) is np.float64 else shape_of(ans)
         if not prim.elementwise and shape_of(g) != ans_shape:
             # cotangents may stay compact (a scalar from sum, say) while they
             # flow through elementwise rules; other rules get the full shape
             g = np.broadcast_to(g, ans_shape)
         for i, parent in node.parents:
-            if i == 0 and prim.vjp_into is not None:
-                key = id(parent)
-                prev = acc.get(key)
-                buf = prim.vjp_into(
-                    prev if prev is None or key in owned else False, g, ans, *args, **kwargs,
-                )  # fmt: skip
-                if buf is not None:
-                    acc[key] = buf
-                    owned.add(key)
-                    continue
-            rule = prim.jvps.get(i) if prim.self_adjoint else None
-            reduced = False
-            if rule is not None:
-                # one rule serves both modes for elementwise functions: call it
-                # directly rather than through a VJP maker's closure
-                gi = g
-                if i in prim.scales_cotangent and not scalar:
-                    pshape = shape_of(parent._value)
-                    if pshape != ans_shape or shape_of(g) != pshape:
-                        # c·g summed over broadcast axes is c·(g summed): the sum first
-                        gi, reduced = sum_to_shape(g, pshape, ans_shape), True
-                c = rule(gi, ans, *args, **kwargs)
-                tc = type(c)
-                if scalar and (tc is float or tc is np.float64) and \
-                        type(parent._value) in _REAL_SCALARS:  # fmt: skip
-                    # scalar code: no shapes to reconcile (a scalar cotangent may stand
-                    # for an array, but not when the output itself is a scalar), nothing
-                    # complex
-                    key = id(parent)
-                    prev = acc.get(key)
-                    acc[key] = c if prev is None else prev + c
-                    continue
-            else:
-                maker = prim.vjps.get(i)
-                if maker is None:
-                    raise prim.missing_rule(i, "VJP")
-                c = maker(ans, *args, **kwargs)(g)
-            if prim.elementwise and not reduced:  # (a constant factor has no NaN to drop)
-                if dropped_nan:
-                    c = _zero_dropped_nan(c, g, ans)
-                pshape = shape_of(parent._value)
-                if pshape != ans_shape or shape_of(c) != pshape:
-                    c = sum_to_shape(c, pshape, ans_shape)
-            if _is_complex(c) and not _is_complex(parent._value):
-                # a real value's cotangent is real: Re(c·t) for real t is Re(c)·t
-                c = np.real(c)
-            _accumulate(acc, owned, id(parent), c)
+            propagate(prim, i, parent, g, ans, args, kwargs, ans_shape)
     return leaves

@@ -40,7 +40,8 @@ from gradmix.ad.errors import NoDerivativeRuleError, NotCompilableError, TracerC
 from gradmix.ad.pytree import flatten, unflatten
 
 __all__ = [
-    "Primitive", "PerArgRules", "SequenceMethods", "TracedDType", "Tracer", "bind", "ndim_of",
+    "LIVE_LEVELS", "Primitive", "PerArgRules", "SequenceMethods", "TracedDType", "Tracer", "bind",
+    "ndim_of",
     "new_level", "pack", "reads_values", "records_choices", "strip", "constant",
     "stop_gradient_p",
 ]  # fmt: skip
@@ -188,8 +189,9 @@ class PerArgRules(dict[int, Any]):
 
 
 _levels = itertools.count(1)
-# levels of the transforms running now (0: dual numbers built by hand, always live)
-_live_levels: set[int] = {0}
+#: levels of the transforms running now (0: dual numbers built by hand, always live); a
+#: tracer whose level is not here escaped its transform
+LIVE_LEVELS: set[int] = {0}
 
 
 @contextlib.contextmanager
@@ -197,11 +199,11 @@ def new_level() -> Iterator[int]:
     """A fresh transform level, larger than every level handed out before, live inside
     the ``with`` block: a tracer of it used afterwards has escaped its transform."""
     level = next(_levels)
-    _live_levels.add(level)
+    LIVE_LEVELS.add(level)
     try:
         yield level
     finally:
-        _live_levels.discard(level)
+        LIVE_LEVELS.discard(level)
 
 
 def _escaped(tracer: Tracer) -> TracerConversionError:
@@ -225,7 +227,7 @@ def bind(prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
             return bind(prim, [pack(x) for x in args], kwargs)
     if top is None:
         return prim.impl(*args, **kwargs)
-    if top._level not in _live_levels:
+    if top._level not in LIVE_LEVELS:
         raise _escaped(top)
     if prim.nondiff:
         return top.process_nondiff(prim, args, kwargs)

@@ -163,6 +163,8 @@ getitem_p.vjp_into = _getitem_into
 
 def getitem(x: Any, idx: Any) -> Any:
     """``x[idx]`` for basic, advanced and boolean indices."""
+    if type(idx) is int:  # scalar code's entry reads: nothing to inspect
+        return bind(getitem_p, (x,), {"idx": idx})
     tup = _as_tuple(idx)
     at = tuple(k for k, i in enumerate(tup) if _recorded_integers(i))
     if at:
