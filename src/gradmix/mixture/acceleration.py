@@ -6,8 +6,9 @@ gives θ₂, plain EM), and takes one EM step from there. The jump moves in
 coordinates where every point is a mixture — log-weights, means, the
 covariance unit's unconstrained coordinates — so θ' always has positive
 weights and positive definite covariances; its covariances are then taken to
-the covariance model's nearest (the model's M-step on them as scatter), so θ'
-is one of the model's mixtures and its likelihood compares with EM's. A jump
+the covariance model's nearest (the model's M-step on them as scatter, their
+eigenvalues raised to EM's ``reg_covar`` where below it), so θ' is one of the
+mixtures EM's steps reach and its likelihood compares with EM's. A jump
 is kept only when the objective at θ' is at least θ₁'s, so the objectives
 recorded never decrease; otherwise the iterations go on from θ₂, as plain EM's
 would. As in the SQUAREM package, α is capped at a maximum that grows fourfold
@@ -60,11 +61,15 @@ class MixtureCoordinates:
         coordinates the covariances move in.
     total_weight : float
         The data's total weight, the scale of the component counts.
+    reg_covar : float
+        EM's ridge: every covariance its M-step gives has its eigenvalues at
+        least this, and so does every mixture :meth:`params` gives.
     """
 
-    def __init__(self, unit: CovarianceModel, total_weight: float):
+    def __init__(self, unit: CovarianceModel, total_weight: float, reg_covar: float = 0.0):
         self.unit = unit
         self.total_weight = total_weight
+        self.reg_covar = reg_covar
 
     def vector(self, p: Params) -> np.ndarray:
         """log-weights (K,), means (K·d,), the covariances' unconstrained coordinates."""
@@ -98,7 +103,16 @@ class MixtureCoordinates:
             # the model's covariances nearest cov: its M-step with cov as each component's
             # scatter (n_k Σ_k), from like's, of the model
             nk = weights * (self.total_weight / float(np.sum(weights)))
-            scatter = nk[:, None, None] * self.unit.to_matrices(cov, K, d)
+            matrices = self.unit.to_matrices(cov, K, d)
+            if self.reg_covar > 0:
+                # eigenvalues below EM's ridge, where no M-step goes: there a component
+                # narrower than the ridge allows scores higher than the EM step from it
+                # (which widens it again), and the objective would fall
+                lam, vec = np.linalg.eigh(matrices)
+                if np.any(lam < self.reg_covar):
+                    lam = np.maximum(lam, self.reg_covar)
+                    matrices = (vec * lam[:, None, :]) @ np.swapaxes(vec, 1, 2)
+            scatter = nk[:, None, None] * matrices
             previous = None if like.covariances is None else np.asarray(like.covariances,
                                                                          np.float64)  # fmt: skip
             cov = self.unit.estimate(self.unit.scatter_from_matrices(scatter), nk, d, previous)
