@@ -26,11 +26,15 @@ def mixture_data(draw):
 
 
 @given(mixture_data(), st.sampled_from(TYPES + ["VEV", "EVE", "VEI", "EEV"]),
-       st.sampled_from(["kmeans", "random"]), st.sampled_from([0.0, 1e-6]),
-       st.sampled_from([None, "squarem"]))  # fmt: skip
-def test_em_never_decreases_the_likelihood(data, covariance_type, init_params, reg_covar,
-                                           acceleration):  # fmt: skip
+       st.sampled_from(["kmeans", "random"]), st.sampled_from([None, "squarem"]))  # fmt: skip
+def test_em_never_decreases_the_likelihood(data, covariance_type, init_params, acceleration):
+    """EM's ascent property, which holds without a ridge: with ``reg_covar > 0`` the
+    M-step maximises the expected log-likelihood less a penalty that moves with the
+    responsibilities, and hypothesis found plain EM's log-likelihood falling by 1.1e-5
+    (K = 4, full, a component shrunk to the ridge).  SQUAREM's jumps with a ridge are
+    tested in test_acceleration.py."""
     X, K, seed = data
+    reg_covar = 0.0
     model = gm.GaussianMixture(
         K, covariance_type=covariance_type, init_params=init_params, reg_covar=reg_covar,
         random_state=seed, tol=0, max_iter=25, acceleration=acceleration,

@@ -172,7 +172,9 @@ class GaussianMixture(EMMixtureBase):
         (gradmix) ``"squarem"`` extrapolates EM's path (Varadhan & Roland
         2008, ``gradmix.mixture.acceleration``): after every two EM steps
         a jump along them, kept only where the log-likelihood is at least the
-        plain step's, so ``lower_bounds_`` never decreases and the fit ends at
+        plain step's, so ``lower_bounds_`` never decreases (where plain EM's
+        does not: with ``reg_covar > 0`` both may dip by a hair once a
+        component has shrunk to the ridge) and the fit ends at
         a fixed point of EM, where plain EM would end, in fewer passes over
         the data where components overlap.  ``n_iter_`` counts every E-step
         (a rejected jump's too), so it compares with plain EM's, and
