@@ -342,15 +342,17 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
         if type(node) is Node:
             ans, args = node._value, node.args
             ta, tg = type(ans), type(g)
-            if (
-                (ta is np.float64 or ta is float)
-                and (tg is np.float64 or tg is float)
-                and prim.self_adjoint
-                and prim.vjp_into is None
-            ):
+            if (ta is np.float64 or ta is float) and (tg is np.float64 or tg is float):
+                if prim.selects and not dropped_nan:
+                    dropped_nan = any(_has_nan(a) for a in args)
+                kwargs = node.kwargs
+                if prim.vjp_into is not None or not prim.self_adjoint:
+                    # (a scalar's cotangent is never compact: nothing to broadcast)
+                    for i, parent in node.parents:
+                        propagate(prim, i, parent, g, ans, args, kwargs, ())
+                    continue
                 # scalar code: a real scalar's cotangent from a real scalar's, by the
                 # JVP rule, with no shapes to reconcile and nothing complex
-                kwargs = node.kwargs
                 for i, parent in node.parents:
                     tp = type(parent._value)
                     rule = prim.jvps.get(i)
