@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 import gradmix as gm
 from gradmix.datasets import load_old_faithful
 from gradmix.mixture.acceleration import MixtureCoordinates
+from gradmix.mixture.components import Gaussian, StudentT
 from gradmix.mixture.covariance import MCLUST_NAMES, get_model
 from gradmix.mixture.params import Params
 
@@ -92,7 +93,7 @@ def test_jumps_are_mixtures_em_can_reach(ct):
     K, d = start.means_.shape
     cov = unit.from_public(start.covariances_)
     params = Params(start.weights_, start.means_, cov, unit.precision_cholesky(cov))
-    coords = MixtureCoordinates(unit, float(len(X)), reg_covar=reg)
+    coords = MixtureCoordinates(Gaussian(unit), float(len(X)), reg_covar=reg)
     z = coords.vector(params)
     same = coords.params(z, params)  # EM's own point: every eigenvalue above the ridge
     np.testing.assert_allclose(same.covariances, cov, rtol=1e-9)
@@ -102,6 +103,70 @@ def test_jumps_are_mixtures_em_can_reach(ct):
     jump = coords.params(narrow, params)
     eig = np.linalg.eigvalsh(unit.to_matrices(np.asarray(jump.covariances), K, d))
     assert eig.min() >= reg * (1 - 1e-9)
+
+
+@pytest.mark.parametrize(("dof", "K"), [("free", 2), ("shared", 2), (4.0, 3)])
+def test_squarem_for_student_t_mixtures(dof, K):
+    """The degrees of freedom move with the jumps (free, shared) or stay (fixed); the
+    optimum is plain ECM's, in far fewer E-steps."""
+    X = load_old_faithful()
+    kw = dict(covariance_type="diag", dof=dof, random_state=0, tol=1e-8, max_iter=5000)
+    plain = gm.StudentTMixture(K, **kw).fit(X)
+    fast = gm.StudentTMixture(K, acceleration="squarem", **kw).fit(X)
+    assert fast.converged_ and fast.n_iter_ < plain.n_iter_ / 2
+    L_plain, L_fast = plain.score(X) * len(X), fast.score(X) * len(X)
+    assert L_fast >= L_plain - 1e-8 * abs(L_plain)
+    bounds = np.asarray(fast.lower_bounds_)
+    assert np.all(np.diff(bounds) >= -1e-9 * np.abs(bounds[1:]))  # the ν solve's rounding
+    nu = fast.degrees_of_freedom_
+    if dof == 4.0:
+        assert np.all(nu == 4.0)
+    else:
+        np.testing.assert_allclose(nu, plain.degrees_of_freedom_, rtol=1e-2)
+        assert np.all((nu >= 1.0) & (nu <= 200.0))
+        if dof == "shared":
+            assert np.all(nu == nu[0])
+
+
+def test_squarem_for_t_mixtures_on_dask_and_with_noise():
+    X = load_iris().data
+    kw = dict(covariance_type="VVI", random_state=0, tol=1e-8, max_iter=3000,
+              acceleration="squarem")  # fmt: skip
+    ref = gm.StudentTMixture(3, **kw).fit(X)
+    on_dask = gm.StudentTMixture(3, **kw).fit(da.from_array(X, chunks=50))
+    assert on_dask.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(on_dask.lower_bounds_, ref.lower_bounds_, rtol=1e-8)
+    noisy = gm.StudentTMixture(3, noise=np.arange(len(X)) % 25 == 0, **kw).fit(X)
+    bounds = np.asarray(noisy.lower_bounds_)
+    assert np.all(np.diff(bounds) >= -1e-9 * np.abs(bounds[1:]))
+    assert 0 < noisy.noise_weight_ < 1
+
+
+def test_jumps_keep_the_degrees_of_freedom_in_their_bounds():
+    X = load_old_faithful()
+    t = gm.StudentTMixture(
+        2, covariance_type="full", dof_bounds=(2.0, 50.0), random_state=0, max_iter=5
+    ).fit(X)
+    unit = get_model("full")
+    params = Params(
+        t.weights_,
+        t.means_,
+        t.covariances_,
+        unit.precision_cholesky(t.covariances_),
+        dof=t.degrees_of_freedom_,
+    )
+    coords = MixtureCoordinates(StudentT(unit, "free", (2.0, 50.0)), float(len(X)))
+    z = coords.vector(params)
+    assert len(z) == 2 + 2 * 2 + 2 * 4 + 2  # log-weights, means, log-Cholesky (2, 2, 2), log ν
+    for log_nu, expected in ((np.log(1e6), 50.0), (np.log(1e-6), 2.0)):
+        far = z.copy()
+        far[-2:] = log_nu
+        np.testing.assert_array_equal(coords.params(far, params).dof, [expected, expected])
+    np.testing.assert_allclose(coords.params(z, params).dof, t.degrees_of_freedom_, rtol=1e-12)
+    fixed = MixtureCoordinates(StudentT(unit, 7.0), float(len(X)))
+    params.dof = np.array([7.0, 7.0])
+    assert len(fixed.vector(params)) == len(z) - 2
+    assert np.all(fixed.params(fixed.vector(params), params).dof == 7.0)
 
 
 def test_squarem_on_dask_noise_and_missing_values():

@@ -118,12 +118,14 @@ def heavy_tailed(draw):
 
 @settings(max_examples=60, deadline=None)
 @given(heavy_tailed(), st.sampled_from(MCLUST_NAMES), st.sampled_from(["free", "shared", 5.0]),
-       st.sampled_from(["kmeans", "trimmed-kmeans", "random"]))  # fmt: skip
-def test_ecm_never_decreases_the_likelihood(data, letters, dof, init_params):
+       st.sampled_from(["kmeans", "trimmed-kmeans", "random"]),
+       st.sampled_from([None, "squarem"]))  # fmt: skip
+def test_ecm_never_decreases_the_likelihood(data, letters, dof, init_params, acceleration):
     X, K, seed = data
     name = {"E": "E", "V": "V"}.get(letters[0]) if X.shape[1] == 1 else letters
     model = gm.StudentTMixture(K, covariance_type=name, dof=dof, init_params=init_params,
-                               random_state=seed, tol=0, max_iter=25)  # fmt: skip
+                               random_state=seed, tol=0, max_iter=25,
+                               acceleration=acceleration)  # fmt: skip
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

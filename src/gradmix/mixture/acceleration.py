@@ -27,7 +27,8 @@ from typing import Protocol
 
 import numpy as np
 
-from gradmix.mixture.covariance import CollapsedComponentError, CovarianceModel
+from gradmix.mixture.components.base import ComponentFamily
+from gradmix.mixture.covariance import CollapsedComponentError
 from gradmix.mixture.executors.host import single_threaded_blas
 from gradmix.mixture.params import Params
 
@@ -52,13 +53,15 @@ STEP_GROWTH = 4.0
 
 
 class MixtureCoordinates:
-    """Gaussian mixture parameters as one vector in which every point is a mixture.
+    """Mixture parameters as one vector in which every point is a mixture.
 
     Parameters
     ----------
-    unit : CovarianceModel
-        The covariance model, whose :meth:`~CovarianceModel.unconstrained`
-        coordinates the covariances move in.
+    family : ComponentFamily
+        The components: their covariance unit, whose
+        :meth:`~gradmix.mixture.covariance.CovarianceModel.unconstrained`
+        coordinates the covariances (scale matrices) move in, and their free
+        shape parameters' coordinates (Student-t's log ν).
     total_weight : float
         The data's total weight, the scale of the component counts.
     reg_covar : float
@@ -66,20 +69,23 @@ class MixtureCoordinates:
         least this, and so does every mixture :meth:`params` gives.
     """
 
-    def __init__(self, unit: CovarianceModel, total_weight: float, reg_covar: float = 0.0):
-        self.unit = unit
+    def __init__(self, family: ComponentFamily, total_weight: float, reg_covar: float = 0.0):
+        self.family = family
+        self.unit = family.unit
         self.total_weight = total_weight
         self.reg_covar = reg_covar
 
     def vector(self, p: Params) -> np.ndarray:
-        """log-weights (K,), means (K·d,), the covariances' unconstrained coordinates."""
+        """log-weights (K,), means (K·d,), the covariances' unconstrained coordinates,
+        the free shape parameters' coordinates."""
         cov = p.covariances
         if cov is None:
             cov = self.unit.covariances_from_cholesky(np.asarray(p.precisions_cholesky))
         with np.errstate(divide="ignore"):
             parts = (np.log(np.asarray(p.weights, np.float64)),
                      np.asarray(p.means, np.float64).ravel(),
-                     self.unit.unconstrained(np.asarray(cov, np.float64)).ravel())  # fmt: skip
+                     self.unit.unconstrained(np.asarray(cov, np.float64)).ravel(),
+                     self.family.shape_coordinates(p))  # fmt: skip
         return np.concatenate(parts)
 
     def params(self, z: np.ndarray, like: Params) -> Params | None:
@@ -95,8 +101,9 @@ class MixtureCoordinates:
         means = z[K : K + K * d].reshape(K, d)
         shape = np.shape(like.covariances) if like.covariances is not None else \
             np.shape(like.precisions_cholesky)  # fmt: skip
+        end = K + K * d + int(np.prod(shape))
         with np.errstate(over="ignore", invalid="ignore"):
-            cov = self.unit.from_unconstrained(z[K + K * d :].reshape(shape))
+            cov = self.unit.from_unconstrained(z[K + K * d : end].reshape(shape))
         if not np.all(np.isfinite(cov)):
             return None
         try:
@@ -121,7 +128,7 @@ class MixtureCoordinates:
             return None
         if not np.all(np.isfinite(prec_chol)):
             return None
-        return Params(
+        new = Params(
             weights.astype(dtype),
             means.astype(dtype),
             cov.astype(dtype),
@@ -129,6 +136,8 @@ class MixtureCoordinates:
             noise_weight=like.noise_weight,
             noise_log_density=like.noise_log_density,
         )
+        self.family.shape_from_coordinates(z[end:], like, new)
+        return new
 
 
 def run_squarem(step: Callable[[Params], tuple[Params, float]], params: Params,

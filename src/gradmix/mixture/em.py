@@ -288,6 +288,6 @@ def run_em(ex: Executor, family: ComponentFamily, params: Params, settings: EMSe
         return new, objective / stats.weight
 
     if settings.acceleration == "squarem":
-        coordinates = MixtureCoordinates(family.unit, ex.total_weight, settings.reg_covar)
+        coordinates = MixtureCoordinates(family, ex.total_weight, settings.reg_covar)
         return run_squarem(step, params, settings, coordinates, lower_bound)
     return iterate(step, params, settings, lower_bound)

@@ -231,10 +231,10 @@ def select_model(
         one column of its own (:class:`MixtureModel`), so families compare
         by the criterion on one data set.
     acceleration : {"auto", "squarem", None}, default="auto"
-        EM's acceleration for the Gaussian fits (:class:`GaussianMixture`'s
-        ``acceleration``): the same optima in fewer passes — on mclust's
-        reference data sets it reaches mclust's log-likelihood in as many
-        fits as plain EM, or more.  ``"auto"`` is ``"squarem"`` unless
+        EM's acceleration for the Gaussian and Student-t fits
+        (:class:`GaussianMixture`'s ``acceleration``): the same optima in
+        fewer passes — on mclust's reference data sets it reaches mclust's
+        log-likelihood in as many fits as plain EM, or more.  ``"auto"`` is ``"squarem"`` unless
         ``prior``, ``freeze`` or ``solver="gradient"`` is given (which it
         does not take); None is plain EM.
     **kwargs
@@ -306,7 +306,7 @@ def select_model(
             for j, (name, ct, what) in enumerate(columns):
                 model: MixtureBase
                 if ct:
-                    extra = t_only if name == "t" else {"acceleration": acceleration}
+                    extra = {**(t_only if name == "t" else {}), "acceleration": acceleration}
                     model = what(k, covariance_type=ct, n_init=n_init, random_state=random_state,
                                  **kwargs, **extra)  # fmt: skip
                 else:

@@ -186,6 +186,16 @@ class ComponentFamily(ABC):
     def start(self, params: Params) -> None:
         """Set a start's shape parameters (given ones are kept)."""
 
+    def shape_coordinates(self, params: Params) -> np.ndarray:
+        """The free shape parameters where every point is one (SQUAREM's jumps move in
+        them, :mod:`gradmix.mixture.acceleration`): none here."""
+        return np.zeros(0)
+
+    def shape_from_coordinates(self, z: np.ndarray, like: Params, new: Params) -> None:
+        """Set ``new``'s shape parameters at coordinates ``z``; those that are not free
+        are ``like``'s."""
+        new.dof = None if like.dof is None else np.array(like.dof, dtype=np.float64)
+
     def n_parameters(self, n_components: int) -> int:
         """Free shape parameters (added to the unit's count and the means' and weights')."""
         return len(self.free_shape_groups(n_components))

@@ -193,6 +193,18 @@ class StudentT(ComponentFamily):
         solved = solve_dof(c, nu, self.bounds)
         new.dof = np.where(stats.nk > 1e-8 * np.sum(stats.nk), solved, nu)
 
+    def shape_coordinates(self, params: Params) -> np.ndarray:
+        if not isinstance(self.dof, str):
+            return np.zeros(0)
+        return np.log(np.asarray(params.dof, dtype=np.float64))
+
+    def shape_from_coordinates(self, z: np.ndarray, like: Params, new: Params) -> None:
+        if not isinstance(self.dof, str):
+            super().shape_from_coordinates(z, like, new)
+            return
+        with np.errstate(over="ignore"):
+            new.dof = np.clip(np.exp(z), *self.bounds)
+
     def start(self, params: Params) -> None:
         if params.dof is None:
             value = self.dof_start if isinstance(self.dof, str) else float(self.dof)
