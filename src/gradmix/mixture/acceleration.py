@@ -23,7 +23,7 @@ plain EM steps only (the change from θ₀ to θ₁), with EM's own tolerance.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -32,7 +32,10 @@ from gradmix.mixture.covariance import CollapsedComponentError
 from gradmix.mixture.executors.host import single_threaded_blas
 from gradmix.mixture.params import Params
 
-__all__ = ["ACCELERATIONS", "LoopSettings", "MixtureCoordinates", "run_squarem"]
+__all__ = ["ACCELERATIONS", "Coordinates", "LoopSettings", "MixtureCoordinates", "run_squarem"]
+
+#: what EM's map moves: mixture parameters, or a variational posterior
+State = TypeVar("State")
 
 
 class LoopSettings(Protocol):
@@ -43,6 +46,19 @@ class LoopSettings(Protocol):
 
     def converged(self, previous: float, bound: float) -> bool:
         """Whether a step from objective ``previous`` to ``bound`` is below the tolerance."""
+        ...
+
+
+class Coordinates(Protocol[State]):
+    """A state of EM's map as one vector in which every point is a state again."""
+
+    def vector(self, state: State) -> np.ndarray:
+        """The state's coordinates, shape (P,)."""
+        ...
+
+    def params(self, z: np.ndarray, like: State) -> State | None:
+        """The state at coordinates ``z`` (its fixed parts, sizes and dtype those of
+        ``like``), or None where ``z`` is none (an overflow, a singular matrix)."""
         ...
 
 
@@ -140,10 +156,15 @@ class MixtureCoordinates:
         return new
 
 
-def run_squarem(step: Callable[[Params], tuple[Params, float]], params: Params,
-                settings: LoopSettings, coordinates: MixtureCoordinates,
-                lower_bound: float = -np.inf) -> tuple[Params, list[float], bool]:  # fmt: skip
-    """SQUAREM iterations of the EM map ``step`` (``new, objective(old) = step(old)``).
+def run_squarem(step: Callable[[State], tuple[State, float]], params: State,
+                settings: LoopSettings, coordinates: Coordinates[State],
+                lower_bound: float = -np.inf) -> tuple[State, list[float], bool]:  # fmt: skip
+    """SQUAREM iterations of the EM map ``step`` (``new, objective = step(old)``).
+
+    ``objective`` is EM's objective at ``old`` (or, for variational inference,
+    the lower bound after the update from ``old``, as scikit-learn records it:
+    either way the objectives along the map's steps never decrease, so a jump
+    is kept when the step from it records at least as much as the step from θ₁).
 
     Returns what :func:`gradmix.mixture.em.iterate` returns: the last
     parameters, the objective recorded at every accepted point (never

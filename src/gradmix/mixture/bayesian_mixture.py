@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from gradmix.mixture import persistence
+from gradmix.mixture.acceleration import ACCELERATIONS
 from gradmix.mixture.arrays import to_host
 from gradmix.mixture.covariance import DEFAULT_COVARIANCE, get_model
 from gradmix.mixture.em import data_moments, per_row
@@ -137,6 +138,13 @@ class BayesianGaussianMixture(MixtureBase):
         (gradmix) Bytes of temporaries per chunk of rows.
     callback : callable, optional
         (gradmix) ``callback(init, n_iter, lower_bound)`` after every update.
+    acceleration : {None, "squarem"}, default=None
+        (gradmix) As in :class:`GaussianMixture`: SQUAREM's jumps along the
+        updates' path, in log concentrations, log precisions, means,
+        log(ν - d + 1) and the Wishart scales' log-Cholesky factors, kept
+        where the lower bound after the update from the jump is at least the
+        plain update's, so ``lower_bounds_`` never decreases.  ``n_iter_``
+        counts every update.
 
     Attributes
     ----------
@@ -171,6 +179,7 @@ class BayesianGaussianMixture(MixtureBase):
                         Hidden(StrOptions({"hc", "trimmed-kmeans"}))],
         "max_memory": [Interval(Integral, 1, None, closed="left"), None],
         "callback": [callable, None],
+        "acceleration": [StrOptions(set(ACCELERATIONS)), None],
     }  # fmt: skip
 
     def __init__(
@@ -195,6 +204,7 @@ class BayesianGaussianMixture(MixtureBase):
         verbose_interval: int = 10,
         max_memory: int | None = None,
         callback: Any = None,
+        acceleration: str | None = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -215,6 +225,7 @@ class BayesianGaussianMixture(MixtureBase):
         self.verbose_interval = verbose_interval
         self.max_memory = max_memory
         self.callback = callback
+        self.acceleration = acceleration
 
     # ------------------------------------------------------------------ priors
     def _set_priors(self, ex: Executor) -> Priors:
@@ -318,7 +329,9 @@ class BayesianGaussianMixture(MixtureBase):
             return posterior(model, stats, priors, self.reg_covar, ex.dtype)
 
         def run(init: int, post: Posterior, bound: float) -> tuple[Posterior, list[float], bool]:
-            return run_variational(ex, model, post, priors, self._settings(init), bound)
+            settings = self._settings(init)
+            settings.acceleration = self.acceleration
+            return run_variational(ex, model, post, priors, settings, bound)
 
         best = self._best_of_starts(start, lambda: self._posterior(ex.shift), run)
         self._set_fitted(best, priors, ex.shift, ex)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
+from gradmix.mixture.acceleration import run_squarem
 from gradmix.mixture.components import Gaussian
 from gradmix.mixture.covariance import LOG_2PI, CovarianceModel
 from gradmix.mixture.em import EMSettings, e_step, iterate
@@ -37,6 +38,7 @@ from gradmix.mixture.params import Params, Stats
 
 __all__ = [
     "Posterior",
+    "PosteriorCoordinates",
     "Priors",
     "lower_bound",
     "mixing_weights",
@@ -206,4 +208,59 @@ def run_variational(ex: Executor, model: CovarianceModel, post: Posterior, prior
         post = posterior(model, stats, priors, settings.reg_covar, ex.dtype)
         return post, lower_bound(model, post, priors, resp_log_resp(model, params, stats))
 
+    if settings.acceleration == "squarem":
+        return run_squarem(step, post, settings, PosteriorCoordinates(model), bound)
     return iterate(step, post, settings, bound)
+
+
+class PosteriorCoordinates:
+    """The variational posterior as one vector in which every point is one, for SQUAREM.
+
+    log concentrations, log mean precisions, means, log(ν - d + 1) and the
+    covariance model's unconstrained coordinates of the Wishart scales.  A
+    jump needs no projection: whatever posterior it lands on, the bound
+    recorded is the one after the update from it (responsibilities at the
+    jump, then the conjugate update), a point of the variational family, and
+    coordinate ascent only raises it from there.
+
+    Parameters
+    ----------
+    model : CovarianceModel
+        One of scikit-learn's four (the Wishart scales' form).
+    """
+
+    def __init__(self, model: CovarianceModel):
+        self.model = model
+
+    def vector(self, post: Posterior) -> np.ndarray:
+        """The posterior's coordinates, shape (P,)."""
+        d = post.means.shape[1]
+        return np.concatenate([
+            np.log(post.weight_concentration).ravel(), np.log(post.mean_precision),
+            post.means.ravel(), np.log(post.degrees_of_freedom - (d - 1)),
+            self.model.unconstrained(post.covariances).ravel(),
+        ])  # fmt: skip
+
+    def params(self, z: np.ndarray, like: Posterior) -> Posterior | None:
+        """The posterior at ``z`` (shapes of ``like``), or None where it is none."""
+        K, d = like.means.shape
+        if not np.all(np.isfinite(z)):
+            return None
+        cut = np.cumsum([like.weight_concentration.size, K, K * d, K])
+        wc, beta, means, nu, cov = np.split(z, cut)
+        with np.errstate(over="ignore", invalid="ignore"):
+            post = Posterior(
+                np.exp(wc).reshape(like.weight_concentration.shape), np.exp(beta),
+                means.reshape(K, d), np.exp(nu) + (d - 1),
+                self.model.from_unconstrained(cov.reshape(like.covariances.shape)),
+                like.precisions_cholesky,
+            )  # fmt: skip
+        parts = (post.weight_concentration, post.mean_precision, post.degrees_of_freedom,
+                 post.covariances)  # fmt: skip
+        if not all(np.all(np.isfinite(a)) for a in parts):
+            return None
+        try:
+            post.precisions_cholesky = self.model.precision_cholesky(post.covariances)
+        except (ValueError, np.linalg.LinAlgError):
+            return None
+        return post
