@@ -209,7 +209,6 @@ for _name, _uf, _op in (("add", np.add, operator.add), ("sub", np.subtract, oper
     setattr(Node, f"__r{_name}__", _scalar_operator(f"__r{_name}__", _uf, _op, reflected=True))
 
 
-_REAL_SCALARS = (float, np.float64)
 _PLAIN_SCALARS = (float, int, np.float64)
 
 
