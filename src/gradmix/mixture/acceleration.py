@@ -5,8 +5,8 @@ scheme jumps to θ' = θ₀ + 2α r + α² v, with the step length α = ‖r‖/
 gives θ₂, plain EM), and takes one EM step from there. The jump moves in
 coordinates where every point is a mixture — log-weights, means, the
 covariance unit's unconstrained coordinates, log ν of Student-t components
-(variational posteriors have their own, :class:`gradmix.mixture.variational.
-PosteriorCoordinates`) — so θ' always has positive
+(variational posteriors have their own,
+:class:`~gradmix.mixture.variational.PosteriorCoordinates`) — so θ' always has positive
 weights and positive definite covariances; its covariances are then taken to
 the covariance model's nearest (the model's M-step on them as scatter, their
 eigenvalues raised to EM's ``reg_covar`` where below it), so θ' is one of the
