@@ -187,6 +187,7 @@ def _scalar_operator(
                     ans = op(*args)
                 else:  # two Python numbers: numpy's semantics (inf, nan), not Python's
                     ans = p.impl(*args)
+                # _new_node, inlined: one more call would be a tenth of this path's cost
                 if type(ans) is not np.float64:
                     return Node(ans, lvl, p, args, _NO_KWARGS, parents)
                 node = _new(Node)
