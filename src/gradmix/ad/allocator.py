@@ -9,15 +9,24 @@ mmap and trim thresholds lets freed arrays be reused instead.  The change is
 process-wide and only affects when freed memory is returned to the system;
 set the environment variable ``GRADMIX_TUNE_MALLOC=0`` to leave the
 allocator alone.
+
+Python's cycle collector is paused while a transform traces a function and
+sweeps its graph (:func:`paused_cycle_collector`): the graph holds every
+intermediate until the sweep anyway, and the collector's passes over it cost
+a fifth of the time of eager scalar code and a quarter of ``gm.compile``'s.
+Cycles made meanwhile are collected afterwards.
 """
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import platform
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["tune_allocator"]
+__all__ = ["paused_cycle_collector", "tune_allocator"]
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -44,3 +53,16 @@ def tune_allocator() -> bool:
     except (OSError, AttributeError):
         return False
     return bool(ok)
+
+
+@contextmanager
+def paused_cycle_collector() -> Iterator[None]:
+    """Python's cycle collector off inside the block, and back on after it if it was
+    on before (so nesting, and a caller's own ``gc.disable()``, are respected)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -27,7 +27,6 @@ an error that points to eager :func:`gradmix.grad`.
 
 from __future__ import annotations
 
-import gc
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -35,7 +34,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from gradmix.ad.allocator import tune_allocator
+from gradmix.ad.allocator import paused_cycle_collector, tune_allocator
 from gradmix.ad.dispatch import numpy_rule
 from gradmix.ad.errors import PLAIN_ARRAY_INDEX, NotCompilableError, call_traced
 from gradmix.ad.pytree import flatten, split_aux, unflatten
@@ -854,27 +853,13 @@ def _entrywise_candidate(x: Any) -> bool:
 
 
 def _build(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: bool) -> CompiledProgram:
-    with _no_garbage_collection():
+    with paused_cycle_collector():
         if any(map(_entrywise_candidate, leaves)):
             try:
                 return _build_traced(f, leaves, tree, has_aux, entrywise=True)
             except _WholeArrayUse:
                 pass
         return _build_traced(f, leaves, tree, has_aux, entrywise=False)
-
-
-@contextmanager
-def _no_garbage_collection() -> Iterator[None]:
-    """Python's cycle collector off while a program is traced and written: its full
-    passes over the growing graph took a quarter of the time, and the graph is freed
-    (by reference counts) when compilation ends."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _build_traced(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: bool,

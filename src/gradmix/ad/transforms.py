@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.ad.allocator import tune_allocator
+from gradmix.ad.allocator import paused_cycle_collector, tune_allocator
 from gradmix.ad.errors import call_traced
 from gradmix.ad.forward import Dual
 from gradmix.ad.pytree import flatten, split_aux, unflatten, vector_space_zeros
@@ -237,7 +237,7 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     tune_allocator()
     leaves, tree = flatten(primals)
     leaves = [_as_float(x) for x in leaves]
-    with new_level() as level:
+    with new_level() as level, paused_cycle_collector():
         nodes = [Node(x, level) for x in leaves]
         out, aux = split_aux(call_traced(f, unflatten(tree, nodes)), has_aux)
         o_leaves, o_tree = flatten(out)
@@ -258,7 +258,8 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
                 )
             if _at_level(o, level):
                 roots.append((o, _conj_if_complex(c)))
-        grads = backward(roots) if roots else {}
+        with paused_cycle_collector():
+            grads = backward(roots) if roots else {}
         res = []
         for x, n in zip(leaves, nodes, strict=True):
             g = grads.get(id(n))
@@ -306,28 +307,38 @@ def value_and_grad(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = 
 
     @functools.wraps(f)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        nums = _nums(argnums, len(args))
-        g = _partial(f, args, nums, kwargs)
-        res = vjp(g, *(args[i] for i in nums), has_aux=has_aux)
-        out, pullback = res[0], res[1]
-        o_leaves, _ = flatten(out)
-        if len(o_leaves) != 1 or np.size(strip(o_leaves[0])) != 1:
-            shape = [np.shape(strip(o)) for o in o_leaves]
-            raise TypeError(
-                f"grad requires a function with a scalar output, got output of shape "
-                f"{shape[0] if len(shape) == 1 else shape}; use gm.jacobian (jacrev/jacfwd) "
-                "for vector outputs, or gm.vjp for a given cotangent"
-            )
-        o = strip(o_leaves[0])
-        if np.iscomplexobj(o):
-            raise TypeError("grad requires a real-valued output")
-        # [()]: a scalar, not a 0-d array, so scalar code keeps its fast path backwards
-        cot = np.ones(np.shape(o), dtype=np.result_type(o, np.float32))[()]
-        grads = pullback(cot if not isinstance(out, list | tuple | dict) else _like(out, cot))
-        grads = grads[0] if isinstance(argnums, int) else grads
-        return ((out, res[2]) if has_aux else out), grads
+        # the graph is made and freed within the pause: the cycle collector never
+        # scans its nodes (nor moves them to an older generation, whose full passes
+        # over every object of the process then come sooner)
+        with paused_cycle_collector():
+            return _value_and_grad_at(f, args, kwargs, argnums, has_aux)
 
     return wrapped
+
+
+def _value_and_grad_at(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+                       argnums: ArgNums, has_aux: bool) -> Any:  # fmt: skip
+    """:func:`value_and_grad`'s result at ``args``."""
+    nums = _nums(argnums, len(args))
+    g = _partial(f, args, nums, kwargs)
+    res = vjp(g, *(args[i] for i in nums), has_aux=has_aux)
+    out, pullback = res[0], res[1]
+    o_leaves, _ = flatten(out)
+    if len(o_leaves) != 1 or np.size(strip(o_leaves[0])) != 1:
+        shape = [np.shape(strip(o)) for o in o_leaves]
+        raise TypeError(
+            f"grad requires a function with a scalar output, got output of shape "
+            f"{shape[0] if len(shape) == 1 else shape}; use gm.jacobian (jacrev/jacfwd) "
+            "for vector outputs, or gm.vjp for a given cotangent"
+        )
+    o = strip(o_leaves[0])
+    if np.iscomplexobj(o):
+        raise TypeError("grad requires a real-valued output")
+    # [()]: a scalar, not a 0-d array, so scalar code keeps its fast path backwards
+    cot = np.ones(np.shape(o), dtype=np.result_type(o, np.float32))[()]
+    grads = pullback(cot if not isinstance(out, list | tuple | dict) else _like(out, cot))
+    grads = grads[0] if isinstance(argnums, int) else grads
+    return ((out, res[2]) if has_aux else out), grads
 
 
 def _like(tree: Any, leaf: Any) -> Any:
