@@ -9,12 +9,14 @@ sweep.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from gradmix.ad.tracer import Primitive, SequenceMethods, Tracer, bind, ndim_of
+from gradmix.ad.dispatch import NUMPY
+from gradmix.ad.tracer import LIVE_LEVELS, Primitive, SequenceMethods, Tracer, bind, ndim_of
 
 __all__ = ["Dual"]
 
@@ -132,7 +134,90 @@ class Dual(Tracer):
 class DualArray(SequenceMethods, Dual):
     """A :class:`Dual` holding an array (indexable, iterable)."""
 
-    __slots__ = ()
+    __slots__ = ("_entries",)
+    _entries: dict[int, Any]
+
+    def __getitem__(self, idx: Any) -> Any:
+        # scalar code reads entries one at a time, often each several times: one dual
+        # number per entry, not per read
+        if type(idx) is not int:
+            return NUMPY["getitem"](self, idx)
+        entries: dict[int, Any]
+        try:
+            entries = self._entries
+        except AttributeError:
+            entries = {}
+            self._entries = entries
+        dual = entries.get(idx)
+        if dual is None:
+            dual = entries[idx] = NUMPY["getitem"](self, idx)
+        return dual
+
+
+def _scalar_operator(
+    name: str, uf: np.ufunc, op: Callable[[Any, Any], Any], reflected: bool
+) -> Callable[[Any, Any], Any]:
+    """Dual's Python operator ``name`` (``__mul__``, ``__rsub__``, ...).
+
+    Scalar code is operators on real scalars at one live level: the primal by
+    Python's operator (on a numpy scalar it computes what the ufunc ``uf``
+    does, as the primitive's own implementation chooses), the tangent by the
+    primitive's JVP rules, in one call where the general way (the operator,
+    :func:`bind` twice, :meth:`Dual.process`, the constructor) takes six.  The
+    tangents may carry a batch axis: with scalar primals the rules broadcast
+    over it.  Anything else goes the general way.
+    """
+    general = getattr(Tracer, name)
+
+    def method(self: Any, other: Any) -> Any:
+        pa = self.primal
+        ta, to = type(pa), type(other)
+        if type(self) is Dual and (ta is np.float64 or ta is float):
+            lvl = self._level
+            if to is Dual:
+                pb = other.primal
+                tb = type(pb)
+                if other._level != lvl or other._nb != self._nb or \
+                        (tb is not np.float64 and tb is not float):  # fmt: skip
+                    return general(self, other)
+                seeded = 2
+            elif to is float or to is np.float64 or to is int:
+                pb, tb, seeded = other, to, 1
+            else:
+                return general(self, other)
+            p = NUMPY[uf]
+            if type(p) is Primitive and p.jvp_joint is None and lvl in LIVE_LEVELS:
+                primals = [pb, pa] if reflected else [pa, pb]
+                if ta is np.float64 or tb is np.float64:
+                    ans = op(*primals)
+                else:  # two Python numbers: numpy's semantics (inf, nan), not Python's
+                    ans = p.impl(*primals)
+                jvps = p.jvps
+                i = 1 if reflected else 0  # self's position
+                rule = jvps.get(i)
+                if rule is not None and type(ans) is np.float64:
+                    t = rule(self.tangent, ans, *primals)
+                    if seeded == 2:
+                        rule_b = jvps.get(1 - i)
+                        if rule_b is None:
+                            return general(self, other)
+                        t = t + rule_b(other.tangent, ans, *primals)
+                    dual = _new(Dual)
+                    dual.primal, dual.tangent, dual._level, dual._nb = ans, t, lvl, self._nb
+                    return dual
+        return general(self, other)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+_new = object.__new__
+for _name, _uf, _op in (("add", np.add, operator.add), ("sub", np.subtract, operator.sub),
+                        ("mul", np.multiply, operator.mul),
+                        ("truediv", np.true_divide, operator.truediv),
+                        ("pow", np.power, operator.pow)):  # fmt: skip
+    setattr(Dual, f"__{_name}__", _scalar_operator(f"__{_name}__", _uf, _op, reflected=False))
+    setattr(Dual, f"__r{_name}__", _scalar_operator(f"__r{_name}__", _uf, _op, reflected=True))
 
 
 def _expand_batched(g: Any, ndim: int) -> Any:
