@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from gradmix.ad.dispatch import NUMPY
-from gradmix.ad.tracer import LIVE_LEVELS, Primitive, SequenceMethods, Tracer, bind, ndim_of
+from gradmix.ad.tracer import LIVE_LEVELS, EntryTracers, Primitive, Tracer, bind, ndim_of
 
 __all__ = ["Dual"]
 
@@ -131,27 +131,11 @@ class Dual(Tracer):
         return Dual(ans, out, lvl, nb)
 
 
-class DualArray(SequenceMethods, Dual):
-    """A :class:`Dual` holding an array (indexable, iterable)."""
+class DualArray(EntryTracers, Dual):
+    """A :class:`Dual` holding an array (indexable, iterable; one dual number per entry
+    read by an integer index)."""
 
     __slots__ = ("_entries",)
-    _entries: dict[int, Any]
-
-    def __getitem__(self, idx: Any) -> Any:
-        # scalar code reads entries one at a time, often each several times: one dual
-        # number per entry, not per read
-        if type(idx) is not int:
-            return NUMPY["getitem"](self, idx)
-        entries: dict[int, Any]
-        try:
-            entries = self._entries
-        except AttributeError:
-            entries = {}
-            self._entries = entries
-        dual = entries.get(idx)
-        if dual is None:
-            dual = entries[idx] = NUMPY["getitem"](self, idx)
-        return dual
 
 
 def _scalar_operator(

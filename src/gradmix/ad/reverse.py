@@ -24,8 +24,8 @@ from gradmix.ad.broadcasting import shape_of, sum_to_shape
 from gradmix.ad.dispatch import NUMPY
 from gradmix.ad.tracer import (
     LIVE_LEVELS,
+    EntryTracers,
     Primitive,
-    SequenceMethods,
     Tracer,
     bind,
     ndim_of,
@@ -129,27 +129,11 @@ def _new_node(
     return node
 
 
-class NodeArray(SequenceMethods, Node):
-    """A :class:`Node` holding an array (indexable, iterable)."""
+class NodeArray(EntryTracers, Node):
+    """A :class:`Node` holding an array (indexable, iterable; one node per entry read by
+    an integer index)."""
 
     __slots__ = ("_entries",)
-    _entries: dict[int, Any]
-
-    def __getitem__(self, idx: Any) -> Any:
-        # scalar code reads entries one at a time, often each several times: one node
-        # per entry, not per read
-        if type(idx) is not int:
-            return super().__getitem__(idx)
-        entries: dict[int, Any]
-        try:
-            entries = self._entries
-        except AttributeError:
-            entries = {}
-            self._entries = entries
-        node = entries.get(idx)
-        if node is None:
-            node = entries[idx] = NUMPY["getitem"](self, idx)
-        return node
 
 
 def _scalar_operator(

@@ -40,8 +40,8 @@ from gradmix.ad.errors import NoDerivativeRuleError, NotCompilableError, TracerC
 from gradmix.ad.pytree import flatten, unflatten
 
 __all__ = [
-    "LIVE_LEVELS", "Primitive", "PerArgRules", "SequenceMethods", "TracedDType", "Tracer", "bind",
-    "ndim_of",
+    "EntryTracers", "LIVE_LEVELS", "Primitive", "PerArgRules", "SequenceMethods", "TracedDType",
+    "Tracer", "bind", "ndim_of",
     "new_level", "pack", "reads_values", "records_choices", "strip", "constant",
     "stop_gradient_p",
 ]  # fmt: skip
@@ -640,6 +640,32 @@ class SequenceMethods:
     def __iter__(self) -> Any:
         for i in range(len(self)):
             yield self[i]
+
+
+class EntryTracers(SequenceMethods):
+    """Indexing that keeps one tracer per entry read by an integer index.
+
+    Scalar code reads entries one at a time, often each several times: one
+    node or dual number per entry, not per read.  Subclasses give the
+    ``_entries`` slot (a mixin's slots would clash with the tracer's).
+    """
+
+    __slots__ = ()
+    _entries: dict[int, Any]
+
+    def __getitem__(self, idx: Any) -> Any:
+        if type(idx) is not int:
+            return NUMPY["getitem"](self, idx)
+        entries: dict[int, Any]
+        try:
+            entries = self._entries
+        except AttributeError:
+            entries = {}
+            self._entries = entries  # type: ignore[misc]  # (the subclass's slot)
+        tracer = entries.get(idx)
+        if tracer is None:
+            tracer = entries[idx] = NUMPY["getitem"](self, idx)
+        return tracer
 
 
 def ndim_of(x: Any) -> int:
