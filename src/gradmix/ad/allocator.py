@@ -12,8 +12,10 @@ allocator alone.
 
 Python's cycle collector is paused while a transform traces a function and
 sweeps its graph (:func:`paused_cycle_collector`): the graph holds every
-intermediate until the sweep anyway, and the collector's passes over it cost
-a fifth of the time of eager scalar code and a quarter of ``gm.compile``'s.
+intermediate until the sweep anyway, and the collector's passes over it
+(moving its nodes to the oldest generation, whose passes cover every object
+of the process) took 40 % of the time of eager scalar code and a quarter of
+``gm.compile``'s.
 Cycles made meanwhile are collected afterwards.
 """
 
