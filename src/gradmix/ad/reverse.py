@@ -153,13 +153,16 @@ def _scalar_operator(
     def method(self: Any, other: Any) -> Any:
         va = self._value
         tv, to = type(va), type(other)
-        if type(self) is Node and (tv is np.float64 or tv is float):
+        # (a scalar node's value may be an outer transform's scalar tracer, a dual number
+        # in a Hessian: Python's operator then hands it on, as bind would)
+        if type(self) is Node and (tv is np.float64 or tv is float or isinstance(va, Tracer)):
             lvl = self._level
             parents: tuple[tuple[int, Node], ...] | None = None
             if to is Node:
                 vb = other._value
                 tb = type(vb)
-                if other._level == lvl and (tb is np.float64 or tb is float):
+                if other._level == lvl and (tb is np.float64 or tb is float or
+                                            isinstance(vb, Tracer)):  # fmt: skip
                     parents = ((0, other), (1, self)) if reflected else ((0, self), (1, other))
             elif to is float or to is np.float64 or to is int:
                 vb, tb = other, to
@@ -169,8 +172,8 @@ def _scalar_operator(
                 args = [vb, va] if reflected else [va, vb]
                 if tv is np.float64 or tb is np.float64:
                     ans = op(*args)
-                else:  # two Python numbers: numpy's semantics (inf, nan), not Python's
-                    ans = p.impl(*args)
+                else:  # two Python numbers: numpy's semantics (inf, nan), not Python's; or
+                    ans = p.impl(*args)  # an outer tracer, which its operator takes
                 # _new_node, inlined: one more call would be a tenth of this path's cost
                 if type(ans) is not np.float64:
                     return Node(ans, lvl, p, args, _NO_KWARGS, parents)
