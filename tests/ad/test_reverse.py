@@ -109,6 +109,23 @@ def test_hessian_of_scalar_code():
                                rtol=1e-6, atol=1e-8)  # fmt: skip
 
 
+def test_hessian_through_complex_scalars():
+    """Nodes holding complex dual numbers, and a real node whose parent is complex and
+    whose cotangent arrives complex: a real value's cotangent is the real part."""
+
+    def f(v):
+        z1 = v[0] + 1j * v[1]
+        w = np.real(z1 * z1)
+        z2 = w + 1j * v[0]
+        return np.real(z2**2) + w * v[1]
+
+    x = np.array([0.8, -0.3])
+    H = gm.hessian(f)(x)
+    np.testing.assert_allclose(H, gm.jacfwd(gm.jacfwd(f))(x), rtol=1e-12)
+    np.testing.assert_allclose(H, numerical_jacobian(gm.grad(f), (x,), 0), rtol=1e-7,
+                               atol=1e-8)  # fmt: skip
+
+
 STEPS = {
     "+": lambda s, t: s + t,
     "-": lambda s, t: s - t,

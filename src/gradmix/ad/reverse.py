@@ -356,6 +356,31 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
                             continue
                     propagate(prim, i, parent, g, ans, args, kwargs, ())
                 continue
+            if (
+                isinstance(ans, Tracer)
+                and prim.self_adjoint
+                and prim.vjp_into is None
+                and not prim.selects
+                and type(strip(ans)) is np.float64
+            ):
+                # a scalar node holding an outer transform's real scalar tracer (a dual
+                # number, in a Hessian): the cotangents are that transform's scalars, with
+                # no shapes to reconcile and nothing complex
+                kwargs = node.kwargs
+                for i, parent in node.parents:
+                    rule = prim.jvps.get(i)
+                    if rule is None or type(parent) is not Node:
+                        propagate(prim, i, parent, g, ans, args, kwargs, ())
+                        continue
+                    c = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
+                    key = parent._seq
+                    prev = acc.get(key)
+                    if prev is None:
+                        acc[key] = c
+                        pending[key] = parent
+                    else:
+                        acc[key] = prev + c
+                continue
         else:  # NodeArray, and TraceNode's symbolic arguments
             ans, args = node.rule_args()
         if prim.selects and not dropped_nan:
