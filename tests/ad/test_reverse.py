@@ -2,8 +2,9 @@
 
 Scalar code (Python operators on float64 scalars) takes a shortcut in both
 directions: operator nodes are built in one call, and the backward sweep visits
-creation numbers downwards instead of sorting the graph.  These tests check
-that the shortcut computes what the general path does.
+creation numbers downwards instead of sorting the graph; nodes holding an outer
+transform's scalars (dual numbers, in a Hessian) take it too.  These tests
+check that the shortcut computes what the general path does.
 """
 
 from __future__ import annotations
