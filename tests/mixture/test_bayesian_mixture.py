@@ -254,6 +254,19 @@ def test_dask_and_array_api_equal_numpy(covariance_type):
     np.testing.assert_array_equal(to_host(labels), a.predict(X))
 
 
+def test_squarem_on_dask_and_array_api_equals_numpy():
+    X = blobs()
+    kw = dict(n_components=4, random_state=0, tol=1e-8, max_iter=2000, init_params="random",
+              acceleration="squarem")  # fmt: skip
+    a = gm.BayesianGaussianMixture(**kw).fit(X)
+    b = gm.BayesianGaussianMixture(**kw).fit(da.from_array(X, chunks=(250, 3)))
+    c = gm.BayesianGaussianMixture(**kw).fit(array_api_strict.asarray(X))
+    for other in (b, c):
+        assert other.n_iter_ == a.n_iter_
+        np.testing.assert_allclose(other.lower_bounds_, a.lower_bounds_, rtol=1e-9)
+        np.testing.assert_allclose(to_host(other.means_), a.means_, rtol=1e-8, atol=1e-10)
+
+
 @pytest.mark.parametrize("prior_type", PRIORS)
 @pytest.mark.parametrize("covariance_type", TYPES)
 def test_save_and_load(tmp_path, prior_type, covariance_type):
