@@ -329,7 +329,18 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
         if type(node) is Node:
             ans, args = node._value, node.args
             ta, tg = type(ans), type(g)
-            if (ta is np.float64 or ta is float) and (tg is np.float64 or tg is float):
+            real = (ta is np.float64 or ta is float) and (tg is np.float64 or tg is float)
+            # or a scalar node holding an outer transform's real scalar tracer (a dual
+            # number, in a Hessian), whose cotangents are that transform's scalars
+            nested = (
+                not real
+                and isinstance(ans, Tracer)
+                and prim.self_adjoint
+                and prim.vjp_into is None
+                and not prim.selects
+                and type(strip(ans)) is np.float64
+            )
+            if real or nested:
                 if prim.selects and not dropped_nan:
                     dropped_nan = any(_has_nan(a) for a in args)
                 kwargs = node.kwargs
@@ -338,48 +349,25 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
                     for i, parent in node.parents:
                         propagate(prim, i, parent, g, ans, args, kwargs, ())
                     continue
-                # scalar code: a real scalar's cotangent from a real scalar's, by the
-                # JVP rule, with no shapes to reconcile and nothing complex
-                for i, parent in node.parents:
-                    tp = type(parent._value)
-                    rule = prim.jvps.get(i)
-                    if rule is not None and (tp is np.float64 or tp is float):
-                        c = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
-                        if type(c) is np.float64 or type(c) is float:
-                            key = parent._seq
-                            prev = acc.get(key)
-                            if prev is None:
-                                acc[key] = c
-                                pending[key] = parent
-                            else:
-                                acc[key] = prev + c
-                            continue
-                    propagate(prim, i, parent, g, ans, args, kwargs, ())
-                continue
-            if (
-                isinstance(ans, Tracer)
-                and prim.self_adjoint
-                and prim.vjp_into is None
-                and not prim.selects
-                and type(strip(ans)) is np.float64
-            ):
-                # a scalar node holding an outer transform's real scalar tracer (a dual
-                # number, in a Hessian): the cotangents are that transform's scalars, with
+                # scalar code: a scalar's cotangent from a scalar's, by the JVP rule, with
                 # no shapes to reconcile and nothing complex
-                kwargs = node.kwargs
                 for i, parent in node.parents:
                     rule = prim.jvps.get(i)
-                    if rule is None or type(parent) is not Node:
-                        propagate(prim, i, parent, g, ans, args, kwargs, ())
-                        continue
-                    c = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
-                    key = parent._seq
-                    prev = acc.get(key)
-                    if prev is None:
-                        acc[key] = c
-                        pending[key] = parent
-                    else:
-                        acc[key] = prev + c
+                    if rule is not None:
+                        tp = type(parent._value)
+                        if (type(parent) is Node) if nested else (tp is np.float64 or tp is float):
+                            c = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
+                            tc = type(c)
+                            if nested or tc is np.float64 or tc is float:
+                                key = parent._seq
+                                prev = acc.get(key)
+                                if prev is None:
+                                    acc[key] = c
+                                    pending[key] = parent
+                                else:
+                                    acc[key] = prev + c
+                                continue
+                    propagate(prim, i, parent, g, ans, args, kwargs, ())
                 continue
         else:  # NodeArray, and TraceNode's symbolic arguments
             ans, args = node.rule_args()
