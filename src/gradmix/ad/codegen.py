@@ -455,7 +455,10 @@ class EntrywiseInput(TraceNodeArray):
         self.entries: dict[int, TraceNode] = {}
 
     def __getitem__(self, idx: Any) -> Any:
-        shape = np.shape(self._value)
+        shape = self._value.shape
+        if type(idx) is int and len(shape) == 1 and -shape[0] <= idx < shape[0]:
+            # x[i] of a vector, the common read in scalar code, without the general checks
+            return self._entry(idx % shape[0])
         idx = idx if isinstance(idx, tuple) else (idx,)
         ints = all(isinstance(i, int | np.integer) and not isinstance(i, bool) for i in idx)
         if len(idx) != len(shape) or not ints:
@@ -464,7 +467,10 @@ class EntrywiseInput(TraceNodeArray):
             if not -n <= i < n:
                 raise IndexError(f"index {i} is out of bounds for an axis of size {n}")
         pos = tuple(int(i) % n for i, n in zip(idx, shape, strict=True))
-        flat = int(np.ravel_multi_index(pos, shape))
+        return self._entry(int(np.ravel_multi_index(pos, shape)))
+
+    def _entry(self, flat: int) -> TraceNode:
+        """The scalar input for the entry at flat position ``flat`` (one per entry)."""
         node = self.entries.get(flat)
         if node is None:
             node = self.entries[flat] = TraceNode(float(self._value.flat[flat]), self._level)
@@ -480,6 +486,8 @@ class Graph:
     outputs : list of TraceNode or constants
     nodes : list of TraceNode
         Every recorded application reachable from the outputs, in execution order.
+    dependencies : list of list of TraceNode
+        The values each of ``nodes`` reads, in argument order.
     """
 
     def __init__(self, inputs: list[Any], outputs: list[Any], names: list[str] | None = None,
@@ -493,7 +501,7 @@ class Graph:
         self.params = list(self.input_names)
         self.prologue: list[str] = []
         sizes: list[int] = []
-        self.nodes = _schedule(outputs, inputs, sizes)
+        self.nodes, self.dependencies = _schedule(outputs, inputs, sizes)
         # for a compiled graph: how many of `nodes` belong to the forward sweep
         self.forward_size = len(self.nodes)
         #: how many of `nodes` the first output needs (they come first)
@@ -522,11 +530,11 @@ class Graph:
         for node, nm in zip(self.inputs, self.input_names, strict=True):
             lines.append(f'  "{nm}" [shape=ellipse];')
             names[id(node)] = nm
-        for node in self.nodes:
+        for node, deps in zip(self.nodes, self.dependencies, strict=True):
             nm = names[id(node)]
             label = f"{nm} = {node_label(node)}"
             lines.append(f'  "{nm}" [label="{label}"];')
-            for parent in _dependencies(node):
+            for parent in deps:
                 lines.append(f'  "{names[id(parent)]}" -> "{nm}";')
         for k, out in enumerate(self.outputs):
             if isinstance(out, Node) and id(out) in names:
@@ -550,28 +558,33 @@ def _dependencies(node: Node) -> list[Node]:
 
 
 def _schedule(outputs: list[Any], inputs: list[Any],
-              sizes: list[int] | None = None) -> list[Node]:  # fmt: skip
+              sizes: list[int] | None = None) -> tuple[list[Node], list[list[Node]]]:  # fmt: skip
     """Nodes reachable from the outputs, in an order where parents come first (those of
-    each output after the earlier outputs'; ``sizes`` gets the count after each)."""
+    each output after the earlier outputs'; ``sizes`` gets the count after each), and
+    each one's :func:`_dependencies`."""
     seen: set[int] = {id(n) for n in inputs}
     order: list[Node] = []
+    order_deps: list[list[Node]] = []
     for out in outputs:
-        stack: list[tuple[Node, bool]] = [(out, False)] if isinstance(out, Node) else []
+        # (node, None): to visit; (node, its dependencies): its parents are scheduled
+        stack: list[tuple[Node, list[Node] | None]] = [(out, None)] if isinstance(out, Node) else []
         while stack:
-            node, done = stack.pop()
-            if done:
+            node, deps = stack.pop()
+            if deps is not None:
                 order.append(node)
+                order_deps.append(deps)
                 continue
             if id(node) in seen:
                 continue
             seen.add(id(node))
-            stack.append((node, True))
-            for parent in reversed(_dependencies(node)):
+            deps = _dependencies(node)
+            stack.append((node, deps))
+            for parent in reversed(deps):
                 if id(parent) not in seen:
-                    stack.append((parent, False))
+                    stack.append((parent, None))
         if sizes is not None:
             sizes.append(len(order))
-    return order
+    return order, order_deps
 
 
 def node_names(graph: Graph) -> dict[int, str]:
@@ -588,52 +601,63 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False,
           release: bool = False) -> tuple[str, list[Any]]:  # fmt: skip
     """Python source of the graph and its table of constants; ``release``: free the
     arrays of dead values when they hold many bytes (for speed, not for reading)."""
+    nodes = graph.nodes
     names = node_names(graph)
     consts: list[Any] = []
-    deps = [_dependencies(node) for node in graph.nodes]
+    deps = graph.dependencies
     uses: dict[int, int] = {}
     for parents in deps:
         for parent in parents:
-            uses[id(parent)] = uses.get(id(parent), 0) + 1
+            pid = id(parent)
+            uses[pid] = uses.get(pid, 0) + 1
     for out in graph.outputs:
         uses[id(out)] = uses.get(id(out), 0) + 2  # outputs are never inlined
     inline: dict[int, str] = {}
     # which scalar values are spelt out inside their one reader's expression, and how
     # deeply such an expression nests others (Python's parser refuses deep nesting)
     depth: dict[int, int] = {}
-    reader: dict[int, int] = {}  # a value read once: the position of its reader
-    for k, node in enumerate(graph.nodes):
+    reader: dict[int, int] = {}  # an inlined value: the position of its one reader
+    for k, node in enumerate(nodes) if fuse else ():
+        nested = 1
         for parent in deps[k]:
-            reader[id(parent)] = k
-        if fuse and np.ndim(node._value) == 0 and uses.get(id(node), 0) == 1:
-            nested = 1 + max((depth.get(id(a), 0) for a in deps[k]), default=0)
-            if nested <= MAX_INLINE_DEPTH:
-                depth[id(node)] = nested
+            d = depth.get(id(parent))
+            if d is not None:
+                reader[id(parent)] = k
+                if d >= nested:
+                    nested = d + 1
+        if nested <= MAX_INLINE_DEPTH and uses.get(id(node)) == 1 and _holds_scalar(node):
+            depth[id(node)] = nested
     # a large program reuses the names of values no longer needed: CPython slows every
     # call of a function with more than 2**16 local variables by a second or more
-    reuse = len(graph.nodes) > REUSE_NAMES_ABOVE or (
-        release and sum(getattr(n._value, "nbytes", 0) for n in graph.nodes) > RELEASE_ABOVE_BYTES
+    reuse = len(nodes) > REUSE_NAMES_ABOVE or (
+        release and sum(getattr(n._value, "nbytes", 0) for n in nodes) > RELEASE_ABOVE_BYTES
     )
     released_at: dict[int, list[int]] = {}  # statement position -> values dead after it
     if reuse:
         # a value is read where its reader's statement is, or, for an inlined reader,
         # where that expression is finally spelt out
-        where = list(range(len(graph.nodes)))
-        for k in range(len(graph.nodes) - 1, -1, -1):
-            if id(graph.nodes[k]) in depth:
-                where[k] = where[reader[id(graph.nodes[k])]]
+        where = list(range(len(nodes)))
+        for k in range(len(nodes) - 1, -1, -1):
+            if id(nodes[k]) in depth:
+                where[k] = where[reader[id(nodes[k])]]
         last_read: dict[int, int] = {}
         for k, parents in enumerate(deps):
+            wk = where[k]
             for parent in parents:
-                last_read[id(parent)] = max(last_read.get(id(parent), -1), where[k])
+                pid = id(parent)
+                if last_read.get(pid, -1) < wk:
+                    last_read[pid] = wk
         for out in graph.outputs:
-            last_read[id(out)] = len(graph.nodes)  # outputs live to the end
-        for node in graph.nodes:
-            if id(node) not in depth and id(node) in last_read:
-                released_at.setdefault(last_read[id(node)], []).append(id(node))
+            last_read[id(out)] = len(nodes)  # outputs live to the end
+        for node in nodes:
+            nid = id(node)
+            if nid not in depth and nid in last_read:
+                released_at.setdefault(last_read[nid], []).append(nid)
     free: list[str] = []
 
     def const(v: Any) -> str:
+        if type(v) is float:  # the common case first (the chained checks below cost more)
+            return repr(v) if math.isfinite(v) else f"float({str(v)!r})"
         if isinstance(v, bool | type(None) | str):
             return repr(v)
         if isinstance(v, int | np.integer):
@@ -644,17 +668,14 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False,
         consts.append(v)
         return f"C[{len(consts) - 1}]"
 
-    def ref(node: Any) -> str:
-        if id(node) in inline:
-            return inline[id(node)]
-        return names[id(node)]
-
     body: list[str] = []
-    for k, node in enumerate(graph.nodes):
+    for k, node in enumerate(nodes):
         prim = node.prim
         assert prim is not None
-        args = [ref(a) if isinstance(a, Node) and a._level == node._level else const(a)
-                for a in node.args]  # fmt: skip
+        lvl = node._level
+        # a value's name, or its expression where it is inlined (read once: dropped then)
+        args = [(inline.pop(id(a), "") or names[id(a)]) if isinstance(a, Node) and
+                a._level == lvl else const(a) for a in node.args]  # fmt: skip
         op = INFIX.get(prim)
         wrapped = op is not None or prim is UNARY_MINUS or prim is linalg.matmul_p
         if op is not None:
@@ -672,49 +693,71 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False,
                 expr = f"math.{_MATH.get(fn, fn)}({', '.join(args)})"
             else:
                 expr = f"np.{fn}({', '.join(args)})"
-        elif prim is reductions.sum_p:
-            axes, keep = node.kwargs["axes"], node.kwargs["keepdims"]
-            expr = f"np.sum({args[0]}, axis={axes!r}, keepdims={keep})"
-        elif prim is linalg.matmul_p:
-            expr = f"({args[0]} @ {args[1]})"
-        elif prim is shape.getitem_p:
-            expr = f"{args[0]}[{const(node.kwargs['idx'])}]"
-        elif prim is shape.gather_p:
-            index = list(map(const, node.kwargs["index"]))
-            for pos, part in zip(node.kwargs["at"], args[1:], strict=True):
-                index[pos] = part
-            expr = f"{args[0]}[{', '.join(index)}]"
-        elif prim is entries_p:
-            expr = f"np.array([{', '.join(args)}]).reshape({node.kwargs['shape']!r})"
-        elif prim is shape.reshape_p and node.kwargs.get("order", "C") == "C":
-            expr = f"np.reshape({args[0]}, {node.kwargs['shape']!r})"
-        elif prim is shape.transpose_p:
-            expr = f"np.transpose({args[0]}, {node.kwargs['axes']!r})"
-        elif prim is elementwise.select_p:
-            expr = f"np.where({', '.join(args)})"
-        elif prim is stop_gradient_p:
-            expr = args[0]
-        elif prim.nondiff and getattr(np, prim.impl.__name__, None) is prim.impl:
-            kw = "".join(f", {k}={const(v)}" for k, v in node.kwargs.items())
-            expr = f"np.{prim.impl.__name__}({', '.join(args)}{kw})"
         else:
-            kw = ", ".join(f"{k}={const(v)}" for k, v in node.kwargs.items())
-            pref = const(prim.impl)
-            expr = f"{pref}({', '.join(args)}{', ' if kw and args else ''}{kw})"
-        if id(node) in depth:
-            inline[id(node)] = expr
+            expr = _call_expression(node, args, const)
+        nid = id(node)
+        if nid in depth:
+            inline[nid] = expr
             continue
-        # the right-hand side is read before the name is bound again
-        free += [names[i] for i in released_at.get(k, ())]
-        if reuse and free:
-            names[id(node)] = free.pop()
+        name = names[nid]
+        if reuse:
+            # the right-hand side is read before the name is bound again
+            dead = released_at.get(k)
+            if dead:
+                free += [names[i] for i in dead]
+            if free:
+                name = names[nid] = free.pop()
         # a statement needs no outer parentheses (an inlined expression keeps them)
-        body.append(f"    {names[id(node)]} = {expr[1:-1] if wrapped else expr}")
-    outs = [ref(o) if isinstance(o, Node) else const(o) for o in graph.outputs]
+        body.append(f"    {name} = {expr[1:-1] if wrapped else expr}")
+    outs = [names[id(o)] if isinstance(o, Node) else const(o) for o in graph.outputs]
     params = ", ".join(graph.params)
     ret = f"    return {', '.join(outs)}" if outs else "    return None"
     src = [f"def {fname}({params}):", *graph.prologue, *body, ret]
     return "\n".join(src) + "\n", consts
+
+
+def _holds_scalar(node: Node) -> bool:
+    """Whether a traced node's value is a scalar (TraceNode's constructor makes a
+    TraceNodeArray for anything else)."""
+    t = type(node)
+    if t is TraceNode or t is TraceNodeArray:
+        return t is TraceNode
+    return bool(np.ndim(node._value) == 0)
+
+
+def _call_expression(node: Node, args: list[str], const: Callable[[Any], str]) -> str:
+    """The expression of a node that is neither an infix operator nor a function of
+    :data:`FUNC`: a reduction, an indexing, a reshape, or a call of the primitive."""
+    prim = node.prim
+    assert prim is not None
+    if prim is reductions.sum_p:
+        axes, keep = node.kwargs["axes"], node.kwargs["keepdims"]
+        return f"np.sum({args[0]}, axis={axes!r}, keepdims={keep})"
+    if prim is linalg.matmul_p:
+        return f"({args[0]} @ {args[1]})"
+    if prim is shape.getitem_p:
+        return f"{args[0]}[{const(node.kwargs['idx'])}]"
+    if prim is shape.gather_p:
+        index = list(map(const, node.kwargs["index"]))
+        for pos, part in zip(node.kwargs["at"], args[1:], strict=True):
+            index[pos] = part
+        return f"{args[0]}[{', '.join(index)}]"
+    if prim is entries_p:
+        return f"np.array([{', '.join(args)}]).reshape({node.kwargs['shape']!r})"
+    if prim is shape.reshape_p and node.kwargs.get("order", "C") == "C":
+        return f"np.reshape({args[0]}, {node.kwargs['shape']!r})"
+    if prim is shape.transpose_p:
+        return f"np.transpose({args[0]}, {node.kwargs['axes']!r})"
+    if prim is elementwise.select_p:
+        return f"np.where({', '.join(args)})"
+    if prim is stop_gradient_p:
+        return args[0]
+    if prim.nondiff and getattr(np, prim.impl.__name__, None) is prim.impl:
+        kw = "".join(f", {k}={const(v)}" for k, v in node.kwargs.items())
+        return f"np.{prim.impl.__name__}({', '.join(args)}{kw})"
+    kw = ", ".join(f"{k}={const(v)}" for k, v in node.kwargs.items())
+    pref = const(prim.impl)
+    return f"{pref}({', '.join(args)}{', ' if kw and args else ''}{kw})"
 
 
 def _leaf_key(x: Any) -> Any:

@@ -198,6 +198,7 @@ for _name, _uf, _op in (("add", np.add, operator.add), ("sub", np.subtract, oper
 
 
 _PLAIN_SCALARS = (float, int, np.float64)
+_REAL_SCALARS = (float, np.float64)
 
 
 def _is_complex(x: Any) -> bool:
@@ -374,6 +375,33 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
         if prim.selects and not dropped_nan:
             dropped_nan = any(_has_nan(a) for a in args)
         kwargs = node.kwargs
+        if (
+            node.fixed_program
+            and type(node._value) in _REAL_SCALARS
+            and prim.self_adjoint
+            and prim.vjp_into is None
+            and not dropped_nan
+        ):
+            # a scalar program being recorded (gm.compile): the scalar path above, with
+            # the rules applied to the symbolic values
+            for i, parent in node.parents:
+                rule = prim.jvps.get(i)
+                if rule is not None and type(parent._value) in _REAL_SCALARS:
+                    c = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
+                    tc = type(c)
+                    if tc in _REAL_SCALARS or (
+                        tc is type(node) and type(c._value) in _REAL_SCALARS
+                    ):
+                        key = parent._seq
+                        prev = acc.get(key)
+                        if prev is None:
+                            acc[key] = c
+                            pending[key] = parent
+                        else:
+                            acc[key] = prev + c
+                        continue
+                propagate(prim, i, parent, g, ans, args, kwargs, ())
+            continue
         ans_shape = () if type(ans) is float or type(ans) is np.float64 else shape_of(ans)
         if not prim.elementwise and shape_of(g) != ans_shape:
             # cotangents may stay compact (a scalar from sum, say) while they
