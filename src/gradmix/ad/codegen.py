@@ -38,9 +38,18 @@ from gradmix.ad.allocator import paused_cycle_collector, tune_allocator
 from gradmix.ad.dispatch import numpy_rule
 from gradmix.ad.errors import PLAIN_ARRAY_INDEX, NotCompilableError, call_traced
 from gradmix.ad.pytree import flatten, split_aux, unflatten
-from gradmix.ad.reverse import Node, NodeArray, backward
+from gradmix.ad.reverse import Node, NodeArray, backward, creation_numbers
 from gradmix.ad.rules import elementwise, linalg, numerical, reductions, shape
-from gradmix.ad.tracer import Primitive, Tracer, bind, new_level, pack, stop_gradient_p, strip
+from gradmix.ad.tracer import (
+    LIVE_LEVELS,
+    Primitive,
+    Tracer,
+    bind,
+    new_level,
+    pack,
+    stop_gradient_p,
+    strip,
+)
 
 __all__ = ["Graph", "trace", "compile", "CompiledProgram", "COMPILABLE", "NotCompilableError"]
 
@@ -247,23 +256,57 @@ def _scalar_infix(lvl: int, prim: Primitive, a: Any, b: Any) -> TraceNode | None
         return a
     if not a_traced and ((a == 1 and op == "*") or (a == 0 and op == "+")):
         return b
-    if prim is MULTIPLY or prim is DIVIDE:
+    if (prim is MULTIPLY or prim is DIVIDE) and (
+        (a_traced and a.prim is UNARY_MINUS) or (b_traced and b.prim is UNARY_MINUS)
+    ):
         folded = _sign_fold(prim, (a, b), lvl)
         if folded is not None:
             return folded
     # the general path's key (_operation_key), so that either path finds the other's
     key = (prim, ((0, id(a)) if a_traced else (3, ta, a), (0, id(b)) if b_traced else (3, tb, b)),
            ())  # fmt: skip
-    done = _recorded(lvl, key)
+    table = _RECORDED.get(lvl)
+    done = None if table is None else table.get(key)
     if done is not None:
         return done
     ans = prim.impl(a._value if a_traced else a, b._value if b_traced else b)
     if type(ans) not in _SCALARS and np.iscomplexobj(ans):
         raise NotCompilableError(_COMPLEX)
-    parents = ((0, a), (1, b)) if a_traced and b_traced else ((0, a),) if a_traced else ((1, b),)
+    # the node built in place (Node's constructor, inlined: its call cost a fifth here)
     node = object.__new__(TraceNode)
-    Node.__init__(node, ans, lvl, prim, [a, b], {}, parents)
-    return _record(node, key)
+    node._value, node._level, node.prim, node.args, node.kwargs = ans, lvl, prim, [a, b], {}
+    node.parents = (
+        ((0, a), (1, b)) if a_traced and b_traced else ((0, a),) if a_traced else ((1, b),)
+    )
+    node._seq = next(creation_numbers)
+    if table is not None:
+        table[key] = node
+    return node
+
+
+def _traced_operator(name: str, prim: Primitive, reflected: bool) -> Callable[[Any, Any], Any]:
+    """TraceNode's Python operator ``name`` (``__mul__``, ``__rsub__``, ...): scalar code
+    goes straight to :func:`_scalar_infix`, skipping the general way's four calls
+    (the operator, :func:`bind`, :meth:`TraceNode.process`); anything else goes that way."""
+    general = getattr(Tracer, name)
+
+    def method(self: Any, other: Any) -> Any:
+        lvl = self._level
+        if lvl in LIVE_LEVELS:
+            a, b = (other, self) if reflected else (self, other)
+            done = _scalar_infix(lvl, prim, a, b)
+            if done is not None:
+                return done
+        return general(self, other)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+for _name, _uf in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
+                   ("truediv", np.true_divide), ("pow", np.power)):  # fmt: skip
+    for _method in (f"__{_name}__", f"__r{_name}__"):
+        setattr(TraceNode, _method, _traced_operator(_method, _p(_uf), _method.startswith("__r")))
 
 
 def _frozen(a: Any) -> Any:

@@ -32,10 +32,11 @@ from gradmix.ad.tracer import (
     strip,
 )
 
-__all__ = ["Node", "backward", "sum_to_shape"]
+__all__ = ["Node", "backward", "creation_numbers", "sum_to_shape"]
 
 
-_creation = itertools.count()
+#: numbers the nodes in the order they are made (a topological order of any graph)
+creation_numbers = itertools.count()
 _new = object.__new__
 
 
@@ -63,7 +64,7 @@ class Node(Tracer):
         self.kwargs = kwargs if kwargs is not None else {}
         self.parents = parents
         # creation order is a topological order: a node is made after its parents
-        self._seq = next(_creation)
+        self._seq = next(creation_numbers)
 
     @property
     def value(self) -> Any:
@@ -125,7 +126,7 @@ def _new_node(
     node = _new(Node)
     node._value, node._level, node.prim = ans, lvl, prim
     node.args, node.kwargs, node.parents = vals, kwargs, parents
-    node._seq = next(_creation)
+    node._seq = next(creation_numbers)
     return node
 
 
@@ -180,7 +181,7 @@ def _scalar_operator(
                 node = _new(Node)
                 node._value, node._level, node.prim = ans, lvl, p
                 node.args, node.kwargs, node.parents = args, _NO_KWARGS, parents
-                node._seq = next(_creation)
+                node._seq = next(creation_numbers)
                 return node
         return general(self, other)
 
