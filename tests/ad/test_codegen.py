@@ -206,6 +206,32 @@ def test_scalar_operators_inside_an_inner_eager_transform_are_recorded_by_it():
     np.testing.assert_allclose(g, gm.divided_difference(f, x, 1e-6, "central"), rtol=1e-7)
 
 
+def test_lists_of_floats_take_the_short_call_and_agree_with_the_general_one():
+    # calls with lists of Python floats skip flattening; numpy scalars, an int entry or
+    # another length go the general way: all must give the same numbers and structure
+    def f(x, y):
+        return _rosen_loop(x) * y[0] + y[1] ** 2
+
+    x = np.random.default_rng(5).uniform(0.5, 1.5, 7)
+    vg = gm.compile(f, x.tolist(), [0.5, 2.0])
+    ref_value, (ref_gx, ref_gy) = gm.value_and_grad(f, argnums=(0, 1))(x, np.array([0.5, 2.0]))
+    for args in ((x.tolist(), [0.5, 2.0]), (x.tolist(), [0.5, 2.0]),  # the second: short
+                 (list(x), [0.5, 2.0]), (x.tolist(), [0.5, 2])):  # np.float64, int
+        value, (gx, gy) = vg(*args)
+        assert type(gx) is list and type(gy) is list and len(gx) == 7 and len(gy) == 2
+        assert value == pytest.approx(ref_value, rel=1e-14)
+        np.testing.assert_allclose(gx, ref_gx, rtol=1e-13)
+        np.testing.assert_allclose(gy, ref_gy, rtol=1e-13)
+    longer = x.tolist() + [1.1]
+    np.testing.assert_allclose(vg(longer, [0.5, 2.0])[1][0],
+                               gm.grad(f)(np.array(longer), np.array([0.5, 2.0])), rtol=1e-13)
+    one = gm.compile(_rosen_loop, x.tolist())
+    for _ in range(2):
+        value, g = one(x.tolist())
+        assert type(g) is list
+        np.testing.assert_allclose(g, gm.grad(_rosen_loop)(x), rtol=1e-13)
+
+
 def test_entry_reads_of_a_matrix_unread_entries_and_negative_indices():
     def f(m):
         return m[0, 1] * m[-1, -1] + np.sin(m[1, 0])

@@ -27,6 +27,7 @@ an error that points to eager :func:`gradmix.grad`.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -887,6 +888,10 @@ class CompiledFunction:
         self.has_aux = has_aux
         self._cache: dict[Any, CompiledProgram] = {}
         self._last: CompiledProgram | None = None
+        # programs for arguments that are all lists of float64 numbers, by their lengths:
+        # such a call skips flattening (scalar code on lists, where it cost more than
+        # the program itself)
+        self._float_lists: dict[tuple[int, ...], CompiledProgram] = {}
 
     @property
     def graph(self) -> Graph:
@@ -915,16 +920,44 @@ class CompiledFunction:
         return entry
 
     def __call__(self, *args: Any) -> Any:
-        leaves, tree = flatten(args)
-        key = (tree, tuple(map(_leaf_key, leaves)))
-        entry = self._cache.get(key) or self.compile_for(*args)
-        value, *rest = entry.fn(*map(_as_input, leaves))
-        n = len(rest) - entry.n_aux
-        g = unflatten(entry.tree, rest[:n])
+        lists = _float_lists(args)
+        entry = None if lists is None else self._float_lists.get(lists[0])
+        if lists is not None and entry is not None:
+            lengths, entries = lists
+            value, *rest = entry.fn(*entries)
+            # (what unflatten gives for lists of leaves: the gradient's floats as lists)
+            ends = [0, *itertools.accumulate(lengths)]
+            g = [rest[a:b] for a, b in itertools.pairwise(ends)]
+        else:
+            leaves, tree = flatten(args)
+            key = (tree, tuple(map(_leaf_key, leaves)))
+            entry = self._cache.get(key) or self.compile_for(*args)
+            if lists is not None and not self.has_aux:
+                self._float_lists[lists[0]] = entry
+            value, *rest = entry.fn(*map(_as_input, leaves))
+            n = len(rest) - entry.n_aux
+            g = unflatten(entry.tree, rest[:n])
         grad = g[0] if len(args) == 1 else tuple(g)
         if self.has_aux:
             return (value, unflatten(entry.aux_tree, rest[n:])), grad
         return value, grad
+
+
+_FLOAT, _FLOAT_TYPES = frozenset((float,)), frozenset((float, np.float64))
+
+
+def _float_lists(args: tuple[Any, ...]) -> tuple[tuple[int, ...], list[float]] | None:
+    """When every argument is a non-empty list of float64 numbers (Python floats or numpy
+    scalars), their lengths and all their entries as Python floats; else None."""
+    if not args or any(type(a) is not list or not a for a in args):
+        return None
+    entries = args[0] if len(args) == 1 else list(itertools.chain(*args))
+    types = set(map(type, entries))
+    if types == _FLOAT:
+        return tuple(map(len, args)), entries
+    if types <= _FLOAT_TYPES:
+        return tuple(map(len, args)), list(map(float, entries))
+    return None
 
 
 #: the gradient of an entrywise input, packed from its entries' (only in generated code)
