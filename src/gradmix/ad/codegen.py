@@ -949,7 +949,10 @@ _FLOAT, _FLOAT_TYPES = frozenset((float,)), frozenset((float, np.float64))
 def _float_lists(args: tuple[Any, ...]) -> tuple[tuple[int, ...], list[float]] | None:
     """When every argument is a non-empty list of float64 numbers (Python floats or numpy
     scalars), their lengths and all their entries as Python floats; else None."""
-    if not args or any(type(a) is not list or not a for a in args):
+    for a in args:
+        if type(a) is not list or not a:
+            return None
+    if not args:
         return None
     entries = args[0] if len(args) == 1 else list(itertools.chain(*args))
     types = set(map(type, entries))
