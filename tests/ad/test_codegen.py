@@ -215,16 +215,21 @@ def test_lists_of_floats_take_the_short_call_and_agree_with_the_general_one():
     x = np.random.default_rng(5).uniform(0.5, 1.5, 7)
     vg = gm.compile(f, x.tolist(), [0.5, 2.0])
     ref_value, (ref_gx, ref_gy) = gm.value_and_grad(f, argnums=(0, 1))(x, np.array([0.5, 2.0]))
-    for args in ((x.tolist(), [0.5, 2.0]), (x.tolist(), [0.5, 2.0]),  # the second: short
-                 (list(x), [0.5, 2.0]), (x.tolist(), [0.5, 2])):  # np.float64, int
+    for args in (
+        (x.tolist(), [0.5, 2.0]),  # registers the program for these lengths
+        (x.tolist(), [0.5, 2.0]),  # the short call
+        (list(x), [0.5, 2.0]),  # numpy scalars: the short call, converted
+        (x.tolist(), [0.5, 2]),  # an int: the general way
+    ):
         value, (gx, gy) = vg(*args)
         assert type(gx) is list and type(gy) is list and len(gx) == 7 and len(gy) == 2
         assert value == pytest.approx(ref_value, rel=1e-14)
         np.testing.assert_allclose(gx, ref_gx, rtol=1e-13)
         np.testing.assert_allclose(gy, ref_gy, rtol=1e-13)
     longer = x.tolist() + [1.1]
-    np.testing.assert_allclose(vg(longer, [0.5, 2.0])[1][0],
-                               gm.grad(f)(np.array(longer), np.array([0.5, 2.0])), rtol=1e-13)
+    np.testing.assert_allclose(
+        vg(longer, [0.5, 2.0])[1][0], gm.grad(f)(np.array(longer), np.array([0.5, 2.0])), rtol=1e-13
+    )
     one = gm.compile(_rosen_loop, x.tolist())
     for _ in range(2):
         value, g = one(x.tolist())
