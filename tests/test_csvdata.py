@@ -58,3 +58,13 @@ def test_a_semicolon_file_with_decimal_commas_names_the_cell(tmp_path):
     path = write(tmp_path, "a;b\n1,5;2,5\n3,0;4,0\n")
     with pytest.raises(CSVError, match="'1,5' look like numbers with a decimal comma"):
         read_table(path)
+
+
+@pytest.mark.parametrize("named", [None, ["a", "b"]])
+def test_a_number_beyond_float64_is_named_not_taken_for_text(tmp_path, named):
+    # 1e400 overflows to inf: it was reported as text in a numeric column ("mixes
+    # numbers and text"), or as "not a number" when the columns were named
+    lines = body().splitlines(keepends=True)
+    path = write(tmp_path, "a,b\n" + "".join(lines[:3]) + "1e400,2\n" + "".join(lines[3:]))
+    with pytest.raises(CSVError, match=r"line 5, column a: 1e400 is beyond the range of float64"):
+        read_table(path, columns=named)

@@ -153,6 +153,11 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
     if label is not None and columns is not None and label in columns:
         raise CSVError(f"{label} is the label column; it cannot be a data column too")
     cells = [[_cell(r[j]) for _, r in body] for j in range(len(header))]
+    for j, col in enumerate(cells):  # a number too large for float64 is not text
+        for (line, r), v in zip(body, col, strict=True):
+            if v is None and _NUMBER.fullmatch(r[j].strip()):
+                raise CSVError(f"{path} line {line}, column {header[j]}: {r[j].strip()} is "
+                               "beyond the range of float64 numbers")  # fmt: skip
     if label is not None:  # the labels' missing cells count as missing values of the row
         cells[header.index(label)] = [np.nan if r[header.index(label)].strip() == "" else 0.0
                                       for _, r in body]  # fmt: skip

@@ -137,3 +137,38 @@ def test_a_fit_on_tied_values_does_not_win_the_search():
     assert not on_tied_values(vvi5)
     # R mclust 6.0.0, Mclust(faithful, G = 5, modelNames = "VVI"): loglik -1108.239
     assert vvi5.score(X) * len(X) >= -1108.239
+
+
+# six rows in two dimensions (the CLI's smallest sensible input)
+SIX = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0], [9.0, 10.0], [2.0, 1.0]])
+
+
+def test_degenerate_fits_of_few_rows_are_left_out_and_the_others_are_mclusts():
+    # R mclust 6.0.0, mclustBIC(X, G = 1:6) (VEE left out: mclust's meVEE stops with an
+    # error on these rows), BIC in gradmix's sign: EEE with 5 and 6 components are NA
+    # there (a singular pooled covariance); gradmix's EEE,5 and EEE,6 had sat on their
+    # ridge (rounding left 2e-14 above it), and EEE,6's BIC of -86 won the search.
+    # VII, VEI, VVI and EEE with 3 components collapsed from the best start, and were NA
+    # where mclust has an honest optimum: the k-means start alone finds it.
+    mclust = {(1, "EEE"): 50.86932, (2, "EEE"): 54.42153, (3, "EEE"): 57.84393,
+              (3, "VII"): 61.40047, (3, "VEI"): 63.19223, (3, "VVI"): 66.77574,
+              (2, "EEV"): 54.96249}  # fmt: skip
+    res = gm.select_model(SIX, range(1, 7), random_state=0)
+    for (k, name), bic in mclust.items():  # mclust's optimum or a better one
+        assert res.values[k - 1, res.covariance_types.index(name)] <= bic + 1e-3
+    for k in (5, 6):
+        assert np.isnan(res.values[k - 1, res.covariance_types.index("EEE")])
+        assert "tied values" in res.errors_[(k, "EEE")]
+    assert not on_tied_values(res.best_)
+    assert np.nanmin(res.values) <= 50.86932 + 1e-4  # at least as good as mclust's choice
+    for model in res.models_.values():
+        assert not on_tied_values(model)
+
+
+def test_a_ridge_alone_is_recognised_at_the_datas_scale():
+    # six singleton components: the pooled covariance is the ridge plus rounding of the
+    # order of the data's variance times eps (2e-14 here), not of the ridge's own size
+    fit = gm.GaussianMixture(6, covariance_type="EEE", means_init=SIX, max_iter=3).fit(SIX)
+    gap = np.min(np.linalg.eigvalsh(fit.covariances_)) - fit.reg_covar
+    assert gap < 1e-12
+    assert on_tied_values(fit)

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
@@ -183,16 +184,56 @@ def on_tied_values(model: MixtureBase) -> bool:
     Such a fit's likelihood is large only because ``reg_covar`` bounds a
     degenerate one, so its BIC would win a model search for the wrong reason
     (mclust, without ``reg_covar``, finds those fits singular: NA).
+
+    "Alone" allows for rounding at the data's scale: the statistics are sums of
+    squares of the data about their centre, so a zero spread comes out as a few
+    ulps of the data's variance (which the fit's weights, means and covariances
+    give back), not of the component's.
     """
     reg = float(getattr(model, "reg_covar", 0.0) or 0.0)
     cov = getattr(model, "covariances_", None)
     if reg <= 0 or cov is None:
         return False
     unit = get_model(model.covariance_type)
-    K, d = np.shape(model.means_)
+    means = np.asarray(to_host(model.means_), np.float64)
+    weights = np.asarray(to_host(model.weights_), np.float64)
+    K, d = means.shape
     matrices = unit.to_matrices(unit.from_public(np.asarray(to_host(cov), np.float64)), K, d)
+    # the data's total variance, by the law of total variance at EM's fixed point
+    centre = weights @ means
+    spread = weights @ (np.trace(matrices, axis1=-2, axis2=-1) + np.sum((means - centre) ** 2, 1))
+    scale = max(float(np.max(np.abs(matrices))), float(spread))
     smallest = float(np.min(np.linalg.eigvalsh(matrices)))
-    return bool(smallest <= reg + 64 * np.finfo(np.float64).eps * float(np.max(np.abs(matrices))))
+    return bool(smallest <= reg + 64 * np.finfo(np.float64).eps * scale)
+
+
+def _off_tied_values(model: MixtureBase, X: Any) -> MixtureBase:
+    """The best fit of ``model``'s kind not on tied values (:func:`on_tied_values`), from
+    other ways to its optimum, or ``model`` when every one ends there too.
+
+    SQUAREM's jumps can land a start on tied values where plain EM's steps from the
+    same starts do not; and where the best of the hierarchical and k-means starts
+    collapses, the other kind may find the (lower, honest) optimum that mclust reports.
+    """
+    params = model.get_params()
+    tries: list[dict[str, Any]] = []
+    if params.get("acceleration"):
+        tries.append({"acceleration": None})
+    if isinstance(model, GaussianMixture) and params["init_params"] in ("auto", "hc", "kmeans"):
+        tries += [{"acceleration": None, "init_params": init} for init in ("hc", "kmeans")
+                  if init != params["init_params"]]  # fmt: skip
+    best = model
+    for change in tries:
+        other = clone(model).set_params(**change)
+        try:
+            other.fit(X)
+        except ValueError:  # (a collapsed start)
+            continue
+        if not on_tied_values(other) and (
+            best is model or float(other.lower_bound_) > float(best.lower_bound_)
+        ):
+            best = other
+    return best
 
 
 def select_model(
@@ -316,10 +357,8 @@ def select_model(
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", ConvergenceWarning)
                         model.fit(Xv)
-                        if getattr(model, "acceleration", None) and on_tied_values(model):
-                            # SQUAREM's jumps can land a start on tied values where plain
-                            # EM's steps from the same starts do not
-                            model.set_params(acceleration=None).fit(Xv)
+                        if on_tied_values(model):
+                            model = _off_tied_values(model, Xv)
                     value = criterion_value(model, Xv, criterion)
                 except ValueError as exc:  # too many components, collapsed clusters
                     errors[(k, labels[j])] = str(exc)
