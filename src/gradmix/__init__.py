@@ -54,6 +54,7 @@ from gradmix.mixture import (
     MixtureModel,
     ModelSelection,
     StudentTMixture,
+    TiedValuesWarning,
     bootstrap,
     bootstrap_lrt,
     cross_validate_da,
@@ -76,5 +77,5 @@ __all__ = [
     "jacobian_sparsity", "sparse_hessian", "sparse_jacobian", "fixed_point", "flatten_func",
     "hessian_vector_product", "register_pytree_node", "register_vector_space",
     "MixtureDiscriminantAnalysis", "BootstrapLRT", "MixtureBootstrap", "bootstrap",
-    "bootstrap_lrt", "DACrossValidation", "cross_validate_da",
+    "bootstrap_lrt", "DACrossValidation", "cross_validate_da", "TiedValuesWarning",
 ]  # fmt: skip

@@ -1,6 +1,7 @@
 """select_model: BIC/AIC/ICL over a grid of K and covariance types."""
 
 import sys
+import warnings
 
 import matplotlib
 import numpy as np
@@ -9,7 +10,8 @@ import pytest
 
 import gradmix as gm
 from gradmix.datasets import load_old_faithful
-from gradmix.mixture.selection import criterion_value, on_tied_values
+from gradmix.mixture.em_estimator import on_tied_values
+from gradmix.mixture.selection import criterion_value
 
 matplotlib.use("Agg")
 
@@ -126,8 +128,9 @@ def test_a_fit_on_tied_values_does_not_win_the_search():
     # its BIC 2220.9 beat every honest fit).  The search refits it by plain EM from the
     # same starts, and chooses mclust's EEE with 3 components (BIC 2314.3 in this sign)
     X = load_old_faithful()
-    tied = gm.GaussianMixture(5, covariance_type="VVI", random_state=0, acceleration="squarem",
-                              init_params="auto").fit(X)  # fmt: skip
+    with pytest.warns(gm.TiedValuesWarning):
+        tied = gm.GaussianMixture(5, covariance_type="VVI", random_state=0,
+                                  acceleration="squarem", init_params="auto").fit(X)  # fmt: skip
     assert on_tied_values(tied)
     assert not on_tied_values(gm.GaussianMixture(3, covariance_type="EEE").fit(X))
     result = gm.select_model(X, n_components=range(1, 7), random_state=0)
@@ -168,7 +171,21 @@ def test_degenerate_fits_of_few_rows_are_left_out_and_the_others_are_mclusts():
 def test_a_ridge_alone_is_recognised_at_the_datas_scale():
     # six singleton components: the pooled covariance is the ridge plus rounding of the
     # order of the data's variance times eps (2e-14 here), not of the ridge's own size
-    fit = gm.GaussianMixture(6, covariance_type="EEE", means_init=SIX, max_iter=3).fit(SIX)
+    with pytest.warns(gm.TiedValuesWarning):
+        fit = gm.GaussianMixture(6, covariance_type="EEE", means_init=SIX, max_iter=3).fit(SIX)
     gap = np.min(np.linalg.eigvalsh(fit.covariances_)) - fit.reg_covar
     assert gap < 1e-12
     assert on_tied_values(fit)
+
+
+def test_a_fit_on_tied_values_warns_and_a_sound_one_does_not():
+    # VII with 3 components on the six rows: the best start puts a component on one
+    # row (variance reg_covar alone); the user is told, as mclust would say NA
+    with pytest.warns(gm.TiedValuesWarning, match="reg_covar"):
+        fit = gm.GaussianMixture(3, covariance_type="VII", random_state=0).fit(SIX)
+    assert on_tied_values(fit)
+    X = np.random.default_rng(0).normal(size=(300, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", gm.TiedValuesWarning)
+        gm.GaussianMixture(3, covariance_type="VII", random_state=0).fit(X)
+        gm.select_model(SIX, range(1, 4), random_state=0)  # leaves such fits out quietly

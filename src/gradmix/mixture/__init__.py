@@ -20,6 +20,7 @@ from gradmix.mixture.discriminant import (
     MixtureDiscriminantAnalysis,
     cross_validate_da,
 )
+from gradmix.mixture.em_estimator import TiedValuesWarning
 from gradmix.mixture.families import Family
 from gradmix.mixture.gaussian_mixture import GaussianMixture
 from gradmix.mixture.kmeans import KMeans
@@ -46,4 +47,5 @@ __all__ = [
     "DACrossValidation",
     "cross_validate_da",
     "StudentTMixture",
+    "TiedValuesWarning",
 ]

@@ -39,6 +39,7 @@ from sklearn.utils.validation import check_array
 from threadpoolctl import threadpool_limits
 
 from gradmix.mixture.covariance import matrices
+from gradmix.mixture.em_estimator import TiedValuesWarning
 from gradmix.mixture.gaussian_mixture import GaussianMixture
 
 __all__ = ["BootstrapLRT", "MixtureBootstrap", "bootstrap", "bootstrap_lrt"]
@@ -131,6 +132,7 @@ def _refit(fitted: GaussianMixture, X: np.ndarray,
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", TiedValuesWarning)  # (resampled rows repeat)
             return start.fit(X, sample_weight=sample_weight)
     except (ValueError, np.linalg.LinAlgError, FloatingPointError):
         return None

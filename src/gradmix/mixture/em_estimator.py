@@ -28,20 +28,27 @@ from sklearn.utils.validation import check_is_fitted
 from gradmix.mixture import inference, missing, noise
 from gradmix.mixture.arrays import to_host
 from gradmix.mixture.conjugate_prior import ConjugatePrior, check_prior_spec
-from gradmix.mixture.covariance import MODELS, SKLEARN_NAMES, ill_defined_error
+from gradmix.mixture.covariance import MODELS, SKLEARN_NAMES, get_model, ill_defined_error
 from gradmix.mixture.em import EStep, data_moments, e_step, run_em
 from gradmix.mixture.executors import Executor
 from gradmix.mixture.initialisation import initial_params, start_methods
 from gradmix.mixture.maximisation import check_variances
 from gradmix.mixture.missing import impute_kernel, missing_per_row
-from gradmix.mixture.mixture_base import InformationCriteria, label_kernel
+from gradmix.mixture.mixture_base import InformationCriteria, MixtureBase, label_kernel
 from gradmix.mixture.params import Params
 from gradmix.mixture.validation import check_means, check_weights, host_values
 
 #: ``tol="auto"`` for scikit-learn's names and for mclust's models
 SKLEARN_TOL, MCLUST_TOL = 1e-3, 1e-5
 
-__all__ = ["CovarianceFactors", "EMMixtureBase", "FREEZABLE", "NOISE_ATTRIBUTES"]
+__all__ = [
+    "CovarianceFactors",
+    "EMMixtureBase",
+    "FREEZABLE",
+    "NOISE_ATTRIBUTES",
+    "TiedValuesWarning",
+    "on_tied_values",
+]
 
 FREEZABLE = ("weights", "means", "covariances")
 
@@ -50,6 +57,43 @@ CovarianceFactors = namedtuple("CovarianceFactors", ["volume", "shape", "orienta
 
 #: fitted attributes of the noise component (only a model fit with one has them)
 NOISE_ATTRIBUTES = ("noise_weight_", "hypervolume_", "noise_axes_", "noise_bounds_")
+
+
+class TiedValuesWarning(UserWarning):
+    """A fitted component sits on tied values: its variance in some direction is
+    ``reg_covar`` alone (mclust reports such a fit as NA; ``select_model`` leaves it
+    out)."""
+
+
+def on_tied_values(model: MixtureBase) -> bool:
+    """Whether a component of a fitted model sits on tied values: its covariance's
+    smallest eigenvalue is ``reg_covar`` alone (no spread of the data in that
+    direction, as for rows that share a rounded coordinate).
+
+    Such a fit's likelihood is large only because ``reg_covar`` bounds a
+    degenerate one, so its BIC would win a model search for the wrong reason
+    (mclust, without ``reg_covar``, finds those fits singular: NA).
+
+    "Alone" allows for rounding at the data's scale: the statistics are sums of
+    squares of the data about their centre, so a zero spread comes out as a few
+    ulps of the data's variance (which the fit's weights, means and covariances
+    give back), not of the component's.
+    """
+    reg = float(getattr(model, "reg_covar", 0.0) or 0.0)
+    cov = getattr(model, "covariances_", None)
+    if reg <= 0 or cov is None:
+        return False
+    unit = get_model(model.covariance_type)
+    means = np.asarray(to_host(model.means_), np.float64)
+    weights = np.asarray(to_host(model.weights_), np.float64)
+    K, d = means.shape
+    matrices = unit.to_matrices(unit.from_public(np.asarray(to_host(cov), np.float64)), K, d)
+    # the data's total variance, by the law of total variance at EM's fixed point
+    centre = weights @ means
+    spread = weights @ (np.trace(matrices, axis1=-2, axis2=-1) + np.sum((means - centre) ** 2, 1))
+    scale = max(float(np.max(np.abs(matrices))), float(spread))
+    smallest = float(np.min(np.linalg.eigvalsh(matrices)))
+    return bool(smallest <= reg + 64 * np.finfo(np.float64).eps * scale)
 
 
 class EMMixtureBase(InformationCriteria):
@@ -295,6 +339,15 @@ class EMMixtureBase(InformationCriteria):
             best, self.lower_bound_ = self._newton(best, rows, ex)
             self.lower_bounds_ = self.lower_bounds_ + [self.lower_bound_]
         self._set_fitted(best, ex.shift, ex)
+        if self.max_iter > 0 and on_tied_values(self):
+            warnings.warn(
+                f"a component sits on tied values: its variance in some direction is "
+                f"reg_covar ({self.reg_covar:g}) alone, so only reg_covar bounds the "
+                "likelihood (mclust reports such a fit as NA). Fewer components or another "
+                "covariance model may suit the data; select_model leaves such fits out.",
+                TiedValuesWarning,
+                stacklevel=4,  # the caller of fit (through scikit-learn's fit context)
+            )
         return self._rows_of(ex, best, label_kernel, None, np.int64)
 
     def _rows_of(self, ex: Executor, params: Params, kernel: Any, cols: int | None,

@@ -33,15 +33,13 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from gradmix.mixture.arrays import to_host
 from gradmix.mixture.covariance import (
     DEFAULT_SELECTION,
     MODELS,
     PRIOR_SELECTION,
-    get_model,
     plot_style,
 )
-from gradmix.mixture.em_estimator import EMMixtureBase
+from gradmix.mixture.em_estimator import EMMixtureBase, TiedValuesWarning, on_tied_values
 from gradmix.mixture.families import MixtureFamily, family_for
 from gradmix.mixture.gaussian_mixture import GaussianMixture
 from gradmix.mixture.initialisation import shared_starts
@@ -174,37 +172,6 @@ class ModelSelection:
 def _dimension(X: Any) -> int:
     shape = getattr(X, "shape", None) or np.shape(X)
     return int(shape[1]) if len(shape) == 2 else 1
-
-
-def on_tied_values(model: MixtureBase) -> bool:
-    """Whether a component of a fitted model sits on tied values: its covariance's
-    smallest eigenvalue is ``reg_covar`` alone (no spread of the data in that
-    direction, as for rows that share a rounded coordinate).
-
-    Such a fit's likelihood is large only because ``reg_covar`` bounds a
-    degenerate one, so its BIC would win a model search for the wrong reason
-    (mclust, without ``reg_covar``, finds those fits singular: NA).
-
-    "Alone" allows for rounding at the data's scale: the statistics are sums of
-    squares of the data about their centre, so a zero spread comes out as a few
-    ulps of the data's variance (which the fit's weights, means and covariances
-    give back), not of the component's.
-    """
-    reg = float(getattr(model, "reg_covar", 0.0) or 0.0)
-    cov = getattr(model, "covariances_", None)
-    if reg <= 0 or cov is None:
-        return False
-    unit = get_model(model.covariance_type)
-    means = np.asarray(to_host(model.means_), np.float64)
-    weights = np.asarray(to_host(model.weights_), np.float64)
-    K, d = means.shape
-    matrices = unit.to_matrices(unit.from_public(np.asarray(to_host(cov), np.float64)), K, d)
-    # the data's total variance, by the law of total variance at EM's fixed point
-    centre = weights @ means
-    spread = weights @ (np.trace(matrices, axis1=-2, axis2=-1) + np.sum((means - centre) ** 2, 1))
-    scale = max(float(np.max(np.abs(matrices))), float(spread))
-    smallest = float(np.min(np.linalg.eigvalsh(matrices)))
-    return bool(smallest <= reg + 64 * np.finfo(np.float64).eps * scale)
 
 
 def _off_tied_values(model: MixtureBase, X: Any) -> MixtureBase:
@@ -356,6 +323,7 @@ def select_model(
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", ConvergenceWarning)
+                        warnings.simplefilter("ignore", TiedValuesWarning)  # (left out below)
                         model.fit(Xv)
                         if on_tied_values(model):
                             model = _off_tied_values(model, Xv)
