@@ -138,11 +138,12 @@ def test_the_sequence_stops_at_the_first_g_not_rejected():
     ({"level": 1.5}, "level must be in"),
     ({"n_jobs": 0}, "n_jobs must be a positive integer"),
     ({"prior": "default"}, "posterior modes"),
+    ({"covariance_type": "XYZ"}, "covariance_type must be one of EII, .*; got 'XYZ'"),
 ])  # fmt: skip
 def test_bootstrap_lrt_rejects_bad_settings(kwargs, match):
     X = np.random.default_rng(0).normal(size=(30, 2))
     with pytest.raises(ValueError, match=match):
-        gm.bootstrap_lrt(X, "EII", **{"n_boot": 3, **kwargs})
+        gm.bootstrap_lrt(X, **{"covariance_type": "EII", "n_boot": 3, **kwargs})
 
 
 def test_bad_data_and_unfitted_models_are_refused():

@@ -38,7 +38,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array
 from threadpoolctl import threadpool_limits
 
-from gradmix.mixture.covariance import matrices
+from gradmix.mixture.covariance import MODELS, matrices
 from gradmix.mixture.em_estimator import TiedValuesWarning
 from gradmix.mixture.gaussian_mixture import GaussianMixture
 
@@ -316,6 +316,9 @@ def bootstrap_lrt(X: Any, covariance_type: str, *, n_boot: int = 999, level: flo
     """
     X = _data(X)
     n = X.shape[0]
+    if covariance_type not in MODELS:
+        raise ValueError(f"covariance_type must be one of {', '.join(MODELS)}; "
+                         f"got {covariance_type!r}")  # fmt: skip
     if fit_params.get("prior") is not None:
         raise ValueError("the bootstrap LRT compares maximum likelihoods; a prior's fits are "
                          "posterior modes")  # fmt: skip
