@@ -237,6 +237,37 @@ def test_lists_of_floats_take_the_short_call_and_agree_with_the_general_one():
         np.testing.assert_allclose(g, gm.grad(_rosen_loop)(x), rtol=1e-13)
 
 
+@pytest.mark.parametrize("f, at", [
+    (lambda x: np.log(x[0]) + x[1], [0.0, 1.3]),  # math.log: ValueError
+    (lambda x: np.exp(x[0]) + x[1], [1000.0, 1.3]),  # math.exp: OverflowError
+    (lambda x: x[0] / x[1], [1.0, 0.0]),  # Python's /: ZeroDivisionError
+    (lambda x: np.sqrt(x[0]) + x[1], [0.0, 1.3]),  # the derivative 0.5 / sqrt(0)
+    (lambda x: np.sqrt(x[0]) + x[1], [-1.0, 1.3]),
+    (lambda x: np.arcsin(x[0]) + x[1], [2.0, 1.3]),
+    (lambda x: x[0] ** 400.0 + x[1], [1e3, 1.3]),  # float **: OverflowError
+    (lambda x: x[0] ** 0.5 + x[1], [-1.0, 1.3]),  # float **: a complex number
+    (lambda x: abs(x[0] ** 1.5) + x[1], [-1.0, 1.3]),  # ... made real again by abs
+    (lambda x: x[0] / 0.0 + x[1], [0.7, 1.3]),  # folded while compiling: 1 / 0
+])  # fmt: skip
+def test_compiled_scalar_code_gives_eager_modes_inf_and_nan(f, at):
+    # the generated code computes on Python floats and math.*, which raise (or, for a
+    # fractional power of a negative number, return a complex number) where numpy gives
+    # inf or nan: the same program then runs on numpy scalars
+    vc = gm.compile(f, np.array([0.7, 1.3]))
+    with np.errstate(all="ignore"):
+        value, grad = vc(np.array(at))
+        ref_value, ref_grad = gm.value_and_grad(f)(np.array(at))
+        listed = gm.compile(f, [0.7, 1.3])(list(at))  # the short call on lists too
+    assert not np.iscomplexobj(value) and not np.iscomplexobj(grad)
+    np.testing.assert_array_equal(value, ref_value)
+    np.testing.assert_array_equal(grad, ref_grad)
+    np.testing.assert_array_equal(listed[0], ref_value)
+    np.testing.assert_array_equal(listed[1], ref_grad)
+    # and at an ordinary point, the fast program's numbers
+    np.testing.assert_allclose(vc(np.array([0.7, 1.3]))[1],
+                               gm.grad(f)(np.array([0.7, 1.3])), rtol=1e-13)  # fmt: skip
+
+
 def test_entry_reads_of_a_matrix_unread_entries_and_negative_indices():
     def f(m):
         return m[0, 1] * m[-1, -1] + np.sin(m[1, 0])

@@ -27,6 +27,7 @@ an error that points to eager :func:`gradmix.grad`.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
@@ -641,10 +642,11 @@ def node_names(graph: Graph) -> dict[int, str]:
     return names
 
 
-def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False,
-          release: bool = False) -> tuple[str, list[Any]]:  # fmt: skip
+def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, release: bool = False,
+          prologue: list[str] | None = None) -> tuple[str, list[Any]]:  # fmt: skip
     """Python source of the graph and its table of constants; ``release``: free the
-    arrays of dead values when they hold many bytes (for speed, not for reading)."""
+    arrays of dead values when they hold many bytes (for speed, not for reading);
+    ``prologue``: the first lines, in place of the graph's."""
     nodes = graph.nodes
     names = node_names(graph)
     consts: list[Any] = []
@@ -722,7 +724,11 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False,
                 a._level == lvl else const(a) for a in node.args]  # fmt: skip
         op = INFIX.get(prim)
         wrapped = op is not None or prim is UNARY_MINUS or prim is linalg.matmul_p
-        if op is not None:
+        if op == "**" and scalar_math and type(node) is TraceNode and _fractional(node.args[1]):
+            # Python's float ** gives a complex number for a negative base; math.pow
+            # raises there, as for the other cases numpy answers with nan or inf
+            expr, wrapped = f"math.pow({args[0]}, {args[1]})", False
+        elif op is not None:
             expr = f"({args[0]} {op} {args[1]})"
         elif prim is UNARY_MINUS:
             expr = f"(-{args[0]})"
@@ -756,8 +762,15 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False,
     outs = [names[id(o)] if isinstance(o, Node) else const(o) for o in graph.outputs]
     params = ", ".join(graph.params)
     ret = f"    return {', '.join(outs)}" if outs else "    return None"
-    src = [f"def {fname}({params}):", *graph.prologue, *body, ret]
+    first = graph.prologue if prologue is None else prologue
+    src = [f"def {fname}({params}):", *first, *body, ret]
     return "\n".join(src) + "\n", consts
+
+
+def _fractional(v: Any) -> bool:
+    """Whether ``v`` is a number that is not a whole one (a traced value counts)."""
+    return isinstance(v, Tracer) or not (isinstance(v, int | float | np.number)
+                                         and float(v).is_integer())  # fmt: skip
 
 
 def _holds_scalar(node: Node) -> bool:
@@ -865,7 +878,13 @@ def trace(f: Callable[..., Any], *example_args: Any) -> Graph:
 class CompiledProgram(NamedTuple):
     """One compilation of a :class:`CompiledFunction` (what ``compile_for`` returns): the
     generated function, its source, the structures of the arguments and of the
-    auxiliary outputs (and how many leaves those have), and the graph."""
+    auxiliary outputs (and how many leaves those have), the graph, and the same
+    program on numpy scalars (made when first needed).
+
+    ``fn`` computes scalar code on Python floats and the ``math`` module, which raise
+    where numpy answers with inf or nan (a division by zero, ``log(0)``, an
+    overflow); the call then runs ``numpy_scalars()``, whose numbers are eager
+    mode's."""
 
     fn: Callable[..., Any]
     source: str
@@ -873,6 +892,15 @@ class CompiledProgram(NamedTuple):
     aux_tree: Any
     n_aux: int
     graph: Graph
+    numpy_scalars: Callable[[], Callable[..., Any]]
+
+    def __call__(self, *inputs: Any) -> Any:
+        """The program's outputs for its inputs (Python floats or arrays)."""
+        try:
+            return self.fn(*inputs)
+        except (ArithmeticError, ValueError):
+            exact = self.numpy_scalars()
+            return exact(*(np.float64(x) if type(x) is float else x for x in inputs))
 
 
 class CompiledFunction:
@@ -924,7 +952,7 @@ class CompiledFunction:
         entry = None if lists is None else self._float_lists.get(lists[0])
         if lists is not None and entry is not None:
             lengths, entries = lists
-            value, *rest = entry.fn(*entries)
+            value, *rest = entry(*entries)
             # (what unflatten gives for lists of leaves: the gradient's floats as lists)
             ends = [0, *itertools.accumulate(lengths)]
             g = [rest[a:b] for a, b in itertools.pairwise(ends)]
@@ -934,7 +962,7 @@ class CompiledFunction:
             entry = self._cache.get(key) or self.compile_for(*args)
             if lists is not None and not self.has_aux:
                 self._float_lists[lists[0]] = entry
-            value, *rest = entry.fn(*map(_as_input, leaves))
+            value, *rest = entry(*map(_as_input, leaves))
             n = len(rest) - entry.n_aux
             g = unflatten(entry.tree, rest[:n])
         grad = g[0] if len(args) == 1 else tuple(g)
@@ -999,11 +1027,17 @@ def _build_traced(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: 
             raise TypeError("gm.compile differentiates functions with a scalar output")
         aux_leaves, aux_tree = flatten(aux)
         aux_leaves = [_aux_output(a, level) for a in aux_leaves]
-        cot = backward([(out, 1.0)]) if isinstance(out, Node) and out._level == level else {}
+        # the seed a numpy scalar: rules folded on constants follow numpy (1 / 0 is inf)
+        cot = (
+            backward([(out, np.float64(1.0))])
+            if isinstance(out, Node) and out._level == level
+            else {}
+        )
         grads = [_gradient(x, cot, level) for x in inputs]
     graph_inputs: list[Any] = []
     names: list[str] = []
-    prologue: list[str] = []
+    prologue: list[str] = []  # entries as Python floats, and as numpy scalars
+    numpy_prologue: list[str] = []
     for i, x in enumerate(inputs):
         name = f"x{i + 1}"
         if type(x) is not EntrywiseInput:
@@ -1013,6 +1047,7 @@ def _build_traced(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: 
             size = int(np.size(x._value))
             targets = [f"{name}_{k}" if k in x.entries else "_" for k in range(size)]
             prologue.append(f"    {', '.join(targets)}, = {name}.ravel().tolist()")
+            numpy_prologue.append(f"    {', '.join(targets)}, = {name}.ravel()")
             graph_inputs += [x.entries[k] for k in sorted(x.entries)]
             names += [f"{name}_{k}" for k in sorted(x.entries)]
     graph = Graph(graph_inputs, [out, *grads, *aux_leaves], names=names)
@@ -1024,7 +1059,18 @@ def _build_traced(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: 
     # the text was generated above from the package's own graph: primitive names,
     # numbers and references into C, never from user-supplied text
     exec(src, namespace)  # noqa: S102
-    return CompiledProgram(namespace["value_and_grad"], src, tree, aux_tree, len(aux_leaves), graph)
+
+    @functools.cache
+    def numpy_scalars() -> Callable[..., Any]:
+        exact_src, exact_consts = _emit(graph, "value_and_grad", fuse=True, release=True,
+                                        prologue=numpy_prologue)  # fmt: skip
+        exact_namespace: dict[str, Any] = {"np": np, "C": exact_consts}
+        exec(exact_src, exact_namespace)  # noqa: S102 - the package's own graph, as above
+        fn: Callable[..., Any] = exact_namespace["value_and_grad"]
+        return fn
+
+    return CompiledProgram(namespace["value_and_grad"], src, tree, aux_tree, len(aux_leaves),
+                           graph, numpy_scalars)  # fmt: skip
 
 
 def _aux_output(a: Any, level: int) -> Any:
