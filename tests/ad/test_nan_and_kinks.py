@@ -37,6 +37,26 @@ def test_dropped_nan_entries_have_zero_derivative(name):
             np.testing.assert_allclose(jac(W), expected, rtol=1e-6, atol=1e-8)
 
 
+SCALAR_CODE = {
+    "fmax": lambda x: np.fmax(np.sqrt(x[0]), x[1]) * x[1],
+    "where": lambda x: np.where(x[0] > 0, np.log(x[0]), x[1] ** 2),
+    "nansum of entries": lambda x: np.nansum(np.array([np.sqrt(x[0]) * x[1], x[1] ** 3])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCALAR_CODE))
+@pytest.mark.parametrize("kind", [np.array, list])
+def test_dropped_nan_scalars_have_zero_derivative_as_entries_of_arrays_do(name, kind):
+    # reverse mode's scalar path skipped the rule (and did not see a NaN scalar), so
+    # scalar code gave NaN where the same function on arrays gives the derivative
+    f, x = SCALAR_CODE[name], [-1.0, 2.0]
+    with np.errstate(invalid="ignore"):
+        expected = central_difference(lambda v: f(list(v)), np.array(x))
+        assert np.isfinite(expected).all()
+        np.testing.assert_allclose(np.asarray(gm.grad(f)(kind(x)), dtype=float), expected,
+                                   rtol=1e-6, atol=1e-8)  # fmt: skip
+
+
 def test_a_nan_the_output_depends_on_stays_nan():
     # the plain sum is NaN, so its gradient must not come out finite
     with np.errstate(invalid="ignore"):

@@ -230,7 +230,10 @@ def _accumulate(acc: dict[int, Any], owned: set[int], key: int, c: Any) -> None:
 
 def _has_nan(a: Any) -> bool:
     v = strip(a)
-    return type(v) is np.ndarray and v.dtype.kind in "fc" and bool(np.isnan(v).any())
+    t = type(v)
+    if t is np.float64 or t is float:  # scalar code
+        return bool(v != v)
+    return t is np.ndarray and v.dtype.kind in "fc" and bool(np.isnan(v).any())
 
 
 def _zero_dropped_nan(c: Any, g: Any, ans: Any) -> Any:
@@ -242,7 +245,7 @@ def _zero_dropped_nan(c: Any, g: Any, ans: Any) -> Any:
     output does not depend on that entry (it would be NaN if it did), so its
     contribution is 0.  A zero cotangent on a finite entry is left alone.
     """
-    if not _has_nan(c) and not (type(c) is float and c != c):
+    if not _has_nan(c) and not ((type(c) is float or type(c) is np.float64) and c != c):
         return c
     dropped = np.isnan(np.asarray(strip(ans), dtype=float)) & (np.asarray(strip(g)) == 0)
     return np.where(dropped, 0.0, c) if dropped.any() else c
@@ -342,65 +345,44 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
                 and not prim.selects
                 and type(strip(ans)) is np.float64
             )
-            if real or nested:
-                if prim.selects and not dropped_nan:
-                    dropped_nan = any(_has_nan(a) for a in args)
-                kwargs = node.kwargs
-                if prim.vjp_into is not None or not prim.self_adjoint:
-                    # (a scalar's cotangent is never compact: nothing to broadcast)
-                    for i, parent in node.parents:
-                        propagate(prim, i, parent, g, ans, args, kwargs, ())
-                    continue
-                # scalar code: a scalar's cotangent from a scalar's, by the JVP rule, with
-                # no shapes to reconcile and nothing complex
-                for i, parent in node.parents:
-                    rule = prim.jvps.get(i)
-                    if rule is not None:
-                        tp = type(parent._value)
-                        if (type(parent) is Node) if nested else (tp is np.float64 or tp is float):
-                            c = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
-                            tc = type(c)
-                            if nested or tc is np.float64 or tc is float:
-                                key = parent._seq
-                                prev = acc.get(key)
-                                if prev is None:
-                                    acc[key] = c
-                                    pending[key] = parent
-                                else:
-                                    acc[key] = prev + c
-                                continue
-                    propagate(prim, i, parent, g, ans, args, kwargs, ())
-                continue
+            scalar = real or nested
         else:  # NodeArray, and TraceNode's symbolic arguments
             ans, args = node.rule_args()
+            # a scalar program being recorded (gm.compile) takes the scalar path too, the
+            # rules applied to the symbolic values (unless a NaN was dropped: see below)
+            nested, scalar = False, node.fixed_program and type(node._value) in _REAL_SCALARS
         if prim.selects and not dropped_nan:
             dropped_nan = any(_has_nan(a) for a in args)
         kwargs = node.kwargs
-        if (
-            node.fixed_program
-            and type(node._value) in _REAL_SCALARS
-            and prim.self_adjoint
-            and prim.vjp_into is None
-            and not dropped_nan
-        ):
-            # a scalar program being recorded (gm.compile): the scalar path above, with
-            # the rules applied to the symbolic values
+        if scalar and not (dropped_nan and node.fixed_program):
+            if prim.vjp_into is not None or not prim.self_adjoint:
+                # (a scalar's cotangent is never compact: nothing to broadcast)
+                for i, parent in node.parents:
+                    propagate(prim, i, parent, g, ans, args, kwargs, ())
+                continue
+            # scalar code: a scalar's cotangent from a scalar's, by the JVP rule, with no
+            # shapes to reconcile and nothing complex
             for i, parent in node.parents:
                 rule = prim.jvps.get(i)
-                if rule is not None and type(parent._value) in _REAL_SCALARS:
-                    c = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
-                    tc = type(c)
-                    if tc in _REAL_SCALARS or (
-                        tc is type(node) and type(c._value) in _REAL_SCALARS
-                    ):
-                        key = parent._seq
-                        prev = acc.get(key)
-                        if prev is None:
-                            acc[key] = c
-                            pending[key] = parent
-                        else:
-                            acc[key] = prev + c
-                        continue
+                if rule is not None:
+                    if (type(parent) is Node) if nested else type(parent._value) in _REAL_SCALARS:
+                        c = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
+                        tc = type(c)
+                        if (
+                            nested
+                            or tc in _REAL_SCALARS
+                            or (tc is type(node) and type(c._value) in _REAL_SCALARS)
+                        ):
+                            if dropped_nan:  # (eager mode only, by the condition above)
+                                c = _zero_dropped_nan(c, g, ans)
+                            key = parent._seq
+                            prev = acc.get(key)
+                            if prev is None:
+                                acc[key] = c
+                                pending[key] = parent
+                            else:
+                                acc[key] = prev + c
+                            continue
                 propagate(prim, i, parent, g, ans, args, kwargs, ())
             continue
         ans_shape = () if type(ans) is float or type(ans) is np.float64 else shape_of(ans)
