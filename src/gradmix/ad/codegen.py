@@ -1027,12 +1027,7 @@ def _build_traced(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: 
             raise TypeError("gm.compile differentiates functions with a scalar output")
         aux_leaves, aux_tree = flatten(aux)
         aux_leaves = [_aux_output(a, level) for a in aux_leaves]
-        # the seed a numpy scalar: rules folded on constants follow numpy (1 / 0 is inf)
-        cot = (
-            backward([(out, np.float64(1.0))])
-            if isinstance(out, Node) and out._level == level
-            else {}
-        )
+        cot = _symbolic_sweep(out) if isinstance(out, Node) and out._level == level else {}
         grads = [_gradient(x, cot, level) for x in inputs]
     graph_inputs: list[Any] = []
     names: list[str] = []
@@ -1071,6 +1066,19 @@ def _build_traced(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: 
 
     return CompiledProgram(namespace["value_and_grad"], src, tree, aux_tree, len(aux_leaves),
                            graph, numpy_scalars)  # fmt: skip
+
+
+def _symbolic_sweep(out: Node) -> dict[int, Any]:
+    """The reverse sweep over a recorded program: its cotangents, by node.
+
+    Rules applied to constants are computed then, on Python floats (faster than numpy
+    scalars), which raise where numpy answers with inf (a derivative ``1 / y`` at a
+    constant ``y = 0``): the sweep then runs again from a numpy scalar seed.
+    """
+    try:
+        return backward([(out, 1.0)])
+    except ArithmeticError:
+        return backward([(out, np.float64(1.0))])
 
 
 def _aux_output(a: Any, level: int) -> Any:
