@@ -126,3 +126,29 @@ def test_compiled_orderings_are_recomputed_at_every_point(prog, orders, x, rnd):
     value, g = vg(other)
     assert value == pytest.approx(float(f(other)), rel=1e-12)
     np.testing.assert_allclose(g, gm.grad(f)(other), rtol=1e-9, atol=1e-9)
+
+
+# scalar code at the edges of its functions' domains: the compiled program (Python
+# floats and math.*) must give eager mode's numbers, inf and nan included
+SINGULAR = [np.log, np.sqrt, lambda t: 1.0 / t, lambda t: t**0.5, np.exp, np.arcsin,
+            lambda t: t**3, np.tanh, lambda t: t**-1.5]  # fmt: skip
+edge = st.lists(st.sampled_from([0.0, -0.0, -1.0, 0.5, 2.0, 1e3, -0.5, 1e-300, 800.0]),
+                min_size=3, max_size=3)  # fmt: skip
+
+
+@given(st.lists(st.tuples(st.integers(0, len(SINGULAR) - 1), st.integers(0, 2)), min_size=1,
+                max_size=5), edge)  # fmt: skip
+def test_compiled_scalar_code_agrees_with_eager_mode_at_the_edges(prog, at):
+    def f(x):
+        s = x[0]
+        for u, j in prog:
+            s = SINGULAR[u](s) + x[j]
+        return s
+
+    vc = gm.compile(f, np.array([0.3, 0.6, 0.9]))
+    with np.errstate(all="ignore"):
+        value, grad = vc(np.array(at))
+        ref_value, ref_grad = gm.value_and_grad(f)(np.array(at))
+    assert not np.iscomplexobj(value) and not np.iscomplexobj(grad)
+    np.testing.assert_allclose(value, ref_value, rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, equal_nan=True)
