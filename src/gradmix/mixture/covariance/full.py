@@ -7,6 +7,7 @@ are one GEMM each.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,19 @@ def upper_from_precision(prec: np.ndarray) -> np.ndarray:
     """Upper ``U`` with ``U Uᵀ = Λ`` (the flip trick, as scikit-learn does)."""
     flip = prec[..., ::-1, ::-1]
     return np.linalg.cholesky(flip)[..., ::-1, ::-1]
+
+
+@functools.cache
+def _upper_triangle(d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row and column indices of the upper triangle (i <= j) of a d x d matrix, and the
+    factor of each packed product x_i x_j in a quadratic form (1 on the diagonal, 2
+    off it); read-only, computed once per d (np.triu_indices costs 11 µs, a twentieth
+    of an E-step on small data)."""
+    iu, ju = np.triu_indices(d)
+    doubled = np.where(iu == ju, 1.0, 2.0)
+    for a in (iu, ju, doubled):
+        a.flags.writeable = False
+    return iu, ju, doubled
 
 
 @dataclass
@@ -106,7 +120,7 @@ class FullFamily(CovarianceModel):
     def coefficients(self, ref: np.ndarray, put: Any, means: np.ndarray | None = None,
                      prec_chol: np.ndarray | None = None) -> Coefficients:  # fmt: skip
         co = FullCoefficients(**split_components(ref, put))
-        iu, ju = np.triu_indices(co.d)
+        iu, ju, doubled = _upper_triangle(co.d)
         co.tri = (iu, ju)
         co.iu, co.ju = put(iu, np.int64), put(ju, np.int64)
         if means is None or prec_chol is None:
@@ -114,7 +128,7 @@ class FullFamily(CovarianceModel):
         U = np.asarray(prec_chol, dtype=np.float64)
         means = np.asarray(means, dtype=np.float64)
         lam = U @ np.swapaxes(U, 1, 2)
-        coef = lam[:, iu, ju] * np.where(iu == ju, 1.0, 2.0)
+        coef = lam[:, iu, ju] * doubled
         b = np.einsum("kij,kj->ki", lam, means)
         # every component's fast coefficients (the ill-conditioned ones' columns are
         # replaced by exact values: computing them costs less than gathering the others)
