@@ -154,8 +154,13 @@ def test_squarem_for_t_mixtures_equals_numpy_path(xps):
     # differs from either by 1e-6 in the scales and 2e-6 in ν).
     assert a.converged_ and b.converged_ and abs(a.n_iter_ - b.n_iter_) <= 2
     assert b.lower_bound_ == pytest.approx(a.lower_bound_, rel=1e-9)
+    # An end one E-step apart moves the scale matrices by ~2e-7 of their size: measured
+    # against that size, not entry by entry (an off-diagonal entry near zero moved by
+    # 2e-5 of itself where the fits stopped 266 and 267 E-steps in).
     for name in ("weights_", "means_", "covariances_"):
-        np.testing.assert_allclose(to_host(getattr(b, name)), getattr(a, name), rtol=1e-5)
+        want = getattr(a, name)
+        np.testing.assert_allclose(to_host(getattr(b, name)), want, rtol=1e-5,
+                                   atol=1e-5 * np.abs(want).max())  # fmt: skip
     np.testing.assert_allclose(b.degrees_of_freedom_, a.degrees_of_freedom_, rtol=1e-5)
 
 

@@ -10,6 +10,8 @@ conditional step after this one.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from gradmix.mixture.conjugate_prior import ConjugatePrior
@@ -26,7 +28,7 @@ def check_variances(model: CovarianceModel, cov: np.ndarray, var_floor: np.ndarr
     point resolution can express; anything at or below it is a component
     that collapsed onto a point, whatever rounding made of its zero.
     """
-    if not np.all(np.isfinite(cov)) or np.any(model.variances(cov) <= var_floor):
+    if not np.isfinite(cov).all() or (model.variances(cov) <= var_floor).any():
         check_magnitude(var_floor)
         raise ill_defined_error(cov.dtype)
 
@@ -51,6 +53,11 @@ def check_magnitude(var_floor: np.ndarray | float) -> None:
             "covariance can be estimated; rescale X (divide it by a constant such as its "
             "largest magnitude)"
         )
+
+
+@functools.cache
+def _ten_eps(dtype: np.dtype) -> float:
+    return float(10 * np.finfo(dtype).eps)
 
 
 def m_step(
@@ -86,14 +93,14 @@ def m_step(
     The result has no degrees of freedom and a noise density of 1: the
     component family's own step and the caller set those.
     """
-    eps = 10 * np.finfo(dtype).eps
+    eps = _ten_eps(np.dtype(dtype))
     nk = stats.nk + eps
     snk = nk if stats.scale_nk is None else stats.scale_nk + eps
     means = stats.sx / snk[:, None]
     centre = means if prior is None else prior.means(stats.sx, snk)
     if "means" in freeze and frozen is not None:
         centre = frozen.means.astype(np.float64)
-    total = stats.weight if normalise_by_total else float(np.sum(nk) + (stats.noise or 0.0))
+    total = stats.weight if normalise_by_total else float(nk.sum() + (stats.noise or 0.0))
     weights = nk / total
     noise_weight = None if stats.noise is None else stats.noise / total
     if "weights" in freeze and frozen is not None:

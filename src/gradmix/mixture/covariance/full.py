@@ -40,16 +40,24 @@ def chol_upper_of_inverse(cov: np.ndarray) -> np.ndarray:
     # LAPACK's triangular solve against the identity, as scikit-learn's solve_triangular
     # does, called directly: scipy's checks cost 30 µs a component, most of an M-step's
     # time on small data
-    eye = np.eye(cov.shape[-1], dtype=L.dtype)
-    (trtrs,) = sla.get_lapack_funcs(("trtrs",), (L,))
-
-    def inverse(Lk: np.ndarray) -> np.ndarray:
+    trtrs, eye = _triangular_solver(L.dtype, cov.shape[-1])
+    out = np.empty_like(L)
+    for Lk, Uk in zip(L.reshape((-1,) + L.shape[-2:]), out.reshape((-1,) + L.shape[-2:]),
+                      strict=True):  # fmt: skip
         inv, info = trtrs(Lk, eye, lower=1)
         if info != 0:  # a zero on the diagonal: Cholesky succeeded, but only just
             raise ill_defined_error(cov.dtype)
-        return inv.T
+        Uk[...] = inv.T
+    return out
 
-    return inverse(L) if cov.ndim == 2 else np.stack([inverse(Lk) for Lk in L])
+
+@functools.cache
+def _triangular_solver(dtype: np.dtype, d: int) -> tuple[Any, np.ndarray]:
+    """LAPACK's ``trtrs`` for ``dtype`` and the d x d identity (read-only), looked up once."""
+    eye = np.eye(d, dtype=dtype)
+    eye.flags.writeable = False
+    (trtrs,) = sla.get_lapack_funcs(("trtrs",), (eye,))
+    return trtrs, eye
 
 
 def upper_from_precision(prec: np.ndarray) -> np.ndarray:
@@ -114,7 +122,7 @@ class FullFamily(CovarianceModel):
 
     # the E-step's kernels ----------------------------------------------------------
     def reference(self, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
-        z = np.einsum("kd,kde->ke", means, prec_chol)
+        z = (means[:, None, :] @ prec_chol)[:, 0]
         return reference_if_needed(means, np.sum(z * z, axis=1))
 
     def coefficients(self, ref: np.ndarray, put: Any, means: np.ndarray | None = None,
@@ -129,11 +137,11 @@ class FullFamily(CovarianceModel):
         means = np.asarray(means, dtype=np.float64)
         lam = U @ np.swapaxes(U, 1, 2)
         coef = lam[:, iu, ju] * doubled
-        b = np.einsum("kij,kj->ki", lam, means)
+        b = (lam @ means[:, :, None])[:, :, 0]
         # every component's fast coefficients (the ill-conditioned ones' columns are
         # replaced by exact values: computing them costs less than gathering the others)
         co.coef_t, co.m2b_t = put(coef.T), put(-2.0 * b.T)
-        co.c = put(np.einsum("ki,ki->k", means, b))
+        co.c = put(np.sum(means * b, axis=1))
         # exact quadratic forms for the others, by GEMMs over blocks of components
         # (the blocks bound the (n, k·d) temporaries)
         step = max(1, 256 // co.d)
@@ -216,7 +224,7 @@ class FullFamily(CovarianceModel):
 
     def ridge(self, W: np.ndarray, nk: np.ndarray, reg_covar: float, d: int) -> np.ndarray:
         W = W.copy()
-        W[:, np.arange(d), np.arange(d)] += nk[:, None] * reg_covar
+        W.reshape(len(W), d * d)[:, :: d + 1] += nk[:, None] * reg_covar  # the diagonals
         return W
 
     def about_origin(self, ref: np.ndarray, sx: np.ndarray, nk: np.ndarray,

@@ -31,6 +31,8 @@ CONDITION_LIMIT = 1e4  # eps * 1e4 ~ 2e-12: the fast statistic's worst relative 
 def reference_if_needed(means: np.ndarray, whitened_sq_norm: np.ndarray) -> np.ndarray:
     """Per component: its mean where the fast statistic would lose digits, else zeros."""
     ill = whitened_sq_norm >= CONDITION_LIMIT
+    if not ill.any():  # the usual case: one check instead of a selection
+        return np.zeros(means.shape)
     return np.where(ill[:, None], means, 0.0).astype(np.float64)
 
 
@@ -38,6 +40,10 @@ def split_components(ref: np.ndarray, put: Any) -> dict[str, Any]:
     """The fields of :class:`Coefficients`: components split into well-conditioned ones
     (fast GEMMs) and ill-conditioned ones (exact), from their reference points."""
     K, d = ref.shape
+    if not ref.any():  # every component well-conditioned (the usual case)
+        every = np.arange(K)
+        return {"K": K, "d": d, "well": every, "ill": every[:0], "sel": put(every, np.int64),
+                "ref_ill": []}  # fmt: skip
     ill = np.any(ref != 0, axis=1)
     ill_idx = np.flatnonzero(ill)
     # column k of [fast (K columns), exact (one per ill component)]: k, or K + its place
