@@ -1,8 +1,10 @@
-"""Lloyd's iterations with Hamerly's pruning (numpy in memory) against scikit-learn's
-Lloyd and against gradmix's unpruned passes (Dask blocks): the same labels, centres and
-iterations, whatever the data's separation, ties, weights, dtype or empty clusters."""
+"""Lloyd's iterations with Hamerly's pruning (numpy in memory, from PRUNED_ROWS rows) and
+without (fewer rows, Dask blocks) against scikit-learn's Lloyd and each other: the same
+labels, centres and iterations, whatever the data's separation, ties, weights, dtype or
+empty clusters."""
 
 import warnings
+from unittest import mock
 
 import dask.array as da
 import numpy as np
@@ -12,6 +14,12 @@ from hypothesis import strategies as st
 from sklearn.cluster import KMeans as SkKMeans
 
 import gradmix as gm
+from gradmix.mixture import lloyd
+
+
+def pruning(on):
+    """Hamerly's bounds on (every size) or off (no size) for numpy in memory."""
+    return mock.patch.object(lloyd, "PRUNED_ROWS", 0 if on else 2**62)
 
 
 def clustered(seed, n, d, k, scale, duplicates=0):
@@ -34,10 +42,12 @@ def fit_both(X, init, **kw):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), k=st.integers(2, 12), scale=st.floats(0.0, 8.0),
        duplicates=st.integers(0, 20), tol=st.sampled_from([0.0, 1e-4]))  # fmt: skip
-def test_pruned_lloyd_equals_sklearn(seed, k, scale, duplicates, tol):
+@pytest.mark.parametrize("pruned", [True, False])
+def test_pruned_lloyd_equals_sklearn(pruned, seed, k, scale, duplicates, tol):
     X = clustered(seed, 600, 3, k, scale, duplicates)
     init = X[np.random.default_rng(seed).choice(len(X), k, replace=False)]
-    a, b = fit_both(X, init, max_iter=60, tol=tol)
+    with pruning(pruned):
+        a, b = fit_both(X, init, max_iter=60, tol=tol)
     np.testing.assert_array_equal(b.labels_, a.labels_)
     np.testing.assert_allclose(b.cluster_centers_, a.cluster_centers_, rtol=1e-10, atol=1e-12)
     assert b.n_iter_ == a.n_iter_
@@ -51,7 +61,8 @@ def test_pruned_equals_unpruned_passes(dtype):
     w = np.random.default_rng(0).integers(1, 4, len(X)).astype(dtype)
     init = X[:20].copy()
     kw = dict(n_clusters=20, init=init, n_init=1, max_iter=100, tol=0.0)
-    a = gm.KMeans(**kw).fit(X, sample_weight=w)
+    with pruning(True):
+        a = gm.KMeans(**kw).fit(X, sample_weight=w)
     b = gm.KMeans(**kw).fit(da.from_array(X, chunks=(900, 8)), sample_weight=da.from_array(w))
     np.testing.assert_array_equal(np.asarray(b.labels_), a.labels_)
     # float32 centres: the float64 sums' order differs, their rounding to float32 may not
@@ -60,9 +71,11 @@ def test_pruned_equals_unpruned_passes(dtype):
     assert a.n_iter_ == b.n_iter_
 
 
-def test_empty_clusters_relocate_as_in_sklearn():
+@pytest.mark.parametrize("pruned", [True, False])
+def test_empty_clusters_relocate_as_in_sklearn(pruned):
     X = clustered(1, 400, 2, 3, 6.0)
     init = np.vstack([X[:3], [[100.0, 100.0], [-100.0, 50.0]]])  # two centres nobody picks
-    a, b = fit_both(X, init, max_iter=50, tol=0.0)
+    with pruning(pruned):
+        a, b = fit_both(X, init, max_iter=50, tol=0.0)
     np.testing.assert_array_equal(b.labels_, a.labels_)
     np.testing.assert_allclose(b.cluster_centers_, a.cluster_centers_, rtol=1e-10)

@@ -32,6 +32,11 @@ __all__ = ["KMeansResult", "assign_kernel", "distance_kernel", "kmeans", "lloyd"
 # on the host, distances are computed in blocks this large (bytes), so that a block
 # stays in cache between its GEMM and its argmin (1024 rows at K = 64 measured fastest)
 CACHE_BYTES = 2**19
+# Hamerly's bounds pay from about this many rows (below, keeping them costs more per pass
+# than the distances they skip)
+PRUNED_ROWS = 16384
+# a one-hot matrix of at most this many entries is cheaper to build and multiply densely
+DENSE_ENTRIES = 2**16
 
 
 @dataclass
@@ -49,9 +54,8 @@ def offsets_matrix(centres: np.ndarray) -> np.ndarray:
     return np.concatenate([-2.0 * centres.T, np.einsum("ij,ij->i", centres, centres)[None]])
 
 
-def _labels(chunk: Chunk, B: Any) -> Any:
-    """Index of the nearest centre of every row of the chunk."""
-    xp, Xa = chunk.xp, chunk.augmented()
+def _labels(xp: Any, Xa: Any, B: Any) -> Any:
+    """Index of the nearest centre of every row of ``Xa = [X, 1]``."""
     if not is_host(xp):
         return xp.argmin(Xa @ B, axis=1)
     m, k = Xa.shape[0], B.shape[1]
@@ -65,22 +69,34 @@ def _labels(chunk: Chunk, B: Any) -> Any:
     return labels
 
 
+def _cluster_sums(labels: np.ndarray, w: np.ndarray | None, Xa: np.ndarray,
+                  k: int) -> np.ndarray:  # fmt: skip
+    """Σ w [x, 1] per cluster (host; ``w`` None for unit weights): the hard
+    responsibilities as a (k, m) matrix times ``Xa``, dense while it is small (building a
+    sparse matrix costs 30-100 µs), else sparse in CSC form (one entry per column, built
+    without sorting)."""
+    m = len(labels)
+    if m * k <= DENSE_ENTRIES:
+        R = np.zeros((k, m), dtype=Xa.dtype)
+        R[labels, np.arange(m)] = 1.0 if w is None else w
+        return R @ Xa
+    w = np.ones(m, dtype=Xa.dtype) if w is None else w
+    return np.asarray(sp.csc_matrix((w, labels, np.arange(m + 1)), shape=(k, m)) @ Xa)
+
+
 def assign_kernel(chunk: Chunk, B: Any) -> Any:
     """Nearest-centre labels (a per-row kernel)."""
-    return _labels(chunk, B)
+    return _labels(chunk.xp, chunk.augmented(), B)
 
 
 def _assign_sums_kernel(chunk: Chunk, B: Any) -> tuple[tuple[Any], Any]:
     """Labels, and Σ w [x, 1] per cluster: its last column is Σ w."""
     xp, Xa = chunk.xp, chunk.augmented()
-    labels = _labels(chunk, B)
-    k, m = B.shape[1], Xa.shape[0]
-    w = chunk.weights()
+    labels = _labels(xp, Xa, B)
+    k = B.shape[1]
     if is_host(xp):
-        # the hard responsibilities as a sparse (k, m) matrix in CSC form (one entry per
-        # column, built without sorting) times [X, 1]
-        R = sp.csc_matrix((w, labels, np.arange(m + 1)), shape=(k, m))
-        return (np.asarray(R @ Xa),), labels
+        return (_cluster_sums(labels, chunk.w, Xa, k),), labels
+    w = chunk.weights()
     ids = xp.arange(k, device=device(Xa))
     R = xp.astype(labels[:, None] == ids[None, :], Xa.dtype) * w[:, None]
     return (xp.permute_dims(R, (1, 0)) @ Xa,), labels
@@ -159,6 +175,8 @@ def _new_centres(centres: np.ndarray, wk: np.ndarray, sx: np.ndarray) -> tuple[n
 def _same(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return False
+    if isinstance(a, np.ndarray):
+        return np.array_equal(a, b)
     xp = array_namespace(a)
     return bool(xp.all(a == b))
 
@@ -250,8 +268,7 @@ def _pruned_kernel(chunk: Chunk, B: np.ndarray, moves: _Moves) -> tuple[Any, int
     w = chunk.weights()
     if moves.first:  # the sums of every row; later passes send only what moved
         labels[:] = new
-        R = sp.csc_matrix((w, labels, np.arange(m + 1)), shape=(k, m))
-        return np.asarray(R @ Xa), m
+        return _cluster_sums(labels, chunk.w, Xa, k), m
     was = labels[rows].copy()  # a view when every row was worked on
     changed = np.flatnonzero(new != was)
     labels[rows] = new
@@ -317,9 +334,10 @@ def lloyd(ex: Executor, centres: np.ndarray, max_iter: int, tol: float) -> KMean
     labels: Any = None
     strict = False
     n_iter = 0
-    if ex.in_memory_numpy:
+    pruned = ex.in_memory_numpy and ex.n >= PRUNED_ROWS
+    if pruned:
         centres, labels, strict, n_iter = _lloyd_pruned(ex, centres, max_iter, tol)
-    while n_iter < max_iter and not ex.in_memory_numpy:
+    while n_iter < max_iter and not pruned:
         n_iter += 1
         (S,), labels = ex.map_reduce(_assign_sums_kernel, ex.put(offsets_matrix(centres)),
                                      keep_rows=np.int32)  # fmt: skip
