@@ -174,6 +174,7 @@ def run_squarem(step: Callable[[State], tuple[State, float]], params: State,
     """
     trajectory: list[float] = []
     n_eval, step_max, state = 0, 1.0, params
+    x_state: np.ndarray | None = None  # the coordinates of state, when known
 
     def record(bound: float, check: bool) -> bool:
         previous = trajectory[-1] if trajectory else lower_bound
@@ -194,11 +195,12 @@ def run_squarem(step: Callable[[State], tuple[State, float]], params: State,
             n_eval += 1
             if record(bound1, check=True):
                 return second, trajectory, True
-            x0, x1, x2 = (coordinates.vector(p) for p in (state, first, second))
+            x0 = coordinates.vector(state) if x_state is None else x_state
+            x1, x2 = coordinates.vector(first), coordinates.vector(second)
             r, v = x1 - x0, x2 - 2.0 * x1 + x0
             vv = float(v @ v)
             alpha = min(max(float(np.sqrt(float(r @ r) / vv)) if vv > 0 else 1.0, 1.0), step_max)
-            state = second
+            state, x_state = second, x2
             if alpha == 1.0 or n_eval >= settings.max_iter:  # the jump would be plain EM's
                 step_max *= STEP_GROWTH if alpha == step_max else 1.0
                 continue
@@ -218,5 +220,5 @@ def run_squarem(step: Callable[[State], tuple[State, float]], params: State,
             if alpha == step_max:
                 step_max *= STEP_GROWTH
             record(bound_jump, check=False)
-            state = after
+            state, x_state = after, None
     return state, trajectory, False
