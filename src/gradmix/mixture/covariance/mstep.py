@@ -26,7 +26,9 @@ __all__ = [
 
 def normalise_signs(vectors: np.ndarray) -> np.ndarray:
     """Eigenvectors (columns) with their largest entry positive: a unique orientation."""
-    big = np.take_along_axis(vectors, np.argmax(np.abs(vectors), axis=-2)[..., None, :], axis=-2)
+    d = vectors.shape[-2]
+    largest = np.argmax(np.abs(vectors), axis=-2)[..., None, :] == np.arange(d)[:, None]
+    big = np.sum(vectors * largest, axis=-2, keepdims=True)  # (take_along_axis is 3x slower)
     return vectors * np.where(big < 0, -1.0, 1.0)
 
 
@@ -39,7 +41,7 @@ def sorted_eigh(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def geometric_mean(x: np.ndarray) -> np.ndarray:
     """exp(mean(log x)) over the last axis: the d-th root of a determinant."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.exp(np.mean(np.log(x), axis=-1))
+        return np.exp(np.log(x).sum(axis=-1) / x.shape[-1])
 
 
 def det_root(S: np.ndarray) -> np.ndarray:
@@ -110,7 +112,7 @@ def orientation_starts(W: np.ndarray, nk: np.ndarray, previous: np.ndarray | Non
         starts.append(np.sum(previous / det_root(previous)[:, None, None], axis=0))
     starts += [np.sum(W, axis=0), np.sum(W / nk[:, None, None], axis=0)]
     starts += [W[k] for k in np.argsort(nk)[::-1][:n_components]]
-    return [sorted_eigh(S)[1] for S in starts]
+    return list(sorted_eigh(np.stack(starts))[1])  # one call: LAPACK's loop, numpy's once
 
 
 def orientation_step(W: np.ndarray, M: np.ndarray, D: np.ndarray,
