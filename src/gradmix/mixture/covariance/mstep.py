@@ -8,6 +8,7 @@ built from the helpers here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,8 +21,24 @@ __all__ = [
     "normalise_signs",
     "orientation_starts",
     "orientation_step",
+    "remember_last",
     "sorted_eigh",
 ]
+
+
+def remember_last(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``f`` keeping its last argument's result: an alternation's objective and its next
+    step read the same quantities of one state.  Arguments are compared by identity
+    (states are new arrays, never changed in place; the one kept cannot be freed, so its
+    identity is not reused)."""
+    last: list[Any] = [None, None]
+
+    def remembered(x: Any) -> Any:
+        if x is not last[0]:
+            last[0], last[1] = x, f(x)
+        return last[1]
+
+    return remembered
 
 
 def normalise_signs(vectors: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from gradmix.mixture.covariance.mstep import (
     geometric_mean,
     orientation_starts,
     orientation_step,
+    remember_last,
 )
 
 
@@ -32,9 +33,11 @@ class EVE(FullFamily):
         alpha = np.linalg.eigvalsh(W)[:, -1]
 
         # D may be a stack of orientations (..., d, d): best_alternation steps them together
+        @remember_last
         def diagonals(D: np.ndarray) -> np.ndarray:
             return np.einsum("...ji,kjl,...li->...ki", D, W, D)
 
+        @remember_last
         def shapes(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             g = geometric_mean(G)
             return G / g[..., None], np.sum(g, axis=-1) / n

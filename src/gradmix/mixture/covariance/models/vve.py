@@ -7,7 +7,12 @@ from typing import Any
 import numpy as np
 
 from gradmix.mixture.covariance.full import FullFamily
-from gradmix.mixture.covariance.mstep import best_alternation, orientation_starts, orientation_step
+from gradmix.mixture.covariance.mstep import (
+    best_alternation,
+    orientation_starts,
+    orientation_step,
+    remember_last,
+)
 
 
 class VVE(FullFamily):
@@ -25,6 +30,7 @@ class VVE(FullFamily):
         alpha = np.linalg.eigvalsh(W)[:, -1]
 
         # D may be a stack of orientations (..., d, d): best_alternation steps them together
+        @remember_last
         def variances(D: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             G = np.einsum("...ji,kjl,...li->...ki", D, W, D)
             return G, G / nk[:, None]
