@@ -34,13 +34,13 @@ def check_weights(weights: Any, n_components: int) -> np.ndarray:
     """``weights_init``: (K,), in [0, 1], summing to one."""
     weights = check_array(weights, dtype=[np.float64, np.float32], ensure_2d=False)
     check_shape(weights, (n_components,), "weights")
-    if np.any(weights < 0.0) or np.any(weights > 1.0):
+    if (weights < 0.0).any() or (weights > 1.0).any():
         raise ValueError(
             "The parameter 'weights' should be in the range "
             f"[0, 1], but got min value {np.min(weights):.5f}, max value {np.max(weights):.5f}"
         )
     atol = 1e-6 if weights.dtype == np.float32 else 1e-8
-    if not np.allclose(float(np.abs(1.0 - np.sum(weights))), 0.0, atol=atol):
+    if not abs(1.0 - float(np.sum(weights))) <= atol:  # (np.allclose's rule for a scalar)
         raise ValueError(
             "The parameter 'weights' should be normalized, but got sum(weights) = "
             f"{np.sum(weights):.5f}"

@@ -477,10 +477,13 @@ class CovarianceModel(ABC):
             checked = self._check_compact_precisions(precisions)
             if checked is not None:
                 return checked
-        mats = self.to_matrices(self.from_public(precisions), n_components, n_features)
-        for m in np.reshape(mats, (-1, n_features, n_features)):
-            if not (np.allclose(m, m.T) and np.all(np.linalg.eigvalsh(m) > 0.0)):
-                raise ValueError(f"'{label}' should be symmetric, positive-definite")
+        mats = np.reshape(self.to_matrices(self.from_public(precisions), n_components,
+                                           n_features), (-1, n_features, n_features))  # fmt: skip
+        # every component at once (one call each, not one per component: bootstrap
+        # replicates pass the fitted precisions to every refit)
+        if not (np.allclose(mats, np.swapaxes(mats, 1, 2))
+                and np.all(np.linalg.eigvalsh(mats) > 0.0)):  # fmt: skip
+            raise ValueError(f"'{label}' should be symmetric, positive-definite")
         if self.matrix_attributes and not self.conforms(np.linalg.inv(precisions)):
             raise ValueError(f"'{label}' should have the structure of model {self.letters} "
                              f"({self.description})")  # fmt: skip
