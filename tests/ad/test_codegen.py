@@ -540,3 +540,43 @@ def test_sums_and_scalings_move_before_products():
     np.testing.assert_allclose(g_Q, r_Q, rtol=1e-12)
     np.testing.assert_allclose(g_mu, gm.divided_difference(lambda m: f(m, Q2), mu2, 1e-6,
                                                            "central"), rtol=1e-6)  # fmt: skip
+
+
+def test_programs_over_large_arrays_write_into_dead_arrays():
+    """Rosenbrock on 2·10⁵ entries: results go into the memory of dead arrays
+    (``out=``), and the adjoint's scatter of ``x[1:]`` is added into the other's
+    (``w[idx] += g``). The gradient is the closed form's, the input is never written,
+    and a second call gives the same numbers."""
+    x = np.random.default_rng(3).uniform(0.5, 1.5, 200_000)
+    vg = gm.compile(rosen, x)
+    assert "out=" in vg.source and re.search(r"w\d+\[C\[\d+\]\] \+= w\d+", vg.source)
+    a, b = x[:-1], x[1:]
+    expected = np.zeros_like(x)
+    expected[1:] = 200.0 * (b - a**2)
+    expected[:-1] += -400.0 * a * (b - a**2) - 2.0 * (1 - a)
+    given = x.copy()
+    value, grad = vg(given)
+    np.testing.assert_array_equal(given, x)
+    assert value == pytest.approx(rosen(x), rel=1e-13)
+    np.testing.assert_allclose(grad, expected, rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(vg(x)[1], grad)
+
+
+def test_every_call_returns_gradients_of_its_own():
+    """A gradient that is a constant of the program (``x * y`` with ``y`` fixed), or one
+    array in two places (``x + y``), changed in place by the caller, leaves the next
+    call's gradients, and the other gradient, as they were."""
+    y = np.arange(3.0)
+    vg = gm.compile(lambda x: np.sum(x * y), np.ones(3))
+    first = vg(np.ones(3))[1]
+    first += 100.0
+    np.testing.assert_array_equal(vg(np.ones(3))[1], y)
+
+    def f(a, b):
+        return np.sum(np.sin(a + b))
+
+    a, b = np.ones(3), np.full(3, 0.5)
+    for vg2 in (gm.compile(f, a, b), gm.value_and_grad(f, argnums=(0, 1))):
+        ga, gb = vg2(a, b)[1]
+        ga += 100.0
+        np.testing.assert_allclose(gb, np.cos(a + b), rtol=1e-15)

@@ -1,5 +1,7 @@
 """Property-based checks: AD agrees with central differences on random compositions."""
 
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -152,3 +154,37 @@ def test_compiled_scalar_code_agrees_with_eager_mode_at_the_edges(prog, at):
     assert not np.iscomplexobj(value) and not np.iscomplexobj(grad)
     np.testing.assert_allclose(value, ref_value, rtol=1e-12, equal_nan=True)
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, equal_nan=True)
+
+
+# views that outlive the array they look into: a compiled program writes results into
+# the memory of dead arrays (here at any size), never into one a live view still reads
+VIEWS = [lambda v: v, lambda v: v[::-1], lambda v: v.reshape(-1, 1)[:, 0],
+         lambda v: np.transpose(v[None, :])[:, 0], lambda v: np.broadcast_to(v, (2, v.size))[1],
+         lambda v: v[1:] * v[:-1] @ np.ones(v.size - 1) + v]  # fmt: skip
+with_views = st.lists(
+    st.tuples(st.integers(0, len(UNARY) - 1), st.integers(0, len(BINARY) - 1),
+              st.integers(0, 9), st.integers(0, len(VIEWS) - 1)),
+    min_size=1, max_size=8,
+)  # fmt: skip
+
+
+@given(with_views, point, st.randoms(use_true_random=False))
+def test_compiled_programs_writing_into_dead_arrays_agree_with_eager_mode(prog, x, rnd):
+    def f(v):
+        values = [v]
+        for u, b, back, view in prog:
+            seen = VIEWS[view](values[-1 - back % len(values)])  # a view of an earlier value
+            values.append(BINARY[b](UNARY[u](values[-1]), seen))
+        return np.sum(values[-1] ** 2) + np.sum(np.sin(seen))
+
+    other = np.array([rnd.uniform(-1.5, 1.5) for _ in x])
+    assume(moderate([(0, 0, False)], other) and np.isfinite(f(x)) and np.isfinite(f(other)))
+    with mock.patch.object(gm.ad.codegen, "RELEASE_ABOVE_BYTES", 0):
+        vg = gm.compile(f, x)
+    given_point = other.copy()
+    value, g = vg(given_point)
+    np.testing.assert_array_equal(given_point, other)  # the input is never written
+    ref_value, ref_g = gm.value_and_grad(f)(other)
+    assert value == pytest.approx(ref_value, rel=1e-12)
+    np.testing.assert_allclose(g, ref_g, rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(vg(other)[1], g)  # and no call changes the next one

@@ -353,26 +353,31 @@ def _is_traced(a: Any, lvl: int, prim: Primitive) -> bool:
 
 
 def _sign_fold(prim: Primitive, args: Sequence[Any], lvl: int) -> Any:
-    """(-a)·c, c·(-a), (-a)/c and -(a·c) for a scalar constant c are a·(-c) and a/(-c):
-    the same numbers (negation is exact), and the negation's pass over ``a`` is left
-    with no reader (a subtraction's cotangent, scaled)."""
+    """(-a)·c, c·(-a), (-a)/c and -(a·c) for a constant c of one entry are a·(-c) and
+    a/(-c): the same numbers (negation is exact), and the negation's pass over ``a`` is
+    left with no reader (a subtraction's cotangent, scaled)."""
     if prim is UNARY_MINUS:
         (a,) = args
         if _is_traced(a, lvl, MULTIPLY):
             x, c = a.args
-            if _is_scalar(c) and isinstance(x, TraceNode):
+            if _one_number(c) and isinstance(x, TraceNode):
                 return x * -c
-            if _is_scalar(x) and isinstance(c, TraceNode):
+            if _one_number(x) and isinstance(c, TraceNode):
                 return c * -x
         return None
     if len(args) != 2 or prim not in (MULTIPLY, DIVIDE):
         return None
     a, b = args
-    if _is_traced(a, lvl, UNARY_MINUS) and _is_scalar(b):
+    if _is_traced(a, lvl, UNARY_MINUS) and _one_number(b):
         return a.args[0] * -b if prim is MULTIPLY else a.args[0] / -b
-    if prim is MULTIPLY and _is_traced(b, lvl, UNARY_MINUS) and _is_scalar(a):
+    if prim is MULTIPLY and _is_traced(b, lvl, UNARY_MINUS) and _one_number(a):
         return b.args[0] * -a
     return None
+
+
+def _one_number(v: Any) -> bool:
+    """A number constant, or a float array of one entry (a reduction's cotangent)."""
+    return _is_scalar(v) or (type(v) is np.ndarray and v.size == 1 and v.dtype.kind == "f")
 
 
 def _scale_after_product(prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any],
@@ -675,10 +680,15 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
             depth[id(node)] = nested
     # a large program reuses the names of values no longer needed: CPython slows every
     # call of a function with more than 2**16 local variables by a second or more
-    reuse = len(nodes) > REUSE_NAMES_ABOVE or (
-        release and sum(getattr(n._value, "nbytes", 0) for n in nodes) > RELEASE_ABOVE_BYTES
+    large_arrays = release and (
+        sum(getattr(n._value, "nbytes", 0) for n in nodes if type(n) is not TraceNode)
+        > RELEASE_ABOVE_BYTES
     )
+    reuse = large_arrays or len(nodes) > REUSE_NAMES_ABOVE
     released_at: dict[int, list[int]] = {}  # statement position -> values dead after it
+    # an adjoint's scatter read only by an addition (``a + untake(g, idx)``): added into
+    # ``a``'s memory where that is free then (``a[idx] += g``), with no zeros of full size
+    scattered = _scatters_into_sums(nodes, deps, uses) if large_arrays else {}
     if reuse:
         # a value is read where its reader's statement is, or, for an inlined reader,
         # where that expression is finally spelt out
@@ -686,6 +696,8 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
         for k in range(len(nodes) - 1, -1, -1):
             if id(nodes[k]) in depth:
                 where[k] = where[reader[id(nodes[k])]]
+        for k, at in scattered.items():
+            where[k] = at
         last_read: dict[int, int] = {}
         for k, parents in enumerate(deps):
             wk = where[k]
@@ -695,11 +707,17 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
                     last_read[pid] = wk
         for out in graph.outputs:
             last_read[id(out)] = len(nodes)  # outputs live to the end
-        for node in nodes:
+        for k, node in enumerate(nodes):
             nid = id(node)
-            if nid not in depth and nid in last_read:
+            if nid not in depth and nid in last_read and k not in scattered:
                 released_at.setdefault(last_read[nid], []).append(nid)
     free: list[str] = []
+    # arrays whose memory a later operation of the same shape and dtype may write its
+    # result into once they are dead (``np.add(a, b, out=w4)``): a fresh allocation
+    # per operation costs more than the operation on arrays of megabytes
+    buffers = _writable_buffers(nodes, deps) if large_arrays else set()
+    holder: dict[str, Node] = {}  # a reused name: the value it holds now
+    scatter_parts: dict[int, tuple[str, str]] = {}  # a deferred scatter: (g, index)
 
     def const(v: Any) -> str:
         if type(v) is float:  # the common case first (the chained checks below cost more)
@@ -749,22 +767,149 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
         if nid in depth:
             inline[nid] = expr
             continue
+        if k in scattered:  # spelt out by its reader, the addition
+            inline[nid] = expr
+            scatter_parts[nid] = (args[0], const(node.kwargs["idx"]))
+            continue
         name = names[nid]
         if reuse:
             # the right-hand side is read before the name is bound again
             dead = released_at.get(k)
             if dead:
                 free += [names[i] for i in dead]
+            target = (
+                _scatter_target(node, scatter_parts, free, holder, buffers) if buffers else None
+            )
+            if target is not None:
+                at, parts = target
+                name = names[nid] = free.pop(at)
+                holder[name] = node
+                body.append(f"    {name}[{parts[1]}] += {parts[0]}")
+                continue
             if free:
-                name = names[nid] = free.pop()
+                into = _dead_buffer(node, free, holder, buffers) if buffers else None
+                written = None if into is None else _into_expression(node, args, free[into])
+                if into is not None and written is not None:
+                    expr, wrapped = written, False
+                    name = names[nid] = free.pop(into)
+                else:
+                    name = names[nid] = free.pop()
+            if buffers:
+                holder[name] = node
         # a statement needs no outer parentheses (an inlined expression keeps them)
         body.append(f"    {name} = {expr[1:-1] if wrapped else expr}")
-    outs = [names[id(o)] if isinstance(o, Node) else const(o) for o in graph.outputs]
+    outs: list[str] = []
+    for o in graph.outputs:
+        out = names[id(o)] if isinstance(o, Node) else const(o)
+        # every call returns arrays of its own: not a constant of the program (the
+        # caller may change it in place), nor one array in two places
+        value = o._value if isinstance(o, Node) else o
+        if type(value) is np.ndarray and value.ndim and (out in outs or not isinstance(o, Node)):
+            out = f"{out}.copy()"
+        outs.append(out)
     params = ", ".join(graph.params)
     ret = f"    return {', '.join(outs)}" if outs else "    return None"
     first = graph.prologue if prologue is None else prologue
     src = [f"def {fname}({params}):", *first, *body, ret]
     return "\n".join(src) + "\n", consts
+
+
+#: operations whose result is a new array (never a view of an operand's memory)
+_FRESH_RESULT = {
+    *INFIX, *FUNC, UNARY_MINUS, reductions.sum_p, linalg.matmul_p, elementwise.select_p,
+    shape.untake_p, shape.scatter_p,
+}  # fmt: skip
+_UFUNC = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide, "**": np.power}
+
+
+def _writable_buffers(nodes: list[Node], deps: list[list[Node]]) -> set[int]:
+    """Ids of the values that may be overwritten once dead: arrays that an operation
+    made fresh and that only operations of :data:`_FRESH_RESULT` read (so no view of
+    them, nor an alias such as a stopped gradient, outlives them)."""
+    aliased: set[int] = set()
+    for node, parents in zip(nodes, deps, strict=True):
+        if node.prim not in _FRESH_RESULT:
+            aliased.update(map(id, parents))
+    return {
+        id(n) for n in nodes
+        if n.prim in _FRESH_RESULT and type(n._value) is np.ndarray and n._value.ndim
+        and id(n) not in aliased
+    }  # fmt: skip
+
+
+def _dead_buffer(node: Node, free: list[str], holder: dict[str, Node],
+                 buffers: set[int]) -> int | None:  # fmt: skip
+    """The position in ``free`` of a dead writable array shaped and typed like ``node``'s
+    value (the most recently freed first: its memory is likeliest still in cache)."""
+    value = node._value
+    if type(value) is not np.ndarray or not value.ndim:
+        return None
+    for i in range(len(free) - 1, max(len(free) - 9, -1), -1):
+        held = holder.get(free[i])
+        if held is not None and id(held) in buffers:
+            old = held._value
+            if old.shape == value.shape and old.dtype == value.dtype:
+                return i
+    return None
+
+
+def _scatters_into_sums(nodes: list[Node], deps: list[list[Node]],
+                        uses: dict[int, int]) -> dict[int, int]:  # fmt: skip
+    """Positions of the scatters (``untake`` at a basic index) whose one reader adds them
+    to a value of their own shape and dtype, mapped to that addition's position."""
+    position = {id(n): k for k, n in enumerate(nodes)}
+    found: dict[int, int] = {}
+    for k, node in enumerate(nodes):
+        if INFIX.get(node.prim) != "+" or type(node._value) is not np.ndarray:  # type: ignore[arg-type]
+            continue
+        for parent in deps[k]:
+            value = parent._value
+            if (
+                parent.prim is shape.untake_p
+                and uses.get(id(parent)) == 1
+                and not parent.kwargs.get("nb", 0)
+                and shape.is_basic_index(parent.kwargs["idx"])
+                and type(value) is np.ndarray
+                and value.shape == node._value.shape
+                and value.dtype == node._value.dtype
+            ):
+                found[position[id(parent)]] = k
+                break
+    return found
+
+
+def _scatter_target(node: Node, parts: dict[int, tuple[str, str]], free: list[str],
+                    holder: dict[str, Node],
+                    buffers: set[int]) -> tuple[int, tuple[str, str]] | None:  # fmt: skip
+    """For an addition of a deferred scatter to a value whose writable memory is free
+    now: that value's position in ``free``, and the scatter's (g, index)."""
+    if not parts or len(node.args) != 2:
+        return None
+    a, b = node.args
+    for scatter, other in ((b, a), (a, b)):
+        got = parts.get(id(scatter))
+        if got is None or id(other) not in buffers:
+            continue
+        for i in range(len(free) - 1, -1, -1):
+            if holder.get(free[i]) is other:
+                return i, got
+    return None
+
+
+def _into_expression(node: Node, args: list[str], out: str) -> str | None:
+    """``node``'s operation written to store its result in the array named ``out``, for
+    the elementwise operations that take ``out=``; None for the others."""
+    prim = node.prim
+    op = INFIX.get(prim)  # type: ignore[arg-type]
+    if op == "**" and node.args[1] in (2, 2.0) and type(node.args[1]) in (int, float):
+        return f"np.square({args[0]}, out={out})"  # (what ``a ** 2`` computes)
+    if op is not None:
+        return f"np.{_UFUNC[op].__name__}({args[0]}, {args[1]}, out={out})"
+    if prim is UNARY_MINUS:
+        return f"np.negative({args[0]}, out={out})"
+    if prim in FUNC:
+        return f"np.{FUNC[prim]}({', '.join(args)}, out={out})"
+    return None
 
 
 def _fractional(v: Any) -> bool:

@@ -261,6 +261,7 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         with paused_cycle_collector():
             grads = backward(roots) if roots else {}
         res = []
+        arrays: set[int] = set()
         for x, n in zip(leaves, nodes, strict=True):
             g = grads.get(id(n))
             shape = np.shape(strip(x))
@@ -269,7 +270,14 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
                 g = np.zeros(shape, _dtype(x)) if zero is None else zero
             else:
                 g = _conj_if_complex(g)
-            res.append(_finish(g, x, shape))
+            g = _finish(g, x, shape)
+            # one array in two places (x + y: both gradients are the cotangent) would
+            # change both when the caller changes one in place
+            if type(g) is np.ndarray:
+                if id(g) in arrays:
+                    g = g.copy()
+                arrays.add(id(g))
+            res.append(g)
         return tuple(unflatten(tree, res))
 
     return (value, vjp_fn, aux) if has_aux else (value, vjp_fn)

@@ -37,7 +37,7 @@ from gradmix.ad.tracer import (
 )
 
 __all__ = ["getitem", "untake", "gather", "reshape", "transpose", "broadcast_to", "concatenate",
-           "stack"]  # fmt: skip
+           "stack", "is_basic_index"]  # fmt: skip
 
 
 def _nb(g: Any, x: Any) -> int:
@@ -46,6 +46,11 @@ def _nb(g: Any, x: Any) -> int:
 
 def _as_tuple(idx: Any) -> tuple[Any, ...]:
     return idx if isinstance(idx, tuple) else (idx,)
+
+
+def is_basic_index(idx: Any) -> bool:
+    """Whether ``x[idx]`` is basic indexing (a view: slices, integers, None, Ellipsis)."""
+    return _is_basic(_as_tuple(idx))
 
 
 def _is_basic(idx: tuple[Any, ...]) -> bool:
@@ -117,24 +122,28 @@ def _getitem_into(buf: Any, g: Any, ans: Any, x: Any, idx: Any) -> Any:
     if type(g) is not np.ndarray or buf is False or not _is_basic(_as_tuple(idx)):
         return None
     if buf is None:
-        shape = np.shape(x)
-        box = _box(_as_tuple(idx), shape)
-        if box is None:
-            buf = np.zeros(shape, dtype=g.dtype)
-            buf[idx] = g
-            return buf
-        # write g, then zero only the complement of the box: one pass, not two
-        buf = np.empty(shape, dtype=g.dtype)
-        buf[idx] = g
-        for k, (lo, hi) in enumerate(box):
-            head = tuple(slice(a, b) for a, b in box[:k])
-            buf[head + (slice(0, lo),)] = 0
-            buf[head + (slice(hi, shape[k]),)] = 0
-        return buf
+        return _placed(g, _as_tuple(idx), np.shape(x), g.dtype)
     if type(buf) is not np.ndarray or np.result_type(buf, g) != buf.dtype:
         return None
     buf[idx] += g
     return buf
+
+
+def _placed(g: Any, idx: tuple[Any, ...], shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """Zeros of ``shape`` with ``g`` written at the basic index ``idx``."""
+    box = _box(idx, shape)
+    if box is None:
+        out = np.zeros(shape, dtype=dtype)
+        out[idx] = g
+        return out
+    # write g, then zero only the complement of the box: one pass, not two
+    out = np.empty(shape, dtype=dtype)
+    out[idx] = g
+    for k, (lo, hi) in enumerate(box):
+        head = tuple(slice(a, b) for a, b in box[:k])
+        out[head + (slice(0, lo),)] = 0
+        out[head + (slice(hi, shape[k]),)] = 0
+    return out
 
 
 def _box(idx: tuple[Any, ...], shape: tuple[int, ...]) -> list[tuple[int, int]] | None:
@@ -180,9 +189,13 @@ register_numpy("getitem")(getitem)
 def _untake_impl(g: Any, idx: Any, shape: tuple[int, ...], nb: int = 0) -> Any:
     g = np.asarray(g)
     lead = g.shape[:nb]
-    out = np.zeros(lead + tuple(shape), dtype=np.result_type(g, np.float32))
+    dtype = np.result_type(g, np.float32)
     tup = _as_tuple(idx)
-    if _is_basic(tup):
+    basic = _is_basic(tup)
+    if basic and nb == 0:
+        return _placed(g, tup, tuple(shape), dtype)
+    out = np.zeros(lead + tuple(shape), dtype=dtype)
+    if basic:
         out[(slice(None),) * nb + tup] += g
     elif nb == 0:
         np.add.at(out, idx, g)
