@@ -179,7 +179,9 @@ def test_compiled_programs_writing_into_dead_arrays_agree_with_eager_mode(prog, 
 
     other = np.array([rnd.uniform(-1.5, 1.5) for _ in x])
     assume(moderate([(0, 0, False)], other) and np.isfinite(f(x)) and np.isfinite(f(other)))
-    with mock.patch.object(gm.ad.codegen, "RELEASE_ABOVE_BYTES", 0):
+    codegen = gm.ad.codegen
+    with mock.patch.object(codegen, "RELEASE_ABOVE_BYTES", 0), \
+            mock.patch.object(codegen, "WRITE_INTO_BYTES", 0):  # fmt: skip
         vg = gm.compile(f, x)
     given_point = other.copy()
     value, g = vg(given_point)

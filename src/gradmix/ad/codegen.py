@@ -98,6 +98,11 @@ REUSE_NAMES_ABOVE = 20_000
 #: an RK4 loop over 1e5 entries touches 500 MB and runs 1.6 times slower)
 RELEASE_ABOVE_BYTES = 2**20
 
+#: ... and write an elementwise result into a dead array's memory where it holds at
+#: least this many bytes (numpy's own threshold for reusing a temporary: below it a new
+#: array costs no more, and on tiny arrays ``np.add(a, b, out=w)``'s call costs more)
+WRITE_INTO_BYTES = 2**18
+
 #: single-use scalar temporaries nest at most this deep in one expression (CPython's
 #: parser stops at 200 nested parentheses); deeper chains get named temporaries
 MAX_INLINE_DEPTH = 50
@@ -686,6 +691,7 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
     )
     reuse = large_arrays or len(nodes) > REUSE_NAMES_ABOVE
     released_at: dict[int, list[int]] = {}  # statement position -> values dead after it
+    last_read: dict[int, int] = {}  # a value's last reader's position
     # an adjoint's scatter read only by an addition (``a + untake(g, idx)``): added into
     # ``a``'s memory where that is free then (``a[idx] += g``), with no zeros of full size
     scattered = _scatters_into_sums(nodes, deps, uses) if large_arrays else {}
@@ -698,7 +704,6 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
                 where[k] = where[reader[id(nodes[k])]]
         for k, at in scattered.items():
             where[k] = at
-        last_read: dict[int, int] = {}
         for k, parents in enumerate(deps):
             wk = where[k]
             for parent in parents:
@@ -715,7 +720,7 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
     # arrays whose memory a later operation of the same shape and dtype may write its
     # result into once they are dead (``np.add(a, b, out=w4)``): a fresh allocation
     # per operation costs more than the operation on arrays of megabytes
-    buffers = _writable_buffers(nodes, deps) if large_arrays else set()
+    buffers = _writable_buffers(nodes, deps, last_read) if large_arrays else {}
     holder: dict[str, Node] = {}  # a reused name: the value it holds now
     scatter_parts: dict[int, tuple[str, str]] = {}  # a deferred scatter: (g, index)
 
@@ -778,7 +783,7 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
             if dead:
                 free += [names[i] for i in dead]
             target = (
-                _scatter_target(node, scatter_parts, free, holder, buffers) if buffers else None
+                _scatter_target(node, k, scatter_parts, free, holder, buffers) if buffers else None
             )
             if target is not None:
                 at, parts = target
@@ -787,13 +792,15 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
                 body.append(f"    {name}[{parts[1]}] += {parts[0]}")
                 continue
             if free:
-                into = _dead_buffer(node, free, holder, buffers) if buffers else None
+                into = _dead_buffer(node, k, free, holder, buffers) if buffers else None
                 written = None if into is None else _into_expression(node, args, free[into])
                 if into is not None and written is not None:
                     expr, wrapped = written, False
                     name = names[nid] = free.pop(into)
                 else:
-                    name = names[nid] = free.pop()
+                    pick = _name_to_rebind(k, free, holder, buffers)
+                    if pick is not None or len(nodes) > REUSE_NAMES_ABOVE:
+                        name = names[nid] = free.pop(-1 if pick is None else pick)
             if buffers:
                 holder[name] = node
         # a statement needs no outer parentheses (an inlined expression keeps them)
@@ -822,34 +829,61 @@ _FRESH_RESULT = {
 _UFUNC = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide, "**": np.power}
 
 
-def _writable_buffers(nodes: list[Node], deps: list[list[Node]]) -> set[int]:
-    """Ids of the values that may be overwritten once dead: arrays that an operation
-    made fresh and that only operations of :data:`_FRESH_RESULT` read (so no view of
-    them, nor an alias such as a stopped gradient, outlives them)."""
-    aliased: set[int] = set()
-    for node, parents in zip(nodes, deps, strict=True):
-        if node.prim not in _FRESH_RESULT:
-            aliased.update(map(id, parents))
+def _writable_buffers(nodes: list[Node], deps: list[list[Node]],
+                      last_read: dict[int, int]) -> dict[int, int]:  # fmt: skip
+    """The arrays an operation of :data:`_FRESH_RESULT` made, by id, each with the last
+    statement at which a value that may share its memory is read (-1 for none): its
+    memory may be written once its own name is dead and that statement is past.
+
+    Any other operation's result may be a view or an alias of its operands (a slice, a
+    reshape, a stopped gradient), and so may be its own readers' of the same kind."""
+    life: dict[int, int] = {}  # the last statement that may read a value's memory
+    shared: dict[int, int] = {}  # ... through another value that may share it
+    for k in range(len(nodes) - 1, -1, -1):  # readers come after what they read
+        nid = id(nodes[k])
+        until = max(last_read.get(nid, k), shared.get(nid, -1))
+        life[nid] = until
+        if nodes[k].prim not in _FRESH_RESULT:
+            for parent in deps[k]:
+                if shared.get(id(parent), -1) < until:
+                    shared[id(parent)] = until
     return {
-        id(n) for n in nodes
-        if n.prim in _FRESH_RESULT and type(n._value) is np.ndarray and n._value.ndim
-        and id(n) not in aliased
+        id(n): shared.get(id(n), -1) for n in nodes
+        if n.prim in _FRESH_RESULT and type(n._value) is np.ndarray
+        and n._value.nbytes >= WRITE_INTO_BYTES
     }  # fmt: skip
 
 
-def _dead_buffer(node: Node, free: list[str], holder: dict[str, Node],
-                 buffers: set[int]) -> int | None:  # fmt: skip
-    """The position in ``free`` of a dead writable array shaped and typed like ``node``'s
-    value (the most recently freed first: its memory is likeliest still in cache)."""
+def _dead_buffer(node: Node, k: int, free: list[str], holder: dict[str, Node],
+                 buffers: dict[int, int]) -> int | None:  # fmt: skip
+    """The position in ``free`` of a writable array shaped and typed like ``node``'s
+    value whose memory no value read at statement ``k`` or later shares (the most
+    recently freed first: its memory is likeliest still in cache)."""
     value = node._value
-    if type(value) is not np.ndarray or not value.ndim:
+    if type(value) is not np.ndarray or value.nbytes < WRITE_INTO_BYTES:
         return None
     for i in range(len(free) - 1, max(len(free) - 9, -1), -1):
         held = holder.get(free[i])
-        if held is not None and id(held) in buffers:
+        if held is not None and buffers.get(id(held), k) < k:
             old = held._value
             if old.shape == value.shape and old.dtype == value.dtype:
                 return i
+    return None
+
+
+def _name_to_rebind(k: int, free: list[str], holder: dict[str, Node],
+                    buffers: dict[int, int]) -> int | None:  # fmt: skip
+    """The position in ``free`` of the name to bind a result written to new memory: the
+    most recently freed one that does not hold a writable array still read through a
+    view (rebinding its name would lose the array before its memory can be written);
+    None where the last few all do."""
+    last = len(free) - 1
+    if not buffers:
+        return last
+    for i in range(last, max(last - 8, -1), -1):
+        held = holder.get(free[i])
+        if held is None or buffers.get(id(held), -1) < k:
+            return i
     return None
 
 
@@ -878,17 +912,17 @@ def _scatters_into_sums(nodes: list[Node], deps: list[list[Node]],
     return found
 
 
-def _scatter_target(node: Node, parts: dict[int, tuple[str, str]], free: list[str],
+def _scatter_target(node: Node, k: int, parts: dict[int, tuple[str, str]], free: list[str],
                     holder: dict[str, Node],
-                    buffers: set[int]) -> tuple[int, tuple[str, str]] | None:  # fmt: skip
-    """For an addition of a deferred scatter to a value whose writable memory is free
-    now: that value's position in ``free``, and the scatter's (g, index)."""
+                    buffers: dict[int, int]) -> tuple[int, tuple[str, str]] | None:  # fmt: skip
+    """For an addition (statement ``k``) of a deferred scatter to a value whose writable
+    memory is free now: that value's position in ``free``, and the scatter's (g, index)."""
     if not parts or len(node.args) != 2:
         return None
     a, b = node.args
     for scatter, other in ((b, a), (a, b)):
         got = parts.get(id(scatter))
-        if got is None or id(other) not in buffers:
+        if got is None or buffers.get(id(other), k) >= k:
             continue
         for i in range(len(free) - 1, -1, -1):
             if holder.get(free[i]) is other:
