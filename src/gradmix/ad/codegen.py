@@ -827,6 +827,8 @@ _FRESH_RESULT = {
     shape.untake_p, shape.scatter_p,
 }  # fmt: skip
 _UFUNC = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide, "**": np.power}
+#: how many of the most recently freed names are looked at for a dead array
+_RECENT = 9
 
 
 def _writable_buffers(nodes: list[Node], deps: list[list[Node]],
@@ -837,12 +839,10 @@ def _writable_buffers(nodes: list[Node], deps: list[list[Node]],
 
     Any other operation's result may be a view or an alias of its operands (a slice, a
     reshape, a stopped gradient), and so may be its own readers' of the same kind."""
-    life: dict[int, int] = {}  # the last statement that may read a value's memory
-    shared: dict[int, int] = {}  # ... through another value that may share it
+    shared: dict[int, int] = {}  # the last read of a value that may share one's memory
     for k in range(len(nodes) - 1, -1, -1):  # readers come after what they read
         nid = id(nodes[k])
-        until = max(last_read.get(nid, k), shared.get(nid, -1))
-        life[nid] = until
+        until = max(last_read.get(nid, k), shared.get(nid, -1))  # the memory's last read
         if nodes[k].prim not in _FRESH_RESULT:
             for parent in deps[k]:
                 if shared.get(id(parent), -1) < until:
@@ -862,7 +862,7 @@ def _dead_buffer(node: Node, k: int, free: list[str], holder: dict[str, Node],
     value = node._value
     if type(value) is not np.ndarray or value.nbytes < WRITE_INTO_BYTES:
         return None
-    for i in range(len(free) - 1, max(len(free) - 9, -1), -1):
+    for i in range(len(free) - 1, max(len(free) - 1 - _RECENT, -1), -1):
         held = holder.get(free[i])
         if held is not None and buffers.get(id(held), k) < k:
             old = held._value
@@ -880,7 +880,7 @@ def _name_to_rebind(k: int, free: list[str], holder: dict[str, Node],
     last = len(free) - 1
     if not buffers:
         return last
-    for i in range(last, max(last - 8, -1), -1):
+    for i in range(last, max(last - _RECENT, -1), -1):
         held = holder.get(free[i])
         if held is None or buffers.get(id(held), -1) < k:
             return i
@@ -935,7 +935,8 @@ def _into_expression(node: Node, args: list[str], out: str) -> str | None:
     the elementwise operations that take ``out=``; None for the others."""
     prim = node.prim
     op = INFIX.get(prim)  # type: ignore[arg-type]
-    if op == "**" and node.args[1] in (2, 2.0) and type(node.args[1]) in (int, float):
+    exponent = node.args[1] if op == "**" else None
+    if type(exponent) in (int, float) and exponent == 2:
         return f"np.square({args[0]}, out={out})"  # (what ``a ** 2`` computes)
     if op is not None:
         return f"np.{_UFUNC[op].__name__}({args[0]}, {args[1]}, out={out})"
