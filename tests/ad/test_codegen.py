@@ -563,14 +563,22 @@ def test_programs_over_large_arrays_write_into_dead_arrays():
 
 
 def test_every_call_returns_gradients_of_its_own():
-    """A gradient that is a constant of the program (``x * y`` with ``y`` fixed), or one
-    array in two places (``x + y``), changed in place by the caller, leaves the next
-    call's gradients, and the other gradient, as they were."""
+    """A gradient that is a constant of the program (``x * y`` with ``y`` fixed), the
+    input itself (Σ x²/2) or a view of it, or one array in two places (``x + y``),
+    changed in place by the caller, leaves the next call's gradients, the input and
+    the other gradient as they were."""
     y = np.arange(3.0)
     vg = gm.compile(lambda x: np.sum(x * y), np.ones(3))
     first = vg(np.ones(3))[1]
     first += 100.0
     np.testing.assert_array_equal(vg(np.ones(3))[1], y)
+
+    x = np.array([1.0, -2.0, 3.0])
+    for f in (lambda v: np.sum(v**2) / 2, lambda v: np.sum(v.reshape(3, 1) ** 2) / 2):
+        for grad in (gm.compile(f, x)(x)[1], gm.grad(f)(x)):
+            np.testing.assert_array_equal(grad, x)
+            grad *= 10.0
+            np.testing.assert_array_equal(x, [1.0, -2.0, 3.0])
 
     def f(a, b):
         return np.sum(np.sin(a + b))

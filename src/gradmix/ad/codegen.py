@@ -806,12 +806,18 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
         # a statement needs no outer parentheses (an inlined expression keeps them)
         body.append(f"    {name} = {expr[1:-1] if wrapped else expr}")
     outs: list[str] = []
+    inputs = {id(x) for x in graph.inputs}
     for o in graph.outputs:
         out = names[id(o)] if isinstance(o, Node) else const(o)
-        # every call returns arrays of its own: not a constant of the program (the
-        # caller may change it in place), nor one array in two places
+        # every call returns arrays of its own: not a constant of the program, nor the
+        # caller's input or a view of it (the caller may change what it gets in place:
+        # the gradient of Σ x²/2 is x), nor one array in two places
         value = o._value if isinstance(o, Node) else o
-        if type(value) is np.ndarray and value.ndim and (out in outs or not isinstance(o, Node)):
+        if (
+            type(value) is np.ndarray
+            and value.ndim
+            and (out in outs or not isinstance(o, Node) or _may_view(o, inputs))
+        ):
             out = f"{out}.copy()"
         outs.append(out)
     params = ", ".join(graph.params)
@@ -852,6 +858,21 @@ def _writable_buffers(nodes: list[Node], deps: list[list[Node]],
         if n.prim in _FRESH_RESULT and type(n._value) is np.ndarray
         and n._value.nbytes >= WRITE_INTO_BYTES
     }  # fmt: skip
+
+
+def _may_view(node: Node, inputs: set[int]) -> bool:
+    """Whether ``node``'s value may share memory with one of ``inputs`` (it is one, or
+    operations that may return views lead to one)."""
+    stack, seen = [node], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in inputs:
+            return True
+        if id(n) in seen or n.prim is None or n.prim in _FRESH_RESULT:
+            continue
+        seen.add(id(n))
+        stack += _dependencies(n)
+    return False
 
 
 def _dead_buffer(node: Node, k: int, free: list[str], holder: dict[str, Node],
