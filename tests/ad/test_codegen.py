@@ -588,3 +588,18 @@ def test_every_call_returns_gradients_of_its_own():
         ga, gb = vg2(a, b)[1]
         ga += 100.0
         np.testing.assert_allclose(gb, np.cos(a + b), rtol=1e-15)
+
+
+def test_float32_arguments_get_float32_gradients():
+    """As in eager mode: a float32 argument's compiled gradient is float32 (the seed and
+    a maximum's tie count are float64 and int, and made it float64), and equal to eager
+    mode's to float32's precision, ties shared evenly."""
+    x = np.array([1.0, 3.0, 3.0, 2.0], dtype=np.float32)
+    for f in (lambda v: np.max(v), lambda v: np.sum(np.exp(v - np.max(v))),
+              lambda v: np.sum(v**2) + np.min(v)):  # fmt: skip
+        value, grad = gm.compile(f, x)(x)
+        ref_value, ref_grad = gm.value_and_grad(f)(x)
+        assert grad.dtype == ref_grad.dtype == np.float32
+        assert value == pytest.approx(ref_value, rel=1e-6)
+        np.testing.assert_allclose(grad, ref_grad, rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(gm.compile(np.max, x)(x)[1], [0.0, 0.5, 0.5, 0.0])

@@ -1306,10 +1306,15 @@ def _gradient(x: Any, cot: dict[int, Any], level: int) -> Any:
             return value.reshape(shape_)
         return TraceNode(value.reshape(shape_), level, entries_p, parts, {"shape": shape_}, parents)
     g = cot.get(id(x))
+    dtype = np.result_type(x._value)
     if g is None:
-        return np.zeros(shape_)
+        return np.zeros(shape_, dtype)
     if np.shape(g.value if isinstance(g, Node) else g) != shape_:
-        return np.broadcast_to(g, shape_) + np.zeros(shape_)
+        g = np.broadcast_to(g, shape_) + np.zeros(shape_, dtype)
+    if np.result_type(g.value if isinstance(g, Node) else g) != dtype:
+        # the argument's dtype, as eager mode gives (a float32 argument's gradient can
+        # pick up float64 from the seed or a count)
+        g = g.astype(dtype) if isinstance(g, Node) else np.asarray(g, dtype)
     return g
 
 

@@ -167,11 +167,9 @@ def _extreme_weights(ans: Any, x: Any, axes: tuple[int, ...],
     xv = constant(x)
     av = constant(ans) if keepdims else np.expand_dims(constant(ans), axes)
     hits = xv == av
-    if isinstance(hits, Tracer):  # a recorded program: mask and counts are its operations
-        dtype = np.result_type(strip(x))
-        mask = hits.astype(dtype if dtype.kind == "f" else np.float64)
-        return mask, np.sum(mask, axis=axes, keepdims=True)
     counts = np.count_nonzero(hits, axis=axes, keepdims=True)
+    if isinstance(hits, Tracer):  # a recorded program: mask and counts are its operations
+        return hits, counts
     return hits, (None if np.all(counts == 1) else counts)
 
 
