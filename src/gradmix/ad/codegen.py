@@ -868,7 +868,7 @@ def _may_view(node: Node, inputs: set[int]) -> bool:
         n = stack.pop()
         if id(n) in inputs:
             return True
-        if id(n) in seen or n.prim is None or n.prim in _FRESH_RESULT:
+        if id(n) in seen or n.prim is None or n.prim in _FRESH_RESULT or n.prim is entries_p:
             continue
         seen.add(id(n))
         stack += _dependencies(n)
