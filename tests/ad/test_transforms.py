@@ -295,3 +295,18 @@ def test_ravel_pytree_round_trip_dtypes_and_derivatives():
     assert gm.ravel_pytree([np.arange(3)])[0].dtype == np.float64
     empty, unravel_empty = gm.ravel_pytree(())
     assert empty.shape == (0,) and unravel_empty(empty) == ()
+
+
+def test_derivatives_are_never_the_callers_own_arrays():
+    """The identity's tangent is the tangent given, and its cotangent the cotangent
+    given: both come back as new arrays, so changing them in place leaves the caller's
+    (a view, through a reshape, too)."""
+    x, v, u = np.arange(3.0), np.ones(3), np.array([1.0, 2.0, 3.0])
+    _, t = gm.jvp(lambda z: z, (x,), (v,))
+    (g,) = gm.vjp(lambda z: z, x)[1](u)
+    (h,) = gm.vjp(lambda z: z.reshape(3, 1), x)[1](u.reshape(3, 1))
+    for out, given in ((t, v), (g, u), (h, u)):
+        np.testing.assert_array_equal(out, given)
+        out += 10.0
+    np.testing.assert_array_equal(v, np.ones(3))
+    np.testing.assert_array_equal(u, [1.0, 2.0, 3.0])

@@ -81,6 +81,26 @@ def _finish(g: Any, like: Any, shape: tuple[int, ...] | None = None) -> Any:
     return g[()] if g.ndim == 0 else g
 
 
+def _array_ids(leaves: Sequence[Any]) -> set[int]:
+    """The ids of the arrays among ``leaves`` and of the arrays whose memory they view."""
+    ids: set[int] = set()
+    for a in leaves:
+        if type(a) is np.ndarray:
+            ids.add(id(a))
+            if a.base is not None:
+                ids.add(id(a.base))
+    return ids
+
+
+def _not_given(g: Any, given: set[int]) -> Any:
+    """``g``, copied where it is one of the caller's own arrays or a view of one (``given``:
+    :func:`_array_ids`): the derivative of the identity is the tangent it was given, and
+    the caller may change what it gets back in place."""
+    if type(g) is np.ndarray and (id(g) in given or (g.base is not None and id(g.base) in given)):
+        return g.copy()
+    return g
+
+
 def _conj_if_complex(x: Any) -> Any:
     """Between the user's convention and the machinery's (see :func:`vjp`)."""
     return np.conjugate(x) if np.iscomplexobj(strip(x)) else x
@@ -188,6 +208,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
         nbatch = b
         seeds.append(t)
     nb = 0 if nbatch is None else 1
+    given = _array_ids(t_leaves)
     with new_level() as level:
         duals = [Dual(p, t, level, nb) for p, t in zip(p_leaves, seeds, strict=True)]
         out, aux = split_aux(call_traced(f, unflatten(tree, duals)), has_aux)
@@ -197,7 +218,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
             o = pack(o)
             if _at_level(o, level):
                 values.append(o.primal)
-                tans.append(_finish(o.tangent, o.primal))
+                tans.append(_not_given(_finish(o.tangent, o.primal), given))
             else:
                 values.append(o)
                 shape = np.shape(strip(o)) if nbatch is None else (nbatch,) + np.shape(strip(o))
@@ -261,7 +282,7 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         with paused_cycle_collector():
             grads = backward(roots) if roots else {}
         res = []
-        arrays: set[int] = set()
+        arrays = _array_ids(c_leaves)  # the caller's cotangents, then each gradient given
         for x, n in zip(leaves, nodes, strict=True):
             g = grads.get(id(n))
             shape = np.shape(strip(x))
@@ -270,13 +291,12 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
                 g = np.zeros(shape, _dtype(x)) if zero is None else zero
             else:
                 g = _conj_if_complex(g)
+            # one array in two places (x + y: both gradients are the cotangent), or the
+            # caller's own cotangent (the identity's), would change with the other
             g = _finish(g, x, shape)
-            # one array in two places (x + y: both gradients are the cotangent) would
-            # change both when the caller changes one in place
-            if type(g) is np.ndarray:
-                if id(g) in arrays:
-                    g = g.copy()
-                arrays.add(id(g))
+            if type(g) is np.ndarray:  # (scalar code's gradients are numbers: no check)
+                g = _not_given(g, arrays)
+                arrays.add(id(g) if g.base is None else id(g.base))
             res.append(g)
         return tuple(unflatten(tree, res))
 
