@@ -603,3 +603,31 @@ def test_float32_arguments_get_float32_gradients():
         assert value == pytest.approx(ref_value, rel=1e-6)
         np.testing.assert_allclose(grad, ref_grad, rtol=1e-6, atol=1e-7)
     np.testing.assert_array_equal(gm.compile(np.max, x)(x)[1], [0.0, 0.5, 0.5, 0.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sums_over_a_short_last_axis_are_products_with_ones(dtype):
+    """Sums over the last axis, or the one before it, of arrays whose last axis is short
+    run as products with ones (numpy's reduction loops over the short axis): the
+    value and gradient are eager mode's to rounding, in the argument's dtype, with
+    keepdims or without."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(400, 3)).astype(dtype)
+
+    def f(means):
+        d = X[None, :, :] - means[:, None, :]  # (K, n, 3)
+        r = np.sum(d * d, axis=2)  # over the last axis
+        s = np.sum(np.sin(d), axis=1, keepdims=True)  # over the one before it
+        t = np.sum(np.cos(d), axis=2, keepdims=True)
+        return np.sum(np.log1p(r)) + np.sum(s**2) + np.sum(t * d) + np.sum(np.sum(d, axis=1))
+
+    means = rng.normal(size=(5, 3)).astype(dtype)
+    vg = gm.compile(f, means)
+    products = [ln for ln in vg.source.splitlines() if re.search(r"@ C\[\d+\]\)|\(C\[\d+\] @", ln)]
+    assert len(products) >= 4
+    value, grad = vg(means)
+    ref_value, ref_grad = gm.value_and_grad(f)(means)
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    assert value == pytest.approx(ref_value, rel=rtol)
+    assert grad.dtype == dtype
+    np.testing.assert_allclose(grad, ref_grad, rtol=rtol, atol=rtol * np.max(np.abs(ref_grad)))

@@ -990,7 +990,8 @@ def _call_expression(node: Node, args: list[str], const: Callable[[Any], str]) -
     assert prim is not None
     if prim is reductions.sum_p:
         axes, keep = node.kwargs["axes"], node.kwargs["keepdims"]
-        return f"np.sum({args[0]}, axis={axes!r}, keepdims={keep})"
+        return _sum_by_product(node, args[0], const) or \
+            f"np.sum({args[0]}, axis={axes!r}, keepdims={keep})"  # fmt: skip
     if prim is linalg.matmul_p:
         return f"({args[0]} @ {args[1]})"
     if prim is shape.getitem_p:
@@ -1016,6 +1017,39 @@ def _call_expression(node: Node, args: list[str], const: Callable[[Any], str]) -
     kw = ", ".join(f"{k}={const(v)}" for k, v in node.kwargs.items())
     pref = const(prim.impl)
     return f"{pref}({', '.join(args)}{', ' if kw and args else ''}{kw})"
+
+
+#: a sum over the last axis, or over the one before it, of an array whose last axis is
+#: at most this long is a product with ones
+SMALL_INNER_AXIS = 16
+
+
+def _sum_by_product(node: Node, arg: str, const: Callable[[Any], str]) -> str | None:
+    """A sum over the last axis, or over the one before it, of a float array whose last
+    axis is short, as a product with a vector or row of ones; None for other sums.
+
+    numpy's reduction then runs its inner loop over the short axis, once per entry
+    of the others: summing a (5, 1000, 2) array over either of its last two axes
+    takes 75 µs, the product 3–6 µs (a mixture's log-density over two features, and
+    its means' cotangent).  The product adds in BLAS's order, not numpy's: the same
+    sum to rounding, not bit for bit."""
+    x = node.args[0]
+    if not isinstance(x, Node):
+        return None
+    value = x._value
+    if type(value) is not np.ndarray or value.ndim < 2 or value.dtype.kind != "f":
+        return None
+    axes, keep = node.kwargs["axes"], node.kwargs["keepdims"]
+    last = value.shape[-1]
+    if last > SMALL_INNER_AXIS:
+        return None
+    if axes == (value.ndim - 1,):
+        total = f"({arg} @ {const(np.ones(last, value.dtype))})"
+        return f"{total}[..., None]" if keep else total
+    if axes == (value.ndim - 2,):
+        total = f"({const(np.ones((1, value.shape[-2]), value.dtype))} @ {arg})"
+        return total if keep else f"{total}[..., 0, :]"
+    return None
 
 
 def _leaf_key(x: Any) -> Any:
