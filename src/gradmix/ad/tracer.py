@@ -194,16 +194,29 @@ _levels = itertools.count(1)
 LIVE_LEVELS: set[int] = {0}
 
 
+#: per level handed out by :func:`new_level`, its tracers that keep the entries they
+#: handed out (:class:`EntryTracers`); the caches are dropped when the level ends
+_ENTRY_CACHES: dict[int, list[Any]] = {}
+
+
 @contextlib.contextmanager
 def new_level() -> Iterator[int]:
     """A fresh transform level, larger than every level handed out before, live inside
-    the ``with`` block: a tracer of it used afterwards has escaped its transform."""
+    the ``with`` block: a tracer of it used afterwards has escaped its transform.
+
+    On leaving it, the tracers of the level forget the entries they handed out: a
+    reverse-mode node and the entry nodes that read it refer to each other, and such a
+    cycle would keep the node and everything before it (its arrays included) alive
+    until Python's cycle collector next runs."""
     level = next(_levels)
     LIVE_LEVELS.add(level)
+    _ENTRY_CACHES[level] = []
     try:
         yield level
     finally:
         LIVE_LEVELS.discard(level)
+        for tracer in _ENTRY_CACHES.pop(level, ()):
+            del tracer._entries
 
 
 def _escaped(tracer: Tracer) -> TracerConversionError:
@@ -662,6 +675,9 @@ class EntryTracers(SequenceMethods):
         except AttributeError:
             entries = {}
             self._entries = entries  # type: ignore[misc]  # (the subclass's slot)
+            caches = _ENTRY_CACHES.get(self._level)  # type: ignore[attr-defined]
+            if caches is not None:
+                caches.append(self)
         tracer = entries.get(idx)
         if tracer is None:
             tracer = entries[idx] = NUMPY["getitem"](self, idx)
