@@ -4,6 +4,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import math  # noqa: E402
 import re  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -540,6 +541,105 @@ def test_sums_and_scalings_move_before_products():
     np.testing.assert_allclose(g_Q, r_Q, rtol=1e-12)
     np.testing.assert_allclose(g_mu, gm.divided_difference(lambda m: f(m, Q2), mu2, 1e-6,
                                                            "central"), rtol=1e-6)  # fmt: skip
+
+
+def test_log_sum_exp_programs_sum_once_and_add_tie_shares_in_place():
+    """A log-sum-exp over 3·10⁵ entries whose maximum ties at three of them: the
+    derivative's sum of the softmax is the forward sum scaled (one pass over memory
+    fewer), and the tie share of the maximum is added into the softmax's memory with
+    ``where=`` (no full-size product).  The gradient is the softmax, the closed form, and
+    a maximum's derivative is spread evenly over its ties."""
+
+    def lse(x):
+        a = np.max(x)
+        return a + np.log(np.sum(np.exp(x - a)))
+
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-30.0, 0.0, 300_000)
+    x[[7, 1000, 299_999]] = 0.0  # three ties at the maximum
+    vg = gm.compile(lse, x)
+    full_sums = [n for n in vg.graph.nodes if n.prim is gm.ad.rules.reductions.sum_p
+                 and np.size(n.args[0]._value) == x.size]  # fmt: skip
+    assert len(full_sums) == 1 and "where=" in vg.source
+    value, grad = vg(x)
+    e = np.exp(x - x.max())
+    assert value == pytest.approx(np.log(np.sum(e)), rel=1e-13)
+    np.testing.assert_allclose(grad, e / np.sum(e), rtol=1e-12, atol=1e-20)
+
+    def peak(x):
+        return 3.0 * np.max(x) + np.sum(x**2)
+
+    vg = gm.compile(peak, x)
+    assert "where=" in vg.source
+    expected = 2.0 * x
+    expected[[7, 1000, 299_999]] += 1.0  # 3 / 3 ties
+    np.testing.assert_allclose(vg(x)[1], expected, rtol=1e-15)
+    y = x.copy()
+    y[1000] = 0.5  # another point: one maximum
+    expected = 2.0 * y
+    expected[1000] += 3.0
+    np.testing.assert_allclose(vg(y)[1], expected, rtol=1e-15)
+
+
+@pytest.mark.parametrize("axes", [0, 1, (0, 1), -1])
+@pytest.mark.parametrize("c_shape", [(), (1,), (3,), (4, 1), (1, 3), (4, 3), (1, 1, 3)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_sums_of_scaled_values_reuse_the_programs_own_sums(axes, c_shape, keepdims):
+    """Σ c·x where the program already sums x: c·Σ x where c is constant along the
+    summed axes, Σ c·x otherwise, each equal to eager mode and to central differences."""
+    c = np.linspace(0.5, 1.5, math.prod(c_shape)).reshape(c_shape)
+
+    def f(x):
+        e = np.exp(x)
+        first = np.sum(e, axis=axes, keepdims=True)
+        second = np.sum(c * e, axis=axes, keepdims=keepdims)
+        return np.sum(np.sin(first)) + np.sum(second**2)
+
+    x = np.random.default_rng(8).normal(size=(4, 3))
+    vg = gm.compile(f, x)
+    y = x[::-1].copy() * 0.7
+    value, grad = vg(y)
+    ref_value, ref_grad = gm.value_and_grad(f)(y)
+    assert value == pytest.approx(ref_value, rel=1e-13)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-12)
+    np.testing.assert_allclose(grad, gm.divided_difference(f, y, 1e-6, "central"), rtol=1e-6)
+    exp_p = gm.ad.dispatch.numpy_rule(np.exp)
+    sums_of_products = [
+        n for n in vg.graph.nodes if n.prim is gm.ad.rules.reductions.sum_p
+        and any(getattr(a, "prim", None) is exp_p for a in getattr(n.args[0], "args", ()))
+    ]  # fmt: skip
+    along = {a % 2 for a in np.atleast_1d(axes)}
+    constant_along = len(c_shape) <= 2 and all(
+        n == 1 for i, n in enumerate(c_shape[::-1]) if 1 - i in along
+    )
+    assert len(sums_of_products) == (0 if constant_along else 1)
+
+
+def test_row_log_sum_exps_add_tie_shares_per_row():
+    """Row-wise log-sum-exp of a (50 000, 6) matrix, ties in some rows: the tie share is
+    a column broadcast under ``where=``; the gradient is eager mode's and the softmax."""
+
+    def f(M):
+        a = np.max(M, axis=1, keepdims=True)
+        return np.sum(a[:, 0] ** 2 + np.log(np.sum(np.exp(M - a), axis=1)))
+
+    rng = np.random.default_rng(6)
+    M = rng.normal(size=(50_000, 6))
+    M[::7, 2] = M[::7, 4] = 5.0  # ties in every seventh row
+    vg = gm.compile(f, M)
+    assert "where=" in vg.source
+    value, grad = vg(M)
+    ref_value, ref_grad = gm.value_and_grad(f)(M)
+    assert value == pytest.approx(ref_value, rel=1e-13)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-15)
+    a = M.max(axis=1, keepdims=True)
+    e = np.exp(M - a)
+    ties = M == a
+    # d/da of a² + log Σ exp(M - a) is 2a - 1, shared by the ties
+    expected = e / e.sum(axis=1, keepdims=True) + ties * (2.0 * a - 1.0) / ties.sum(
+        axis=1, keepdims=True
+    )
+    np.testing.assert_allclose(grad, expected, rtol=1e-12, atol=1e-15)
 
 
 def test_programs_over_large_arrays_write_into_dead_arrays():

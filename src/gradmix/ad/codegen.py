@@ -392,6 +392,9 @@ def _scale_after_product(prim: Primitive, args: Sequence[Any], kwargs: dict[str,
     the smaller array (the subtraction's cotangent, scaled by the 2 of |x - c|², before
     a product with x)."""
     if prim is reductions.sum_p and len(args) == 1 and _is_traced(args[0], lvl, MULTIPLY):
+        known = _sum_already_made(args[0], kwargs, lvl)
+        if known is not None:
+            return known
         x, c = args[0].args
         if _is_scalar(x):
             x, c = c, x
@@ -414,6 +417,40 @@ def _scale_after_product(prim: Primitive, args: Sequence[Any], kwargs: dict[str,
         if _is_scalar(c) and isinstance(x, TraceNode) and _power_of_two(float(c)):
             a, b = (x, args[1]) if k == 0 else (args[0], x)
             return (a @ b) * c
+    return None
+
+
+def _sum_already_made(product: TraceNode, kwargs: dict[str, Any], lvl: int) -> Any:
+    """Σ c·x, where ``c`` is constant along the summed axes, is c·Σ x: where the program
+    already sums ``x`` over the same axes (a softmax's sum in a log-sum-exp's
+    derivative), a pass over memory saved.  The same sum in another rounding, so equal
+    to eager mode's to rounding."""
+    axes = kwargs["axes"]
+    for x, c in (product.args, product.args[::-1]):
+        if not (isinstance(x, TraceNode) and x._level == lvl):
+            continue
+        shape = np.shape(x._value)
+        kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
+        c_shape = np.shape(strip(c))
+        if (
+            shape != np.shape(product._value)
+            or len(c_shape) > len(shape)
+            or any(
+                n != 1 and (i in axes or n != shape[i])
+                for i, n in enumerate(c_shape, len(shape) - len(c_shape))
+            )
+        ):
+            continue  # c is not constant along the summed axes
+        for keep in (True, False):
+            key = _operation_key(reductions.sum_p, [x], {"axes": axes, "keepdims": keep})
+            made: Any = _recorded(lvl, key)
+            if made is not None:
+                total = (made if keep else np.reshape(made, kept)) * c
+                return (
+                    total
+                    if kwargs["keepdims"]
+                    else np.reshape(total, tuple(n for i, n in enumerate(shape) if i not in axes))
+                )
     return None
 
 
@@ -693,7 +730,8 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
     released_at: dict[int, list[int]] = {}  # statement position -> values dead after it
     last_read: dict[int, int] = {}  # a value's last reader's position
     # an adjoint's scatter read only by an addition (``a + untake(g, idx)``): added into
-    # ``a``'s memory where that is free then (``a[idx] += g``), with no zeros of full size
+    # ``a``'s memory where that is free then (``a[idx] += g``), with no zeros of full size;
+    # so is a masked share (``a + mask * s``, a maximum's ties) with ``where=mask``
     scattered = _scatters_into_sums(nodes, deps, uses) if large_arrays else {}
     if reuse:
         # a value is read where its reader's statement is, or, for an inlined reader,
@@ -722,7 +760,7 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
     # per operation costs more than the operation on arrays of megabytes
     buffers = _writable_buffers(nodes, deps, last_read) if large_arrays else {}
     holder: dict[str, Node] = {}  # a reused name: the value it holds now
-    scatter_parts: dict[int, tuple[str, str]] = {}  # a deferred scatter: (g, index)
+    scatter_parts: dict[int, _Statement] = {}  # deferred scatters
 
     def const(v: Any) -> str:
         if type(v) is float:  # the common case first (the chained checks below cost more)
@@ -774,7 +812,7 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
             continue
         if k in scattered:  # spelt out by its reader, the addition
             inline[nid] = expr
-            scatter_parts[nid] = (args[0], const(node.kwargs["idx"]))
+            scatter_parts[nid] = _scatter_statement(node, args, const)
             continue
         name = names[nid]
         if reuse:
@@ -786,10 +824,10 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
                 _scatter_target(node, k, scatter_parts, free, holder, buffers) if buffers else None
             )
             if target is not None:
-                at, parts = target
+                at, statement = target
                 name = names[nid] = free.pop(at)
                 holder[name] = node
-                body.append(f"    {name}[{parts[1]}] += {parts[0]}")
+                body.append(f"    {statement(name)}")
                 continue
             if free:
                 into = _dead_buffer(node, k, free, holder, buffers) if buffers else None
@@ -910,8 +948,9 @@ def _name_to_rebind(k: int, free: list[str], holder: dict[str, Node],
 
 def _scatters_into_sums(nodes: list[Node], deps: list[list[Node]],
                         uses: dict[int, int]) -> dict[int, int]:  # fmt: skip
-    """Positions of the scatters (``untake`` at a basic index) whose one reader adds them
-    to a value of their own shape and dtype, mapped to that addition's position."""
+    """Positions of the scatters whose one reader adds them to a value of their own shape
+    and dtype, mapped to that addition's position: an ``untake`` at a basic index, or a
+    product with a boolean mask of the full shape (a maximum's tie share)."""
     position = {id(n): k for k, n in enumerate(nodes)}
     found: dict[int, int] = {}
     for k, node in enumerate(nodes):
@@ -920,30 +959,73 @@ def _scatters_into_sums(nodes: list[Node], deps: list[list[Node]],
         for parent in deps[k]:
             value = parent._value
             if (
-                parent.prim is shape.untake_p
-                and uses.get(id(parent)) == 1
-                and not parent.kwargs.get("nb", 0)
-                and shape.is_basic_index(parent.kwargs["idx"])
+                uses.get(id(parent)) == 1
                 and type(value) is np.ndarray
                 and value.shape == node._value.shape
                 and value.dtype == node._value.dtype
+                and (
+                    parent.prim is shape.untake_p
+                    and not parent.kwargs.get("nb", 0)
+                    and shape.is_basic_index(parent.kwargs["idx"])
+                    or _mask_position(parent) is not None
+                )
             ):
                 found[position[id(parent)]] = k
                 break
     return found
 
 
-def _scatter_target(node: Node, k: int, parts: dict[int, tuple[str, str]], free: list[str],
+def _mask_position(node: Node) -> int | None:
+    """For a product of a boolean array of the product's own shape with a value of
+    another dtype: the boolean's position among the arguments; None for anything else."""
+    if INFIX.get(node.prim) != "*" or len(node.args) != 2:  # type: ignore[arg-type]
+        return None
+    full = np.shape(node._value)
+    for i, a in enumerate(node.args):
+        v = a._value if isinstance(a, Node) else a
+        other = node.args[1 - i]
+        ov = other._value if isinstance(other, Node) else other
+        if (
+            type(v) is np.ndarray
+            and v.dtype == np.bool_
+            and v.shape == full
+            and np.result_type(ov) != np.bool_
+        ):
+            return i
+    return None
+
+
+def _scatter_statement(node: Node, args: list[str], const: Callable[[Any], str]) -> _Statement:
+    """The statement adding a deferred scatter into the array named by its argument."""
+    at = _mask_position(node)
+    if at is None:
+        g, idx = args[0], const(node.kwargs["idx"])
+        return lambda target: f"{target}[{idx}] += {g}"
+    mask, share = args[at], args[1 - at]
+    return lambda target: f"np.add({target}, {share}, out={target}, where={mask})"
+
+
+#: a deferred scatter: the statement adding it into the array its argument names
+_Statement = Callable[[str], str]
+
+
+def _scatter_target(node: Node, k: int, parts: dict[int, _Statement], free: list[str],
                     holder: dict[str, Node],
-                    buffers: dict[int, int]) -> tuple[int, tuple[str, str]] | None:  # fmt: skip
-    """For an addition (statement ``k``) of a deferred scatter to a value whose writable
-    memory is free now: that value's position in ``free``, and the scatter's (g, index)."""
+                    buffers: dict[int, int]) -> tuple[int, _Statement] | None:  # fmt: skip
+    """For an addition (statement ``k``) of a deferred scatter to a value of its own
+    shape and dtype whose writable memory is free now: that value's position in
+    ``free``, and the scatter's statement."""
     if not parts or len(node.args) != 2:
         return None
     a, b = node.args
     for scatter, other in ((b, a), (a, b)):
         got = parts.get(id(scatter))
-        if got is None or buffers.get(id(other), k) >= k:
+        if (
+            got is None
+            or buffers.get(id(other), k) >= k
+            or np.shape(other._value) != node._value.shape
+            or other._value.dtype != node._value.dtype
+        ):
             continue
         for i in range(len(free) - 1, -1, -1):
             if holder.get(free[i]) is other:
