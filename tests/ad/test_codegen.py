@@ -642,14 +642,45 @@ def test_row_log_sum_exps_add_tie_shares_per_row():
     np.testing.assert_allclose(grad, expected, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_scalings_by_constants_join_where_that_is_exact(dtype):
+    """(x·3)·4 is x·12 (exact: 4 is a power of two): in float64 the same numbers as
+    eager mode bit for bit; (x·3)·5 keeps both scalings (3·5 may round).  (In float32
+    the compiled gradient is eager mode's to rounding: a reduction's cotangent is a
+    float64 constant of the program there, and the gradient is cast at the end.)"""
+
+    def joined(x):
+        return np.sum(np.cos((np.sin(x) * 3.0) * 4.0))
+
+    def kept(x):
+        return np.sum(np.cos((np.sin(x) * 3.0) * 5.0))
+
+    x = np.linspace(-2.0, 2.0, 50).astype(dtype)
+    for f, forward in ((joined, ["* 12.0"]), (kept, ["* 3.0", "* 5.0"])):
+        vg = gm.compile(f, x)
+        found = re.findall(r"\* \d+\.0\b", vg.source)
+        assert found[: len(forward)] == forward and "* 4.0" not in found
+        y = x[::-1] * dtype(0.9)
+        value, grad = vg(y)
+        ref_value, ref_grad = gm.value_and_grad(f)(y)
+        assert value == ref_value and grad.dtype == dtype
+        if dtype is np.float64:
+            np.testing.assert_array_equal(grad, ref_grad)
+        else:
+            np.testing.assert_allclose(grad, ref_grad, rtol=1e-6, atol=1e-6)
+
+
 def test_programs_over_large_arrays_write_into_dead_arrays():
     """Rosenbrock on 2·10⁵ entries: results go into the memory of dead arrays
-    (``out=``), and the adjoint's scatter of ``x[1:]`` is added into the other's
-    (``w[idx] += g``). The gradient is the closed form's, the input is never written,
-    and a second call gives the same numbers."""
+    (``out=``), the adjoint's scatter of ``x[:-1]`` is added into the other's
+    (``w[idx] += g``), and that other, ``200·(b - a²)``, is computed straight into its
+    scatter's array (``placed_result``): no array of its own, no copy. The gradient
+    is the closed form's, the input is never written, and a second call gives the
+    same numbers."""
     x = np.random.default_rng(3).uniform(0.5, 1.5, 200_000)
     vg = gm.compile(rosen, x)
     assert "out=" in vg.source and re.search(r"w\d+\[C\[\d+\]\] \+= w\d+", vg.source)
+    assert re.search(r"= C\[\d+\]\(\(200000,\), C\[\d+\], C\[\d+\], np.multiply, ", vg.source)
     a, b = x[:-1], x[1:]
     expected = np.zeros_like(x)
     expected[1:] = 200.0 * (b - a**2)

@@ -377,7 +377,40 @@ def _sign_fold(prim: Primitive, args: Sequence[Any], lvl: int) -> Any:
         return a.args[0] * -b if prim is MULTIPLY else a.args[0] / -b
     if prim is MULTIPLY and _is_traced(b, lvl, UNARY_MINUS) and _one_number(a):
         return b.args[0] * -a
+    if prim is MULTIPLY:
+        return _scalings_joined(a, b, lvl)
     return None
+
+
+def _scalings_joined(a: Any, b: Any, lvl: int) -> Any:
+    """(x·c₁)·c₂ for constants of one entry, one of them a power of two, is x·(c₁c₂):
+    the same numbers (the product of the constants is exact), one pass over x fewer
+    (a square's derivative, 2·g, of a scaled cotangent)."""
+    for scaled, c2 in ((a, b), (b, a)):
+        if not (_one_number(c2) and _is_traced(scaled, lvl, MULTIPLY)):
+            continue
+        for x, c1 in (scaled.args, scaled.args[::-1]):
+            if not (_one_number(c1) and isinstance(x, TraceNode)):
+                continue
+            joined = c1 * c2  # (Python numbers stay Python numbers: weak in numpy's casts)
+            exact = _power_of_two(_entry(c1)) or _power_of_two(_entry(c2))
+            product = _entry(joined)
+            if (
+                exact
+                and math.isfinite(product)
+                and (product == 0.0 or abs(product) >= _SMALLEST_NORMAL)
+                and np.result_type(x._value, joined) == np.result_type(scaled._value, c2)
+            ):
+                return x * joined
+    return None
+
+
+_SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)
+
+
+def _entry(v: Any) -> float:
+    """The one entry of a number or an array of one entry."""
+    return float(v) if np.ndim(v) == 0 else float(np.reshape(v, -1)[0])
 
 
 def _one_number(v: Any) -> bool:
@@ -733,6 +766,9 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
     # ``a``'s memory where that is free then (``a[idx] += g``), with no zeros of full size;
     # so is a masked share (``a + mask * s``, a maximum's ties) with ``where=mask``
     scattered = _scatters_into_sums(nodes, deps, uses) if large_arrays else {}
+    # an elementwise result read only by such a scatter (``untake(a * b, idx)``): written
+    # straight into the scatter's array at the index (``np.multiply(a, b, out=w[idx])``)
+    boxed = _results_into_scatters(nodes, deps, uses, scattered) if large_arrays else {}
     if reuse:
         # a value is read where its reader's statement is, or, for an inlined reader,
         # where that expression is finally spelt out
@@ -740,7 +776,7 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
         for k in range(len(nodes) - 1, -1, -1):
             if id(nodes[k]) in depth:
                 where[k] = where[reader[id(nodes[k])]]
-        for k, at in scattered.items():
+        for k, at in itertools.chain(scattered.items(), boxed.items()):
             where[k] = at
         for k, parents in enumerate(deps):
             wk = where[k]
@@ -752,7 +788,7 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
             last_read[id(out)] = len(nodes)  # outputs live to the end
         for k, node in enumerate(nodes):
             nid = id(node)
-            if nid not in depth and nid in last_read and k not in scattered:
+            if nid not in depth and nid in last_read and k not in scattered and k not in boxed:
                 released_at.setdefault(last_read[nid], []).append(nid)
     free: list[str] = []
     # arrays whose memory a later operation of the same shape and dtype may write its
@@ -761,6 +797,7 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
     buffers = _writable_buffers(nodes, deps, last_read) if large_arrays else {}
     holder: dict[str, Node] = {}  # a reused name: the value it holds now
     scatter_parts: dict[int, _Statement] = {}  # deferred scatters
+    box_calls: dict[int, str] = {}  # a result written into a scatter: its function, operands
 
     def const(v: Any) -> str:
         if type(v) is float:  # the common case first (the chained checks below cost more)
@@ -804,11 +841,16 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
                 expr = f"math.{_MATH.get(fn, fn)}({', '.join(args)})"
             else:
                 expr = f"np.{fn}({', '.join(args)})"
+        elif prim is shape.untake_p and id(node.args[0]) in box_calls:
+            expr = _placed_expression(node, box_calls.pop(id(node.args[0])), const)
         else:
             expr = _call_expression(node, args, const)
         nid = id(node)
         if nid in depth:
             inline[nid] = expr
+            continue
+        if k in boxed:  # spelt out by its reader, the scatter
+            box_calls[nid] = ", ".join(_into_call(node, args) or ())
             continue
         if k in scattered:  # spelt out by its reader, the addition
             inline[nid] = expr
@@ -1036,18 +1078,59 @@ def _scatter_target(node: Node, k: int, parts: dict[int, _Statement], free: list
 def _into_expression(node: Node, args: list[str], out: str) -> str | None:
     """``node``'s operation written to store its result in the array named ``out``, for
     the elementwise operations that take ``out=``; None for the others."""
+    call = _into_call(node, args)
+    return None if call is None else f"{call[0]}({', '.join(call[1:])}, out={out})"
+
+
+def _into_call(node: Node, args: list[str]) -> list[str] | None:
+    """The function (which takes ``out=``) and operands computing ``node``'s value, for
+    the elementwise operations; None for the others."""
     prim = node.prim
     op = INFIX.get(prim)  # type: ignore[arg-type]
     exponent = node.args[1] if op == "**" else None
     if type(exponent) in (int, float) and exponent == 2:
-        return f"np.square({args[0]}, out={out})"  # (what ``a ** 2`` computes)
+        return ["np.square", args[0]]  # (what ``a ** 2`` computes)
     if op is not None:
-        return f"np.{_UFUNC[op].__name__}({args[0]}, {args[1]}, out={out})"
+        return [f"np.{_UFUNC[op].__name__}", args[0], args[1]]
     if prim is UNARY_MINUS:
-        return f"np.negative({args[0]}, out={out})"
+        return ["np.negative", args[0]]
     if prim in FUNC:
-        return f"np.{FUNC[prim]}({', '.join(args)}, out={out})"
+        return [f"np.{FUNC[prim]}", *args]
     return None
+
+
+def _results_into_scatters(nodes: list[Node], deps: list[list[Node]], uses: dict[int, int],
+                           added: dict[int, int]) -> dict[int, int]:  # fmt: skip
+    """Positions of the elementwise results (of at least one axis) whose one reader is an
+    adjoint's scatter (``untake``) at a basic index into an array of their dtype, mapped
+    to that scatter's position; not for the scatters ``added`` into another array."""
+    position = {id(n): k for k, n in enumerate(nodes)}
+    found: dict[int, int] = {}
+    for k, node in enumerate(nodes):
+        if node.prim is not shape.untake_p or node.kwargs.get("nb", 0) or k in added:
+            continue
+        (g,) = deps[k] or (None,)
+        value = getattr(g, "_value", None)
+        if (
+            g is not None
+            and node.args[0] is g
+            and uses.get(id(g)) == 1
+            and type(value) is np.ndarray
+            and value.ndim
+            and value.dtype == np.result_type(node._value)
+            and shape.is_basic_index(node.kwargs["idx"])
+            and _into_call(g, ["_"] * len(g.args)) is not None
+        ):
+            found[position[id(g)]] = k
+    return found
+
+
+def _placed_expression(node: Node, call: str, const: Callable[[Any], str]) -> str:
+    """The scatter ``node`` of a result written straight into it (``call``: the
+    function and operands computing that result)."""
+    shape_, idx = tuple(node.kwargs["shape"]), node.kwargs["idx"]
+    dtype = np.result_type(node._value)
+    return f"{const(shape.placed_result)}({shape_!r}, {const(idx)}, {const(dtype)}, {call})"
 
 
 def _fractional(v: Any) -> bool:

@@ -37,7 +37,7 @@ from gradmix.ad.tracer import (
 )
 
 __all__ = ["getitem", "untake", "gather", "reshape", "transpose", "broadcast_to", "concatenate",
-           "stack", "is_basic_index"]  # fmt: skip
+           "stack", "is_basic_index", "zeros_outside", "placed_result"]  # fmt: skip
 
 
 def _nb(g: Any, x: Any) -> int:
@@ -131,18 +131,34 @@ def _getitem_into(buf: Any, g: Any, ans: Any, x: Any, idx: Any) -> Any:
 
 def _placed(g: Any, idx: tuple[Any, ...], shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     """Zeros of ``shape`` with ``g`` written at the basic index ``idx``."""
+    out = zeros_outside(shape, idx, dtype)
+    out[idx] = g
+    return out
+
+
+def zeros_outside(shape: tuple[int, ...], idx: Any, dtype: Any) -> np.ndarray:
+    """An array of ``shape`` that is zero outside the basic index ``idx`` and not yet
+    written inside it, for a value to be stored at ``out[idx]``: where the index is a
+    box, only the box's complement is written (one pass over memory, not two)."""
+    idx = _as_tuple(idx)
     box = _box(idx, shape)
     if box is None:
-        out = np.zeros(shape, dtype=dtype)
-        out[idx] = g
-        return out
-    # write g, then zero only the complement of the box: one pass, not two
+        return np.zeros(shape, dtype=dtype)
     out = np.empty(shape, dtype=dtype)
-    out[idx] = g
     for k, (lo, hi) in enumerate(box):
         head = tuple(slice(a, b) for a, b in box[:k])
         out[head + (slice(0, lo),)] = 0
         out[head + (slice(hi, shape[k]),)] = 0
+    return out
+
+
+def placed_result(shape: tuple[int, ...], idx: Any, dtype: Any, fn: Callable[..., Any],
+                  *operands: Any) -> np.ndarray:  # fmt: skip
+    """``untake(fn(*operands), idx, shape)`` with ``fn``'s result written straight into
+    the index (``fn`` takes ``out=``: a ufunc): no array of the result's own, no copy.
+    ``idx`` is a basic index whose result has at least one axis (a view)."""
+    out = zeros_outside(shape, idx, dtype)
+    fn(*operands, out=out[idx])
     return out
 
 
