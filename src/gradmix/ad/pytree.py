@@ -7,6 +7,7 @@ mode adds with ``+``, with :func:`register_vector_space` (autograd's VSpace).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -138,7 +139,11 @@ def _unflatten(td: TreeDef, it: Any) -> Any:
         return {k: _unflatten(c, it) for k, c in zip(td[1], td[2], strict=True)}
     if kind == "node":
         return _NODES[td[1]][1](td[2], [_unflatten(c, it) for c in td[3]])
-    children = [_unflatten(c, it) for c in td[1]]
+    kids = td[1]
+    if kids.count(_LEAF) == len(kids):  # a flat sequence of leaves: the fast path
+        children = list(itertools.islice(it, len(kids)))
+    else:
+        children = [_unflatten(c, it) for c in kids]
     return tuple(children) if kind == "tuple" else children
 
 

@@ -103,6 +103,8 @@ def _not_given(g: Any, given: set[int]) -> Any:
 
 def _conj_if_complex(x: Any) -> Any:
     """Between the user's convention and the machinery's (see :func:`vjp`)."""
+    if type(x) is np.float64 or type(x) is float:
+        return x
     return np.conjugate(x) if np.iscomplexobj(strip(x)) else x
 
 
@@ -285,6 +287,9 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         arrays = _array_ids(c_leaves)  # the caller's cotangents, then each gradient given
         for x, n in zip(leaves, nodes, strict=True):
             g = grads.get(id(n))
+            if type(g) is np.float64 and type(x) is np.float64:  # scalar code's: as it is
+                res.append(g)
+                continue
             shape = np.shape(strip(x))
             if g is None:
                 zero = vector_space_zeros(x)
