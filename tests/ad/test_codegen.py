@@ -642,6 +642,27 @@ def test_row_log_sum_exps_add_tie_shares_per_row():
     np.testing.assert_allclose(grad, expected, rtol=1e-12, atol=1e-15)
 
 
+def test_scalar_code_doubles_and_joins_scalings():
+    """x·x's derivative, g·x + x·g, is one scaling of x in scalar code: x + x is x·2,
+    which joins the constant g (exact), so the gradient is one line of products, bit
+    for bit eager mode's."""
+
+    def chain(x):
+        s = 0.0
+        for i in range(len(x)):
+            s = s * 0.999 + x[i] * x[i]
+        return s
+
+    x = np.linspace(-1.0, 2.0, 200)
+    vg = gm.compile(chain, x)
+    assert len(vg.source.splitlines()) < 20 and "(x1_199 * 2.0)" in vg.source
+    y = x[::-1] * 1.3
+    value, grad = vg(y)
+    ref_value, ref_grad = gm.value_and_grad(chain)(y)
+    assert value == ref_value
+    np.testing.assert_array_equal(grad, ref_grad)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_scalings_by_constants_join_where_that_is_exact(dtype):
     """(x·3)·4 is x·12 (exact: 4 is a power of two): in float64 the same numbers as

@@ -269,6 +269,12 @@ def _scalar_infix(lvl: int, prim: Primitive, a: Any, b: Any) -> TraceNode | None
         folded = _sign_fold(prim, (a, b), lvl)
         if folded is not None:
             return folded
+    if prim is ADD and a is b:  # x + x: one scaling, which can join another (x·x's derivative)
+        return _scalar_infix(lvl, MULTIPLY, a, 2.0)
+    if prim is MULTIPLY and (a_traced and a.prim is MULTIPLY or b_traced and b.prim is MULTIPLY):
+        folded = _scalings_joined(a, b, lvl)
+        if folded is not None:
+            return folded
     # the general path's key (_operation_key), so that either path finds the other's
     key = (prim, ((0, id(a)) if a_traced else (3, ta, a), (0, id(b)) if b_traced else (3, tb, b)),
            ())  # fmt: skip
@@ -393,13 +399,16 @@ def _scalings_joined(a: Any, b: Any, lvl: int) -> Any:
             if not (_one_number(c1) and isinstance(x, TraceNode)):
                 continue
             joined = c1 * c2  # (Python numbers stay Python numbers: weak in numpy's casts)
-            exact = _power_of_two(_entry(c1)) or _power_of_two(_entry(c2))
             product = _entry(joined)
             if (
-                exact
+                (_power_of_two(_entry(c1)) or _power_of_two(_entry(c2)))
                 and math.isfinite(product)
                 and (product == 0.0 or abs(product) >= _SMALLEST_NORMAL)
-                and np.result_type(x._value, joined) == np.result_type(scaled._value, c2)
+                and (
+                    type(joined) is float
+                    and type(x._value) is float  # (scalar code's)
+                    or np.result_type(x._value, joined) == np.result_type(scaled._value, c2)
+                )
             ):
                 return x * joined
     return None
@@ -410,6 +419,8 @@ _SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)
 
 def _entry(v: Any) -> float:
     """The one entry of a number or an array of one entry."""
+    if type(v) is float or type(v) is int:
+        return float(v)
     return float(v) if np.ndim(v) == 0 else float(np.reshape(v, -1)[0])
 
 
