@@ -12,9 +12,17 @@ the covariance model's nearest (the model's M-step on them as scatter, their
 eigenvalues raised to EM's ``reg_covar`` where below it), so θ' is one of the
 mixtures EM's steps reach and its likelihood compares with EM's. A jump
 is kept only when the objective at θ' is at least θ₁'s, so the objectives
-recorded never decrease; otherwise the iterations go on from θ₂, as plain EM's
-would. As in the SQUAREM package, α is capped at a maximum that grows fourfold
-each time it is reached and shrinks after a rejected jump.
+recorded never decrease while EM's own steps do not; otherwise the iterations go
+on from θ₂, as plain EM's would. As in the SQUAREM package, α is capped at a
+maximum that grows fourfold each time it is reached and shrinks after a
+rejected jump.
+
+EM's ridge (``reg_covar``) breaks EM's ascent near a collapsing component: its
+M-step then widens a covariance the likelihood would narrow, and an EM step
+from a jump can lower the objective. Jumps judged by the objective then go
+past EM's path and are pulled back, over and over (hundreds of E-steps on a
+5-D mixture with one nearly flat component). From the first EM step that
+lowers the objective by more than the tolerance, the iterations are plain EM's.
 
 Every E-step counts as an iteration (``n_iter_``), so iteration counts compare
 with plain EM's: the objectives recorded are, after each E-step, the best one
@@ -183,18 +191,33 @@ def run_squarem(step: Callable[[State], tuple[State, float]], params: State,
             settings.on_iteration(n_eval, bound, bound - previous)
         return check and settings.converged(previous, bound)
 
+    def falls(bound: float) -> bool:
+        """Whether an EM step to ``bound`` lowered the objective by more than the tolerance."""
+        previous = trajectory[-1] if trajectory else lower_bound
+        return bound < previous and not settings.converged(previous, bound)
+
     with single_threaded_blas():
         while n_eval < settings.max_iter:
             first, bound0 = step(state)
             n_eval += 1
+            falling = falls(bound0)
             if record(bound0, check=True):
                 return first, trajectory, True
             if n_eval >= settings.max_iter:
                 return first, trajectory, False
             second, bound1 = step(first)
             n_eval += 1
+            falling = falling or falls(bound1)
             if record(bound1, check=True):
                 return second, trajectory, True
+            if falling:  # EM's ridge binds (see the module's docstring): plain EM
+                state = second
+                while n_eval < settings.max_iter:
+                    state, bound = step(state)
+                    n_eval += 1
+                    if record(bound, check=True):
+                        return state, trajectory, True
+                return state, trajectory, False
             x0 = coordinates.vector(state) if x_state is None else x_state
             x1, x2 = coordinates.vector(first), coordinates.vector(second)
             r, v = x1 - x0, x2 - 2.0 * x1 + x0
