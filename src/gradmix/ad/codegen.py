@@ -203,6 +203,8 @@ class TraceNode(Node):
         folded = _identity_fold(prim, args, lvl)
         if folded is None:
             folded = _sign_fold(prim, args, lvl)
+        if folded is None and prim is MULTIPLY and len(args) == 2:
+            folded = _scalings_joined(args[0], args[1], lvl)
         if folded is None:
             folded = _scale_after_product(prim, args, kwargs, lvl)
         if folded is None:
@@ -383,8 +385,6 @@ def _sign_fold(prim: Primitive, args: Sequence[Any], lvl: int) -> Any:
         return a.args[0] * -b if prim is MULTIPLY else a.args[0] / -b
     if prim is MULTIPLY and _is_traced(b, lvl, UNARY_MINUS) and _one_number(a):
         return b.args[0] * -a
-    if prim is MULTIPLY:
-        return _scalings_joined(a, b, lvl)
     return None
 
 
@@ -1139,7 +1139,7 @@ def _results_into_scatters(nodes: list[Node], deps: list[list[Node]], uses: dict
 def _placed_expression(node: Node, call: str, const: Callable[[Any], str]) -> str:
     """The scatter ``node`` of a result written straight into it (``call``: the
     function and operands computing that result)."""
-    shape_, idx = tuple(node.kwargs["shape"]), node.kwargs["idx"]
+    shape_, idx = tuple(map(int, node.kwargs["shape"])), node.kwargs["idx"]
     dtype = np.result_type(node._value)
     return f"{const(shape.placed_result)}({shape_!r}, {const(idx)}, {const(dtype)}, {call})"
 
