@@ -180,3 +180,29 @@ def test_reading_entries_leaves_no_reference_cycle():
     np.testing.assert_allclose(grad, gm.divided_difference(lse_columns, z, 1e-6, "central"),
                                rtol=1e-6, atol=1e-9)  # fmt: skip
     np.testing.assert_array_equal(rows, [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "f, closed_form",
+    [
+        (lambda x: np.sum(100.0 * x**2), lambda x: 200.0 * x),
+        (lambda x: np.sum((1.0 - x) ** 2), lambda x: -2.0 * (1.0 - x)),
+        (lambda x: np.sum(np.float32(3.0) * x) - np.sum(x * np.array(2.0)), lambda x: 0 * x + 1.0),
+        (lambda x: np.mean(-(x**2)) * 4.0, lambda x: -8.0 * x / x.size),
+        (lambda x: np.nansum(3.0 * x), lambda x: np.where(np.isnan(x), 0.0, 3.0)),
+    ],
+)
+def test_scaled_reduction_cotangents_give_writable_gradients_of_their_own(f, closed_form, dtype):
+    """A sum's cotangent is one number broadcast, and stays so through scalings and
+    negations (no pass over memory): the gradient is still the closed form's, in the
+    argument's dtype, writable, and no two calls share memory."""
+    x = np.linspace(-1.0, 2.0, 12).astype(dtype).reshape(3, 4)
+    if "nansum" in f.__code__.co_names:
+        x[1, 2] = np.nan
+    g = gm.grad(f)(x)
+    assert g.dtype == dtype and g.flags.writeable and g.shape == x.shape
+    np.testing.assert_allclose(g, closed_form(x.astype(np.float64)), rtol=1e-6)
+    again = gm.grad(f)(x)
+    g += 1.0
+    np.testing.assert_allclose(again, closed_form(x.astype(np.float64)), rtol=1e-6)
