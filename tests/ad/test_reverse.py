@@ -194,9 +194,9 @@ def test_reading_entries_leaves_no_reference_cycle():
     ],
 )
 def test_scaled_reduction_cotangents_give_writable_gradients_of_their_own(f, closed_form, dtype):
-    """A sum's cotangent is one number broadcast, and stays so through scalings and
-    negations (no pass over memory): the gradient is still the closed form's, in the
-    argument's dtype, writable, and no two calls share memory."""
+    """A reduction's cotangent is compact (the reduced shape) through scalings and
+    negations: the gradient is still the closed form's, in the argument's dtype,
+    writable, and no two calls share memory."""
     x = np.linspace(-1.0, 2.0, 12).astype(dtype).reshape(3, 4)
     if "nansum" in f.__code__.co_names:
         x[1, 2] = np.nan

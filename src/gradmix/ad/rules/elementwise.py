@@ -60,35 +60,11 @@ def _ufunc(uf: Any, *rules: Callable[..., Any] | None) -> Primitive:
     return prim
 
 
-def _times(g: Any, c: Any) -> Any:
-    """g·c; where g is one number broadcast (a sum's cotangent) and c a number, the
-    product is that number's, broadcast: no pass over memory (a reduction's cotangent
-    scaled, then multiplied by an array, is then one pass, not two)."""
-    if (
-        type(g) is np.ndarray
-        and g.size
-        and not any(g.strides)
-        and (type(c) in _NUMBERS or (type(c) is np.ndarray and c.ndim == 0))
-    ):
-        return np.broadcast_to(g.flat[0] * c, g.shape)
-    return g * c
-
-
-def _negated(g: Any) -> Any:
-    """-g; one number broadcast stays so (see :func:`_times`)."""
-    if type(g) is np.ndarray and g.size and not any(g.strides):
-        return np.broadcast_to(-g.flat[0], g.shape)
-    return -g
-
-
-_NUMBERS = (int, float, np.float64, np.float32)
-
-
 def _pow_rule_base(g: Any, ans: Any, x: Any, y: Any) -> Any:
     ty = type(y)
     if ty is int or ty is float or (ty is np.ndarray and y.ndim == 0):
         if y == 2:
-            return _times(g, 2) * x  # the factor on g first: one pass when g is compact
+            return g * 2 * x  # scalar factor on g first: one pass when g is compact
         if y == 1:
             return g * np.ones_like(strip(x))
         if y == 0:
@@ -239,9 +215,9 @@ def angle(z: Any, deg: bool = False) -> Any:
 
 
 _add = _ufunc(np.add, lambda g, a, x, y: g, lambda g, a, x, y: g)
-_sub = _ufunc(np.subtract, lambda g, a, x, y: g, lambda g, a, x, y: _negated(g))
+_sub = _ufunc(np.subtract, lambda g, a, x, y: g, lambda g, a, x, y: -g)
 _add.scales_cotangent = _sub.scales_cotangent = frozenset({0, 1})
-_mul = _ufunc(np.multiply, lambda g, a, x, y: _times(g, y), lambda g, a, x, y: _times(g, x))
+_mul = _ufunc(np.multiply, lambda g, a, x, y: g * y, lambda g, a, x, y: g * x)
 _div = _ufunc(np.true_divide, lambda g, a, x, y: g / y, lambda g, a, x, y: -g * a / y)
 _pow = _ufunc(np.power, _pow_rule_base, _pow_rule_exp)
 
