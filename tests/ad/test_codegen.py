@@ -6,6 +6,8 @@ matplotlib.use("Agg")
 
 import math  # noqa: E402
 import re  # noqa: E402
+from contextlib import nullcontext  # noqa: E402
+from unittest import mock  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -613,6 +615,29 @@ def test_sums_of_scaled_values_reuse_the_programs_own_sums(axes, c_shape, keepdi
         n == 1 for i, n in enumerate(c_shape[::-1]) if 1 - i in along
     )
     assert len(sums_of_products) == (0 if constant_along else 1)
+
+
+@pytest.mark.parametrize("threshold", [0, None])
+def test_an_infinite_cotangent_leaves_the_entries_off_the_maximum_alone(threshold):
+    """exp(800·max x) overflows: its cotangent is inf.  The entries off the maximum
+    have derivative 2x all the same (the maximum's share is selected onto its entries,
+    not multiplied by a mask: 0 · inf is NaN), in eager mode and compiled, with the
+    share added into the other cotangent in place (threshold 0) or not."""
+
+    def f(x):
+        return np.sum(np.exp(800.0 * np.max(x, axis=0, keepdims=True))) + np.sum(x**2)
+
+    x = np.array([0.1, 1.0, 0.3, 0.7])
+    expected = np.array([0.2, np.inf, 0.6, 1.4])
+    sizes = {"RELEASE_ABOVE_BYTES": threshold, "WRITE_INTO_BYTES": threshold}
+    with np.errstate(over="ignore"):
+        np.testing.assert_array_equal(gm.grad(f)(x), expected)
+        with mock.patch.multiple(gm.ad.codegen, **sizes) if threshold == 0 else nullcontext():
+            vg = gm.compile(f, x)
+        assert ("where=" in vg.source) == (threshold == 0)
+        np.testing.assert_array_equal(vg(x)[1], expected)
+        tangent = np.array([np.inf, 1.5, -np.inf, 0.0])  # infinite off the maximum only
+        assert gm.jvp(lambda v: np.max(v), (x,), (tangent,))[1] == 1.5
 
 
 def test_row_log_sum_exps_add_tie_shares_per_row():

@@ -1003,7 +1003,7 @@ def _scatters_into_sums(nodes: list[Node], deps: list[list[Node]],
                         uses: dict[int, int]) -> dict[int, int]:  # fmt: skip
     """Positions of the scatters whose one reader adds them to a value of their own shape
     and dtype, mapped to that addition's position: an ``untake`` at a basic index, or a
-    product with a boolean mask of the full shape (a maximum's tie share)."""
+    share placed by a boolean mask of the full shape (a maximum's ties)."""
     position = {id(n): k for k, n in enumerate(nodes)}
     found: dict[int, int] = {}
     for k, node in enumerate(nodes):
@@ -1020,7 +1020,7 @@ def _scatters_into_sums(nodes: list[Node], deps: list[list[Node]],
                     parent.prim is shape.untake_p
                     and not parent.kwargs.get("nb", 0)
                     and shape.is_basic_index(parent.kwargs["idx"])
-                    or _mask_position(parent) is not None
+                    or _masked_share(parent) is not None
                 )
             ):
                 found[position[id(parent)]] = k
@@ -1028,33 +1028,42 @@ def _scatters_into_sums(nodes: list[Node], deps: list[list[Node]],
     return found
 
 
-def _mask_position(node: Node) -> int | None:
-    """For a product of a boolean array of the product's own shape with a value of
-    another dtype: the boolean's position among the arguments; None for anything else."""
-    if INFIX.get(node.prim) != "*" or len(node.args) != 2:  # type: ignore[arg-type]
-        return None
+def _masked_share(node: Node) -> tuple[int, int] | None:
+    """For a share placed by a boolean array of the node's own shape, zero elsewhere
+    (``np.where(mask, s, 0)``, a maximum's ties, or ``mask * s``): the positions of the
+    mask and the share among the arguments; None for anything else."""
     full = np.shape(node._value)
-    for i, a in enumerate(node.args):
-        v = a._value if isinstance(a, Node) else a
-        other = node.args[1 - i]
-        ov = other._value if isinstance(other, Node) else other
+    args = node.args
+    if node.prim is elementwise.select_p and len(args) == 3:
+        candidates = [(0, 1)] if _is_zero_constant(args[2]) else []
+    elif INFIX.get(node.prim) == "*" and len(args) == 2:  # type: ignore[arg-type]
+        candidates = [(0, 1), (1, 0)]
+    else:
+        return None
+    for m, s in candidates:
+        mask = args[m]._value if isinstance(args[m], Node) else args[m]
+        share = args[s]._value if isinstance(args[s], Node) else args[s]
         if (
-            type(v) is np.ndarray
-            and v.dtype == np.bool_
-            and v.shape == full
-            and np.result_type(ov) != np.bool_
+            type(mask) is np.ndarray
+            and mask.dtype == np.bool_
+            and mask.shape == full
+            and np.result_type(share) != np.bool_
         ):
-            return i
+            return m, s
     return None
+
+
+def _is_zero_constant(v: Any) -> bool:
+    return not isinstance(v, Node) and np.ndim(v) == 0 and isinstance(v, int | float) and v == 0
 
 
 def _scatter_statement(node: Node, args: list[str], const: Callable[[Any], str]) -> _Statement:
     """The statement adding a deferred scatter into the array named by its argument."""
-    at = _mask_position(node)
-    if at is None:
+    placed = _masked_share(node)
+    if placed is None:
         g, idx = args[0], const(node.kwargs["idx"])
         return lambda target: f"{target}[{idx}] += {g}"
-    mask, share = args[at], args[1 - at]
+    mask, share = args[placed[0]], args[placed[1]]
     return lambda target: f"np.add({target}, {share}, out={target}, where={mask})"
 
 

@@ -173,9 +173,11 @@ def _extreme_weights(ans: Any, x: Any, axes: tuple[int, ...],
     return hits, (None if np.all(counts == 1) else counts)
 
 
+# the entries off the extreme are selected out (np.where), not multiplied by 0: their
+# derivative is 0 even where a tangent or cotangent is infinite (0 · inf is NaN)
 def _extreme_jvp(g: Any, ans: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     mask, counts = _extreme_weights(ans, x, axes, keepdims)
-    t = sum_(g * mask, _shift(axes, _nb(g, x)), keepdims=keepdims)
+    t = sum_(np.where(mask, g, 0.0), _shift(axes, _nb(g, x)), keepdims=keepdims)
     return t if counts is None else t / np.reshape(counts, np.shape(strip(ans)))
 
 
@@ -183,7 +185,7 @@ def _extreme_vjp(ans: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any
     def vjp(g: Any) -> Any:
         mask, counts = _extreme_weights(ans, x, axes, keepdims)
         gk = _keep(g, x, axes, keepdims)
-        return mask * (gk if counts is None else gk / counts)
+        return np.where(mask, gk if counts is None else gk / counts, 0.0)
 
     return vjp
 
