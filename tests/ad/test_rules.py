@@ -407,3 +407,20 @@ def test_einsum_with_broadcast_operands_in_both_modes(shape_a, shape_b):
     rng = np.random.default_rng(3)
     a, b = rng.normal(size=shape_a), rng.normal(size=shape_b)
     assert_derivatives(lambda a, b: np.einsum("...i,...i->...", a, b) ** 2, a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_select_or_zero_is_where_with_zeros_even_at_infinities(dtype):
+    """The maximum's share is placed by select_or_zero: np.where(c, x, 0)'s numbers and
+    dtype (broadcast), with 0 off the condition even where x is inf or NaN."""
+    from gradmix.ad.rules.elementwise import select_or_zero
+
+    rng = np.random.default_rng(0)
+    cond = rng.random((5, 4)) > 0.5
+    x = rng.normal(size=(5, 1)).astype(dtype)
+    x[1, 0], x[2, 0] = np.inf, np.nan
+    got = select_or_zero(cond, x)
+    expected = np.where(cond, x, 0.0)
+    assert got.dtype == expected.dtype == dtype and got.shape == (5, 4)
+    np.testing.assert_array_equal(got, expected)
+    assert np.all(got[~cond] == 0.0)

@@ -1193,6 +1193,8 @@ def _call_expression(node: Node, args: list[str], const: Callable[[Any], str]) -
     if prim is shape.transpose_p:
         return f"np.transpose({args[0]}, {node.kwargs['axes']!r})"
     if prim is elementwise.select_p:
+        if _is_zero_constant(node.args[2]):
+            return f"{const(elementwise.select_or_zero)}({args[0]}, {args[1]})"
         return f"np.where({', '.join(args)})"
     if prim is stop_gradient_p:
         return args[0]

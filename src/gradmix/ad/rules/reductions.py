@@ -14,6 +14,7 @@ import numpy as np
 from gradmix.ad.core import defjvp, defvjp
 from gradmix.ad.dispatch import register_numpy, register_ufunc_method
 from gradmix.ad.errors import NoDerivativeRuleError
+from gradmix.ad.rules.elementwise import select_or_zero
 from gradmix.ad.rules.shape import broadcast_to, flip, reshape
 from gradmix.ad.tracer import Primitive, Tracer, bind, constant, reads_values, strip
 
@@ -173,11 +174,11 @@ def _extreme_weights(ans: Any, x: Any, axes: tuple[int, ...],
     return hits, (None if np.all(counts == 1) else counts)
 
 
-# the entries off the extreme are selected out (np.where), not multiplied by 0: their
+# the entries off the extreme are selected out (np.where's), not multiplied by 0: their
 # derivative is 0 even where a tangent or cotangent is infinite (0 · inf is NaN)
 def _extreme_jvp(g: Any, ans: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     mask, counts = _extreme_weights(ans, x, axes, keepdims)
-    t = sum_(np.where(mask, g, 0.0), _shift(axes, _nb(g, x)), keepdims=keepdims)
+    t = sum_(select_or_zero(mask, g), _shift(axes, _nb(g, x)), keepdims=keepdims)
     return t if counts is None else t / np.reshape(counts, np.shape(strip(ans)))
 
 
@@ -185,7 +186,7 @@ def _extreme_vjp(ans: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any
     def vjp(g: Any) -> Any:
         mask, counts = _extreme_weights(ans, x, axes, keepdims)
         gk = _keep(g, x, axes, keepdims)
-        return np.where(mask, gk if counts is None else gk / counts, 0.0)
+        return select_or_zero(mask, gk if counts is None else gk / counts)
 
     return vjp
 
