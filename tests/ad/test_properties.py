@@ -191,3 +191,37 @@ def test_compiled_programs_writing_into_dead_arrays_agree_with_eager_mode(prog, 
     assert value == pytest.approx(ref_value, rel=1e-12)
     np.testing.assert_allclose(g, ref_g, rtol=1e-9, atol=1e-9)
     np.testing.assert_array_equal(vg(other)[1], g)  # and no call changes the next one
+
+
+# log-sum-exps of matrices with ties: the maximum's share placed on its entries and
+# added into the other cotangent in place, the softmax's sum taken from the forward
+# sum, scalings joined, all with the thresholds at 0 (every array qualifies)
+matrix = st.tuples(st.integers(2, 4), st.integers(2, 4)).flatmap(
+    lambda shape: st.lists(st.sampled_from([-1.0, -0.5, 0.0, 0.5, 1.0, 1.5]),
+                           min_size=shape[0] * shape[1], max_size=shape[0] * shape[1])
+    .map(lambda v, shape=shape: np.array(v).reshape(shape))
+)  # fmt: skip
+
+
+@given(matrix, st.sampled_from([0, 1, None]), st.booleans(), st.integers(0, 2))
+def test_compiled_log_sum_exps_with_ties_agree_with_eager_mode(M, axis, keepdims, c_kind):
+    c = [2.0, np.linspace(0.5, 1.5, M.shape[1]), np.linspace(1.0, 2.0, M.shape[0])[:, None]][c_kind]
+
+    def f(x):
+        m = np.max(x, axis=axis, keepdims=True)
+        e = np.exp(x - m)
+        s = np.sum(e, axis=axis, keepdims=keepdims)
+        scaled = np.sum(c * e, axis=axis, keepdims=keepdims)
+        return np.sum((np.log(s) + np.min(x)) ** 2) + np.sum(scaled * 0.5) * 4.0 + np.sum(m)
+
+    codegen = gm.ad.codegen
+    with mock.patch.object(codegen, "RELEASE_ABOVE_BYTES", 0), \
+            mock.patch.object(codegen, "WRITE_INTO_BYTES", 0):  # fmt: skip
+        vg = gm.compile(f, M)
+    for point in (M, M[::-1].copy() * 0.9):
+        given_point = point.copy()
+        value, g = vg(given_point)
+        np.testing.assert_array_equal(given_point, point)
+        ref_value, ref_g = gm.value_and_grad(f)(point)
+        assert value == pytest.approx(ref_value, rel=1e-12)
+        np.testing.assert_allclose(g, ref_g, rtol=1e-10, atol=1e-12)
