@@ -776,10 +776,11 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
     # an adjoint's scatter read only by an addition (``a + untake(g, idx)``): added into
     # ``a``'s memory where that is free then (``a[idx] += g``), with no zeros of full size;
     # so is a masked share (``a + mask * s``, a maximum's ties) with ``where=mask``
-    scattered = _scatters_into_sums(nodes, deps, uses) if large_arrays else {}
+    position = {id(n): k for k, n in enumerate(nodes)} if large_arrays else {}
+    scattered = _scatters_into_sums(nodes, deps, uses, position) if large_arrays else {}
     # an elementwise result read only by such a scatter (``untake(a * b, idx)``): written
     # straight into the scatter's array at the index (``np.multiply(a, b, out=w[idx])``)
-    boxed = _results_into_scatters(nodes, deps, uses, scattered) if large_arrays else {}
+    boxed = _results_into_scatters(nodes, deps, uses, position, scattered) if large_arrays else {}
     if reuse:
         # a value is read where its reader's statement is, or, for an inlined reader,
         # where that expression is finally spelt out
@@ -999,12 +1000,12 @@ def _name_to_rebind(k: int, free: list[str], holder: dict[str, Node],
     return None
 
 
-def _scatters_into_sums(nodes: list[Node], deps: list[list[Node]],
-                        uses: dict[int, int]) -> dict[int, int]:  # fmt: skip
+def _scatters_into_sums(nodes: list[Node], deps: list[list[Node]], uses: dict[int, int],
+                        position: dict[int, int]) -> dict[int, int]:  # fmt: skip
     """Positions of the scatters whose one reader adds them to a value of their own shape
-    and dtype, mapped to that addition's position: an ``untake`` at a basic index, or a
-    share placed by a boolean mask of the full shape (a maximum's ties)."""
-    position = {id(n): k for k, n in enumerate(nodes)}
+    and dtype (``position``: each node's, by id), mapped to that addition's position: an
+    ``untake`` at a basic index, or a share placed by a boolean mask of the full shape
+    (a maximum's ties)."""
     found: dict[int, int] = {}
     for k, node in enumerate(nodes):
         if INFIX.get(node.prim) != "+" or type(node._value) is not np.ndarray:  # type: ignore[arg-type]
@@ -1120,11 +1121,11 @@ def _into_call(node: Node, args: list[str]) -> list[str] | None:
 
 
 def _results_into_scatters(nodes: list[Node], deps: list[list[Node]], uses: dict[int, int],
+                           position: dict[int, int],
                            added: dict[int, int]) -> dict[int, int]:  # fmt: skip
     """Positions of the elementwise results (of at least one axis) whose one reader is an
     adjoint's scatter (``untake``) at a basic index into an array of their dtype, mapped
     to that scatter's position; not for the scatters ``added`` into another array."""
-    position = {id(n): k for k, n in enumerate(nodes)}
     found: dict[int, int] = {}
     for k, node in enumerate(nodes):
         if node.prim is not shape.untake_p or node.kwargs.get("nb", 0) or k in added:
