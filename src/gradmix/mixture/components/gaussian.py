@@ -25,6 +25,12 @@ class Gaussian(ComponentFamily):
         maha *= -0.5
         return maha, None
 
+    def row_terms(self, xp: Any, X: Any, co: PassCoefficients) -> RowTerms:
+        # the density is affine in the distances: the unit folds -1/2 and the offset
+        # into its product, with no pass of its own over the (n, K) array
+        F = self.unit.features(xp, X, co.unit)
+        return RowTerms(self.unit.scaled_mahalanobis(xp, X, co.unit, F, -0.5, co.offset), F)
+
     def scales(self, xp: Any, state: Any, rad: Radial) -> tuple[Any, Any] | None:
         return None
 

@@ -101,6 +101,10 @@ class Coefficients:
         Column k of ``[fast (K columns), exact (one per ill component)]``.
     ref_ill : list of arrays, shape (d,) each
         The ill-conditioned components' reference points.
+    B, c : arrays, shapes (q, K) and (K,)
+        The fast distances of every component, ``δ = F @ B + c``, from the
+        family's features ``F`` (n, q) (None until a pass has means and
+        precisions).
     """
 
     K: int
@@ -109,6 +113,8 @@ class Coefficients:
     ill: np.ndarray
     sel: Any
     ref_ill: list[Any] = field(default_factory=list)
+    B: Any = None
+    c: Any = None
 
 
 @dataclass(frozen=True)
@@ -321,6 +327,20 @@ class CovarianceModel(ABC):
     def mahalanobis(self, xp: Any, X: Any, co: Coefficients, F: Any) -> Any:
         """Squared Mahalanobis distances ``(x - μ_k)ᵀ Σ_k⁻¹ (x - μ_k)``, shape (n, K),
         non-negative (rounding clipped); numpy's are laid out column by column."""
+
+    def scaled_mahalanobis(self, xp: Any, X: Any, co: Coefficients, F: Any, scale: float,
+                           offset: Any) -> Any:  # fmt: skip
+        """``scale · δ + offset`` (offset of shape (K,)), shape (n, K): what a density
+        that is affine in the distances reads (the Gaussian's ``-δ/2 + log terms``).
+
+        Here from :meth:`mahalanobis`; a family whose distances are one product
+        folds the scale and the offset into its coefficients instead, sparing
+        passes over the (n, K) array, and then does not clip rounding below 0.
+        """
+        g = self.mahalanobis(xp, X, co, F)
+        g *= scale
+        g += offset
+        return g
 
     @abstractmethod
     def second_parts(self, xp: Any, X: Any, weights: Any, co: Coefficients, F: Any) -> tuple:

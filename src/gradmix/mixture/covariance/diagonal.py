@@ -1,7 +1,7 @@
 """The diagonal storage family: a diagonal covariance per component, compact shape (K, d).
 
-Distances of the well-conditioned components are two GEMMs against the
-squared rows; the statistic is Σ w r x² per component (one GEMM).
+Distances of the well-conditioned components are one GEMM against the rows'
+features ``[x², x]``; the statistic is Σ w r x² per component (one GEMM).
 """
 
 from __future__ import annotations
@@ -11,19 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from gradmix.mixture.covariance.base import (
-    Coefficients,
-    CovarianceModel,
-    ill_defined_error,
-    row_text,
-)
+from gradmix.mixture.covariance.base import Coefficients, ill_defined_error, row_text
 from gradmix.mixture.covariance.kernels import (
-    merge_columns,
-    products,
+    ProductDistances,
     reference_if_needed,
     split_components,
     squared_deviations,
 )
+from gradmix.mixture.ops import is_host
 
 __all__ = ["DiagonalCoefficients", "DiagonalFamily", "precision_squares"]
 
@@ -31,17 +26,15 @@ __all__ = ["DiagonalCoefficients", "DiagonalFamily", "precision_squares"]
 def precision_squares(prec_chol: np.ndarray, d: int) -> np.ndarray:
     """Per-feature precisions (K, d) from diagonal or spherical precision factors."""
     P = np.asarray(prec_chol, dtype=np.float64) ** 2
-    return P if P.ndim == 2 else np.broadcast_to(P[:, None], (P.shape[0], d))
+    return P if P.ndim == 2 else np.repeat(P[:, None], d, axis=1)  # a GEMV's own vectors
 
 
 @dataclass
 class DiagonalCoefficients(Coefficients):
-    """Per-feature precisions ``P_t`` (d, K), ``-2 μ P`` transposed and ``Σ μ² P`` for the
-    fast path; (mean, precisions) of each ill-conditioned component for the exact one."""
+    """The fast path's ``B = [P; -2 μ P]`` transposed and ``c = Σ μ² P`` (per-feature
+    precisions P); (mean, precisions) of each ill-conditioned component for the exact
+    one."""
 
-    P_t: Any = None
-    m2mP_t: Any = None
-    c: Any = None
     exact: list[tuple[Any, Any]] = field(default_factory=list)
 
 
@@ -50,7 +43,7 @@ def prior_variance(scale: np.ndarray) -> float:
     return float(np.trace(scale)) / len(scale)
 
 
-class DiagonalFamily(CovarianceModel):
+class DiagonalFamily(ProductDistances):
     """A diagonal covariance per component."""
 
     one_component_letters = "XXI"
@@ -83,12 +76,9 @@ class DiagonalFamily(CovarianceModel):
         P = precision_squares(prec_chol, means.shape[1])
         return reference_if_needed(means, np.max(means**2 * P, axis=1))
 
-    def _new_coefficients(self, ref: np.ndarray, put: Any) -> DiagonalCoefficients:
-        return DiagonalCoefficients(**split_components(ref, put))
-
     def coefficients(self, ref: np.ndarray, put: Any, means: np.ndarray | None = None,
                      prec_chol: np.ndarray | None = None) -> DiagonalCoefficients:  # fmt: skip
-        co = self._new_coefficients(ref, put)
+        co = DiagonalCoefficients(**split_components(ref, put))
         if means is None or prec_chol is None:
             return co
         means = np.asarray(means, dtype=np.float64)
@@ -99,28 +89,29 @@ class DiagonalFamily(CovarianceModel):
 
     def _well_coefficients(self, co: DiagonalCoefficients, put: Any, means: np.ndarray,
                            P: np.ndarray) -> None:  # fmt: skip
-        co.P_t, co.m2mP_t = put(P.T), put((-2.0 * means * P).T)
+        co.B = put(np.concatenate([P, -2.0 * means * P], axis=1).T)
         co.c = put(np.sum(means**2 * P, axis=1))
 
     def features(self, xp: Any, X: Any, co: Coefficients) -> Any:
-        return X * X if len(co.well) else None  # shared by the distances and the statistic
+        """``[x², x]``, shape (n, 2d): the distances' features; the squares are also
+        the statistic's."""
+        if not len(co.well):
+            return None
+        if is_host(xp):
+            n, d = X.shape
+            F = np.empty((n, 2 * d), dtype=X.dtype)
+            np.multiply(X, X, out=F[:, :d])
+            F[:, d:] = X
+            return F
+        return xp.concat([X * X, X], axis=1)
 
-    def _well_maha(self, xp: Any, X: Any, co: DiagonalCoefficients, sq: Any) -> Any:
-        maha = products(xp, [(sq, co.P_t), (X, co.m2mP_t)])
-        maha += co.c
-        return maha
+    def squares(self, F: Any, d: int) -> Any:
+        """The statistic's squares among the :meth:`features`: x², shape (n, d)."""
+        return F[:, :d]
 
-    def _exact_maha(self, xp: Any, X: Any, mu: Any, P: Any) -> Any:
-        return squared_deviations(xp, X, mu) @ P
-
-    def mahalanobis(self, xp: Any, X: Any, co: Coefficients, F: Any) -> Any:
+    def exact_distances(self, xp: Any, X: Any, co: Coefficients) -> Any:
         assert isinstance(co, DiagonalCoefficients)
-        parts = []
-        if len(co.well):
-            parts.append(self._well_maha(xp, X, co, F))
-        if len(co.ill):  # from differences, one component at a time
-            parts.append(xp.stack([self._exact_maha(xp, X, mu, P) for mu, P in co.exact], axis=1))
-        return merge_columns(xp, co, parts)
+        return xp.stack([squared_deviations(xp, X, mu) @ P for mu, P in co.exact], axis=1)
 
     def _exact_second(self, xp: Any, X: Any, ref: Any, r: Any) -> Any:
         return r @ squared_deviations(xp, X, ref)
@@ -128,7 +119,7 @@ class DiagonalFamily(CovarianceModel):
     def second_parts(self, xp: Any, X: Any, weights: Any, co: Coefficients, F: Any) -> tuple:
         parts: list[Any] = []
         if len(co.well):
-            parts.append(xp.permute_dims(weights, (1, 0)) @ F)  # every component's
+            parts.append(xp.permute_dims(weights, (1, 0)) @ self.squares(F, co.d))
         if len(co.ill):
             parts.append(xp.stack([self._exact_second(xp, X, co.ref_ill[j], weights[:, int(k)])
                                    for j, k in enumerate(co.ill)]))  # fmt: skip

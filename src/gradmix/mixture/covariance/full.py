@@ -1,8 +1,8 @@
 """The full storage family: a covariance matrix per component, compact shape (K, d, d).
 
-Its kernels use the packed products x_i x_j (i <= j) of each row, so that the
-quadratic forms of all well-conditioned components and the second moments
-are one GEMM each.
+Its kernels use the packed products x_i x_j (i <= j) of each row, with the
+row itself, so that the quadratic forms of all well-conditioned components
+and the second moments are one GEMM each.
 """
 
 from __future__ import annotations
@@ -14,15 +14,9 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 
-from gradmix.mixture.covariance.base import (
-    Coefficients,
-    CovarianceModel,
-    ill_defined_error,
-    row_text,
-)
+from gradmix.mixture.covariance.base import Coefficients, ill_defined_error, row_text
 from gradmix.mixture.covariance.kernels import (
-    merge_columns,
-    products,
+    ProductDistances,
     reference_if_needed,
     split_components,
 )
@@ -83,26 +77,24 @@ def _upper_triangle(d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 class FullCoefficients(Coefficients):
     """The full family's arrays for one pass.
 
-    ``iu, ju`` index the packed products; ``coef_t``, ``m2b_t`` and ``c`` give
-    every component's quadratic form from them; ``blocks`` the exact forms of
-    the ill-conditioned components, a few components per GEMM.
+    ``iu, ju`` index the packed products; ``B`` and ``c`` give every
+    component's quadratic form from them and the row; ``blocks`` the exact
+    forms of the ill-conditioned components, a few components per GEMM.
     """
 
     tri: tuple[np.ndarray, np.ndarray] = (np.empty(0, int), np.empty(0, int))
     iu: Any = None
     ju: Any = None
-    coef_t: Any = None
-    m2b_t: Any = None
-    c: Any = None
     blocks: list[tuple[Any, Any, int]] = field(default_factory=list)
 
 
-class FullFamily(CovarianceModel):
+class FullFamily(ProductDistances):
     """A full covariance per component."""
 
     def temporaries_per_row(self, n_components: int, n_features: int) -> int:
-        # the packed products, the exact path's (n, k·d) blocks, the (n, K) densities
-        return n_components * n_features + n_features * (n_features + 1) // 2 + 4 * n_components
+        # the features, the exact path's (n, k·d) blocks, the (n, K) densities
+        d = n_features
+        return n_components * d + d * (d + 1) // 2 + d + 4 * n_components
 
     # layouts -----------------------------------------------------------------------
     def compact_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
@@ -140,7 +132,7 @@ class FullFamily(CovarianceModel):
         b = (lam @ means[:, :, None])[:, :, 0]
         # every component's fast coefficients (the ill-conditioned ones' columns are
         # replaced by exact values: computing them costs less than gathering the others)
-        co.coef_t, co.m2b_t = put(coef.T), put(-2.0 * b.T)
+        co.B = put(np.concatenate([coef, -2.0 * b], axis=1).T)
         co.c = put(np.sum(means * b, axis=1))
         # exact quadratic forms for the others, by GEMMs over blocks of components
         # (the blocks bound the (n, k·d) temporaries)
@@ -153,44 +145,41 @@ class FullFamily(CovarianceModel):
         return co
 
     def features(self, xp: Any, X: Any, co: Coefficients) -> Any:
-        """The packed products x_i x_j (i <= j), shape (n, d(d+1)/2)."""
+        """The packed products x_i x_j (i <= j) and the row, shape (n, P + d) with
+        P = d(d+1)/2: (x-μ)ᵀΛ(x-μ) = xᵀΛx - 2xᵀΛμ + μᵀΛμ is one GEMM against them, and
+        the products are also the statistic's."""
         assert isinstance(co, FullCoefficients)
         if len(co.well) == 0:
             return None
         if is_host(xp):
-            # built transposed, (P, n): every row of the triangle is one contiguous
-            # product, and both GEMMs read the transposed view as it lies
+            # built transposed, (P + d, n): every row of the triangle is one contiguous
+            # product, and the GEMMs read the transposed view as it lies
             n, d = X.shape
-            xt = np.ascontiguousarray(X.T)
-            out = np.empty((d * (d + 1) // 2, n), dtype=X.dtype)
+            P = d * (d + 1) // 2
+            out = np.empty((P + d, n), dtype=X.dtype)
+            xt = out[P:]
+            xt[...] = X.T
             off = 0
             for i in range(d):
                 np.multiply(xt[i], xt[i:], out=out[off : off + d - i])
                 off += d - i
             return out.T
         # two gathers and a product: on an H200 faster than slice-by-slice products
-        return xp.take(X, co.iu, axis=1) * xp.take(X, co.ju, axis=1)
+        return xp.concat([xp.take(X, co.iu, axis=1) * xp.take(X, co.ju, axis=1), X], axis=1)
 
-    def mahalanobis(self, xp: Any, X: Any, co: Coefficients, F: Any) -> Any:
+    def exact_distances(self, xp: Any, X: Any, co: Coefficients) -> Any:
         assert isinstance(co, FullCoefficients)
-        parts = []
-        if len(co.well):
-            # (x-μ)ᵀΛ(x-μ) = xᵀΛx - 2xᵀΛμ + μᵀΛμ: GEMMs against the packed products
-            maha = products(xp, [(F, co.coef_t), (X, co.m2b_t)])
-            maha += co.c
-            parts.append(maha)
-        if len(co.ill):
-            exact = []
-            for Ub, mu_u, kb in co.blocks:
-                Y = X @ Ub - mu_u
-                exact.append(xp.sum(xp.reshape(Y * Y, (X.shape[0], kb, co.d)), axis=2))
-            parts.append(exact[0] if len(exact) == 1 else xp.concat(exact, axis=1))
-        return merge_columns(xp, co, parts)
+        exact = []
+        for Ub, mu_u, kb in co.blocks:
+            Y = X @ Ub - mu_u
+            exact.append(xp.sum(xp.reshape(Y * Y, (X.shape[0], kb, co.d)), axis=2))
+        return exact[0] if len(exact) == 1 else xp.concat(exact, axis=1)
 
     def second_parts(self, xp: Any, X: Any, weights: Any, co: Coefficients, F: Any) -> tuple:
         parts: list[Any] = []
         if len(co.well):
-            parts.append(xp.permute_dims(weights, (1, 0)) @ F)  # every component's
+            P = co.d * (co.d + 1) // 2  # every component's, from the packed products
+            parts.append(xp.permute_dims(weights, (1, 0)) @ F[:, :P])
         if len(co.ill):
             mats = []
             for j, k in enumerate(co.ill):  # about the component's own mean, one at a time

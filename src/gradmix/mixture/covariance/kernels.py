@@ -5,21 +5,27 @@ components) when a component is well-conditioned, and about the component's
 own mean (exactly, one component at a time) when its mean lies more than
 ~100 standard deviations away or it shrank onto a point: rounding then
 loses nothing however far a component sits.
+
+Every storage family's fast distances are one product of per-row features
+and per-component coefficients (:class:`ProductDistances`).
 """
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any
 
 import numpy as np
+from array_api_compat import device
 
-from gradmix.mixture.covariance.base import Coefficients
+from gradmix.mixture.covariance.base import Coefficients, CovarianceModel
 from gradmix.mixture.ops import clip_nonnegative, is_host
 
 __all__ = [
     "CONDITION_LIMIT",
+    "ProductDistances",
     "merge_columns",
-    "products",
+    "product",
     "reference_if_needed",
     "split_components",
     "squared_deviations",
@@ -53,39 +59,31 @@ def split_components(ref: np.ndarray, put: Any) -> dict[str, Any]:
             "sel": put(sel, np.int64), "ref_ill": [put(ref[k]) for k in ill_idx]}  # fmt: skip
 
 
-def merge_columns(xp: Any, co: Coefficients, parts: list[Any]) -> Any:
-    """(n, K) non-negative distances from the fast columns (all K, computed for every
-    component: one GEMM, no gather) with the ill-conditioned components' columns replaced
-    by the exact ones."""
-    if len(parts) == 1:
-        merged = parts[0]
-    elif len(co.well) == 0:
-        merged = parts[-1]
-    elif is_host(xp):
-        merged = parts[0]
-        merged[:, co.ill] = parts[1]
-    else:
-        merged = xp.take(xp.concat(parts, axis=1), co.sel, axis=1)
-    return clip_nonnegative(xp, merged)
+def merge_columns(xp: Any, co: Coefficients, fast: Any, exact: Any) -> Any:
+    """(n, K) columns: the fast ones (all K, computed for every component: one GEMM, no
+    gather; None when no component is well-conditioned) with the ill-conditioned
+    components' replaced by the exact ones (None when there are none)."""
+    if exact is None:
+        return fast
+    if fast is None:
+        return exact
+    if is_host(xp):
+        fast[:, co.ill] = exact
+        return fast
+    return xp.take(xp.concat([fast, exact], axis=1), co.sel, axis=1)
 
 
-def products(xp: Any, terms: list[tuple[Any, Any]]) -> Any:
-    """Σ A @ B over pairs of A (n, m) and B (m, K): shape (n, K).
+def product(xp: Any, A: Any, B: Any) -> Any:
+    """``A @ B`` for A (n, q) and B (q, K): shape (n, K).
 
     On the host the result is laid out with each component's column contiguous (Fortran
-    order, from the transposed products): the responsibilities' maxima and sums over the
+    order, from the transposed product): the responsibilities' maxima and sums over the
     components then run across contiguous columns, three times faster than along rows of
     64 numbers.
     """
     if is_host(xp):
-        out = terms[0][1].T @ terms[0][0].T
-        for A, B in terms[1:]:
-            out += B.T @ A.T
-        return out.T
-    out = terms[0][0] @ terms[0][1]
-    for A, B in terms[1:]:
-        out += A @ B
-    return out
+        return (B.T @ A.T).T
+    return A @ B
 
 
 def squared_deviations(xp: Any, X: Any, centre: Any) -> Any:
@@ -94,3 +92,41 @@ def squared_deviations(xp: Any, X: Any, centre: Any) -> Any:
     if is_host(xp):
         return np.square(D, out=D)
     return D * D
+
+
+class ProductDistances(CovarianceModel):
+    """A storage family whose fast distances are one GEMM: ``δ = F @ co.B + co.c`` for
+    its :meth:`features` ``F``, with the ill-conditioned components' distances exact."""
+
+    @abstractmethod
+    def exact_distances(self, xp: Any, X: Any, co: Coefficients) -> Any:
+        """The ill-conditioned components' distances from differences, shape
+        (n, len(co.ill))."""
+
+    def mahalanobis(self, xp: Any, X: Any, co: Coefficients, F: Any) -> Any:
+        return clip_nonnegative(xp, self._distances(xp, X, co, F, 1.0, None))
+
+    def scaled_mahalanobis(self, xp: Any, X: Any, co: Coefficients, F: Any, scale: float,
+                           offset: Any) -> Any:  # fmt: skip
+        return self._distances(xp, X, co, F, scale, offset)
+
+    def _distances(self, xp: Any, X: Any, co: Coefficients, F: Any, scale: float,
+                   offset: Any) -> Any:  # fmt: skip
+        """``scale · δ + offset`` (δ where ``offset`` is None): the fast columns by one
+        product with the scale and offset folded in, the exact ones clipped at 0."""
+        fast = exact = None
+        if len(co.well):
+            if offset is None:
+                fast = product(xp, F, co.B)
+                fast += co.c
+            else:
+                fast = product(xp, F, co.B * scale)
+                fast += co.c * scale + offset
+        if len(co.ill):
+            exact = self.exact_distances(xp, X, co)
+            if offset is not None:
+                exact = clip_nonnegative(xp, exact)
+                exact *= scale
+                exact += offset[co.ill] if is_host(xp) else \
+                    xp.take(offset, xp.asarray(co.ill, device=device(offset)))  # fmt: skip
+        return merge_columns(xp, co, fast, exact)

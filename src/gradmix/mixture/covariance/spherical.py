@@ -6,24 +6,16 @@ the features: the statistic is Σ w r |x|² per component.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from gradmix.mixture.covariance.base import Coefficients, row_text
 from gradmix.mixture.covariance.diagonal import DiagonalCoefficients, DiagonalFamily, prior_variance
-from gradmix.mixture.covariance.kernels import products, split_components, squared_deviations
+from gradmix.mixture.covariance.kernels import squared_deviations
+from gradmix.mixture.ops import is_host
 
-__all__ = ["SphericalCoefficients", "SphericalFamily"]
-
-
-@dataclass
-class SphericalCoefficients(DiagonalCoefficients):
-    """Each component's precision ``p`` (K,) and ``-2 μ`` transposed for the fast path."""
-
-    p: Any = None
-    m2_t: Any = None
+__all__ = ["SphericalFamily"]
 
 
 class SphericalFamily(DiagonalFamily):
@@ -54,31 +46,32 @@ class SphericalFamily(DiagonalFamily):
     def scatter_from_matrices(self, M: np.ndarray) -> Any:
         return np.trace(M, axis1=1, axis2=2)
 
-    def _new_coefficients(self, ref: np.ndarray, put: Any) -> SphericalCoefficients:
-        return SphericalCoefficients(**split_components(ref, put))
-
     def _well_coefficients(self, co: DiagonalCoefficients, put: Any, means: np.ndarray,
                            P: np.ndarray) -> None:  # fmt: skip
-        assert isinstance(co, SphericalCoefficients)
-        co.p, co.m2_t = put(P[:, 0]), put(-2.0 * means.T)
-        co.c = put(np.sum(means**2, axis=1) * P[:, 0])
+        # B = [-2 μ p; p] transposed and c = p |μ|², for each component's precision p
+        p = P[:, :1]
+        co.B = put(np.concatenate([-2.0 * means * p, p], axis=1).T)
+        co.c = put(np.sum(means**2, axis=1) * p[:, 0])
 
     def features(self, xp: Any, X: Any, co: Coefficients) -> Any:
-        return xp.sum(X * X, axis=1) if len(co.well) else None  # |x|²
+        """``[x, |x|²]``, shape (n, d + 1): the distances' features; the last column is
+        also the statistic's."""
+        if not len(co.well):
+            return None
+        if is_host(xp):
+            n, d = X.shape
+            F = np.empty((n, d + 1), dtype=X.dtype)
+            F[:, :d] = X
+            np.einsum("ij,ij->i", X, X, out=F[:, d])
+            return F
+        return xp.concat([X, xp.sum(X * X, axis=1)[:, None]], axis=1)
 
-    def _well_maha(self, xp: Any, X: Any, co: DiagonalCoefficients, x2: Any) -> Any:
-        assert isinstance(co, SphericalCoefficients)
-        maha = products(xp, [(X, co.m2_t)])
-        maha += x2[:, None]
-        maha *= co.p
-        maha += co.c
-        return maha
-
-    def _exact_maha(self, xp: Any, X: Any, mu: Any, P: Any) -> Any:
-        return xp.sum(squared_deviations(xp, X, mu), axis=1) * P[0]
+    def squares(self, F: Any, d: int) -> Any:
+        return F[:, d]  # |x|², shape (n,)
 
     def _exact_second(self, xp: Any, X: Any, ref: Any, r: Any) -> Any:
-        return r @ xp.sum(squared_deviations(xp, X, ref), axis=1)
+        # a product, then d numbers summed: summing each row of d first is twice as slow
+        return xp.sum(r @ squared_deviations(xp, X, ref))
 
     def scatter(self, nk: np.ndarray, means: np.ndarray, second: np.ndarray, ref: np.ndarray,
                 centre: np.ndarray) -> np.ndarray:  # fmt: skip

@@ -13,19 +13,18 @@ import numpy as np
 
 from gradmix.mixture.covariance.base import Coefficients, CovarianceModel, row_text
 from gradmix.mixture.covariance.full import FullFamily
-from gradmix.mixture.covariance.kernels import products, split_components
-from gradmix.mixture.ops import clip_nonnegative
+from gradmix.mixture.covariance.kernels import split_components
+from gradmix.mixture.ops import is_host
 
 __all__ = ["TiedCoefficients", "TiedFamily"]
 
 
 @dataclass
 class TiedCoefficients(Coefficients):
-    """The shared precision factor ``U``, and the whitened means as ``-2 Mᵀ`` and ``|M|²``."""
+    """The shared precision factor ``U``; ``B = [-2 M; 1]`` transposed and ``c = |M|²``
+    for the whitened means M."""
 
     U: Any = None
-    m2M_t: Any = None
-    c: Any = None
 
 
 class TiedFamily(FullFamily):
@@ -65,20 +64,25 @@ class TiedFamily(FullFamily):
             return co
         U = np.asarray(prec_chol, dtype=np.float64)
         M = np.asarray(means, dtype=np.float64) @ U
-        co.U, co.m2M_t, co.c = put(U), put(-2.0 * M.T), put(np.sum(M * M, axis=1))
+        co.U = put(U)
+        co.B = put(np.concatenate([-2.0 * M, np.ones((len(M), 1))], axis=1).T)
+        co.c = put(np.sum(M * M, axis=1))
         return co
 
     def features(self, xp: Any, X: Any, co: Coefficients) -> Any:
-        return None
-
-    def mahalanobis(self, xp: Any, X: Any, co: Coefficients, F: Any) -> Any:
+        """``[y, |y|²]`` for the whitened rows y = Uᵀx, shape (n, d + 1): |y - m|² =
+        |y|² - 2 y·m + |m|² is one GEMM against them (None without a precision)."""
         assert isinstance(co, TiedCoefficients)
-        # |y - m|² = |y|² - 2 y·m + |m|², y = Uᵀx: all components by one GEMM
+        if co.U is None:
+            return None
+        if is_host(xp):
+            n, d = X.shape
+            F = np.empty((n, d + 1), dtype=X.dtype)
+            Y = np.matmul(X, co.U, out=F[:, :d])
+            np.einsum("ij,ij->i", Y, Y, out=F[:, d])
+            return F
         Y = X @ co.U
-        maha = products(xp, [(Y, co.m2M_t)])
-        maha += xp.sum(Y * Y, axis=1)[:, None]
-        maha += co.c
-        return clip_nonnegative(xp, maha)
+        return xp.concat([Y, xp.sum(Y * Y, axis=1)[:, None]], axis=1)
 
     def second_parts(self, xp: Any, X: Any, weights: Any, co: Coefficients, F: Any) -> tuple:
         # pooled over components: Σ_n (Σ_k w_nk) x_n x_nᵀ, one GEMM
