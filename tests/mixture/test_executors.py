@@ -1,6 +1,8 @@
 """Every operation of the executor protocol against plain numpy: the host, array-API
 (array-api-strict and CPU torch where installed) and Dask executors."""
 
+import time
+
 import array_api_strict
 import dask.array as da
 import numpy as np
@@ -8,6 +10,7 @@ import pytest
 from sklearn.base import BaseEstimator
 
 from gradmix.mixture.executors import Chunk, executor_for
+from gradmix.mixture.executors.host import HostExecutor
 
 N, D = 1037, 3  # rows that do not split evenly into chunks
 
@@ -161,3 +164,33 @@ def test_variance_floor_and_bad_input(kind):
     with pytest.raises(ValueError, match="infinity"):
         executor_for(KINDS[kind](bad), None, estimator=_Estimator(),
                      bytes_per_row=lambda d, s: 64).map_reduce(_sums, 1.0)  # fmt: skip
+
+
+def _order_sensitive(chunk: Chunk, delays):
+    # chunks finish out of order (their sleeps differ), and their float sums round
+    # differently in any other order of addition
+    time.sleep(delays[chunk.start // 4000])
+    return (np.sum(chunk.X[:, 0]), np.sum(chunk.X * chunk.X, axis=0)), chunk.X[:, 0] > 0
+
+
+def test_host_sums_do_not_depend_on_threads_or_which_chunk_finishes_first():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(48_000, 3)) * 10.0 ** rng.uniform(-8, 8, size=(48_000, 1))
+    expected = None
+    for threads in (1, 2, 3, 4, 4):
+        ex = HostExecutor(X, None, 4000, n_threads=threads)
+        assert ex.bounds() == [(a, a + 4000) for a in range(0, 48_000, 4000)]
+        delays = rng.uniform(0, 0.004, size=12)
+        (first, second), positive = ex.map_reduce(_order_sensitive, delays, keep_rows=bool)
+        np.testing.assert_array_equal(positive, X[:, 0] - ex.shift[0] > 0)
+        # chunk by chunk, in order: the same numbers bit for bit however many threads ran
+        Xc = X - ex.shift
+        in_order = [(np.sum(Xc[a : a + 4000, 0]), np.sum(Xc[a : a + 4000] ** 2, axis=0))
+                    for a in range(0, 48_000, 4000)]  # fmt: skip
+        want = in_order[0]
+        for part in in_order[1:]:
+            want = (want[0] + part[0], want[1] + part[1])
+        assert first == want[0] and np.array_equal(second, want[1])
+        if expected is not None:
+            assert first == expected[0] and np.array_equal(second, expected[1])
+        expected = (first, second)

@@ -2,8 +2,10 @@
 
 numpy and BLAS release the GIL, so the chunks of a pass run in as many
 threads as there are cores, with BLAS limited to one thread meanwhile
-(threadpoolctl); each thread sums its own chunks and the threads' sums are
-added in a fixed order, so results do not depend on scheduling.  Rows are
+(threadpoolctl).  Each thread takes the next chunk not yet taken, so a thread
+that another process slows leaves more of the pass to the others; the chunks'
+results are added in chunk order, as they arrive, so results do not depend
+on scheduling (nor on the number of threads).  Rows are
 centred chunk by chunk as they are read: no centred copy of the data exists,
 unless the caller asks for the augmented layout ``[X - shift, 1]`` (k-means
 keeps one so that every pass is copy-free).
@@ -12,9 +14,10 @@ keeps one so that every pass is copy-free).
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -126,15 +129,14 @@ class HostExecutor(Executor):
         self._shift_dtype = self.shift.astype(self.dtype)
         if augmented:
             self.Xa = np.empty((self.n, self.d + 1), dtype=self.dtype)
-            self._in_threads(self._fill_augmented, self._groups)
+            self._in_threads(self._fill_augmented, lambda done, part: None)
 
-    def _fill_augmented(self, group: list[tuple[int, int]]) -> None:
+    def _fill_augmented(self, a: int, b: int) -> None:
         """``[X - shift, 1]`` into the rows of ``Xa``, by threads: writing fresh pages
         costs as much as the subtraction."""
         assert self.Xa is not None and self._shift_dtype is not None
-        for a, b in group:
-            np.subtract(self.X[a:b], self._shift_dtype, out=self.Xa[a:b, :-1])
-            self.Xa[a:b, -1] = 1.0
+        np.subtract(self.X[a:b], self._shift_dtype, out=self.Xa[a:b, :-1])
+        self.Xa[a:b, -1] = 1.0
 
     # chunks ---------------------------------------------------------------------------
     def bounds(self) -> list[tuple[int, int]]:
@@ -150,39 +152,60 @@ class HostExecutor(Executor):
         return Chunk(xnp, X, w, a + self.offset, b + self.offset, rows)
 
     @functools.cached_property
-    def _groups(self) -> list[list[tuple[int, int]]]:
-        """The chunks split into contiguous runs, one per thread (once: a pass over small
+    def _local_bounds(self) -> list[tuple[int, int]]:
+        """The chunks' rows in this executor's own numbering (once: a pass over small
         data otherwise spent a tenth of its time here)."""
-        local = list(chunk_bounds(0, self.n, self.rows))
-        jobs = max(min(self.threads, len(local)), 1)
-        edges = np.linspace(0, len(local), jobs + 1).astype(int)
-        return [local[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        return list(chunk_bounds(0, self.n, self.rows))
 
-    def _in_threads(self, work: Any, groups: list[list[tuple[int, int]]]) -> list[Any]:
-        if len(groups) == 1:
-            return [work(groups[0])]
+    def _in_threads(self, work: Callable[[int, int], Any],
+                    take: Callable[[int, Any], None]) -> None:  # fmt: skip
+        """``take(i, work(a, b))`` for every chunk ``i`` of rows ``a:b``, called in chunk
+        order (under a lock when threads run the chunks: each thread takes the next chunk
+        no thread has, and a result waits only for those of the chunks before it)."""
+        local = self._local_bounds
+        jobs = min(self.threads, len(local))
+        if jobs <= 1:
+            for i, (a, b) in enumerate(local):
+                take(i, work(a, b))
+            return
+        lock = threading.Lock()
+        pending: dict[int, Any] = {}
+        taken = itertools.count()  # next() on it is atomic: one chunk to one thread
+        passed = 0  # the chunks handed to take
+
+        def thread() -> None:
+            nonlocal passed
+            for i in taken:
+                if i >= len(local):
+                    return
+                result = work(*local[i])
+                with lock:
+                    pending[i] = result
+                    while passed in pending:
+                        take(passed, pending.pop(passed))
+                        passed += 1
+
         with single_threaded_blas():
-            return list(_pool().map(work, groups))
+            for future in [_pool().submit(thread) for _ in range(jobs)]:
+                future.result()
 
     # operations -----------------------------------------------------------------------
     def map_reduce(self, kernel: Kernel, *args: Any, aligned: Sequence[Any] = (),
                    keep_rows: Any = False) -> Any:  # fmt: skip
         rows_out = None if not keep_rows else np.empty(self.n, dtype=keep_rows)
+        total: Any = None  # (no rows: None)
 
-        def work(group: list[tuple[int, int]]) -> Any:
-            acc = None
-            for a, b in group:
-                result = kernel(self._chunk(a, b, aligned), *args)
-                if rows_out is not None:
-                    result, rows_out[a:b] = result
-                result = as_sums(result)
-                acc = result if acc is None else combine(acc, result)
-            return acc
+        def work(a: int, b: int) -> Any:
+            result = kernel(self._chunk(a, b, aligned), *args)
+            if rows_out is not None:
+                result, rows_out[a:b] = result
+            return as_sums(result)
 
-        parts = self._in_threads(work, self._groups)
-        total = parts[0]
-        for p in parts[1:]:
-            total = combine(total, p)
+        def take(i: int, result: Any) -> None:
+            nonlocal total
+            total = result if i == 0 else combine(total, result)
+
+        self._in_threads(work, take)
         return (total, rows_out) if keep_rows else total
 
     def map_rows(self, kernel: Kernel, *args: Any, cols: int | None = None, dtype: Any = None,
@@ -190,11 +213,10 @@ class HostExecutor(Executor):
         shape = (self.n,) if cols is None else (self.n, cols)
         out = np.empty(shape, dtype=self.dtype if dtype is None else dtype)
 
-        def work(group: list[tuple[int, int]]) -> None:
-            for a, b in group:
-                out[a:b] = kernel(self._chunk(a, b, aligned), *args)
+        def work(a: int, b: int) -> None:
+            out[a:b] = kernel(self._chunk(a, b, aligned), *args)
 
-        self._in_threads(work, self._groups)
+        self._in_threads(work, lambda i, done: None)
         return out
 
     def take(self, indices: np.ndarray) -> np.ndarray:
