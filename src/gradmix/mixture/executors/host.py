@@ -73,6 +73,10 @@ def _identity(a: Any) -> Any:
     return a
 
 
+def _written(i: int, result: None) -> None:
+    """``take`` for work that writes its rows in place and returns nothing."""
+
+
 class HostExecutor(Executor):
     """Numpy rows (and weights) held in this process.
 
@@ -129,7 +133,7 @@ class HostExecutor(Executor):
         self._shift_dtype = self.shift.astype(self.dtype)
         if augmented:
             self.Xa = np.empty((self.n, self.d + 1), dtype=self.dtype)
-            self._in_threads(self._fill_augmented, lambda done, part: None)
+            self._in_threads(self._fill_augmented, _written)
 
     def _fill_augmented(self, a: int, b: int) -> None:
         """``[X - shift, 1]`` into the rows of ``Xa``, by threads: writing fresh pages
@@ -216,7 +220,7 @@ class HostExecutor(Executor):
         def work(a: int, b: int) -> None:
             out[a:b] = kernel(self._chunk(a, b, aligned), *args)
 
-        self._in_threads(work, lambda i, done: None)
+        self._in_threads(work, _written)
         return out
 
     def take(self, indices: np.ndarray) -> np.ndarray:
