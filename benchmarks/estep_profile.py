@@ -41,7 +41,7 @@ from gradmix.mixture.components.gaussian import Gaussian
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bounds import bandwidth, blas_description, blas_rate, em_bytes, em_flops  # noqa: E402
-from gmm_speed import start  # noqa: E402
+from gmm_speed import blobs, start  # noqa: E402
 
 STAGES = {"log-densities": (Gaussian, "row_terms"), "responsibilities":
           (em, "responsibilities_with"), "statistics": (Gaussian, "row_statistics")}  # fmt: skip
@@ -113,9 +113,7 @@ def main() -> None:
     p.add_argument("--types", default="full,tied,diag,spherical")
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args()
-    rng = np.random.default_rng(0)
-    centres = rng.normal(scale=4, size=(args.k, args.d))
-    X = centres[rng.integers(0, args.k, args.n)] + rng.normal(size=(args.n, args.d))
+    X = blobs(args.n, args.d, args.k)
     rate, bw = blas_rate(), bandwidth()
     floor = responsibilities_floor(args.n, args.k)
     print(f"N={args.n} d={args.d} K={args.k} float64, BLAS {blas_description()}: "

@@ -70,6 +70,13 @@ def per_iteration(pairs: tuple, X: np.ndarray, repeat: int, **kw: object) -> tup
     return {name: (t4[name] - t1[name]) / 3 for name in t1}, bounds
 
 
+def blobs(n: int, d: int, k: int) -> np.ndarray:
+    """n rows (n, d) around k centres drawn at scale 4, unit noise: the benchmark's data."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(scale=4, size=(k, d))
+    return centres[rng.integers(0, k, n)] + rng.normal(size=(n, d))
+
+
 def start(X: np.ndarray, k: int, ct: str) -> dict[str, object]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -89,9 +96,7 @@ def main() -> None:
     p.add_argument("--no-families", dest="families", action="store_false",
                    help="skip the Student-t and noise rows")  # fmt: skip
     args = p.parse_args()
-    rng = np.random.default_rng(0)
-    centres = rng.normal(scale=4, size=(args.k, args.d))
-    X = centres[rng.integers(0, args.k, args.n)] + rng.normal(size=(args.n, args.d))
+    X = blobs(args.n, args.d, args.k)
     blas = blas_description()
     rate, bw = blas_rate(), bandwidth()
     print(f"N={args.n} d={args.d} K={args.k} float64, BLAS {blas}: "
