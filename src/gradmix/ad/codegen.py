@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NamedTuple
@@ -1301,8 +1302,9 @@ def trace(f: Callable[..., Any], *example_args: Any) -> Graph:
 class CompiledProgram(NamedTuple):
     """One compilation of a :class:`CompiledFunction` (what ``compile_for`` returns): the
     generated function, its source, the structures of the arguments and of the
-    auxiliary outputs (and how many leaves those have), the graph, and the same
-    program on numpy scalars (made when first needed).
+    auxiliary outputs (and how many leaves those have), its graph (``recorded()``:
+    recorded again when first asked for, as the program does not keep it), and the
+    same program on numpy scalars (made when first needed).
 
     ``fn`` computes scalar code on Python floats and the ``math`` module, which raise
     where numpy answers with inf or nan (a division by zero, ``log(0)``, an
@@ -1314,8 +1316,14 @@ class CompiledProgram(NamedTuple):
     tree: Any
     aux_tree: Any
     n_aux: int
-    graph: Graph
+    recorded: Callable[[], Graph]
     numpy_scalars: Callable[[], Callable[..., Any]]
+
+    @property
+    def graph(self) -> Graph:
+        """The program's forward-and-adjoint graph, recorded again on first use (see
+        :class:`CompiledFunction`)."""
+        return self.recorded()
 
     def __call__(self, *inputs: Any) -> Any:
         """The program's outputs for its inputs (Python floats or arrays)."""
@@ -1346,7 +1354,13 @@ class CompiledFunction:
 
     @property
     def graph(self) -> Graph:
-        """The forward-and-adjoint graph of the most recent compilation."""
+        """The forward-and-adjoint graph of the most recent compilation.
+
+        Recorded again from the example arguments on first use: a compiled program
+        keeps no graph, whose nodes would hold every intermediate value of the trace.
+        A function that records a different program the second time (one that reads
+        a random draw or a global variable) raises RuntimeError here.
+        """
         if self._last is None:
             raise ValueError("not compiled yet: call the function or pass example arguments")
         return self._last.graph
@@ -1437,6 +1451,58 @@ def _build(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: bool) -
 
 def _build_traced(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: bool,
                   entrywise: bool) -> CompiledProgram:  # fmt: skip
+    rec = _record_program(f, leaves, tree, has_aux, entrywise)
+    src, consts = _emit(rec.graph, "value_and_grad", fuse=True, scalar_math=True, release=True)
+    aux_tree, n_aux, numpy_prologue = rec.aux_tree, rec.n_aux, rec.numpy_prologue
+    del rec  # (the closures below must not hold the graph)
+    namespace: dict[str, Any] = {"np": np, "math": math, "C": consts}
+    # the text was generated above from the package's own graph: primitive names,
+    # numbers and references into C, never from user-supplied text
+    exec(src, namespace)  # noqa: S102
+    # The program does not keep its graph: the nodes hold every intermediate value of
+    # the trace (14 times the input's bytes for Rosenbrock's function), and every full
+    # run of the cycle collector would walk them for as long as the program lives.
+    # The graph is recorded again, from copies of the example arguments, when asked for.
+    examples = [x.copy() if isinstance(x, np.ndarray) else x for x in leaves]
+
+    @functools.cache
+    def graph() -> Graph:
+        with paused_cycle_collector():
+            again = _record_program(f, examples, tree, has_aux, entrywise).graph
+            if not _same_program(_emit(again, "value_and_grad", fuse=True, scalar_math=True,
+                                       release=True), (src, consts)):  # fmt: skip
+                raise RuntimeError(
+                    "gm.compile recorded a different program from the same arguments: the "
+                    "function depends on something besides its arguments (a random draw, a "
+                    "global variable); compile a function of its arguments alone"
+                )
+        return again
+
+    @functools.cache
+    def numpy_scalars() -> Callable[..., Any]:
+        exact_src, exact_consts = _emit(graph(), "value_and_grad", fuse=True, release=True,
+                                        prologue=numpy_prologue)  # fmt: skip
+        exact_namespace: dict[str, Any] = {"np": np, "C": exact_consts}
+        exec(exact_src, exact_namespace)  # noqa: S102 - the package's own graph, as above
+        fn: Callable[..., Any] = exact_namespace["value_and_grad"]
+        return fn
+
+    return CompiledProgram(namespace["value_and_grad"], src, tree, aux_tree, n_aux, graph,
+                           numpy_scalars)  # fmt: skip
+
+
+class _Recording(NamedTuple):
+    """A traced program's graph, with what the compiled program needs besides it."""
+
+    graph: Graph
+    aux_tree: Any
+    n_aux: int
+    numpy_prologue: list[str]  # the entrywise inputs' unpacking, as numpy scalars
+
+
+def _record_program(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: bool,
+                    entrywise: bool) -> _Recording:  # fmt: skip
+    """``f``'s value, gradient and auxiliary outputs recorded as one graph."""
     with _recording() as level:
         inputs = [
             EntrywiseInput(x, level)
@@ -1472,23 +1538,43 @@ def _build_traced(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: 
     graph.params = [f"x{i + 1}" for i in range(len(inputs))]
     graph.prologue = prologue
     graph.forward_size = graph.first_output_size
-    src, consts = _emit(graph, "value_and_grad", fuse=True, scalar_math=True, release=True)
-    namespace: dict[str, Any] = {"np": np, "math": math, "C": consts}
-    # the text was generated above from the package's own graph: primitive names,
-    # numbers and references into C, never from user-supplied text
-    exec(src, namespace)  # noqa: S102
+    return _Recording(graph, aux_tree, len(aux_leaves), numpy_prologue)
 
-    @functools.cache
-    def numpy_scalars() -> Callable[..., Any]:
-        exact_src, exact_consts = _emit(graph, "value_and_grad", fuse=True, release=True,
-                                        prologue=numpy_prologue)  # fmt: skip
-        exact_namespace: dict[str, Any] = {"np": np, "C": exact_consts}
-        exec(exact_src, exact_namespace)  # noqa: S102 - the package's own graph, as above
-        fn: Callable[..., Any] = exact_namespace["value_and_grad"]
-        return fn
 
-    return CompiledProgram(namespace["value_and_grad"], src, tree, aux_tree, len(aux_leaves),
-                           graph, numpy_scalars)  # fmt: skip
+def _same_program(a: tuple[str, list[Any]], b: tuple[str, list[Any]]) -> bool:
+    """Whether two emitted programs (source, constants) compute the same function."""
+    (src_a, consts_a), (src_b, consts_b) = a, b
+    return src_a == src_b and _same_constant(consts_a, consts_b)
+
+
+def _same_constant(x: Any, y: Any, depth: int = 0) -> bool:
+    """Equal constants of generated code: the same object, or equal values of one type
+    (arrays entry by entry, NaN equal to NaN; sequences entry by entry; functions made
+    by one ``def`` with equal defaults and closures, as rules make per call)."""
+    if x is y:
+        return True
+    if type(x) is not type(y) or depth > 8:
+        return False
+    if isinstance(x, tuple | list):
+        pairs = zip(x, y, strict=True) if len(x) == len(y) else None
+        return pairs is not None and all(_same_constant(a, b, depth + 1) for a, b in pairs)
+    if isinstance(x, np.ndarray | np.generic | float | complex):
+        return np.shape(x) == np.shape(y) and bool(np.array_equal(x, y, equal_nan=True))
+    if isinstance(x, types.FunctionType):
+        cells = [tuple(c.cell_contents for c in f.__closure__ or ()) for f in (x, y)]
+        return (x.__code__ is y.__code__
+                and _same_constant(x.__defaults__, y.__defaults__, depth + 1)
+                and _same_constant(cells[0], cells[1], depth + 1))  # fmt: skip
+    if isinstance(x, functools.partial):
+        return (_same_constant(x.func, y.func, depth + 1)
+                and _same_constant(x.args, y.args, depth + 1)
+                and _same_constant(x.keywords, y.keywords, depth + 1))  # fmt: skip
+    if isinstance(x, dict):
+        return x.keys() == y.keys() and all(_same_constant(x[k], y[k], depth + 1) for k in x)
+    try:
+        return bool(x == y)
+    except (TypeError, ValueError):  # an object whose == is not a truth value
+        return False
 
 
 def _symbolic_sweep(out: Node) -> dict[int, Any]:
