@@ -75,12 +75,12 @@ class TiedFamily(FullFamily):
         assert isinstance(co, TiedCoefficients)
         if co.U is None:
             return None
-        if is_host(xp):
+        if is_host(xp):  # built transposed, (d + 1, n): y = Uᵀx by one GEMM into its rows
             n, d = X.shape
-            F = np.empty((n, d + 1), dtype=X.dtype)
-            Y = np.matmul(X, co.U, out=F[:, :d])
-            np.einsum("ij,ij->i", Y, Y, out=F[:, d])
-            return F
+            FT = np.empty((d + 1, n), dtype=X.dtype)
+            YT = np.matmul(co.U.T, X.T, out=FT[:d])
+            np.einsum("ji,ji->i", YT, YT, out=FT[d])
+            return FT.T
         Y = X @ co.U
         return xp.concat([Y, xp.sum(Y * Y, axis=1)[:, None]], axis=1)
 
