@@ -8,7 +8,9 @@ results are added in chunk order, as they arrive, so results do not depend
 on scheduling (nor on the number of threads).  Rows are
 centred chunk by chunk as they are read: no centred copy of the data exists,
 unless the caller asks for the augmented layout ``[X - shift, 1]`` (k-means
-keeps one so that every pass is copy-free).
+keeps one so that every pass is copy-free), or the data are a single chunk
+(small data, where the copies cost more than the arithmetic: the centred rows
+and the augmented layout are then kept, at most a chunk's size each).
 """
 
 from __future__ import annotations
@@ -125,12 +127,20 @@ class HostExecutor(Executor):
         self.X = X
         self.Xa: np.ndarray | None = None
         self._shift_dtype: np.ndarray | None = None
+        self._centred: np.ndarray | None = None
         if summarise_data:
             self._set_summary(self.map_reduce(summarise, _identity), shift)
         else:
             assert shift is not None
             self.shift = np.asarray(shift, dtype=np.float64)
         self._shift_dtype = self.shift.astype(self.dtype)
+        if self.n <= self.rows:
+            # one chunk: its rows centred once for every pass (each pass would copy them
+            # again), and [X - shift, 1] beside them for k-means' GEMMs (a k-means start
+            # made it afresh in every pass): small data, where the copies cost more than
+            # the arithmetic between them
+            self._centred = X - self._shift_dtype
+            augmented = True
         if augmented:
             self.Xa = np.empty((self.n, self.d + 1), dtype=self.dtype)
             self._in_threads(self._fill_augmented, _written)
@@ -149,6 +159,10 @@ class HostExecutor(Executor):
     def _chunk(self, a: int, b: int, aligned: Sequence[Any]) -> Chunk:
         w = None if self.w is None else self.w[a:b]
         rows = tuple(r[a:b] for r in aligned)
+        if self._centred is not None:
+            prepared = None if self.Xa is None else self.Xa[a:b]
+            return Chunk(xnp, self._centred[a:b], w, a + self.offset, b + self.offset, rows,
+                         prepared)  # fmt: skip
         if self.Xa is not None:
             Xa = self.Xa[a:b]
             return Chunk(xnp, Xa[:, :-1], w, a + self.offset, b + self.offset, rows, Xa)
@@ -225,6 +239,8 @@ class HostExecutor(Executor):
 
     def take(self, indices: np.ndarray) -> np.ndarray:
         idx = np.asarray(indices, dtype=np.intp) - self.offset
+        if self._centred is not None:
+            return self._centred[idx]
         if self.Xa is not None:
             return self.Xa[idx, :-1].copy()
         return self.X[idx] - self._shift_dtype
@@ -249,5 +265,7 @@ class HostExecutor(Executor):
         return np.argpartition(values, -m)[: -m - 1 : -1]
 
     def seeding_data(self, random_state: Any, at_least: int) -> tuple[Any, np.ndarray, None]:
-        rows = self.Xa[:, :-1] if self.Xa is not None else self.X - self._shift_dtype
+        rows = self._centred
+        if rows is None:
+            rows = self.Xa[:, :-1] if self.Xa is not None else self.X - self._shift_dtype
         return rows, self.all_weights(), None
