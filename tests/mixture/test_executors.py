@@ -194,3 +194,29 @@ def test_host_sums_do_not_depend_on_threads_or_which_chunk_finishes_first():
         if expected is not None:
             assert first == expected[0] and np.array_equal(second, expected[1])
         expected = (first, second)
+
+
+def _rows_and_augmented(chunk: Chunk):
+    return (np.sum(chunk.X, axis=0), np.sum(chunk.augmented(), axis=0)), chunk.X[:, 0]
+
+
+@pytest.mark.parametrize("one_pass", [False, True])
+def test_a_single_chunk_is_centred_once_and_read_the_same_in_every_pass(one_pass):
+    # data of one chunk keep their centred rows and [X - shift, 1] for every pass (unless
+    # the executor serves one pass): every pass reads X - shift, as chunks do
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(3000, 3)) * [1.0, 1e3, 1e-3] + [5.0, -2e4, 3.0]
+    given = X.copy()
+    ex = HostExecutor(X, None, 3000, one_pass=one_pass)
+    assert ex.bounds() == [(0, 3000)]
+    Xc = X - ex.shift
+    for _ in range(2):  # a second pass reads the same rows
+        (sum_x, sum_a), first = ex.map_reduce(_rows_and_augmented, keep_rows=np.float64)
+        np.testing.assert_array_equal(first, Xc[:, 0])
+        np.testing.assert_array_equal(sum_x, np.sum(Xc, axis=0))
+        np.testing.assert_array_equal(sum_a[:-1], sum_x)
+        assert sum_a[-1] == 3000.0
+    np.testing.assert_array_equal(ex.take(np.array([0, 2999])), Xc[[0, 2999]])
+    rows, _, _ = ex.seeding_data(np.random.default_rng(0), 10)
+    np.testing.assert_array_equal(rows, Xc)
+    np.testing.assert_array_equal(X, given)  # the caller's array is never written

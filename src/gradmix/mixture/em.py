@@ -147,7 +147,7 @@ def stats_from_labels(unit: CovarianceModel, X: np.ndarray, w: np.ndarray, label
     labelled rows' share of it.
     """
     rows = HostExecutor(X, w, max(len(X), 1), np.zeros(X.shape[1]), n_threads=1,
-                        summarise_data=False)  # fmt: skip
+                        summarise_data=False, one_pass=True)  # fmt: skip
     rows.total_weight = total_weight
     return stats_from_source(rows, unit, OneHot(), K, aligned=(labels,))
 

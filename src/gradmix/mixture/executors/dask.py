@@ -89,7 +89,8 @@ def _block(Xb: np.ndarray, wb: Any, offset: int, shift: np.ndarray | None,
     w = None if wb is None else np.asarray(wb, dtype=X.dtype).reshape(-1)
     if shift is None:  # the summary pass reads the rows as they are
         shift = np.zeros(X.shape[1])
-    return HostExecutor(X, w, rows, shift, n_threads=1, offset=offset, summarise_data=False)
+    return HostExecutor(X, w, rows, shift, n_threads=1, offset=offset, summarise_data=False,
+                        one_pass=True)  # fmt: skip
 
 
 def _block_reduce(Xb: np.ndarray, wb: Any, offset: int, shift: np.ndarray | None, rows: int,

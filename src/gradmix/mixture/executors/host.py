@@ -100,6 +100,9 @@ class HostExecutor(Executor):
         Global index of the first row (a Dask block's position).
     summarise : bool
         Run the summary pass (False for a Dask block, whose summary is global).
+    one_pass : bool
+        The executor serves a single pass (a Dask block's, a few picked rows'):
+        nothing is kept for later passes.
     """
 
     xp = xnp
@@ -108,7 +111,8 @@ class HostExecutor(Executor):
     def __init__(self, X: np.ndarray, w: np.ndarray | None, rows: int,
                  shift: np.ndarray | None = None, n_threads: int | None = None,
                  augmented: bool = False, offset: int = 0,
-                 summarise_data: bool = True, allow_missing: bool = False) -> None:  # fmt: skip
+                 summarise_data: bool = True, allow_missing: bool = False,
+                 one_pass: bool = False) -> None:  # fmt: skip
         self.allow_missing = allow_missing
         self.n, self.d = (int(s) for s in X.shape)
         self.dtype = np.dtype(X.dtype)
@@ -134,7 +138,7 @@ class HostExecutor(Executor):
             assert shift is not None
             self.shift = np.asarray(shift, dtype=np.float64)
         self._shift_dtype = self.shift.astype(self.dtype)
-        if self.n <= self.rows:
+        if self.n <= self.rows and not one_pass:
             # one chunk: its rows centred once for every pass (each pass would copy them
             # again), and [X - shift, 1] beside them for k-means' GEMMs (a k-means start
             # made it afresh in every pass): small data, where the copies cost more than
