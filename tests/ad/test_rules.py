@@ -424,3 +424,17 @@ def test_select_or_zero_is_where_with_zeros_even_at_infinities(dtype):
     assert got.dtype == expected.dtype == dtype and got.shape == (5, 4)
     np.testing.assert_array_equal(got, expected)
     assert np.all(got[~cond] == 0.0)
+
+
+@pytest.mark.parametrize("x", [
+    [1.8414709848078965, 5e-324],  # the product subnormal (hypothesis: 4.0 for 3.68)
+    [3.0, 1e-310, 2.0],
+    [1e-200, 1e-200, 1e200],  # the product underflows to 0; the others' do not
+    [1e200, 1e200, 1e-200],  # the product overflows; two of the others' do not
+])  # fmt: skip
+def test_prod_derivative_is_the_product_of_the_others_where_the_product_is_not_normal(x):
+    x = np.array(x)
+    with np.errstate(over="ignore"):
+        others = np.array([np.prod(np.delete(x, i)) for i in range(len(x))])
+        np.testing.assert_allclose(gm.grad(np.prod)(x), others, rtol=1e-15)
+        np.testing.assert_allclose(gm.jacfwd(np.prod)(x), others, rtol=1e-15)

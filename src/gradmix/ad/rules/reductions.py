@@ -225,10 +225,14 @@ def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> An
 
 
 # prod ----------------------------------------------------------------------------
-def _others(x: Any, axes: tuple[int, ...]) -> Any:
-    """Product of all *other* entries along ``axes`` (exact when x has zeros)."""
-    xv = strip(x)
-    if np.all(xv != 0):
+def _others(x: Any, axes: tuple[int, ...], ans: Any) -> Any:
+    """Product of all *other* entries along ``axes`` (exact when x has zeros), for
+    ``ans`` the product of all of them."""
+    xv, total = strip(x), np.abs(strip(ans))
+    # the product over x is that of the others to rounding only while it is a normal
+    # number: a subnormal one keeps few digits (found: 2e-323 / 1e-323 = 2 where the
+    # other entry was 1.84), one that underflowed to 0 or overflowed none
+    if np.all(xv != 0) and np.all((total >= np.finfo(total.dtype).tiny) & (total < np.inf)):
         return np.prod(x, axis=axes, keepdims=True) / x
     # move the reduced axes to the end, flatten them, and multiply the
     # exclusive prefix and suffix products: no division anywhere
@@ -247,14 +251,22 @@ def _others(x: Any, axes: tuple[int, ...]) -> Any:
 
 _prod = Primitive(lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims), "np.prod",
                   batched=True)  # fmt: skip
-defjvp(
-    _prod,
-    lambda g, ans, x, axes, keepdims: sum_(
-        g * _others(x, axes), _shift(axes, _nb(g, x)), keepdims=keepdims
-    ),
-)
+
+
+def _prod_jvp(g: Any, ans: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    others = _others(x, axes, ans)
+    terms = g * others
+    if not np.all(np.isfinite(strip(others))):
+        # an entry the direction leaves alone adds nothing, also where the product of
+        # the others overflowed (a product 0 · inf would make the sum NaN)
+        terms = select_or_zero(strip(g) != 0, terms)
+    return sum_(terms, _shift(axes, _nb(g, x)), keepdims=keepdims)
+
+
+defjvp(_prod, _prod_jvp)
 defvjp(
-    _prod, lambda ans, x, axes, keepdims: lambda g: _keep(g, x, axes, keepdims) * _others(x, axes)
+    _prod,
+    lambda ans, x, axes, keepdims: lambda g: _keep(g, x, axes, keepdims) * _others(x, axes, ans),
 )
 
 
