@@ -219,4 +219,6 @@ def test_a_single_chunk_is_centred_once_and_read_the_same_in_every_pass(one_pass
     np.testing.assert_array_equal(ex.take(np.array([0, 2999])), Xc[[0, 2999]])
     rows, _, _ = ex.seeding_data(np.random.default_rng(0), 10)
     np.testing.assert_array_equal(rows, Xc)
+    if not one_pass:  # the kept rows: a seeding function cannot write them
+        assert not rows.flags.writeable
     np.testing.assert_array_equal(X, given)  # the caller's array is never written

@@ -144,10 +144,12 @@ class HostExecutor(Executor):
             # made it afresh in every pass): small data, where the copies cost more than
             # the arithmetic between them
             self._centred = X - self._shift_dtype
+            self._centred.flags.writeable = False  # kernels and seeding read them only
             augmented = True
         if augmented:
             self.Xa = np.empty((self.n, self.d + 1), dtype=self.dtype)
             self._in_threads(self._fill_augmented, _written)
+            self.Xa.flags.writeable = False
 
     def _fill_augmented(self, a: int, b: int) -> None:
         """``[X - shift, 1]`` into the rows of ``Xa``, by threads: writing fresh pages
