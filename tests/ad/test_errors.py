@@ -82,6 +82,15 @@ def test_cumprod_at_zero_is_refused():
         gm.grad(lambda x: np.sum(np.cumprod(x)))(np.array([1.0, 0.0, 2.0]))
 
 
+@pytest.mark.parametrize("x", [[1e-200, 1e-200, 1e200], [1e200, 1e200, 1e-200], [3.0, 1e-310]])
+def test_cumprod_where_a_running_product_is_not_normal_is_refused(x):
+    # ∂/∂x₀ of the last running product at [1e-200, 1e-200, 1e200] is 1, where dividing
+    # the product (underflowed to 0) by x₀ gives 0
+    for transform in (gm.grad, gm.jacfwd):
+        with np.errstate(over="ignore"), pytest.raises(ValueError, match="underflows"):
+            transform(lambda x: np.cumprod(x)[-1])(np.array(x))
+
+
 def test_custom_primitive_without_rule():
     f = gm.primitive(lambda x: x * 2)
     with pytest.raises(gm.NoDerivativeRuleError, match="defvjp"):

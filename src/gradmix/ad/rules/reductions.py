@@ -292,20 +292,30 @@ def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     return bind(cumsum_p, (a,), {"axis": int(axis) % np.ndim(strip(a))})
 
 
-def _no_zeros(x: Any) -> None:
+def _divisible(x: Any, ans: Any) -> None:
+    """Refuse what the rules below cannot give: they divide the running products by the
+    entries, which is exact to rounding only where no entry is zero and every running
+    product is a normal number (one that underflowed to 0 would give 0 for a derivative
+    of 1 at [1e-200, 1e-200, 1e200])."""
+    total = np.abs(strip(ans))
     if np.any(strip(x) == 0):
         raise ValueError(
             "gradmix: the derivative of np.cumprod is only implemented where no entry is zero"
         )
+    if not np.all((total >= np.finfo(total.dtype).tiny) & (total < np.inf)):
+        raise ValueError(
+            "gradmix: the derivative of np.cumprod is only implemented where no running "
+            "product underflows or overflows (scale the entries, or sum their logarithms)"
+        )
 
 
 def _cumprod_jvp(g: Any, ans: Any, x: Any, axis: int) -> Any:
-    _no_zeros(x)
+    _divisible(x, ans)
     return ans * cumsum(g / x, axis + _nb(g, x))
 
 
 def _cumprod_vjp(ans: Any, x: Any, axis: int) -> Any:
-    _no_zeros(x)
+    _divisible(x, ans)
     return lambda g: flip(cumsum(flip(g * ans, axis), axis), axis) / x
 
 
