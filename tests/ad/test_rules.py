@@ -438,3 +438,53 @@ def test_prod_derivative_is_the_product_of_the_others_where_the_product_is_not_n
         others = np.array([np.prod(np.delete(x, i)) for i in range(len(x))])
         np.testing.assert_allclose(gm.grad(np.prod)(x), others, rtol=1e-15)
         np.testing.assert_allclose(gm.jacfwd(np.prod)(x), others, rtol=1e-15)
+
+
+def _cofactor_matrix(m):
+    """The outside reference: (-1)^(i+j) times numpy's determinant of each minor."""
+    n = len(m)
+    return np.array([[(-1) ** (i + j) * np.linalg.det(np.delete(np.delete(m, i, 0), j, 1))
+                      for j in range(n)] for i in range(n)])  # fmt: skip
+
+
+_SINGULAR_COMPLEX = np.outer([1.0 + 2.0j, -0.5j, 3.0], [2.0, 1.0 - 1.0j, 0.25j]) + np.outer(
+    [0.5, 1.0j, -1.0], [1.0, 2.0, 3.0 + 1.0j]
+)  # rank 2
+
+
+@pytest.mark.parametrize("a", [
+    np.array([[1.0, 2.0], [2.0, 4.0]]),  # singular: numpy's inverse raised LinAlgError
+    np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]),  # det 0.0 in numpy
+    np.diag([1e-200, 1e-200, 1e50]),  # det underflows to 0; two cofactors are 1e-150
+    np.diag([1e154, 1e154, 1e10]),  # det overflows; the cofactors do not
+    _SINGULAR_COMPLEX,
+])  # fmt: skip
+def test_det_derivative_is_the_cofactor_matrix_where_det_is_not_normal(a):
+    expected = _cofactor_matrix(a)
+    # (a complex determinant has no real gradient: its holomorphic derivative, by forward
+    # mode)
+    transforms = ((lambda f: gm.jacfwd(f, holomorphic=True),) if np.iscomplexobj(a)
+                  else (gm.grad, gm.jacfwd))  # fmt: skip
+    with np.errstate(over="ignore"):
+        for transform in transforms:
+            got = transform(np.linalg.det)(a)
+            np.testing.assert_allclose(got, expected, rtol=1e-12,
+                                       atol=1e-13 * np.max(np.abs(expected)))  # fmt: skip
+
+
+def test_det_derivative_with_a_cofactor_beyond_the_float_range_is_refused():
+    with np.errstate(over="ignore"), pytest.raises(ValueError, match="slogdet"):
+        gm.grad(np.linalg.det)(np.diag([1e200, 1e200, 1e-50]))
+
+
+def test_det_derivative_of_a_stack_with_a_singular_matrix():
+    rng = np.random.default_rng(4)
+    stack = np.stack([rng.normal(size=(3, 3)), np.array([[1.0, 2, 3], [2, 4, 6], [0, 1, 1]])])
+    got = gm.grad(lambda s: np.sum(np.linalg.det(s)))(stack)
+    for k in range(2):
+        np.testing.assert_allclose(got[k], _cofactor_matrix(stack[k]), rtol=1e-12, atol=1e-13)
+
+
+def test_det_second_derivative_where_det_is_not_normal_is_refused():
+    with pytest.raises(ValueError, match="first order only"):
+        gm.hessian(np.linalg.det)(np.array([[1.0, 2.0], [2.0, 4.0]]))

@@ -35,7 +35,7 @@ from gradmix.ad.rules.shape import (
     swapaxes,
     transpose,
 )
-from gradmix.ad.tracer import PerArgRules, Primitive, bind, reads_values, strip
+from gradmix.ad.tracer import PerArgRules, Primitive, Tracer, bind, reads_values, strip
 
 __all__ = ["matmul", "einsum", "solve", "inv", "det", "slogdet", "cholesky", "solve_triangular"]
 
@@ -342,9 +342,47 @@ def _inner2(x: Any, y: Any) -> Any:
     return sum_(x * y, axis=(-2, -1))
 
 
+def _cofactors(a: Any, ans: Any) -> Any:
+    """``∂det/∂a``, the cofactor matrix ``adj(a)ᵀ``: ``det · a⁻ᵀ`` while the determinant
+    ``ans`` is a normal number; else (a singular matrix, a determinant that under- or
+    overflowed, where that product is 0 · inf or 0 for cofactors that are not) from the
+    SVD ``a = U S Vᴴ``: ``adj(a) = det U det Vᴴ · V diag(Π_{j≠i} s_j) Uᴴ``, the products
+    of the other singular values made without a division."""
+    total = np.abs(strip(ans))
+    if np.all((total >= np.finfo(total.dtype).tiny) & (total < np.inf)):
+        return reshape(ans, np.shape(ans) + (1, 1)) * _mT(inv(a))
+    if isinstance(a, Tracer):
+        raise ValueError(
+            "gradmix: the derivative of np.linalg.det of a singular matrix, or where the "
+            "determinant under- or overflows, is implemented to first order only"
+        )
+    u, s, vh = np.linalg.svd(a)
+    ones = np.ones(s.shape[:-1] + (1,), s.dtype)
+    with np.errstate(over="ignore"):
+        before = np.concatenate([ones, np.cumprod(s[..., :-1], axis=-1)], axis=-1)
+        after = np.concatenate([np.cumprod(s[..., :0:-1], axis=-1)[..., ::-1], ones], axis=-1)
+        others = before * after
+    if not np.all(np.isfinite(others)):
+        raise ValueError(
+            "gradmix: the derivative of np.linalg.det overflows here (a cofactor is beyond "
+            "the float range): differentiate np.linalg.slogdet instead"
+        )
+    phase = np.linalg.det(u) * np.linalg.det(vh)  # of unit modulus
+    v_others = np.conj(np.swapaxes(vh, -1, -2)) * others[..., None, :]
+    adj = phase[..., None, None] * (v_others @ np.conj(np.swapaxes(u, -1, -2)))
+    return np.swapaxes(adj, -1, -2)
+
+
 det_p = Primitive(np.linalg.det, "np.linalg.det", batched=True)
-defjvp(det_p, lambda g, ans, a: ans * _inner2(_mT(inv(a)), g))
-defvjp(det_p, lambda ans, a: lambda g: reshape(g * ans, np.shape(ans) + (1, 1)) * _mT(inv(a)))
+defjvp(det_p, lambda g, ans, a: _inner2(_cofactors(a, ans), g))
+
+
+def _det_vjp(ans: Any, a: Any) -> Any:
+    cofactors = _cofactors(a, ans)
+    return lambda g: reshape(g, np.shape(ans) + (1, 1)) * cofactors
+
+
+defvjp(det_p, _det_vjp)
 
 
 @register_numpy(np.linalg.det)
