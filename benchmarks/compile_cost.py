@@ -1,0 +1,66 @@
+"""What a compiled program costs besides its calls: memory it holds, collections, compile time.
+
+Run:  uv run python -m benchmarks.compile_cost [--entries 20000]
+
+- vectorised Rosenbrock at n = 10⁶, compiled and called once: the bytes
+  still allocated afterwards (tracemalloc, after a full collection), against
+  the input's own 8 MB, and the peak while compiling;
+- the scalar chain ``s = s · 0.999 + x[i] · x[i]`` over ``--entries`` entries
+  (4 nodes an entry): compile and first call, then the time of a full run of
+  Python's cycle collector while the compiled program lives (what every later
+  full collection in the user's process pays for it).
+
+Run it in a fresh process each time: the collector's cost depends on what
+else the process holds. For a before/after figure, run it alternately on two
+checkouts (``PYTHONPATH=/path/to/other/src``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+import tracemalloc
+
+import numpy as np
+
+import gradmix as gm
+from benchmarks.ad_overhead import rosen
+
+
+def chain(x: np.ndarray) -> float:
+    s = 0.0
+    for i in range(len(x)):
+        s = s * 0.999 + x[i] * x[i]
+    return s
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=20_000)
+    args = parser.parse_args()
+    x = np.random.default_rng(0).normal(size=10**6)
+    tracemalloc.start()
+    compiled = gm.compile(rosen)
+    compiled(x)
+    gc.collect()
+    held, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"Rosenbrock n = 10^6: {held / 2**20:.0f} MB held after compiling "
+          f"(input {x.nbytes / 2**20:.0f} MB), peak {peak / 2**20:.0f} MB")  # fmt: skip
+    del compiled
+    y = np.random.default_rng(1).normal(size=args.entries)
+    gc.collect()
+    t = time.perf_counter()
+    scalar = gm.compile(chain)
+    scalar(y)
+    built = time.perf_counter() - t
+    t = time.perf_counter()
+    gc.collect()
+    collection = time.perf_counter() - t
+    print(f"scalar chain of {args.entries} entries: compile and first call {built:.2f} s; "
+          f"a full collection while it lives {collection:.3f} s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
