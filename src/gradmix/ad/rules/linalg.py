@@ -21,7 +21,7 @@ from gradmix.ad.broadcasting import sum_to_shape
 from gradmix.ad.core import defjvp, defvjp
 from gradmix.ad.dispatch import register_numpy
 from gradmix.ad.errors import NoDerivativeRuleError
-from gradmix.ad.rules.reductions import abs2, amax, amin, flat_root, sum_
+from gradmix.ad.rules.reductions import abs2, all_normal, amax, amin, flat_root, sum_
 from gradmix.ad.rules.shape import (
     broadcast_to,
     diagonal,
@@ -348,8 +348,7 @@ def _cofactors(a: Any, ans: Any) -> Any:
     overflowed, where that product is 0 · inf or 0 for cofactors that are not) from the
     SVD ``a = U S Vᴴ``: ``adj(a) = det U det Vᴴ · V diag(Π_{j≠i} s_j) Uᴴ``, the products
     of the other singular values made without a division."""
-    total = np.abs(strip(ans))
-    if np.all((total >= np.finfo(total.dtype).tiny) & (total < np.inf)):
+    if all_normal(ans):
         return reshape(ans, np.shape(ans) + (1, 1)) * _mT(inv(a))
     if isinstance(a, Tracer):
         raise ValueError(

@@ -18,7 +18,10 @@ from gradmix.ad.rules.elementwise import select_or_zero
 from gradmix.ad.rules.shape import broadcast_to, flip, reshape
 from gradmix.ad.tracer import Primitive, Tracer, bind, constant, reads_values, strip
 
-__all__ = ["sum_", "amax", "amin", "prod", "cumsum", "cumprod", "logsumexp", "abs2", "flat_root"]
+__all__ = [
+    "all_normal", "sum_", "amax", "amin", "prod", "cumsum", "cumprod", "logsumexp", "abs2",
+    "flat_root",
+]  # fmt: skip
 
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -225,14 +228,21 @@ def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> An
 
 
 # prod ----------------------------------------------------------------------------
+def all_normal(products: Any) -> bool:
+    """Whether every entry of ``products`` (values or traced) is a normal number: not 0,
+    not subnormal, not infinite.  Only then does dividing a product by one of its factors
+    give the product of the others to rounding."""
+    size = np.abs(strip(products))
+    return bool(np.all((size >= np.finfo(size.dtype).tiny) & (size < np.inf)))
+
+
 def _others(x: Any, axes: tuple[int, ...], ans: Any) -> Any:
     """Product of all *other* entries along ``axes`` (exact when x has zeros), for
     ``ans`` the product of all of them."""
-    xv, total = strip(x), np.abs(strip(ans))
-    # the product over x is that of the others to rounding only while it is a normal
-    # number: a subnormal one keeps few digits (found: 2e-323 / 1e-323 = 2 where the
-    # other entry was 1.84), one that underflowed to 0 or overflowed none
-    if np.all(xv != 0) and np.all((total >= np.finfo(total.dtype).tiny) & (total < np.inf)):
+    xv = strip(x)
+    # a subnormal product keeps few digits (found: 2e-323 / 1e-323 = 2 where the other
+    # entry was 1.84), one that underflowed to 0 or overflowed none
+    if np.all(xv != 0) and all_normal(ans):
         return np.prod(x, axis=axes, keepdims=True) / x
     # move the reduced axes to the end, flatten them, and multiply the
     # exclusive prefix and suffix products: no division anywhere
@@ -297,12 +307,11 @@ def _divisible(x: Any, ans: Any) -> None:
     entries, which is exact to rounding only where no entry is zero and every running
     product is a normal number (one that underflowed to 0 would give 0 for a derivative
     of 1 at [1e-200, 1e-200, 1e200])."""
-    total = np.abs(strip(ans))
     if np.any(strip(x) == 0):
         raise ValueError(
             "gradmix: the derivative of np.cumprod is only implemented where no entry is zero"
         )
-    if not np.all((total >= np.finfo(total.dtype).tiny) & (total < np.inf)):
+    if not all_normal(ans):
         raise ValueError(
             "gradmix: the derivative of np.cumprod is only implemented where no running "
             "product underflows or overflows (scale the entries, or sum their logarithms)"
