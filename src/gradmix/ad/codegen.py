@@ -27,6 +27,7 @@ an error that points to eager :func:`gradmix.grad`.
 
 from __future__ import annotations
 
+import collections
 import functools
 import itertools
 import math
@@ -103,6 +104,11 @@ RELEASE_ABOVE_BYTES = 2**20
 #: least this many bytes (numpy's own threshold for reusing a temporary: below it a new
 #: array costs no more, and on tiny arrays ``np.add(a, b, out=w)``'s call costs more)
 WRITE_INTO_BYTES = 2**18
+
+#: how tightly Python binds the operands of an expression: a sum, a product, a negation,
+#: a power, a term (a name, a call, a subscript, a number that is not negative)
+SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
+BINDING = {"+": SUM, "-": SUM, "*": PRODUCT, "/": PRODUCT, "**": POWER}
 
 #: single-use scalar temporaries nest at most this deep in one expression (CPython's
 #: parser stops at 200 nested parentheses); deeper chains get named temporaries
@@ -743,28 +749,27 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
     names = node_names(graph)
     consts: list[Any] = []
     deps = graph.dependencies
-    uses: dict[int, int] = {}
-    for parents in deps:
-        for parent in parents:
-            pid = id(parent)
-            uses[pid] = uses.get(pid, 0) + 1
+    uses = collections.Counter(map(id, itertools.chain.from_iterable(deps)))
     for out in graph.outputs:
         uses[id(out)] = uses.get(id(out), 0) + 2  # outputs are never inlined
     inline: dict[int, str] = {}
+    loose: dict[int, int] = {}  # an inlined expression's binding, where looser than a term
     # which scalar values are spelt out inside their one reader's expression, and how
     # deeply such an expression nests others (Python's parser refuses deep nesting)
     depth: dict[int, int] = {}
     reader: dict[int, int] = {}  # an inlined value: the position of its one reader
-    for k, node in enumerate(nodes) if fuse else ():
+    for k, (node, parents) in enumerate(zip(nodes, deps, strict=True)) if fuse else ():
         nested = 1
-        for parent in deps[k]:
-            d = depth.get(id(parent))
+        for parent in parents:
+            pid = id(parent)
+            d = depth.get(pid)
             if d is not None:
-                reader[id(parent)] = k
+                reader[pid] = k
                 if d >= nested:
                     nested = d + 1
-        if nested <= MAX_INLINE_DEPTH and uses.get(id(node)) == 1 and _holds_scalar(node):
-            depth[id(node)] = nested
+        nid = id(node)
+        if nested <= MAX_INLINE_DEPTH and uses[nid] == 1 and _holds_scalar(node):
+            depth[nid] = nested
     # a large program reuses the names of values no longer needed: CPython slows every
     # call of a function with more than 2**16 local variables by a second or more
     large_arrays = release and (
@@ -787,8 +792,9 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
         # where that expression is finally spelt out
         where = list(range(len(nodes)))
         for k in range(len(nodes) - 1, -1, -1):
-            if id(nodes[k]) in depth:
-                where[k] = where[reader[id(nodes[k])]]
+            at = reader.get(id(nodes[k]))  # (inlined values have a reader)
+            if at is not None:
+                where[k] = where[at]
         for k, at in itertools.chain(scattered.items(), boxed.items()):
             where[k] = at
         for k, parents in enumerate(deps):
@@ -834,15 +840,29 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
         args = [(inline.pop(id(a), "") or names[id(a)]) if isinstance(a, Node) and
                 a._level == lvl else const(a) for a in node.args]  # fmt: skip
         op = INFIX.get(prim)
-        wrapped = op is not None or prim is UNARY_MINUS or prim is linalg.matmul_p
+        wrapped, binding = prim is linalg.matmul_p, ATOM
         if op == "**" and scalar_math and type(node) is TraceNode and _fractional(node.args[1]):
             # Python's float ** gives a complex number for a negative base; math.pow
             # raises there, as for the other cases numpy answers with nan or inf
-            expr, wrapped = f"math.pow({args[0]}, {args[1]})", False
+            expr = f"math.pow({args[0]}, {args[1]})"
         elif op is not None:
-            expr = f"({args[0]} {op} {args[1]})"
+            # parentheses only where Python's precedence would read it otherwise: the
+            # parser's time grows with them (a third of compiling scalar code)
+            binding = BINDING[op]
+            a, b = args
+            left, right = node.args
+            # (a name, or a number: negative ones bind as a negation)
+            bind_a = loose.get(id(left)) or (UNARY if a[0] == "-" else ATOM)
+            bind_b = loose.get(id(right)) or (UNARY if b[0] == "-" else ATOM)
+            if bind_a < binding or (binding == POWER and bind_a < ATOM):  # (a ** b) ** c
+                a = f"({a})"
+            if (bind_b < UNARY) if binding == POWER else (bind_b <= binding):  # a - (b - c)
+                b = f"({b})"
+            expr = f"{a} {op} {b}"
         elif prim is UNARY_MINUS:
-            expr = f"(-{args[0]})"
+            binding = UNARY
+            a = args[0]
+            expr = f"-({a})" if (loose.get(id(node.args[0])) or UNARY) < UNARY else f"-{a}"
         elif prim in FUNC:
             fn = FUNC[prim]
             scalar = type(node) is TraceNode  # (TraceNodeArray holds arrays)
@@ -857,10 +877,16 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
         elif prim is shape.untake_p and id(node.args[0]) in box_calls:
             expr = _placed_expression(node, box_calls.pop(id(node.args[0])), const)
         else:
+            if prim is not entries_p:  # (a list's entries need no parentheses)
+                # an operand of an indexing or a product (``a[i]``, ``a @ b``) is one term
+                args = [f"({s})" if _literal_binding(s) < ATOM or id(a) in loose else s
+                        for s, a in zip(args, node.args, strict=True)]  # fmt: skip
             expr = _call_expression(node, args, const)
         nid = id(node)
         if nid in depth:
             inline[nid] = expr
+            if binding < ATOM:
+                loose[nid] = binding
             continue
         if k in boxed:  # spelt out by its reader, the scatter
             box_calls[nid] = ", ".join(_into_call(node, args) or ())
@@ -1153,6 +1179,11 @@ def _placed_expression(node: Node, call: str, const: Callable[[Any], str]) -> st
     shape_, idx = tuple(map(int, node.kwargs["shape"])), node.kwargs["idx"]
     dtype = np.result_type(node._value)
     return f"{const(shape.placed_result)}({shape_!r}, {const(idx)}, {const(dtype)}, {call})"
+
+
+def _literal_binding(text: str) -> int:
+    """How tightly a name or a constant binds: a negative number as a negation."""
+    return UNARY if text[:1] == "-" else ATOM
 
 
 def _fractional(v: Any) -> bool:
