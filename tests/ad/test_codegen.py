@@ -910,3 +910,32 @@ def test_compiled_scalar_arithmetic_keeps_pythons_order_of_operations(tree, entr
     # (the derivative's own operations may come in another order than eager mode's: equal
     # to rounding, at the scale of the largest entry, where sums cancel)
     np.testing.assert_allclose(grad, eager, rtol=1e-9, atol=1e-9 * (1 + np.max(np.abs(eager))))
+
+
+def test_float64_sums_over_long_axes_are_products_or_einsum():
+    """Float64 sums over a longer last axis are one product of the rows with ones (the
+    stack's rows reshaped, when laid out in order), over the axis before it a product
+    for a matrix and numpy's einsum for a stack: eager mode's value and gradient to
+    rounding, with keepdims or without."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 40))
+
+    def f(means):
+        d = X[None, :, :] - means[:, None, :]  # (K, n, 40), in order
+        r = np.sum(d * d, axis=2)  # a stack's last axis
+        t = np.sum(np.cos(d), axis=2, keepdims=True)
+        s = np.sum(np.sin(d), axis=1, keepdims=True)  # a stack's axis before the last
+        u = np.sum(np.swapaxes(d, 1, 2) ** 2, axis=2)  # the last axis of a transposed view
+        m = np.sum(means * means, axis=1)  # a matrix's last axis
+        c = np.sum(np.tanh(means), axis=0)  # a matrix's first axis
+        return (np.sum(np.log1p(r)) + np.sum(s**2) + np.sum(t * d) + np.sum(np.sum(d, axis=1))
+                + np.sum(np.sqrt(u)) + np.sum(m**2) + np.sum(c**3))  # fmt: skip
+
+    means = rng.normal(size=(6, 40))
+    vg = gm.compile(f, means)
+    assert "np.reshape(" in vg.source and "np.einsum('...ij->...j'" in vg.source
+    assert len(re.findall(r"@ C\[\d+\]\)|\(C\[\d+\] @", vg.source)) >= 4
+    value, grad = vg(means)
+    ref_value, ref_grad = gm.value_and_grad(f)(means)
+    assert value == pytest.approx(ref_value, rel=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-11, atol=1e-11 * np.max(np.abs(ref_grad)))
