@@ -1,8 +1,10 @@
 """Lloyd's iterations with Hamerly's pruning (numpy in memory, from PRUNED_ROWS rows) and
-without (fewer rows, Dask blocks) against scikit-learn's Lloyd and each other: the same
-labels, centres and iterations, whatever the data's separation, ties, weights, dtype or
-empty clusters."""
+without (fewer rows, Dask blocks), and scikit-learn's compiled ones (numpy in memory where
+the distances' products do not dominate), against scikit-learn's Lloyd and each other: the
+same labels, centres and iterations, whatever the data's separation, ties, weights, dtype
+or empty clusters."""
 
+import contextlib
 import warnings
 from unittest import mock
 
@@ -17,9 +19,15 @@ import gradmix as gm
 from gradmix.mixture import lloyd
 
 
-def pruning(on):
-    """Hamerly's bounds on (every size) or off (no size) for numpy in memory."""
-    return mock.patch.object(lloyd, "PRUNED_ROWS", 0 if on else 2**62)
+def passes(kind):
+    """The Lloyd iterations numpy data in memory take, whatever their size: gradmix's with
+    Hamerly's bounds ("pruned") or without ("plain"), or scikit-learn's ("compiled")."""
+    stack = contextlib.ExitStack()
+    own = kind != "compiled"
+    stack.enter_context(mock.patch.object(lloyd, "OWN_PASS_LEAST", 0 if own else np.inf))
+    stack.enter_context(mock.patch.object(lloyd, "OWN_PASS_DK", 0 if own else np.inf))
+    stack.enter_context(mock.patch.object(lloyd, "PRUNED_ROWS", 0 if kind == "pruned" else 2**62))
+    return stack
 
 
 def clustered(seed, n, d, k, scale, duplicates=0):
@@ -42,11 +50,11 @@ def fit_both(X, init, **kw):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), k=st.integers(2, 12), scale=st.floats(0.0, 8.0),
        duplicates=st.integers(0, 20), tol=st.sampled_from([0.0, 1e-4]))  # fmt: skip
-@pytest.mark.parametrize("pruned", [True, False])
-def test_pruned_lloyd_equals_sklearn(pruned, seed, k, scale, duplicates, tol):
+@pytest.mark.parametrize("kind", ["pruned", "plain", "compiled"])
+def test_lloyd_equals_sklearn(kind, seed, k, scale, duplicates, tol):
     X = clustered(seed, 600, 3, k, scale, duplicates)
     init = X[np.random.default_rng(seed).choice(len(X), k, replace=False)]
-    with pruning(pruned):
+    with passes(kind):
         a, b = fit_both(X, init, max_iter=60, tol=tol)
     np.testing.assert_array_equal(b.labels_, a.labels_)
     np.testing.assert_allclose(b.cluster_centers_, a.cluster_centers_, rtol=1e-10, atol=1e-12)
@@ -61,7 +69,7 @@ def test_pruned_equals_unpruned_passes(dtype):
     w = np.random.default_rng(0).integers(1, 4, len(X)).astype(dtype)
     init = X[:20].copy()
     kw = dict(n_clusters=20, init=init, n_init=1, max_iter=100, tol=0.0)
-    with pruning(True):
+    with passes("pruned"):
         a = gm.KMeans(**kw).fit(X, sample_weight=w)
     b = gm.KMeans(**kw).fit(da.from_array(X, chunks=(900, 8)), sample_weight=da.from_array(w))
     np.testing.assert_array_equal(np.asarray(b.labels_), a.labels_)
@@ -71,11 +79,29 @@ def test_pruned_equals_unpruned_passes(dtype):
     assert a.n_iter_ == b.n_iter_
 
 
-@pytest.mark.parametrize("pruned", [True, False])
-def test_empty_clusters_relocate_as_in_sklearn(pruned):
+@pytest.mark.parametrize("kind", ["pruned", "plain", "compiled"])
+def test_empty_clusters_relocate_as_in_sklearn(kind):
     X = clustered(1, 400, 2, 3, 6.0)
     init = np.vstack([X[:3], [[100.0, 100.0], [-100.0, 50.0]]])  # two centres nobody picks
-    with pruning(pruned):
+    with passes(kind):
         a, b = fit_both(X, init, max_iter=50, tol=0.0)
     np.testing.assert_array_equal(b.labels_, a.labels_)
     np.testing.assert_allclose(b.cluster_centers_, a.cluster_centers_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind", ["pruned", "plain", "compiled"])
+def test_weighted_lloyd_equals_sklearn(kind, dtype):
+    """Sample weights and float32 data, on each kind of passes, from the same start."""
+    X = clustered(5, 3000, 4, 6, 2.0).astype(dtype)
+    w = np.random.default_rng(1).uniform(0.5, 3.0, len(X)).astype(dtype)
+    init = X[:6].copy()
+    kw = dict(init=init, n_init=1, max_iter=100, tol=1e-4)
+    a = SkKMeans(6, algorithm="lloyd", **kw).fit(X, sample_weight=w)
+    with passes(kind):
+        b = gm.KMeans(6, **kw).fit(X, sample_weight=w)
+    np.testing.assert_array_equal(b.labels_, a.labels_)
+    assert b.n_iter_ == a.n_iter_
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(b.cluster_centers_, a.cluster_centers_, **tol)
+    assert b.inertia_ == pytest.approx(a.inertia_, rel=1e-5 if dtype == np.float32 else 1e-10)

@@ -8,11 +8,14 @@ scikit-learn's (labels unchanged, or the centres' squared shift at most
 ``tol`` times the mean feature variance), so results equal
 ``sklearn.cluster.KMeans(algorithm="lloyd")`` from the same start.  This is
 the limit of the Gaussian mixture's EM with equal spherical covariances
-shrinking to zero.
+shrinking to zero.  Numpy data in memory whose distances' products are small
+(few features or clusters) take scikit-learn's compiled iterations instead,
+which numpy's passes cannot match there.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,10 +24,12 @@ import numpy as np
 import scipy.sparse as sp
 from array_api_compat import array_namespace, device
 from scipy.spatial.distance import cdist
+from sklearn.cluster import KMeans as SklearnKMeans
+from sklearn.exceptions import ConvergenceWarning
 
 from gradmix.mixture.arrays import to_host
 from gradmix.mixture.executors import Chunk, Executor
-from gradmix.mixture.ops import is_host, to_float64
+from gradmix.mixture.ops import is_host, take_rows, to_float64
 from gradmix.mixture.seeding import kmeans_plusplus
 
 __all__ = ["KMeansResult", "assign_kernel", "distance_kernel", "kmeans", "lloyd"]
@@ -37,6 +42,17 @@ CACHE_BYTES = 2**19
 PRUNED_ROWS = 16384
 # a one-hot matrix of at most this many entries is cheaper to build and multiply densely
 DENSE_ENTRIES = 2**16
+# scikit-learn's Lloyd iterations (compiled: each row's distances, nearest centre and sums
+# in one loop) are faster than numpy passes over data in memory unless the distances'
+# products dominate: gradmix's (a GEMM per block, Hamerly's bounds) won with at least 16
+# features and 16 clusters and d·K >= 512 (1.2-1.5x at 20 000-100 000 rows), and lost by up
+# to 4x below that (`benchmarks/kmeans_speed.py --grid`)
+OWN_PASS_LEAST = 16
+OWN_PASS_DK = 512
+# up to this many clusters the nearest centres are found column by column: numpy's argmin
+# along rows this short runs its loop once per row (20 000 rows at K = 2: 0.87 ms for the
+# two nearest against 0.15 ms by columns; at K = 8 1.09 against 0.90, at 16 slower)
+FEW_CLUSTERS = 8
 
 
 @dataclass
@@ -62,11 +78,36 @@ def _labels(xp: Any, Xa: Any, B: Any) -> Any:
     block = max(256, CACHE_BYTES // (k * Xa.dtype.itemsize))
     labels = np.empty(m, dtype=np.int32)
     D = np.empty((min(block, m), k), dtype=Xa.dtype)
+    least = np.empty(len(D), dtype=Xa.dtype) if k <= FEW_CLUSTERS else None
     for a in range(0, m, block):
         b = min(a + block, m)
         np.matmul(Xa[a:b], B, out=D[: b - a])
-        labels[a:b] = np.argmin(D[: b - a], axis=1)
+        if least is None:
+            labels[a:b] = np.argmin(D[: b - a], axis=1)
+        else:
+            _least_by_columns(D[: b - a], labels[a:b], least[: b - a])
     return labels
+
+
+def _least_by_columns(D: np.ndarray, index: np.ndarray, least: np.ndarray,
+                     second: np.ndarray | None = None) -> None:  # fmt: skip
+    """Each row's least entry of ``D`` (m, k) into ``least`` (m,) and its column into
+    ``index`` (the first of equal ones, as ``np.argmin``), by a few elementwise passes
+    per column; with ``second``, the least of the row's other entries (inf for k = 1)."""
+    least[:] = D[:, 0]
+    index[:] = 0
+    if second is not None:
+        second[:] = np.inf
+        larger = np.empty_like(least)
+    smaller = np.empty(len(D), dtype=bool)
+    for j in range(1, D.shape[1]):
+        column = D[:, j]
+        if second is not None:
+            np.maximum(least, column, out=larger)  # the larger of the two is a candidate
+            np.minimum(second, larger, out=second)
+        np.less(column, least, out=smaller)
+        np.minimum(least, column, out=least)
+        np.copyto(index, j, where=smaller)
 
 
 def _cluster_sums(labels: np.ndarray, w: np.ndarray | None, Xa: np.ndarray,
@@ -110,7 +151,7 @@ def distance_kernel(chunk: Chunk, C: Any) -> Any:
         out = np.empty(len(X), dtype=X.dtype)
         block = max(256, CACHE_BYTES // (8 * X.shape[1]))
         for a in range(0, len(X), block):
-            diff = X[a : a + block] - C[labels[a : a + block]]
+            diff = X[a : a + block] - np.take(C, labels[a : a + block], axis=0)
             out[a : a + block] = np.einsum("ij,ij->i", diff, diff)
         return out
     diff = chunk.X - xp.take(C, xp.astype(chunk.aligned[0], xp.int64), axis=0)
@@ -236,9 +277,11 @@ def _pruned_kernel(chunk: Chunk, B: np.ndarray, moves: _Moves) -> tuple[Any, int
     if moves.first:  # |x|², kept for the later passes
         norms[:] = np.einsum("ij,ij->i", chunk.X, chunk.X, dtype=np.float64)
     else:
-        upper += moves.shift[labels]
-        lower -= moves.other_shift[labels]
-        todo = np.flatnonzero(upper + moves.margin >= np.maximum(moves.half_gap[labels], lower))
+        # (np.take: a quarter of the time of indexing, for these small tables)
+        upper += np.take(moves.shift, labels)
+        lower -= np.take(moves.other_shift, labels)
+        gap = np.take(moves.half_gap, labels)
+        todo = np.flatnonzero(upper + moves.margin >= np.maximum(gap, lower, out=gap))
         if len(todo) > m // 2:  # gathering most rows costs more than it saves
             todo = None
     count = m if todo is None else len(todo)
@@ -254,6 +297,9 @@ def _pruned_kernel(chunk: Chunk, B: np.ndarray, moves: _Moves) -> tuple[Any, int
         b = min(a + block, count)
         D, starts, at_b = buffer[: b - a], row_starts[: b - a], at[: b - a]
         np.matmul(Xa[a:b] if todo is None else Xa[todo[a:b]], B, out=D)
+        if k <= FEW_CLUSTERS:
+            _least_by_columns(D, new[a:b], both[0, a:b], both[1, a:b])
+            continue
         flat = D.reshape(-1)
         np.add(starts, np.argmin(D, axis=1, out=new[a:b]), out=at_b)
         np.take(flat, at_b, out=both[0, a:b], mode="clip")
@@ -374,13 +420,35 @@ def _initial_centres(ex: Executor, n_clusters: int, init: Any, random_state: Any
     return np.array(centres, dtype=ex.dtype)
 
 
+def _compiled_lloyd_is_faster(ex: Executor, k: int) -> bool:
+    """Whether scikit-learn's Lloyd iterations beat :func:`lloyd` on this data: numpy
+    data in memory, without missing values, where the distances' products do not
+    dominate a pass (see :data:`OWN_PASS_DK`)."""
+    dominated = min(ex.d, k) >= OWN_PASS_LEAST and ex.d * k >= OWN_PASS_DK
+    return ex.in_memory_numpy and not ex.has_missing and not dominated
+
+
+def _scikit_learn_lloyd(ex: Executor, centres: np.ndarray, max_iter: int,
+                        tol: float) -> KMeansResult:  # fmt: skip
+    """``sklearn.cluster.KMeans(algorithm="lloyd")`` from the centred ``centres`` on the
+    executor's rows: the iterations :func:`lloyd` makes (the same labels, centres and
+    count), in compiled code; ``tol`` relative, as there."""
+    shift = ex.shift.astype(ex.dtype)
+    with warnings.catch_warnings():
+        # (too few distinct clusters: the estimators warn themselves where it matters)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = SklearnKMeans(len(centres), init=centres + shift, n_init=1, max_iter=max_iter,
+                              tol=tol, algorithm="lloyd")  # fmt: skip
+        fitted = model.fit(ex.X, sample_weight=None if ex.unit_weights else ex.all_weights())
+    return KMeansResult(np.asarray(fitted.cluster_centers_ - shift, dtype=ex.dtype),
+                        fitted.labels_.astype(np.int32), float(fitted.inertia_),
+                        int(fitted.n_iter_))  # fmt: skip
+
+
 def _host_rows(rows: Any, picks: np.ndarray | None) -> np.ndarray:
     if picks is None:
         return to_host(rows)
-    xp = array_namespace(rows)
-    if is_host(xp):
-        return np.asarray(rows)[picks]
-    return to_host(xp.take(rows, xp.asarray(picks, device=device(rows)), axis=0))
+    return to_host(take_rows(array_namespace(rows), rows, picks))
 
 
 def kmeans(ex: Executor, n_clusters: int, *, init: Any = "k-means++", n_init: int = 1,
@@ -406,13 +474,17 @@ def kmeans(ex: Executor, n_clusters: int, *, init: Any = "k-means++", n_init: in
     -------
     KMeansResult
     """
-    tol_abs = tolerance(ex, tol)
+    compiled = _compiled_lloyd_is_faster(ex, n_clusters)
+    tol_abs = 0.0 if compiled else tolerance(ex, tol)
     best: KMeansResult | None = None
     for _ in range(n_init):
         centres = _initial_centres(ex, n_clusters, init, random_state)
         if on_start is not None:
             on_start(centres)
-        result = lloyd(ex, centres, max_iter, tol_abs)
+        if compiled:
+            result = _scikit_learn_lloyd(ex, centres, max_iter, tol)
+        else:
+            result = lloyd(ex, centres, max_iter, tol_abs)
         if best is None or result.inertia < best.inertia:
             best = result
     assert best is not None

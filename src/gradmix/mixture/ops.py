@@ -22,6 +22,7 @@ __all__ = [
     "logsumexp_rows",
     "responsibilities",
     "responsibilities_with",
+    "take_rows",
     "to_float64",
 ]
 
@@ -29,6 +30,17 @@ __all__ = [
 def is_host(xp: Any) -> bool:
     """True for numpy (or array-api-compat's numpy wrapper)."""
     return bool(is_numpy_namespace(xp))
+
+
+def take_rows(xp: Any, X: Any, indices: Any) -> Any:
+    """The rows of ``X`` at ``indices`` (host integers), in ``X``'s namespace.
+
+    On numpy by indexing: ``np.take`` copies a strided array whole before it gathers
+    (three rows of a (200 000, 33) array's first 32 columns: 8 ms against 1 µs).
+    """
+    if is_host(xp):
+        return X[np.asarray(indices)]
+    return xp.take(X, xp.asarray(indices, device=device(X)), axis=0)
 
 
 def to_float64(xp: Any, a: Any) -> Any:

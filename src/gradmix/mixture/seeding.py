@@ -15,7 +15,7 @@ import numpy as np
 from array_api_compat import array_namespace, device
 
 from gradmix.mixture.arrays import to_host
-from gradmix.mixture.ops import clip_nonnegative, is_host
+from gradmix.mixture.ops import clip_nonnegative, is_host, take_rows
 
 __all__ = ["kmeans_plusplus"]
 
@@ -51,8 +51,8 @@ def kmeans_plusplus(X: Any, n_clusters: int, sample_weight: np.ndarray | None,
 
     def distances(idx: np.ndarray) -> Any:
         """Squared distances (len(idx), n) by scikit-learn's formula and order."""
-        C = xp.take(X64, xp.asarray(idx, device=dev), axis=0)
-        c2 = xp.take(x2, xp.asarray(idx, device=dev))
+        C = take_rows(xp, X64, idx)
+        c2 = take_rows(xp, x2, idx)
         D = -2.0 * (C @ xp.permute_dims(X64, (1, 0)))
         D += c2[:, None]
         D += x2[None, :]

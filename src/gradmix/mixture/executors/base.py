@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import array_namespace, device, is_array_api_obj
 
-from gradmix.mixture.ops import to_float64
+from gradmix.mixture.ops import take_rows, to_float64
 
 __all__ = ["Chunk", "Executor", "Summary", "chunk_bounds", "combine", "rows_for_budget"]
 
@@ -362,8 +362,7 @@ class Executor(ABC):
 
     def subset(self, indices: np.ndarray) -> Any:
         """The uncentred rows at ``indices`` (host integers), in the data's kind."""
-        xp = array_namespace(self.X)
-        return xp.take(self.X, xp.asarray(indices, device=device(self.X)), axis=0)
+        return take_rows(array_namespace(self.X), self.X, indices)
 
     def all_weights(self) -> np.ndarray:
         """Every sample weight, as a host array."""
