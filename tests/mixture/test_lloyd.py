@@ -26,6 +26,7 @@ def passes(kind):
     own = kind != "compiled"
     stack.enter_context(mock.patch.object(lloyd, "OWN_PASS_LEAST", 0 if own else np.inf))
     stack.enter_context(mock.patch.object(lloyd, "OWN_PASS_DK", 0 if own else np.inf))
+    stack.enter_context(mock.patch.object(lloyd, "COMPILED_FROM_ROWS", np.inf if own else 0))
     stack.enter_context(mock.patch.object(lloyd, "PRUNED_ROWS", 0 if kind == "pruned" else 2**62))
     return stack
 

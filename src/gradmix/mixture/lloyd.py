@@ -29,6 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from gradmix.mixture.arrays import to_host
 from gradmix.mixture.executors import Chunk, Executor
+from gradmix.mixture.executors.host import single_threaded_blas
 from gradmix.mixture.ops import is_host, take_rows, to_float64
 from gradmix.mixture.seeding import kmeans_plusplus
 
@@ -49,6 +50,10 @@ DENSE_ENTRIES = 2**16
 # to 4x below that (`benchmarks/kmeans_speed.py --grid`)
 OWN_PASS_LEAST = 16
 OWN_PASS_DK = 512
+# ... and from this many rows: below, its loop's threads cost more per iteration than
+# numpy's passes over the few rows (a GaussianMixture's k-means start on Old Faithful took
+# 7.1 ms by scikit-learn's, 1.8 ms by these passes)
+COMPILED_FROM_ROWS = 16384
 # up to this many clusters the nearest centres are found column by column: numpy's argmin
 # along rows this short runs its loop once per row (20 000 rows at K = 2: 0.87 ms for the
 # two nearest against 0.15 ms by columns; at K = 8 1.09 against 0.90, at 16 slower)
@@ -422,10 +427,11 @@ def _initial_centres(ex: Executor, n_clusters: int, init: Any, random_state: Any
 
 def _compiled_lloyd_is_faster(ex: Executor, k: int) -> bool:
     """Whether scikit-learn's Lloyd iterations beat :func:`lloyd` on this data: numpy
-    data in memory, without missing values, where the distances' products do not
-    dominate a pass (see :data:`OWN_PASS_DK`)."""
+    data in memory, without missing values, of many rows, where the distances' products
+    do not dominate a pass (see :data:`OWN_PASS_DK`)."""
     dominated = min(ex.d, k) >= OWN_PASS_LEAST and ex.d * k >= OWN_PASS_DK
-    return ex.in_memory_numpy and not ex.has_missing and not dominated
+    return (ex.in_memory_numpy and not ex.has_missing and ex.n >= COMPILED_FROM_ROWS
+            and not dominated)  # fmt: skip
 
 
 def _scikit_learn_lloyd(ex: Executor, centres: np.ndarray, max_iter: int,
@@ -478,7 +484,13 @@ def kmeans(ex: Executor, n_clusters: int, *, init: Any = "k-means++", n_init: in
     tol_abs = 0.0 if compiled else tolerance(ex, tol)
     best: KMeansResult | None = None
     for _ in range(n_init):
-        centres = _initial_centres(ex, n_clusters, init, random_state)
+        if compiled:
+            # BLAS's own threads, woken by the seeds' products, would wait busily beside
+            # scikit-learn's OpenMP threads for the cores
+            with single_threaded_blas():
+                centres = _initial_centres(ex, n_clusters, init, random_state)
+        else:
+            centres = _initial_centres(ex, n_clusters, init, random_state)
         if on_start is not None:
             on_start(centres)
         if compiled:
