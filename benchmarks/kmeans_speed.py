@@ -1,14 +1,15 @@
 """KMeans (Lloyd) time, scikit-learn / gradmix, from the same initial centres.
 
 Run:  uv run python benchmarks/kmeans_speed.py [--n 200000] [--d 32] [--k 64]
-      uv run python benchmarks/kmeans_speed.py --grid
+      uv run python benchmarks/kmeans_speed.py --grid [--fixed-start]
 
 The first form times 20 Lloyd iterations on well-separated clusters and sets
 them against the GEMM-and-bandwidth bound. ``--grid`` times fits as users make
 them — ``KMeans(k, random_state=0).fit(X)``: k-means++ seeds, scikit-learn's
 ``tol`` — on overlapping clusters (centres two standard deviations apart) over
 a grid of rows, features and clusters, and prints scikit-learn / gradmix per
-cell (the two alternate, best of ``--repeat``), with whether the labels agree.
+cell (the two alternate, best of ``--repeat``), with whether the labels agree;
+with ``--fixed-start``, 20 iterations from one start drawn from the rows.
 """
 
 from __future__ import annotations
@@ -35,25 +36,32 @@ from bounds import (  # noqa: E402
 
 #: the grid's cells: rows, then (features, clusters)
 GRID_ROWS = (3_000, 20_000, 100_000)
-GRID_SHAPES = ((2, 3), (5, 5), (8, 8), (16, 16), (32, 16), (32, 64))
+GRID_SHAPES = ((2, 3), (5, 5), (8, 8), (16, 16), (32, 16), (32, 64), (8, 64))
 
 
-def grid(repeat: int) -> None:
-    """scikit-learn / gradmix for default fits (k-means++, ``tol=1e-4``) over the grid."""
-    print(f"KMeans(k, random_state=0).fit(X), overlapping clusters; scikit-learn time / "
-          f"gradmix time (BLAS {blas_description()})")  # fmt: skip
+def grid(repeat: int, fixed_start: bool) -> None:
+    """scikit-learn / gradmix over the grid: default fits (k-means++, ``tol=1e-4``), or
+    20 iterations from one start drawn from the rows (``tol=0``: Lloyd's passes alone)."""
+    what = ("20 iterations from the same start" if fixed_start
+            else "KMeans(k, random_state=0).fit(X)")  # fmt: skip
+    print(f"{what}, overlapping clusters; scikit-learn time / gradmix time "
+          f"(BLAS {blas_description()})")  # fmt: skip
     print("rows     " + "".join(f"{f'd={d} K={k}':>13s}" for d, k in GRID_SHAPES))
     for n in GRID_ROWS:
         cells = []
         for d, k in GRID_SHAPES:
             rng = np.random.default_rng(n + d + k)
             X = rng.normal(scale=2.0, size=(k, d))[rng.integers(0, k, n)] + rng.normal(size=(n, d))
+            kw: dict[str, object] = {"random_state": 0}
+            if fixed_start:
+                init = X[rng.choice(n, k, replace=False)]
+                kw = {"init": init, "n_init": 1, "max_iter": 20, "tol": 0.0}
             best = {"sk": np.inf, "gm": np.inf}
             fits = {}
             for _ in range(repeat):
                 for name, cls in (("sk", SkKMeans), ("gm", gm.KMeans)):
                     t = time.perf_counter()
-                    fits[name] = cls(k, random_state=0).fit(X)
+                    fits[name] = cls(k, **kw).fit(X)
                     best[name] = min(best[name], time.perf_counter() - t)
             same = np.array_equal(fits["sk"].labels_, fits["gm"].labels_)
             cells.append(f"{best['sk'] / best['gm']:12.2f}{'' if same else '*'}")
@@ -68,9 +76,14 @@ def main() -> None:
     p.add_argument("--k", type=int, default=64)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--grid", action="store_true", help="default fits over a grid of sizes")
+    p.add_argument(
+        "--fixed-start",
+        action="store_true",
+        help="with --grid: 20 iterations from one start (Lloyd's passes alone)",
+    )
     args = p.parse_args()
     if args.grid:
-        grid(args.repeat)
+        grid(args.repeat, args.fixed_start)
         return
     rng = np.random.default_rng(0)
     centres = rng.normal(scale=4, size=(args.k, args.d))
