@@ -894,7 +894,7 @@ def _evaluate(tree, x):
        st.lists(st.floats(-3.0, 3.0), min_size=4, max_size=4))  # fmt: skip
 def test_compiled_scalar_arithmetic_keeps_pythons_order_of_operations(tree, entries):
     """The generated code writes parentheses only where Python's precedence needs them
-    (a - (b - c), (a + b) * c, (-a) ** 2, a ** b ** c): the compiled value is the same
+    (a - (b - c), (a + b) * c, (-a) ** 2, (a ** 2) ** 3): the compiled value is the same
     number, bit for bit, as the function's own on Python floats, whose sums and products
     are not associative."""
     with np.errstate(all="ignore"):
