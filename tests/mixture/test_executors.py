@@ -1,6 +1,7 @@
 """Every operation of the executor protocol against plain numpy: the host, array-API
 (array-api-strict and CPU torch where installed) and Dask executors."""
 
+import threading
 import time
 
 import array_api_strict
@@ -222,3 +223,23 @@ def test_a_single_chunk_is_centred_once_and_read_the_same_in_every_pass(one_pass
     if not one_pass:  # the kept rows: a seeding function cannot write them
         assert not rows.flags.writeable
     np.testing.assert_array_equal(X, given)  # the caller's array is never written
+
+
+def _thread_and_sums(chunk: Chunk):
+    return [threading.get_ident()], np.sum(chunk.X, axis=0)  # (lists add up by concatenating)
+
+
+def test_one_thread_runs_every_chunk_on_the_callers_thread_then_restores_the_threads():
+    """k-means' light passes over a few thousand rows run on one thread (two sharing them
+    cost more than they save); the executor's threads come back afterwards, and the
+    same sums come out either way."""
+    X = np.random.default_rng(6).normal(size=(12_000, 2))
+    ex = HostExecutor(X, None, 3000, n_threads=2)
+    assert len(ex.bounds()) == 4
+    with ex.one_thread():
+        threads, inside = ex.map_reduce(_thread_and_sums)
+    assert set(threads) == {threading.get_ident()}
+    assert ex.threads == 2
+    threads, outside = ex.map_reduce(_thread_and_sums)
+    assert threading.get_ident() not in threads  # the pool's threads, as before
+    np.testing.assert_array_equal(inside, outside)

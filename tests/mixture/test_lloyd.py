@@ -17,7 +17,6 @@ from sklearn.cluster import KMeans as SkKMeans
 
 import gradmix as gm
 from gradmix.mixture import lloyd
-from gradmix.mixture.executors.host import MIN_ROWS
 
 
 def passes(kind):
@@ -29,8 +28,6 @@ def passes(kind):
     stack.enter_context(mock.patch.object(lloyd, "OWN_PASS_DK", 0 if own else np.inf))
     stack.enter_context(mock.patch.object(lloyd, "COMPILED_FROM_ROWS", np.inf if own else 0))
     stack.enter_context(mock.patch.object(lloyd, "PRUNED_ROWS", 0 if kind == "pruned" else 2**62))
-    # (chunks split for threads as larger data's are, so that passes over several run)
-    stack.enter_context(mock.patch.object(lloyd, "ONE_THREAD_ROWS", MIN_ROWS))
     return stack
 
 

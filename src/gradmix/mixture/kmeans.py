@@ -27,7 +27,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from gradmix.mixture import lloyd, persistence
+from gradmix.mixture import persistence
 from gradmix.mixture.arrays import to_host
 from gradmix.mixture.executors import Chunk, Executor, executor_for
 from gradmix.mixture.lloyd import assign_kernel, distance_kernel, kmeans, offsets_matrix
@@ -155,8 +155,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             return (k + 4) * itemsize
 
         return executor_for(X, sample_weight, estimator=self, bytes_per_row=bytes_per_row,
-                            max_memory=self.max_memory, augmented=True,
-                            min_chunk_rows=lloyd.ONE_THREAD_ROWS, **kw)  # fmt: skip
+                            max_memory=self.max_memory, augmented=True, **kw)  # fmt: skip
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> KMeans:

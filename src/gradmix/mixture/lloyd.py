@@ -15,6 +15,7 @@ which numpy's passes cannot match there.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,9 +42,9 @@ CACHE_BYTES = 2**19
 # Hamerly's bounds pay from about this many rows (below, keeping them costs more per pass
 # than the distances they skip)
 PRUNED_ROWS = 16384
-# k-means' passes are light per row: over fewer rows than this one thread is quicker than
-# two sharing them (10 000 × 5, K = 5, 20 passes: 3.2 against 4.5 ms; 12 000 × 32, K = 64:
-# 37 against 42 ms), so KMeans does not split them for the sake of threads
+# where the products do not dominate, k-means' passes over fewer rows than this run on one
+# thread, which is quicker than two sharing them (20 passes, KMeans, 6 000 × 2, K = 3:
+# 3.1 -> 2.1 ms; 10 000 × 8, K = 8: 11.1 -> 9.5 ms); where they do, the threads pay
 ONE_THREAD_ROWS = 16384
 # a one-hot matrix of at most this many entries is cheaper to build and multiply densely
 DENSE_ENTRIES = 2**16
@@ -433,9 +434,14 @@ def _compiled_lloyd_is_faster(ex: Executor, k: int) -> bool:
     """Whether scikit-learn's Lloyd iterations beat :func:`lloyd` on this data: numpy
     data in memory, without missing values, of many rows, where the distances' products
     do not dominate a pass (see :data:`OWN_PASS_DK`)."""
-    dominated = min(ex.d, k) >= OWN_PASS_LEAST and ex.d * k >= OWN_PASS_DK
     return (ex.in_memory_numpy and not ex.has_missing and ex.n >= COMPILED_FROM_ROWS
-            and not dominated)  # fmt: skip
+            and not _products_dominate(ex.d, k))  # fmt: skip
+
+
+def _products_dominate(d: int, k: int) -> bool:
+    """Whether the distances' products dominate a pass over rows of ``d`` features with
+    ``k`` clusters (see :data:`OWN_PASS_DK`): otherwise a pass does little per row."""
+    return min(d, k) >= OWN_PASS_LEAST and d * k >= OWN_PASS_DK
 
 
 def _scikit_learn_lloyd(ex: Executor, centres: np.ndarray, max_iter: int,
@@ -484,6 +490,15 @@ def kmeans(ex: Executor, n_clusters: int, *, init: Any = "k-means++", n_init: in
     -------
     KMeansResult
     """
+    light = ex.n < ONE_THREAD_ROWS and not _products_dominate(ex.d, n_clusters)
+    with ex.one_thread() if light else contextlib.nullcontext():
+        return _best_run(ex, n_clusters, init, n_init, max_iter, tol, random_state, on_start)
+
+
+def _best_run(ex: Executor, n_clusters: int, init: Any, n_init: int, max_iter: int, tol: float,
+              random_state: Any,
+              on_start: Callable[[np.ndarray], None] | None) -> KMeansResult:  # fmt: skip
+    """:func:`kmeans`'s runs, the best one."""
     compiled = _compiled_lloyd_is_faster(ex, n_clusters)
     tol_abs = 0.0 if compiled else tolerance(ex, tol)
     best: KMeansResult | None = None

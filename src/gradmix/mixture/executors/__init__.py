@@ -21,7 +21,7 @@ from gradmix.mixture.arrays import is_foreign, to_host, validated
 from gradmix.mixture.executors.base import Chunk, Executor, Summary, rows_for_budget
 from gradmix.mixture.executors.dask import DaskExecutor, is_dask
 from gradmix.mixture.executors.device import DEVICE_MAX_MEMORY, DeviceExecutor
-from gradmix.mixture.executors.host import MIN_ROWS, HostExecutor
+from gradmix.mixture.executors.host import HostExecutor
 
 __all__ = ["Chunk", "Executor", "Summary", "executor_for"]
 
@@ -59,7 +59,6 @@ def executor_for(
     summarise: bool = True,
     augmented: bool = False,
     allow_missing: bool = False,
-    min_chunk_rows: int = MIN_ROWS,
 ) -> Executor:
     """Validated data, wrapped in the executor for their kind.
 
@@ -91,9 +90,6 @@ def executor_for(
         Let NaN entries in (numpy and Dask data): the centre is then the
         observed entries' mean and ``ex.observed`` summarises them.  Other
         array libraries still reject them.
-    min_chunk_rows : int
-        On the host, chunks are not split below this many rows for the sake of
-        threads (k-means' light passes over fewer rows are quicker on one).
 
     Returns
     -------
@@ -137,5 +133,5 @@ def executor_for(
     if sample_weight is not None:
         w = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
     rows = rows_for_budget(X.shape[0], bytes_per_row(X.shape[1], X.dtype.itemsize), max_memory)
-    return HostExecutor(X, w, rows, shift, min_chunk_rows, augmented=augmented,
-                        summarise_data=summarise, allow_missing=allow_missing)  # fmt: skip
+    return HostExecutor(X, w, rows, shift, augmented=augmented, summarise_data=summarise,
+                        allow_missing=allow_missing)  # fmt: skip

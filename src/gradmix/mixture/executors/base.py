@@ -18,8 +18,10 @@ by chunk), so nothing downstream depends on where the data sit.
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -359,6 +361,12 @@ class Executor(ABC):
         if isinstance(values, np.ndarray) and values.ndim == 1:
             values = xp.asarray(values.astype(self.X.dtype), device=device(self.X))
         return xp.where(xp.isnan(self.X), values, self.X)
+
+    def one_thread(self) -> AbstractContextManager[None]:
+        """A context in which passes run their chunks on one thread, for kernels that do
+        too little per row for threads to pay (k-means' over a few thousand rows); a
+        no-op where passes are not shared between this process's threads."""
+        return contextlib.nullcontext()
 
     def subset(self, indices: np.ndarray) -> Any:
         """The uncentred rows at ``indices`` (host integers), in the data's kind."""

@@ -15,11 +15,12 @@ and the augmented layout are then kept, at most a chunk's size each).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -92,9 +93,6 @@ class HostExecutor(Executor):
         Rows per chunk.
     shift : ndarray, shape (d,), optional
         The centre; by default the weighted mean, from a summary pass.
-    min_rows : int
-        Chunks are not split below this many rows for the sake of threads (more for
-        passes so light per row that threads cost more than they share).
     n_threads : int, optional
         Threads per pass (default one per core; Dask blocks pass 1).
     augmented : bool
@@ -112,8 +110,7 @@ class HostExecutor(Executor):
     in_memory_numpy = True
 
     def __init__(self, X: np.ndarray, w: np.ndarray | None, rows: int,
-                 shift: np.ndarray | None = None, min_rows: int = MIN_ROWS,
-                 n_threads: int | None = None,
+                 shift: np.ndarray | None = None, n_threads: int | None = None,
                  augmented: bool = False, offset: int = 0,
                  summarise_data: bool = True, allow_missing: bool = False,
                  one_pass: bool = False) -> None:  # fmt: skip
@@ -124,7 +121,7 @@ class HostExecutor(Executor):
         self.threads = N_THREADS if n_threads is None else n_threads
         # every core takes part in a pass over more than a few thousand rows, and the
         # chunks are as many as a multiple of the threads: no thread waits for another
-        rows = max(1, min(int(rows), max(-(-self.n // self.threads), min_rows)))
+        rows = max(1, min(int(rows), max(-(-self.n // self.threads), MIN_ROWS)))
         count = -(-self.n // rows)
         if count > 1 and self.threads > 1:
             count = -(-count // self.threads) * self.threads
@@ -216,6 +213,15 @@ class HostExecutor(Executor):
         with single_threaded_blas():
             for future in [_pool().submit(thread) for _ in range(jobs)]:
                 future.result()
+
+    @contextlib.contextmanager
+    def one_thread(self) -> Iterator[None]:
+        threads, self.threads = self.threads, 1
+        try:
+            with single_threaded_blas():  # (BLAS's threads would meet at every small product)
+                yield
+        finally:
+            self.threads = threads
 
     # operations -----------------------------------------------------------------------
     def map_reduce(self, kernel: Kernel, *args: Any, aligned: Sequence[Any] = (),
