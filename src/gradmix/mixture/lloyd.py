@@ -503,19 +503,14 @@ def _best_run(ex: Executor, n_clusters: int, init: Any, n_init: int, max_iter: i
     tol_abs = 0.0 if compiled else tolerance(ex, tol)
     best: KMeansResult | None = None
     for _ in range(n_init):
-        if compiled:
-            # BLAS's own threads, woken by the seeds' products, would wait busily beside
-            # scikit-learn's OpenMP threads for the cores
-            with single_threaded_blas():
-                centres = _initial_centres(ex, n_clusters, init, random_state)
-        else:
+        # (before scikit-learn's loop, BLAS's own threads, woken by the seeds' products,
+        # would wait busily beside its OpenMP threads for the cores)
+        with single_threaded_blas() if compiled else contextlib.nullcontext():
             centres = _initial_centres(ex, n_clusters, init, random_state)
         if on_start is not None:
             on_start(centres)
-        if compiled:
-            result = _scikit_learn_lloyd(ex, centres, max_iter, tol)
-        else:
-            result = lloyd(ex, centres, max_iter, tol_abs)
+        result = (_scikit_learn_lloyd(ex, centres, max_iter, tol) if compiled
+                  else lloyd(ex, centres, max_iter, tol_abs))  # fmt: skip
         if best is None or result.inertia < best.inertia:
             best = result
     assert best is not None
