@@ -31,6 +31,7 @@ import collections
 import functools
 import itertools
 import math
+import operator
 import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -253,6 +254,7 @@ class TraceNode(Node):
 
 
 _SCALARS = (float, np.float64)
+_EXACT_ON_FLOATS = {ADD: operator.add, _p(np.subtract): operator.sub, MULTIPLY: operator.mul}
 _SCALAR_CONSTANTS = (float, np.float64, int)
 
 
@@ -291,7 +293,11 @@ def _scalar_infix(lvl: int, prim: Primitive, a: Any, b: Any) -> TraceNode | None
     done = None if table is None else table.get(key)
     if done is not None:
         return done
-    ans = prim.impl(a._value if a_traced else a, b._value if b_traced else b)
+    va, vb = a._value if a_traced else a, b._value if b_traced else b
+    exact = _EXACT_ON_FLOATS.get(prim) if type(va) is float and type(vb) is float else None
+    # Python's own float arithmetic where it is numpy's to the bit and cannot raise (the
+    # ufunc on two Python floats costs 20 times more); numpy's elsewhere (x / 0 is inf)
+    ans = exact(va, vb) if exact is not None else prim.impl(va, vb)
     if type(ans) not in _SCALARS and np.iscomplexobj(ans):
         raise NotCompilableError(_COMPLEX)
     # the node built in place (Node's constructor, inlined: its call cost a fifth here)
