@@ -710,7 +710,7 @@ def _schedule(outputs: list[Any], inputs: list[Any],
               sizes: list[int] | None = None) -> tuple[list[Node], list[list[Node]]]:  # fmt: skip
     """Nodes reachable from the outputs, in an order where parents come first (those of
     each output after the earlier outputs'; ``sizes`` gets the count after each), and
-    each one's :func:`_dependencies`."""
+    each one's :func:`_dependencies` (inlined: its call was a third of the time here)."""
     seen: set[int] = {id(n) for n in inputs}
     order: list[Node] = []
     order_deps: list[list[Node]] = []
@@ -723,10 +723,12 @@ def _schedule(outputs: list[Any], inputs: list[Any],
                 order.append(node)
                 order_deps.append(deps)
                 continue
-            if id(node) in seen:
+            nid = id(node)
+            if nid in seen:
                 continue
-            seen.add(id(node))
-            deps = _dependencies(node)
+            seen.add(nid)
+            lvl = node._level
+            deps = [a for a in node.args if isinstance(a, Node) and a._level == lvl]
             stack.append((node, deps))
             for parent in reversed(deps):
                 if id(parent) not in seen:
@@ -752,7 +754,10 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
     arrays of dead values when they hold many bytes (for speed, not for reading);
     ``prologue``: the first lines, in place of the graph's."""
     nodes = graph.nodes
-    names = node_names(graph)
+    # the inputs' names; a statement's value is named where it is written (w1, w2, ... by
+    # position, as node_names gives), an inlined one never
+    names = {id(n): nm for n, nm in zip(graph.inputs, graph.input_names, strict=True)}
+    numbered_from = len(graph.inputs) + 1
     consts: list[Any] = []
     deps = graph.dependencies
     uses = collections.Counter(map(id, itertools.chain.from_iterable(deps)))
@@ -842,10 +847,25 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
         prim = node.prim
         assert prim is not None
         lvl = node._level
-        # a value's name, or its expression where it is inlined (read once: dropped then)
-        args = [(inline.pop(id(a), "") or names[id(a)]) if isinstance(a, Node) and
-                a._level == lvl else const(a) for a in node.args]  # fmt: skip
         op = INFIX.get(prim)
+        if op is not None and len(node.args) == 2:
+            # (an operator's two operands, spelt out one by one: scalar code's common case)
+            left, right = node.args
+            if isinstance(left, Node) and left._level == lvl:
+                lid = id(left)
+                a = inline.pop(lid, "") or names[lid]
+            else:
+                a = const(left)
+            if isinstance(right, Node) and right._level == lvl:
+                rid = id(right)
+                b = inline.pop(rid, "") or names[rid]
+            else:
+                b = const(right)
+            args = [a, b]
+        else:
+            # a value's name, or its expression where it is inlined (read once: dropped then)
+            args = [(inline.pop(id(a), "") or names[id(a)]) if isinstance(a, Node) and
+                    a._level == lvl else const(a) for a in node.args]  # fmt: skip
         wrapped, binding = prim is linalg.matmul_p, ATOM
         if op == "**" and scalar_math and type(node) is TraceNode and _fractional(node.args[1]):
             # Python's float ** gives a complex number for a negative base; math.pow
@@ -856,7 +876,6 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
             # parser's time grows with them (a third of compiling scalar code)
             binding = BINDING[op]
             a, b = args
-            left, right = node.args
             # (a name, or a number: negative ones bind as a negation)
             bind_a = loose.get(id(left)) or (UNARY if a[0] == "-" else ATOM)
             bind_b = loose.get(id(right)) or (UNARY if b[0] == "-" else ATOM)
@@ -894,6 +913,7 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
             if binding < ATOM:
                 loose[nid] = binding
             continue
+        names[nid] = f"w{k + numbered_from}"
         if k in boxed:  # spelt out by its reader, the scatter
             box_calls[nid] = ", ".join(_into_call(node, args) or ())
             continue
