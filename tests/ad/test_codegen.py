@@ -390,7 +390,7 @@ def _deepest_nesting(source):
 @pytest.mark.parametrize("fuse_chain", [True, False])
 def test_large_programs_reuse_the_names_of_dead_values(monkeypatch, fuse_chain):
     # CPython slows every call of a function with over 2**16 locals by a second or more;
-    # programs above REUSE_NAMES_ABOVE operations give a dead value's name to a new one
+    # programs above REUSE_NAMES_ABOVE locals give a dead value's name to a new one
     monkeypatch.setattr(gm.ad.codegen, "REUSE_NAMES_ABOVE", 10)
 
     def f(x):

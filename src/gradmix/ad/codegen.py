@@ -94,8 +94,10 @@ COMPILABLE: set[Primitive] = set(INFIX) | set(FUNC) | {
 } | elementwise.FORMULA_RULES | linalg.FORMULA_RULES | numerical.FORMULA_RULES  # fmt: skip
 
 
-#: programs with more operations than this reuse the names of dead values
-REUSE_NAMES_ABOVE = 20_000
+#: programs with more local variables than this (named values, and inputs' entries)
+#: reuse the names of dead values: CPython slows every call of a function with more than
+#: 2**16 locals by a second or more
+REUSE_NAMES_ABOVE = 2**15
 #: ... and so do compiled programs whose values hold more bytes than this, so that a dead
 #: array is freed and its memory, still in cache, serves the next one (kept to the end,
 #: an RK4 loop over 1e5 entries touches 500 MB and runs 1.6 times slower)
@@ -801,13 +803,14 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
         nid = id(node)
         if nested <= MAX_INLINE_DEPTH and uses[nid] == 1 and _holds_scalar(node):
             depth[nid] = nested
-    # a large program reuses the names of values no longer needed: CPython slows every
-    # call of a function with more than 2**16 local variables by a second or more
+    # a program of many named values reuses the names of those no longer needed (inlined
+    # ones have none: the 80 000 values of a scalar chain take 800 statements)
+    many_names = len(graph.inputs) + len(nodes) - len(depth) > REUSE_NAMES_ABOVE
     large_arrays = release and (
         sum(getattr(n._value, "nbytes", 0) for n in nodes if type(n) is not TraceNode)
         > RELEASE_ABOVE_BYTES
     )
-    reuse = large_arrays or len(nodes) > REUSE_NAMES_ABOVE
+    reuse = large_arrays or many_names
     released_at: dict[int, list[int]] = {}  # statement position -> values dead after it
     last_read: dict[int, int] = {}  # a value's last reader's position
     # an adjoint's scatter read only by an addition (``a + untake(g, idx)``): added into
@@ -964,7 +967,7 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
                     name = names[nid] = free.pop(into)
                 else:
                     pick = _name_to_rebind(k, free, holder, buffers)
-                    if pick is not None or len(nodes) > REUSE_NAMES_ABOVE:
+                    if pick is not None or many_names:
                         name = names[nid] = free.pop(-1 if pick is None else pick)
             if buffers:
                 holder[name] = node
