@@ -629,7 +629,8 @@ class EntrywiseInput(TraceNodeArray):
         shape = self._value.shape
         if type(idx) is int and len(shape) == 1 and -shape[0] <= idx < shape[0]:
             # x[i] of a vector, the common read in scalar code, without the general checks
-            return self._entry(idx % shape[0])
+            node = self.entries.get(idx % shape[0])
+            return self._entry(idx % shape[0]) if node is None else node
         idx = idx if isinstance(idx, tuple) else (idx,)
         ints = all(isinstance(i, int | np.integer) and not isinstance(i, bool) for i in idx)
         if len(idx) != len(shape) or not ints:
@@ -644,7 +645,9 @@ class EntrywiseInput(TraceNodeArray):
         """The scalar input for the entry at flat position ``flat`` (one per entry)."""
         node = self.entries.get(flat)
         if node is None:
-            node = self.entries[flat] = TraceNode(float(self._value.flat[flat]), self._level)
+            # (a float's node, built directly: TraceNode's constructor asks numpy its ndim)
+            node = self.entries[flat] = object.__new__(TraceNode)
+            Node.__init__(node, float(self._value.flat[flat]), self._level)
         return node
 
 
@@ -801,7 +804,11 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
                 if d >= nested:
                     nested = d + 1
         nid = id(node)
-        if nested <= MAX_INLINE_DEPTH and uses[nid] == 1 and _holds_scalar(node):
+        if (
+            nested <= MAX_INLINE_DEPTH
+            and uses[nid] == 1
+            and (type(node) is TraceNode or _holds_scalar(node))
+        ):
             depth[nid] = nested
     # a program of many named values reuses the names of those no longer needed (inlined
     # ones have none: the 80 000 values of a scalar chain take 800 statements)
