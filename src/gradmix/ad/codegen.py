@@ -288,9 +288,8 @@ def _scalar_infix(lvl: int, prim: Primitive, a: Any, b: Any) -> TraceNode | None
         folded = _scalings_joined(a, b, lvl)
         if folded is not None:
             return folded
-    # the general path's key (_operation_key), so that either path finds the other's
-    key = (prim, ((0, id(a)) if a_traced else (3, ta, a), (0, id(b)) if b_traced else (3, tb, b)),
-           ())  # fmt: skip
+    # (never equal to the general path's keys, which no operation on these types takes)
+    key = (prim, id(a) if a_traced else (ta, a), id(b) if b_traced else (tb, b))
     table = _RECORDED.get(lvl)
     done = None if table is None else table.get(key)
     if done is not None:
