@@ -420,7 +420,7 @@ def _scalings_joined(a: Any, b: Any, lvl: int) -> Any:
         ):
             joined = c1 * c2
             if (
-                (_power_of_two(c1) or _power_of_two(c2))
+                (_power_of_two(c2) or _power_of_two(c1))  # (c2: x + x's 2, most often)
                 and math.isfinite(joined)
                 and (joined == 0.0 or abs(joined) >= _SMALLEST_NORMAL)
             ):
