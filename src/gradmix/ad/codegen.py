@@ -923,7 +923,11 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
             if (
                 scalar_math
                 and scalar
-                and all(np.ndim(a._value if isinstance(a, Node) else a) == 0 for a in node.args)
+                and all(
+                    type(a) is TraceNode  # (a scalar's node: no need to ask numpy)
+                    or np.ndim(a._value if isinstance(a, Node) else a) == 0
+                    for a in node.args
+                )
             ):
                 expr = f"math.{_MATH.get(fn, fn)}({', '.join(args)})"
             else:
