@@ -18,6 +18,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 import gradmix as gm  # noqa: E402
 from gradmix.plot import plot_graph  # noqa: E402
+from tests.ad.helpers import numerical_jacobian  # noqa: E402
 
 
 def lecture(x1, x2):
@@ -427,6 +428,27 @@ def test_repeated_operations_are_recorded_once():
     assert value == pytest.approx(np.sum(np.exp(np.sin(y) ** 2)), rel=1e-14)
     np.testing.assert_allclose(grad, np.exp(np.sin(y) ** 2) * 2 * np.sin(y) * np.cos(y),
                                rtol=1e-14)  # fmt: skip
+
+
+def test_scalar_functions_are_recorded_once_and_folded_negations_kept():
+    # scalar code's sin, exp and negation take their own path: still one node per
+    # operation (sin written twice, exp of the same negation twice), and -(c·x) still
+    # folds to x·(-c)
+    def f(x):
+        a, b = x[0], x[1]
+        return np.sin(a) * np.sin(a) + np.exp(-b) + np.exp(-b) * np.tanh(-(b * 3.0))
+
+    x = np.array([0.3, -0.7])
+    vg = gm.compile(f, x)
+    body = vg.source.split("math.sin(", 1)[1]
+    assert "math.sin(" not in body and vg.source.count("math.exp(") == 1
+    assert "math.tanh(x1_1 * -3.0)" in vg.source
+    for y in (np.array([1.1, 0.4]), np.array([-2.0, 1.5])):
+        value, grad = vg(y)
+        ref_value, ref_grad = gm.value_and_grad(f)(y)
+        assert value == pytest.approx(ref_value, rel=1e-14)
+        np.testing.assert_allclose(grad, ref_grad, rtol=1e-13)
+        np.testing.assert_allclose(grad, numerical_jacobian(f, (y,), 0), rtol=1e-7)
 
 
 def test_broadcast_cotangents_are_summed_before_they_are_negated():

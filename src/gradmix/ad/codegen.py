@@ -188,6 +188,15 @@ class TraceNode(Node):
             done = _scalar_infix(self._level, prim, args[0], args[1])
             if done is not None:
                 return done
+        elif (
+            len(args) == 1
+            and args[0] is self
+            and type(self) is TraceNode
+            and (prim in _SCALAR_FUNCTIONS or prim is UNARY_MINUS and self.prim is not MULTIPLY)
+            and type(self._value) in _SCALARS
+            and not kwargs
+        ):
+            return _scalar_function(self, prim)
         if any(type(a) is EntrywiseInput for a in args):
             raise _WholeArrayUse
         if prim not in COMPILABLE:
@@ -307,6 +316,32 @@ def _scalar_infix(lvl: int, prim: Primitive, a: Any, b: Any) -> TraceNode | None
     node.parents = (
         ((0, a), (1, b)) if a_traced and b_traced else ((0, a),) if a_traced else ((1, b),)
     )
+    node._seq = next(creation_numbers)
+    if table is not None:
+        table[key] = node
+    return node
+
+
+#: one-argument functions whose scalar case :func:`_scalar_function` records (so does a
+#: negation, except of a product, which the general path may fold: :func:`_sign_fold`)
+_SCALAR_FUNCTIONS = {prim for prim, name in FUNC.items() if name not in ("arctan2", "hypot")}
+
+
+def _scalar_function(x: TraceNode, prim: Primitive) -> TraceNode:
+    """What :meth:`TraceNode.process` gives for ``sin``, ``exp``, ``-`` ... of a traced scalar
+    (a node, recorded once, under the general path's key), without its per-call costs."""
+    lvl = x._level
+    key = (prim, ((0, id(x)),), ())
+    table = _RECORDED.get(lvl)
+    done = None if table is None else table.get(key)
+    if done is not None:
+        return done
+    ans = prim.impl(x._value)
+    if type(ans) not in _SCALARS and np.iscomplexobj(ans):
+        raise NotCompilableError(_COMPLEX)
+    node = object.__new__(TraceNode)
+    node._value, node._level, node.prim, node.args, node.kwargs = ans, lvl, prim, [x], {}
+    node.parents = ((0, x),)
     node._seq = next(creation_numbers)
     if table is not None:
         table[key] = node

@@ -409,8 +409,9 @@ class Tracer:
 
     # numpy protocols -------------------------------------------------------
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        reject_out(kwargs, f"{numpy_name(ufunc)}")
-        kwargs.pop("out", None)
+        if kwargs:  # (the name only where a message may need it: scalar code calls this a lot)
+            reject_out(kwargs, numpy_name(ufunc))
+            kwargs.pop("out", None)
         if method == "__call__":
             impl = NUMPY.get(ufunc)
             if impl is None:
