@@ -865,16 +865,15 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
     if reuse:
         # a value is read where its reader's statement is, or, for an inlined reader,
         # where that expression is finally spelt out
+        # (a scatter and a result written into one are spelt out by their readers)
         where = list(range(len(nodes)))
-        for k in range(len(nodes) - 1, -1, -1):
+        placed = dict(itertools.chain(scattered.items(), boxed.items()))
+        for k in range(len(nodes) - 1, -1, -1):  # (readers come after what they read)
             at = reader.get(id(nodes[k]))  # (inlined values have a reader)
             if at is not None:
                 where[k] = where[at]
-        for k, at in itertools.chain(scattered.items(), boxed.items()):
-            where[k] = at
-        for k, parents in enumerate(deps):
-            wk = where[k]
-            for parent in parents:
+            wk = placed.get(k, where[k]) if placed else where[k]
+            for parent in deps[k]:
                 pid = id(parent)
                 if last_read.get(pid, -1) < wk:
                     last_read[pid] = wk
