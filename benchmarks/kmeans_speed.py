@@ -35,7 +35,7 @@ from bounds import (  # noqa: E402
 )
 
 #: the grid's cells: rows, then (features, clusters)
-GRID_ROWS = (3_000, 20_000, 100_000)
+GRID_ROWS = (3_000, 10_000, 20_000, 100_000)
 GRID_SHAPES = ((2, 3), (5, 5), (8, 8), (16, 16), (32, 16), (32, 64), (8, 64))
 
 

@@ -46,19 +46,24 @@ PRUNED_ROWS = 16384
 # thread, which is quicker than two sharing them (20 passes, KMeans, 6 000 × 2, K = 3:
 # 3.1 -> 2.1 ms; 10 000 × 8, K = 8: 11.1 -> 9.5 ms); where they do, the threads pay
 ONE_THREAD_ROWS = 16384
-# a one-hot matrix of at most this many entries is cheaper to build and multiply densely
-DENSE_ENTRIES = 2**16
+# a one-hot (k, m) matrix is cheaper built and multiplied densely with the (m, d + 1) rows
+# while its product takes at most this many multiply-adds; above, BLAS's threads on its
+# long inner dimension and the zeros cost more than a sparse product (3 000 rows, d = 32,
+# K = 16: 189 µs dense against 88 µs sparse; 1 000 rows, same d and K: 34 against 63)
+DENSE_PRODUCT = 640_000
 # scikit-learn's Lloyd iterations (compiled: each row's distances, nearest centre and sums
 # in one loop) are faster than numpy passes over data in memory unless the distances'
-# products dominate: gradmix's (a GEMM per block, Hamerly's bounds) won with at least 16
-# features and 16 clusters and d·K >= 512 (1.2-1.5x at 20 000-100 000 rows), and lost by up
-# to 4x below that (`benchmarks/kmeans_speed.py --grid`)
+# products dominate and Hamerly's bounds run: gradmix's (a GEMM per block, the bounds) won
+# with at least 16 features and 16 clusters and d·K >= 512 (1.2-1.5x at 20 000-100 000
+# rows), and lost by up to 4x below that (`benchmarks/kmeans_speed.py --grid`)
 OWN_PASS_LEAST = 16
 OWN_PASS_DK = 512
-# ... and from this many rows: below, its loop's threads cost more per iteration than
-# numpy's passes over the few rows (a GaussianMixture's k-means start on Old Faithful took
-# 7.1 ms by scikit-learn's, 1.8 ms by these passes)
-COMPILED_FROM_ROWS = 16384
+# ... and, without Hamerly's bounds (below PRUNED_ROWS), whatever the shape: from this many
+# rows (below, its loop's threads cost about what numpy's passes over the few rows do: a
+# GaussianMixture's k-means start on Old Faithful took 7.1 ms by scikit-learn's, 1.8 ms by
+# these passes); 20 iterations at 6 000 rows, d = 8, K = 8: 3.6 against 9.1 ms; d = 32,
+# K = 16: 7.6 against 14.4 ms (`benchmarks/kmeans_speed.py --grid --fixed-start`)
+COMPILED_FROM_ROWS = 2048
 # up to this many clusters the nearest centres are found column by column: numpy's argmin
 # along rows this short runs its loop once per row (20 000 rows at K = 2: 0.87 ms for the
 # two nearest against 0.15 ms by columns; at K = 8 1.09 against 0.90, at 16 slower)
@@ -127,7 +132,7 @@ def _cluster_sums(labels: np.ndarray, w: np.ndarray | None, Xa: np.ndarray,
     sparse matrix costs 30-100 µs), else sparse in CSC form (one entry per column, built
     without sorting)."""
     m = len(labels)
-    if m * k <= DENSE_ENTRIES:
+    if m * k * Xa.shape[1] <= DENSE_PRODUCT:
         R = np.zeros((k, m), dtype=Xa.dtype)
         R[labels, np.arange(m)] = 1.0 if w is None else w
         return R @ Xa
@@ -432,10 +437,11 @@ def _initial_centres(ex: Executor, n_clusters: int, init: Any, random_state: Any
 
 def _compiled_lloyd_is_faster(ex: Executor, k: int) -> bool:
     """Whether scikit-learn's Lloyd iterations beat :func:`lloyd` on this data: numpy
-    data in memory, without missing values, of many rows, where the distances' products
-    do not dominate a pass (see :data:`OWN_PASS_DK`)."""
+    data in memory, without missing values, of more than a few rows, unless Hamerly's
+    bounds run (:data:`PRUNED_ROWS`) where the distances' products dominate a pass (see
+    :data:`OWN_PASS_DK`)."""
     return (ex.in_memory_numpy and not ex.has_missing and ex.n >= COMPILED_FROM_ROWS
-            and not _products_dominate(ex.d, k))  # fmt: skip
+            and (ex.n < PRUNED_ROWS or not _products_dominate(ex.d, k)))  # fmt: skip
 
 
 def _products_dominate(d: int, k: int) -> bool:
