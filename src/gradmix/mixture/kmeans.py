@@ -85,7 +85,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     A drop-in for :class:`sklearn.cluster.KMeans` (Lloyd), with the same
     parameters, attributes and results from the same initial centres, on
     numpy arrays, GPU tensors (any array-API array) and Dask arrays.  A numpy
-    array of 2 048 rows or more runs scikit-learn's own compiled Lloyd
+    array of 4 096 rows or more runs scikit-learn's own compiled Lloyd
     iterations from gradmix's start, which numpy's passes cannot match there
     (it centres a copy of the data, as scikit-learn does), except from 16 384
     rows with at least 16 features and clusters and features × clusters of 512

@@ -59,11 +59,12 @@ DENSE_PRODUCT = 640_000
 OWN_PASS_LEAST = 16
 OWN_PASS_DK = 512
 # ... and, without Hamerly's bounds (below PRUNED_ROWS), whatever the shape: from this many
-# rows (below, its loop's threads cost about what numpy's passes over the few rows do: a
-# GaussianMixture's k-means start on Old Faithful took 7.1 ms by scikit-learn's, 1.8 ms by
-# these passes); 20 iterations at 6 000 rows, d = 8, K = 8: 3.6 against 9.1 ms; d = 32,
-# K = 16: 7.6 against 14.4 ms (`benchmarks/kmeans_speed.py --grid --fixed-start`)
-COMPILED_FROM_ROWS = 2048
+# rows. Below, its loop's threads cost more than numpy's passes over the few rows take in
+# the few iterations of a fit: a GaussianMixture's k-means start at 3 000 × 5, K = 3 took
+# 6.0-7.3 ms by scikit-learn's, 3.0-3.4 ms by these passes. From 4 000 rows it was faster
+# in every case timed (GaussianMixture starts at 5 000 × 8, K = 8: 8.6-10.1 against
+# 12.8-21.7 ms; KMeans fits at 7 000 × 16, K = 16: 7.7-8.0 against 11.5-12.0 ms).
+COMPILED_FROM_ROWS = 4096
 # up to this many clusters the nearest centres are found column by column: numpy's argmin
 # along rows this short runs its loop once per row (20 000 rows at K = 2: 0.87 ms for the
 # two nearest against 0.15 ms by columns; at K = 8 1.09 against 0.90, at 16 slower)
