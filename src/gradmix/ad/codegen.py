@@ -242,6 +242,33 @@ class TraceNode(Node):
         # keep the symbolic arguments: the reverse sweep then records its rules too
         return _record(TraceNode(ans, lvl, prim, list(args), kwargs, tuple(parents)), key)
 
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        # np.sin(x) of a scalar straight to its node: the general way goes through four
+        # calls (the dispatch, the primitive, bind, process) before the same one
+        prim = _SCALAR_UFUNCS.get(ufunc)
+        if (
+            prim is not None
+            and len(inputs) == 1
+            and inputs[0] is self
+            and type(self) is TraceNode
+            and method == "__call__"
+            and not kwargs
+            and self._level in LIVE_LEVELS
+            and type(self._value) in _SCALARS
+        ):
+            return _scalar_function(self, prim)
+        return super().__array_ufunc__(ufunc, method, *inputs, **kwargs)
+
+    def __neg__(self) -> Any:
+        if (
+            type(self) is TraceNode
+            and self.prim is not MULTIPLY  # (-(x·c) folds: the general path)
+            and self._level in LIVE_LEVELS
+            and type(self._value) in _SCALARS
+        ):
+            return _scalar_function(self, UNARY_MINUS)
+        return super().__neg__()
+
     def process_nondiff(self, prim: Primitive, args: Sequence[Any],
                         kwargs: dict[str, Any]) -> Any:  # fmt: skip
         """A comparison, ``sign``, ``isnan``, ``stop_gradient``, ...: an operation of the
@@ -325,6 +352,7 @@ def _scalar_infix(lvl: int, prim: Primitive, a: Any, b: Any) -> TraceNode | None
 #: one-argument functions whose scalar case :func:`_scalar_function` records (so does a
 #: negation, except of a product, which the general path may fold: :func:`_sign_fold`)
 _SCALAR_FUNCTIONS = {prim for prim, name in FUNC.items() if name not in ("arctan2", "hypot")}
+_SCALAR_UFUNCS = {getattr(np, FUNC[prim]): prim for prim in _SCALAR_FUNCTIONS}
 
 
 def _scalar_function(x: TraceNode, prim: Primitive) -> TraceNode:
