@@ -65,10 +65,13 @@ OWN_PASS_DK = 512
 # in every case timed (GaussianMixture starts at 5 000 × 8, K = 8: 8.6-10.1 against
 # 12.8-21.7 ms; KMeans fits at 7 000 × 16, K = 16: 7.7-8.0 against 11.5-12.0 ms).
 COMPILED_FROM_ROWS = 4096
-# up to this many clusters the nearest centres are found column by column: numpy's argmin
-# along rows this short runs its loop once per row (20 000 rows at K = 2: 0.87 ms for the
-# two nearest against 0.15 ms by columns; at K = 8 1.09 against 0.90, at 16 slower)
+# up to this many clusters the two nearest centres are found column by column: numpy's
+# argmin along rows this short runs its loop once per row (20 000 rows at K = 2: 0.87 ms
+# for the two nearest against 0.15 ms by columns; at K = 8 1.09 against 0.90, at 16 slower)
 FEW_CLUSTERS = 8
+# ... and the nearest alone only up to this many: one argmin is quicker from three on
+# (3 000 rows at K = 8: 26 µs against 66 µs by columns; 20 000 rows at K = 2: 88 against 63)
+FEW_CLUSTERS_NEAREST = 2
 
 
 @dataclass
@@ -94,7 +97,7 @@ def _labels(xp: Any, Xa: Any, B: Any) -> Any:
     block = max(256, CACHE_BYTES // (k * Xa.dtype.itemsize))
     labels = np.empty(m, dtype=np.int32)
     D = np.empty((min(block, m), k), dtype=Xa.dtype)
-    least = np.empty(len(D), dtype=Xa.dtype) if k <= FEW_CLUSTERS else None
+    least = np.empty(len(D), dtype=Xa.dtype) if k <= FEW_CLUSTERS_NEAREST else None
     for a in range(0, m, block):
         b = min(a + block, m)
         np.matmul(Xa[a:b], B, out=D[: b - a])
