@@ -188,14 +188,7 @@ class TraceNode(Node):
             done = _scalar_infix(self._level, prim, args[0], args[1])
             if done is not None:
                 return done
-        elif (
-            len(args) == 1
-            and args[0] is self
-            and type(self) is TraceNode
-            and (prim in _SCALAR_FUNCTIONS or prim is UNARY_MINUS and self.prim is not MULTIPLY)
-            and type(self._value) in _SCALARS
-            and not kwargs
-        ):
+        elif len(args) == 1 and args[0] is self and not kwargs and _records_scalar(self, prim):
             return _scalar_function(self, prim)
         if any(type(a) is EntrywiseInput for a in args):
             raise _WholeArrayUse
@@ -250,22 +243,16 @@ class TraceNode(Node):
             prim is not None
             and len(inputs) == 1
             and inputs[0] is self
-            and type(self) is TraceNode
             and method == "__call__"
             and not kwargs
             and self._level in LIVE_LEVELS
-            and type(self._value) in _SCALARS
+            and _records_scalar(self, prim)
         ):
             return _scalar_function(self, prim)
         return super().__array_ufunc__(ufunc, method, *inputs, **kwargs)
 
     def __neg__(self) -> Any:
-        if (
-            type(self) is TraceNode
-            and self.prim is not MULTIPLY  # (-(x·c) folds: the general path)
-            and self._level in LIVE_LEVELS
-            and type(self._value) in _SCALARS
-        ):
+        if self._level in LIVE_LEVELS and _records_scalar(self, UNARY_MINUS):
             return _scalar_function(self, UNARY_MINUS)
         return super().__neg__()
 
@@ -349,10 +336,20 @@ def _scalar_infix(lvl: int, prim: Primitive, a: Any, b: Any) -> TraceNode | None
     return node
 
 
-#: one-argument functions whose scalar case :func:`_scalar_function` records (so does a
-#: negation, except of a product, which the general path may fold: :func:`_sign_fold`)
+#: one-argument functions whose scalar case :func:`_scalar_function` records
 _SCALAR_FUNCTIONS = {prim for prim, name in FUNC.items() if name not in ("arctan2", "hypot")}
 _SCALAR_UFUNCS = {getattr(np, FUNC[prim]): prim for prim in _SCALAR_FUNCTIONS}
+
+
+def _records_scalar(x: Any, prim: Primitive) -> bool:
+    """Whether :func:`_scalar_function` records ``prim(x)``: a one-argument function of a
+    traced scalar, or its negation unless it is a product (which the general path may
+    fold: :func:`_sign_fold`)."""
+    return (
+        type(x) is TraceNode
+        and type(x._value) in _SCALARS
+        and (prim in _SCALAR_FUNCTIONS or prim is UNARY_MINUS and x.prim is not MULTIPLY)
+    )
 
 
 def _scalar_function(x: TraceNode, prim: Primitive) -> TraceNode:
