@@ -9,7 +9,9 @@ Run:  uv run python -m benchmarks.compile_cost [--entries 20000]
   (4 nodes an entry): compile and first call (and CPython's compiler's share of
   it, the generated source compiled again), then the time of a full run of
   Python's cycle collector while the compiled program lives (what every later
-  full collection in the user's process pays for it).
+  full collection in the user's process pays for it);
+- a scalar loop of functions, ``s + sin(x[i]) · x[i+1] / (1.5 + x[i]²) − exp(−x[i])``
+  over ``--function-entries`` entries (21 nodes an entry): compile and first call.
 
 Run it in a fresh process each time: the collector's cost depends on what
 else the process holds. For a before/after figure, run it alternately on two
@@ -37,9 +39,17 @@ def chain(x: np.ndarray) -> float:
     return s
 
 
+def functions(x: np.ndarray) -> float:
+    s = 0.0
+    for i in range(len(x) - 1):
+        s = s + np.sin(x[i]) * x[i + 1] / (1.5 + x[i] ** 2) - np.exp(-x[i])
+    return s
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=20_000)
+    parser.add_argument("--function-entries", type=int, default=5_000)
     args = parser.parse_args()
     x = np.random.default_rng(0).normal(size=10**6)
     tracemalloc.start()
@@ -68,6 +78,14 @@ def main() -> None:
     print(f"scalar chain of {args.entries} entries: compile and first call {built:.2f} s "
           f"(CPython's compiler {cpython:.2f} s of it, {len(scalar.source) / 1e6:.1f} MB of "
           f"source); a full collection while it lives {collection:.3f} s")  # fmt: skip
+    del scalar
+    z = np.random.default_rng(2).normal(size=args.function_entries)
+    t = time.perf_counter()
+    program = gm.compile(functions)
+    program(z)
+    built = time.perf_counter() - t
+    print(f"scalar loop of sin, exp and divisions over {args.function_entries} entries: "
+          f"compile and first call {built:.2f} s")  # fmt: skip
 
 
 if __name__ == "__main__":
