@@ -1559,6 +1559,8 @@ class CompiledFunction:
             lengths, entries = lists
             value, *rest = entry(*entries)
             # (what unflatten gives for lists of leaves: the gradient's floats as lists)
+            if len(lengths) == 1:
+                return value, rest
             ends = [0, *itertools.accumulate(lengths)]
             g = [rest[a:b] for a, b in itertools.pairwise(ends)]
         else:
