@@ -44,7 +44,9 @@ CACHE_BYTES = 2**19
 PRUNED_ROWS = 16384
 # where the products do not dominate, k-means' passes over fewer rows than this run on one
 # thread, which is quicker than two sharing them (20 passes, KMeans, 6 000 × 2, K = 3:
-# 3.1 -> 2.1 ms; 10 000 × 8, K = 8: 11.1 -> 9.5 ms); where they do, the threads pay
+# 3.1 -> 2.1 ms; 10 000 × 8, K = 8: 11.1 -> 9.5 ms, measured when gradmix's own passes ran
+# there; from COMPILED_FROM_ROWS on, the seeding and summary passes); where they do, the
+# threads pay
 ONE_THREAD_ROWS = 16384
 # a one-hot (k, m) matrix is cheaper built and multiplied densely with the (m, d + 1) rows
 # while its product takes at most this many multiply-adds; above, BLAS's threads on its
