@@ -451,6 +451,34 @@ def test_scalar_functions_are_recorded_once_and_folded_negations_kept():
         np.testing.assert_allclose(grad, numerical_jacobian(f, (y,), 0), rtol=1e-7)
 
 
+def test_scalar_squares_are_correctly_rounded_products_in_their_place():
+    # a scalar ``a ** 2`` is written ``a * a``: numpy's square on arrays, the correctly
+    # rounded one (Python's float ** is off by one unit for some numbers, as here), in
+    # every position where Python's precedence could read the product otherwise
+    rng = np.random.default_rng(3)
+    xs = [float(v) for v in rng.random(20_000) * 10.0]
+    a = next(v for v in xs if v**2 != v * v)
+    b = 0.75
+
+    def f(x):
+        s = x[0] ** 2
+        return 3.0 / x[0] ** 2 + np.exp(-(x[1] ** 2)) + (x[1] ** 2) ** 3 - x[1] ** 2 + s * s
+
+    vg = gm.compile(f, [a, b])
+    assert "x1 * x1" in vg.source and "** 2" not in vg.source
+    value, grad = vg([a, b])
+    sq_a, sq_b = (float(np.square(np.array(v))) for v in (a, b))
+    assert value == 3.0 / sq_a + math.exp(-sq_b) + sq_b**3 - sq_b + sq_a * sq_a
+    np.testing.assert_allclose(grad, numerical_jacobian(f, (np.array([a, b]),), 0),
+                               rtol=1e-8)  # fmt: skip
+    # a list of floats takes the quick path, other numbers the general one
+    assert vg([a, b])[1] == list(grad)
+    np.testing.assert_array_equal(vg([np.float64(a), np.float64(b)])[1], grad)
+    assert vg([a, 1])[0] == vg([a, 1.0])[0]
+    with pytest.raises(ValueError, match="convert string to float"):
+        vg([a, "b"])
+
+
 def test_broadcast_cotangents_are_summed_before_they_are_negated():
     # d/dm of Σ exp(X − m): the cotangent of the (4, 200, 3) difference is summed over
     # the rows before the minus sign, and sum's one-entry cotangent multiplies nothing
