@@ -589,6 +589,75 @@ def test_programs_over_large_arrays_free_their_dead_values():
     )
 
 
+def test_a_loop_over_a_large_array_reads_its_entries_as_scalars():
+    # 60 000 entries read one by one: traced whole, every read's adjoint was a scatter of
+    # the full array (60 000 of 60 000 entries: out of memory); entry by entry, as below
+    # 50 000 entries, one unpacking and one packing
+    def f(x):
+        s = 0.0
+        for i in range(len(x)):
+            s = s + x[i] * x[i]
+        return s
+
+    x = np.linspace(-1.0, 1.0, 60_000)
+    vg = gm.compile(f, x)
+    assert "= x1.ravel().tolist()" in vg.source and "C[" not in vg.source
+    value, grad = vg(2.0 * x)
+    assert value == pytest.approx(4.0 * np.sum(x * x), rel=1e-12)
+    np.testing.assert_array_equal(grad, 4.0 * x)
+
+
+def test_a_few_entries_of_a_large_array_are_read_alone():
+    # the source does not grow with the array: the entries read are taken by their
+    # positions (or as a leading slice), the gradient placed among zeros; on numpy
+    # scalars too, where a Python float overflows
+    def f(x):
+        return x[3] * x[17] + np.exp(1000.0 * x[-1])
+
+    def g(x):
+        return x[0] * x[1] + x[2]
+
+    x = np.linspace(0.0, 0.5, 1_000_000)
+    vf, vg = gm.compile(f, x), gm.compile(g, x)
+    assert len(vf.source) < 500 and "x1.ravel()[[3, 17, 999999]]" in vf.source
+    assert "x1.ravel()[:3]" in vg.source
+    y = x.copy()
+    y[[3, 17]] = 2.0, 5.0
+    for at_last, exp_last in ((0.25, math.exp(250.0)), (1.0, math.inf)):
+        y[-1] = at_last
+        with np.errstate(over="ignore"):
+            value, grad = vf(y)
+        assert value == 10.0 + exp_last
+        assert np.flatnonzero(grad).tolist() == [3, 17, 999_999]
+        assert grad[[3, 17, 999_999]].tolist() == [5.0, 2.0, 1000.0 * exp_last]
+    value, grad = vg(y)
+    assert value == y[0] * y[1] + y[2]
+    np.testing.assert_array_equal(grad[:4], [y[1], y[0], 1.0, 0.0])
+    assert not grad[3:].any()
+
+
+def test_entries_read_from_a_computed_array_add_into_one_gradient_in_place():
+    # y = exp(x) read entry by entry: each read's cotangent is added into the gradient's
+    # array at its index, not as a scatter of zeros of y's size (a pass over y per read)
+    def f(x):
+        y = np.exp(x)
+        s = 0.0
+        for i in range(len(y)):
+            s = s * 0.999 + y[i] * y[i]
+        return s
+
+    for n in (1000, 3000):  # (arrays of 8 and 24 kB, 8 and 72 MB of them in the trace)
+        x = np.linspace(-1.0, 1.0, n)
+        vg = gm.compile(f, x)
+        assert vg.source.count("] += ") == n - 1
+        value, grad = vg(x[::-1].copy())
+        ref_value, ref_grad = gm.value_and_grad(f)(x[::-1].copy())
+        assert value == ref_value
+        np.testing.assert_array_equal(grad, ref_grad)
+        weights = 0.999 ** np.arange(n)[::-1]  # y_i's term is scaled once per later step
+        np.testing.assert_allclose(grad, 2.0 * np.exp(2.0 * x[::-1]) * weights, rtol=1e-12)
+
+
 def test_large_programs_with_orderings_free_only_dead_values():
     """Gathers by recorded indices in a program that frees dead arrays: the same value
     and gradient as eager mode at another point (a gather's emission once freed the

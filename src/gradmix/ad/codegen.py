@@ -880,8 +880,10 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
     released_at: dict[int, list[int]] = {}  # statement position -> values dead after it
     last_read: dict[int, int] = {}  # a value's last reader's position
     # an adjoint's scatter read only by an addition (``a + untake(g, idx)``): added into
-    # ``a``'s memory where that is free then (``a[idx] += g``), with no zeros of full size;
-    # so is a masked share (``a + mask * s``, a maximum's ties) with ``where=mask``
+    # ``a``'s memory where that is free then (``a[idx] += g``), with no zeros of full size
+    # (whatever ``a``'s own size: n reads of an array's entries are n scatters, each a
+    # pass over the array otherwise); so is a masked share (``a + mask * s``, a maximum's
+    # ties) with ``where=mask``
     position = {id(n): k for k, n in enumerate(nodes)} if large_arrays else {}
     scattered = _scatters_into_sums(nodes, deps, uses, position) if large_arrays else {}
     # an elementwise result read only by such a scatter (``untake(a * b, idx)``): written
@@ -912,7 +914,8 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
     # arrays whose memory a later operation of the same shape and dtype may write its
     # result into once they are dead (``np.add(a, b, out=w4)``): a fresh allocation
     # per operation costs more than the operation on arrays of megabytes
-    buffers = _writable_buffers(nodes, deps, last_read) if large_arrays else {}
+    buffers = (_writable_buffers(nodes, deps, last_read, _sums_scattered_into(nodes, scattered))
+               if large_arrays else {})  # fmt: skip
     holder: dict[str, Node] = {}  # a reused name: the value it holds now
     scatter_parts: dict[int, _Statement] = {}  # deferred scatters
     box_calls: dict[int, str] = {}  # a result written into a scatter: its function, operands
@@ -1080,11 +1083,17 @@ _UFUNC = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide, 
 _RECENT = 9
 
 
-def _writable_buffers(nodes: list[Node], deps: list[list[Node]],
-                      last_read: dict[int, int]) -> dict[int, int]:  # fmt: skip
+def _sums_scattered_into(nodes: list[Node], scattered: dict[int, int]) -> set[int]:
+    """The values (by id) that the additions of ``scattered`` add a scatter to."""
+    return {id(a) for s, k in scattered.items() for a in nodes[k].args if a is not nodes[s]}
+
+
+def _writable_buffers(nodes: list[Node], deps: list[list[Node]], last_read: dict[int, int],
+                      any_size: set[int]) -> dict[int, int]:  # fmt: skip
     """The arrays an operation of :data:`_FRESH_RESULT` made, by id, each with the last
     statement at which a value that may share its memory is read (-1 for none): its
-    memory may be written once its own name is dead and that statement is past.
+    memory may be written once its own name is dead and that statement is past.  Those
+    of ``any_size`` count whatever their size, the others from :data:`WRITE_INTO_BYTES`.
 
     Any other operation's result may be a view or an alias of its operands (a slice, a
     reshape, a stopped gradient), and so may be its own readers' of the same kind."""
@@ -1099,7 +1108,7 @@ def _writable_buffers(nodes: list[Node], deps: list[list[Node]],
     return {
         id(n): shared.get(id(n), -1) for n in nodes
         if n.prim in _FRESH_RESULT and type(n._value) is np.ndarray
-        and n._value.nbytes >= WRITE_INTO_BYTES
+        and (n._value.nbytes >= WRITE_INTO_BYTES or id(n) in any_size)
     }  # fmt: skip
 
 
@@ -1352,7 +1361,10 @@ def _call_expression(node: Node, args: list[str], const: Callable[[Any], str]) -
             index[pos] = part
         return f"{args[0]}[{', '.join(index)}]"
     if prim is entries_p:
-        return f"np.array([{', '.join(args)}]).reshape({node.kwargs['shape']!r})"
+        values, flat, shape_ = ", ".join(args), node.kwargs.get("flat"), node.kwargs["shape"]
+        if flat is not None:
+            return f"{const(_entries_at)}([{values}], {const(flat)}, {shape_!r})"
+        return f"np.array([{values}]).reshape({shape_!r})"
     if prim is shape.reshape_p and node.kwargs.get("order", "C") == "C":
         return f"np.reshape({args[0]}, {node.kwargs['shape']!r})"
     if prim is shape.transpose_p:
@@ -1622,15 +1634,28 @@ def _float_lists(args: tuple[Any, ...]) -> tuple[tuple[int, ...], list[float]] |
     return None
 
 
-#: the gradient of an entrywise input, packed from its entries' (only in generated code)
-entries_p = Primitive(lambda *xs, shape: np.array(xs, dtype=float).reshape(shape), "entries")
+def _entries_at(values: Any, flat: np.ndarray, shape_: tuple[int, ...]) -> np.ndarray:
+    """Zeros of shape ``shape_`` with ``values`` at the flat positions ``flat``."""
+    out = np.zeros(math.prod(shape_))
+    out[flat] = values
+    return out.reshape(shape_)
 
-# arrays up to this size are first traced entry by entry (the source holds one name each)
-_ENTRYWISE_MAX = 50_000
+
+#: the gradient of an entrywise input, packed from its entries' (only in generated code):
+#: all of them, or (``flat``) those at a few positions among zeros
+entries_p = Primitive(
+    lambda *xs, shape, flat=None: (
+        np.array(xs, dtype=float).reshape(shape) if flat is None else _entries_at(xs, flat, shape)
+    ),
+    "entries",
+)
 
 
 def _entrywise_candidate(x: Any) -> bool:
-    return bool(np.ndim(x)) and 0 < np.size(x) <= _ENTRYWISE_MAX
+    """Whether ``x`` is first traced entry by entry (any array with entries, whatever its
+    size: a large one traced whole and read by entries costs a full-size scatter per read
+    in the adjoint sweep, which exhausted memory from about 50 000 entries)."""
+    return bool(np.ndim(x)) and np.size(x) > 0
 
 
 def _build(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: bool) -> CompiledProgram:
@@ -1722,12 +1747,19 @@ def _record_program(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux
             graph_inputs.append(x)
             names.append(name)
         elif x.entries:
+            read = sorted(x.entries)
             size = int(np.size(x._value))
-            targets = [f"{name}_{k}" if k in x.entries else "_" for k in range(size)]
-            prologue.append(f"    {', '.join(targets)}, = {name}.ravel().tolist()")
-            numpy_prologue.append(f"    {', '.join(targets)}, = {name}.ravel()")
-            graph_inputs += [x.entries[k] for k in sorted(x.entries)]
-            names += [f"{name}_{k}" for k in sorted(x.entries)]
+            if _reads_most(read, x):  # all entries, the others to ``_``
+                targets = [f"{name}_{k}" if k in x.entries else "_" for k in range(size)]
+                picked = f"{name}.ravel()"
+            else:  # a few of many: those alone (the source does not grow with the array)
+                targets = [f"{name}_{k}" for k in read]
+                at = f":{len(read)}" if read[-1] == len(read) - 1 else repr(read)
+                picked = f"{name}.ravel()[{at}]"
+            prologue.append(f"    {', '.join(targets)}, = {picked}.tolist()")
+            numpy_prologue.append(f"    {', '.join(targets)}, = {picked}")
+            graph_inputs += [x.entries[k] for k in read]
+            names += [f"{name}_{k}" for k in read]
     graph = Graph(graph_inputs, [out, *grads, *aux_leaves], names=names)
     graph.params = [f"x{i + 1}" for i in range(len(inputs))]
     graph.prologue = prologue
@@ -1795,18 +1827,30 @@ def _aux_output(a: Any, level: int) -> Any:
     return a
 
 
+def _reads_most(read: list[int], x: EntrywiseInput) -> bool:
+    """Whether the program reads most of ``x``'s entries (unpacked and packed whole);
+    else it takes the few it reads, and the source does not grow with the array."""
+    return 2 * len(read) >= np.size(x._value)
+
+
 def _gradient(x: Any, cot: dict[int, Any], level: int) -> Any:
     """The gradient of input ``x`` from the reverse sweep's cotangents, shaped like ``x``."""
     shape_ = np.shape(x._value)
     if type(x) is EntrywiseInput:
         # each entry read is an input of its own; entries never read have gradient 0
-        size = int(np.size(x._value))
-        parts = [cot.get(id(x.entries[k]), 0.0) if k in x.entries else 0.0 for k in range(size)]
+        read = sorted(x.entries)
+        kwargs: dict[str, Any] = {"shape": shape_}
+        if _reads_most(read, x):
+            parts = [cot.get(id(x.entries[k]), 0.0) if k in x.entries else 0.0
+                     for k in range(int(np.size(x._value)))]  # fmt: skip
+        else:
+            parts = [cot.get(id(x.entries[k]), 0.0) for k in read]
+            kwargs["flat"] = np.array(read, dtype=np.intp)
         parents = tuple((k, p) for k, p in enumerate(parts) if isinstance(p, Node))
-        value = np.array([p._value if isinstance(p, Node) else p for p in parts], dtype=float)
+        value = entries_p.impl(*(p._value if isinstance(p, Node) else p for p in parts), **kwargs)
         if not parents:
-            return value.reshape(shape_)
-        return TraceNode(value.reshape(shape_), level, entries_p, parts, {"shape": shape_}, parents)
+            return value
+        return TraceNode(value, level, entries_p, parts, kwargs, parents)
     g = cot.get(id(x))
     dtype = np.result_type(x._value)
     if g is None:
