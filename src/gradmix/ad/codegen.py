@@ -85,7 +85,7 @@ COMPILABLE: set[Primitive] = set(INFIX) | set(FUNC) | {
 } | {
     shape.getitem_p, shape.untake_p, shape.gather_p, shape.scatter_p, shape.reshape_p,
     shape.transpose_p, shape.broadcast_to_p, shape.linear_map_p, shape.trailing_map_p,
-    shape.astype_p, shape.concatenate_p,
+    shape.astype_p, shape.concatenate_p, shape.entries_p,
     elementwise.where_p, elementwise.select_p, elementwise.abs_p, reductions.sum_p,
     reductions.max_p, reductions.min_p, _p(np.maximum), _p(np.minimum), _p(np.fmax),
     _p(np.fmin),
@@ -1003,7 +1003,7 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
         elif prim is shape.untake_p and id(node.args[0]) in box_calls:
             expr = _placed_expression(node, box_calls.pop(id(node.args[0])), const)
         else:
-            if prim is not entries_p:  # (a list's entries need no parentheses)
+            if prim is not shape.entries_p:  # (a list's entries need no parentheses)
                 # an operand of an indexing or a product (``a[i]``, ``a @ b``) is one term
                 args = [f"({s})" if _literal_binding(s) < ATOM or id(a) in loose else s
                         for s, a in zip(args, node.args, strict=True)]  # fmt: skip
@@ -1120,7 +1120,7 @@ def _may_view(node: Node, inputs: set[int]) -> bool:
         n = stack.pop()
         if id(n) in inputs:
             return True
-        if id(n) in seen or n.prim is None or n.prim in _FRESH_RESULT or n.prim is entries_p:
+        if id(n) in seen or n.prim is None or n.prim in _FRESH_RESULT or n.prim is shape.entries_p:
             continue
         seen.add(id(n))
         stack += _dependencies(n)
@@ -1360,10 +1360,10 @@ def _call_expression(node: Node, args: list[str], const: Callable[[Any], str]) -
         for pos, part in zip(node.kwargs["at"], args[1:], strict=True):
             index[pos] = part
         return f"{args[0]}[{', '.join(index)}]"
-    if prim is entries_p:
+    if prim is shape.entries_p:
         values, flat, shape_ = ", ".join(args), node.kwargs.get("flat"), node.kwargs["shape"]
         if flat is not None:
-            return f"{const(_entries_at)}([{values}], {const(flat)}, {shape_!r})"
+            return f"{const(shape.entries_at)}([{values}], {const(flat)}, {shape_!r})"
         return f"np.array([{values}]).reshape({shape_!r})"
     if prim is shape.reshape_p and node.kwargs.get("order", "C") == "C":
         return f"np.reshape({args[0]}, {node.kwargs['shape']!r})"
@@ -1634,23 +1634,6 @@ def _float_lists(args: tuple[Any, ...]) -> tuple[tuple[int, ...], list[float]] |
     return None
 
 
-def _entries_at(values: Any, flat: np.ndarray, shape_: tuple[int, ...]) -> np.ndarray:
-    """Zeros of shape ``shape_`` with ``values`` at the flat positions ``flat``."""
-    out = np.zeros(math.prod(shape_))
-    out[flat] = values
-    return out.reshape(shape_)
-
-
-#: the gradient of an entrywise input, packed from its entries' (only in generated code):
-#: all of them, or (``flat``) those at a few positions among zeros
-entries_p = Primitive(
-    lambda *xs, shape, flat=None: (
-        np.array(xs, dtype=float).reshape(shape) if flat is None else _entries_at(xs, flat, shape)
-    ),
-    "entries",
-)
-
-
 def _entrywise_candidate(x: Any) -> bool:
     """Whether ``x`` is first traced entry by entry (any array with entries, whatever its
     size: a large one traced whole and read by entries costs a full-size scatter per read
@@ -1847,10 +1830,12 @@ def _gradient(x: Any, cot: dict[int, Any], level: int) -> Any:
             parts = [cot.get(id(x.entries[k]), 0.0) for k in read]
             kwargs["flat"] = np.array(read, dtype=np.intp)
         parents = tuple((k, p) for k, p in enumerate(parts) if isinstance(p, Node))
-        value = entries_p.impl(*(p._value if isinstance(p, Node) else p for p in parts), **kwargs)
+        value = shape.entries_p.impl(
+            *(p._value if isinstance(p, Node) else p for p in parts), **kwargs
+        )
         if not parents:
             return value
-        return TraceNode(value, level, entries_p, parts, kwargs, parents)
+        return TraceNode(value, level, shape.entries_p, parts, kwargs, parents)
     g = cot.get(id(x))
     dtype = np.result_type(x._value)
     if g is None:

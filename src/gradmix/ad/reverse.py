@@ -32,7 +32,7 @@ from gradmix.ad.tracer import (
     strip,
 )
 
-__all__ = ["Node", "backward", "creation_numbers", "sum_to_shape"]
+__all__ = ["DeferredCotangent", "Node", "backward", "creation_numbers", "sum_to_shape"]
 
 
 #: numbers the nodes in the order they are made (a topological order of any graph)
@@ -251,6 +251,21 @@ def _zero_dropped_nan(c: Any, g: Any, ans: Any) -> Any:
     return np.where(dropped, 0.0, c) if dropped.any() else c
 
 
+class DeferredCotangent:
+    """A cotangent gathered in parts during the sweep and made a value only when its
+    node's turn comes (:meth:`value`): a ``vjp_into`` rule may return one, which the
+    sweep then holds as the node's accumulator, adding any other cotangent to it with
+    ``+`` (which returns the accumulator).  A recorded program's reads of an array's
+    entries use one, where a scatter per read would hold an array of the full size."""
+
+    def value(self) -> Any:
+        """The cotangent, a value of the sweep (a recorded program's node)."""
+        raise NotImplementedError
+
+    def __add__(self, other: Any) -> DeferredCotangent:
+        raise NotImplementedError
+
+
 def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
     """Propagate cotangents from ``roots`` (node, cotangent) back through the graph.
 
@@ -329,7 +344,7 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
         g = acc.pop(seq)
         prim = node.prim
         if prim is None:
-            leaves[id(node)] = g
+            leaves[id(node)] = g.value() if isinstance(g, DeferredCotangent) else g
             continue
         if type(node) is Node:
             ans, args = node._value, node.args
@@ -347,6 +362,8 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
             )
             scalar = real or nested
         else:  # NodeArray, and TraceNode's symbolic arguments
+            if isinstance(g, DeferredCotangent):
+                g = g.value()
             ans, args = node.rule_args()
             # a scalar program being recorded (gm.compile) takes the scalar path too, the
             # rules applied to the symbolic values (unless a NaN was dropped: see below)

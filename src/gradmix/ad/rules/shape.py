@@ -17,6 +17,7 @@ JVP rules accept tangents with one leading batch axis (``nb = 1``).
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -26,6 +27,7 @@ from gradmix.ad.broadcasting import sum_to_shape
 from gradmix.ad.core import defjvp, defvjp
 from gradmix.ad.dispatch import register_numpy
 from gradmix.ad.errors import NoDerivativeRuleError, TracerConversionError
+from gradmix.ad.reverse import DeferredCotangent
 from gradmix.ad.tracer import (
     PerArgRules,
     Primitive,
@@ -37,7 +39,8 @@ from gradmix.ad.tracer import (
 )
 
 __all__ = ["getitem", "untake", "gather", "reshape", "transpose", "broadcast_to", "concatenate",
-           "stack", "is_basic_index", "zeros_outside", "placed_result"]  # fmt: skip
+           "stack", "is_basic_index", "zeros_outside", "placed_result", "entries_p",
+           "entries_at", "EntryCotangents"]  # fmt: skip
 
 
 def _nb(g: Any, x: Any) -> int:
@@ -119,6 +122,15 @@ def _getitem_into(buf: Any, g: Any, ans: Any, x: Any, idx: Any) -> Any:
             return None
         buf[idx] += g
         return buf
+    if buf is not False and getattr(g, "records_choices", False) and np.ndim(strip(g)) == 0:
+        # the same, in a program being recorded: the reads' cotangents are gathered and
+        # become one array of them when the array's turn in the sweep comes
+        flat = _entry_position(idx, np.shape(x))
+        if flat is not None and (buf is None or type(buf) is EntryCotangents):
+            buf = EntryCotangents(np.shape(x)) if buf is None else buf
+            buf.add_entry(flat, g)
+            return buf
+        return None
     if type(g) is not np.ndarray or buf is False or not _is_basic(_as_tuple(idx)):
         return None
     if buf is None:
@@ -127,6 +139,64 @@ def _getitem_into(buf: Any, g: Any, ans: Any, x: Any, idx: Any) -> Any:
         return None
     buf[idx] += g
     return buf
+
+
+def _entry_position(idx: Any, shape: tuple[int, ...]) -> int | None:
+    """The flat position of the one entry that ``idx`` (Python ints, one per axis) reads
+    from an array of ``shape``; None for any other index."""
+    idx = _as_tuple(idx)
+    if len(idx) != len(shape) or not all(type(i) is int for i in idx):
+        return None
+    return int(np.ravel_multi_index(tuple(i % n for i, n in zip(idx, shape, strict=True)), shape))
+
+
+def entries_at(values: Any, flat: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Zeros of ``shape`` (float64) with ``values`` at the flat positions ``flat``."""
+    out = np.zeros(math.prod(shape))
+    out[flat] = values
+    return out.reshape(shape)
+
+
+def _entries_impl(*values: Any, shape: tuple[int, ...], flat: np.ndarray | None = None) -> Any:
+    if flat is None:
+        return np.array(values, dtype=float).reshape(shape)
+    return entries_at(values, flat, shape)
+
+
+#: an array of scalars, in a recorded program's adjoint: all its entries in order, or
+#: (``flat``) those at a few flat positions among zeros.  The gradient of an input that
+#: the program reads by entries, and the cotangent of a computed array read so (no
+#: derivative rules: nothing differentiates an adjoint's own values)
+entries_p = Primitive(_entries_impl, "entries")
+
+
+class EntryCotangents(DeferredCotangent):
+    """The cotangent of an array that a recorded program reads entry by entry: each
+    entry's scalar cotangent by its flat position, and the sum of any others, made one
+    node (:data:`entries_p`, plus that sum) when the array's turn in the sweep comes,
+    where a scatter per read would hold an array of the full size."""
+
+    __slots__ = ("shape", "parts", "rest")
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = shape
+        self.parts: dict[int, Any] = {}
+        self.rest: Any = None
+
+    def add_entry(self, flat: int, g: Any) -> None:
+        """Add the scalar cotangent ``g`` of the entry at flat position ``flat``."""
+        prev = self.parts.get(flat)
+        self.parts[flat] = g if prev is None else prev + g
+
+    def __add__(self, other: Any) -> EntryCotangents:
+        self.rest = other if self.rest is None else self.rest + other
+        return self
+
+    def value(self) -> Any:
+        flat = sorted(self.parts)
+        placed = bind(entries_p, [self.parts[k] for k in flat],
+                      {"shape": self.shape, "flat": np.array(flat, dtype=np.intp)})  # fmt: skip
+        return placed if self.rest is None else self.rest + placed
 
 
 def _placed(g: Any, idx: tuple[Any, ...], shape: tuple[int, ...], dtype: Any) -> np.ndarray:
