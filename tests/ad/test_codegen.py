@@ -670,6 +670,28 @@ def test_entries_read_from_a_computed_array_make_one_array_of_their_cotangents()
     value, grad = gm.compile(g, X)(X)
     np.testing.assert_allclose(grad, 3.0 * np.exp(3.0 * X), rtol=1e-14)
 
+    def h(x):  # windows of a computed array, and its rows
+        y = np.sin(x)
+        s = 0.0
+        for i in range(len(y) - 2):
+            s = s + np.sum(y[i : i + 3] ** 2) * 0.5
+        Y = np.reshape(y, (-1, 4))
+        return s + sum(np.sum(Y[i] * Y[i]) for i in range(Y.shape[0]))
+
+    x = np.linspace(-1.0, 1.0, 400)
+    ref_value, ref_grad = gm.value_and_grad(h)(x[::-1].copy())
+    count = np.convolve(np.ones(len(x) - 2), np.ones(3))  # windows holding each entry
+    y = np.sin(x[::-1])
+    # few entries in all: a scatter per slice, added in place; else one adds_at
+    for most, made in ((2**23, "] += "), (0, "places=")):
+        with mock.patch.object(gm.ad.rules.shape, "FULL_SIZE_SCATTERS_AT_MOST", most):
+            vh = gm.compile(h, x)
+        assert made in vh.source and vh.source.count("idx=") == (made == "] += ")
+        value, grad = vh(x[::-1].copy())
+        assert value == pytest.approx(ref_value, rel=1e-14)
+        np.testing.assert_allclose(grad, ref_grad, rtol=1e-13)
+        np.testing.assert_allclose(grad, (count + 2.0) * y * np.cos(x[::-1]), rtol=1e-12)
+
 
 def test_large_programs_with_orderings_free_only_dead_values():
     """Gathers by recorded indices in a program that frees dead arrays: the same value

@@ -85,7 +85,7 @@ COMPILABLE: set[Primitive] = set(INFIX) | set(FUNC) | {
 } | {
     shape.getitem_p, shape.untake_p, shape.gather_p, shape.scatter_p, shape.reshape_p,
     shape.transpose_p, shape.broadcast_to_p, shape.linear_map_p, shape.trailing_map_p,
-    shape.astype_p, shape.concatenate_p, shape.entries_p,
+    shape.astype_p, shape.concatenate_p, shape.entries_p, shape.adds_at_p,
     elementwise.where_p, elementwise.select_p, elementwise.abs_p, reductions.sum_p,
     reductions.max_p, reductions.min_p, _p(np.maximum), _p(np.minimum), _p(np.fmax),
     _p(np.fmin),
@@ -1076,7 +1076,7 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
 #: operations whose result is a new array (never a view of an operand's memory)
 _FRESH_RESULT = {
     *INFIX, *FUNC, UNARY_MINUS, reductions.sum_p, linalg.matmul_p, elementwise.select_p,
-    shape.untake_p, shape.scatter_p,
+    shape.untake_p, shape.scatter_p, shape.adds_at_p,
 }  # fmt: skip
 _UFUNC = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide, "**": np.power}
 #: how many of the most recently freed names are looked at for a dead array

@@ -256,7 +256,8 @@ class DeferredCotangent:
     node's turn comes (:meth:`value`): a ``vjp_into`` rule may return one, which the
     sweep then holds as the node's accumulator, adding any other cotangent to it with
     ``+`` (which returns the accumulator).  A recorded program's reads of an array's
-    entries use one, where a scatter per read would hold an array of the full size."""
+    entries and slices use one, where a scatter per read would hold an array of the
+    full size."""
 
     def value(self) -> Any:
         """The cotangent, a value of the sweep (a recorded program's node)."""
@@ -299,8 +300,11 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
         pending[key] = parent
         if i == 0 and prim.vjp_into is not None:
             prev = acc.get(key)
+            # (a value that is not ours to write into is withheld; a traced one is never
+            # written into, and a rule may keep it, as a DeferredCotangent does)
             buf = prim.vjp_into(
-                prev if prev is None or key in owned else False, g, ans, *args, **kwargs,
+                prev if prev is None or key in owned or isinstance(prev, Tracer) else False,
+                g, ans, *args, **kwargs,
             )  # fmt: skip
             if buf is not None:
                 acc[key] = buf

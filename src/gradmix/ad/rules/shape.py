@@ -40,7 +40,7 @@ from gradmix.ad.tracer import (
 
 __all__ = ["getitem", "untake", "gather", "reshape", "transpose", "broadcast_to", "concatenate",
            "stack", "is_basic_index", "zeros_outside", "placed_result", "entries_p",
-           "entries_at", "EntryCotangents"]  # fmt: skip
+           "entries_at", "adds_at_p", "ReadCotangents"]  # fmt: skip
 
 
 def _nb(g: Any, x: Any) -> int:
@@ -122,15 +122,14 @@ def _getitem_into(buf: Any, g: Any, ans: Any, x: Any, idx: Any) -> Any:
             return None
         buf[idx] += g
         return buf
-    if buf is not False and getattr(g, "records_choices", False) and np.ndim(strip(g)) == 0:
+    if buf is not False and getattr(g, "records_choices", False):
         # the same, in a program being recorded: the reads' cotangents are gathered and
-        # become one array of them when the array's turn in the sweep comes
-        flat = _entry_position(idx, np.shape(x))
-        if flat is not None and (buf is None or type(buf) is EntryCotangents):
-            buf = EntryCotangents(np.shape(x)) if buf is None else buf
-            buf.add_entry(flat, g)
-            return buf
-        return None
+        # become one array when the array's turn in the sweep comes (``buf``: a value of
+        # the program, the cotangent so far, kept as it is)
+        reads = buf if type(buf) is ReadCotangents else ReadCotangents(np.shape(x))
+        if not reads.add(idx, g, np.shape(strip(ans))):
+            return None
+        return reads if buf is None or buf is reads else reads + buf
     if type(g) is not np.ndarray or buf is False or not _is_basic(_as_tuple(idx)):
         return None
     if buf is None:
@@ -170,33 +169,98 @@ def _entries_impl(*values: Any, shape: tuple[int, ...], flat: np.ndarray | None 
 entries_p = Primitive(_entries_impl, "entries")
 
 
-class EntryCotangents(DeferredCotangent):
-    """The cotangent of an array that a recorded program reads entry by entry: each
-    entry's scalar cotangent by its flat position, and the sum of any others, made one
-    node (:data:`entries_p`, plus that sum) when the array's turn in the sweep comes,
-    where a scatter per read would hold an array of the full size."""
+def _entries_vjp(i: int) -> Any:
+    def maker(ans: Any, *values: Any, shape: tuple[int, ...], flat: Any = None) -> Any:
+        at = tuple(map(int, np.unravel_index(i if flat is None else int(flat[i]), shape)))
+        return lambda g: getitem(g, at)
 
-    __slots__ = ("shape", "parts", "rest")
+    return maker
+
+
+# (linear: each value's cotangent is the entry it went to, as a gradient taken inside a
+# compiled function needs when the program is differentiated)
+entries_p.vjps = PerArgRules(_entries_vjp)
+
+
+def _adds_at_impl(*parts: Any, places: tuple[Any, ...], shape: tuple[int, ...]) -> np.ndarray:
+    out = np.zeros(shape, dtype=np.result_type(*parts))
+    for part, idx in zip(parts, places, strict=True):
+        out[idx] += part
+    return out
+
+
+#: zeros with arrays added at basic indices (``places``), in order: in a recorded
+#: program's adjoint, the cotangents of the slices of one array that it reads
+adds_at_p = Primitive(_adds_at_impl, "adds_at")
+
+
+def _adds_at_vjp(i: int) -> Any:
+    def maker(ans: Any, *parts: Any, places: tuple[Any, ...], shape: tuple[int, ...]) -> Any:
+        return lambda g: getitem(g, places[i])
+
+    return maker
+
+
+adds_at_p.vjps = PerArgRules(_adds_at_vjp)
+
+
+#: a recorded program's scatters of slices into one array hold at most this many
+#: entries in all while it is recorded (each one an array of the full size); past it,
+#: they become one adds_at
+FULL_SIZE_SCATTERS_AT_MOST = 2**23
+
+
+class ReadCotangents(DeferredCotangent):
+    """The cotangent of an array that a recorded program reads piece by piece (entries,
+    slices): each entry's scalar cotangent by its flat position, each other piece's by
+    its basic index, and the sum of any other cotangents, made one array
+    (:data:`entries_p`, :data:`adds_at_p`, plus that sum) when the array's turn in the
+    sweep comes, where a scatter per read would hold an array of the full size."""
+
+    __slots__ = ("shape", "entries", "pieces", "rest")
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = shape
-        self.parts: dict[int, Any] = {}
+        self.entries: dict[int, Any] = {}
+        self.pieces: list[tuple[Any, Any]] = []
         self.rest: Any = None
 
-    def add_entry(self, flat: int, g: Any) -> None:
-        """Add the scalar cotangent ``g`` of the entry at flat position ``flat``."""
-        prev = self.parts.get(flat)
-        self.parts[flat] = g if prev is None else prev + g
+    def add(self, idx: Any, g: Any, read: tuple[int, ...]) -> bool:
+        """Add ``g``, the cotangent of the read ``x[idx]`` of shape ``read``; False
+        (nothing added) for an index that is not basic or a ``g`` of another shape."""
+        if np.shape(strip(g)) != read:
+            return False
+        flat = _entry_position(idx, self.shape)
+        if flat is not None:
+            prev = self.entries.get(flat)
+            self.entries[flat] = g if prev is None else prev + g
+        elif _is_basic(_as_tuple(idx)):
+            self.pieces.append((idx, g))
+        else:
+            return False
+        return True
 
-    def __add__(self, other: Any) -> EntryCotangents:
+    def __add__(self, other: Any) -> ReadCotangents:
         self.rest = other if self.rest is None else self.rest + other
         return self
 
     def value(self) -> Any:
-        flat = sorted(self.parts)
-        placed = bind(entries_p, [self.parts[k] for k in flat],
-                      {"shape": self.shape, "flat": np.array(flat, dtype=np.intp)})  # fmt: skip
-        return placed if self.rest is None else self.rest + placed
+        total = self.rest
+        if self.entries:
+            flat = sorted(self.entries)
+            total = _plus(total, bind(entries_p, [self.entries[k] for k in flat],
+                                      {"shape": self.shape, "flat": np.array(flat)}))  # fmt: skip
+        if len(self.pieces) * math.prod(self.shape) > FULL_SIZE_SCATTERS_AT_MOST:
+            places, parts = zip(*self.pieces, strict=True)
+            total = _plus(total, bind(adds_at_p, parts, {"places": places, "shape": self.shape}))
+        else:  # a scatter each, whose placement the compiler makes in place
+            for idx, g in self.pieces:
+                total = _plus(total, untake(g, idx, self.shape))
+        return total
+
+
+def _plus(a: Any, b: Any) -> Any:
+    return b if a is None else a + b
 
 
 def _placed(g: Any, idx: tuple[Any, ...], shape: tuple[int, ...], dtype: Any) -> np.ndarray:
