@@ -693,6 +693,31 @@ def test_entries_read_from_a_computed_array_make_one_array_of_their_cotangents()
         np.testing.assert_allclose(grad, (count + 2.0) * y * np.cos(x[::-1]), rtol=1e-12)
 
 
+def test_a_gradient_over_reads_inside_a_compiled_function_is_differentiated():
+    # the inner gradient's cotangents of y's entries and windows are one entries and one
+    # adds_at node of the program, which the outer sweep then differentiates
+    def f(x):
+        y = np.sin(x)
+        s = sum(y[i] ** 3 for i in range(len(y)))
+        return s + sum(np.sum(y[i : i + 2] ** 2) * x[0] for i in range(len(y) - 1))
+
+    def outer(x):
+        g = gm.grad(f)(x)
+        return np.sum(g * g)
+
+    x = np.linspace(-1.0, 1.0, 30)
+    for most in (2**23, 0):
+        with mock.patch.object(gm.ad.rules.shape, "FULL_SIZE_SCATTERS_AT_MOST", most):
+            vo = gm.compile(outer, x)
+        assert "places=" in vo.source if most == 0 else "places=" not in vo.source
+        value, grad = vo(x[::-1].copy())
+        ref_value, ref_grad = gm.value_and_grad(outer)(x[::-1].copy())
+        assert value == pytest.approx(ref_value, rel=1e-13)
+        np.testing.assert_allclose(grad, ref_grad, rtol=1e-12)
+        np.testing.assert_allclose(grad, numerical_jacobian(outer, (x[::-1].copy(),), 0),
+                                   rtol=1e-6)  # fmt: skip
+
+
 def test_large_programs_with_orderings_free_only_dead_values():
     """Gathers by recorded indices in a program that frees dead arrays: the same value
     and gradient as eager mode at another point (a gather's emission once freed the
