@@ -11,7 +11,11 @@ Run:  uv run python -m benchmarks.compile_cost [--entries 20000]
   Python's cycle collector while the compiled program lives (what every later
   full collection in the user's process pays for it);
 - a scalar loop of functions, ``s + sin(x[i]) · x[i+1] / (1.5 + x[i]²) − exp(−x[i])``
-  over ``--function-entries`` entries (21 nodes an entry): compile and first call.
+  over ``--function-entries`` entries (21 nodes an entry): compile and first call;
+- loops over a computed array's entries (``y = exp(x)``, ``y[i]``) and windows
+  (``y = sin(x)``, ``y[i:i+3]``) of ``--read-entries`` entries, each in a fresh
+  process: compile and first call and the peak resident memory they add, then a
+  call against eager mode's ``value_and_grad``.
 
 Run it in a fresh process each time: the collector's cost depends on what
 else the process holds. For a before/after figure, run it alternately on two
@@ -23,7 +27,10 @@ from __future__ import annotations
 import argparse
 import builtins
 import gc
+import multiprocessing
+import resource
 import time
+import timeit
 import tracemalloc
 
 import numpy as np
@@ -46,10 +53,56 @@ def functions(x: np.ndarray) -> float:
     return s
 
 
+def entry_reads(x: np.ndarray) -> float:
+    y = np.exp(x)
+    s = 0.0
+    for i in range(len(y)):
+        s = s * 0.999 + y[i] * y[i]
+    return s
+
+
+def window_reads(x: np.ndarray) -> float:
+    y = np.sin(x)
+    s = 0.0
+    for i in range(len(y) - 2):
+        s = s + np.sum(y[i : i + 3] ** 2) * 0.5
+    return s
+
+
+def _read_loop(name: str, n: int) -> tuple[float, float, float, float]:
+    """In a fresh process: compile and first call (s), the peak resident memory it
+    added (MB), a call and eager mode's value_and_grad (s)."""
+    f = {"entry_reads": entry_reads, "window_reads": window_reads}[name]
+    x = np.random.default_rng(3).normal(size=n)
+    gm.value_and_grad(f)(x[:10])  # (what a first use loads, before the baseline)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = time.perf_counter()
+    compiled = gm.compile(f)
+    compiled(x)
+    built = time.perf_counter() - t
+    added = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    call = min(timeit.repeat(lambda: compiled(x), number=1, repeat=5))
+    eager = min(timeit.repeat(lambda: gm.value_and_grad(f)(x), number=1, repeat=3))
+    return built, added, call, eager
+
+
+def reads(n: int) -> None:
+    """Compile time, memory and call time of loops reading a computed array, each in a
+    process of its own (the peak resident memory is a process's)."""
+    context = multiprocessing.get_context("spawn")
+    for name in ("entry_reads", "window_reads"):
+        with context.Pool(1) as pool:
+            built, added, call, eager = pool.apply(_read_loop, (name, n))
+        print(f"{name} over {n} entries: compile and first call {built:.2f} s, "
+              f"{added:.0f} MB of peak memory added; a call {call * 1e3:.1f} ms, "
+              f"eager value_and_grad {eager * 1e3:.0f} ms")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=20_000)
     parser.add_argument("--function-entries", type=int, default=5_000)
+    parser.add_argument("--read-entries", type=int, default=10_000)
     args = parser.parse_args()
     x = np.random.default_rng(0).normal(size=10**6)
     tracemalloc.start()
@@ -86,6 +139,8 @@ def main() -> None:
     built = time.perf_counter() - t
     print(f"scalar loop of sin, exp and divisions over {args.function_entries} entries: "
           f"compile and first call {built:.2f} s")  # fmt: skip
+    del program
+    reads(args.read_entries)
 
 
 if __name__ == "__main__":
