@@ -14,8 +14,8 @@ Run:  uv run python -m benchmarks.compile_cost [--entries 20000]
   over ``--function-entries`` entries (21 nodes an entry): compile and first call;
 - loops over a computed array's entries (``y = exp(x)``, ``y[i]``) and windows
   (``y = sin(x)``, ``y[i:i+3]``) of ``--read-entries`` entries, each in a fresh
-  process: compile and first call and the peak resident memory they add, then a
-  call against eager mode's ``value_and_grad``.
+  process: compile and first call, and the process's peak resident memory before
+  and after them, then a call against eager mode's ``value_and_grad``.
 
 Run it in a fresh process each time: the collector's cost depends on what
 else the process holds. For a before/after figure, run it alternately on two
@@ -69,9 +69,9 @@ def window_reads(x: np.ndarray) -> float:
     return s
 
 
-def _read_loop(name: str, n: int) -> tuple[float, float, float, float]:
-    """In a fresh process: compile and first call (s), the peak resident memory it
-    added (MB), a call and eager mode's value_and_grad (s)."""
+def _read_loop(name: str, n: int) -> tuple[float, float, float, float, float]:
+    """In a fresh process: compile and first call (s), the process's peak resident memory
+    before and after them (MB), a call and eager mode's value_and_grad (s)."""
     f = {"entry_reads": entry_reads, "window_reads": window_reads}[name]
     x = np.random.default_rng(3).normal(size=n)
     gm.value_and_grad(f)(x[:10])  # (what a first use loads, before the baseline)
@@ -80,10 +80,10 @@ def _read_loop(name: str, n: int) -> tuple[float, float, float, float]:
     compiled = gm.compile(f)
     compiled(x)
     built = time.perf_counter() - t
-    added = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     call = min(timeit.repeat(lambda: compiled(x), number=1, repeat=5))
     eager = min(timeit.repeat(lambda: gm.value_and_grad(f)(x), number=1, repeat=3))
-    return built, added, call, eager
+    return built, before / 1024, after / 1024, call, eager
 
 
 def reads(n: int) -> None:
@@ -92,10 +92,10 @@ def reads(n: int) -> None:
     context = multiprocessing.get_context("spawn")
     for name in ("entry_reads", "window_reads"):
         with context.Pool(1) as pool:
-            built, added, call, eager = pool.apply(_read_loop, (name, n))
-        print(f"{name} over {n} entries: compile and first call {built:.2f} s, "
-              f"{added:.0f} MB of peak memory added; a call {call * 1e3:.1f} ms, "
-              f"eager value_and_grad {eager * 1e3:.0f} ms")  # fmt: skip
+            built, before, after, call, eager = pool.apply(_read_loop, (name, n))
+        print(f"{name} over {n} entries: compile and first call {built:.2f} s, the "
+              f"process's peak memory {before:.0f} -> {after:.0f} MB; a call "
+              f"{call * 1e3:.1f} ms, eager value_and_grad {eager * 1e3:.0f} ms")  # fmt: skip
 
 
 def main() -> None:
