@@ -289,6 +289,7 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
         pending[node._seq] = node
     leaves: dict[int, Any] = {}
     dropped_nan = False  # has a selecting operation dropped a NaN entry?
+    deferred: set[int] = set()  # the nodes whose cotangent is a DeferredCotangent
 
     def propagate(
         prim: Primitive, i: int, parent: Node, g: Any, ans: Any, args: Sequence[Any],
@@ -309,6 +310,8 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
             if buf is not None:
                 acc[key] = buf
                 owned.add(key)
+                if isinstance(buf, DeferredCotangent):
+                    deferred.add(key)
                 return
         rule = prim.jvps.get(i) if prim.self_adjoint else None
         reduced = False
@@ -346,9 +349,11 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
             continue
         node = reached
         g = acc.pop(seq)
+        if deferred and seq in deferred:
+            g = g.value()
         prim = node.prim
         if prim is None:
-            leaves[id(node)] = g.value() if isinstance(g, DeferredCotangent) else g
+            leaves[id(node)] = g
             continue
         if type(node) is Node:
             ans, args = node._value, node.args
@@ -366,8 +371,6 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
             )
             scalar = real or nested
         else:  # NodeArray, and TraceNode's symbolic arguments
-            if isinstance(g, DeferredCotangent):
-                g = g.value()
             ans, args = node.rule_args()
             # a scalar program being recorded (gm.compile) takes the scalar path too, the
             # rules applied to the symbolic values (unless a NaN was dropped: see below)
