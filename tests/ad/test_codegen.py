@@ -607,6 +607,25 @@ def test_a_loop_over_a_large_array_reads_its_entries_as_scalars():
     np.testing.assert_array_equal(grad, 4.0 * x)
 
 
+def test_a_float32_array_read_by_entries_computes_in_float32():
+    # a float64 array's entries are unpacked to Python floats (the same arithmetic); a
+    # float32 one's are read from the array, so the program computes what f does
+    def f(x):
+        s = 0.0
+        for i in range(len(x)):
+            s = s + x[i] * x[i] / 3.0
+        return s
+
+    x = np.linspace(0.0, 1.0, 100, dtype=np.float32)
+    vg = gm.compile(f, x)
+    assert ".tolist()" not in vg.source
+    value, grad = vg(x)
+    ref_value, ref_grad = gm.value_and_grad(f)(x)
+    assert value.dtype == grad.dtype == np.float32
+    assert value == ref_value == f(x)
+    np.testing.assert_array_equal(grad, ref_grad)
+
+
 def test_a_few_entries_of_a_large_array_are_read_alone():
     # the source does not grow with the array: the entries read are taken by their
     # positions (or as a leading slice), the gradient placed among zeros; on numpy

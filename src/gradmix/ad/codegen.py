@@ -1635,10 +1635,11 @@ def _float_lists(args: tuple[Any, ...]) -> tuple[tuple[int, ...], list[float]] |
 
 
 def _entrywise_candidate(x: Any) -> bool:
-    """Whether ``x`` is first traced entry by entry (any array with entries, whatever its
-    size: a large one traced whole and read by entries costs a full-size scatter per read
-    in the adjoint sweep, which exhausted memory from about 50 000 entries)."""
-    return bool(np.ndim(x)) and np.size(x) > 0
+    """Whether ``x`` is first traced entry by entry: a float64 array with entries, whatever
+    its size (its entries are then Python floats, which compute what numpy's float64 does;
+    another dtype's entries, as numpy scalars of it, are read from the array traced whole).
+    """
+    return bool(np.ndim(x)) and np.size(x) > 0 and np.result_type(x) == np.float64
 
 
 def _build(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux: bool) -> CompiledProgram:
