@@ -13,6 +13,7 @@ and they are expanded (as a view) only before a non-elementwise rule.
 
 from __future__ import annotations
 
+import abc
 import itertools
 import operator
 from collections.abc import Callable, Sequence
@@ -251,20 +252,22 @@ def _zero_dropped_nan(c: Any, g: Any, ans: Any) -> Any:
     return np.where(dropped, 0.0, c) if dropped.any() else c
 
 
-class DeferredCotangent:
+class DeferredCotangent(abc.ABC):
     """A cotangent gathered in parts during the sweep and made a value only when its
     node's turn comes (:meth:`value`): a ``vjp_into`` rule may return one, which the
     sweep then holds as the node's accumulator, adding any other cotangent to it with
-    ``+`` (which returns the accumulator).  A recorded program's reads of an array's
-    entries and slices use one, where a scatter per read would hold an array of the
-    full size."""
+    ``+``.  A recorded program's reads of an array's entries and slices use one, where
+    a scatter per read would hold an array of the full size."""
 
+    __slots__ = ()
+
+    @abc.abstractmethod
     def value(self) -> Any:
         """The cotangent, a value of the sweep (a recorded program's node)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def __add__(self, other: Any) -> DeferredCotangent:
-        raise NotImplementedError
+        """Add ``other`` (a cotangent of the node) and return the accumulator."""
 
 
 def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
@@ -310,7 +313,7 @@ def backward(roots: Sequence[tuple[Node, Any]]) -> dict[int, Any]:
             if buf is not None:
                 acc[key] = buf
                 owned.add(key)
-                if isinstance(buf, DeferredCotangent):
+                if type(buf) is not np.ndarray and isinstance(buf, DeferredCotangent):
                     deferred.add(key)
                 return
         rule = prim.jvps.get(i) if prim.self_adjoint else None

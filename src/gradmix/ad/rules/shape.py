@@ -164,8 +164,7 @@ def _entries_impl(*values: Any, shape: tuple[int, ...], flat: np.ndarray | None 
 
 #: an array of scalars, in a recorded program's adjoint: all its entries in order, or
 #: (``flat``) those at a few flat positions among zeros.  The gradient of an input that
-#: the program reads by entries, and the cotangent of a computed array read so (no
-#: derivative rules: nothing differentiates an adjoint's own values)
+#: the program reads by entries, and the cotangent of a computed array read so
 entries_p = Primitive(_entries_impl, "entries")
 
 
@@ -177,8 +176,8 @@ def _entries_vjp(i: int) -> Any:
     return maker
 
 
-# (linear: each value's cotangent is the entry it went to, as a gradient taken inside a
-# compiled function needs when the program is differentiated)
+# (linear: each value's cotangent is the entry it went to; a gradient taken inside a
+# compiled function is differentiated again)
 entries_p.vjps = PerArgRules(_entries_vjp)
 
 
