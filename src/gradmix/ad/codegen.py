@@ -42,6 +42,7 @@ import numpy as np
 from gradmix.ad.allocator import paused_cycle_collector, tune_allocator
 from gradmix.ad.dispatch import numpy_rule
 from gradmix.ad.errors import PLAIN_ARRAY_INDEX, NotCompilableError, call_traced
+from gradmix.ad.inner_products import inner_products
 from gradmix.ad.pytree import flatten, split_aux, unflatten
 from gradmix.ad.reverse import Node, NodeArray, backward, creation_numbers
 from gradmix.ad.rules import elementwise, linalg, numerical, reductions, shape
@@ -1721,6 +1722,8 @@ def _record_program(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux
         aux_leaves = [_aux_output(a, level) for a in aux_leaves]
         cot = _symbolic_sweep(out) if isinstance(out, Node) and out._level == level else {}
         grads = [_gradient(x, cot, level) for x in inputs]
+        outputs = [out, *grads, *aux_leaves]
+        inner_products(*_schedule(outputs, inputs), outputs)
     graph_inputs: list[Any] = []
     names: list[str] = []
     prologue: list[str] = []  # entries as Python floats, and as numpy scalars
@@ -1744,7 +1747,7 @@ def _record_program(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux
             numpy_prologue.append(f"    {', '.join(targets)}, = {picked}")
             graph_inputs += [x.entries[k] for k in read]
             names += [f"{name}_{k}" for k in read]
-    graph = Graph(graph_inputs, [out, *grads, *aux_leaves], names=names)
+    graph = Graph(graph_inputs, outputs, names=names)
     graph.params = [f"x{i + 1}" for i in range(len(inputs))]
     graph.prologue = prologue
     graph.forward_size = graph.first_output_size

@@ -1,0 +1,119 @@
+"""gm.compile's sums of products as inner products (gradmix.ad.inner_products): the
+values against f itself and eager mode, the gradients against eager mode and central
+differences, and which sums are rewritten."""
+
+import numpy as np
+import pytest
+
+import gradmix as gm
+from gradmix.ad.rules import linalg, reductions
+
+
+def _counts(vg):
+    """(inner products, sums over every axis) in the compiled program's graph."""
+    nodes = vg.graph.nodes
+    inner = sum(n.prim is linalg.matmul_p and np.ndim(n.value) == 0 for n in nodes)
+    whole = sum(n.prim is reductions.sum_p and np.size(n.value) == 1 for n in nodes)
+    return inner, whole
+
+
+def _check(f, x, differences=True):
+    vg = gm.compile(f, x)
+    value, grad = vg(x)
+    ref_value, ref_grad = gm.value_and_grad(f)(x)
+    assert value == pytest.approx(float(f(x)), rel=1e-13)
+    assert value == pytest.approx(float(ref_value), rel=1e-13)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-13, atol=1e-300)
+    if differences:
+        # (central differences' rounding: about eps·|f| / h)
+        fd = gm.divided_difference(f, x, 1e-6, "central")
+        np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8 * max(1.0, abs(value)))
+    return vg
+
+
+def rosen(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def test_rosenbrocks_sum_is_two_inner_products():
+    x = np.random.default_rng(0).normal(size=2000)
+    vg = _check(rosen, x, differences=False)
+    assert _counts(vg) == (2, 0)
+    assert "@" in vg.source and "np.sum" not in vg.source
+    # the closed form of the gradient
+    g = np.zeros_like(x)
+    g[:-1] = -400.0 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2.0 * (1 - x[:-1])
+    g[1:] += 200.0 * (x[1:] - x[:-1] ** 2)
+    np.testing.assert_allclose(vg(x)[1], g, rtol=1e-12, atol=1e-12)
+    # another point of the same shape: the program, not the example's numbers
+    y = x[::-1] * 0.5
+    np.testing.assert_allclose(vg(y)[0], rosen(y), rtol=1e-13)
+
+
+W = np.linspace(0.5, 2.0, 300).reshape(20, 15)
+
+# (function, inner products, whole sums left) for x of shape (20, 15)
+FORMS = {
+    "products": (lambda x: np.sum(np.sin(x) * np.cos(x)), 1, 0),
+    "scaled difference": (lambda x: np.sum(3.0 * x**2 - np.square(np.sin(x)) / 1.0), 2, 0),
+    "negated": (lambda x: np.sum(-(np.exp(x) * x)), 1, 0),
+    "weights": (lambda x: np.sum(W * np.tanh(x) ** 2), 1, 0),
+    "with a plain term": (lambda x: np.sum(x * x + np.exp(x)), 1, 1),
+    "a mean": (lambda x: np.mean(np.sin(x) ** 2), 1, 0),
+    # not rewritten: no product, a product of a broadcast row, a transposed operand,
+    # sums over some axes
+    "no product": (lambda x: np.sum(np.exp(x) + x), 0, 1),
+    "broadcast": (lambda x: np.sum(x * x[0]), 0, 1),
+    "transposed": (lambda x: np.sum(x.T * np.sin(x).T), 0, 1),
+    "rows": (lambda x: np.sum(np.sum(x * x, axis=1) ** 3), 0, 1),
+}
+
+
+@pytest.mark.parametrize("name", FORMS)
+def test_sums_of_products_are_inner_products_where_nothing_else_reads_them(name):
+    f, inner, whole = FORMS[name]
+    x = np.random.default_rng(1).normal(size=(20, 15)) * 0.5
+    vg = _check(f, x)
+    assert _counts(vg) == (inner, whole)
+
+
+def test_a_product_read_elsewhere_is_summed_as_it_is():
+    """The square is also returned: the program computes it anyway, and summing it is
+    one pass, where an inner product would read its operand twice."""
+
+    def f(x):
+        s = np.sin(x) ** 2
+        return np.sum(s), s
+
+    x = np.linspace(-2.0, 2.0, 50)
+    vg = gm.compile(f, x, has_aux=True)
+    (value, aux), grad = vg(x)
+    assert value == pytest.approx(np.sum(np.sin(x) ** 2), rel=1e-14)
+    np.testing.assert_array_equal(aux, np.sin(x) ** 2)
+    np.testing.assert_allclose(grad, 2 * np.sin(x) * np.cos(x), rtol=1e-14)
+    assert _counts(vg) == (0, 1)
+
+
+def test_float32_sums_stay_numpys():
+    """BLAS's lanes keep running float32 sums with two to three times numpy's rounding."""
+    x = np.linspace(-1.0, 1.0, 1000, dtype=np.float32)
+    vg = gm.compile(lambda v: np.sum(v * v), x)
+    value, grad = vg(x)
+    assert value.dtype == np.float32 and value == np.sum(x * x)
+    assert _counts(vg) == (0, 1)
+
+
+def test_a_gradients_own_sums_become_inner_products():
+    """The derivative of Σ (θ·t - y)² by a scalar θ is Σ 2(θ·t - y)·t: a sum of the
+    reverse sweep's (over the broadcast θ, keeping its dimensions), rewritten too."""
+    t = np.linspace(0.0, 3.0, 500)
+    y = np.sin(t)
+
+    def f(p):
+        return np.sum((p[0] * t - y) ** 2) + np.sum(p * p)
+
+    p = np.array([0.4, -1.0])
+    vg = _check(f, p)
+    r = p[0] * t - y
+    np.testing.assert_allclose(vg(p)[1], [2 * np.dot(r, t) + 2 * p[0], 2 * p[1]], rtol=1e-13)
+    assert _counts(vg) == (3, 0)
