@@ -488,3 +488,33 @@ def test_det_derivative_of_a_stack_with_a_singular_matrix():
 def test_det_second_derivative_where_det_is_not_normal_is_refused():
     with pytest.raises(ValueError, match="first order only"):
         gm.hessian(np.linalg.det)(np.array([[1.0, 2.0], [2.0, 4.0]]))
+
+
+# where the function's value is near a constant, a derivative written from the value
+# (1 - tanh², expm1 + 1) loses its digits: the closed forms from x, to rounding
+SATURATED = np.array([0.5, -5.0, 10.0, -18.0, 25.0, 300.0, 800.0])
+
+
+def _sech2(x):
+    return 4 * np.exp(-2 * abs(x)) / (1 + np.exp(-2 * abs(x))) ** 2
+
+
+@pytest.mark.parametrize(
+    ("f", "first", "second", "x"),
+    [
+        (np.tanh, _sech2, lambda x: -2 * np.tanh(x) * _sech2(x), SATURATED),
+        (np.expm1, np.exp, np.exp, np.array([1.0, -1e-9, -20.0, -40.0, -700.0])),
+    ],
+    ids=["tanh", "expm1"],
+)
+def test_derivatives_where_the_value_saturates_keep_their_digits(f, first, second, x):
+    def total(v):
+        return np.sum(f(v))
+
+    expected = first(x)
+    for got in (gm.grad(total)(x), np.diag(gm.jacfwd(f)(x)), gm.compile(total, x)(x)[1],
+                # scalar code (math.tanh, math.exp), and its numpy fallback past math's range
+                gm.compile(lambda v: sum(f(v[i]) for i in range(len(v))), x)(x)[1]):  # fmt: skip
+        np.testing.assert_allclose(got, expected, rtol=1e-14, atol=0)
+    # the second derivatives, finite and to rounding where cosh overflows
+    np.testing.assert_allclose(np.diag(gm.hessian(total)(x)), second(x), rtol=1e-13, atol=0)

@@ -982,6 +982,10 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
             if (bind_b < UNARY) if binding == POWER else (bind_b <= binding):  # a - (b - c)
                 b = f"({b})"
             expr = f"{a} {op} {b}"
+        elif prim is elementwise.sech_squared_p and scalar_math and type(node) is TraceNode:
+            # (past |x| = 355 the square overflows, and the numpy program takes over)
+            binding = PRODUCT
+            expr = f"1.0 / math.cosh({args[0]}) ** 2"
         elif prim is UNARY_MINUS:
             binding = UNARY
             a = args[0]
