@@ -1122,17 +1122,18 @@ def test_float64_sums_over_long_axes_are_products_or_einsum():
     """Float64 sums over a longer last axis are one product of the rows with ones (the
     stack's rows reshaped, when laid out in order), over the axis before it a product
     for a matrix and numpy's einsum for a stack: eager mode's value and gradient to
-    rounding, with keepdims or without."""
+    rounding, with keepdims or without.  (Sums of products are inner products:
+    tests/ad/test_inner_products.py.)"""
     rng = np.random.default_rng(5)
     X = rng.normal(size=(300, 40))
 
     def f(means):
         d = X[None, :, :] - means[:, None, :]  # (K, n, 40), in order
-        r = np.sum(d * d, axis=2)  # a stack's last axis
+        r = np.sum(np.abs(d), axis=2)  # a stack's last axis
         t = np.sum(np.cos(d), axis=2, keepdims=True)
         s = np.sum(np.sin(d), axis=1, keepdims=True)  # a stack's axis before the last
-        u = np.sum(np.swapaxes(d, 1, 2) ** 2, axis=2)  # the last axis of a transposed view
-        m = np.sum(means * means, axis=1)  # a matrix's last axis
+        u = np.sum(np.exp(np.swapaxes(d, 1, 2)), axis=2)  # the last axis of a transposed view
+        m = np.sum(np.exp(means), axis=1)  # a matrix's last axis
         c = np.sum(np.tanh(means), axis=0)  # a matrix's first axis
         return (np.sum(np.log1p(r)) + np.sum(s**2) + np.sum(t * d) + np.sum(np.sum(d, axis=1))
                 + np.sum(np.sqrt(u)) + np.sum(m**2) + np.sum(c**3))  # fmt: skip
