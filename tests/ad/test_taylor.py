@@ -115,3 +115,15 @@ def test_orders_beyond_floats_range_are_refused_as_by_derivative():
     with pytest.raises(ValueError, match="above 170"):
         gm.derivative(np.sin, 200)
     np.testing.assert_allclose(gm.taylor(np.exp, 0.0, 170)[-1], 1.0)
+
+
+def test_tanh_series_where_tanh_saturates_keeps_its_digits():
+    """tanh's series from sech²(x), not 1 - tanh(x)², which keeps 8 of 16 digits at
+    x = 10; and the series of tanh's derivative, sech² (a primitive of its own)."""
+    x = np.array([10.0, -18.0, 0.4])
+    t = np.tanh(x)
+    s = 4 * np.exp(-2 * abs(x)) / (1 + np.exp(-2 * abs(x))) ** 2  # sech², closed form
+    expected = np.array([t, s, -2 * t * s, s * (4 * t * t - 2 * s)])
+    np.testing.assert_allclose(gm.taylor(np.tanh, x, 3), expected, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(gm.taylor(gm.grad(np.tanh), 10.0, 2), expected[1:, 0],
+                               rtol=1e-13, atol=0)  # fmt: skip

@@ -243,17 +243,19 @@ def _power_const(x: Coeffs, a: float, n: int) -> Coeffs:
     return y
 
 
-def _tan_like(x: Coeffs, n: int, y0: Any, sign: float) -> Coeffs:
-    """y' = (1 + sign·y²)·x' (tan: +1, tanh: -1)."""
+def _tan_like(x: Coeffs, n: int, y0: Any, sign: float, z0: Any) -> tuple[Coeffs, Coeffs]:
+    """y' = z·x' with z = 1 + sign·y² (tan: +1, tanh: -1): the series of y and of z,
+    whose constant term ``z0`` is given (tanh's, sech², from x: 1 - y0² would keep few
+    of its digits where tanh is near ±1)."""
     y = [y0]
-    z = [1 + sign * y0 * y0]
+    z = [z0]
     for k in range(1, n + 1):
         total = x[1] * z[k - 1]
         for j in range(2, k + 1):
             total = total + j * x[j] * z[k - j]
         y.append(total / k)
         z.append(sign * _conv(y, y, k))
-    return y
+    return y, z
 
 
 def _from_rule(prim: Primitive) -> Callable[..., Coeffs]:
@@ -320,14 +322,23 @@ def _tan_rule(xs: list[Coeffs | None], base: list[Any], kwargs: dict[str, Any], 
               lvl: int) -> Coeffs:  # fmt: skip
     x = xs[0]
     assert x is not None
-    return _tan_like(x, n, np.tan(x[0]), 1.0)
+    y0 = np.tan(x[0])
+    return _tan_like(x, n, y0, 1.0, 1 + y0 * y0)[0]
 
 
 def _tanh_rule(xs: list[Coeffs | None], base: list[Any], kwargs: dict[str, Any], n: int,
                lvl: int) -> Coeffs:  # fmt: skip
     x = xs[0]
     assert x is not None
-    return _tan_like(x, n, np.tanh(x[0]), -1.0)
+    return _tan_like(x, n, np.tanh(x[0]), -1.0, elementwise.sech_squared_p(x[0]))[0]
+
+
+def _sech_squared_rule(xs: list[Coeffs | None], base: list[Any], kwargs: dict[str, Any],
+                       n: int, lvl: int) -> Coeffs:  # fmt: skip
+    """tanh's derivative, sech² = 1 - tanh², as the series z of :func:`_tan_like`."""
+    x = xs[0]
+    assert x is not None
+    return _tan_like(x, n, np.tanh(x[0]), -1.0, elementwise.sech_squared_p(x[0]))[1]
 
 
 def _prim(f: Any) -> Primitive:
@@ -353,6 +364,7 @@ _RULES: dict[Primitive, Callable[..., Any]] = {
     _prim(np.cosh): _unary(lambda x, n: _sin_cos(x, n, hyperbolic=True)[1]),
     _prim(np.tan): _tan_rule,
     _prim(np.tanh): _tanh_rule,
+    elementwise.sech_squared_p: _sech_squared_rule,
     _prim(np.sqrt): _unary(_sqrt),
     _prim(np.cbrt): _unary(lambda x, n: _power_const(x, 1.0 / 3.0, n)),
     _prim(np.square): _unary(lambda x, n: [_conv(x, x, k) for k in range(n + 1)]),
