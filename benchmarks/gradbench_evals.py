@@ -1,6 +1,7 @@
 """Five GradBench evals written in plain numpy: gradmix against autograd, JAX and PyTorch.
 
 Run:  uv run --with autograd python benchmarks/gradbench_evals.py [--evals gmm,lse] [--quick]
+      [--tools "gradmix,gradmix compile"]
 
 The evals are the ones where #28 found gradmix behind (gmm, lse, kmeans, ode,
 lstm), written here from their public specifications (the gradbench
@@ -381,13 +382,24 @@ def main() -> None:
     parser.add_argument("--evals", default="gmm,lse,kmeans,ode,lstm")
     parser.add_argument("--quick", action="store_true", help="one small input per eval")
     parser.add_argument("--budget", type=float, default=1.0, help="seconds of runs per timing")
+    parser.add_argument(
+        "--tools",
+        default=",".join(TOOLS),
+        help="the tools to time, by name ('gradmix compile': an A/B of it)",
+    )
     args = parser.parse_args()
     # gradmix's transforms keep freed memory for reuse (process-wide): measure f, and every
     # tool, in that state from the start, not f before the first transform and after
     tune_allocator()
     chosen = set(args.evals.split(","))
-    tools = {name: make for name, (module, make) in TOOLS.items()
-             if module is None or importlib.util.find_spec(module)}  # fmt: skip
+    wanted = set(args.tools.split(","))
+    if wanted - set(TOOLS):
+        parser.error(f"unknown tools {sorted(wanted - set(TOOLS))}; known: {', '.join(TOOLS)}")
+    tools = {
+        name: make
+        for name, (module, make) in TOOLS.items()
+        if name in wanted and (module is None or importlib.util.find_spec(module))
+    }
     print(f"tools: {', '.join(tools)}; t(derivative) / t(objective in numpy), best of runs")
     header = f"{'eval':7s} {'input':20s} {'f (ms)':>9s} " + " ".join(f"{t:>16s}" for t in tools)
     print(header + "   gradmix / best of JAX, PyTorch")
