@@ -1727,7 +1727,10 @@ def _record_program(f: Callable[..., Any], leaves: list[Any], tree: Any, has_aux
         cot = _symbolic_sweep(out) if isinstance(out, Node) and out._level == level else {}
         grads = [_gradient(x, cot, level) for x in inputs]
         outputs = [out, *grads, *aux_leaves]
-        inner_products(*_schedule(outputs, inputs), outputs)
+        # (every sum is recorded in the level's table: a program without one, scalar
+        # code, pays no schedule for the rewrite)
+        if any(n.prim is reductions.sum_p for n in _RECORDED[level].values()):
+            inner_products(*_schedule(outputs, inputs), outputs)
     graph_inputs: list[Any] = []
     names: list[str] = []
     prologue: list[str] = []  # entries as Python floats, and as numpy scalars
