@@ -4,6 +4,8 @@ differences, and which sums are rewritten."""
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import gradmix as gm
 from gradmix.ad.rules import linalg, reductions
@@ -142,3 +144,37 @@ def test_a_gradients_own_sums_become_inner_products():
     r = p[0] * t - y
     np.testing.assert_allclose(vg(p)[1], [2 * np.dot(r, t) + 2 * p[0], 2 * p[1]], rtol=1e-13)
     assert _counts(vg) == (3, 0, 0, 0)
+
+
+# random sums of products: terms c · u(x) · v(x) (or a plain u(x)), combined by + and -,
+# summed over every axis or over the last
+FACTORS = [np.sin, np.cos, np.exp, lambda v: v, lambda v: v * 0.5 - 1.0, np.arctan]
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(FACTORS) - 1), st.integers(-1, len(FACTORS) - 1),
+                  st.sampled_from([1.0, -1.0, 2.5, -0.3]), st.booleans()),
+        min_size=1, max_size=4,
+    ),
+    st.sampled_from([None, -1]),
+    st.sampled_from([(7,), (3, 12), (2, 3, 14)]),
+)  # fmt: skip
+def test_random_sums_of_products_equal_eager_mode(terms, axis, shape):
+    def f(x):
+        total = 0.0
+        for k, (u, v, c, square) in enumerate(terms):
+            a = FACTORS[u](x)
+            t = a**2 if square else a if v < 0 else a * FACTORS[v](x)
+            total = total + c * t if k % 2 == 0 else total - c * t
+        s = np.sum(total, axis=axis)
+        return np.sum(np.sin(s)) if axis is not None else s
+
+    x = np.linspace(-1.2, 1.3, int(np.prod(shape))).reshape(shape)
+    vg = gm.compile(f, x)
+    y = np.cos(3.0 * x)  # another point
+    value, grad = vg(y)
+    ref_value, ref_grad = gm.value_and_grad(f)(y)
+    assert value == pytest.approx(float(f(y)), rel=1e-12, abs=1e-12)
+    assert value == pytest.approx(float(ref_value), rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-11, atol=1e-12 * (1 + np.max(np.abs(grad))))
