@@ -851,16 +851,16 @@ def test_sums_of_scaled_values_reuse_the_programs_own_sums(axes, c_shape, keepdi
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-12)
     np.testing.assert_allclose(grad, gm.divided_difference(f, y, 1e-6, "central"), rtol=1e-6)
     exp_p = gm.ad.dispatch.numpy_rule(np.exp)
-    reshape_p, matmul_p = gm.ad.rules.shape.reshape_p, gm.ad.rules.linalg.matmul_p
+    reshape_p, linalg = gm.ad.rules.shape.reshape_p, gm.ad.rules.linalg
 
     def reads_exp(n):
         return any(getattr(a, "prim", None) in (exp_p, reshape_p) and
                    (a.prim is exp_p or a.args[0].prim is exp_p) for a in n.args)  # fmt: skip
 
-    # Σ c·e: a sum of the product, or over every axis an inner product (c @ e)
+    # Σ c·e: a sum of the product, or over every axis an inner product (c @ e, einsum)
     sums_of_products = [
         n for n in vg.graph.nodes if n.prim is gm.ad.rules.reductions.sum_p
-        and reads_exp(n.args[0]) or n.prim is matmul_p and reads_exp(n)
+        and reads_exp(n.args[0]) or n.prim in (linalg.matmul_p, linalg.einsum_p) and reads_exp(n)
     ]  # fmt: skip
     along = {a % 2 for a in np.atleast_1d(axes)}
     constant_along = len(c_shape) <= 2 and all(

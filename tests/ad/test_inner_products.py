@@ -69,29 +69,36 @@ FORMS = {
         (2, 0, 0, 0),
     ),
     "negated": (lambda x: np.sum(-(np.exp(x) * x)), (1, 0, 0, 0)),
-    "weights": (lambda x: np.sum(W * np.tanh(x) ** 2), (1, 0, 0, 0)),
-    "with a plain term": (lambda x: np.sum(x * x + np.exp(x)), (1, 1, 0, 0)),
     "a mean": (lambda x: np.mean(np.sin(x) ** 2), (1, 0, 0, 0)),
+    "with a plain term": (lambda x: np.sum(x * x + np.exp(x)), (1, 1, 0, 0)),
+    # three factors, a broadcast one, operands not laid out in order: einsum
+    "weights": (lambda x: np.sum(W * np.tanh(x) ** 2), (0, 0, 1, 0)),
+    "scaled factors": (lambda x: np.sum(W * (2.0 * W) * np.sin(x) ** 2 * 3.0), (0, 0, 1, 0)),
+    # (the gradient reads the first two factors' product: it is one factor)
+    "a product read again": (lambda x: np.sum((2.0 * np.sin(x)) * (x * 3.0) * x), (1, 0, 0, 0)),
+    "broadcast": (lambda x: np.sum(x * x[0]), (0, 0, 1, 0)),
+    "transposed": (lambda x: np.sum(x.T * np.sin(x).T), (0, 0, 1, 0)),
     # over the last axis, row by row: a rewritten sum inside another
     "rows": (lambda x: np.sum(np.sum(x * x, axis=1) ** 3), (0, 1, 1, 0)),
     "rows kept": (
         lambda x: np.sum(np.exp(-np.sum(np.sin(x) ** 2 - x, axis=-1, keepdims=True)) * x),
-        (0, 1, 1, 2),
+        (0, 0, 2, 2),
     ),
     "distances": (
         lambda x: np.sum(np.min(np.sum((x - CENTRES) ** 2, axis=-1), axis=0)),
         (0, 1, 1, 0),
     ),
-    # rows too short for einsum (a product with ones, as numpy's sums of short rows)
+    "broadcast rows": (
+        lambda x: np.sum(np.cos(np.sum(x[:, None, :] * CENTRES[:, 0] * x[:, None, :], axis=-1))),
+        (0, 1, 1, 0),
+    ),
+    # not rewritten: no product, rows too short for einsum (a product with ones, as
+    # numpy's sums of short rows), a sum over the first axis
+    "no product": (lambda x: np.sum(np.exp(x) + x), (0, 1, 0, 0)),
     "short rows": (
         lambda x: np.sum(np.sum(np.reshape(x, (-1, 5)) ** 2, axis=1) ** 3),
         (0, 1, 0, 1),
     ),
-    # not rewritten: no product, a product of a broadcast row, a transposed operand (as
-    # a vector: a copy), a sum over the first axis
-    "no product": (lambda x: np.sum(np.exp(x) + x), (0, 1, 0, 0)),
-    "broadcast": (lambda x: np.sum(x * x[0]), (0, 1, 0, 0)),
-    "transposed": (lambda x: np.sum(x.T * np.sin(x).T), (0, 1, 0, 0)),
     "columns": (lambda x: np.sum(np.sum(x * x, axis=0) ** 3), (0, 1, 0, 0)),
 }
 

@@ -1,4 +1,4 @@
-"""Whole-array sums of products as inner products, in compiled programs.
+"""Sums of products as inner products, in compiled programs.
 
 ``np.sum(100 * (a - b**2) ** 2 + (1 - b) ** 2)`` (Rosenbrock's function) has
 numpy write a temporary array for each square, for the scaling and for the
@@ -8,18 +8,22 @@ it is two inner products, which read their operands once and write nothing:
 the least-squares objectives, Gaussian log-likelihoods and penalties that
 users sum are mostly of this form.  So are sums over the last axis, row by
 row (``np.sum(d ** 2, axis=-1)``, the squared distances of k-means and the
-quadratic forms of a Gaussian): ``np.einsum('...i,...i->...', d, d)`` makes
-no temporary, up to 3 times quicker than the product and the sum where the
-rows are long enough (:data:`EINSUM_ROWS_FROM`).
+quadratic forms of a Gaussian), and products of more factors or of
+broadcast ones (``np.sum(w * r ** 2)``, ``np.sum(X * x[0])``):
+``np.einsum`` makes no temporary either, 1.5-3.5 times quicker than the
+product and the sum where its loop is not a short row's
+(:data:`EINSUM_ROWS_FROM`).
 
 :func:`inner_products` rewrites a recorded program's sums of float64 arrays
 over every axis, or over the last, so, where the summed array is a
 combination, by ``+``, ``-``, negation and scalings by constants, of products
-and squares of arrays of its shape that nothing else in the program reads.
-The value is the same sum added in another order (BLAS and einsum add in
-lanes, numpy pairwise): equal to eager mode's to rounding, a few units in the
-last place at 10⁷ entries. float32 sums are left to numpy: running sums per
-lane would lose digits there.
+(of arrays that broadcast to its shape) and squares that nothing else in the
+program reads: two arrays of the sum's shape laid out in order are a BLAS
+dot of two vectors, anything else an ``einsum``.  The value is the same sum
+added in another order (BLAS and einsum add in lanes, numpy pairwise): equal
+to eager mode's to rounding, a few units in the last place at 10⁷ entries.
+float32 sums are left to numpy: running sums per lane would lose digits
+there.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import numpy as np
 from gradmix.ad.dispatch import numpy_rule
 from gradmix.ad.reverse import Node
 from gradmix.ad.rules import reductions
+from gradmix.ad.tracer import strip
 
 __all__ = ["inner_products"]
 
@@ -48,18 +53,17 @@ EINSUM_ROWS_FROM = 12
 
 
 class _Term(NamedTuple):
-    """``coefficient · Σ left·right``, or ``coefficient · Σ left`` where ``right`` is None."""
+    """``coefficient · Σ`` of the product of ``factors`` (one factor: a plain sum)."""
 
     coefficient: float
-    left: Any
-    right: Any
+    factors: tuple[Any, ...]
 
 
 def _reduction(node: Node, value: np.ndarray) -> str | None:
     """Which sum ``node`` is, of its argument's ``value``: "whole" (every axis), "rows"
     (the last axis of two or more, a long one), or None for those left as they are."""
     axes = sorted(node.kwargs["axes"])
-    if value.dtype != np.float64 or value.ndim == 0:
+    if value.dtype != np.float64 or not 0 < value.ndim <= 26:  # (einsum's letters)
         return None
     if axes == list(range(value.ndim)):
         return "whole"
@@ -105,10 +109,10 @@ def inner_products(nodes: Sequence[Node], deps: Sequence[Sequence[Node]],
         if kind is None:
             continue
         terms: list[_Term] = []
-        _collect(x, 1.0, value.shape, node._level, uses, terms, kind == "whole")
-        if all(t.right is None for t in terms):
+        _collect(x, 1.0, value.shape, node._level, uses, terms)
+        if all(len(t.factors) == 1 for t in terms):
             continue  # nothing to gain: the sums numpy would take anyway
-        total: Any = _combination(terms, kind == "whole")
+        total: Any = _combination(terms, value.shape, kind == "whole")
         if node.kwargs["keepdims"]:  # (a broadcast scalar's cotangent, a row's)
             total = np.reshape(total, np.shape(node._value))
         node.prim, node.args, node.kwargs, node.parents = (
@@ -119,33 +123,55 @@ def inner_products(nodes: Sequence[Node], deps: Sequence[Sequence[Node]],
 
 
 def _collect(x: Any, c: float, shape: tuple[int, ...], level: int,
-             uses: collections.Counter[int], terms: list[_Term], whole: bool) -> None:  # fmt: skip
+             uses: collections.Counter[int], terms: list[_Term]) -> None:  # fmt: skip
     """The terms of ``c · Σ x``, expanding the additions, negations and scalings that
-    only this sum reads, down to products and squares of whole arrays (``whole``: read
-    as vectors, which must then copy nothing)."""
-    if not (isinstance(x, Node) and x._level == level and uses[id(x)] == 1):
-        terms.append(_Term(c, x, None))
+    only this sum reads, down to products (and squares) of arrays."""
+    if not _single_use(x, level, uses):
+        terms.append(_Term(c, (x,)))
         return
     prim, args = x.prim, x.args
-
-    def operand(a: Any) -> bool:
-        return _whole(a, shape) and (not whole or _flat(a))
-
     if prim in (_ADD, _SUBTRACT) and all(_whole(a, shape) for a in args):
-        _collect(args[0], c, shape, level, uses, terms, whole)
-        _collect(args[1], c if prim is _ADD else -c, shape, level, uses, terms, whole)
+        _collect(args[0], c, shape, level, uses, terms)
+        _collect(args[1], c if prim is _ADD else -c, shape, level, uses, terms)
     elif prim is _NEGATIVE:
-        _collect(args[0], -c, shape, level, uses, terms, whole)
+        _collect(args[0], -c, shape, level, uses, terms)
     elif prim is _MULTIPLY and (_number(args[0]) or _number(args[1])):
         s, y = args if _number(args[0]) else args[::-1]
-        _collect(y, c * float(np.reshape(s, -1)[0]), shape, level, uses, terms, whole)
-    elif prim is _MULTIPLY and all(map(operand, args)):
-        terms.append(_Term(c, args[0], args[1]))
-    elif (prim is _SQUARE or prim is _POWER and _number(args[1])
-          and float(np.reshape(args[1], -1)[0]) == 2.0) and operand(args[0]):  # fmt: skip
-        terms.append(_Term(c, args[0], args[0]))
+        _collect(y, c * _entry(s), shape, level, uses, terms)
     else:
-        terms.append(_Term(c, x, None))
+        scale, factors = _factors(x, shape, level, uses)
+        terms.append(_Term(c * scale, tuple(factors)))
+
+
+def _factors(x: Any, shape: tuple[int, ...], level: int,
+             uses: collections.Counter[int]) -> tuple[float, list[Any]]:  # fmt: skip
+    """``x`` as a constant times a product of factors: the products (of arrays that
+    broadcast to ``shape``, and numbers) and squares that only their reader reads,
+    flattened; anything else is one factor."""
+    if _single_use(x, level, uses):
+        args = x.args
+        if x.prim is _MULTIPLY and all(_number(a) or _operand(a, shape) for a in args):
+            scale, factors = 1.0, list[Any]()
+            for a in args:
+                if _number(a):
+                    scale *= _entry(a)
+                else:
+                    s, f = _factors(a, shape, level, uses)
+                    scale, factors = scale * s, factors + f
+            return scale, factors
+        if (x.prim is _SQUARE or x.prim is _POWER and _number(args[1])
+                and _entry(args[1]) == 2.0) and _operand(args[0], shape):  # fmt: skip
+            return 1.0, [args[0], args[0]]
+    return 1.0, [x]
+
+
+def _single_use(x: Any, level: int, uses: collections.Counter[int]) -> bool:
+    """A node of the program that one operation alone reads."""
+    return isinstance(x, Node) and x._level == level and uses[id(x)] == 1
+
+
+def _entry(v: Any) -> float:
+    return float(np.reshape(v, -1)[0])
 
 
 def _number(v: Any) -> bool:
@@ -159,28 +185,41 @@ def _whole(a: Any, shape: tuple[int, ...]) -> bool:
     return type(value) is np.ndarray and value.shape == shape and value.dtype == np.float64
 
 
-def _flat(a: Any) -> bool:
-    """Whether ``a`` is a vector, or is laid out so that reading it as one copies
-    nothing (an inner product of a copy would cost the passes it saves)."""
+def _operand(a: Any, shape: tuple[int, ...]) -> bool:
+    """A float64 array of one or more dimensions that broadcasts to ``shape``."""
     value = a._value if isinstance(a, Node) else a
-    return bool(value.ndim == 1 or value.flags.c_contiguous)
+    if type(value) is not np.ndarray or value.dtype != np.float64 or not value.ndim:
+        return False
+    return value.ndim <= len(shape) and all(
+        n in (1, m) for n, m in zip(value.shape[::-1], shape[::-1], strict=False)
+    )
+
+
+def _flat(a: Any, shape: tuple[int, ...]) -> bool:
+    """Whether ``a`` has the sum's shape and reading it as a vector copies nothing."""
+    value = a._value if isinstance(a, Node) else a
+    return _whole(a, shape) and bool(value.ndim == 1 or value.flags.c_contiguous)
 
 
 def _vector(a: Any) -> Any:
     return a if np.ndim(a._value if isinstance(a, Node) else a) == 1 else np.reshape(a, (-1,))
 
 
-def _combination(terms: list[_Term], whole: bool) -> Node:
-    """Σ coefficient · (left · right) as inner products, recorded: ``left @ right`` of
-    the two as vectors (``whole``), else row by row (``einsum``) over the last axis."""
+def _combination(terms: list[_Term], shape: tuple[int, ...], whole: bool) -> Node:
+    """Σ coefficient · Π factors, recorded: a product of two vectors (``u @ v``) where
+    the sum is over every axis of two arrays of its shape laid out in order, else
+    ``einsum`` (over every axis, or the last)."""
+    letters = "abcdefghijklmnopqrstuvwxyz"[: len(shape)]
+    out = "" if whole else letters[:-1]
     total: Any = None
-    for c, left, right in terms:
-        if right is None:
-            part = np.sum(left) if whole else np.sum(left, axis=-1)
-        elif whole:
-            part = _vector(left) @ _vector(right)
+    for c, factors in terms:
+        if len(factors) == 1:
+            part = np.sum(factors[0]) if whole else np.sum(factors[0], axis=-1)
+        elif whole and len(factors) == 2 and all(_flat(f, shape) for f in factors):
+            part = _vector(factors[0]) @ _vector(factors[1])
         else:
-            part = np.einsum("...i,...i->...", left, right)
+            subscripts = [letters[len(shape) - np.ndim(strip(f)) :] for f in factors]
+            part = np.einsum(f"{','.join(subscripts)}->{out}", *factors)
         if total is None:
             total = part if c == 1.0 else -part if c == -1.0 else c * part
         elif abs(c) == 1.0:
