@@ -92,6 +92,9 @@ def inner_products(nodes: Sequence[Node], deps: Sequence[Sequence[Node]],
         How many sums were rewritten. A rewritten sum node keeps its identity (its
         readers are unchanged) and computes the same value from new nodes; the
         products, squares and additions it no longer reads are left with no reader.
+        The new nodes are newer than the node that reads them: the graph is then for
+        scheduling and emitting only (the reverse sweep, which takes creation order
+        as a topological order, must have run).
     """
     uses = collections.Counter(id(p) for parents in deps for p in parents)
     for out in outputs:
