@@ -1146,3 +1146,20 @@ def test_float64_sums_over_long_axes_are_products_or_einsum():
     ref_value, ref_grad = gm.value_and_grad(f)(means)
     assert value == pytest.approx(ref_value, rel=1e-12)
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-11, atol=1e-11 * np.max(np.abs(ref_grad)))
+
+
+def test_a_value_passed_on_in_its_own_name_writes_no_statement():
+    """The maximum's derivative reads it through stop_gradient: where that value keeps
+    its name, the program writes no ``w2 = w2``."""
+
+    def f(z):
+        a = np.max(z, axis=0, keepdims=True)
+        return np.sum(a[0] + np.log(np.sum(np.exp(z - a), axis=0)))
+
+    z = np.random.default_rng(0).normal(size=(1000, 300))
+    vg = gm.compile(f, z)
+    assert not re.findall(r"^\s+(\w+) = \1$", vg.source, re.M)
+    value, grad = vg(z)
+    ref_value, ref_grad = gm.value_and_grad(f)(z)
+    assert value == pytest.approx(ref_value, rel=1e-13)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-13, atol=1e-16)

@@ -1054,6 +1054,8 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
                         name = names[nid] = free.pop(-1 if pick is None else pick)
             if buffers:
                 holder[name] = node
+        if expr == name:  # (a value passed on unchanged, stop_gradient's, in its own name)
+            continue
         # a statement needs no outer parentheses (an inlined expression keeps them)
         body.append(f"    {name} = {expr[1:-1] if wrapped else expr}")
     outs: list[str] = []
