@@ -71,11 +71,12 @@ FORMS = {
     "negated": (lambda x: np.sum(-(np.exp(x) * x)), (1, 0, 0, 0)),
     "a mean": (lambda x: np.mean(np.sin(x) ** 2), (1, 0, 0, 0)),
     "with a plain term": (lambda x: np.sum(x * x + np.exp(x)), (1, 1, 0, 0)),
-    # three factors, a broadcast one, operands not laid out in order: einsum
-    "weights": (lambda x: np.sum(W * np.tanh(x) ** 2), (0, 0, 1, 0)),
-    "scaled factors": (lambda x: np.sum(W * (2.0 * W) * np.sin(x) ** 2 * 3.0), (0, 0, 1, 0)),
+    # three factors: the first two multiplied, then a dot
+    "weights": (lambda x: np.sum(W * np.tanh(x) ** 2), (1, 0, 0, 0)),
+    "scaled factors": (lambda x: np.sum(W * (2.0 * W) * np.sin(x) ** 2 * 3.0), (1, 0, 0, 0)),
     # (the gradient reads the first two factors' product: it is one factor)
     "a product read again": (lambda x: np.sum((2.0 * np.sin(x)) * (x * 3.0) * x), (1, 0, 0, 0)),
+    # a broadcast factor, operands not laid out in order: einsum
     "broadcast": (lambda x: np.sum(x * x[0]), (0, 0, 1, 0)),
     "transposed": (lambda x: np.sum(x.T * np.sin(x).T), (0, 0, 1, 0)),
     # over the last axis, row by row: a rewritten sum inside another
