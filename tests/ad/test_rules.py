@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 import scipy.special as sc
@@ -518,3 +520,42 @@ def test_derivatives_where_the_value_saturates_keep_their_digits(f, first, secon
         np.testing.assert_allclose(got, expected, rtol=1e-14, atol=0)
     # the second derivatives, finite and to rounding where cosh overflows
     np.testing.assert_allclose(np.diag(gm.hessian(total)(x)), second(x), rtol=1e-13, atol=0)
+
+
+def _exact(fn):
+    """fn of x as an exact fraction, rounded once (a reference to the last unit)."""
+    return np.vectorize(lambda x: float(fn(Fraction(x))))
+
+
+@pytest.mark.parametrize(
+    ("f", "derivative", "x"),
+    [
+        (np.arcsin, lambda x: 1 / np.sqrt(_exact(lambda t: 1 - t * t)(x)),
+         np.array([1 - 1e-8, -1 + 1e-10, 0.3, 1 - 2**-52])),
+        (np.arccos, lambda x: -1 / np.sqrt(_exact(lambda t: 1 - t * t)(x)),
+         np.array([1 - 1e-8, -1 + 1e-10, -0.3])),
+        (np.arctanh, lambda x: 1 / _exact(lambda t: 1 - t * t)(x),
+         np.array([1 - 1e-8, -1 + 1e-10, 0.5])),
+        (np.arccosh, lambda x: np.where(x < 1e100, 1 / np.sqrt(_exact(lambda t: t * t - 1)(
+            np.minimum(x, 1e100))), 1 / x), np.array([1 + 1e-8, 1 + 2**-52, 3.0, 1e200])),
+    ],
+    ids=["arcsin", "arccos", "arctanh", "arccosh"],
+)  # fmt: skip
+def test_inverse_function_derivatives_near_the_domains_edge_keep_their_digits(f, derivative, x):
+    """1 - x² written (1 - x)(1 + x), exact near ±1 (1 - x**2 kept 8 digits at
+    x = 1 - 1e-8), and x² - 1 as √(x - 1)·√(x + 1), with no overflow past 1e154."""
+    expected = derivative(x)
+    for got in (gm.grad(lambda v: np.sum(f(v)))(x), np.diag(gm.jacfwd(f)(x)),
+                gm.compile(lambda v: np.sum(f(v)), x)(x)[1],
+                gm.compile(lambda v: sum(f(v[i]) for i in range(len(v))), x)(x)[1]):  # fmt: skip
+        np.testing.assert_allclose(got, expected, rtol=4e-16 * 8, atol=0)
+
+
+def test_arccosh_derivative_on_the_complex_plane_is_numpys_branch():
+    """d/dz arccosh z = 1 / (√(z - 1)·√(z + 1)) on numpy's principal branch; the
+    1 / √(z² - 1) it was had the wrong sign where Re z < 0."""
+    z = np.array([-2.0 + 0.5j, 0.3 - 1.2j, -0.5 - 0.1j, 2.0 + 1.0j])
+    h = 1e-6
+    central = (np.arccosh(z + h) - np.arccosh(z - h)) / (2 * h)
+    got = np.diag(gm.jacfwd(np.arccosh, holomorphic=True)(z))
+    np.testing.assert_allclose(got, central, rtol=1e-8)
