@@ -493,7 +493,8 @@ def test_det_second_derivative_where_det_is_not_normal_is_refused():
 
 
 # where the function's value is near a constant, a derivative written from the value
-# (1 - tanh², expm1 + 1) loses its digits: the closed forms from x, to rounding
+# (1 - tanh², expm1 + 1, expit·(1 - expit)) loses its digits: the closed forms from x,
+# to rounding (expit' = sech²(x/2)/4)
 SATURATED = np.array([0.5, -5.0, 10.0, -18.0, 25.0, 300.0, 800.0])
 
 
@@ -506,8 +507,14 @@ def _sech2(x):
     [
         (np.tanh, _sech2, lambda x: -2 * np.tanh(x) * _sech2(x), SATURATED),
         (np.expm1, np.exp, np.exp, np.array([1.0, -1e-9, -20.0, -40.0, -700.0])),
+        (
+            sc.expit,
+            lambda x: _sech2(x / 2) / 4,
+            lambda x: -np.tanh(x / 2) * _sech2(x / 2) / 4,
+            np.array([-40.0, 0.3, 20.0, 40.0, 700.0]),
+        ),
     ],
-    ids=["tanh", "expm1"],
+    ids=["tanh", "expm1", "expit"],
 )
 def test_derivatives_where_the_value_saturates_keep_their_digits(f, first, second, x):
     def total(v):

@@ -309,7 +309,7 @@ polygamma_p: Primitive = elementwise(
 
 _ufunc(sc.erf, lambda g, a, x: g * (2 / np.sqrt(np.pi)) * np.exp(-(x**2)))
 _ufunc(sc.erfc, lambda g, a, x: -g * (2 / np.sqrt(np.pi)) * np.exp(-(x**2)))
-_ufunc(sc.expit, lambda g, a, x: g * a * (1 - a))
+_ufunc(sc.expit, lambda g, a, x: g * a * sc.expit(-x))  # (1 - a: 0 from x = 37)
 _ufunc(sc.logit, lambda g, a, x: g / (x * (1 - x)))
 _ufunc(sc.gammaln, lambda g, a, x: g * sc.psi(x))
 _ufunc(sc.psi, lambda g, a, x: g * polygamma_p(1, x))
