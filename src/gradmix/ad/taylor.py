@@ -326,19 +326,17 @@ def _tan_rule(xs: list[Coeffs | None], base: list[Any], kwargs: dict[str, Any], 
     return _tan_like(x, n, y0, 1.0, 1 + y0 * y0)[0]
 
 
-def _tanh_rule(xs: list[Coeffs | None], base: list[Any], kwargs: dict[str, Any], n: int,
-               lvl: int) -> Coeffs:  # fmt: skip
-    x = xs[0]
-    assert x is not None
-    return _tan_like(x, n, np.tanh(x[0]), -1.0, elementwise.sech_squared_p(x[0]))[0]
+def _tanh_series(which: int) -> Callable[..., Coeffs]:
+    """tanh's series (``which`` 0) or its derivative's, sech² = 1 - tanh² (1): the
+    series y and z of :func:`_tan_like`, z's constant term sech²(x) from x."""
 
+    def rule(xs: list[Coeffs | None], base: list[Any], kwargs: dict[str, Any], n: int,
+             lvl: int) -> Coeffs:  # fmt: skip
+        x = xs[0]
+        assert x is not None
+        return _tan_like(x, n, np.tanh(x[0]), -1.0, elementwise.sech_squared_p(x[0]))[which]
 
-def _sech_squared_rule(xs: list[Coeffs | None], base: list[Any], kwargs: dict[str, Any],
-                       n: int, lvl: int) -> Coeffs:  # fmt: skip
-    """tanh's derivative, sech² = 1 - tanh², as the series z of :func:`_tan_like`."""
-    x = xs[0]
-    assert x is not None
-    return _tan_like(x, n, np.tanh(x[0]), -1.0, elementwise.sech_squared_p(x[0]))[1]
+    return rule
 
 
 def _prim(f: Any) -> Primitive:
@@ -363,8 +361,8 @@ _RULES: dict[Primitive, Callable[..., Any]] = {
     _prim(np.sinh): _unary(lambda x, n: _sin_cos(x, n, hyperbolic=True)[0]),
     _prim(np.cosh): _unary(lambda x, n: _sin_cos(x, n, hyperbolic=True)[1]),
     _prim(np.tan): _tan_rule,
-    _prim(np.tanh): _tanh_rule,
-    elementwise.sech_squared_p: _sech_squared_rule,
+    _prim(np.tanh): _tanh_series(0),
+    elementwise.sech_squared_p: _tanh_series(1),
     _prim(np.sqrt): _unary(_sqrt),
     _prim(np.cbrt): _unary(lambda x, n: _power_const(x, 1.0 / 3.0, n)),
     _prim(np.square): _unary(lambda x, n: [_conv(x, x, k) for k in range(n + 1)]),
