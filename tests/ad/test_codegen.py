@@ -919,6 +919,27 @@ def test_row_log_sum_exps_add_tie_shares_per_row():
     np.testing.assert_allclose(grad, expected, rtol=1e-12, atol=1e-15)
 
 
+def test_compiled_tie_counts_are_not_fooled_by_a_nan_row_beside_a_tie():
+    """A compiled minimum counts its ties per row only when the mask's total says some
+    row ties.  A NaN row (no entry equals its NaN minimum) beside a row with two ties
+    makes that total the number of rows: the counts are taken all the same, so the tied
+    row shares its derivative in halves, as in eager mode and as the closed form says."""
+    w = np.array([1.0, 10.0, 100.0])
+
+    def f(x):
+        return w @ np.min(x, axis=1)
+
+    vg = gm.compile(f, np.array([[2.0, 1.0, 3.0], [4.0, 3.0, 0.5], [1.0, 2.0, 3.0]]))
+    x = np.array([[2.0, np.nan, 3.0], [0.5, 3.0, 0.5], [1.0, 2.0, 3.0]])
+    value, grad = vg(x)
+    assert np.isnan(value)
+    np.testing.assert_array_equal(grad[1:], [[5.0, 0.0, 5.0], [100.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(grad, gm.grad(f)(x))
+    # and without the NaN, one tie: the other rows count one entry each
+    x[0, 1] = 1.0
+    np.testing.assert_array_equal(vg(x)[1], [[0.0, 1.0, 0.0], [5.0, 0.0, 5.0], [100.0, 0, 0]])
+
+
 def test_scalar_code_doubles_and_joins_scalings():
     """x·x's derivative, g·x + x·g, is one scaling of x in scalar code: x + x is x·2,
     which joins the constant g (exact), so the gradient is one line of products, bit

@@ -171,10 +171,29 @@ def _extreme_weights(ans: Any, x: Any, axes: tuple[int, ...],
     xv = constant(x)
     av = constant(ans) if keepdims else np.expand_dims(constant(ans), axes)
     hits = xv == av
-    counts = np.count_nonzero(hits, axis=axes, keepdims=True)
     if isinstance(hits, Tracer):  # a recorded program: mask and counts are its operations
-        return hits, counts
-    return hits, (None if np.all(counts == 1) else counts)
+        return hits, bind(tie_counts_p, (hits, av), {"axes": axes})
+    return hits, (None if _no_ties(hits, av) else np.count_nonzero(hits, axis=axes, keepdims=True))
+
+
+def _no_ties(hits: np.ndarray, extreme: Any) -> bool:
+    """Whether every reduced position's extreme is attained by one entry alone: as many
+    hits as positions, and no extreme NaN (a NaN's position has no hit, which a tie
+    elsewhere could make up for).  One count over the mask, not one per position: numpy's
+    count along an axis of the mask takes ten times as long."""
+    return int(np.count_nonzero(hits)) == np.size(extreme) and not np.isnan(extreme).any()
+
+
+def tie_counts(hits: np.ndarray, extreme: Any, axes: tuple[int, ...]) -> np.ndarray:
+    """How many entries of ``hits`` hold per position of ``extreme`` (the reduced array,
+    kept dimensions), counted along ``axes`` only where some position has a tie."""
+    if _no_ties(hits, extreme):
+        return np.ones(np.shape(extreme), np.intp)
+    return np.count_nonzero(hits, axis=axes, keepdims=True)
+
+
+#: a recorded program's tie counts, recomputed at every call
+tie_counts_p = Primitive(tie_counts, "tie_counts", nondiff=True)
 
 
 # the entries off the extreme are selected out (np.where's), not multiplied by 0: their
