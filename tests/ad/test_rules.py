@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -409,6 +410,28 @@ def test_einsum_with_broadcast_operands_in_both_modes(shape_a, shape_b):
     rng = np.random.default_rng(3)
     a, b = rng.normal(size=shape_a), rng.normal(size=shape_b)
     assert_derivatives(lambda a, b: np.einsum("...i,...i->...", a, b) ** 2, a, b)
+
+
+@pytest.mark.parametrize("zeros_below", [0, 2**40], ids=["complement", "whole"])
+@pytest.mark.parametrize(
+    "idx",
+    [(slice(None), slice(0, 2)), (slice(1, None, 2), 1), (Ellipsis, slice(-2, None)),
+     (None, slice(None, None, -1), np.int64(0)), (slice(3, 1), slice(None))],
+)  # fmt: skip
+def test_a_slices_cotangent_is_zeros_with_it_written_at_the_slice(idx, zeros_below):
+    """``untake`` of a basic index: zeros of the full shape and the cotangent at the
+    index, whether the zeros are written whole (small arrays) or only outside the slice's
+    box (large ones); eager and compiled gradients of a slice's weighted sum alike."""
+    x = np.arange(1.0, 16.0).reshape(5, 3)
+    w = np.random.default_rng(0).normal(size=x[idx].shape)
+    expected = np.zeros_like(x)
+    expected[idx] = w
+    with mock.patch.object(gm.ad.rules.shape, "ZEROS_BELOW_BYTES", zeros_below):
+        got = gm.ad.rules.shape.untake(w, idx, x.shape)
+        np.testing.assert_array_equal(got, expected)
+        f = lambda v: np.sum(v[idx] * w)  # noqa: E731
+        np.testing.assert_array_equal(gm.grad(f)(x), expected)
+        np.testing.assert_array_equal(gm.compile(f, x)(x)[1], expected)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -58,12 +58,14 @@ def is_basic_index(idx: Any) -> bool:
 
 def _is_basic(idx: tuple[Any, ...]) -> bool:
     """True for indices that only slice (no advanced indexing, no reordering of axes)."""
-    return all(
-        i is None
-        or i is Ellipsis
-        or (isinstance(i, slice | int | np.integer) and not isinstance(i, bool | np.bool_))
-        for i in idx
-    )
+    for i in idx:
+        t = type(i)
+        # (slices and Python integers first: the general test costs 0.8 µs an index)
+        if t is slice or t is int or i is None or i is Ellipsis:
+            continue
+        if not isinstance(i, slice | int | np.integer) or isinstance(i, bool | np.bool_):
+            return False
+    return True
 
 
 def _clean_index(idx: Any) -> Any:
@@ -269,10 +271,20 @@ def _placed(g: Any, idx: tuple[Any, ...], shape: tuple[int, ...], dtype: Any) ->
     return out
 
 
+#: arrays smaller than this are zeroed whole before a slice of them is written (a
+#: slice's cotangent placed in (5, 3) zeros: 7.3 µs through the box, 0.5 µs so; in
+#: (1000, 100): 33 against 28 µs; equal at 1 MiB, and the box wins above it)
+ZEROS_BELOW_BYTES = 2**20
+
+
 def zeros_outside(shape: tuple[int, ...], idx: Any, dtype: Any) -> np.ndarray:
     """An array of ``shape`` that is zero outside the basic index ``idx`` and not yet
     written inside it, for a value to be stored at ``out[idx]``: where the index is a
-    box, only the box's complement is written (one pass over memory, not two)."""
+    box, only the box's complement is written (one pass over memory, not two).  Below
+    :data:`ZEROS_BELOW_BYTES` plain zeros: finding the box and writing its complement in
+    parts cost more than the second pass there."""
+    if math.prod(shape) * np.dtype(dtype).itemsize < ZEROS_BELOW_BYTES:
+        return np.zeros(shape, dtype=dtype)
     idx = _as_tuple(idx)
     box = _box(idx, shape)
     if box is None:
@@ -338,7 +350,7 @@ register_numpy("getitem")(getitem)
 def _untake_impl(g: Any, idx: Any, shape: tuple[int, ...], nb: int = 0) -> Any:
     g = np.asarray(g)
     lead = g.shape[:nb]
-    dtype = np.result_type(g, np.float32)
+    dtype = g.dtype if g.dtype == np.float64 else np.result_type(g, np.float32)
     tup = _as_tuple(idx)
     basic = _is_basic(tup)
     if basic and nb == 0:
