@@ -434,19 +434,22 @@ def test_a_slices_cotangent_is_zeros_with_it_written_at_the_slice(idx, zeros_bel
         np.testing.assert_array_equal(gm.compile(f, x)(x)[1], expected)
 
 
+@pytest.mark.parametrize("share", [0.5, 0.02], ids=["dense", "sparse"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_select_or_zero_is_where_with_zeros_even_at_infinities(dtype):
+def test_select_or_zero_is_where_with_zeros_even_at_infinities(dtype, share):
     """The maximum's share is placed by select_or_zero: np.where(c, x, 0)'s numbers and
-    dtype (broadcast), with 0 off the condition even where x is inf or NaN."""
+    dtype (broadcast), with 0 off the condition even where x is inf or NaN, for a
+    condition that holds at many entries (np.where) or at few (zeros, then a copy)."""
     from gradmix.ad.rules.elementwise import select_or_zero
 
     rng = np.random.default_rng(0)
-    cond = rng.random((5, 4)) > 0.5
-    x = rng.normal(size=(5, 1)).astype(dtype)
+    cond = rng.random((50, 4)) < share
+    cond[1:3, 0] = True
+    x = rng.normal(size=(50, 1)).astype(dtype)
     x[1, 0], x[2, 0] = np.inf, np.nan
     got = select_or_zero(cond, x)
     expected = np.where(cond, x, 0.0)
-    assert got.dtype == expected.dtype == dtype and got.shape == (5, 4)
+    assert got.dtype == expected.dtype == dtype and got.shape == (50, 4)
     np.testing.assert_array_equal(got, expected)
     assert np.all(got[~cond] == 0.0)
 
