@@ -412,6 +412,35 @@ def test_einsum_with_broadcast_operands_in_both_modes(shape_a, shape_b):
     assert_derivatives(lambda a, b: np.einsum("...i,...i->...", a, b) ** 2, a, b)
 
 
+@pytest.mark.parametrize("fn", [np.max, np.min])
+@pytest.mark.parametrize(
+    "shape, dtype", [((1000, 3), np.float64), ((40, 30, 5), np.float32), ((2000, 16), np.int64),
+                     ((500, 2), np.float64), ((100, 17), np.float64)],
+)  # fmt: skip
+def test_extremes_of_many_short_rows_are_numpys(fn, shape, dtype):
+    """A maximum or minimum over a short last axis of many rows is taken column by column
+    (numpy's reduction pays per row): numpy's values, NaN rows included, kept dimensions
+    too; and the derivative shares ties in their rows, as by the mask."""
+    rng = np.random.default_rng(1)
+    x = (rng.normal(size=shape) * 3).astype(dtype)
+    if dtype != np.int64:
+        x[5, ..., 1] = np.nan
+    x[7, ..., 0] = x[7, ..., 1] = fn(x[7], axis=-1)  # ties
+    prim = gm.ad.rules.reductions.max_p if fn is np.max else gm.ad.rules.reductions.min_p
+    for keepdims in (False, True):
+        got = prim.impl(x, axes=(x.ndim - 1,), keepdims=keepdims)
+        expected = fn(x, axis=-1, keepdims=keepdims)
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        np.testing.assert_array_equal(got, expected)
+    if dtype == np.float64:
+        v = np.where(np.isnan(x), 0.0, x)
+        grad = gm.grad(lambda a: np.sum(fn(a, axis=-1) ** 2))(v)
+        hits = v == fn(v, axis=-1, keepdims=True)
+        np.testing.assert_array_equal(
+            grad, hits * 2 * fn(v, axis=-1, keepdims=True) / hits.sum(axis=-1, keepdims=True)
+        )
+
+
 @pytest.mark.parametrize("zeros_below", [0, 2**40], ids=["complement", "whole"])
 @pytest.mark.parametrize(
     "idx",

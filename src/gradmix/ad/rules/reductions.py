@@ -213,16 +213,39 @@ def _extreme_vjp(ans: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any
     return vjp
 
 
-def _extreme(fn: Any, name: str) -> Primitive:
-    prim = Primitive(lambda x, axes, keepdims: fn(x, axis=axes, keepdims=keepdims), name,
-                     batched=True)  # fmt: skip
+#: rows this short are reduced column by column (below), where at least this many rows
+#: per entry of a row make up for a call per column
+SHORT_ROWS, ROWS_PER_COLUMN = 16, 64
+
+
+def _extreme(fn: Any, pairwise: np.ufunc, name: str) -> Primitive:
+    """The primitive of ``fn`` (``np.max``), whose ``pairwise`` (``np.maximum``) takes the
+    columns of many short rows: numpy's reduction along a row pays per row, 37 ns, so
+    (1 000, 3) took 37 µs against 3.2 µs by columns, and (1 000, 10) 42 against 16."""
+
+    def impl(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+        if (
+            type(x) is np.ndarray
+            and x.ndim >= 2
+            and axes == (x.ndim - 1,)
+            and 1 < x.shape[-1] <= SHORT_ROWS
+            and x.size >= ROWS_PER_COLUMN * x.shape[-1] ** 2
+            and x.dtype.kind in "fiu"
+        ):
+            out = x[..., 0].copy()
+            for j in range(1, x.shape[-1]):
+                pairwise(out, x[..., j], out=out)
+            return out[..., None] if keepdims else out
+        return fn(x, axis=axes, keepdims=keepdims)
+
+    prim = Primitive(impl, name, batched=True)
     defjvp(prim, _extreme_jvp)
     defvjp(prim, _extreme_vjp)
     return prim
 
 
-max_p = _extreme(np.max, "np.max")
-min_p = _extreme(np.min, "np.min")
+max_p = _extreme(np.max, np.maximum, "np.max")
+min_p = _extreme(np.min, np.minimum, "np.min")
 
 
 @register_numpy(np.max, np.amax)
