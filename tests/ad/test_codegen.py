@@ -940,6 +940,32 @@ def test_compiled_tie_counts_are_not_fooled_by_a_nan_row_beside_a_tie():
     np.testing.assert_array_equal(vg(x)[1], [[0.0, 1.0, 0.0], [5.0, 0.0, 5.0], [100.0, 0, 0]])
 
 
+def test_compiled_programs_call_numpys_reductions_and_methods_the_listing_keeps_np_sum():
+    """A compiled program sums by ``np.add.reduce`` and reshapes and transposes arrays by
+    their methods (numpy's functions are Python wrappers of these: a few µs a call); the
+    readable listing of ``gm.trace`` keeps ``np.sum``, ``np.reshape``, ``np.transpose``.
+    The gradient is eager mode's and the closed form's, the rows' softmax."""
+
+    def f(x):
+        y = np.reshape(x, (40, 30)).T
+        return np.sum(np.log(np.sum(np.exp(y), axis=0)))
+
+    x = np.linspace(0.5, 2.0, 1200)
+    listing = gm.trace(f, x).source()
+    assert "np.sum(" in listing and "np.reshape(" in listing and "np.transpose(" in listing
+    vg = gm.compile(f, x)
+    value, grad = vg(x)
+    src = vg.source
+    assert "np.add.reduce(" in src and "np.sum(" not in src
+    assert "x1.reshape((40, 30))" in src and ".transpose((1, 0))" in src
+    assert "np.reshape(" not in src and "np.transpose(" not in src
+    ref_value, ref_grad = gm.value_and_grad(f)(x)  # (its sums in another order: rounding)
+    assert value == pytest.approx(ref_value, rel=1e-14)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-14)
+    e = np.exp(x.reshape(40, 30))  # the softmax of each row of 30
+    np.testing.assert_allclose(grad, (e / e.sum(axis=1, keepdims=True)).ravel(), rtol=1e-14)
+
+
 def test_scalar_code_doubles_and_joins_scalings():
     """x·x's derivative, g·x + x·g, is one scaling of x in scalar code: x + x is x·2,
     which joins the constant g (exact), so the gradient is one line of products, bit

@@ -1012,7 +1012,7 @@ def _emit(graph: Graph, fname: str, fuse: bool, scalar_math: bool = False, relea
                 # an operand of an indexing or a product (``a[i]``, ``a @ b``) is one term
                 args = [f"({s})" if _literal_binding(s) < ATOM or id(a) in loose else s
                         for s, a in zip(args, node.args, strict=True)]  # fmt: skip
-            expr = _call_expression(node, args, const)
+            expr = _call_expression(node, args, const, fast=release)
         nid = id(node)
         if nid in depth:
             inline[nid] = expr
@@ -1349,15 +1349,24 @@ def _holds_scalar(node: Node) -> bool:
     return bool(np.ndim(node._value) == 0)
 
 
-def _call_expression(node: Node, args: list[str], const: Callable[[Any], str]) -> str:
+def _call_expression(node: Node, args: list[str], const: Callable[[Any], str],
+                     fast: bool = False) -> str:  # fmt: skip
     """The expression of a node that is neither an infix operator nor a function of
-    :data:`FUNC`: a reduction, an indexing, a reshape, or a call of the primitive."""
+    :data:`FUNC`: a reduction, an indexing, a reshape, or a call of the primitive.
+
+    ``fast``: for speed, not for reading. numpy's ``np.sum``, ``np.reshape`` and
+    ``np.transpose`` are Python functions around ``np.add.reduce`` and the array's
+    methods, 1-3 µs a call, which a program of small arrays pays at every statement;
+    a method is called on a name whose value is an array (a scalar may be a Python
+    float in scalar code)."""
     prim = node.prim
     assert prim is not None
     if prim is reductions.sum_p:
         axes, keep = node.kwargs["axes"], node.kwargs["keepdims"]
+        total = "np.add.reduce" if fast else "np.sum"
         return _sum_by_product(node, args[0], const) or \
-            f"np.sum({args[0]}, axis={axes!r}, keepdims={keep})"  # fmt: skip
+            f"{total}({args[0]}, axis={axes!r}, keepdims={keep})"  # fmt: skip
+    method = fast and type(node.args[0]) is TraceNodeArray and args[0].isidentifier()
     if prim is linalg.matmul_p:
         return f"({args[0]} @ {args[1]})"
     if prim is shape.getitem_p:
@@ -1373,8 +1382,12 @@ def _call_expression(node: Node, args: list[str], const: Callable[[Any], str]) -
             return f"{const(shape.entries_at)}([{values}], {const(flat)}, {shape_!r})"
         return f"np.array([{values}]).reshape({shape_!r})"
     if prim is shape.reshape_p and node.kwargs.get("order", "C") == "C":
+        if method:
+            return f"{args[0]}.reshape({node.kwargs['shape']!r})"
         return f"np.reshape({args[0]}, {node.kwargs['shape']!r})"
     if prim is shape.transpose_p:
+        if method:
+            return f"{args[0]}.transpose({node.kwargs['axes']!r})"
         return f"np.transpose({args[0]}, {node.kwargs['axes']!r})"
     if prim is elementwise.select_p:
         if _is_zero_constant(node.args[2]):
