@@ -63,9 +63,11 @@ def no_rule_error(func: Any, what: str = "") -> NoDerivativeRuleError:
     )
 
 
-def reject_out(kwargs: dict[str, Any], name: str) -> None:
+def reject_out(kwargs: dict[str, Any], func: Any) -> None:
+    """Refuse numpy's ``out=`` for ``func`` (named only when refused: every call of a
+    numpy function on a traced value passes here)."""
     if kwargs.get("out") is not None:
         raise TracerConversionError(
-            f"{name}(..., out=...) writes in place into an array, which would drop the "
+            f"{numpy_name(func)}(..., out=...) writes in place into an array, which would drop the "
             f"derivative; assign the result instead"
         )

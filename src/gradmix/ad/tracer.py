@@ -409,8 +409,8 @@ class Tracer:
 
     # numpy protocols -------------------------------------------------------
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        if kwargs:  # (the name only where a message may need it: scalar code calls this a lot)
-            reject_out(kwargs, numpy_name(ufunc))
+        if kwargs:
+            reject_out(kwargs, ufunc)
             kwargs.pop("out", None)
         if method == "__call__":
             impl = NUMPY.get(ufunc)
@@ -435,7 +435,7 @@ class Tracer:
         impl = NUMPY.get(func)
         if impl is None:
             raise no_rule_error(func)
-        reject_out(kwargs, numpy_name(func))
+        reject_out(kwargs, func)
         kwargs = {k: v for k, v in kwargs.items() if k != "out"}
         return impl(*args, **kwargs)
 
