@@ -169,6 +169,29 @@ def test_retrace_for_new_shapes():
     assert len(vg._cache) == 3
 
 
+def test_one_array_finds_its_program_by_shape_and_dtype_again():
+    """A call on one array takes the program compiled for its shape and dtype without
+    flattening its arguments again: each shape and dtype its own program, and every
+    call eager mode's gradient, whichever array comes first or again."""
+
+    def f(x):
+        return np.sum(np.exp(np.sin(x)) * x)
+
+    vg = gm.compile(f)
+    arrays = [np.linspace(0.1, 1.0, 7), np.linspace(-1.0, 2.0, 5),
+              np.linspace(0.1, 1.0, 7).astype(np.float32), np.ones((2, 3))]  # fmt: skip
+    for x in arrays + arrays[::-1] + arrays:
+        value, grad = vg(x)
+        ref_value, ref_grad = gm.value_and_grad(f)(x)
+        assert grad.shape == x.shape and grad.dtype == x.dtype
+        np.testing.assert_allclose(grad, ref_grad, rtol=1e-6 if x.dtype == np.float32 else 1e-13)
+        assert value == pytest.approx(ref_value, rel=1e-6)
+    assert len(vg._cache) == len(vg._arrays) == 4
+    # a 0-d array and a subclass take the general way (a Python float, np.asarray)
+    assert vg(np.array(0.5))[1] == pytest.approx(gm.grad(f)(0.5))
+    np.testing.assert_allclose(vg(np.ma.masked_array(arrays[1]))[1], gm.grad(f)(arrays[1]))
+
+
 def test_control_flow_is_refused_with_a_pointer_to_eager_grad():
     def branchy(x):
         return x if x > 0 else -x

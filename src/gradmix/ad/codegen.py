@@ -1384,6 +1384,11 @@ def _call_expression(node: Node, args: list[str], const: Callable[[Any], str],
     if prim is shape.reshape_p and node.kwargs.get("order", "C") == "C":
         if method:
             return f"{args[0]}.reshape({node.kwargs['shape']!r})"
+        new_shape = node.kwargs["shape"]
+        if fast and type(node.args[0]) is TraceNode and math.prod(new_shape) == 1:
+            # a scalar as an array of one entry (a sum's cotangent): 0.3 µs, where numpy's
+            # reshape of a scalar takes 1.4 µs (2.5 for a Python float)
+            return f"np.array({'[' * len(new_shape)}{args[0]}{']' * len(new_shape)})"
         return f"np.reshape({args[0]}, {node.kwargs['shape']!r})"
     if prim is shape.transpose_p:
         if method:
@@ -1565,6 +1570,9 @@ class CompiledFunction:
         # such a call skips flattening (scalar code on lists, where it cost more than
         # the program itself)
         self._float_lists: dict[tuple[int, ...], CompiledProgram] = {}
+        # ... and for one array with axes, by its shape and dtype (flattening, the cache's
+        # key and the gradient's structure cost 5 µs a call, half a small program)
+        self._arrays: dict[tuple[tuple[int, ...], str], CompiledProgram] = {}
 
     @property
     def graph(self) -> Graph:
@@ -1599,6 +1607,12 @@ class CompiledFunction:
         return entry
 
     def __call__(self, *args: Any) -> Any:
+        if len(args) == 1 and type(args[0]) is np.ndarray and not self.has_aux:
+            x = args[0]
+            entry = self._arrays.get((x.shape, x.dtype.str)) if x.ndim else None
+            if entry is not None:
+                value, grad = entry(x)
+                return value, grad
         if len(args) == 1 and type(args[0]) is list:  # scalar code on one list of floats
             entry = self._float_lists.get((len(args[0]),))
             if entry is not None and _all_floats(args[0]):
@@ -1620,6 +1634,9 @@ class CompiledFunction:
             entry = self._cache.get(key) or self.compile_for(*args)
             if lists is not None and not self.has_aux:
                 self._float_lists[lists[0]] = entry
+            if len(args) == 1 and type(args[0]) is np.ndarray and args[0].ndim and \
+                    not self.has_aux:  # fmt: skip
+                self._arrays[args[0].shape, args[0].dtype.str] = entry
             value, *rest = entry(*map(_as_input, leaves))
             n = len(rest) - entry.n_aux
             g = unflatten(entry.tree, rest[:n])
