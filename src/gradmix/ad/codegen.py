@@ -1356,9 +1356,7 @@ def _call_expression(node: Node, args: list[str], const: Callable[[Any], str],
 
     ``fast``: for speed, not for reading. numpy's ``np.sum``, ``np.reshape`` and
     ``np.transpose`` are Python functions around ``np.add.reduce`` and the array's
-    methods, 1-3 µs a call, which a program of small arrays pays at every statement;
-    a method is called on a name whose value is an array (a scalar may be a Python
-    float in scalar code)."""
+    methods, 1-3 µs a call, which a program of small arrays pays at every statement."""
     prim = node.prim
     assert prim is not None
     if prim is reductions.sum_p:
@@ -1366,7 +1364,6 @@ def _call_expression(node: Node, args: list[str], const: Callable[[Any], str],
         total = "np.add.reduce" if fast else "np.sum"
         return _sum_by_product(node, args[0], const) or \
             f"{total}({args[0]}, axis={axes!r}, keepdims={keep})"  # fmt: skip
-    method = fast and type(node.args[0]) is TraceNodeArray and args[0].isidentifier()
     if prim is linalg.matmul_p:
         return f"({args[0]} @ {args[1]})"
     if prim is shape.getitem_p:
@@ -1381,6 +1378,9 @@ def _call_expression(node: Node, args: list[str], const: Callable[[Any], str],
         if flat is not None:
             return f"{const(shape.entries_at)}([{values}], {const(flat)}, {shape_!r})"
         return f"np.array([{values}]).reshape({shape_!r})"
+    # (a method on a name whose value is an array: a scalar may be a Python float)
+    method = prim in (shape.reshape_p, shape.transpose_p) and fast and \
+        type(node.args[0]) is TraceNodeArray and args[0].isidentifier()  # fmt: skip
     if prim is shape.reshape_p and node.kwargs.get("order", "C") == "C":
         if method:
             return f"{args[0]}.reshape({node.kwargs['shape']!r})"
