@@ -441,6 +441,24 @@ def test_extremes_of_many_short_rows_are_numpys(fn, shape, dtype):
         )
 
 
+def test_tie_counts_are_per_position_in_kept_dimensions_with_or_without_ties():
+    """A compiled maximum's tie counts: ones where no position ties (one count of the
+    mask), numpy's per-position counts where one does; ``hits``' shape with the reduced
+    axes kept, whether the extreme is an array or a scalar."""
+    tie_counts = gm.ad.rules.reductions.tie_counts
+    x = np.array([[1.0, 3.0, 2.0], [5.0, 4.0, 0.0]])
+    m = x.max(axis=1, keepdims=True)
+    for extreme in (m, m[:, 0]):
+        got = tie_counts(x == m, extreme, (1,))
+        np.testing.assert_array_equal(got, [[1], [1]])
+    x[0, 2] = 3.0
+    np.testing.assert_array_equal(tie_counts(x == m, m, (1,)), [[2], [1]])
+    v = np.array([2.0, 7.0, 1.0])
+    assert tie_counts(v == 7.0, np.float64(7.0), (0,)).shape == (1,)
+    v[0] = 7.0
+    np.testing.assert_array_equal(tie_counts(v == 7.0, np.float64(7.0), (0,)), [2])
+
+
 @pytest.mark.parametrize("zeros_below", [0, 2**40], ids=["complement", "whole"])
 @pytest.mark.parametrize(
     "idx",

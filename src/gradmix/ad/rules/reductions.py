@@ -177,7 +177,9 @@ def _extreme_weights(ans: Any, x: Any, axes: tuple[int, ...],
     reduced position (``keepdims`` shape; None where each has one): the derivative is
     spread evenly over ties.  The count divides the small reduced array, not the mask."""
     xv = constant(x)
-    av = constant(ans) if keepdims else np.expand_dims(constant(ans), axes)
+    av = constant(ans)
+    if not keepdims and np.ndim(strip(ans)):  # (a scalar broadcasts as it is: 2 µs less)
+        av = np.expand_dims(av, axes)
     hits = xv == av
     if isinstance(hits, Tracer):  # a recorded program: mask and counts are its operations
         return hits, bind(tie_counts_p, (hits, av), {"axes": axes})
@@ -193,10 +195,11 @@ def _no_ties(hits: np.ndarray, extreme: Any) -> bool:
 
 
 def tie_counts(hits: np.ndarray, extreme: Any, axes: tuple[int, ...]) -> np.ndarray:
-    """How many entries of ``hits`` hold per position of ``extreme`` (the reduced array,
-    kept dimensions), counted along ``axes`` only where some position has a tie."""
+    """How many entries of ``hits`` hold per position of ``extreme`` (the reduced array),
+    counted along ``axes`` only where some position has a tie; shape: ``hits``' with
+    ``axes`` kept as 1."""
     if _no_ties(hits, extreme):
-        return np.ones(np.shape(extreme), np.intp)
+        return np.ones([1 if i in axes else n for i, n in enumerate(np.shape(hits))], np.intp)
     return np.count_nonzero(hits, axis=axes, keepdims=True)
 
 
