@@ -36,11 +36,13 @@ def _keep(g: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     """Reinsert reduced axes into ``g`` so it broadcasts against ``x``."""
     if keepdims:
         return g
-    shape = list(np.shape(strip(x)))
-    for a in axes:
-        shape[a] = 1
-    lead = np.ndim(g) - (np.ndim(strip(x)) - len(axes))
-    return reshape(g, np.shape(g)[:lead] + tuple(shape))
+    x_shape = np.shape(strip(x))
+    shape = np.shape(g)[: np.ndim(g) - (len(x_shape) - len(axes))] + tuple(
+        1 if i in axes else n for i, n in enumerate(x_shape)
+    )
+    if not isinstance(g, Tracer):  # (the array's method: a third of reshape's cost)
+        return np.asarray(g).reshape(shape)
+    return reshape(g, shape)
 
 
 def _nb(g: Any, x: Any) -> int:
