@@ -20,6 +20,7 @@ import gradmix as gm
 import gradmix.scipy.special as sc
 from gradmix.mixture.families import Domain, Poisson
 from gradmix.mixture.families.newton import Layout, maximise
+from gradmix.mixture.family_em import FamilyCoordinates, FamilyParams
 from scipy import stats
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -114,13 +115,20 @@ def test_poisson_mixture_is_flexmixs_from_the_same_start():
                         [0.913171832557, 6.061130892545, 2.338510777878, 8.528526806307],
                         [5.36762246097, 2.11024482128, 7.55390249456, 1.40283476191]])  # fmt: skip
     for route in ("auto", "newton"):
-        m = gm.MixtureModel("poisson", 3, params_init=start, weights_init=weights, tol=1e-13,
-                            max_iter=20_000, m_step=route).fit(X)  # fmt: skip
-        assert m.converged_
-        assert m.score(X) * len(X) >= -5494.2290535732 - 1e-8
-        assert m.score(X) * len(X) == pytest.approx(-5494.2290535732, abs=1e-6)
-        np.testing.assert_allclose(m.weights_, prior, atol=1e-5)
-        np.testing.assert_allclose(m.params_["lam"], lam_ref, rtol=1e-4)
+        n_iter = {}
+        for acceleration in (None, "squarem"):
+            m = gm.MixtureModel("poisson", 3, params_init=start, weights_init=weights,
+                                tol=1e-13, max_iter=20_000, m_step=route,
+                                acceleration=acceleration).fit(X)  # fmt: skip
+            assert m.converged_
+            assert m.score(X) * len(X) >= -5494.2290535732 - 1e-8
+            assert m.score(X) * len(X) == pytest.approx(-5494.2290535732, abs=1e-6)
+            np.testing.assert_allclose(m.weights_, prior, atol=1e-5)
+            np.testing.assert_allclose(m.params_["lam"], lam_ref, rtol=1e-4)
+            assert np.all(np.diff(m.lower_bounds_) >= 0)
+            n_iter[acceleration] = m.n_iter_
+        # SQUAREM's passes, counted as plain EM's: a fraction of them to the same optimum
+        assert n_iter["squarem"] < n_iter[None] / 2
 
 
 def test_gamma_mixture_reaches_mixtools_optimum():
@@ -129,13 +137,15 @@ def test_gamma_mixture_reaches_mixtools_optimum():
     # mixtools gammamixEM: loglik -1641.8104557331, lambda (0.573869400719, 0.426130599281),
     # alpha (2.02161067436, 8.85514457763), beta (scale) (1.40860171948, 1.20391980752)
     start = {"shape": [[1.5], [8.0]], "rate": [[0.5], [1 / 1.5]]}
-    m = gm.MixtureModel("gamma", 2, params_init=start, tol=1e-13, max_iter=20_000).fit(x)
-    assert m.score(x) * len(x) >= -1641.8104557331 - 1e-8
-    np.testing.assert_allclose(m.weights_, [0.573869400719, 0.426130599281], atol=1e-4)
-    np.testing.assert_allclose(m.params_["shape"].ravel(), [2.02161067436, 8.85514457763],
-                               rtol=1e-4)  # fmt: skip
-    np.testing.assert_allclose(1 / m.params_["rate"].ravel(), [1.40860171948, 1.20391980752],
-                               rtol=1e-4)  # fmt: skip
+    for acceleration in (None, "squarem"):
+        m = gm.MixtureModel("gamma", 2, params_init=start, tol=1e-13, max_iter=20_000,
+                            acceleration=acceleration).fit(x)  # fmt: skip
+        assert m.score(x) * len(x) >= -1641.8104557331 - 1e-8
+        np.testing.assert_allclose(m.weights_, [0.573869400719, 0.426130599281], atol=1e-4)
+        np.testing.assert_allclose(m.params_["shape"].ravel(), [2.02161067436, 8.85514457763],
+                                   rtol=1e-4)  # fmt: skip
+        np.testing.assert_allclose(1 / m.params_["rate"].ravel(),
+                                   [1.40860171948, 1.20391980752], rtol=1e-4)  # fmt: skip
 
 
 def test_bernoulli_latent_classes_equal_a_closed_form_em():
@@ -255,8 +265,9 @@ def hard_family():
 
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 2**31 - 1), st.sampled_from(["poisson", "gamma", "vonmises", "user",
-                                                    "cauchy"]), st.integers(1, 3))  # fmt: skip
-def test_em_never_decreases_the_likelihood(seed, kind, K):
+                                                    "cauchy"]), st.integers(1, 3),
+       st.sampled_from([None, "squarem"]))  # fmt: skip
+def test_em_never_decreases_the_likelihood(seed, kind, K, acceleration):
     rng = np.random.default_rng(seed)
     n = 150
     if kind == "poisson":
@@ -271,7 +282,8 @@ def test_em_never_decreases_the_likelihood(seed, kind, K):
             skew_normal()  # fmt: skip
     else:
         X, family = rng.standard_cauchy((n, 1)), hard_family()
-    m = gm.MixtureModel(family, K, random_state=seed, tol=0, max_iter=15).fit(X)
+    m = gm.MixtureModel(family, K, random_state=seed, tol=0, max_iter=15,
+                        acceleration=acceleration).fit(X)  # fmt: skip
     lb = np.asarray(m.lower_bounds_)
     assert np.all(np.diff(lb) >= -1e-10 * np.maximum(1.0, np.abs(lb[1:])))
     np.testing.assert_allclose(m.predict_proba(X).sum(axis=1), 1.0, rtol=1e-12)
@@ -308,6 +320,49 @@ def test_gaussian_and_t_families_span_one_api():
     np.testing.assert_allclose(g.score_samples(X), ref.score_samples(X))
     t = gm.MixtureModel("t", 2, random_state=0).fit(X)
     assert t.params_["dof"].shape == (2,) and t.n_parameters_ == ref.n_parameters_ + 2
+
+
+def test_acceleration_reaches_the_gaussian_and_t_estimators_and_bad_values_are_refused():
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(size=(200, 2)), rng.normal(size=(200, 2)) * 1.5 + 3]
+    t = gm.MixtureModel("t", 2, random_state=0, acceleration="squarem", tol=1e-8).fit(X)
+    ref = gm.StudentTMixture(2, init_params="kmeans", random_state=0, tol=1e-8,
+                             acceleration="squarem").fit(X)  # fmt: skip
+    assert t.estimator_.acceleration == "squarem"
+    np.testing.assert_allclose(t.score_samples(X), ref.score_samples(X))
+    with pytest.raises(ValueError, match="disagree"):
+        gm.MixtureModel(gm.families.Gaussian(acceleration=None), 2,
+                        acceleration="squarem").fit(X)  # fmt: skip
+    with pytest.raises(ValueError, match="The 'acceleration' parameter of MixtureModel must be"):
+        gm.MixtureModel("poisson", 2, acceleration="anderson").fit(X.round() ** 2)
+
+
+@pytest.mark.parametrize("family, d", [
+    (gm.families.Poisson(), 2),  # positive
+    (gm.families.Bernoulli(), 3),  # interval
+    (gm.families.Categorical(4), 2),  # simplex
+    (gm.families.VonMises(), 1),  # real and positive
+    (gaussian_family(), 2),  # real and cholesky
+])  # fmt: skip
+def test_squarem_coordinates_are_every_mixture_of_the_family(family, d):
+    """The coordinates SQUAREM's jumps move in give back the mixture they were taken
+    from, any point of them is a mixture (weights on the simplex, parameters in their
+    domains), and a point that is none is refused."""
+    rng = np.random.default_rng(3)
+    layout = Layout(family, 3, d)
+    coordinates = FamilyCoordinates(layout)
+    p = FamilyParams(np.array([0.2, 0.5, 0.3]), layout.natural(rng.normal(size=layout.size)))
+    back = coordinates.params(coordinates.vector(p), p)
+    np.testing.assert_allclose(back.weights, p.weights, rtol=1e-14)
+    for name in p.theta:
+        np.testing.assert_allclose(back.theta[name], p.theta[name], rtol=1e-12, atol=1e-14)
+    z = rng.normal(scale=3.0, size=3 + layout.size)
+    q = coordinates.params(z, p)
+    assert np.all(q.weights > 0) and np.sum(q.weights) == pytest.approx(1.0, abs=1e-15)
+    for name, values in q.theta.items():
+        assert all(layout.domains[name].contains(v) for v in values)
+    assert coordinates.params(np.r_[z[:-1], np.nan], p) is None
+    assert coordinates.params(np.r_[0.0, 0.0, -800.0, z[3:]], p) is None  # a weight of 0
 
 
 def test_select_model_compares_families_by_bic():

@@ -19,6 +19,12 @@ Dask blocks:
 Responsibilities are never stored: memory above the data stays within the
 chunk budget.  Kernels need numpy chunks (numpy arrays, Dask blocks): a
 user's ``logpdf`` is numpy code.
+
+With ``settings.acceleration == "squarem"`` either map is extrapolated by
+:func:`~gradmix.mixture.acceleration.run_squarem` in :class:`FamilyCoordinates`
+(log-weights and the layout's free vector, where every point is a mixture of
+the family), each jump kept only where the likelihood after it is at least
+the plain step's.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from gradmix.ad import NoDerivativeRuleError, TracerConversionError, jacfwd
+from gradmix.mixture.acceleration import run_squarem
 from gradmix.mixture.em import EMSettings, iterate
 from gradmix.mixture.executors import Chunk, Executor
 from gradmix.mixture.families.base import MixtureFamily, Theta
@@ -43,6 +50,7 @@ from gradmix.mixture.families.newton import (
 from gradmix.mixture.ops import impossible_as_minus_inf, responsibilities
 
 __all__ = [
+    "FamilyCoordinates",
     "FamilyParams",
     "check_logpdf",
     "check_support",
@@ -65,6 +73,42 @@ class FamilyParams:
 
     def copy(self) -> FamilyParams:
         return FamilyParams(self.weights.copy(), {n: v.copy() for n, v in self.theta.items()})
+
+
+class FamilyCoordinates:
+    """A mixture of a family as one vector in which every point is a mixture: the
+    log-weights (K,) and the layout's free vector (:meth:`Layout.pack`), the
+    coordinates SQUAREM's jumps move in (:class:`~gradmix.mixture.acceleration.Coordinates`).
+
+    Parameters
+    ----------
+    layout : Layout
+        The family's parameters, their shapes and domains.
+    """
+
+    def __init__(self, layout: Layout):
+        self.layout = layout
+
+    def vector(self, p: FamilyParams) -> np.ndarray:
+        """log-weights, then the free vector: shape (K + layout.size,)."""
+        with np.errstate(divide="ignore"):  # (a component without weight: -inf, no jump)
+            return np.concatenate([np.log(p.weights), self.layout.pack(p.theta)])
+
+    def params(self, z: np.ndarray, like: FamilyParams) -> FamilyParams | None:
+        """The mixture at ``z``, or None where it is none: a coordinate or a parameter
+        not finite, a weight that underflowed to 0."""
+        K = self.layout.K
+        if not np.all(np.isfinite(z)):
+            return None
+        weights = np.exp(z[:K] - np.max(z[:K]))
+        weights /= np.sum(weights)
+        if not np.all(weights > 0):
+            return None
+        with np.errstate(all="ignore"):
+            theta = self.layout.natural(z[K:])
+        if not all(np.all(np.isfinite(v)) for v in theta.values()):
+            return None
+        return FamilyParams(weights, theta)
 
 
 def family_log_prob(layout: Layout, X: np.ndarray, theta: Theta, log_weights: np.ndarray,
@@ -240,6 +284,9 @@ def run_family_em(ex: Executor, layout: Layout, params: FamilyParams, settings: 
             nk = np.asarray(sums[0], dtype=np.float64)
             return FamilyParams(nk / np.sum(nk), theta), float(ll) / total
 
+        if settings.acceleration == "squarem":
+            return run_squarem(closed_step, params, settings, FamilyCoordinates(layout),
+                               lower_bound)  # fmt: skip
         return iterate(closed_step, params, settings, lower_bound)
 
     def evaluate(p: FamilyParams) -> _State:
@@ -263,8 +310,29 @@ def run_family_em(ex: Executor, layout: Layout, params: FamilyParams, settings: 
             alpha /= 2
         return replace(state), state.ll / total  # no ascent left: a fixed point
 
-    final, trajectory, converged = iterate(newton_step, _State(params), settings, lower_bound)
+    start = _State(params)
+    if settings.acceleration == "squarem":
+        coordinates = _StateCoordinates(layout)
+        final, trajectory, converged = run_squarem(newton_step, start, settings, coordinates,
+                                                   lower_bound)  # fmt: skip
+    else:
+        final, trajectory, converged = iterate(newton_step, start, settings, lower_bound)
     return final.params, trajectory, converged
+
+
+class _StateCoordinates:
+    """:class:`FamilyCoordinates` of the Newton route's states (a state from a jump
+    holds no derivatives: its step evaluates them first)."""
+
+    def __init__(self, layout: Layout):
+        self.of_params = FamilyCoordinates(layout)
+
+    def vector(self, state: _State) -> np.ndarray:
+        return self.of_params.vector(state.params)
+
+    def params(self, z: np.ndarray, like: _State) -> _State | None:
+        p = self.of_params.params(z, like.params)
+        return None if p is None else _State(p)
 
 
 def per_row(ex: Executor, layout: Layout, params: FamilyParams,

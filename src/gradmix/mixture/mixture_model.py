@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from gradmix.mixture import family_em, persistence
+from gradmix.mixture.acceleration import ACCELERATIONS
 from gradmix.mixture.arrays import to_host
 from gradmix.mixture.executors import Executor, executor_for
 from gradmix.mixture.families import (
@@ -185,6 +186,17 @@ class MixtureModel(InformationCriteria):
         equation) where it has one, Newton's method on exact derivatives
         otherwise; ``"newton"``: Newton's method for every family (what a
         user family gets; for checks and comparisons).
+    acceleration : {None, "squarem"}, default=None
+        ``"squarem"`` extrapolates EM's path (Varadhan & Roland 2008), as
+        GaussianMixture's ``acceleration`` does: after every two EM steps a
+        jump along them, in the log-weights and the parameters' unconstrained
+        coordinates (every point a mixture of the family), kept only where
+        the log-likelihood after it is at least the plain step's, so
+        ``lower_bounds_`` never decreases.  ``n_iter_`` counts every pass's
+        EM step (a rejected jump's too), so it compares with plain EM's; on
+        the Newton route a step from a jump also evaluates the derivatives
+        there, one more pass over the data.  Gaussian and Student-t families
+        hand it to their estimator.
 
     Attributes
     ----------
@@ -225,6 +237,7 @@ class MixtureModel(InformationCriteria):
         "m_step": [StrOptions({"auto", "newton"})],
         "weights_init": ["array-like", None],
         "params_init": [dict, None],
+        "acceleration": [StrOptions(set(ACCELERATIONS)), None],
     }  # fmt: skip
 
     def __init__(self, family: Any = "poisson", n_components: int = 1, *, tol: float = 1e-3,
@@ -233,7 +246,7 @@ class MixtureModel(InformationCriteria):
                  verbose_interval: int = 10, max_memory: int | None = None,
                  callback: Any = None, weights_init: Any = None,
                  params_init: dict[str, Any] | None = None,
-                 m_step: str = "auto") -> None:  # fmt: skip
+                 m_step: str = "auto", acceleration: str | None = None) -> None:  # fmt: skip
         self.family = family
         self.n_components = n_components
         self.tol = tol
@@ -249,6 +262,7 @@ class MixtureModel(InformationCriteria):
         self.weights_init = weights_init
         self.params_init = params_init
         self.m_step = m_step
+        self.acceleration = acceleration
 
     # ------------------------------------------------------------------ the data
     def _family_executor(self, X: Any, sample_weight: Any = None, **kw: Any) -> Executor:
@@ -306,7 +320,9 @@ class MixtureModel(InformationCriteria):
 
         def run(init: int, p: family_em.FamilyParams,
                 bound: float) -> tuple[family_em.FamilyParams, list[float], bool]:  # fmt: skip
-            return family_em.run_family_em(ex, layout, p, self._settings(init), bound,
+            settings = self._settings(init)
+            settings.acceleration = self.acceleration
+            return family_em.run_family_em(ex, layout, p, settings, bound,
                                            self.m_step == "newton")  # fmt: skip
 
         best = self._best_of_starts(start, lambda: self._family_params(), run)
@@ -375,12 +391,16 @@ class MixtureModel(InformationCriteria):
     def _fit_elliptical(self, family: EllipticalFamily, X: Any, sample_weight: Any) -> Any:
         """Gaussian and Student-t families: their own estimator's EM."""
         cls = StudentTMixture if family.estimator == "t" else GaussianMixture
+        options = {"acceleration": self.acceleration, **family.options}
+        if self.acceleration is not None and options["acceleration"] != self.acceleration:
+            raise ValueError(f"acceleration={self.acceleration!r} and the family's "
+                             f"acceleration={options['acceleration']!r} disagree")  # fmt: skip
         estimator = cls(self.n_components)
         estimator.set_params(tol=self.tol, max_iter=self.max_iter, n_init=self.n_init,
                              random_state=self.random_state, verbose=self.verbose,
                              verbose_interval=self.verbose_interval, max_memory=self.max_memory,
                              callback=self.callback, init_params=self.init_params,
-                             **family.options)  # fmt: skip
+                             **options)  # fmt: skip
         labels = estimator.fit_predict(X, sample_weight=sample_weight)
         self.estimator_ = estimator
         self.family_ = family
