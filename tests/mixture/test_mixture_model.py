@@ -137,15 +137,18 @@ def test_gamma_mixture_reaches_mixtools_optimum():
     # mixtools gammamixEM: loglik -1641.8104557331, lambda (0.573869400719, 0.426130599281),
     # alpha (2.02161067436, 8.85514457763), beta (scale) (1.40860171948, 1.20391980752)
     start = {"shape": [[1.5], [8.0]], "rate": [[0.5], [1 / 1.5]]}
+    n_iter = {}
     for acceleration in (None, "squarem"):
         m = gm.MixtureModel("gamma", 2, params_init=start, tol=1e-13, max_iter=20_000,
                             acceleration=acceleration).fit(x)  # fmt: skip
+        n_iter[acceleration] = m.n_iter_
         assert m.score(x) * len(x) >= -1641.8104557331 - 1e-8
         np.testing.assert_allclose(m.weights_, [0.573869400719, 0.426130599281], atol=1e-4)
         np.testing.assert_allclose(m.params_["shape"].ravel(), [2.02161067436, 8.85514457763],
                                    rtol=1e-4)  # fmt: skip
         np.testing.assert_allclose(1 / m.params_["rate"].ravel(),
                                    [1.40860171948, 1.20391980752], rtol=1e-4)  # fmt: skip
+    assert n_iter["squarem"] < n_iter[None] / 2
 
 
 def test_bernoulli_latent_classes_equal_a_closed_form_em():
@@ -373,6 +376,12 @@ def test_select_model_compares_families_by_bic():
     assert sel.best_params_ == {"n_components": 2, "family": "poisson"}
     assert sel.covariance_types == ["VVV", "poisson"]
     assert isinstance(sel.best_, gm.MixtureModel)
+    assert sel.best_.acceleration == "squarem"  # "auto" reaches every family's fits
+    plain = gm.select_model(counts.astype(float), [2], ("VVV",), random_state=0,
+                            families=("poisson",), acceleration=None)  # fmt: skip
+    assert plain.best_.acceleration is None
+    # the same optimum by either route (a tolerance's worth apart)
+    assert sel.best_.score(counts) == pytest.approx(plain.best_.score(counts), abs=1e-5)
     normal = np.r_[rng.normal(size=(300, 2)), rng.normal(size=(300, 2)) * 2 + 7]
     sel = gm.select_model(normal, range(1, 4), ("VVV",), random_state=0,
                           families=("gaussian", "exponential"))  # fmt: skip

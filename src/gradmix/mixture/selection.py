@@ -239,8 +239,8 @@ def select_model(
         one column of its own (:class:`MixtureModel`), so families compare
         by the criterion on one data set.
     acceleration : {"auto", "squarem", None}, default="auto"
-        EM's acceleration for the Gaussian and Student-t fits
-        (:class:`GaussianMixture`'s ``acceleration``): the same optima in
+        EM's acceleration for every fit (:class:`GaussianMixture`'s and
+        :class:`MixtureModel`'s ``acceleration``): the same optima in
         fewer passes — on mclust's reference data sets it reaches mclust's
         log-likelihood in as many fits as plain EM, or more.  ``"auto"`` is ``"squarem"`` unless
         ``prior``, ``freeze`` or ``solver="gradient"`` is given (which it
@@ -319,7 +319,7 @@ def select_model(
                                  **kwargs, **extra)  # fmt: skip
                 else:
                     model = MixtureModel(what, k, n_init=n_init, random_state=random_state,
-                                         **family_kwargs)  # fmt: skip
+                                         acceleration=acceleration, **family_kwargs)  # fmt: skip
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", ConvergenceWarning)
