@@ -300,6 +300,11 @@ def test_dask_sample_weight_and_predictions():
     a = gm.MixtureModel("poisson", **kw).fit(X)
     b = gm.MixtureModel("poisson", **kw).fit(da.from_array(X, chunks=250))
     np.testing.assert_allclose(b.lower_bounds_, a.lower_bounds_, rtol=1e-12)
+    # SQUAREM on Dask: each EM map one pass over the blocks, the same path as in memory
+    fast = [gm.MixtureModel("poisson", acceleration="squarem", **kw).fit(data)
+            for data in (X, da.from_array(X, chunks=250))]  # fmt: skip
+    np.testing.assert_allclose(fast[1].lower_bounds_, fast[0].lower_bounds_, rtol=1e-12)
+    assert fast[0].score(X) >= a.score(X) - 1e-10
     np.testing.assert_array_equal(np.asarray(b.predict(da.from_array(X, chunks=250))),
                                   a.predict(X))  # fmt: skip
     w = rng.integers(0, 3, len(X))
