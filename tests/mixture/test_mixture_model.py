@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.exceptions import ConvergenceWarning
 
 import gradmix as gm
 import gradmix.scipy.special as sc
@@ -131,6 +132,57 @@ def test_poisson_mixture_is_flexmixs_from_the_same_start():
         assert n_iter["squarem"] < n_iter[None] / 2
 
 
+def test_newton_refinement_reaches_flexmixs_optimum_from_a_loose_em():
+    """EM stopped at tol=1e-4, then Newton on the exact Hessian: flexmix's optimum (EM to
+    1e-13 in 331 iterations) to its digits, from the data and start of the test above."""
+    rng = np.random.default_rng(23)
+    lam = np.array([[1.0, 6.0, 2.0, 9.0], [7.0, 1.5, 5.0, 2.0], [3.0, 3.0, 12.0, 0.5]])
+    X = rng.poisson(lam[rng.choice(3, 600, p=[0.5, 0.3, 0.2])]).astype(float)
+    labels = rng.integers(0, 3, 600)
+    start = {"lam": np.array([X[labels == k].mean(axis=0) for k in range(3)])}
+    weights = np.bincount(labels) / len(labels)
+    lam_ref = np.array([[1.786133452553, 5.732657791826, 0.982259992932, 10.77114778191],
+                        [0.913171832557, 6.061130892545, 2.338510777878, 8.528526806307],
+                        [5.36762246097, 2.11024482128, 7.55390249456, 1.40283476191]])  # fmt: skip
+    m = gm.MixtureModel("poisson", 3, params_init=start, weights_init=weights, tol=1e-4,
+                        max_iter=1000, refine="newton").fit(X)  # fmt: skip
+    assert m.refine_converged_ and 0 < m.n_refine_iter_ < 50
+    assert m.n_iter_ < 100  # EM's part: far from flexmix's 331 iterations
+    assert m.score(X) * len(X) == pytest.approx(-5494.2290535732, abs=1e-8)
+    assert m.lower_bounds_[-1] == m.lower_bound_ == pytest.approx(m.score(X), rel=1e-12)
+    assert m.lower_bounds_[-1] > m.lower_bounds_[-2]
+    # (flexmix's parameters are EM's to its tolerance: the test above's closeness)
+    np.testing.assert_allclose(m.weights_, [0.0941530007, 0.3873462388, 0.5185007606],
+                               atol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(m.params_["lam"], lam_ref, rtol=1e-4)
+
+
+def test_newton_refinement_where_the_maximum_is_on_a_domains_edge():
+    """A class whose first feature is almost always 1: the likelihood grows as its
+    probability goes to 1 and its logit to infinity, where the Hessian stops being
+    finite. Newton stops there, says so, and keeps its best point."""
+    rng = np.random.default_rng(2)
+    theta = np.array([[0.999, 0.8, 0.7, 0.2], [0.001, 0.3, 0.2, 0.9], [0.5, 0.5, 0.9, 0.1]])
+    X = (rng.random((600, 4)) < theta[rng.integers(0, 3, 600)]).astype(float)
+    em = gm.MixtureModel("bernoulli", 3, random_state=0, tol=1e-4).fit(X)
+    with pytest.warns(ConvergenceWarning, match="did not reach a stationary point"):
+        m = gm.MixtureModel("bernoulli", 3, random_state=0, tol=1e-4, refine="newton").fit(X)
+    assert not m.refine_converged_
+    assert m.score(X) >= em.score(X)
+    assert np.all((m.params_["p"] >= 0) & (m.params_["p"] <= 1))
+    assert np.max(m.params_["p"]) > 1 - 1e-6
+
+
+def test_refine_needs_numpy_rows_and_reaches_the_gaussian_estimator():
+    rng = np.random.default_rng(5)
+    counts = rng.poisson([[3.0, 8.0]], size=(300, 2)).astype(float)
+    with pytest.raises(ValueError, match="pass numpy data"):
+        gm.MixtureModel("poisson", 2, refine="newton").fit(da.from_array(counts, chunks=100))
+    X = np.r_[rng.normal(size=(150, 2)), rng.normal(size=(150, 2)) + 4]
+    g = gm.MixtureModel("gaussian", 2, random_state=0, refine="newton").fit(X)
+    assert g.estimator_.refine == "newton" and g.estimator_.refine_converged_
+
+
 def test_gamma_mixture_reaches_mixtools_optimum():
     rng = np.random.default_rng(29)
     x = np.r_[rng.gamma(2.0, 1.5, 350), rng.gamma(9.0, 1.2, 250)][:, None]
@@ -149,6 +201,9 @@ def test_gamma_mixture_reaches_mixtools_optimum():
         np.testing.assert_allclose(1 / m.params_["rate"].ravel(),
                                    [1.40860171948, 1.20391980752], rtol=1e-4)  # fmt: skip
     assert n_iter["squarem"] < n_iter[None] / 2
+    refined = gm.MixtureModel("gamma", 2, params_init=start, tol=1e-3, refine="newton").fit(x)
+    assert refined.refine_converged_
+    assert refined.score(x) * len(x) == pytest.approx(-1641.8104557331, abs=1e-8)
 
 
 def test_bernoulli_latent_classes_equal_a_closed_form_em():

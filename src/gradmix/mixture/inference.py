@@ -16,6 +16,7 @@ with exact AD derivatives:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from numbers import Real
 from typing import Any, Protocol
 
@@ -40,6 +41,7 @@ __all__ = [
     "FittedMixture",
     "confidence_intervals",
     "inverse_information",
+    "newton_maximise",
     "newton_refine",
     "numpy_rows",
     "parameter_covariance",
@@ -237,11 +239,10 @@ def confidence_intervals(
     return out
 
 
-def _objective(
-    par: Parameterisation, X: np.ndarray, w: np.ndarray | None, total: float
-) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
-    """θ ↦ (−mean log-likelihood, its gradient), +inf where it is not finite."""
-    vg = value_and_grad(lambda t: -par.log_likelihood(t, X, w) / total)
+def _objective(log_likelihood: Callable[[Any], Any],
+               total: float) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:  # fmt: skip
+    """θ ↦ (−log_likelihood(θ) / total, its gradient), +inf where it is not finite."""
+    vg = value_and_grad(lambda t: -log_likelihood(t) / total)
 
     def f(theta: np.ndarray) -> tuple[float, np.ndarray]:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -266,10 +267,82 @@ def _at_rounding_level(res: Any) -> bool:
     return bool(0.0 <= decrement <= 8 * np.finfo(float).eps * (1.0 + abs(float(res.fun))))
 
 
+def newton_maximise(log_likelihood: Callable[[Any], Any], hessian: Callable[[np.ndarray], Any],
+                    theta0: np.ndarray, total: float, max_iter: int = 100,
+                    gtol: float = 1e-10) -> tuple[np.ndarray, int, bool]:  # fmt: skip
+    """Trust-region Newton steps (scipy's ``trust-exact``) on a log-likelihood of free
+    parameters, from ``theta0``, with its exact gradient (AD) and ``hessian``.
+
+    Parameters
+    ----------
+    log_likelihood : callable
+        θ ↦ the total log-likelihood, numpy code gradmix.ad differentiates.
+    hessian : callable
+        θ ↦ its Hessian, shape (P, P).
+    theta0 : ndarray of shape (P,)
+    total : float
+        The data's total weight: the objective is the mean log-likelihood.
+    max_iter : int
+    gtol : float
+        The gradient of the mean log-likelihood at which it stops.
+
+    Returns
+    -------
+    theta : ndarray of shape (P,)
+        The maximiser found (``theta0`` if no step improved on it).
+    n_iter : int
+    converged : bool
+        The gradient fell below ``gtol``, or the Newton decrement below its
+        rounding level.
+    """
+    f = _objective(log_likelihood, total)
+    best = _Best(f(theta0)[0], theta0)
+
+    def tracked(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = f(theta)
+        if value < best.value:
+            best.value, best.theta = value, np.array(theta)
+        return value, grad
+
+    def hess(theta: np.ndarray) -> np.ndarray:
+        best.hessians += 1
+        H = -np.asarray(hessian(theta), dtype=np.float64) / total
+        if not np.all(np.isfinite(H)):
+            # the maximum lies on the domain's edge (a probability going to 0 or 1, its
+            # logit to infinity): no stationary point to go to
+            raise _NoFiniteHessian
+        return H
+
+    try:
+        res = minimize(tracked, theta0, jac=True, hess=hess, method="trust-exact",
+                       options={"gtol": gtol, "maxiter": max_iter})  # fmt: skip
+    except _NoFiniteHessian:
+        return best.theta, best.hessians, False
+    theta = np.asarray(res.x)
+    converged = bool(np.max(np.abs(res.jac)) <= gtol) or _at_rounding_level(res)
+    if not np.isfinite(res.fun) or res.fun > best.value:
+        theta, converged = best.theta, False
+    return theta, int(res.nit), converged
+
+
+@dataclass
+class _Best:
+    """The best point Newton's method has evaluated, and its Hessians so far."""
+
+    value: float
+    theta: np.ndarray
+    hessians: int = 0
+
+
+class _NoFiniteHessian(ArithmeticError):
+    """Newton's method met a point whose Hessian is not finite."""
+
+
 def newton_refine(family: ComponentFamily, params: Params, X: np.ndarray, w: np.ndarray | None,
                   dtype: Any, max_iter: int = 100,
                   gtol: float = 1e-10) -> tuple[Params, float, int, bool]:  # fmt: skip
-    """Trust-region Newton steps on the exact Hessian from ``params``.
+    """Trust-region Newton steps on the exact Hessian from ``params``
+    (:func:`newton_maximise` on the model's free parameters).
 
     Returns
     -------
@@ -284,17 +357,12 @@ def newton_refine(family: ComponentFamily, params: Params, X: np.ndarray, w: np.
     """
     par = parameterisation(family, params)
     _check_size(par, "refine='newton'")
-    theta0 = pack(par, params)
     total = float(X.shape[0] if w is None else np.sum(w))
-    f = _objective(par, X, w, total)
-    res = minimize(f, theta0, jac=True, hess=lambda t: -par.hessian(t, X, w) / total,
-                   method="trust-exact", options={"gtol": gtol, "maxiter": max_iter})  # fmt: skip
-    theta = np.asarray(res.x)
-    converged = bool(np.max(np.abs(res.jac)) <= gtol) or _at_rounding_level(res)
-    if not np.isfinite(res.fun) or res.fun > f(theta0)[0]:
-        theta, converged = theta0, False
+    theta, n_iter, converged = newton_maximise(
+        lambda t: par.log_likelihood(t, X, w), lambda t: par.hessian(t, X, w),
+        pack(par, params), total, max_iter, gtol)  # fmt: skip
     lower_bound = float(par.log_likelihood(theta, X, w)) / total
-    return params_from_theta(par, theta, dtype, params), lower_bound, int(res.nit), converged
+    return params_from_theta(par, theta, dtype, params), lower_bound, n_iter, converged
 
 
 def run_gradient(ex: Executor, family: ComponentFamily, params: Params, settings: EMSettings,
@@ -326,7 +394,7 @@ def run_gradient(ex: Executor, family: ComponentFamily, params: Params, settings
     par = parameterisation(family, params)
     theta = pack(par, params)
     total = float(X.shape[0] if w is None else np.sum(w))
-    f = _objective(par, X, w, total)
+    f = _objective(lambda t: par.log_likelihood(t, X, w), total)
     trajectory: list[float] = []
     state: dict[str, Any] = {"prev": -f(theta)[0], "converged": False}
 
