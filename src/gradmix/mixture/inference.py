@@ -296,7 +296,8 @@ def newton_maximise(log_likelihood: Callable[[Any], Any], hessian: Callable[[np.
         rounding level.
     """
     f = _objective(log_likelihood, total)
-    best = _Best(f(theta0)[0], theta0)
+    start = f(theta0)[0]
+    best = _Best(start, theta0)  # (what a stop at a Hessian that is not finite returns)
 
     def tracked(theta: np.ndarray) -> tuple[float, np.ndarray]:
         value, grad = f(theta)
@@ -320,8 +321,8 @@ def newton_maximise(log_likelihood: Callable[[Any], Any], hessian: Callable[[np.
         return best.theta, best.hessians, False
     theta = np.asarray(res.x)
     converged = bool(np.max(np.abs(res.jac)) <= gtol) or _at_rounding_level(res)
-    if not np.isfinite(res.fun) or res.fun > best.value:
-        theta, converged = best.theta, False
+    if not np.isfinite(res.fun) or res.fun > start:
+        theta, converged = theta0, False
     return theta, int(res.nit), converged
 
 
