@@ -176,6 +176,14 @@ def test_newton_refinement_where_the_maximum_is_on_a_domains_edge():
 def test_refine_needs_numpy_rows_and_reaches_the_gaussian_estimator():
     rng = np.random.default_rng(5)
     counts = rng.poisson([[3.0, 8.0]], size=(300, 2)).astype(float)
+    # integer weights are repeated rows, for Newton's likelihood as for EM's
+    w = rng.integers(1, 4, len(counts))
+    kw = dict(n_components=2, params_init={"lam": [[2.0, 6.0], [4.0, 9.0]]}, tol=1e-3,
+              refine="newton")  # fmt: skip
+    a = gm.MixtureModel("poisson", **kw).fit(counts, sample_weight=w)
+    b = gm.MixtureModel("poisson", **kw).fit(np.repeat(counts, w, axis=0))
+    assert a.refine_converged_ and b.refine_converged_
+    np.testing.assert_allclose(a.params_["lam"], b.params_["lam"], rtol=1e-7)
     with pytest.raises(ValueError, match="pass numpy data"):
         gm.MixtureModel("poisson", 2, refine="newton").fit(da.from_array(counts, chunks=100))
     X = np.r_[rng.normal(size=(150, 2)), rng.normal(size=(150, 2)) + 4]
