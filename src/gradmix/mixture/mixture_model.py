@@ -206,10 +206,14 @@ class MixtureModel(InformationCriteria):
     refine : {"newton"} or None, default=None
         After EM, trust-region Newton steps on the exact Hessian (by AD) of
         the log-likelihood in the free parameters: quadratic convergence to
-        the maximum EM approaches linearly, so a loose ``tol`` for EM and
-        Newton after it reach the maximum in far fewer passes than EM alone
-        at a tight one.  Numpy data in memory; as GaussianMixture's
-        ``refine`` for Gaussian and Student-t families.
+        the maximum EM approaches linearly (EM's ``tol`` bounds its change
+        per step, not its distance to the maximum), so a loose ``tol`` and
+        Newton after it reach the maximum in far fewer passes over the data
+        than EM alone at a tight one, each Newton step costing an AD
+        Hessian.  Where the maximum lies on a domain's edge (a probability
+        going to 1) Newton stops, warns and keeps its best point.  Numpy data
+        in memory; as GaussianMixture's ``refine`` for Gaussian and Student-t
+        families.
 
     Attributes
     ----------
@@ -363,7 +367,7 @@ class MixtureModel(InformationCriteria):
         if np.any(params.weights <= 0):
             warnings.warn("refine='newton' moves the weights' logits; a component with no "
                           "weight has none, so EM's result is kept", ConvergenceWarning,
-                          stacklevel=4)  # fmt: skip
+                          stacklevel=5)  # (the caller of fit)
             return params
         w = np.ones(len(X)) if w is None else w
         weights, theta, lower_bound, self.n_refine_iter_, self.refine_converged_ = \
@@ -372,7 +376,7 @@ class MixtureModel(InformationCriteria):
         self.lower_bounds_ = [*self.lower_bounds_, lower_bound]
         if not self.refine_converged_:
             warnings.warn("Newton refinement did not reach a stationary point; the result is "
-                          "the best point it found.", ConvergenceWarning, stacklevel=4)  # fmt: skip
+                          "the best point it found.", ConvergenceWarning, stacklevel=5)  # fmt: skip
         return family_em.FamilyParams(weights, theta)
 
     def _given_start(self, layout: Layout) -> family_em.FamilyParams | None:
