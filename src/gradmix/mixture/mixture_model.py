@@ -365,9 +365,12 @@ class MixtureModel(InformationCriteria):
         """Trust-region Newton on the exact Hessian from EM's result."""
         self.n_refine_iter_, self.refine_converged_ = 0, False
         if np.any(params.weights <= 0):
-            warnings.warn("refine='newton' moves the weights' logits; a component with no "
-                          "weight has none, so EM's result is kept", ConvergenceWarning,
-                          stacklevel=5)  # (the caller of fit)
+            warnings.warn(
+                "refine='newton' moves the weights' logits; a component with no "
+                "weight has none, so EM's result is kept",
+                ConvergenceWarning,
+                stacklevel=5,
+            )  # (the caller of fit)
             return params
         w = np.ones(len(X)) if w is None else w
         weights, theta, lower_bound, self.n_refine_iter_, self.refine_converged_ = \
