@@ -10,6 +10,8 @@ written by numpy with the seeds below:
                     epsilon = 1e-12, maxit = 100000, mom.start = FALSE)
 """
 
+import warnings
+
 import dask.array as da
 import numpy as np
 import pytest
@@ -525,6 +527,32 @@ def test_save_and_load_built_in_and_user_families(tmp_path):
     g = gm.MixtureModel("gaussian", 1).fit(Z)
     with pytest.raises(TypeError, match="model.estimator_.save"):
         g.save(tmp_path / "g")
+
+
+@pytest.mark.parametrize("acceleration", [None, "squarem"])
+def test_a_component_no_row_reaches_keeps_its_parameters(tmp_path, acceleration):
+    """A start whose second component explains no row: its weight goes to 0, and its
+    closed-form M-step would be 0/0. It keeps its start (before: NaN parameters, a
+    model that could not be loaded back, and 'invalid value' warnings from EM)."""
+    rng = np.random.default_rng(5)
+    counts = rng.poisson([[3.0, 8.0]], size=(300, 2)).astype(float)
+    X = rng.gamma(2.0, 1.0, (300, 1))
+    for family, data, start in (
+        ("poisson", counts, {"lam": [[3.0, 8.0], [1e6, 1e6]]}),
+        ("gamma", X, {"shape": [[2.0], [1e4]], "rate": [[1.0], [1e-5]]}),
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            m = gm.MixtureModel(family, 2, params_init=start, max_iter=20,
+                                acceleration=acceleration).fit(data)  # fmt: skip
+        assert m.weights_[1] == 0.0
+        for name, values in start.items():
+            np.testing.assert_array_equal(m.params_[name][1], values[1])
+        one = gm.MixtureModel(family, 1, params_init={n: [v[0]] for n, v in start.items()},
+                              max_iter=20).fit(data)  # fmt: skip
+        assert m.score(data) == pytest.approx(one.score(data), rel=1e-12)
+        back = gm.load(m.save(tmp_path / f"{family}-{acceleration}"))
+        np.testing.assert_allclose(back.score_samples(data), m.score_samples(data), rtol=1e-14)
 
 
 def test_warm_start_continues_from_the_fit():

@@ -220,8 +220,9 @@ def run_squarem(step: Callable[[State], tuple[State, float]], params: State,
                 return state, trajectory, False
             x0 = coordinates.vector(state) if x_state is None else x_state
             x1, x2 = coordinates.vector(first), coordinates.vector(second)
-            r, v = x1 - x0, x2 - 2.0 * x1 + x0
-            vv = float(v @ v)
+            with np.errstate(invalid="ignore"):  # (a weight of 0: its log -inf, NaN, no jump)
+                r, v = x1 - x0, x2 - 2.0 * x1 + x0
+                vv = float(v @ v)
             alpha = min(max(float(np.sqrt(float(r @ r) / vv)) if vv > 0 else 1.0, 1.0), step_max)
             state, x_state = second, x2
             if alpha == 1.0 or n_eval >= settings.max_iter:  # the jump would be plain EM's

@@ -30,6 +30,7 @@ the plain step's.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -260,6 +261,19 @@ class _State:
     derivs: Derivatives | None = None
 
 
+def _kept_where(dead: np.ndarray, theta: Theta, previous: Theta,
+                shared: frozenset[str]) -> Theta:  # fmt: skip
+    """``theta`` with the components that have no weight (``dead``, (K,)) at their
+    ``previous`` parameters (but for ``shared`` ones, equal across components): the
+    M-step's 0/0 would make them NaN, and a fitted mixture with a NaN parameter
+    could not be saved, loaded or sampled."""
+    if not dead.any():
+        return theta
+    return {n: v if n in shared else
+            np.where(dead.reshape((-1,) + (1,) * (np.ndim(v) - 1)), previous[n], v)
+            for n, v in theta.items()}  # fmt: skip
+
+
 def run_family_em(ex: Executor, layout: Layout, params: FamilyParams, settings: EMSettings,
                   lower_bound: float = -np.inf, newton: bool = False,
                   ) -> tuple[FamilyParams, list[float], bool]:  # fmt: skip
@@ -280,9 +294,12 @@ def run_family_em(ex: Executor, layout: Layout, params: FamilyParams, settings: 
         def closed_step(p: FamilyParams) -> tuple[FamilyParams, float]:
             ll, *sums = ex.map_reduce(_closed_kernel, layout, p.theta, log_w(p))
             ll = float(ll) + constant
-            theta = family.m_step(tuple(sums), p.theta)
             nk = np.asarray(sums[0], dtype=np.float64)
-            return FamilyParams(nk / np.sum(nk), theta), float(ll) / total
+            dead = nk <= 0  # no row's responsibility: nothing to estimate it from
+            with np.errstate(divide="ignore", invalid="ignore") if dead.any() else nullcontext():
+                theta = family.m_step(tuple(sums), p.theta)
+            theta = _kept_where(dead, theta, p.theta, family.shared)
+            return FamilyParams(nk / np.sum(nk), theta), ll / total
 
         if settings.acceleration == "squarem":
             return run_squarem(closed_step, params, settings, FamilyCoordinates(layout),
