@@ -8,6 +8,8 @@ from unittest import mock
 import numpy as np
 import pytest
 import scipy.special as sc
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gradmix as gm
 from tests.ad.helpers import assert_derivatives
@@ -410,6 +412,41 @@ def test_einsum_with_broadcast_operands_in_both_modes(shape_a, shape_b):
     rng = np.random.default_rng(3)
     a, b = rng.normal(size=shape_a), rng.normal(size=shape_b)
     assert_derivatives(lambda a, b: np.einsum("...i,...i->...", a, b) ** 2, a, b)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_large_einsums_of_two_operands_equal_numpys(data):
+    """Two-operand einsums large enough to run as one batched matmul (batch, free and
+    summed letters in any order, non-contiguous operands, float32): the value and the
+    gradient (itself such an einsum) against numpy's einsum, to rounding."""
+    draw = data.draw
+    letters = iter("abcdefgh")
+    parts = {kind: [next(letters) for _ in range(draw(st.integers(0, 2)))]
+             for kind in ("batch", "free_a", "free_b", "summed")}  # fmt: skip
+    size = {c: draw(st.integers(2, 9)) for part in parts.values() for c in part}
+    sa = parts["batch"] + parts["free_a"] + parts["summed"]
+    sb = parts["batch"] + parts["summed"] + parts["free_b"]
+    out = parts["batch"] + parts["free_a"] + parts["free_b"]
+    sa, sb, out = ("".join(draw(st.permutations(x))) for x in (sa, sb, out))
+    dtype = draw(st.sampled_from([np.float64, np.float32]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31)))
+
+    def operand(subs: str) -> np.ndarray:
+        x = rng.normal(size=[size[c] for c in subs][::-1]).astype(dtype)
+        return x.T  # (transposed: not C-contiguous)
+
+    a, b = operand(sa), operand(sb)
+    w = rng.normal(size=[size[c] for c in out]).astype(dtype)
+    spec = f"{sa},{sb}->{out}"
+    value, grad = gm.value_and_grad(lambda a: np.sum(w * np.einsum(spec, a, b)))(a)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    scale = np.sum(np.abs(w * np.einsum(spec, np.abs(a), np.abs(b))))
+    assert abs(value - np.sum(w * np.einsum(spec, a, b))) <= rtol * scale
+    expected = np.einsum(f"{out},{sb}->{sa}", w, b)
+    np.testing.assert_allclose(grad, expected, rtol=rtol,
+                               atol=rtol * np.max(np.abs(expected), initial=1.0))  # fmt: skip
+    assert grad.dtype == a.dtype
 
 
 @pytest.mark.parametrize("fn", [np.max, np.min])

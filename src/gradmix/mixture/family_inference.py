@@ -23,6 +23,7 @@ from gradmix.mixture.inference import (
     inverse_information,
     newton_maximise,
 )
+from gradmix.mixture.likelihood import hessian_batch
 
 __all__ = ["check_hessian_size", "family_newton_refine", "family_standard_errors"]
 
@@ -62,8 +63,7 @@ def check_hessian_size(layout: Layout, what: str) -> None:
 
 def _hessian(layout: Layout, t: np.ndarray, X: np.ndarray, w: np.ndarray) -> np.ndarray:
     """The log-likelihood's exact Hessian in the free vector, in batches of directions."""
-    per_dir = max(len(X) * layout.K * layout.d, 1)
-    batch = max(1, min(len(t), int(2e7 // per_dir)))
+    batch = hessian_batch(len(t), len(X) * layout.K * layout.d)
     with np.errstate(all="ignore"):
         H = hessian_blocks(lambda u: _log_likelihood(layout, u, X, w), t, batch)
     return np.asarray(0.5 * (H + H.T))

@@ -11,6 +11,7 @@ gets the usual symmetric result through the chain rule.
 
 from __future__ import annotations
 
+import math
 import string
 from typing import Any
 
@@ -196,9 +197,52 @@ def _parse_einsum(subscripts: str, shapes: list[tuple[int, ...]]) -> tuple[list[
     return ins, out
 
 
+#: multiply-adds from which a two-operand einsum runs as one batched matmul: numpy's
+#: einsum loops over small contracted axes entry by entry (a forward-over-reverse
+#: Hessian's "akde,nke->ankd" on (29, 5, 2, 2) and (3000, 5, 2): 36 ms against 0.25)
+PAIR_AS_MATMUL = 2**14
+
+
 def _einsum_impl(*ops: Any, spec: tuple[tuple[str, ...], str]) -> Any:
     ins, out = spec
+    if len(ops) == 2:
+        done = _einsum_pair(ops[0], ops[1], ins[0], ins[1], out)
+        if done is not None:
+            return done
     return np.einsum(",".join(ins) + "->" + out, *ops, optimize=len(ops) > 2)
+
+
+def _einsum_pair(a: Any, b: Any, sa: str, sb: str, out: str) -> np.ndarray | None:
+    """``einsum(sa,sb->out)`` of two float arrays as one batched matmul (BLAS), or None
+    where it is small or not a plain product: a letter repeated in one subscript, summed
+    within one operand, or of two sizes (broadcast)."""
+    if not (type(a) is np.ndarray and type(b) is np.ndarray and a.dtype.kind in "fc"
+            and b.dtype.kind in "fc" and a.ndim and b.ndim):  # fmt: skip
+        return None
+    letters = set(sa) | set(sb)
+    if len(set(sa)) < len(sa) or len(set(sb)) < len(sb) or len(set(out)) < len(out):
+        return None
+    size: dict[str, int] = {}
+    for subs, shape in ((sa, a.shape), (sb, b.shape)):
+        for c, n in zip(subs, shape, strict=True):
+            if size.setdefault(c, n) != n:
+                return None
+    if not set(out) <= letters or math.prod(size.values()) < PAIR_AS_MATMUL:
+        return None
+    batch = [c for c in out if c in sa and c in sb]
+    free_a = [c for c in out if c in sa and c not in sb]
+    free_b = [c for c in out if c in sb and c not in sa]
+    summed = [c for c in sa if c in sb and c not in out]
+    if len(batch) + len(free_a) + len(summed) < len(sa) or \
+            len(batch) + len(free_b) + len(summed) < len(sb):  # fmt: skip
+        return None  # a letter only one operand has, summed: not a product's
+    n_batch, n_a, n_b, n_sum = (math.prod(size[c] for c in part)
+                                for part in (batch, free_a, free_b, summed))  # fmt: skip
+    A = a.transpose([sa.index(c) for c in batch + free_a + summed]).reshape(n_batch, n_a, n_sum)
+    B = b.transpose([sb.index(c) for c in batch + summed + free_b]).reshape(n_batch, n_sum, n_b)
+    order = batch + free_a + free_b
+    product = np.matmul(A, B).reshape([size[c] for c in order])
+    return product.transpose([order.index(c) for c in out])
 
 
 def _einsum_jvp(i: int) -> Any:
