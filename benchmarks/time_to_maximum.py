@@ -87,7 +87,7 @@ def main() -> None:
         print(f"plain EM time / {way} time: median {np.median(r):.2f}, smallest "
               f"{min(r):.2f}, largest {max(r):.2f}")  # fmt: skip
     print(f"plain EM stopped more than {SHORT} below the best in {len(short)} of "
-          f"{sum(len(ks) for *_, ks in family_sets())} fits: {short}")  # fmt: skip
+          f"{len(ratios['SQUAREM'])} fits: {short}")  # fmt: skip
     print(f"Newton without a stationary point (an edge of the domain, or its iterations spent): "
           f"{unconverged or 'none'}")  # fmt: skip
 
