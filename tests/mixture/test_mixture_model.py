@@ -191,6 +191,39 @@ def test_refine_needs_numpy_rows_and_reaches_the_gaussian_estimator():
     X = np.r_[rng.normal(size=(150, 2)), rng.normal(size=(150, 2)) + 4]
     g = gm.MixtureModel("gaussian", 2, random_state=0, refine="newton").fit(X)
     assert g.estimator_.refine == "newton" and g.estimator_.refine_converged_
+    # (the model reports Newton's run as a family's fit does, not only its estimator)
+    assert g.refine_converged_ and g.n_refine_iter_ == g.estimator_.n_refine_iter_ > 0
+
+
+def test_refine_with_max_iter_zero_runs_newton_from_the_start():
+    """max_iter=0 runs no EM step; refine='newton' is then Newton from the start itself,
+    not an option silently dropped. From the random-label start of the tests above,
+    where EM climbs to flexmix's local optimum (-5494.23), Newton's steps reach the
+    maximum that EM from a k-means start reaches (-5267.03, the simulated classes)."""
+    rng = np.random.default_rng(23)
+    lam = np.array([[1.0, 6.0, 2.0, 9.0], [7.0, 1.5, 5.0, 2.0], [3.0, 3.0, 12.0, 0.5]])
+    X = rng.poisson(lam[rng.choice(3, 600, p=[0.5, 0.3, 0.2])]).astype(float)
+    labels = rng.integers(0, 3, 600)
+    start = {"lam": np.array([X[labels == k].mean(axis=0) for k in range(3)])}
+    weights = np.bincount(labels) / len(labels)
+    m = gm.MixtureModel("poisson", 3, params_init=start, weights_init=weights, max_iter=0,
+                        refine="newton").fit(X)  # fmt: skip
+    em = gm.MixtureModel("poisson", 3, random_state=0, tol=1e-12, max_iter=10_000).fit(X)
+    assert m.n_iter_ == 0 and m.refine_converged_ and em.converged_
+    assert m.lower_bounds_ == [m.lower_bound_]
+    assert m.score(X) * len(X) == pytest.approx(em.score(X) * len(X), abs=1e-8)
+    assert m.score(X) >= em.score(X) - 1e-13
+    order = np.argsort(m.params_["lam"][:, 0])
+    np.testing.assert_allclose(m.params_["lam"][order],
+                               em.params_["lam"][np.argsort(em.params_["lam"][:, 0])],
+                               rtol=1e-6)  # fmt: skip
+    Y = np.r_[rng.normal(size=(200, 2)), rng.normal(size=(150, 2)) * 0.7 + 2.5]
+    kw = dict(n_components=2, random_state=0, reg_covar=0.0, refine="newton")
+    from_em = gm.GaussianMixture(**kw, tol=1e-4).fit(Y)
+    from_start = gm.GaussianMixture(**kw, max_iter=0).fit(Y)
+    assert from_start.n_iter_ == 0 and from_start.refine_converged_
+    assert from_start.lower_bound_ == pytest.approx(from_em.lower_bound_, abs=1e-10)
+    assert from_start.score(Y) == pytest.approx(from_em.score(Y), abs=1e-10)
 
 
 def test_gamma_mixture_reaches_mixtools_optimum():

@@ -335,7 +335,7 @@ class EMMixtureBase(InformationCriteria):
             lambda: self._params(ex.shift, ex.dtype), run, len(self._start_methods()),
             lambda params: params.identity(
                 lambda c: self._model.to_matrices(c, self.n_components, ex.d)))  # fmt: skip
-        if self.refine == "newton" and self.max_iter > 0 and rows is not None:
+        if self.refine == "newton" and rows is not None:
             best, self.lower_bound_ = self._newton(best, rows, ex)
             self.lower_bounds_ = self.lower_bounds_ + [self.lower_bound_]
         self._set_fitted(best, ex.shift, ex)

@@ -124,7 +124,8 @@ class GaussianMixture(EMMixtureBase):
         (gradmix) After EM, trust-region Newton steps on the exact Hessian of
         the log-likelihood: quadratic convergence to the maximum EM approaches
         linearly.  The result maximises the likelihood without ``reg_covar``
-        (pass ``reg_covar=0`` for EM to share that fixed point).  Numpy data only.
+        (pass ``reg_covar=0`` for EM to share that fixed point).  With
+        ``max_iter=0``, Newton from the start itself.  Numpy data only.
     missing : {"error", "em"}, default="error"
         (gradmix) ``"error"`` rejects NaN entries (scikit-learn's behaviour).
         ``"em"`` treats them as missing at random and fits by EM on the

@@ -211,9 +211,9 @@ class MixtureModel(InformationCriteria):
         Newton after it reach the maximum in far fewer passes over the data
         than EM alone at a tight one, each Newton step costing an AD
         Hessian.  Where the maximum lies on a domain's edge (a probability
-        going to 1) Newton stops, warns and keeps its best point.  Numpy data
-        in memory; as GaussianMixture's ``refine`` for Gaussian and Student-t
-        families.
+        going to 1) Newton stops, warns and keeps its best point.  With
+        ``max_iter=0``, Newton from the start itself.  Numpy data in memory;
+        as GaussianMixture's ``refine`` for Gaussian and Student-t families.
 
     Attributes
     ----------
@@ -354,7 +354,7 @@ class MixtureModel(InformationCriteria):
                                            self.m_step == "newton")  # fmt: skip
 
         best = self._best_of_starts(start, lambda: self._family_params(), run)
-        if rows is not None and self.max_iter > 0:
+        if rows is not None:  # (from the start itself where max_iter=0)
             best = self._newton(layout, best, *rows)
         self.weights_ = np.asarray(best.weights, dtype=np.float64)
         self.params_ = {n: np.asarray(v, dtype=np.float64) for n, v in best.theta.items()}
@@ -459,8 +459,10 @@ class MixtureModel(InformationCriteria):
         self.estimator_ = estimator
         self.family_ = family
         self.n_features_in_ = estimator.n_features_in_
-        for name in ("converged_", "n_iter_", "lower_bound_", "lower_bounds_"):
-            setattr(self, name, getattr(estimator, name))
+        for name in ("converged_", "n_iter_", "lower_bound_", "lower_bounds_",
+                     "n_refine_iter_", "refine_converged_"):  # fmt: skip
+            if hasattr(estimator, name):  # (the last two with refine alone)
+                setattr(self, name, getattr(estimator, name))
         unit = estimator._model
         self.weights_ = to_host(estimator.weights_)
         self.params_ = {"mean": to_host(estimator.means_),
