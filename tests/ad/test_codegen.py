@@ -67,7 +67,7 @@ def rosen_loop(x):
 
 def _live_trace_nodes() -> int:
     gc.collect()
-    return sum(isinstance(o, gm.ad.codegen.TraceNode) for o in gc.get_objects())
+    return sum(isinstance(o, gm.ad.recording.TraceNode) for o in gc.get_objects())
 
 
 def test_a_compiled_program_holds_no_values_of_its_trace():
@@ -90,8 +90,8 @@ def test_a_compiled_program_holds_no_values_of_its_trace():
     # the graph, recorded again when asked for, is the compiled program's
     graph = vg.graph
     assert _live_trace_nodes() > before
-    assert gm.ad.codegen._emit(graph, "value_and_grad", fuse=True, release=True,
-                               scalar_math=True)[0] == vg.source  # fmt: skip
+    assert gm.ad.emit.python_source(graph, "value_and_grad", fuse=True, release=True,
+                                    scalar_math=True)[0] == vg.source  # fmt: skip
 
 
 def test_a_function_that_records_another_program_is_refused_when_recorded_again():
@@ -400,7 +400,7 @@ def test_a_long_scalar_chain_compiles_without_deep_nesting():
     h = 1e-6
     central = (f(x + 0.5 + h * direction) - f(x + 0.5 - h * direction)) / (2 * h)
     assert grad @ direction == pytest.approx(central, rel=1e-6)
-    assert _deepest_nesting(vg.source) <= 2 * gm.ad.codegen.MAX_INLINE_DEPTH + 10
+    assert _deepest_nesting(vg.source) <= 2 * gm.ad.emit.MAX_INLINE_DEPTH + 10
 
 
 def _deepest_nesting(source):
@@ -415,7 +415,7 @@ def _deepest_nesting(source):
 def test_large_programs_reuse_the_names_of_dead_values(monkeypatch, fuse_chain):
     # CPython slows every call of a function with over 2**16 locals by a second or more;
     # programs above REUSE_NAMES_ABOVE locals give a dead value's name to a new one
-    monkeypatch.setattr(gm.ad.codegen, "REUSE_NAMES_ABOVE", 10)
+    monkeypatch.setattr(gm.ad.emit, "REUSE_NAMES_ABOVE", 10)
 
     def f(x):
         s = x[0]
@@ -506,7 +506,7 @@ def test_scalar_squares_are_correctly_rounded_products_in_their_place():
 def test_broadcast_cotangents_are_summed_before_they_are_negated():
     # d/dm of Σ exp(X − m): the cotangent of the (4, 200, 3) difference is summed over
     # the rows before the minus sign, and sum's one-entry cotangent multiplies nothing
-    from gradmix.ad.codegen import node_label
+    from gradmix.ad.graph import node_label
 
     X = np.random.default_rng(0).normal(size=(200, 3))
     m = np.linspace(-1.0, 1.0, 12).reshape(4, 3)
@@ -907,7 +907,7 @@ def test_an_infinite_cotangent_leaves_the_entries_off_the_maximum_alone(threshol
     sizes = {"RELEASE_ABOVE_BYTES": threshold, "WRITE_INTO_BYTES": threshold}
     with np.errstate(over="ignore"):
         np.testing.assert_array_equal(gm.grad(f)(x), expected)
-        with mock.patch.multiple(gm.ad.codegen, **sizes) if threshold == 0 else nullcontext():
+        with mock.patch.multiple(gm.ad.emit, **sizes) if threshold == 0 else nullcontext():
             vg = gm.compile(f, x)
         assert ("where=" in vg.source) == (threshold == 0)
         np.testing.assert_array_equal(vg(x)[1], expected)

@@ -191,9 +191,9 @@ def test_compiled_programs_writing_into_dead_arrays_agree_with_eager_mode(prog, 
 
     other = np.array([rnd.uniform(-1.5, 1.5) for _ in x])
     assume(moderate([(0, 0, False)], other) and np.isfinite(f(x)) and np.isfinite(f(other)))
-    codegen = gm.ad.codegen
-    with mock.patch.object(codegen, "RELEASE_ABOVE_BYTES", 0), \
-            mock.patch.object(codegen, "WRITE_INTO_BYTES", 0):  # fmt: skip
+    emit = gm.ad.emit
+    with mock.patch.object(emit, "RELEASE_ABOVE_BYTES", 0), \
+            mock.patch.object(emit, "WRITE_INTO_BYTES", 0):  # fmt: skip
         vg = gm.compile(f, x)
     given_point = other.copy()
     value, g = vg(given_point)
@@ -225,9 +225,9 @@ def test_compiled_log_sum_exps_with_ties_agree_with_eager_mode(M, axis, keepdims
         scaled = np.sum(c * e, axis=axis, keepdims=keepdims)
         return np.sum((np.log(s) + np.min(x)) ** 2) + np.sum(scaled * 0.5) * 4.0 + np.sum(m)
 
-    codegen = gm.ad.codegen
-    with mock.patch.object(codegen, "RELEASE_ABOVE_BYTES", 0), \
-            mock.patch.object(codegen, "WRITE_INTO_BYTES", 0):  # fmt: skip
+    emit = gm.ad.emit
+    with mock.patch.object(emit, "RELEASE_ABOVE_BYTES", 0), \
+            mock.patch.object(emit, "WRITE_INTO_BYTES", 0):  # fmt: skip
         vg = gm.compile(f, M)
     for point in (M, M[::-1].copy() * 0.9):
         given_point = point.copy()

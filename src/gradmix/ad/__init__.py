@@ -4,14 +4,17 @@
 entries, ``forward`` the dual numbers, ``reverse`` the computation graph,
 ``transforms`` the user-facing functions, ``sparsity`` the index-set tracer that
 finds sparsity patterns, ``colouring`` and ``sparse`` the compressed evaluation
-of sparse Jacobians and Hessians.
+of sparse Jacobians and Hessians; the source transformation is ``recording``
+(the traced program's nodes), ``graph`` (their schedule), ``emit`` (the
+Python text) and ``codegen`` (``trace`` and ``compile``).
 """
 
 from gradmix.ad import rules as rules  # registers the numpy rules
-from gradmix.ad.codegen import Graph, NotCompilableError, compile, trace
+from gradmix.ad.codegen import compile, trace
 from gradmix.ad.core import defjvp, defvjp, primitive
-from gradmix.ad.errors import NoDerivativeRuleError, TracerConversionError
+from gradmix.ad.errors import NoDerivativeRuleError, NotCompilableError, TracerConversionError
 from gradmix.ad.forward import Dual
+from gradmix.ad.graph import Graph
 from gradmix.ad.misc import fixed_point, flatten_func, hessian_vector_product
 from gradmix.ad.numeric import check_grad, check_grads, divided_difference
 from gradmix.ad.pytree import flatten as tree_flatten
