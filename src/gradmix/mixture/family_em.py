@@ -11,10 +11,12 @@ Dask blocks:
   Q(z) = Σ_i Σ_k w r_ik log f(x_i; θ_k(z)) at the pass's parameters
   (:mod:`.families.newton`: exact derivatives, the K components' blocks in P
   directions).  The M-step is then one Newton step (Lange's EM gradient
-  algorithm): the next pass evaluates the likelihood at the new point, and a
-  point that lowers it is not taken: the step is halved, and halved again,
-  until the likelihood does not decrease.  Every pass is one iteration of EM
-  that never lowers the likelihood, and the fixed points are EM's.
+  algorithm), with the weights' own EM update: the next pass evaluates the
+  likelihood at the new point, and a point that lowers it is not taken: the
+  step is damped (Levenberg–Marquardt: shorter, and turned toward the
+  gradient), and damped again, until the likelihood does not decrease.  Every
+  pass is one iteration of EM that never lowers the likelihood, and the fixed
+  points are EM's.
 
 Responsibilities are never stored: memory above the data stays within the
 chunk budget.  Kernels need numpy chunks (numpy arrays, Dask blocks): a
@@ -42,9 +44,9 @@ from gradmix.mixture.em import EMSettings, iterate
 from gradmix.mixture.executors import Chunk, Executor
 from gradmix.mixture.families.base import MixtureFamily, Theta
 from gradmix.mixture.families.newton import (
+    AscentDirections,
     Derivatives,
     Layout,
-    ascent_direction,
     derivatives,
     maximise,
 )
@@ -61,8 +63,8 @@ __all__ = [
     "run_family_em",
 ]
 
-#: halvings of a Newton step before a pass gives up improving the likelihood
-MAX_HALVINGS = 30
+#: Newton's step and its dampings tried before a pass gives up improving the likelihood
+MAX_TRIALS = 30
 
 
 @dataclass
@@ -316,15 +318,14 @@ def run_family_em(ex: Executor, layout: Layout, params: FamilyParams, settings: 
             state = evaluate(state.params)
         assert state.nk is not None and state.derivs is not None
         z = layout.pack(state.params.theta)
-        direction = ascent_direction(layout, state.derivs)
+        directions = AscentDirections(layout, state.derivs)
         em_weights = state.nk / np.sum(state.nk)
-        alpha = 1.0
-        for _ in range(MAX_HALVINGS):
-            weights = state.params.weights + alpha * (em_weights - state.params.weights)
-            trial = evaluate(FamilyParams(weights, layout.natural(z + alpha * direction)))
+        for attempt in range(MAX_TRIALS):
+            # Newton's step first, then damped ones (shorter, turned toward the gradient)
+            damping = 0.0 if attempt == 0 else 1e-3 * 4 ** (attempt - 1)
+            trial = evaluate(FamilyParams(em_weights, layout.natural(z + directions(damping))))
             if np.isfinite(trial.ll) and trial.ll >= state.ll - 1e-12 * abs(state.ll):
                 return trial, trial.ll / total
-            alpha /= 2
         return replace(state), state.ll / total  # no ascent left: a fixed point
 
     start = _State(params)

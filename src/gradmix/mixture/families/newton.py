@@ -8,7 +8,8 @@ parameters the Hessian is block-diagonal, one P×P block per component, and
 all K blocks come from P directions, each perturbing the same coordinate of
 every component at once: the K problems are one batched problem.  Where a
 block is not negative definite, its eigenvalues are shifted below zero
-(Levenberg–Marquardt) so the step still ascends.
+(Levenberg–Marquardt) so the step still ascends; a step that lowers the
+likelihood is retried with a larger shift (:class:`AscentDirections`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import numpy as np
 from gradmix.ad import grad, jvp
 from gradmix.mixture.families.base import MixtureFamily, Theta
 
-__all__ = ["NEWTON_BUDGET", "Derivatives", "Layout", "ascent_direction", "block_rows",
-           "blockwise_derivatives", "derivatives", "maximise"]  # fmt: skip
+__all__ = ["NEWTON_BUDGET", "AscentDirections", "Derivatives", "Layout", "ascent_direction",
+           "block_rows", "blockwise_derivatives", "derivatives", "maximise"]  # fmt: skip
 
 
 class Layout:
@@ -131,26 +132,43 @@ def derivatives(layout: Layout, z: np.ndarray, X: np.ndarray, W: np.ndarray) -> 
     return Derivatives(per_component(layout, z, X, W), g, H)
 
 
-def _negative_definite_solve(H: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Δ = -(H - μI)⁻¹ g with μ ≥ 0 the least shift making H - μI negative definite
-    (plus a margin): Newton's step where H is, an ascent direction everywhere."""
-    values, vectors = np.linalg.eigh(H)
-    scale = max(float(np.max(np.abs(values))), 1e-300)
-    top = float(np.max(values))
-    shift = 0.0 if top < -1e-10 * scale else top + 1e-3 * scale
-    shifted = values - shift
-    return -vectors @ ((vectors.T @ g) / shifted)
+class AscentDirections:
+    """Q's Newton direction at one point, and its Levenberg–Marquardt dampings.
+
+    ``directions(0.0)`` is Newton's step, with each block's Hessian shifted by the
+    least μ ≥ 0 that makes it negative definite (plus a margin) where Q is not
+    concave: an ascent direction everywhere.  ``directions(λ)`` shifts each block
+    by λ times its largest |eigenvalue| more, which shortens the step and turns it
+    toward the gradient.  A step that lowers the likelihood is retried damped, not
+    only shortened: where Q is flat along some coordinate (a parameter that enters
+    through ``abs``, whose second derivative is 0), Newton's step along it is long,
+    and halving the whole step would stall the well-curved coordinates with it.
+    """
+
+    def __init__(self, layout: Layout, d: Derivatives) -> None:
+        self.size = d.gradient.shape[0]
+        self.finite = bool(np.all(np.isfinite(d.gradient)) and np.all(np.isfinite(d.hessian)))
+        if not self.finite:
+            return
+        H = d.hessian if layout.block_diagonal else d.hessian[None]
+        self.values, self.vectors = np.linalg.eigh(H)  # (B, P), (B, P, P)
+        self.scale = np.maximum(np.max(np.abs(self.values), axis=1), 1e-300)  # (B,)
+        top = np.max(self.values, axis=1)
+        self.shift = np.where(top < -1e-10 * self.scale, 0.0, top + 1e-3 * self.scale)
+        # the gradient in each block's eigenvectors, (B, P)
+        self.along = np.einsum("bpq,bp->bq", self.vectors, d.gradient.reshape(H.shape[:2]))
+
+    def __call__(self, damping: float = 0.0) -> np.ndarray:
+        """The step shifted by ``damping`` times each block's scale more, shape (size,)."""
+        if not self.finite:
+            return np.zeros(self.size)
+        shifted = self.values - (self.shift + damping * self.scale)[:, None]
+        return -np.einsum("bpq,bq->bp", self.vectors, self.along / shifted).ravel()
 
 
 def ascent_direction(layout: Layout, d: Derivatives) -> np.ndarray:
     """The Newton direction of Q (shifted where Q is not concave), shape (size,)."""
-    if not (np.all(np.isfinite(d.gradient)) and np.all(np.isfinite(d.hessian))):
-        return np.zeros_like(d.gradient)
-    if layout.block_diagonal:
-        g = d.gradient.reshape(layout.K, layout.P)
-        steps = [_negative_definite_solve(H, gk) for H, gk in zip(d.hessian, g, strict=True)]
-        return np.ravel(steps)
-    return _negative_definite_solve(d.hessian, d.gradient)
+    return AscentDirections(layout, d)()
 
 
 #: bytes of traced intermediates per block of rows on the Newton route: AD's cost per
