@@ -268,6 +268,71 @@ def test_a_density_with_a_kink_reaches_its_maximum_by_damped_newton_steps():
     np.testing.assert_allclose(m.params_["scale"][order, 0], scale, rtol=2e-2)
 
 
+TIED_CASES = {
+    # a continuous family with a component on one repeated value: the density there grows
+    # without bound as the spread shrinks (rows that are zero, for the exponential)
+    "lognormal": lambda rng: np.exp(np.r_[rng.normal(0, 1, (300, 1)), np.full((50, 1), 3.0)]),
+    "gamma": lambda rng: np.exp(np.r_[rng.normal(0, 1, (300, 1)), np.full((50, 1), 3.0)]),
+    "exponential": lambda rng: np.r_[rng.exponential(1.0, (300, 1)), np.zeros((50, 1))],
+    "vonmises": lambda rng: np.r_[rng.vonmises(0.0, 2.0, (300, 1)), np.full((50, 1), 1.0)],
+}
+
+
+@pytest.mark.parametrize("family", sorted(TIED_CASES))
+def test_a_component_on_tied_values_is_named_and_its_parameters_stay_finite(family):
+    """A log-normal component on 50 copies of e³ reported sigma 1e-150 and a mean
+    log-likelihood of +47 as converged; a gamma's shape and rate became inf (its weight 0)
+    with hundreds of numpy warnings; an exponential on zeros, rate 1e300 and +97; a von
+    Mises on one angle, κ at its cap: all silently. The fit now says which component sits
+    on tied values (as a Gaussian's at reg_covar alone) and keeps finite parameters."""
+    X = TIED_CASES[family](np.random.default_rng(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.warns(gm.TiedValuesWarning, match="component [01] of the .* sits on tied"):
+            m = gm.MixtureModel(family, 2, random_state=0, tol=1e-8, max_iter=500).fit(X)
+    order = np.argsort(m.weights_)[::-1]  # (the tied component holds 50 of the 350 rows)
+    assert m.family_.concentrated(m.params_)[order].tolist() == [False, True]
+    assert m.weights_[order][1] == pytest.approx(50 / 350, abs=1e-3)
+    assert all(np.all(np.isfinite(v)) for v in m.params_.values())
+    # the other component is the one fit to the 300 rows alone
+    alone = gm.MixtureModel(family, 1, tol=1e-10).fit(X[:300])
+    for name, value in alone.params_.items():
+        np.testing.assert_allclose(m.params_[name][order][0], value[0], rtol=2e-3, atol=1e-3)
+
+
+def test_discrete_and_spread_components_are_not_on_tied_values():
+    """A Poisson component on zeros has probability 1 there, a bounded likelihood: no
+    warning; nor for continuous families whose components have a spread."""
+    rng = np.random.default_rng(1)
+    counts = np.r_[rng.poisson(3.0, (300, 1)), np.zeros((50, 1))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", gm.TiedValuesWarning)
+        p = gm.MixtureModel("poisson", 2, random_state=0).fit(counts)
+        for family, make in TIED_CASES.items():
+            m = gm.MixtureModel(family, 2, random_state=0).fit(make(rng)[:300])
+            assert not np.any(m.family_.concentrated(m.params_))
+    assert not np.any(p.family_.concentrated(p.params_))
+
+
+def test_the_gamma_shape_equation_is_solved_for_tiny_and_ordinary_gaps():
+    """log a − ψ(a) = s: against scipy's root finder where s is ordinary, and the
+    asymptotic expansion a = 1/(2s) + 1/6 + O(s) where it is tiny, with no numpy warning
+    (Newton's steps there divided rounding noise by ψ'(a) − 1/a: inf and nan)."""
+    from gradmix.mixture.families.positive import gamma_shape
+    from scipy import optimize, special
+
+    ordinary = np.array([5.0, 1.0, 0.1, 1e-3, 2e-6])
+    expected = [optimize.brentq(lambda a, s=s: np.log(a) - special.digamma(a) - s,
+                                1e-12, 1e12, xtol=1e-14, rtol=1e-15) for s in ordinary]  # fmt: skip
+    np.testing.assert_allclose(gamma_shape(ordinary), expected, rtol=1e-10)
+    tiny = np.array([5e-7, 1e-9, 1e-12, 1e-14, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = gamma_shape(tiny)
+    gap = np.maximum(tiny, 1e-300)
+    np.testing.assert_allclose(a, 1 / (2 * gap) + 1 / 6, rtol=1e-11)
+
+
 def test_gamma_mixture_reaches_mixtools_optimum():
     rng = np.random.default_rng(29)
     x = np.r_[rng.gamma(2.0, 1.5, 350), rng.gamma(9.0, 1.2, 250)][:, None]

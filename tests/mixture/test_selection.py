@@ -189,3 +189,17 @@ def test_a_fit_on_tied_values_warns_and_a_sound_one_does_not():
         warnings.simplefilter("error", gm.TiedValuesWarning)
         gm.GaussianMixture(3, covariance_type="VII", random_state=0).fit(X)
         gm.select_model(SIX, range(1, 4), random_state=0)  # leaves such fits out quietly
+
+
+def test_a_family_fit_on_tied_values_does_not_win_the_search():
+    # one log-normal sample rounded to two decimals (162 distinct values in 400): a
+    # log-normal component on one value had its spread at the floor and a BIC of -65,
+    # which beat the honest fits (574 for the one log-normal the data come from)
+    rng = np.random.default_rng(0)
+    x = np.round(np.exp(rng.normal(0.0, 0.5, 400)), 2)[:, None]
+    result = gm.select_model(x, range(1, 5), families=("lognormal", "gamma"), random_state=0)
+    assert result.best_params_ == {"n_components": 1, "family": "lognormal"}
+    one = gm.MixtureModel("lognormal", 1).fit(x)
+    assert np.nanmin(result.values) == pytest.approx(one.bic(x), rel=1e-9)
+    for model in result.models_.values():
+        assert not np.any(model.family_.concentrated(model.params_))

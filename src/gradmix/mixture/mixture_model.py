@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 from gradmix.mixture import family_em, inference, persistence
 from gradmix.mixture.acceleration import ACCELERATIONS
 from gradmix.mixture.arrays import to_host
+from gradmix.mixture.em_estimator import TiedValuesWarning
 from gradmix.mixture.executors import Executor, executor_for
 from gradmix.mixture.families import (
     BUILT_IN,
@@ -358,6 +359,17 @@ class MixtureModel(InformationCriteria):
             best = self._newton(layout, best, *rows)
         self.weights_ = np.asarray(best.weights, dtype=np.float64)
         self.params_ = {n: np.asarray(v, dtype=np.float64) for n, v in best.theta.items()}
+        tied = np.flatnonzero(self.family_.concentrated(self.params_) & (self.weights_ > 0))
+        if self.max_iter > 0 and tied.size:
+            warnings.warn(
+                f"component {', '.join(map(str, tied))} of the {self.family_.describe()} fit "
+                "sits on tied values: its spread is at the least its statistics resolve, and "
+                "the density there grows without bound as the spread shrinks, so the "
+                "likelihood is large for the wrong reason. Fewer components or another "
+                "family may suit the data; select_model leaves such fits out.",
+                TiedValuesWarning,
+                stacklevel=4,  # the caller of fit (through scikit-learn's fit context)
+            )
         return self._rows(ex, layout, best, _labels, None, np.int64)
 
     def _newton(self, layout: Layout, params: family_em.FamilyParams, X: np.ndarray,

@@ -174,8 +174,19 @@ def _dimension(X: Any) -> int:
     return int(shape[1]) if len(shape) == 2 else 1
 
 
+def _on_tied_values(model: MixtureBase) -> bool:
+    """Whether a fitted model has a component on tied values: a Gaussian's variance at
+    ``reg_covar`` alone (:func:`on_tied_values`), another family's spread at the least
+    its statistics resolve (:meth:`MixtureFamily.concentrated`)."""
+    if isinstance(model, MixtureModel):
+        if hasattr(model, "estimator_"):  # (Gaussian and t families: their estimator's)
+            return on_tied_values(model.estimator_)
+        return bool(np.any(model.family_.concentrated(model.params_) & (model.weights_ > 0)))
+    return on_tied_values(model)
+
+
 def _off_tied_values(model: MixtureBase, X: Any) -> MixtureBase:
-    """The best fit of ``model``'s kind not on tied values (:func:`on_tied_values`), from
+    """The best fit of ``model``'s kind not on tied values (:func:`_on_tied_values`), from
     other ways to its optimum, or ``model`` when every one ends there too.
 
     SQUAREM's jumps can land a start on tied values where plain EM's steps from the
@@ -196,7 +207,7 @@ def _off_tied_values(model: MixtureBase, X: Any) -> MixtureBase:
             other.fit(X)
         except ValueError:  # (a collapsed start)
             continue
-        if not on_tied_values(other) and (
+        if not _on_tied_values(other) and (
             best is model or float(other.lower_bound_) > float(best.lower_bound_)
         ):
             best = other
@@ -325,16 +336,19 @@ def select_model(
                         warnings.simplefilter("ignore", ConvergenceWarning)
                         warnings.simplefilter("ignore", TiedValuesWarning)  # (left out below)
                         model.fit(Xv)
-                        if on_tied_values(model):
+                        if _on_tied_values(model):
                             model = _off_tied_values(model, Xv)
                     value = criterion_value(model, Xv, criterion)
                 except ValueError as exc:  # too many components, collapsed clusters
                     errors[(k, labels[j])] = str(exc)
                     continue
-                if on_tied_values(model):
+                if _on_tied_values(model):
                     errors[(k, labels[j])] = (
                         "a component collapsed onto tied values: its variance in some "
                         "direction is reg_covar alone (mclust reports such a fit as NA)"
+                        if ct
+                        else "a component collapsed onto tied values: its spread is "
+                        "at the least its statistics resolve"
                     )
                     continue
                 models[(k, labels[j])] = model

@@ -149,6 +149,17 @@ class MixtureFamily(ABC):
         Newton's method from the free vector's origin)."""
         return None
 
+    def concentrated(self, theta: Theta) -> np.ndarray:
+        """Components on tied values, bool (K,): their spread at the floor the M-step keeps
+        it above, below which the statistics cannot tell it from none.
+
+        A continuous density on tied values (one row, or rounded data) grows without
+        bound as its spread shrinks, so such a fit's likelihood is large for the wrong
+        reason, as a Gaussian's whose variance is ``reg_covar`` alone.  By default no
+        component is: a probability mass function is at most 1.
+        """
+        return np.zeros(len(next(iter(theta.values()))), dtype=bool)
+
     # ------------------------------------------------------------------ users' views
     @property
     def can_sample(self) -> bool:

@@ -69,6 +69,9 @@ class VonMises(MixtureFamily):
         rbar = np.hypot(C, S) / nk[:, None]
         return {"mu": np.arctan2(S, C), "kappa": np.maximum(kappa_for(rbar), 1e-12)}
 
+    def concentrated(self, theta: Theta) -> np.ndarray:
+        return np.any(theta["kappa"] >= KAPPA_MAX, axis=1)
+
     def initial(self, X: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:
         sums = (np.array([np.sum(w)]), (w @ np.cos(X))[None], (w @ np.sin(X))[None])
         return {n: v[0] for n, v in self.m_step(sums, None).items()}

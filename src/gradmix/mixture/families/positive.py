@@ -22,6 +22,14 @@ __all__ = ["Exponential", "Gamma", "LogNormal", "Weibull", "gamma_shape"]
 
 LOG_2PI = float(np.log(2 * np.pi))
 EULER = 0.5772156649015329
+#: a component's statistics cannot tell a spread from none below this many units of
+#: rounding (of the log-mean, or of the mean square of log x): its rows are tied values
+TIED = 64 * float(np.finfo(np.float64).eps)
+#: an exponential component's mean is kept above this (its rows all zero: rate 1e300)
+MEAN_FLOOR = 1e-300
+#: below this s, Minka's approximation of the gamma's shape is exact to rounding (its
+#: error is O(s²) relative), and Newton's step would divide rounding noise by ψ'(a) - 1/a
+MINKA_EXACT_BELOW = 1e-6
 
 
 def gamma_shape(s: np.ndarray, tol: float = 1e-13, max_iter: int = 100) -> np.ndarray:
@@ -29,6 +37,12 @@ def gamma_shape(s: np.ndarray, tol: float = 1e-13, max_iter: int = 100) -> np.nd
     approximation (the left side decreases from +∞ to 0, so the root is unique)."""
     s = np.maximum(np.asarray(s, dtype=np.float64), 1e-300)
     a = (3.0 - s + np.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)
+    newton = s >= MINKA_EXACT_BELOW
+    a[newton] = _gamma_shape_newton(s[newton], a[newton], tol, max_iter)
+    return a
+
+
+def _gamma_shape_newton(s: np.ndarray, a: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
     for _ in range(max_iter):
         f = np.log(a) - digamma(a) - s
         step = f / (1.0 / a - polygamma(1, a))
@@ -37,6 +51,16 @@ def gamma_shape(s: np.ndarray, tol: float = 1e-13, max_iter: int = 100) -> np.nd
             return new
         a = new
     return a
+
+
+def _gamma_floor(mean: np.ndarray) -> np.ndarray:
+    """The least log(mean) - mean(log x) a gamma component's statistics resolve."""
+    return TIED * (1.0 + np.abs(np.log(mean)))
+
+
+def _lognormal_floor(mu: np.ndarray) -> np.ndarray:
+    """The least variance of log x a log-normal component's statistics resolve."""
+    return TIED * mu * mu + 1e-300
 
 
 def _not_positive(X: np.ndarray) -> np.ndarray:
@@ -68,10 +92,14 @@ class Exponential(MixtureFamily):
 
     def m_step(self, sums: tuple[np.ndarray, ...], previous: Theta | None) -> Theta:
         nk, sx = sums
-        return {"rate": nk[:, None] / np.maximum(sx, 1e-300)}
+        return {"rate": 1.0 / np.maximum(sx / nk[:, None], MEAN_FLOOR)}
 
     def initial(self, X: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:
-        return {"rate": 1.0 / np.maximum(np.average(X, axis=0, weights=w), 1e-300)}
+        return {"rate": 1.0 / np.maximum(np.average(X, axis=0, weights=w), MEAN_FLOOR)}
+
+    def concentrated(self, theta: Theta) -> np.ndarray:
+        # (on zeros alone: tied non-zero values bound the density, at rate 1 / x)
+        return np.any(theta["rate"] * MEAN_FLOOR >= 1.0 - 1e-12, axis=1)
 
     def draw(self, rng: np.random.RandomState, n: int, **params: Any) -> np.ndarray:
         rate = params["rate"]
@@ -108,13 +136,18 @@ class Gamma(MixtureFamily):
     def m_step(self, sums: tuple[np.ndarray, ...], previous: Theta | None) -> Theta:
         nk, sx, slog = sums
         mean, mean_log = sx / nk[:, None], slog / nk[:, None]
-        a = gamma_shape(np.log(mean) - mean_log)
+        a = gamma_shape(np.maximum(np.log(mean) - mean_log, _gamma_floor(mean)))
         return {"shape": a, "rate": a / mean}
 
     def initial(self, X: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:
         mean = np.average(X, axis=0, weights=w)
-        a = gamma_shape(np.log(mean) - np.average(np.log(X), axis=0, weights=w))
+        s = np.log(mean) - np.average(np.log(X), axis=0, weights=w)
+        a = gamma_shape(np.maximum(s, _gamma_floor(mean)))
         return {"shape": a, "rate": a / mean}
+
+    def concentrated(self, theta: Theta) -> np.ndarray:
+        a = theta["shape"]
+        return np.any(a >= gamma_shape(_gamma_floor(a / theta["rate"])) * (1.0 - 1e-9), axis=1)
 
     def draw(self, rng: np.random.RandomState, n: int, **params: Any) -> np.ndarray:
         a, b = params["shape"], params["rate"]
@@ -156,13 +189,18 @@ class LogNormal(MixtureFamily):
     def m_step(self, sums: tuple[np.ndarray, ...], previous: Theta | None) -> Theta:
         nk, s1, s2 = sums
         mu = s1 / nk[:, None]
-        var = np.maximum(s2 / nk[:, None] - mu * mu, 1e-300)
+        var = np.maximum(s2 / nk[:, None] - mu * mu, _lognormal_floor(mu))
         return {"mu": mu, "sigma": np.sqrt(var)}
+
+    def concentrated(self, theta: Theta) -> np.ndarray:
+        floor = _lognormal_floor(theta["mu"])
+        return np.any(theta["sigma"] ** 2 <= floor * (1.0 + 1e-9), axis=1)
 
     def initial(self, X: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:
         L = np.log(X)
         mu = np.average(L, axis=0, weights=w)
-        return {"mu": mu, "sigma": np.sqrt(np.average((L - mu) ** 2, axis=0, weights=w))}
+        var = np.average((L - mu) ** 2, axis=0, weights=w)
+        return {"mu": mu, "sigma": np.sqrt(np.maximum(var, _lognormal_floor(mu)))}
 
     def draw(self, rng: np.random.RandomState, n: int, **params: Any) -> np.ndarray:
         mu, sigma = params["mu"], params["sigma"]
