@@ -333,6 +333,38 @@ def test_the_gamma_shape_equation_is_solved_for_tiny_and_ordinary_gaps():
     np.testing.assert_allclose(a, 1 / (2 * gap) + 1 / 6, rtol=1e-11)
 
 
+def test_rows_outside_the_support_have_probability_zero_and_no_component():
+    """Fit refuses 1.5 counts; scoring gave them a value of Poisson's pmf extended through
+    gammaln (-1.75), a Bernoulli 0.5 or 2 a probability, and a categorical code 7 of 4
+    (or 0.5) probability 1. Their probability is 0: score_samples gives -inf, and no
+    component can be named for them (as for rows beyond float64's range of a Gaussian)."""
+    rng = np.random.default_rng(0)
+    counts = np.r_[rng.poisson(2.0, (150, 1)), rng.poisson(7.0, (150, 1))].astype(float)
+    cases = {"poisson": (counts, [[-1.0], [1.5]], [[0.0], [4.0]]),
+             "bernoulli": ((counts > 3).astype(float), [[0.5], [2.0]], [[0.0], [1.0]]),
+             "categorical": (np.minimum(counts, 3.0), [[0.5], [7.0]], [[0.0], [3.0]])}  # fmt: skip
+    for family, (X, outside, inside) in cases.items():
+        m = gm.MixtureModel(family, 2, random_state=0).fit(X)
+        rows = np.array(outside + inside)
+        scores = m.score_samples(rows)
+        np.testing.assert_array_equal(scores[:2], [-np.inf, -np.inf])
+        # the rows inside: the mixture's log-probability, by scipy's distributions
+        weights, theta = m.weights_, m.params_
+        if family == "poisson":
+            per = stats.poisson.logpmf(rows[2:, 0, None], theta["lam"][:, 0])
+        elif family == "bernoulli":
+            per = stats.bernoulli.logpmf(rows[2:, 0, None], theta["p"][:, 0])
+        else:
+            codes = rows[2:, 0].astype(int)
+            per = np.log(theta["probs"][:, 0, :][:, codes].T)
+        expected = np.logaddexp.reduce(np.log(weights) + per, axis=1)
+        np.testing.assert_allclose(scores[2:], expected, rtol=1e-12)
+        for predict in (m.predict, m.predict_proba):
+            with pytest.raises(ValueError, match="probability 0 under every component"):
+                predict(rows)
+        assert m.predict_proba(rows[2:]).sum(axis=1) == pytest.approx([1.0, 1.0])
+
+
 def test_gamma_mixture_reaches_mixtools_optimum():
     rng = np.random.default_rng(29)
     x = np.r_[rng.gamma(2.0, 1.5, 350), rng.gamma(9.0, 1.2, 250)][:, None]

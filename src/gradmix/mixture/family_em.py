@@ -366,4 +366,10 @@ def per_row(ex: Executor, layout: Layout, params: FamilyParams,
 def _rows_kernel(chunk: Chunk, layout: Layout, theta: Theta, log_w: np.ndarray,
                  kernel: Callable[[np.ndarray], Any]) -> Any:  # fmt: skip
     X, _ = _host(chunk)
-    return kernel(family_log_prob(layout, X, theta, log_w))
+    wlp = family_log_prob(layout, X, theta, log_w)
+    outside = layout.family.support(X)
+    if outside is not None and outside.any():
+        # (a density written for the support, Poisson's through gammaln, has values
+        # elsewhere too: 1.5 counts, category 7 of 4; their probability is 0)
+        wlp[outside] = -np.inf
+    return kernel(wlp)

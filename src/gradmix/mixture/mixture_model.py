@@ -61,8 +61,20 @@ __all__ = ["MixtureModel"]
 START_ROWS = 20_000
 
 
+def _assignable(wlp: np.ndarray) -> np.ndarray:
+    """``wlp``, after checking that every row has a component that can produce it."""
+    lost = np.all(wlp == -np.inf, axis=1)
+    if lost.any():
+        raise ValueError(
+            f"{int(lost.sum())} row(s) of X have probability 0 under every component (outside "
+            "the family's support, or beyond float64's range from every component): their "
+            "component is undefined; score_samples gives them -inf"
+        )
+    return wlp
+
+
 def _labels(wlp: np.ndarray) -> np.ndarray:
-    return np.argmax(wlp, axis=1)
+    return np.argmax(_assignable(wlp), axis=1)
 
 
 def _log_norm(wlp: np.ndarray) -> np.ndarray:
@@ -70,7 +82,7 @@ def _log_norm(wlp: np.ndarray) -> np.ndarray:
 
 
 def _proba(wlp: np.ndarray) -> np.ndarray:
-    return responsibilities(np, wlp)[0]
+    return responsibilities(np, _assignable(wlp))[0]
 
 
 def _log_max(wlp: np.ndarray) -> np.ndarray:
