@@ -50,6 +50,17 @@ def test_storing_into_a_numpy_array():
         gm.grad(lambda x: np.sum(np.asarray([x[0], x[1]], dtype=float)))(X)
 
 
+def test_r_and_c_index_tricks_name_the_functions_that_join_traced_arrays():
+    # np.r_ and np.c_ pass every piece through np.array: the general message named
+    # np.asarray and scipy, not what the user wrote
+    for join in (lambda x: np.r_[x, 1.0], lambda x: np.c_[np.ones(len(x)), x]):
+        with pytest.raises(gm.TracerConversionError, match=r"np.r_ and np.c_ .*np.column_stack"):
+            gm.grad(lambda x, join=join: np.sum(join(x)))(X)
+    # what the message offers: the gradient of Σ 1 + x², 2x
+    joined = lambda x: np.sum(np.column_stack([np.ones(len(x)), x]) ** 2)  # noqa: E731
+    np.testing.assert_allclose(gm.grad(joined)(X), 2 * X, rtol=1e-12)
+
+
 def test_in_place_writes_into_traced_arrays():
     def f(x):
         x[0] = 0.0

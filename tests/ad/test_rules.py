@@ -139,6 +139,8 @@ BINARY = {
     "solve_mat": (np.linalg.solve, SPD, A),
     "concatenate": (lambda a, b: np.concatenate([a, b], axis=0), A, A[:1]),
     "stack": (lambda a, b: np.stack([a, b], axis=1), A, A[::-1]),
+    # (numpy's axis by position: it was taken for a third array, and refused)
+    "stack_positional_axis": (lambda a, b: np.stack((a, b), -1), A, A[::-1]),
     "hstack": (lambda a, b: np.hstack([a, b]), A, A[::-1]),
     "vstack": (lambda a, b: np.vstack([a, b]), V4, V4[::-1]),
     "column_stack": (lambda a, b: np.column_stack([a, b]), V3, V3[::-1]),

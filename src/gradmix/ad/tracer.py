@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -633,6 +634,12 @@ class SequenceMethods:
         # entry: slow, and library code (scipy's Python functions) then fails far
         # from the cause or silently computes on objects.  (Scalar tracers have no
         # __array__: np.array([a, b]) of traced scalars is how users build vectors.)
+        if "index_tricks" in sys._getframe(1).f_code.co_filename:
+            raise TracerConversionError(
+                "np.r_ and np.c_ convert their pieces to numpy arrays, which would drop "
+                "the derivative: join traced arrays with np.concatenate, np.hstack, "
+                "np.column_stack or np.stack"
+            )
         raise TracerConversionError(
             "converting a traced array to a numpy array (np.asarray, np.array([...]) of "
             "traced arrays, or a library function that does so, such as scipy.special."

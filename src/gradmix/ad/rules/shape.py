@@ -571,11 +571,11 @@ def concatenate(arrays: Any, axis: int | None = 0, out: Any = None, dtype: Any =
 
 
 @register_numpy(np.stack)
-def stack(*arrays: Any, axis: int = 0, out: Any = None, dtype: Any = None,
+def stack(arrays: Any, axis: int = 0, out: Any = None, *, dtype: Any = None,
           casting: str = "same_kind") -> Any:  # fmt: skip
-    """``np.stack``; also accepts the arrays unpacked (``stack(a, b, axis=0)``)."""
-    if len(arrays) == 1 and isinstance(arrays[0], list | tuple):
-        arrays = tuple(arrays[0])
+    """``np.stack`` of traced and plain arrays (numpy's signature: ``axis`` may be
+    given by position)."""
+    arrays = tuple(arrays)
     nd = np.ndim(strip(arrays[0])) + 1
     ax = int(axis) % nd
     return concatenate([expand_dims(a, ax) for a in arrays], axis=ax)
