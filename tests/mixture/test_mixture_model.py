@@ -105,13 +105,19 @@ def test_the_newton_m_step_is_the_closed_form(family, data):
 
 
 # ------------------------------------------------------------------ outside references
-def test_poisson_mixture_is_flexmixs_from_the_same_start():
+def _flexmix_poisson():
+    """flexmix's Poisson data and start: rows from three classes, and the start's
+    parameters and weights from random labels (flexmix's cluster = labels + 1)."""
     rng = np.random.default_rng(23)
     lam = np.array([[1.0, 6.0, 2.0, 9.0], [7.0, 1.5, 5.0, 2.0], [3.0, 3.0, 12.0, 0.5]])
     X = rng.poisson(lam[rng.choice(3, 600, p=[0.5, 0.3, 0.2])]).astype(float)
-    labels = rng.integers(0, 3, 600)  # flexmix's cluster = labels + 1
+    labels = rng.integers(0, 3, 600)
     start = {"lam": np.array([X[labels == k].mean(axis=0) for k in range(3)])}
-    weights = np.bincount(labels) / len(labels)
+    return X, start, np.bincount(labels) / len(labels)
+
+
+def test_poisson_mixture_is_flexmixs_from_the_same_start():
+    X, start, weights = _flexmix_poisson()
     # flexmix: logLik -5494.2290535732 (after its iteration 331, tolerance 1e-13)
     prior = [0.0941530007, 0.3873462388, 0.5185007606]
     lam_ref = np.array([[1.786133452553, 5.732657791826, 0.982259992932, 10.77114778191],
@@ -137,12 +143,7 @@ def test_poisson_mixture_is_flexmixs_from_the_same_start():
 def test_newton_refinement_reaches_flexmixs_optimum_from_a_loose_em():
     """EM stopped at tol=1e-4, then Newton on the exact Hessian: flexmix's optimum (EM to
     1e-13 in 331 iterations) to its digits, from the data and start of the test above."""
-    rng = np.random.default_rng(23)
-    lam = np.array([[1.0, 6.0, 2.0, 9.0], [7.0, 1.5, 5.0, 2.0], [3.0, 3.0, 12.0, 0.5]])
-    X = rng.poisson(lam[rng.choice(3, 600, p=[0.5, 0.3, 0.2])]).astype(float)
-    labels = rng.integers(0, 3, 600)
-    start = {"lam": np.array([X[labels == k].mean(axis=0) for k in range(3)])}
-    weights = np.bincount(labels) / len(labels)
+    X, start, weights = _flexmix_poisson()
     lam_ref = np.array([[1.786133452553, 5.732657791826, 0.982259992932, 10.77114778191],
                         [0.913171832557, 6.061130892545, 2.338510777878, 8.528526806307],
                         [5.36762246097, 2.11024482128, 7.55390249456, 1.40283476191]])  # fmt: skip
@@ -200,12 +201,7 @@ def test_refine_with_max_iter_zero_runs_newton_from_the_start():
     not an option silently dropped. From the random-label start of the tests above,
     where EM climbs to flexmix's local optimum (-5494.23), Newton's steps reach the
     maximum that EM from a k-means start reaches (-5267.03, the simulated classes)."""
-    rng = np.random.default_rng(23)
-    lam = np.array([[1.0, 6.0, 2.0, 9.0], [7.0, 1.5, 5.0, 2.0], [3.0, 3.0, 12.0, 0.5]])
-    X = rng.poisson(lam[rng.choice(3, 600, p=[0.5, 0.3, 0.2])]).astype(float)
-    labels = rng.integers(0, 3, 600)
-    start = {"lam": np.array([X[labels == k].mean(axis=0) for k in range(3)])}
-    weights = np.bincount(labels) / len(labels)
+    X, start, weights = _flexmix_poisson()
     m = gm.MixtureModel("poisson", 3, params_init=start, weights_init=weights, max_iter=0,
                         refine="newton").fit(X)  # fmt: skip
     em = gm.MixtureModel("poisson", 3, random_state=0, tol=1e-12, max_iter=10_000).fit(X)
@@ -217,6 +213,7 @@ def test_refine_with_max_iter_zero_runs_newton_from_the_start():
     np.testing.assert_allclose(m.params_["lam"][order],
                                em.params_["lam"][np.argsort(em.params_["lam"][:, 0])],
                                rtol=1e-6)  # fmt: skip
+    rng = np.random.default_rng(24)
     Y = np.r_[rng.normal(size=(200, 2)), rng.normal(size=(150, 2)) * 0.7 + 2.5]
     kw = dict(n_components=2, random_state=0, reg_covar=0.0, refine="newton")
     from_em = gm.GaussianMixture(**kw, tol=1e-4).fit(Y)
