@@ -373,10 +373,12 @@ class MixtureModel(InformationCriteria):
         self.params_ = {n: np.asarray(v, dtype=np.float64) for n, v in best.theta.items()}
         tied = np.flatnonzero(self.family_.concentrated(self.params_) & (self.weights_ > 0))
         if self.max_iter > 0 and tied.size:
+            which = (f"component {tied[0]} of the {self.family_.describe()} fit sits" if
+                     tied.size == 1 else f"components {', '.join(map(str, tied))} of the "
+                     f"{self.family_.describe()} fit sit")  # fmt: skip
             warnings.warn(
-                f"component {', '.join(map(str, tied))} of the {self.family_.describe()} fit "
-                "sits on tied values: its spread is at the least its statistics resolve, and "
-                "the density there grows without bound as the spread shrinks, so the "
+                f"{which} on tied values: the spread is at the least the statistics resolve, "
+                "and the density there grows without bound as the spread shrinks, so the "
                 "likelihood is large for the wrong reason. Fewer components or another "
                 "family may suit the data; select_model leaves such fits out.",
                 TiedValuesWarning,
