@@ -55,7 +55,7 @@ from gradmix.mixture.params import Params
 from gradmix.mixture.student_t_mixture import StudentTMixture
 from gradmix.mixture.validation import check_weights
 
-__all__ = ["MixtureModel"]
+__all__ = ["MixtureModel", "tied_components"]
 
 #: rows of the start's sample (the host M-step of the initial responsibilities)
 START_ROWS = 20_000
@@ -71,6 +71,12 @@ def _assignable(wlp: np.ndarray) -> np.ndarray:
             "component is undefined; score_samples gives them -inf"
         )
     return wlp
+
+
+def tied_components(model: MixtureModel) -> np.ndarray:
+    """The components of a fitted family mixture (not a Gaussian or t one) that sit on
+    tied values (:meth:`MixtureFamily.concentrated`) and hold weight, by index."""
+    return np.flatnonzero(model.family_.concentrated(model.params_) & (model.weights_ > 0))
 
 
 def _labels(wlp: np.ndarray) -> np.ndarray:
@@ -371,7 +377,7 @@ class MixtureModel(InformationCriteria):
             best = self._newton(layout, best, *rows)
         self.weights_ = np.asarray(best.weights, dtype=np.float64)
         self.params_ = {n: np.asarray(v, dtype=np.float64) for n, v in best.theta.items()}
-        tied = np.flatnonzero(self.family_.concentrated(self.params_) & (self.weights_ > 0))
+        tied = tied_components(self)
         if self.max_iter > 0 and tied.size:
             which = (f"component {tied[0]} of the {self.family_.describe()} fit sits" if
                      tied.size == 1 else f"components {', '.join(map(str, tied))} of the "

@@ -44,7 +44,7 @@ from gradmix.mixture.families import MixtureFamily, family_for
 from gradmix.mixture.gaussian_mixture import GaussianMixture
 from gradmix.mixture.initialisation import shared_starts
 from gradmix.mixture.mixture_base import MixtureBase
-from gradmix.mixture.mixture_model import MixtureModel
+from gradmix.mixture.mixture_model import MixtureModel, tied_components
 from gradmix.mixture.student_t_mixture import StudentTMixture
 
 __all__ = ["FAMILIES", "ModelSelection", "criterion_value", "select_model"]
@@ -181,7 +181,7 @@ def _on_tied_values(model: MixtureBase) -> bool:
     if isinstance(model, MixtureModel):
         if hasattr(model, "estimator_"):  # (Gaussian and t families: their estimator's)
             return on_tied_values(model.estimator_)
-        return bool(np.any(model.family_.concentrated(model.params_) & (model.weights_ > 0)))
+        return bool(tied_components(model).size)
     return on_tied_values(model)
 
 
