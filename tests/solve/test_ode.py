@@ -103,6 +103,8 @@ def test_bad_input_and_unsupported_uses_are_clear_errors():
         odeint(lambda y, t: y**2, np.array([1.0]), np.array([0.0, 2.0]), method="RK45")
     with pytest.raises(gm.TracerConversionError, match="args="):
         gm.grad(lambda k: odeint(lambda y, t: -k * y, Y0, T)[-1, 0])(0.5)
+    with pytest.raises(TypeError, match=r"args must be a tuple.*args=\(k,\)"):
+        odeint(lambda y, t, k: -k[0] * y, Y0, T, np.array([0.5, 1.0]))
     with pytest.raises(gm.NoDerivativeRuleError, match="first-order"):
         gm.hessian(lambda k: odeint(lambda y, t, k: -k * y, Y0, T, (k,))[-1, 0])(0.5)
 

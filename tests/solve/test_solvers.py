@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.optimize
 from scipy.integrate import solve_ivp as scipy_solve_ivp
 from scipy.optimize import curve_fit
 
@@ -75,6 +76,19 @@ def test_minimize_exact_hessian_beats_bfgs():
     bfgs = minimize(rosen, x0, method="BFGS", tol=1e-10)
     assert newton_like.nit < bfgs.nit
     np.testing.assert_allclose(newton_like.x, 1.0, atol=1e-8)
+
+
+@pytest.mark.parametrize("method", ["BFGS", "trust-exact", "Nelder-Mead"])
+def test_minimize_takes_an_array_of_args_as_one_argument_as_scipy_does(method):
+    # scipy reads args=k as (k,); unpacked, k's entries became a and the default b
+    def f(x, a, b=0.0):
+        return np.sum((x - a) ** 2) + b * x[0]
+
+    target = np.array([1.5, -0.5])
+    ref = scipy.optimize.minimize(f, np.zeros(2), args=target, method="Nelder-Mead", tol=1e-10)
+    res = minimize(f, np.zeros(2), args=target, method=method, tol=1e-10)
+    np.testing.assert_allclose(ref.x, target, atol=1e-4)
+    np.testing.assert_allclose(res.x, target, atol=1e-4)
 
 
 def test_least_squares_matches_curve_fit():

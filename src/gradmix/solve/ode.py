@@ -155,7 +155,12 @@ def odeint(
     True
     """
     y0, t = _check_inputs(y0, t)
-    leaves, treedef = flatten(tuple(args))
+    if not isinstance(args, tuple):
+        # (as scipy's odeint: an array's entries taken as separate arguments would be
+        # a different call from the one meant)
+        raise TypeError(f"args must be a tuple, as in scipy's odeint: args=(k,) for one "
+                        f"argument k, not a {type(args).__name__}")  # fmt: skip
+    leaves, treedef = flatten(args)
     moving = [i for i, x in enumerate(leaves) if _is_float(x)]
     theta, unravel = ravel_pytree([leaves[i] for i in moving])
 

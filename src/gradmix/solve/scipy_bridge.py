@@ -53,7 +53,8 @@ def minimize(
         forward over reverse) or ``hessp`` (Hessian-vector products, for
         Newton-CG, trust-ncg and trust-krylov).
     args : tuple
-        Extra arguments for ``fun``.
+        Extra arguments for ``fun``; anything else is one extra argument, as in
+        scipy (``args=k`` is ``args=(k,)``).
     sparse_hessian : bool
         Give the Hessian as a ``scipy.sparse.csr_array`` from
         :func:`gradmix.sparse_hessian` (pattern and star colouring found once,
@@ -69,6 +70,8 @@ def minimize(
     scipy.optimize.OptimizeResult
     """
     x0 = _as_vector(x0)
+    if not isinstance(args, tuple):  # (scipy's reading: an array is one argument)
+        args = (args,)
     m = method.lower()
     if m in _NO_DERIVATIVES:
         return scipy.optimize.minimize(fun, x0, args=args, method=method, **kwargs)
