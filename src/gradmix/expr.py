@@ -109,6 +109,8 @@ def _check_node(node: ast.AST, text: str) -> None:
         if node.id in FUNCTIONS:
             raise ExpressionError(f"{node.id} is a function: call it, as in {node.id}(x)")
     elif isinstance(node, ast.BinOp):
+        if isinstance(node.op, ast.BitXor):  # (a power in most other notations)
+            raise ExpressionError("^ is not a power here: write x**2, as in Python")
         if type(node.op) not in _BINARY:
             raise ExpressionError(f"operator {type(node.op).__name__} is not allowed")
     elif isinstance(node, ast.UnaryOp):
