@@ -106,3 +106,55 @@ def test_weighted_lloyd_equals_sklearn(kind, dtype):
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(b.cluster_centers_, a.cluster_centers_, **tol)
     assert b.inertia_ == pytest.approx(a.inertia_, rel=1e-5 if dtype == np.float32 else 1e-10)
+
+
+def _messages(text):
+    """Printed lines as (words, numbers): scikit-learn's Elkan omits a final period."""
+    lines = []
+    for line in text.strip().splitlines():
+        words = line.rstrip(".").replace(",", "").split()
+        numbers = [float(w) for w in words if w[0].isdigit() and "." in w]
+        lines.append(([w for w in words if not (w[0].isdigit() and "." in w)], numbers))
+    return lines
+
+
+@pytest.mark.parametrize(("kind", "tol"), [(kind, tol) for kind in ("pruned", "plain", "compiled")
+                                            for tol in (0.0, 1e-4)] + [("dask", 1e-4)])  # fmt: skip
+def test_verbose_prints_scikit_learns_messages(kind, tol, capsys):
+    """Each start, each iteration's inertia and the way it converged (strict, or the
+    centre shift within the absolute tolerance), as scikit-learn prints them.  (A Dask
+    array's passes keep no labels to compare: with tol=0 its fit stops where the shift is
+    0, and says so.)"""
+    X = clustered(7, 900, 3, 4, 3.0)
+    init = X[:4].copy()
+    SkKMeans(4, init=init, n_init=1, tol=tol, verbose=1).fit(X)
+    expected = _messages(capsys.readouterr().out)
+    data = da.from_array(X, chunks=(200, 3)) if kind == "dask" else X
+    with passes(kind) if kind != "dask" else contextlib.nullcontext():
+        gm.KMeans(4, init=init, n_init=1, tol=tol, verbose=1).fit(data)
+    printed = _messages(capsys.readouterr().out)
+    assert expected[0] == (["Initialization", "complete"], [])
+    assert len(printed) == len(expected) > 3
+    for (words, numbers), (sk_words, sk_numbers) in zip(printed, expected, strict=True):
+        assert words == sk_words
+        np.testing.assert_allclose(numbers, sk_numbers, rtol=1e-9)
+    gm.KMeans(4, init=init, n_init=1, tol=tol).fit(X)
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("kind", ["pruned", "compiled"])
+def test_elkan_and_copy_x_are_accepted_with_lloyds_results(kind):
+    """Elkan's bounds skip only distances that cannot change a label: scikit-learn's
+    Elkan gives Lloyd's result, and so does gradmix's fit named so; X is untouched."""
+    X = clustered(11, 2000, 5, 6, 2.5)
+    before = X.copy()
+    init = X[:6].copy()
+    a = SkKMeans(6, init=init, n_init=1, algorithm="elkan").fit(X)
+    with passes(kind):
+        b = gm.KMeans(6, init=init, n_init=1, algorithm="elkan", copy_x=False).fit(X)
+    np.testing.assert_array_equal(b.labels_, a.labels_)
+    np.testing.assert_allclose(b.cluster_centers_, a.cluster_centers_, rtol=1e-10, atol=1e-12)
+    assert b.n_iter_ == a.n_iter_
+    np.testing.assert_array_equal(X, before)
+    with pytest.raises(ValueError, match="The 'algorithm' parameter of KMeans must be"):
+        gm.KMeans(6, algorithm="full").fit(X)

@@ -30,7 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 from gradmix.mixture import persistence
 from gradmix.mixture.arrays import to_host
 from gradmix.mixture.executors import Chunk, Executor, executor_for
-from gradmix.mixture.lloyd import assign_kernel, distance_kernel, kmeans, offsets_matrix
+from gradmix.mixture.lloyd import assign_kernel, kmeans, nearest_inertia_kernel, offsets_matrix
 from gradmix.mixture.ops import clip_nonnegative, is_host
 
 __all__ = ["KMeans"]
@@ -45,14 +45,6 @@ def _transform_kernel(chunk: Chunk, C: Any) -> Any:
     D += xp.sum(X * X, axis=1)[:, None]
     D += xp.sum(C * C, axis=1)[None, :]
     return xp.sqrt(clip_nonnegative(xp, D))
-
-
-def _score_kernel(chunk: Chunk, B: Any, C: Any) -> tuple[Any]:
-    xp = chunk.xp
-    labels = assign_kernel(chunk, B)
-    d2 = distance_kernel(Chunk(xp, chunk.X, chunk.w, chunk.start, chunk.stop, (labels,)), C)
-    d2 = xp.astype(d2, xp.float64)
-    return (xp.sum(d2) if chunk.w is None else xp.astype(chunk.w, xp.float64) @ d2,)
 
 
 def _counts_kernel(chunk: Chunk, k: int) -> tuple[Any]:
@@ -104,8 +96,19 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         Maximum Lloyd iterations per initialisation.
     tol : float, default=1e-4
         Relative tolerance on the centre shift (times the mean feature variance).
+    verbose : int, default=0
+        Print scikit-learn's messages: each start, each iteration's inertia (a
+        pass over the data more), and how each run converged.
     random_state : int, RandomState or None
         Seed of the initialisation.
+    copy_x : bool, default=True
+        Accepted for scikit-learn's signature: gradmix never writes into ``X``
+        (scikit-learn centres it in place with ``False`` and adds the mean back).
+    algorithm : {"lloyd", "elkan"}, default="lloyd"
+        Accepted for scikit-learn's signature.  Elkan's bounds, like the
+        Hamerly bounds gradmix uses where they pay, skip only distances that
+        cannot change a label, so both give Lloyd's labels and centres from the
+        same start; gradmix chooses how to compute them.
     max_memory : int, optional
         Bytes of temporaries per chunk of rows (gradmix extra).
 
@@ -126,7 +129,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
         "random_state": ["random_state"],
+        "copy_x": ["boolean"],
+        "algorithm": [StrOptions({"lloyd", "elkan"})],
         "max_memory": [Interval(Integral, 1, None, closed="left"), None],
     }
 
@@ -138,7 +144,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         n_init: Any = "auto",
         max_iter: int = 300,
         tol: float = 1e-4,
+        verbose: int = 0,
         random_state: Any = None,
+        copy_x: bool = True,
+        algorithm: str = "lloyd",
         max_memory: int | None = None,
     ) -> None:
         self.n_clusters = n_clusters
@@ -146,7 +155,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
+        self.verbose = verbose
         self.random_state = random_state
+        self.copy_x = copy_x
+        self.algorithm = algorithm
         self.max_memory = max_memory
 
     def _executor(self, X: Any, sample_weight: Any = None, **kw: Any) -> Executor:
@@ -209,7 +221,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
         result = kmeans(ex, k, init=init, n_init=int(n_init), max_iter=self.max_iter, tol=self.tol,
                         random_state=check_random_state(self.random_state),
-                        on_start=check_centres)  # fmt: skip
+                        on_start=check_centres, verbose=bool(self.verbose))  # fmt: skip
         (counts,) = ex.map_reduce(_counts_kernel, k, aligned=(result.labels,))
         n_distinct = int(np.count_nonzero(counts))
         if n_distinct < k:
@@ -256,7 +268,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Opposite of the (weighted) inertia of ``X`` under the fitted centres."""
         ex, c = self._predicting(X, sample_weight)
-        (inertia,) = ex.map_reduce(_score_kernel, ex.put(offsets_matrix(c)), ex.put(c))
+        (inertia,) = ex.map_reduce(nearest_inertia_kernel, ex.put(offsets_matrix(c)), ex.put(c))
         return -float(inertia)
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:

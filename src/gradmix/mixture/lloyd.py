@@ -34,7 +34,8 @@ from gradmix.mixture.executors.host import single_threaded_blas
 from gradmix.mixture.ops import is_host, take_rows, to_float64
 from gradmix.mixture.seeding import kmeans_plusplus
 
-__all__ = ["KMeansResult", "assign_kernel", "distance_kernel", "kmeans", "lloyd"]
+__all__ = ["KMeansResult", "assign_kernel", "distance_kernel", "kmeans", "lloyd",
+           "nearest_inertia_kernel"]  # fmt: skip
 
 # on the host, distances are computed in blocks this large (bytes), so that a block
 # stays in cache between its GEMM and its argmin (1024 rows at K = 64 measured fastest)
@@ -183,6 +184,14 @@ def _inertia_kernel(chunk: Chunk, C: Any) -> tuple[Any]:
     xp = chunk.xp
     d2 = to_float64(xp, distance_kernel(chunk, C))
     return (xp.sum(d2) if chunk.w is None else to_float64(xp, chunk.w) @ d2,)
+
+
+def nearest_inertia_kernel(chunk: Chunk, B: Any, C: Any) -> tuple[Any]:
+    """Σ w |x - c|² over the chunk, each row to its nearest centre (``B``: the centres'
+    :func:`offsets_matrix`): the inertia of the labels the centres ``C`` give."""
+    xp = chunk.xp
+    labels = assign_kernel(chunk, B)
+    return _inertia_kernel(Chunk(xp, chunk.X, chunk.w, chunk.start, chunk.stop, (labels,)), C)
 
 
 def _moments_kernel(chunk: Chunk) -> tuple[Any, Any]:
@@ -355,8 +364,8 @@ def _pruned_kernel(chunk: Chunk, B: np.ndarray, moves: _Moves) -> tuple[Any, int
     return np.asarray(R @ Xa[moved]), len(moved)
 
 
-def _lloyd_pruned(ex: Executor, centres: np.ndarray, max_iter: int,
-                  tol: float) -> tuple[np.ndarray, Any, bool, int]:  # fmt: skip
+def _lloyd_pruned(ex: Executor, centres: np.ndarray, max_iter: int, tol: float,
+                  verbose: bool) -> tuple[np.ndarray, Any, bool, int]:  # fmt: skip
     """Lloyd's iterations on the host with Hamerly's bounds: the same passes, labels and
     centres, with most distances skipped once the labels settle.  The labels returned are
     final (those of the last pass when they stopped changing, else of the final centres)."""
@@ -373,6 +382,8 @@ def _lloyd_pruned(ex: Executor, centres: np.ndarray, max_iter: int,
                                        offsets_matrix(centres).astype(ex.dtype), moves,
                                        aligned=bounds.aligned())  # fmt: skip
         S = S + delta
+        if verbose:
+            _say_inertia(ex, n_iter, centres)
         if moves.first:
             radius = float(np.sqrt(np.max(bounds.norms)))
         wk, sx = S[:, -1].copy(), S[:, :-1].copy()
@@ -380,8 +391,10 @@ def _lloyd_pruned(ex: Executor, centres: np.ndarray, max_iter: int,
         old = centres.astype(np.float64)
         centres, shift = _new_centres(centres, wk, sx)
         if changed == 0 and n_iter > 1:
+            _say_converged(verbose, n_iter)
             return centres, bounds.labels, True, n_iter
         if shift <= tol:
+            _say_converged(verbose, n_iter, shift, tol)
             break
     if old is not None:  # the final centres' labels: one more pass, pruned like the others
         ex.map_reduce(_pruned_kernel, offsets_matrix(centres).astype(ex.dtype),
@@ -389,13 +402,15 @@ def _lloyd_pruned(ex: Executor, centres: np.ndarray, max_iter: int,
     return centres, bounds.labels, True, n_iter
 
 
-def lloyd(ex: Executor, centres: np.ndarray, max_iter: int, tol: float) -> KMeansResult:
+def lloyd(ex: Executor, centres: np.ndarray, max_iter: int, tol: float,
+          verbose: bool = False) -> KMeansResult:  # fmt: skip
     """Lloyd iterations from centred ``centres`` (host, the data's dtype).
 
     ``tol`` is absolute (see :func:`tolerance`).  Labels come from the last
     pass when they stopped changing, else from one more assignment (lazily
     for Dask).  Data in memory on the host take Hamerly's pruning, which
-    skips the distances that cannot change a label.
+    skips the distances that cannot change a label.  ``verbose``: print
+    scikit-learn's messages (each iteration's inertia costs a pass more).
     """
     labels_old: Any = None
     labels: Any = None
@@ -403,24 +418,49 @@ def lloyd(ex: Executor, centres: np.ndarray, max_iter: int, tol: float) -> KMean
     n_iter = 0
     pruned = ex.in_memory_numpy and ex.n >= PRUNED_ROWS
     if pruned:
-        centres, labels, strict, n_iter = _lloyd_pruned(ex, centres, max_iter, tol)
+        centres, labels, strict, n_iter = _lloyd_pruned(ex, centres, max_iter, tol, verbose)
     while n_iter < max_iter and not pruned:
         n_iter += 1
         (S,), labels = ex.map_reduce(_assign_sums_kernel, ex.put(offsets_matrix(centres)),
                                      keep_rows=np.int32)  # fmt: skip
+        if verbose:
+            _say_inertia(ex, n_iter, centres)
         wk, sx = S[:, -1].copy(), S[:, :-1].copy()
         _relocate_empty(ex, centres, wk, sx, labels)
         centres, shift = _new_centres(centres, wk, sx)
         if _same(labels, labels_old):
             strict = True
+            _say_converged(verbose, n_iter)
             break
         if shift <= tol:
+            _say_converged(verbose, n_iter, shift, tol)
             break
         labels_old = labels
     if not strict or labels is None:
         labels = ex.map_rows(assign_kernel, ex.put(offsets_matrix(centres)), dtype=np.int32)
     (inertia,) = ex.map_reduce(_inertia_kernel, ex.put(centres), aligned=(labels,))
     return KMeansResult(centres, labels, float(inertia), n_iter)
+
+
+def _say_inertia(ex: Executor, n_iter: int, centres: np.ndarray) -> None:
+    """scikit-learn's message after a pass: the inertia of its labels about the centres
+    they were assigned to (iterations counted from 0, as there)."""
+    (inertia,) = ex.map_reduce(nearest_inertia_kernel, ex.put(offsets_matrix(centres)),
+                               ex.put(centres))  # fmt: skip
+    print(f"Iteration {n_iter - 1}, inertia {float(inertia)}.")
+
+
+def _say_converged(verbose: bool, n_iter: int, shift: float | None = None,
+                   tol: float = 0.0) -> None:  # fmt: skip
+    """scikit-learn's message at convergence: labels unchanged, or the centres' squared
+    shift within the (absolute) tolerance."""
+    if not verbose:
+        return
+    if shift is None:
+        print(f"Converged at iteration {n_iter - 1}: strict convergence.")
+    else:
+        print(f"Converged at iteration {n_iter - 1}: center shift {shift} within tolerance "
+              f"{tol}.")  # fmt: skip
 
 
 def _initial_centres(ex: Executor, n_clusters: int, init: Any, random_state: Any) -> np.ndarray:
@@ -456,17 +496,17 @@ def _products_dominate(d: int, k: int) -> bool:
     return min(d, k) >= OWN_PASS_LEAST and d * k >= OWN_PASS_DK
 
 
-def _scikit_learn_lloyd(ex: Executor, centres: np.ndarray, max_iter: int,
-                        tol: float) -> KMeansResult:  # fmt: skip
+def _scikit_learn_lloyd(ex: Executor, centres: np.ndarray, max_iter: int, tol: float,
+                        verbose: bool) -> KMeansResult:  # fmt: skip
     """``sklearn.cluster.KMeans(algorithm="lloyd")`` from the centred ``centres`` on the
     executor's rows: the iterations :func:`lloyd` makes (the same labels, centres and
-    count), in compiled code; ``tol`` relative, as there."""
+    count), in compiled code; ``tol`` relative, as there; ``verbose``: its own messages."""
     shift = ex.shift.astype(ex.dtype)
     with warnings.catch_warnings():
         # (too few distinct clusters: the estimators warn themselves where it matters)
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = SklearnKMeans(len(centres), init=centres + shift, n_init=1, max_iter=max_iter,
-                              tol=tol, algorithm="lloyd")  # fmt: skip
+                              tol=tol, algorithm="lloyd", verbose=verbose)  # fmt: skip
         fitted = model.fit(ex.X, sample_weight=None if ex.unit_weights else ex.all_weights())
     return KMeansResult(np.asarray(fitted.cluster_centers_ - shift, dtype=ex.dtype),
                         fitted.labels_.astype(np.int32), float(fitted.inertia_),
@@ -481,7 +521,8 @@ def _host_rows(rows: Any, picks: np.ndarray | None) -> np.ndarray:
 
 def kmeans(ex: Executor, n_clusters: int, *, init: Any = "k-means++", n_init: int = 1,
            max_iter: int = 300, tol: float = 1e-4, random_state: Any,
-           on_start: Callable[[np.ndarray], None] | None = None) -> KMeansResult:  # fmt: skip
+           on_start: Callable[[np.ndarray], None] | None = None,
+           verbose: bool = False) -> KMeansResult:  # fmt: skip
     """The best (lowest inertia) of ``n_init`` Lloyd runs.
 
     Parameters
@@ -497,6 +538,9 @@ def kmeans(ex: Executor, n_clusters: int, *, init: Any = "k-means++", n_init: in
     random_state : numpy.random.RandomState
     on_start : callable, optional
         Called with each run's initial centres (for checks).
+    verbose : bool
+        Print scikit-learn's messages: each start, each iteration's inertia, and
+        how it converged.
 
     Returns
     -------
@@ -504,12 +548,13 @@ def kmeans(ex: Executor, n_clusters: int, *, init: Any = "k-means++", n_init: in
     """
     light = ex.n < ONE_THREAD_ROWS and not _products_dominate(ex.d, n_clusters)
     with ex.one_thread() if light else contextlib.nullcontext():
-        return _best_run(ex, n_clusters, init, n_init, max_iter, tol, random_state, on_start)
+        return _best_run(ex, n_clusters, init, n_init, max_iter, tol, random_state, on_start,
+                         verbose)  # fmt: skip
 
 
 def _best_run(ex: Executor, n_clusters: int, init: Any, n_init: int, max_iter: int, tol: float,
-              random_state: Any,
-              on_start: Callable[[np.ndarray], None] | None) -> KMeansResult:  # fmt: skip
+              random_state: Any, on_start: Callable[[np.ndarray], None] | None,
+              verbose: bool) -> KMeansResult:  # fmt: skip
     """:func:`kmeans`'s runs, the best one."""
     compiled = _compiled_lloyd_is_faster(ex, n_clusters)
     tol_abs = 0.0 if compiled else tolerance(ex, tol)
@@ -521,8 +566,10 @@ def _best_run(ex: Executor, n_clusters: int, init: Any, n_init: int, max_iter: i
             centres = _initial_centres(ex, n_clusters, init, random_state)
         if on_start is not None:
             on_start(centres)
-        result = (_scikit_learn_lloyd(ex, centres, max_iter, tol) if compiled
-                  else lloyd(ex, centres, max_iter, tol_abs))  # fmt: skip
+        if verbose and not compiled:  # (scikit-learn's loop says so itself)
+            print("Initialization complete")
+        result = (_scikit_learn_lloyd(ex, centres, max_iter, tol, verbose) if compiled
+                  else lloyd(ex, centres, max_iter, tol_abs, verbose))  # fmt: skip
         if best is None or result.inertia < best.inertia:
             best = result
     assert best is not None
