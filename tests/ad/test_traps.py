@@ -298,6 +298,17 @@ def test_two_where_pattern_gives_the_finite_difference_answer():
         assert gm.grad(f)(x) == pytest.approx(float(numerical_jacobian(f, (x,), 0)), abs=1e-8)
 
 
+@pytest.mark.parametrize("ndigits", [None, 1])
+def test_pythons_round_of_a_traced_scalar(ndigits):
+    # round(x) on a numpy float64 works (its derivative is 0 where it has one); on a
+    # tracer it was a TypeError
+    f = lambda x: round(x, ndigits) * x**2 if ndigits else round(x) * x**2  # noqa: E731
+    assert_derivatives(f, 2.63)
+    assert gm.hessian(f)(2.63) == pytest.approx(2 * round(2.63, ndigits))
+    with pytest.raises(TypeError, match="np.round"):
+        gm.grad(lambda x: np.sum(round(x)))(np.ones(2))
+
+
 def test_std_of_equal_values_has_derivative_zero():
     _, t = gm.jvp(np.std, (np.full(4, 2.0),), (np.ones(4),))
     assert t == 0.0

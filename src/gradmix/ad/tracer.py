@@ -509,6 +509,14 @@ class Tracer:
     def __abs__(self) -> Any:
         return np.abs(self)
 
+    def __round__(self, ndigits: int | None = None) -> Any:
+        # a scalar's round(), as numpy's float64 has it (its derivative is 0 wherever it
+        # has one); numpy's arrays have none
+        if self.ndim:
+            raise TypeError(f"type {type(strip(self)).__name__} doesn't define __round__ "
+                            "method; use np.round")  # fmt: skip
+        return np.round(self, 0 if ndigits is None else ndigits)
+
     def reshape(self, *shape: Any, order: Any = "C") -> Any:
         if len(shape) == 1 and isinstance(shape[0], tuple | list):
             shape = tuple(shape[0])
