@@ -150,6 +150,16 @@ def test_compiled_equals_eager(name):
             np.testing.assert_allclose(gl, el, rtol=1e-12, atol=1e-13)
 
 
+def test_float_power_compiles_with_powers_rules():
+    # (refused as a value-dependent operation before, though its rules are np.power's)
+    f = lambda x: np.sum(np.float_power(np.abs(x), 1.5) + np.float_power(2.0, x) * x)  # noqa: E731
+    vg = gm.compile(f, np.array([0.3, -1.2, 2.0]))
+    for x in (np.array([0.3, -1.2, 2.0]), np.array([-0.8, 0.6, 1.7])):
+        value, g = vg(x)
+        assert value == pytest.approx(f(x), rel=1e-14)
+        np.testing.assert_allclose(g, numerical_jacobian(f, (x,), 0), rtol=1e-7)
+
+
 def test_constants_folded_and_dead_code_dropped():
     def f(x):
         unused = np.exp(x) * 7.0  # noqa: F841 - dead code

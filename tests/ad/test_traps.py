@@ -80,6 +80,13 @@ CHOICES_AS_OPERATIONS = {
     "inside_grad": lambda x: np.sum(
         gm.grad(lambda y: np.max(y) * np.sum(y**2) + np.sum(np.abs(y)))(x) ** 2
     ),  # fmt: skip
+    # (np.sinc's series near 0: traced at X1, a program without it gave NaN at X0)
+    "sinc": lambda x: np.sum(np.sinc(x - 2.6) * x),
+    # comparisons inside a transform inside gm.compile were refused
+    "comparisons_inside_grad": lambda x: np.sum(
+        gm.grad(lambda y: np.sum(np.where(y > 0, y, -2 * y) ** 3 + np.sign(y) * y**2))(x) ** 2
+    ),  # fmt: skip
+    "sinc_inside_grad": lambda x: np.sum(gm.grad(lambda y: np.sum(np.sinc(y - 2.6)))(x) ** 2),
 }
 
 

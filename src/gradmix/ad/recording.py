@@ -58,7 +58,8 @@ ADD, MULTIPLY, DIVIDE = _p(np.add), _p(np.multiply), _p(np.true_divide)
 #: primitives whose rules depend on shapes only, never on values: safe to compile
 COMPILABLE: set[Primitive] = set(INFIX) | set(FUNC) | {
     _p(f) for f in (np.negative, np.positive, np.square, np.reciprocal, np.cbrt, np.exp2,
-                    np.deg2rad, np.rad2deg, np.conjugate, np.logaddexp, np.logaddexp2)  # fmt: skip
+                    np.deg2rad, np.rad2deg, np.conjugate, np.logaddexp, np.logaddexp2,
+                    np.float_power)  # fmt: skip
 } | {
     shape.getitem_p, shape.untake_p, shape.gather_p, shape.scatter_p, shape.reshape_p,
     shape.transpose_p, shape.broadcast_to_p, shape.linear_map_p, shape.trailing_map_p,

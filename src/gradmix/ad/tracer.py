@@ -404,7 +404,12 @@ class Tracer:
 
     def process_nondiff(self, prim: Primitive, args: Sequence[Any],
                         kwargs: dict[str, Any]) -> Any:  # fmt: skip
-        """Piecewise-constant operations (comparisons, sign, floor): a plain result."""
+        """Piecewise-constant operations (comparisons, sign, floor): a plain result, or,
+        over a program being recorded, that program's operation (a constant here)."""
+        if records_choices(*args):
+            lvl = self._level
+            return bind(prim, [a.value if isinstance(a, Tracer) and a._level == lvl else a
+                               for a in args], kwargs)  # fmt: skip
         reads_values(str(prim.name), *args)
         return prim.impl(*[strip(a) for a in args], **kwargs)
 
@@ -515,7 +520,8 @@ class Tracer:
         if self.ndim:
             raise TypeError(f"type {type(strip(self)).__name__} doesn't define __round__ "
                             "method; use np.round")  # fmt: skip
-        return np.round(self, 0 if ndigits is None else ndigits)
+        x: Any = self
+        return np.round(x, 0 if ndigits is None else ndigits)
 
     def reshape(self, *shape: Any, order: Any = "C") -> Any:
         if len(shape) == 1 and isinstance(shape[0], tuple | list):

@@ -393,10 +393,10 @@ def sinc(x: Any) -> Any:
     """``np.sinc``: sin(πx)/(πx); near 0 its Maclaurin polynomial, so that every
     derivative is finite and right there too."""
     px = np.pi * x
-    small = np.abs(strip(px)) < 1e-2
-    if not np.any(small):
+    # (in a recorded program the test is an operation of it, made at every call)
+    small = np.abs(constant(px)) < 1e-2
+    if not records_choices(px) and not np.any(small):
         return np.sin(px) / px
-    reads_values("np.sinc near 0", x)
     safe = np.where(small, 1.0, px)
     s2 = np.where(small, px, 0.0) ** 2
     # the next term, s2⁵/11!, is below 3e-28 here
