@@ -87,6 +87,12 @@ CHOICES_AS_OPERATIONS = {
         gm.grad(lambda y: np.sum(np.where(y > 0, y, -2 * y) ** 3 + np.sign(y) * y**2))(x) ** 2
     ),  # fmt: skip
     "sinc_inside_grad": lambda x: np.sum(gm.grad(lambda y: np.sum(np.sinc(y - 2.6)))(x) ** 2),
+    # a root's kink at 0 (equal values, a zero vector): NaN in a program traced elsewhere
+    "std_of_equal_values": lambda x: np.std(np.minimum(x[[0, 2]], 2.5)) * x[1],
+    "norm_of_zeros": lambda x: np.linalg.norm(np.minimum(x[[1, 2]], 0.0)) * x[0],
+    "norm3_of_zeros": lambda x: np.linalg.norm(np.minimum(x[[1, 2]], 0.0), 3) * x[0],
+    # which entries are replaced: refused where some were, left unreplaced elsewhere
+    "nan_to_num": lambda x: np.sum(np.nan_to_num(np.where(x > 0, x, np.inf), posinf=4.0) * x),
 }
 
 

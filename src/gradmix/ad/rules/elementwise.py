@@ -412,12 +412,18 @@ def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None,
         return nan_to_num(np.real(x), nan=nan, posinf=posinf, neginf=neginf) + 1j * nan_to_num(
             np.imag(x), nan=nan, posinf=posinf, neginf=neginf
         )
+    if records_choices(x):  # which entries are replaced: operations of the program
+        replaced = bind(_nan_to_num_p, (x,), {"nan": nan, "posinf": posinf, "neginf": neginf})
+        return np.where(np.isfinite(x), x, replaced)
     xv = strip(x)
     finite = np.isfinite(xv)
     if np.all(finite):
         return x
     reads_values("np.nan_to_num of values that are not finite", x)
     return np.where(finite, x, np.nan_to_num(xv, nan=nan, posinf=posinf, neginf=neginf))
+
+
+_nan_to_num_p = Primitive(np.nan_to_num, "np.nan_to_num", nondiff=True)
 
 
 @register_numpy(np.heaviside)

@@ -16,7 +16,15 @@ from gradmix.ad.dispatch import register_numpy, register_ufunc_method
 from gradmix.ad.errors import NoDerivativeRuleError
 from gradmix.ad.rules.elementwise import select_or_zero
 from gradmix.ad.rules.shape import broadcast_to, flip, reshape
-from gradmix.ad.tracer import Primitive, Tracer, bind, constant, reads_values, strip
+from gradmix.ad.tracer import (
+    Primitive,
+    Tracer,
+    bind,
+    constant,
+    reads_values,
+    records_choices,
+    strip,
+)
 
 __all__ = [
     "all_normal", "sum_", "amax", "amin", "prod", "cumsum", "cumprod", "logsumexp", "abs2",
@@ -115,10 +123,7 @@ def abs2(x: Any) -> Any:
 def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
         keepdims: bool = False, **kw: Any) -> Any:  # fmt: skip
     """``np.std``; derivative 0 where the values are all equal (as ``abs`` at 0)."""
-    v = var(a, axis, ddof=ddof, keepdims=keepdims, **kw)
-    if np.any(strip(v) == 0):
-        reads_values("np.std of equal values", a)
-    return flat_root(v)
+    return flat_root(var(a, axis, ddof=ddof, keepdims=keepdims, **kw))
 
 
 def flat_root(s: Any, p: Any = 2) -> Any:
@@ -128,9 +133,9 @@ def flat_root(s: Any, p: Any = 2) -> Any:
     of ``s`` there (their product is NaN).  For a norm or a standard deviation
     this is the subgradient of least norm at the kink, as ``abs'(0) = 0``.
     """
-    zero = strip(s) == 0
+    zero = constant(s) == 0  # (in a recorded program an operation of it, made at every call)
     root = np.sqrt if p == 2 else (lambda v: v ** (1.0 / p))
-    if not np.any(zero):
+    if not records_choices(s) and not np.any(zero):
         return root(s)
     return np.where(zero, 0.0, root(np.where(zero, 1.0, s)))
 
