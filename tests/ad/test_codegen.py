@@ -221,8 +221,21 @@ def test_control_flow_is_refused_with_a_pointer_to_eager_grad():
 def test_value_dependent_rules_are_refused():
     with pytest.raises(gm.NotCompilableError, match="np.nonzero"):
         gm.compile(lambda x: np.sum(x[np.nonzero(x)]), np.ones(3))
-    with pytest.raises(gm.NotCompilableError, match="exponent"):
-        gm.compile(lambda x, y: x**y, 2.0, 3.0)
+
+
+def test_a_traced_exponent_compiles():
+    # (refused before: d/dy x**y = x**y log x decides at x = 0, now at every call)
+    f = lambda v: np.sum(v[:2] ** v[2:] + np.float_power(2.0, v[2:]) * v[:2])  # noqa: E731
+    vg = gm.compile(f, np.array([1.5, 0.7, 2.0, -0.4]))
+    for x in (np.array([0.0, 0.7, 2.0, 1.3]), np.array([1.5, 0.7, 2.0, -0.4])):
+        value, g = vg(x)
+        assert value == pytest.approx(f(x), rel=1e-14)
+        np.testing.assert_array_equal(g, gm.grad(f)(x))
+        np.testing.assert_allclose(g, numerical_jacobian(f, (x,), 0), rtol=1e-7, atol=1e-9)
+    scalar = gm.compile(lambda a, b: a**b * 2.0, 1.3, 0.7)  # (the scalar path: math.pow)
+    for a, b in ((1.3, 0.7), (0.0, 2.0), (2.0, -1.5)):
+        value, (da, db) = scalar(a, b)
+        assert (da, db) == pytest.approx((2 * b * a ** (b - 1), 2 * a**b * (np.log(a) if a else 0)))
 
 
 def test_compile_requires_scalar_output():

@@ -163,10 +163,6 @@ class TraceNode(Node):
                 # an integer operand (an index chosen by argmax) is read, not differentiated
                 if np.result_type(a._value).kind in "fc":
                     parents.append((i, a))
-        if prim is _p(np.power) and any(i == 1 for i, _ in parents):
-            raise NotCompilableError(
-                "x ** y with a traced exponent cannot be compiled; write np.exp(y * np.log(x))"
-            )
         folded = _identity_fold(prim, args, lvl)
         if folded is None:
             folded = _sign_fold(prim, args, lvl)
@@ -249,7 +245,7 @@ def _scalar_infix(lvl: int, prim: Primitive, a: Any, b: Any) -> TraceNode | None
         return None
     op = INFIX[prim]
     if b_traced and op == "**":
-        return None  # the general path refuses a traced exponent
+        return None  # (the general path: its rule for the exponent is not one for scalars)
     if not b_traced and ((b == 1 and op in ("*", "/", "**")) or (b == 0 and op in ("+", "-"))):
         return a
     if not a_traced and ((a == 1 and op == "*") or (a == 0 and op == "+")):
