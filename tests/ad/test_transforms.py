@@ -178,6 +178,18 @@ def test_row_extremes_share_ties_only_in_their_rows():
     np.testing.assert_allclose(hv, [[0, 2 / 3, 2 / 3, 2 / 3], [0, 0, 20.0, 0]])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_an_empty_output_has_an_empty_jacobian(dtype):
+    # (jacrev stacked no rows: "need at least one array to stack")
+    x = np.ones((2, 3), dtype)
+    for f in (lambda v: v[v > 5], lambda v: (v[:0] * 2, np.sum(v**2))):
+        rev, fwd = gm.jacrev(f)(x), gm.jacfwd(f)(x)
+        for r, w in zip(*(t if isinstance(t, tuple) else (t,) for t in (rev, fwd)), strict=True):
+            assert r.shape == w.shape and r.dtype == w.dtype == dtype
+            np.testing.assert_array_equal(r, w)
+    assert gm.jacrev(lambda v: v[:0])(x).shape == (0, 3, 2, 3)
+
+
 def test_jacobian_is_jacrev():
     assert gm.jacobian is gm.jacrev
 

@@ -670,7 +670,8 @@ def jacrev(
             per_in = []
             for r, x in zip(rows, in_leaves, strict=True):
                 xs = np.shape(strip(x))
-                block = np.reshape(np.stack(r), oshape + xs)
+                block = (np.reshape(np.stack(r), oshape + xs) if r else  # (an empty output)
+                         np.zeros(oshape + xs, np.result_type(_dtype(x), np.float32)))  # fmt: skip
                 like = _as_float(x)
                 if np.iscomplexobj(like):
                     # vjp conjugates (cotangentᴴ·J); a holomorphic Jacobian is J itself
