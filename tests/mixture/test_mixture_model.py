@@ -24,6 +24,7 @@ import gradmix.scipy.special as sc
 from gradmix.mixture.families import Domain, Poisson
 from gradmix.mixture.families.newton import Layout, maximise
 from gradmix.mixture.family_em import FamilyCoordinates, FamilyParams
+from gradmix.mixture.mixture_model import tied_components
 from scipy import stats
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -297,6 +298,43 @@ def test_a_component_on_tied_values_is_named_and_its_parameters_stay_finite(fami
         np.testing.assert_allclose(m.params_[name][order][0], value[0], rtol=2e-3, atol=1e-3)
 
 
+def _normal_family(continuous):
+    return gm.Family(
+        lambda x, mu, sigma: np.sum(-0.5 * ((x - mu) / sigma) ** 2 - np.log(sigma), axis=1),
+        {"mu": (("d",), "real"), "sigma": (("d",), "positive")}, continuous=continuous)  # fmt: skip
+
+
+def test_a_component_fit_by_newton_steps_on_tied_values_is_named():
+    """A Weibull component on 50 copies of 7.0 beside 300 spread rows: EM's Newton
+    M-steps narrow it pass after pass (shape 381 where tol=1e-3 stopped it, 3 163 after
+    5 000 passes at 1e-12), and the fit said it had converged, silently but for an
+    overflow warning from a trial step.  Now the component is named (its rows are one
+    value), the other is the fit to the 300 rows alone, and select_model leaves such
+    fits out; so for a user's family that says it is continuous."""
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.weibull(1.5, (300, 1)) * 2.0, np.full((50, 1), 7.0)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.warns(gm.TiedValuesWarning, match="component 1 of the weibull fit sits"):
+            m = gm.MixtureModel("weibull", 2, random_state=0).fit(X)
+    assert tied_components(m).tolist() == [1]
+    assert m.params_["scale"][1, 0] == pytest.approx(7.0, rel=1e-8)
+    alone = gm.MixtureModel("weibull", 1, tol=1e-10).fit(X[:300])
+    for name, value in alone.params_.items():
+        np.testing.assert_allclose(m.params_[name][0], value[0], rtol=2e-3)
+    result = gm.select_model(X, range(1, 4), families=("weibull",), random_state=0)
+    assert all(tied_components(model).size == 0 for model in result.models_.values())
+    assert result.best_params_ == {"n_components": 1, "family": "weibull"}
+    # a user's density: named where it says it is continuous (not by default: a mass
+    # function's component on one value is an honest fit)
+    Y = np.r_[rng.normal(0.0, 1.0, (300, 1)), np.full((50, 1), 4.0)]
+    with pytest.warns(gm.TiedValuesWarning, match="component [01] of the Family"):
+        gm.MixtureModel(_normal_family(True), 2, random_state=0).fit(Y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", gm.TiedValuesWarning)
+        gm.MixtureModel(_normal_family(False), 2, random_state=0).fit(Y)
+
+
 def test_discrete_and_spread_components_are_not_on_tied_values():
     """A Poisson component on zeros has probability 1 there, a bounded likelihood: no
     warning; nor for continuous families whose components have a spread."""
@@ -308,7 +346,12 @@ def test_discrete_and_spread_components_are_not_on_tied_values():
         for family, make in TIED_CASES.items():
             m = gm.MixtureModel(family, 2, random_state=0).fit(make(rng)[:300])
             assert not np.any(m.family_.concentrated(m.params_))
+        # (fits by Newton M-steps: their rows tell)
+        spread = np.r_[rng.weibull(1.5, (300, 1)) * 2.0, rng.weibull(8.0, (50, 1)) * 7.0]
+        w = gm.MixtureModel("weibull", 2, random_state=0).fit(spread)
+        n = gm.MixtureModel(_normal_family(True), 2, random_state=0).fit(np.log(spread))
     assert not np.any(p.family_.concentrated(p.params_))
+    assert tied_components(w).size == tied_components(n).size == tied_components(p).size == 0
 
 
 def test_the_gamma_shape_equation_is_solved_for_tiny_and_ordinary_gaps():

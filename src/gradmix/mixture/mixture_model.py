@@ -75,8 +75,13 @@ def _assignable(wlp: np.ndarray) -> np.ndarray:
 
 def tied_components(model: MixtureModel) -> np.ndarray:
     """The components of a fitted family mixture (not a Gaussian or t one) that sit on
-    tied values (:meth:`MixtureFamily.concentrated`) and hold weight, by index."""
-    return np.flatnonzero(model.family_.concentrated(model.params_) & (model.weights_ > 0))
+    tied values and hold weight, by index: their spread at the floor of a closed-form
+    M-step (:meth:`MixtureFamily.concentrated`), or, for a continuous family fit by
+    Newton M-steps, their rows one tied value (:func:`family_em.tied_rows`, found when
+    the model was fit)."""
+    on_data = model.__dict__.get("_tied_rows", False)
+    concentrated = model.family_.concentrated(model.params_) | on_data
+    return np.flatnonzero(concentrated & (model.weights_ > 0))
 
 
 def _labels(wlp: np.ndarray) -> np.ndarray:
@@ -377,15 +382,19 @@ class MixtureModel(InformationCriteria):
             best = self._newton(layout, best, *rows)
         self.weights_ = np.asarray(best.weights, dtype=np.float64)
         self.params_ = {n: np.asarray(v, dtype=np.float64) for n, v in best.theta.items()}
+        self.__dict__.pop("_tied_rows", None)
+        if self.family_.continuous and not self.family_.closed_form:
+            self._tied_rows = family_em.tied_rows(ex, layout, best)
         tied = tied_components(self)
         if self.max_iter > 0 and tied.size:
             which = (f"component {tied[0]} of the {self.family_.describe()} fit sits" if
                      tied.size == 1 else f"components {', '.join(map(str, tied))} of the "
                      f"{self.family_.describe()} fit sit")  # fmt: skip
             warnings.warn(
-                f"{which} on tied values: the spread is at the least the statistics resolve, "
-                "and the density there grows without bound as the spread shrinks, so the "
-                "likelihood is large for the wrong reason. Fewer components or another "
+                f"{which} on tied values, where the density grows without bound as the "
+                "spread shrinks (it ends at the least spread the statistics resolve, or "
+                "wherever the tolerance stops EM shrinking it), so the likelihood is large "
+                "for the wrong reason. Fewer components or another "
                 "family may suit the data; select_model leaves such fits out.",
                 TiedValuesWarning,
                 stacklevel=4,  # the caller of fit (through scikit-learn's fit context)

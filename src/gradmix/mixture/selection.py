@@ -177,7 +177,7 @@ def _dimension(X: Any) -> int:
 def _on_tied_values(model: MixtureBase) -> bool:
     """Whether a fitted model has a component on tied values: a Gaussian's variance at
     ``reg_covar`` alone (:func:`on_tied_values`), another family's spread at the least
-    its statistics resolve (:meth:`MixtureFamily.concentrated`)."""
+    its statistics resolve or its rows one value (:func:`tied_components`)."""
     if isinstance(model, MixtureModel):
         if hasattr(model, "estimator_"):  # (Gaussian and t families: their estimator's)
             return on_tied_values(model.estimator_)
@@ -347,8 +347,8 @@ def select_model(
                         "a component collapsed onto tied values: its variance in some "
                         "direction is reg_covar alone (mclust reports such a fit as NA)"
                         if ct
-                        else "a component collapsed onto tied values: its spread is "
-                        "at the least its statistics resolve"
+                        else "a component collapsed onto tied values, where its density "
+                        "grows without bound as its spread shrinks"
                     )
                     continue
                 models[(k, labels[j])] = model

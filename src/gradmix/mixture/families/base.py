@@ -89,6 +89,11 @@ class MixtureFamily(ABC):
     specs: tuple[ParamSpec, ...] = ()
     #: parameters equal across components
     shared: frozenset[str] = frozenset()
+    #: a density of continuous values (not a probability mass function): on tied values
+    #: its likelihood grows without bound as its spread shrinks.  A fit by Newton M-steps
+    #: (no closed form to floor the spread) then tells by the data whether a component's
+    #: rows are one tied value (:func:`gradmix.mixture.family_em.tied_rows`).
+    continuous: bool = False
 
     @abstractmethod
     def logpdf(self, x: Any, **params: Any) -> Any:
@@ -209,6 +214,14 @@ class Family(MixtureFamily):
     support : callable, optional
         ``support(x)``: a boolean (n,) of the rows the density can take
         (rows outside are an error naming them).
+    continuous : bool, default=False
+        Whether ``logpdf`` is a density of continuous values rather than a
+        probability mass function.  Then a component whose rows are one tied
+        value (rounded data, a pile at a detection limit), where the density
+        grows without bound as the spread shrinks, is named by a
+        :class:`~gradmix.TiedValuesWarning` and :func:`~gradmix.select_model`
+        leaves the fit out.  (A mass function's component on one value, a
+        Poisson's on zeros, is an honest fit.)
     name : str, optional
 
     Examples
@@ -226,7 +239,7 @@ class Family(MixtureFamily):
                  constraints: Mapping[str, str] | None = None,
                  sample: Callable[..., Any] | None = None,
                  support: Callable[[np.ndarray], np.ndarray] | None = None,
-                 name: str = "") -> None:  # fmt: skip
+                 continuous: bool = False, name: str = "") -> None:  # fmt: skip
         if not callable(logpdf):
             raise TypeError("logpdf must be a callable logpdf(x, **params)")
         self._logpdf = logpdf
@@ -243,6 +256,7 @@ class Family(MixtureFamily):
             shared.add(key)
         self.shared = frozenset(shared)
         self._init, self._sample, self._support = init, sample, support
+        self.continuous = bool(continuous)
         self.label = name
 
     def logpdf(self, x: Any, **params: Any) -> Any:

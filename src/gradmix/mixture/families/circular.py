@@ -41,6 +41,7 @@ class VonMises(MixtureFamily):
     concentration ``kappa`` (d,) per component."""
 
     name = "vonmises"
+    continuous = True
     specs = (ParamSpec("mu", ("d",), Domain("real")),
              ParamSpec("kappa", ("d",), Domain("positive")))  # fmt: skip
 

@@ -25,6 +25,7 @@ class EllipticalFamily(MixtureFamily):
 
     #: the estimator that fits it: "gaussian" (GaussianMixture) or "t" (StudentTMixture)
     estimator: ClassVar[str] = ""
+    continuous = True
 
     def __init__(self, covariance_type: str = DEFAULT_COVARIANCE, **options: Any):
         get_model(covariance_type)  # an unknown name is an error here

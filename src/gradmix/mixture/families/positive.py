@@ -71,6 +71,7 @@ class Exponential(MixtureFamily):
     """Independent exponential features: ``rate`` (d,) per component."""
 
     name = "exponential"
+    continuous = True
     specs = (ParamSpec("rate", ("d",), Domain("positive")),)
 
     def logpdf(self, x: Any, **params: Any) -> Any:
@@ -111,6 +112,7 @@ class Gamma(MixtureFamily):
     (density b^a x^(a-1) e^(-bx) / Γ(a))."""
 
     name = "gamma"
+    continuous = True
     specs = (ParamSpec("shape", ("d",), Domain("positive")),
              ParamSpec("rate", ("d",), Domain("positive")))  # fmt: skip
 
@@ -158,6 +160,7 @@ class LogNormal(MixtureFamily):
     """Independent log-normal features: ``mu`` and ``sigma`` (d,) of log x per component."""
 
     name = "lognormal"
+    continuous = True
     specs = (ParamSpec("mu", ("d",), Domain("real")),
              ParamSpec("sigma", ("d",), Domain("positive")))  # fmt: skip
 
@@ -213,6 +216,7 @@ class Weibull(MixtureFamily):
     M-step is Newton's method on exact derivatives."""
 
     name = "weibull"
+    continuous = True
     specs = (ParamSpec("shape", ("d",), Domain("positive")),
              ParamSpec("scale", ("d",), Domain("positive")))  # fmt: skip
 
