@@ -325,6 +325,11 @@ def test_a_component_fit_by_newton_steps_on_tied_values_is_named():
     result = gm.select_model(X, range(1, 4), families=("weibull",), random_state=0)
     assert all(tied_components(model).size == 0 for model in result.models_.values())
     assert result.best_params_ == {"n_components": 1, "family": "weibull"}
+    # a closed-form family fit by Newton M-steps has no floor either
+    with pytest.warns(gm.TiedValuesWarning, match="component 1 of the lognormal fit sits"):
+        gm.MixtureModel("lognormal", 2, random_state=0, m_step="newton").fit(
+            TIED_CASES["lognormal"](np.random.default_rng(0))
+        )
     # a user's density: named where it says it is continuous (not by default: a mass
     # function's component on one value is an honest fit)
     Y = np.r_[rng.normal(0.0, 1.0, (300, 1)), np.full((50, 1), 4.0)]

@@ -383,7 +383,7 @@ class MixtureModel(InformationCriteria):
         self.weights_ = np.asarray(best.weights, dtype=np.float64)
         self.params_ = {n: np.asarray(v, dtype=np.float64) for n, v in best.theta.items()}
         self.__dict__.pop("_tied_rows", None)
-        if self.family_.continuous and not self.family_.closed_form:
+        if self.family_.continuous and (self.m_step == "newton" or not self.family_.closed_form):
             self._tied_rows = family_em.tied_rows(ex, layout, best)
         tied = tied_components(self)
         if self.max_iter > 0 and tied.size:
