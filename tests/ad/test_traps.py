@@ -91,6 +91,10 @@ CHOICES_AS_OPERATIONS = {
     "std_of_equal_values": lambda x: np.std(np.minimum(x[[0, 2]], 2.5)) * x[1],
     "norm_of_zeros": lambda x: np.linalg.norm(np.minimum(x[[1, 2]], 0.0)) * x[0],
     "norm3_of_zeros": lambda x: np.linalg.norm(np.minimum(x[[1, 2]], 0.0), 3) * x[0],
+    # a product through an entry that is 0 at one point (its derivative there: the product
+    # of the others, not 0 / 0), and along an axis
+    "prod_through_a_zero": lambda x: np.prod(x - np.array([0.0, -1.4, 0.0])) * x[2],
+    "prod_along_an_axis": lambda x: np.sum(np.prod(np.outer(x, x - 2.6), axis=1)),
     # which entries are replaced: refused where some were, left unreplaced elsewhere
     "nan_to_num": lambda x: np.sum(np.nan_to_num(np.where(x > 0, x, np.inf), posinf=4.0) * x),
 }

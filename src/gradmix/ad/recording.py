@@ -67,7 +67,8 @@ COMPILABLE: set[Primitive] = set(INFIX) | set(FUNC) | {
     elementwise.where_p, elementwise.select_p, elementwise.abs_p, reductions.sum_p,
     reductions.max_p, reductions.min_p, _p(np.maximum), _p(np.minimum), _p(np.fmax),
     _p(np.fmin),
-    reductions.cumsum_p, linalg.matmul_p, linalg.einsum_p, linalg.solve_p, linalg.inv_p,
+    reductions.cumsum_p, reductions.prod_p, reductions.exclusive_products_p, linalg.matmul_p,
+    linalg.einsum_p, linalg.solve_p, linalg.inv_p,
     linalg.det_p, linalg.logabsdet_p, linalg.sign_det_p, linalg.cholesky_p,
 } | elementwise.FORMULA_RULES | linalg.FORMULA_RULES | numerical.FORMULA_RULES  # fmt: skip
 

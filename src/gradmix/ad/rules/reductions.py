@@ -13,7 +13,7 @@ import numpy as np
 
 from gradmix.ad.core import defjvp, defvjp
 from gradmix.ad.dispatch import register_numpy, register_ufunc_method
-from gradmix.ad.errors import NoDerivativeRuleError
+from gradmix.ad.errors import NoDerivativeRuleError, NotCompilableError
 from gradmix.ad.rules.elementwise import select_or_zero
 from gradmix.ad.rules.shape import broadcast_to, flip, reshape
 from gradmix.ad.tracer import (
@@ -300,13 +300,21 @@ def all_normal(products: Any) -> bool:
 def _others(x: Any, axes: tuple[int, ...], ans: Any) -> Any:
     """Product of all *other* entries along ``axes`` (exact when x has zeros), for
     ``ans`` the product of all of them."""
+    if records_choices(x):  # (a recorded program: one operation, right at every point)
+        return bind(exclusive_products_p, (x,), {"axes": axes})
     xv = strip(x)
     # a subnormal product keeps few digits (found: 2e-323 / 1e-323 = 2 where the other
     # entry was 1.84), one that underflowed to 0 or overflowed none
     if np.all(xv != 0) and all_normal(ans):
         return np.prod(x, axis=axes, keepdims=True) / x
+    return _exclusive_products(x, axes)
+
+
+def _exclusive_products(x: Any, axes: tuple[int, ...]) -> Any:
+    """Product of all other entries along ``axes``: no division anywhere."""
+    xv = strip(x)
     # move the reduced axes to the end, flatten them, and multiply the
-    # exclusive prefix and suffix products: no division anywhere
+    # exclusive prefix and suffix products
     nd = np.ndim(xv)
     rest = [i for i in range(nd) if i not in axes]
     perm = rest + list(axes)
@@ -320,23 +328,37 @@ def _others(x: Any, axes: tuple[int, ...], ans: Any) -> Any:
     return np.transpose(out, tuple(np.argsort(perm)))
 
 
-_prod = Primitive(lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims), "np.prod",
+prod_p = Primitive(lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims), "np.prod",
                   batched=True)  # fmt: skip
+#: the products of the others in a compiled program's derivative of np.prod
+exclusive_products_p = Primitive(_exclusive_products, "np.prod's products of the others",
+                                 batched=True)  # fmt: skip
+
+
+def _second_derivative_of_prod(*args: Any, **kwargs: Any) -> Any:
+    raise NotCompilableError(
+        "a second derivative of np.prod cannot be compiled (the product of the others has "
+        "no fixed program for its own derivative); use eager gm.hessian / gm.grad"
+    )
+
+
+defjvp(exclusive_products_p, _second_derivative_of_prod)
+defvjp(exclusive_products_p, _second_derivative_of_prod)
 
 
 def _prod_jvp(g: Any, ans: Any, x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     others = _others(x, axes, ans)
     terms = g * others
-    if not np.all(np.isfinite(strip(others))):
+    if records_choices(others) or not np.all(np.isfinite(strip(others))):
         # an entry the direction leaves alone adds nothing, also where the product of
         # the others overflowed (a product 0 · inf would make the sum NaN)
-        terms = select_or_zero(strip(g) != 0, terms)
+        terms = select_or_zero(constant(g) != 0, terms)
     return sum_(terms, _shift(axes, _nb(g, x)), keepdims=keepdims)
 
 
-defjvp(_prod, _prod_jvp)
+defjvp(prod_p, _prod_jvp)
 defvjp(
-    _prod,
+    prod_p,
     lambda ans, x, axes, keepdims: lambda g: _keep(g, x, axes, keepdims) * _others(x, axes, ans),
 )
 
@@ -345,7 +367,7 @@ defvjp(
 def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
          initial: Any = None, where: Any = None) -> Any:  # fmt: skip
     """``np.prod``; exact derivatives also where entries are zero."""
-    out_ = bind(_prod, (a,), {"axes": _axes(axis, np.ndim(strip(a))), "keepdims": bool(keepdims)})
+    out_ = bind(prod_p, (a,), {"axes": _axes(axis, np.ndim(strip(a))), "keepdims": bool(keepdims)})
     return out_ if initial is None else out_ * initial
 
 
