@@ -330,8 +330,16 @@ def _exclusive_products(x: Any, axes: tuple[int, ...]) -> Any:
 
 prod_p = Primitive(lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims), "np.prod",
                   batched=True)  # fmt: skip
+def _others_now(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """:func:`_others` of plain values, choosing at each call."""
+    products = np.prod(x, axis=axes, keepdims=True)
+    if np.all(x != 0) and all_normal(products):
+        return products / x
+    return _exclusive_products(x, axes)
+
+
 #: the products of the others in a compiled program's derivative of np.prod
-exclusive_products_p = Primitive(_exclusive_products, "np.prod's products of the others",
+exclusive_products_p = Primitive(_others_now, "np.prod's products of the others",
                                  batched=True)  # fmt: skip
 
 
