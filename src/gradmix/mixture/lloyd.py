@@ -382,8 +382,7 @@ def _lloyd_pruned(ex: Executor, centres: np.ndarray, max_iter: int, tol: float,
                                        offsets_matrix(centres).astype(ex.dtype), moves,
                                        aligned=bounds.aligned())  # fmt: skip
         S = S + delta
-        if verbose:
-            _say_inertia(ex, n_iter, centres)
+        _say_inertia(verbose, ex, n_iter, centres)
         if moves.first:
             radius = float(np.sqrt(np.max(bounds.norms)))
         wk, sx = S[:, -1].copy(), S[:, :-1].copy()
@@ -423,8 +422,7 @@ def lloyd(ex: Executor, centres: np.ndarray, max_iter: int, tol: float,
         n_iter += 1
         (S,), labels = ex.map_reduce(_assign_sums_kernel, ex.put(offsets_matrix(centres)),
                                      keep_rows=np.int32)  # fmt: skip
-        if verbose:
-            _say_inertia(ex, n_iter, centres)
+        _say_inertia(verbose, ex, n_iter, centres)
         wk, sx = S[:, -1].copy(), S[:, :-1].copy()
         _relocate_empty(ex, centres, wk, sx, labels)
         centres, shift = _new_centres(centres, wk, sx)
@@ -442,9 +440,11 @@ def lloyd(ex: Executor, centres: np.ndarray, max_iter: int, tol: float,
     return KMeansResult(centres, labels, float(inertia), n_iter)
 
 
-def _say_inertia(ex: Executor, n_iter: int, centres: np.ndarray) -> None:
+def _say_inertia(verbose: bool, ex: Executor, n_iter: int, centres: np.ndarray) -> None:
     """scikit-learn's message after a pass: the inertia of its labels about the centres
-    they were assigned to (iterations counted from 0, as there)."""
+    they were assigned to (iterations counted from 0, as there; a pass more)."""
+    if not verbose:
+        return
     (inertia,) = ex.map_reduce(nearest_inertia_kernel, ex.put(offsets_matrix(centres)),
                                ex.put(centres))  # fmt: skip
     print(f"Iteration {n_iter - 1}, inertia {float(inertia)}.")

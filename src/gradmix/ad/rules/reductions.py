@@ -329,7 +329,9 @@ def _exclusive_products(x: Any, axes: tuple[int, ...]) -> Any:
 
 
 prod_p = Primitive(lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims), "np.prod",
-                  batched=True)  # fmt: skip
+                   batched=True)  # fmt: skip
+
+
 def _others_now(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     """:func:`_others` of plain values, choosing at each call."""
     products = np.prod(x, axis=axes, keepdims=True)
