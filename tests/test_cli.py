@@ -116,7 +116,8 @@ def test_fit_selected_columns_and_options(tmp_path, faithful_csv):
     res = run("fit", str(faithful_csv), "-k", "3", "--columns", "waiting", "--covariance",
               "spherical", "--n-init", "2", "--seed", "1", "--quiet")  # fmt: skip
     assert res.returncode == 0, res.stderr
-    assert "3 components, spherical covariance, 1 features" in res.stdout
+    assert "3 components, spherical covariance, 1 feature," in res.stdout
+    assert "model V: univariate, unequal variance" in res.stdout  # (mclust's name in 1-D)
 
 
 def test_fit_high_dimensional_plot(tmp_path):

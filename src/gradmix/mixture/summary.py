@@ -12,6 +12,30 @@ from gradmix.mixture.covariance import get_model
 
 __all__ = ["format_summary"]
 
+#: mclust's names where its models coincide: one dimension (by the volume letter), and
+#: one component (by the family's one-component name)
+_SPECIAL_NAMES = {
+    "E": "univariate, equal variance", "V": "univariate, unequal variance",
+    "X": "univariate normal", "XII": "spherical multivariate normal",
+    "XXI": "diagonal multivariate normal", "XXX": "ellipsoidal multivariate normal",
+}  # fmt: skip
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _mclust_name(unit: Any, K: int, d: int) -> tuple[str, str]:
+    """mclust's name and description of the fitted model: in one dimension E or V (or X
+    with one component), with one component XII, XXI or XXX."""
+    if d == 1:
+        name = "X" if K == 1 else unit.letters[0]
+    elif K == 1:
+        name = unit.one_component_letters
+    else:
+        return unit.letters, unit.description
+    return name, _SPECIAL_NAMES[name]
+
 
 def format_summary(model: Any, X: Any, feature_names: Sequence[str] | None = None) -> str:
     """Weights, means, covariances, log-likelihood, BIC, iterations and convergence.
@@ -38,8 +62,8 @@ def format_summary(model: Any, X: Any, feature_names: Sequence[str] | None = Non
     if hasattr(model, "weight_concentration_"):  # a variational posterior
         kept = int(np.sum(weights >= 0.01))
         head = [
-            f"Bayesian Gaussian mixture (variational): {K} components offered, {name} "
-            f"covariance, {d} features, {n} samples",
+            f"Bayesian Gaussian mixture (variational): {_count(K, 'component')} offered, "
+            f"{name} covariance, {_count(d, 'feature')}, {_count(n, 'sample')}",
             f"  effective components {kept} of {K} (expected weight >= 1%)   "
             f"prior {model.weight_concentration_prior_type} "
             f"(concentration {model.weight_concentration_prior_:.4g})",
@@ -50,9 +74,11 @@ def format_summary(model: Any, X: Any, feature_names: Sequence[str] | None = Non
         dof = getattr(model, "degrees_of_freedom_", None)
         kind = "Gaussian mixture" if dof is None else "Student-t mixture"
         scale = "covariance" if dof is None else "scale"
+        letters, description = _mclust_name(unit, K, d)
         head = [
-            f"{kind}: {K} components, {name} {scale}, {d} features, {n} samples",
-            f"  model {unit.letters}: {unit.description}",
+            f"{kind}: {_count(K, 'component')}, {name} {scale}, {_count(d, 'feature')}, "
+            f"{_count(n, 'sample')}",
+            f"  model {letters}: {description}",
             f"  log-likelihood {ll:.4f}   mean {ll / n:.6f}   BIC {model.bic(X):.4f}   "
             f"AIC {model.aic(X):.4f}   free parameters {model.n_parameters_}",
             f"  EM iterations {model.n_iter_}   converged {model.converged_}",
