@@ -795,3 +795,21 @@ def test_the_gaussian_and_t_families_log_densities_are_scipys():
     layout = Layout(gm.families.Gaussian(), 2, 3)
     theta = layout.natural(maximise(layout, np.zeros(layout.size), X, W, tol=0.0))
     np.testing.assert_allclose(theta["mean"], (W.T @ X) / W.sum(axis=0)[:, None], rtol=1e-8)
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++"])
+def test_a_fit_on_a_data_frame_does_not_warn_about_its_own_sample(init_params):
+    # the k-means start ran on a sample of the rows, validated again as a plain array:
+    # scikit-learn's "X does not have valid feature names, but MixtureModel was fitted
+    # with feature names" on every fit of a DataFrame
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.gamma(2.0, size=(200, 2)), columns=["a", "b"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = gm.MixtureModel("gamma", 2, init_params=init_params, random_state=0).fit(frame)
+        model.predict(frame)
+    assert list(model.feature_names_in_) == ["a", "b"]
+    plain = gm.MixtureModel("gamma", 2, init_params=init_params, random_state=0).fit(frame.values)
+    np.testing.assert_array_equal(model.params_["shape"], plain.params_["shape"])

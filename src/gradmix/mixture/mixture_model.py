@@ -27,6 +27,7 @@ from gradmix.mixture.acceleration import ACCELERATIONS
 from gradmix.mixture.arrays import to_host
 from gradmix.mixture.em_estimator import TiedValuesWarning
 from gradmix.mixture.executors import Executor, executor_for
+from gradmix.mixture.executors.host import HostExecutor
 from gradmix.mixture.families import (
     BUILT_IN,
     EllipticalFamily,
@@ -53,6 +54,7 @@ from gradmix.mixture.mixture_base import (
 from gradmix.mixture.ops import logsumexp_rows, responsibilities
 from gradmix.mixture.params import Params
 from gradmix.mixture.student_t_mixture import StudentTMixture
+from gradmix.mixture.summary import format_family_summary
 from gradmix.mixture.validation import check_weights
 
 __all__ = ["MixtureModel", "tied_components"]
@@ -466,7 +468,9 @@ class MixtureModel(InformationCriteria):
             resp = random_state.uniform(size=(len(idx), K))
             resp /= resp.sum(axis=1, keepdims=True)
         else:  # k-means on the sample: no copy of the whole data
-            rows = self._family_executor(X, None if ex.unit_weights else w, reset=False)
+            # (host rows already checked: validated again, they would lose the fit's
+            # feature names, which scikit-learn warns about)
+            rows = HostExecutor(X, None if ex.unit_weights else w, len(X), np.zeros(ex.d))
             result = kmeans(rows, K, init="k-means++", n_init=1, random_state=random_state,
                             max_iter=300 if self.init_params == "kmeans" else 1)  # fmt: skip
             labels = rows.to_host(result.labels).astype(np.int64)
@@ -564,6 +568,25 @@ class MixtureModel(InformationCriteria):
                  for k, c in enumerate(counts)]  # fmt: skip
         y = np.concatenate([np.full(c, k, dtype=np.int64) for k, c in enumerate(counts)])
         return np.vstack(parts), y
+
+    def summary(self, X: Any, feature_names: Any = None) -> str:
+        """(gradmix) A text table of the fit: each component's weight and parameters, the
+        log-likelihood, BIC and AIC on ``X``, iterations (a Gaussian or t family's: its
+        estimator's table).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data the criteria are computed on.
+        feature_names : sequence of str, optional
+            Default: ``feature_names_in_``, or x0, x1, ...
+        """
+        check_is_fitted(self)
+        if feature_names is None and hasattr(self, "feature_names_in_"):
+            feature_names = list(self.feature_names_in_)
+        if "estimator_" in self.__dict__:
+            return str(self.estimator_.summary(X, feature_names))
+        return format_family_summary(self, X, feature_names)
 
     # ------------------------------------------------------------------ criteria
     def _n_parameters(self) -> int:

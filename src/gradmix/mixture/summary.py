@@ -1,4 +1,5 @@
-"""A plain-text summary table of a fitted Gaussian mixture."""
+"""Plain-text summary tables of fitted mixtures: Gaussian, Student-t and variational ones
+(:func:`format_summary`), and those of any other family (:func:`format_family_summary`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 from gradmix.mixture.arrays import to_host
 from gradmix.mixture.covariance import get_model
 
-__all__ = ["format_summary"]
+__all__ = ["format_family_summary", "format_summary"]
 
 #: mclust's names where its models coincide: one dimension (by the volume letter), and
 #: one component (by the family's one-component name)
@@ -100,4 +101,49 @@ def format_summary(model: Any, X: Any, feature_names: Sequence[str] | None = Non
     lines += ["", "  covariances:" if getattr(model, "degrees_of_freedom_", None) is None
               else "  scale matrices:"]  # fmt: skip
     lines += unit.describe(unit.from_public(to_host(model.covariances_)))
+    return "\n".join(lines)
+
+
+def format_family_summary(model: Any, X: Any, feature_names: Sequence[str] | None = None) -> str:
+    """Weights and parameters of a fitted mixture of any family, with its criteria.
+
+    Parameters
+    ----------
+    model : fitted MixtureModel (of a family other than the Gaussian and t)
+    X : array of shape (n_samples, n_features)
+        The data the criteria are computed on.
+    feature_names : sequence of str, optional
+
+    Returns
+    -------
+    str
+        A multi-line table: one row per component, one column per parameter entry.
+    """
+    family, weights = model.family_, np.asarray(model.weights_)
+    K, d = len(weights), int(model.n_features_in_)
+    names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(d)]
+    n = int(np.shape(X)[0])
+    ll = model.score(X) * n
+    lines = [
+        f"{family.describe()} mixture: {_count(K, 'component')}, {_count(d, 'feature')}, "
+        f"{_count(n, 'sample')}",
+        f"  log-likelihood {ll:.4f}   mean {ll / n:.6f}   BIC {model.bic(X):.4f}   "
+        f"AIC {model.aic(X):.4f}   free parameters {model.n_parameters_}",
+        f"  EM iterations {model.n_iter_}   converged {model.converged_}",
+        "",
+    ]
+    labels, columns = ["weight"], [weights]
+    for spec in family.specs:
+        values = np.asarray(model.params_[spec.name]).reshape(K, -1)
+        shape = spec.resolved(d)
+        for j, index in enumerate(np.ndindex(*shape)):
+            if shape == (d,):
+                labels.append(f"{spec.name} {names[index[0]]}")
+            else:
+                labels.append(spec.name + (f"[{', '.join(map(str, index))}]" if index else ""))
+            columns.append(values[:, j])
+    width = max(14, *(len(label) for label in labels))
+    lines.append(f"  {'component':>9}  " + "  ".join(f"{label:>{width}}" for label in labels))
+    for k in range(K):
+        lines.append(f"  {k:9d}  " + "  ".join(f"{c[k]:{width}.6g}" for c in columns))
     return "\n".join(lines)
