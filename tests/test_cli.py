@@ -205,6 +205,7 @@ def test_diff_one_variable_high_order():
         ("x", "x", "name=value"),
         ("sin", "x=1", "is a function"),
         ("x^2", "x=1", "write x**2"),
+        ("pi * x", "x=1,pi=3", "pi is a constant"),
     ],
 )
 def test_diff_rejects_anything_outside_the_whitelist(expr, at, needle):

@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from gradmix.ad.taylor import MAX_ORDER
-from gradmix.expr import MAX_DEPTH, MAX_LENGTH
+from gradmix.expr import CONSTANTS, MAX_DEPTH, MAX_LENGTH
 from gradmix.mixture.covariance import DEFAULT_COVARIANCE, MCLUST_NAMES, MODELS, SKLEARN_NAMES
 from gradmix.mixture.initialisation import INIT_PARAMS
 
@@ -549,6 +549,8 @@ def _diff(args: argparse.Namespace) -> None:
     if missing:
         raise UsageError(f"no value for {missing[0]!r}: add it to --at")
     unknown = [n for n in at if n not in names]
+    if unknown and unknown[0] in CONSTANTS:
+        raise UsageError(f"{unknown[0]} is a constant ({CONSTANTS[unknown[0]]!r}), not a variable")
     if unknown:
         raise UsageError(f"--at names {unknown[0]!r}, which the expression does not use")
     if not 1 <= args.order <= MAX_ORDER:

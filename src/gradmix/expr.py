@@ -1,6 +1,6 @@
 """Safe formulas for the command line: parsed with ``ast``, evaluated by gradmix.
 
-A formula may use numbers, named variables, ``+ - * / **``, unary minus,
+A formula may use numbers, named variables, ``pi``, ``+ - * / **``, unary minus,
 parentheses and the functions in :data:`FUNCTIONS`.  Anything else
 (attributes, subscripts, other names or calls, keywords, lambdas, strings,
 comparisons) is rejected before anything is evaluated.  Nothing is passed to
@@ -23,15 +23,20 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from scipy.special import erf
 
-__all__ = ["FUNCTIONS", "MAX_DEPTH", "MAX_LENGTH", "ExpressionError", "evaluate", "normalise",
-           "parse", "variables"]  # fmt: skip
+__all__ = ["CONSTANTS", "FUNCTIONS", "MAX_DEPTH", "MAX_LENGTH", "ExpressionError", "evaluate",
+           "normalise", "parse", "variables"]  # fmt: skip
 
 FUNCTIONS = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "exp": np.exp, "log": np.log,
     "sqrt": np.sqrt, "tanh": np.tanh, "arcsin": np.arcsin, "arccos": np.arccos,
-    "arctan": np.arctan, "abs": np.abs,
+    "arctan": np.arctan, "abs": np.abs, "sinh": np.sinh, "cosh": np.cosh,
+    "arcsinh": np.arcsinh, "arccosh": np.arccosh, "arctanh": np.arctanh, "log10": np.log10,
+    "log2": np.log2, "log1p": np.log1p, "expm1": np.expm1, "cbrt": np.cbrt, "erf": erf,
 }  # fmt: skip
+#: named numbers a formula may use (not variables: ``--at`` cannot set them)
+CONSTANTS = {"pi": math.pi}
 _BINARY = {
     ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.true_divide,
     ast.Pow: np.power,
@@ -134,7 +139,7 @@ def variables(tree: ast.Expression) -> list[str]:
     stack: list[ast.AST] = [tree.body]
     while stack:
         node = stack.pop()
-        if isinstance(node, ast.Name) and node.id not in names:
+        if isinstance(node, ast.Name) and node.id not in names and node.id not in CONSTANTS:
             names.append(node.id)
         stack += reversed(_children(node))
     return names
@@ -157,6 +162,8 @@ def evaluate(tree: ast.Expression, env: Mapping[str, Any]) -> Any:
         if isinstance(node, ast.Constant):
             number: Any = node.value  # _check admitted numbers only
             values.append(float(number))
+        elif isinstance(node, ast.Name) and node.id in CONSTANTS:
+            values.append(CONSTANTS[node.id])
         elif isinstance(node, ast.Name):
             if node.id not in env:
                 raise ExpressionError(f"no value given for variable {node.id!r}")
