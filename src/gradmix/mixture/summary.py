@@ -9,33 +9,13 @@ from typing import Any
 import numpy as np
 
 from gradmix.mixture.arrays import to_host
-from gradmix.mixture.covariance import get_model
+from gradmix.mixture.covariance import get_model, mclust_name
 
 __all__ = ["format_family_summary", "format_summary"]
-
-#: mclust's names where its models coincide: one dimension (by the volume letter), and
-#: one component (by the family's one-component name)
-_SPECIAL_NAMES = {
-    "E": "univariate, equal variance", "V": "univariate, unequal variance",
-    "X": "univariate normal", "XII": "spherical multivariate normal",
-    "XXI": "diagonal multivariate normal", "XXX": "ellipsoidal multivariate normal",
-}  # fmt: skip
 
 
 def _count(n: int, what: str) -> str:
     return f"{n} {what}{'' if n == 1 else 's'}"
-
-
-def _mclust_name(unit: Any, K: int, d: int) -> tuple[str, str]:
-    """mclust's name and description of the fitted model: in one dimension E or V (or X
-    with one component), with one component XII, XXI or XXX."""
-    if d == 1:
-        name = "X" if K == 1 else unit.letters[0]
-    elif K == 1:
-        name = unit.one_component_letters
-    else:
-        return unit.letters, unit.description
-    return name, _SPECIAL_NAMES[name]
 
 
 def format_summary(model: Any, X: Any, feature_names: Sequence[str] | None = None) -> str:
@@ -75,7 +55,7 @@ def format_summary(model: Any, X: Any, feature_names: Sequence[str] | None = Non
         dof = getattr(model, "degrees_of_freedom_", None)
         kind = "Gaussian mixture" if dof is None else "Student-t mixture"
         scale = "covariance" if dof is None else "scale"
-        letters, description = _mclust_name(unit, K, d)
+        letters, description = mclust_name(model.covariance_type, K, d)
         head = [
             f"{kind}: {_count(K, 'component')}, {name} {scale}, {_count(d, 'feature')}, "
             f"{_count(n, 'sample')}",

@@ -49,6 +49,7 @@ __all__ = [
     "MODELS",
     "SKLEARN_NAMES",
     "get_model",
+    "mclust_name",
     "CollapsedComponentError",
     "ill_defined_error",
     "identity_precisions",
@@ -92,6 +93,28 @@ def plot_style(covariance_type: str) -> tuple[str, Any]:
         return model.marker, ("0.55", "0.0")[i]
     ramp = LinearSegmentedColormap.from_list("mclust", ["forestgreen", "royalblue", "firebrick"])
     return model.marker, ramp((i - 2) / (len(MCLUST_NAMES) - 3))
+
+
+#: mclust's names and descriptions (``mclustModelNames``) where its models coincide: in one
+#: dimension, by the volume letter, and with one component, by the family's name for it
+_COINCIDENT = {
+    "E": "univariate, equal variance", "V": "univariate, unequal variance",
+    "X": "univariate normal", "XII": "spherical multivariate normal",
+    "XXI": "diagonal multivariate normal", "XXX": "ellipsoidal multivariate normal",
+}  # fmt: skip
+
+
+def mclust_name(covariance_type: str, n_components: int, n_features: int) -> tuple[str, str]:
+    """mclust's name and description of a fitted model: in one dimension E or V (X with
+    one component), with one component XII, XXI or XXX, else the model's own."""
+    unit = get_model(covariance_type)
+    if n_features == 1:
+        name = "X" if n_components == 1 else unit.letters[0]
+    elif n_components == 1:
+        name = unit.one_component_letters
+    else:
+        return unit.letters, unit.description
+    return name, _COINCIDENT[name]
 
 
 def get_model(covariance_type: str) -> CovarianceModel:
