@@ -40,7 +40,8 @@ extensions = [
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "coverage.py", "sparsity_coverage.py", "api/generated/*.examples"]
+exclude_patterns = ["_build", "coverage.py", "sparsity_coverage.py", "compile_coverage.py",
+                    "api/generated/*.examples"]
 templates_path = ["_templates"]
 
 # API reference: one page per public name, from its docstring

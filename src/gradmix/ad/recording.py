@@ -150,9 +150,10 @@ class TraceNode(Node):
             raise WholeArrayUse
         if prim not in COMPILABLE:
             raise NotCompilableError(
+                COMPLEX_MESSAGE if _complex_result(prim, args, kwargs) else
                 f"{prim.name} cannot be compiled: its derivative depends on the values "
                 "(or has no fixed program); use eager gm.grad / gm.value_and_grad"
-            )
+            )  # fmt: skip
         lvl = self._level
         args = [_frozen(a) for a in args]
         kwargs = {k: _frozen(v) for k, v in kwargs.items()}
@@ -233,6 +234,14 @@ class TraceNode(Node):
 _SCALARS = (float, np.float64)
 _EXACT_ON_FLOATS = {ADD: operator.add, _p(np.subtract): operator.sub, MULTIPLY: operator.mul}
 _SCALAR_CONSTANTS = (float, np.float64, int)
+
+
+def _complex_result(prim: Primitive, args: Sequence[Any], kwargs: dict[str, Any]) -> bool:
+    """Whether ``prim`` gives complex values here (the reason to name when refusing it)."""
+    try:
+        return bool(np.iscomplexobj(prim.impl(*[strip(a) for a in args], **kwargs)))
+    except Exception:  # noqa: BLE001 - only the message depends on it
+        return False
 
 
 def _scalar_infix(lvl: int, prim: Primitive, a: Any, b: Any) -> TraceNode | None:
