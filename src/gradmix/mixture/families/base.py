@@ -92,7 +92,7 @@ class MixtureFamily(ABC):
     #: a density of continuous values (not a probability mass function): on tied values
     #: its likelihood grows without bound as its spread shrinks.  A fit by Newton M-steps
     #: (no closed form to floor the spread) then tells by the data whether a component's
-    #: rows are one tied value (:func:`gradmix.mixture.family_em.tied_rows`).
+    #: rows are one tied value (``family_em.tied_rows``).
     continuous: bool = False
 
     @abstractmethod
