@@ -45,8 +45,6 @@ OUT = Path(__file__).with_name("compile_coverage.md")
 KNOWN = {
     "numpy.interp": "at rounded points the sample positions repeat, where numpy's interp "
     "is not defined: both give NaN derivatives, in different entries",
-    "numpy.linalg.det": "at a singular matrix the program's cofactors (det times the "
-    "inverse) raise LinAlgError; eager mode's come from the SVD",
 }
 
 

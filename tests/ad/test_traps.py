@@ -95,6 +95,11 @@ CHOICES_AS_OPERATIONS = {
     # of the others, not 0 / 0), and along an axis
     "prod_through_a_zero": lambda x: np.prod(x - np.array([0.0, -1.4, 0.0])) * x[2],
     "prod_along_an_axis": lambda x: np.sum(np.prod(np.outer(x, x - 2.6), axis=1)),
+    # the determinant's derivative at a singular matrix (cofactors by the SVD; the
+    # program's det · a⁻ᵀ raised LinAlgError there)
+    "det_of_a_singular_matrix": lambda x: np.linalg.det(
+        np.stack([np.stack([x[0] - 3.2, x[1]]), np.stack([0.5 * x[1] - 0.5 * x[1], x[2]])])
+    ),  # fmt: skip
     # which entries are replaced: refused where some were, left unreplaced elsewhere
     "nan_to_num": lambda x: np.sum(np.nan_to_num(np.where(x > 0, x, np.inf), posinf=4.0) * x),
 }
@@ -131,6 +136,22 @@ def test_compile_keeps_decisions_on_constants(name):
         value, g = vg(x)
         np.testing.assert_allclose(value, f(x), rtol=1e-6)
         np.testing.assert_allclose(g, numerical_jacobian(f, (x,), 0), rtol=1e-5, atol=1e-7)
+
+
+def test_a_compiled_second_derivative_of_det():
+    """The cofactors of a compiled program have derivative rules of their own: a gradient
+    of det inside gm.compile, on a batch of matrices, against central differences."""
+    rng = np.random.default_rng(1)
+
+    def f(x):
+        inner = gm.grad(lambda y: np.sum(np.linalg.det(np.reshape(y, (2, 3, 3))) ** 2))(x)
+        return np.sum(inner**2)
+
+    vg = gm.compile(f, rng.normal(size=18))
+    for x in (rng.normal(size=18), rng.normal(size=18)):
+        value, g = vg(x)
+        assert value == pytest.approx(f(x), rel=1e-12)
+        np.testing.assert_allclose(g, numerical_jacobian(f, (x,), 0), rtol=1e-6)
 
 
 def test_slogdet_sign_is_recomputed_by_a_compiled_program():

@@ -69,7 +69,7 @@ COMPILABLE: set[Primitive] = set(INFIX) | set(FUNC) | {
     _p(np.fmin),
     reductions.cumsum_p, reductions.prod_p, reductions.exclusive_products_p, linalg.matmul_p,
     linalg.einsum_p, linalg.solve_p, linalg.inv_p,
-    linalg.det_p, linalg.logabsdet_p, linalg.sign_det_p, linalg.cholesky_p,
+    linalg.det_p, linalg.cofactors_p, linalg.logabsdet_p, linalg.sign_det_p, linalg.cholesky_p,
 } | elementwise.FORMULA_RULES | linalg.FORMULA_RULES | numerical.FORMULA_RULES  # fmt: skip
 
 #: the refusal of complex values

@@ -36,7 +36,15 @@ from gradmix.ad.rules.shape import (
     swapaxes,
     transpose,
 )
-from gradmix.ad.tracer import PerArgRules, Primitive, Tracer, bind, reads_values, strip
+from gradmix.ad.tracer import (
+    PerArgRules,
+    Primitive,
+    Tracer,
+    bind,
+    reads_values,
+    records_choices,
+    strip,
+)
 
 __all__ = ["matmul", "einsum", "solve", "inv", "det", "slogdet", "cholesky", "solve_triangular"]
 
@@ -392,6 +400,8 @@ def _cofactors(a: Any, ans: Any) -> Any:
     overflowed, where that product is 0 · inf or 0 for cofactors that are not) from the
     SVD ``a = U S Vᴴ``: ``adj(a) = det U det Vᴴ · V diag(Π_{j≠i} s_j) Uᴴ``, the products
     of the other singular values made without a division."""
+    if records_choices(a):  # (a recorded program: one operation, choosing at every call)
+        return bind(cofactors_p, (a,), {})
     if all_normal(ans):
         return reshape(ans, np.shape(ans) + (1, 1)) * _mT(inv(a))
     if isinstance(a, Tracer):
@@ -415,6 +425,35 @@ def _cofactors(a: Any, ans: Any) -> Any:
     adj = phase[..., None, None] * (v_others @ np.conj(np.swapaxes(u, -1, -2)))
     return np.swapaxes(adj, -1, -2)
 
+
+def _cofactors_now(a: np.ndarray) -> np.ndarray:
+    """:func:`_cofactors` of plain values, choosing at each call."""
+    return np.asarray(_cofactors(a, np.linalg.det(a)))
+
+
+#: the cofactors in a compiled program's derivative of np.linalg.det
+cofactors_p = Primitive(_cofactors_now, "np.linalg.det's cofactors", batched=True)
+
+
+def _cofactors_jvp(g: Any, ans: Any, a: Any) -> Any:
+    # d(det · a⁻ᵀ) = tr(a⁻¹ g) · det a⁻ᵀ - det a⁻ᵀ gᵀ a⁻ᵀ (where the determinant is not 0)
+    inv_t = _mT(inv(a))
+    trace = reshape(_inner2(inv_t, g), np.shape(_inner2(inv_t, g)) + (1, 1))
+    return trace * ans - matmul(matmul(ans, _mT(g)), inv_t)
+
+
+def _cofactors_vjp(ans: Any, a: Any) -> Any:
+    inv_t = _mT(inv(a))
+
+    def pullback(g: Any) -> Any:
+        inner = _inner2(ans, g)
+        return reshape(inner, np.shape(inner) + (1, 1)) * inv_t - matmul(matmul(inv_t, _mT(g)), ans)
+
+    return pullback
+
+
+defjvp(cofactors_p, _cofactors_jvp)
+defvjp(cofactors_p, _cofactors_vjp)
 
 det_p = Primitive(np.linalg.det, "np.linalg.det", batched=True)
 defjvp(det_p, lambda g, ans, a: _inner2(_cofactors(a, ans), g))
