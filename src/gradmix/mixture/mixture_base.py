@@ -433,8 +433,9 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
     def summary(self, X: Any, feature_names: Any = None) -> str:
         """(gradmix) A text table of the fit, as mclust's ``summary``: weights, means,
-        covariances, log-likelihood, BIC and AIC on ``X``, iterations, and what the model
-        adds (degrees of freedom, the noise component, the variational posterior).
+        covariances (a MixtureModel of another family: its parameters), log-likelihood,
+        BIC and AIC on ``X``, iterations, and what the model adds (degrees of freedom, the
+        noise component, the variational posterior).
 
         Parameters
         ----------
@@ -446,6 +447,10 @@ class MixtureBase(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         check_is_fitted(self)
         if feature_names is None and hasattr(self, "feature_names_in_"):
             feature_names = list(self.feature_names_in_)
+        return self._format_summary(X, feature_names)
+
+    def _format_summary(self, X: Any, feature_names: Any) -> str:
+        """The table :meth:`summary` prints (estimators of other families override it)."""
         return format_summary(self, X, feature_names)
 
     # ------------------------------------------------------------ persistence

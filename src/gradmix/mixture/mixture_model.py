@@ -569,21 +569,8 @@ class MixtureModel(InformationCriteria):
         y = np.concatenate([np.full(c, k, dtype=np.int64) for k, c in enumerate(counts)])
         return np.vstack(parts), y
 
-    def summary(self, X: Any, feature_names: Any = None) -> str:
-        """(gradmix) A text table of the fit: each component's weight and parameters, the
-        log-likelihood, BIC and AIC on ``X``, iterations (a Gaussian or t family's: its
-        estimator's table).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The data the criteria are computed on.
-        feature_names : sequence of str, optional
-            Default: ``feature_names_in_``, or x0, x1, ...
-        """
-        check_is_fitted(self)
-        if feature_names is None and hasattr(self, "feature_names_in_"):
-            feature_names = list(self.feature_names_in_)
+    def _format_summary(self, X: Any, feature_names: Any) -> str:
+        # (a Gaussian or t family's: its estimator's table)
         if "estimator_" in self.__dict__:
             return str(self.estimator_.summary(X, feature_names))
         return format_family_summary(self, X, feature_names)

@@ -18,6 +18,14 @@ def _count(n: int, what: str) -> str:
     return f"{n} {what}{'' if n == 1 else 's'}"
 
 
+def _criteria(model: Any, X: Any, n: int) -> list[str]:
+    """The log-likelihood, BIC and AIC on ``X`` (``n`` rows), and how EM ended."""
+    ll = model.score(X) * n
+    return [f"  log-likelihood {ll:.4f}   mean {ll / n:.6f}   BIC {model.bic(X):.4f}   "
+            f"AIC {model.aic(X):.4f}   free parameters {model.n_parameters_}",
+            f"  EM iterations {model.n_iter_}   converged {model.converged_}"]  # fmt: skip
+
+
 def format_summary(model: Any, X: Any, feature_names: Sequence[str] | None = None) -> str:
     """Weights, means, covariances, log-likelihood, BIC, iterations and convergence.
 
@@ -38,7 +46,6 @@ def format_summary(model: Any, X: Any, feature_names: Sequence[str] | None = Non
     K, d = means.shape
     names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(d)]
     n = int(np.shape(X)[0])
-    ll = model.score(X) * n
     name = model.covariance_type
     if hasattr(model, "weight_concentration_"):  # a variational posterior
         kept = int(np.sum(weights >= 0.01))
@@ -48,7 +55,7 @@ def format_summary(model: Any, X: Any, feature_names: Sequence[str] | None = Non
             f"  effective components {kept} of {K} (expected weight >= 1%)   "
             f"prior {model.weight_concentration_prior_type} "
             f"(concentration {model.weight_concentration_prior_:.4g})",
-            f"  lower bound {model.lower_bound_:.4f}   mean score {ll / n:.6f}",
+            f"  lower bound {model.lower_bound_:.4f}   mean score {model.score(X):.6f}",
             f"  variational updates {model.n_iter_}   converged {model.converged_}",
         ]
     else:
@@ -60,9 +67,7 @@ def format_summary(model: Any, X: Any, feature_names: Sequence[str] | None = Non
             f"{kind}: {_count(K, 'component')}, {name} {scale}, {_count(d, 'feature')}, "
             f"{_count(n, 'sample')}",
             f"  model {letters}: {description}",
-            f"  log-likelihood {ll:.4f}   mean {ll / n:.6f}   BIC {model.bic(X):.4f}   "
-            f"AIC {model.aic(X):.4f}   free parameters {model.n_parameters_}",
-            f"  EM iterations {model.n_iter_}   converged {model.converged_}",
+            *_criteria(model, X, n),
         ]
         if dof is not None:
             head.append(f"  degrees of freedom ({model.dof}): "
@@ -103,13 +108,10 @@ def format_family_summary(model: Any, X: Any, feature_names: Sequence[str] | Non
     K, d = len(weights), int(model.n_features_in_)
     names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(d)]
     n = int(np.shape(X)[0])
-    ll = model.score(X) * n
     lines = [
         f"{family.describe()} mixture: {_count(K, 'component')}, {_count(d, 'feature')}, "
         f"{_count(n, 'sample')}",
-        f"  log-likelihood {ll:.4f}   mean {ll / n:.6f}   BIC {model.bic(X):.4f}   "
-        f"AIC {model.aic(X):.4f}   free parameters {model.n_parameters_}",
-        f"  EM iterations {model.n_iter_}   converged {model.converged_}",
+        *_criteria(model, X, n),
         "",
     ]
     labels, columns = ["weight"], [weights]
