@@ -369,6 +369,9 @@ def test_classify_refuses_a_class_of_one_row_and_missing_labels(tmp_path, iris_c
     holes = tmp_path / "holes.csv"
     holes.write_text("\n".join(lines[:3] + [",5,3,1,0.2"] + lines[3:]) + "\n")
     assert_user_error(run("classify", str(holes), "--label", "Species"), "column Species")
+    # (only fit takes --missing em: the error offered it to classify too)
+    res = run("classify", str(holes), "--label", "Species")
+    assert "1 missing value in 1 row" in res.stderr and "--missing" not in res.stderr
 
 
 def test_fit_with_mclusts_prior(tmp_path, faithful_csv):

@@ -35,12 +35,12 @@ def test_a_column_of_empty_cells_is_left_out_with_a_note(tmp_path):
 def test_a_row_of_empty_cells_is_a_row_of_missing_values(tmp_path, row):
     lines = body().splitlines(keepends=True)
     path = write(tmp_path, "a,b\n" + "".join(lines[:10]) + row + "\n\n" + "".join(lines[10:]))
-    with pytest.raises(CSVError, match="2 missing values .* in 1 rows, the first at line 12"):
+    with pytest.raises(CSVError, match="2 missing values in 1 row .*, the first at line 12"):
         read_table(path)
     notes = []
     kept = read_table(path, keep_missing=True, note=notes.append)
     assert kept.X.shape == (71, 2) and np.isnan(kept.X[10]).all()
-    assert notes == [f"{path}: 2 missing values in 1 rows (the first at line 12, column a)"]
+    assert notes == [f"{path}: 2 missing values in 1 row (the first at line 12, column a)"]
     dropped = read_table(path, drop_missing=True, note=notes.append)
     np.testing.assert_array_equal(dropped.X, X)
     assert dropped.dropped == 1

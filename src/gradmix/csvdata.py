@@ -218,22 +218,28 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
         rows_with = np.flatnonzero(holes.any(axis=1))
         first = int(rows_with[0])
         where = f"line {lines[first]}, column {header[picked[int(np.argmax(holes[first]))]]}"
+        counted = f"{_count(int(holes.sum()), 'missing value')} in {_count(len(rows_with), 'row')}"
         if keep_missing and (text is None or not holes[:, -1].any()):
             if note is not None:
-                note(f"{path}: {int(holes.sum())} missing values in {len(rows_with)} rows "
-                     f"(the first at {where})")  # fmt: skip
+                note(f"{path}: {counted} (the first at {where})")
             return _table(X, header, picked, lines, skipped, 0, text)
         if not drop_missing:
-            raise CSVError(f"{path} has {int(holes.sum())} missing values (empty or NaN cells) "
-                           f"in {len(rows_with)} rows, the first at {where}; "
-                           "--drop-missing leaves those rows out, --missing em fits with "
-                           "them")  # fmt: skip
+            # (a classifier's rows need their labels: only a fit takes --missing em)
+            remedy = "--drop-missing leaves those rows out" + (
+                ", --missing em fits with them" if label is None else "")  # fmt: skip
+            raise CSVError(f"{path} has {counted} (empty or NaN cells), the first at "
+                           f"{where}; {remedy}")  # fmt: skip
         keep = ~holes.any(axis=1)
         X, lines, dropped = X[keep], lines[keep], int(len(rows_with))
         text = None if text is None else text[keep]
         if note is not None:
-            note(f"{path}: dropped {dropped} rows with missing values (the first at {where})")
+            note(f"{path}: dropped {_count(dropped, 'row')} with missing values (the first at "
+                 f"{where})")  # fmt: skip
     return _table(X, header, picked, lines, skipped, dropped, text)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 def _table(X: np.ndarray, header: list[str], picked: list[int], lines: np.ndarray,
