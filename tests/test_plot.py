@@ -30,6 +30,18 @@ def test_plot_ellipses(tmp_path, covariance_type):
     plt.close(fig)
 
 
+def test_plot_ellipses_of_a_mixture_model():
+    # (a MixtureModel has no means_: an AttributeError for every family)
+    fig, ax = plt.subplots()
+    model = gm.MixtureModel("gaussian", 2, random_state=0).fit(X)
+    patches = plot.plot_ellipses(ax, model, n_std=(1,))
+    vals = np.linalg.eigvalsh(model.params_["covariance"][0])
+    assert sorted([patches[0].width, patches[0].height]) == pytest.approx(2 * np.sqrt(vals))
+    with pytest.raises(ValueError, match="not for a lognormal mixture"):
+        plot.plot_ellipses(ax, gm.MixtureModel("lognormal", 2, random_state=0).fit(X))
+    plt.close(fig)
+
+
 def test_plot_em_iterations(tmp_path):
     fig = plot.plot_em_iterations(X, iterations=(0, 1, 5), ncols=3)
     axes = [a for a in fig.axes if a.get_visible()]

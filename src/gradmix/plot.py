@@ -41,6 +41,20 @@ def _pyplot() -> Any:
     return plt
 
 
+def _elliptical(model: MixtureBase) -> MixtureBase:
+    """The Gaussian or Student-t mixture behind ``model`` (a MixtureModel's estimator);
+    another family's components have no covariance ellipses."""
+    if hasattr(model, "means_"):
+        return model
+    estimator = getattr(model, "estimator_", None)
+    if estimator is None:
+        family = getattr(model, "family_", None)
+        what = family.describe() if family is not None else type(model).__name__
+        raise ValueError(f"covariance ellipses are drawn for Gaussian and Student-t "
+                         f"components, not for a {what} mixture")  # fmt: skip
+    return estimator
+
+
 def component_covariance(model: MixtureBase, k: int, dims: Sequence[int] = (0, 1)) -> np.ndarray:
     """The 2x2 covariance of component ``k`` in the plane of features ``dims``.
 
@@ -48,6 +62,7 @@ def component_covariance(model: MixtureBase, k: int, dims: Sequence[int] = (0, 1
     """
     from gradmix.mixture.covariance import matrices
 
+    model = _elliptical(model)
     K, d = np.shape(model.means_)
     full = matrices(model.covariance_type, to_host(model.covariances_), K, d)[k]
     i, j = dims
@@ -62,7 +77,8 @@ def plot_ellipses(ax: Any, model: MixtureBase, *, n_std: Sequence[float] = (1.0,
     Parameters
     ----------
     ax : matplotlib Axes
-    model : fitted GaussianMixture
+    model : fitted GaussianMixture, StudentTMixture or BayesianGaussianMixture, or a
+        MixtureModel of Gaussian or t components
     n_std : sequence of float
         Radii in standard deviations (Mahalanobis distance).
     dims : pair of int
@@ -83,6 +99,7 @@ def plot_ellipses(ax: Any, model: MixtureBase, *, n_std: Sequence[float] = (1.0,
     from matplotlib import patheffects
     from matplotlib.patches import Ellipse
 
+    model = _elliptical(model)
     halo = [patheffects.withStroke(linewidth=4, foreground="white")]
     patches = []
     weights = to_host(model.weights_)
