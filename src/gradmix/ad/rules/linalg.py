@@ -438,8 +438,8 @@ cofactors_p = Primitive(_cofactors_now, "np.linalg.det's cofactors", batched=Tru
 def _cofactors_jvp(g: Any, ans: Any, a: Any) -> Any:
     # d(det · a⁻ᵀ) = tr(a⁻¹ g) · det a⁻ᵀ - det a⁻ᵀ gᵀ a⁻ᵀ (where the determinant is not 0)
     inv_t = _mT(inv(a))
-    trace = reshape(_inner2(inv_t, g), np.shape(_inner2(inv_t, g)) + (1, 1))
-    return trace * ans - matmul(matmul(ans, _mT(g)), inv_t)
+    trace = _inner2(inv_t, g)
+    return reshape(trace, np.shape(trace) + (1, 1)) * ans - matmul(matmul(ans, _mT(g)), inv_t)
 
 
 def _cofactors_vjp(ans: Any, a: Any) -> Any:
