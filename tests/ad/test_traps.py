@@ -352,6 +352,34 @@ def test_pythons_round_of_a_traced_scalar(ndigits):
         gm.grad(lambda x: np.sum(round(x)))(np.ones(2))
 
 
+@pytest.mark.parametrize(
+    ("x", "axis"),
+    [
+        ([1.5, 0.0, 2.0, 0.5, 0.0, 3.0], 0),  # two zeros in a line
+        ([0.0, 1.5, 2.0], 0),
+        ([1.5, 2.0, 0.0], 0),
+        ([0.0, 0.0, 2.0], 0),
+        ([[1.5, 0.0, 2.0], [0.5, 1.2, 0.0], [2.0, 3.0, 1.1]], 1),
+        ([[1.5, 0.0, 2.0], [0.5, 1.2, 0.0], [0.0, 3.0, 1.1]], 0),
+    ],
+)
+def test_cumprod_is_differentiated_through_zeros_to_every_order(x, axis):
+    """It raised at a zero entry (its rules divide by the entries); from each line's first
+    zero on it is rewritten as x_z · cumprod(the line with x_z = 1), the same polynomial,
+    so every order is exact: against central differences of numpy's own cumprod."""
+    x = np.array(x)
+    weights = np.arange(1.0, x.size + 1).reshape(x.shape)
+    f = lambda v: np.cumprod(v, axis=axis)  # noqa: E731
+    s = lambda v: np.sum(np.cumprod(v, axis=axis) * weights)  # noqa: E731
+    assert_derivatives(f, x, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(gm.hessian(s)(x), numerical_jacobian(gm.grad(s), (x,), 0),
+                               rtol=1e-7, atol=1e-8)  # fmt: skip
+    np.testing.assert_allclose(gm.jacrev(gm.grad(s))(x), gm.hessian(s)(x), rtol=1e-12)
+    line = lambda t: s(x + t)  # noqa: E731
+    third = (line(2e-3) - 2 * line(1e-3) + 2 * line(-1e-3) - line(-2e-3)) / 2e-9
+    assert gm.derivative(line, order=3)(0.0) == pytest.approx(third, rel=1e-5)
+
+
 def test_std_of_equal_values_has_derivative_zero():
     _, t = gm.jvp(np.std, (np.full(4, 2.0),), (np.ones(4),))
     assert t == 0.0

@@ -1,8 +1,8 @@
 """Reductions and scans: sum, max/min, prod, cumsum, cumprod, and the statistics built on them.
 
 Conventions: ``max``/``min`` share the derivative evenly among tied maxima;
-``prod`` is exact with zeros in the input; ``cumprod`` raises at zeros rather
-than return a wrong derivative.
+``prod`` and ``cumprod`` are exact with zeros in the input (``cumprod`` raises where
+a running product before a zero underflows, rather than return a wrong derivative).
 """
 
 from __future__ import annotations
@@ -395,30 +395,62 @@ def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     return bind(cumsum_p, (a,), {"axis": int(axis) % np.ndim(strip(a))})
 
 
-def _divisible(x: Any, ans: Any) -> None:
-    """Refuse what the rules below cannot give: they divide the running products by the
-    entries, which is exact to rounding only where no entry is zero and every running
-    product is a normal number (one that underflowed to 0 would give 0 for a derivative
-    of 1 at [1e-200, 1e-200, 1e200])."""
-    if np.any(strip(x) == 0):
-        raise ValueError(
-            "gradmix: the derivative of np.cumprod is only implemented where no entry is zero"
-        )
-    if not all_normal(ans):
+def _normal_running(products: Any) -> None:
+    """Refuse what the rules below cannot give: they divide running products by the
+    entries, which is exact to rounding only where every such product is a normal number
+    (one that underflowed to 0 would give 0 for a derivative of 1 at [1e-200, 1e-200,
+    1e200])."""
+    if not all_normal(products):
         raise ValueError(
             "gradmix: the derivative of np.cumprod is only implemented where no running "
             "product underflows or overflows (scale the entries, or sum their logarithms)"
         )
 
 
+def _first_zeros(x: Any, axis: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each line's first zero along ``axis``, and that entry with all after it (plain bool
+    masks of x's shape); None where no entry is zero."""
+    zero = strip(x) == 0
+    if not zero.any():
+        return None
+    seen = np.cumsum(zero, axis=axis)
+    return zero & (seen == 1), seen >= 1
+
+
 def _cumprod_jvp(g: Any, ans: Any, x: Any, axis: int) -> Any:
-    _divisible(x, ans)
-    return ans * cumsum(g / x, axis + _nb(g, x))
+    zeros = _first_zeros(x, axis)
+    along = axis + _nb(g, x)
+    if zeros is None:
+        _normal_running(ans)
+        return ans * cumsum(g / x, along)
+    # y = x_z · cumprod(x with x_z = 1) from each line's first zero z on, the same
+    # products before it: the same polynomial, so its derivatives of every order are
+    # cumprod's (the inner cumprod has one zero fewer per line)
+    first, after = zeros
+    ones = np.where(first, 1.0, x)
+    inner = cumprod(ones, axis)
+    d_inner = _cumprod_jvp(np.where(first, 0.0, g), inner, ones, axis)
+    at_zero, d_at_zero = (cumsum(np.where(first, v, 0.0), a) for v, a in ((x, axis), (g, along)))
+    return np.where(after, d_at_zero * inner + at_zero * d_inner, d_inner)
 
 
 def _cumprod_vjp(ans: Any, x: Any, axis: int) -> Any:
-    _divisible(x, ans)
-    return lambda g: flip(cumsum(flip(g * ans, axis), axis), axis) / x
+    zeros = _first_zeros(x, axis)
+    if zeros is None:
+        _normal_running(ans)
+        return lambda g: flip(cumsum(flip(g * ans, axis), axis), axis) / x
+    first, after = zeros  # (the JVP's rewriting)
+    ones = np.where(first, 1.0, x)
+    inner = cumprod(ones, axis)
+    inner_pullback = _cumprod_vjp(inner, ones, axis)
+    at_zero = cumsum(np.where(first, x, 0.0), axis)
+
+    def pullback(g: Any) -> Any:
+        through_inner = inner_pullback(np.where(after, g * at_zero, g))
+        through_zero = sum_(np.where(after, g * inner, 0.0), (axis,), keepdims=True)
+        return np.where(first, through_zero, through_inner)
+
+    return pullback
 
 
 _cumprod = Primitive(lambda x, axis: np.cumprod(x, axis=axis), "np.cumprod", batched=True)
@@ -428,7 +460,7 @@ defvjp(_cumprod, _cumprod_vjp)
 
 @register_numpy(np.cumprod)
 def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
-    """``np.cumprod`` (derivative defined where no entry is zero)."""
+    """``np.cumprod``; exact derivatives also where entries are zero."""
     if axis is None:
         a, axis = reshape(a, (-1,)), 0
     return bind(_cumprod, (a,), {"axis": int(axis) % np.ndim(strip(a))})
