@@ -1,4 +1,5 @@
-"""Nested tuples, lists and dicts of arrays ("pytrees"), flattened to leaves and back.
+"""Nested tuples (named ones too), lists and dicts of arrays ("pytrees"), flattened to leaves
+and back.
 
 Users add their own containers with :func:`register_pytree_node` (JAX's
 spelling), and their own vector types, whose values are leaves that reverse
@@ -18,7 +19,7 @@ __all__ = [
 
 # a tree definition (hashable when every node's aux data is): ("leaf",)
 #   | ("tuple" or "list", children) | ("dict", keys, children) | ("none",)
-#   | ("node", class, aux data, children)
+#   | ("namedtuple", class, children) | ("node", class, aux data, children)
 TreeDef = tuple[Any, ...]
 
 _NODES: dict[
@@ -60,6 +61,7 @@ def register_pytree_node(cls: type, flatten_fn: Callable[[Any], tuple[Iterable[A
     if cls in (tuple, list, dict, type(None)):
         raise ValueError(f"{cls.__name__} is a built-in container already")
     _NODES[cls] = (flatten_fn, unflatten_fn)
+    _LEAFY.clear()
 
 
 def register_vector_space(cls: type, zeros: Callable[[Any], Any]) -> None:
@@ -98,7 +100,15 @@ def flatten(tree: Any) -> tuple[list[Any], TreeDef]:
 
 
 _LEAF = ("leaf",)
-_CONTAINERS = (tuple, list, dict, type(None))
+#: whether values of a type are leaves (not tuples, lists, dicts of any subclass, None or
+#: registered containers), by type: cleared when a container is registered
+_LEAFY: dict[type, bool] = {}
+
+
+def _leaf_type(t: type) -> bool:
+    leafy = _LEAFY[t] = not (issubclass(t, tuple | list | dict) or t is type(None)
+                             or t in _NODES)  # fmt: skip
+    return leafy
 
 
 def _flatten(tree: Any, leaves: list[Any]) -> TreeDef:
@@ -107,8 +117,10 @@ def _flatten(tree: Any, leaves: list[Any]) -> TreeDef:
     if node is not None:
         children, aux = node[0](tree)
         return ("node", t, aux, tuple(_flatten(c, leaves) for c in children))
-    if t is tuple or t is list or (isinstance(tree, tuple | list) and not hasattr(tree, "_fields")):
-        if all(type(c) not in _CONTAINERS and type(c) not in _NODES for c in tree):
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):  # a namedtuple: its own type back
+        return ("namedtuple", t, tuple(_flatten(c, leaves) for c in tree))
+    if t is tuple or t is list or isinstance(tree, tuple | list):
+        if all(_LEAFY.get(type(c)) or _leaf_type(type(c)) for c in tree):
             # a flat sequence of leaves: the fast path
             leaves.extend(tree)
             return (t.__name__ if t in (tuple, list) else type(tree).__name__, (_LEAF,) * len(tree))
@@ -139,6 +151,8 @@ def _unflatten(td: TreeDef, it: Any) -> Any:
         return {k: _unflatten(c, it) for k, c in zip(td[1], td[2], strict=True)}
     if kind == "node":
         return _NODES[td[1]][1](td[2], [_unflatten(c, it) for c in td[3]])
+    if kind == "namedtuple":
+        return td[1](*(_unflatten(c, it) for c in td[2]))
     kids = td[1]
     if kids.count(_LEAF) == len(kids):  # a flat sequence of leaves: the fast path
         children = list(itertools.islice(it, len(kids)))
