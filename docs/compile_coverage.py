@@ -16,8 +16,7 @@ a scaled and a centred copy.  A program that replayed its trace point's choices
 - ``defect``: the program differs somewhere, or raises where eager mode does
   not, or an unexpected error.
 
-``--check`` fails on a defect not listed in ``KNOWN`` with its reason, and on a
-stale table.
+``--check`` fails on a defect and on a stale table.
 
 Usage: ``python docs/compile_coverage.py`` (writes the table), ``--check``.
 """
@@ -40,13 +39,6 @@ import sparsity_coverage as swept  # noqa: E402  (the same functions, arguments 
 import gradmix as gm  # noqa: E402
 
 OUT = Path(__file__).with_name("compile_coverage.md")
-
-#: differences from eager mode that are understood, and why
-KNOWN = {
-    "numpy.interp": "at rounded points the sample positions repeat, where numpy's interp "
-    "is not defined: both give NaN derivatives, in different entries",
-}
-
 
 def _points(x0: np.ndarray) -> dict[str, np.ndarray]:
     """Points where value-dependent choices come out otherwise than at ``x0``."""
@@ -112,7 +104,7 @@ ORDER = ["compiled", "refused", "defect"]
 TITLES = {
     "compiled": "Compiled: the program agrees with eager mode where the choices differ",
     "refused": "Refused: gm.compile raises NotCompilableError (use eager mode)",
-    "defect": "Defects: the program differs from eager mode (known ones with the reason)",
+    "defect": "Defects: the program differs from eager mode",
 }
 
 
@@ -123,8 +115,6 @@ def sweep() -> list[tuple[str, str, str]]:
             cls, note = classify(full, label)
         except Exception as exc:  # noqa: BLE001 - a defect of the sweep or of gradmix
             cls, note = "defect", f"{type(exc).__name__}: {str(exc)[:90]}"
-        if cls == "defect" and full in KNOWN:
-            note = f"{note} ({KNOWN[full]})"
         rows.append((full, cls, note))
     return rows
 
@@ -145,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail on defects or a stale table")
     args = parser.parse_args(argv)
     rows = sweep()
-    problems = [f"{n}: {note}" for n, cls, note in rows if cls == "defect" and n not in KNOWN]
+    problems = [f"{n}: {note}" for n, cls, note in rows if cls == "defect"]
     return swept.write_or_check(OUT, render(rows), problems, args.check)
 
 

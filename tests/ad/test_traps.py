@@ -380,6 +380,31 @@ def test_cumprod_is_differentiated_through_zeros_to_every_order(x, axis):
     assert gm.derivative(line, order=3)(0.0) == pytest.approx(third, rel=1e-5)
 
 
+@pytest.mark.parametrize(
+    ("x", "xp", "fp"),
+    [
+        ([0.5, 1.0, 0.5], [0.5, 0.5, 0.5], [0.5, 1.0, 2.0]),  # every knot one value
+        ([0.2, 1.0, 1.5, 2.0, 2.5], [0.0, 1.0, 1.0, 2.0, 2.0], [0.0, 1.0, 3.0, 2.0, 5.0]),
+    ],
+)
+def test_interp_with_repeated_knots_has_numpys_values(x, xp, fp):
+    """At or past repeated last knots the span 0 made NaN, which reached the value through
+    ``0 * t`` (numpy: the last knot's value) and the derivatives through the wheres."""
+    x, xp, fp = map(np.array, (x, xp, fp))
+    weights = np.arange(1.0, x.size + 1)
+    f = lambda a, b, c: np.sum(np.interp(a, b, c) * weights)  # noqa: E731
+    value, grads = gm.value_and_grad(f, argnums=(0, 1, 2))(x, xp, fp)
+    assert value == f(x, xp, fp)  # numpy's own
+    assert all(np.all(np.isfinite(g)) for g in grads)
+    program = gm.compile(f, x + 0.1, xp, fp)
+    assert program(x, xp, fp)[0] == value
+    # between knots, central differences of numpy's interp
+    inner = np.linspace(0.13, 1.91, x.size)  # (no knot among them)
+    np.testing.assert_allclose(gm.grad(f)(inner, xp, fp),
+                               numerical_jacobian(lambda a: f(a, xp, fp), (inner,), 0),
+                               rtol=1e-7)  # fmt: skip
+
+
 def test_std_of_equal_values_has_derivative_zero():
     _, t = gm.jvp(np.std, (np.full(4, 2.0),), (np.ones(4),))
     assert t == 0.0

@@ -154,11 +154,14 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
     else:
         k = np.clip(np.searchsorted(xpv, xv, side="right") - 1, 0, n - 2)
         x0, x1 = _at(xp, k), _at(xp, k + 1)
-        t = (x - x0) / (x1 - x0)
+        # (a span of 0, the last two knots repeated, is only taken at or past the last
+        # knot, whose value the wheres below give: 1 keeps its NaN out of them)
+        span = x1 - x0
+        t = (x - x0) / np.where(constant(span) == 0, 1.0, span)
         f0 = _at(fp, k)
         inside = f0 + t * (_at(fp, k + 1) - f0)
         # numpy returns the knot's value exactly on the last knot
-        inside = np.where(xv == xpv[-1], fp[n - 1] + 0 * t, inside)
+        inside = np.where(xv == xpv[-1], fp[n - 1] + 0 * x, inside)
     lo = fp[0] if left is None else left
     hi = fp[n - 1] if right is None else right
     return np.where(xv < xpv[0], lo + 0 * x, np.where(xv > xpv[-1], hi + 0 * x, inside))
