@@ -40,6 +40,7 @@ import gradmix as gm  # noqa: E402
 
 OUT = Path(__file__).with_name("compile_coverage.md")
 
+
 def _points(x0: np.ndarray) -> dict[str, np.ndarray]:
     """Points where value-dependent choices come out otherwise than at ``x0``."""
     n = x0.size
