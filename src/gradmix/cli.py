@@ -708,7 +708,8 @@ def _build_parser() -> argparse.ArgumentParser:
                                     "classify --out'")  # fmt: skip
     pred.add_argument("data", help="CSV file with a header row")
     pred.add_argument("--proba", action="store_true",
-                      help="print responsibilities (a classifier's: class probabilities, "
+                      help="print responsibilities, one column per component and the "
+                           "noise component's last (a classifier's: class probabilities, "
                            "under a header of the classes)")  # fmt: skip
     pred.set_defaults(func=_predict)
 
