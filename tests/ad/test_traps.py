@@ -405,6 +405,54 @@ def test_interp_with_repeated_knots_has_numpys_values(x, xp, fp):
                                rtol=1e-7)  # fmt: skip
 
 
+def _rotated(eigenvalues, seed=0):
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(len(eigenvalues),) * 2))
+    return q @ np.diag(eigenvalues) @ q.T
+
+
+def _top_projection(a):
+    """c·v for the eigenvector of the largest eigenvalue, squared (its sign does not
+    matter): a function of a unique eigenvector, whatever the others are."""
+    v = np.linalg.eigh(np.reshape(a, (4, 4)))[1][:, -1]
+    return (np.array([0.3, -1.2, 0.8, 0.5]) @ v) ** 2
+
+
+def _through_eigenvectors(a):
+    """exp(A) summed, written with every eigenvector."""
+    w, v = np.linalg.eigh(np.reshape(a, (4, 4)))
+    return np.sum(v @ np.diag(np.exp(w)) @ v.T)
+
+
+@pytest.mark.parametrize("a", [np.diag([1.0, 1.0, 1.0, 3.0]), _rotated([1.0, 1.0, 1.0, 3.0])],
+                         ids=["exactly", "to rounding"])  # fmt: skip
+def test_eigenvectors_of_a_repeated_eigenvalue(a):
+    """The derivative of a unique eigenvector beside a repeated eigenvalue exists: it was
+    NaN (inf · 0) where the repeats were exact. A function of the repeated eigenvalue's
+    own eigenvectors has none from these rules: where the repeats were to rounding the
+    rules divided rounding noise by rounding noise, and exp(A) written with eigh had a
+    gradient 0.59 off central differences; now an error (jacfwd: NaN)."""
+    x = a.ravel()
+    reference = numerical_jacobian(_top_projection, (x,), 0)
+    np.testing.assert_allclose(gm.grad(_top_projection)(x), reference, atol=1e-8)
+    np.testing.assert_allclose(gm.jacfwd(_top_projection)(x), reference, atol=1e-8)
+    with pytest.raises(gm.NoDerivativeRuleError, match="eigenvectors of a repeated eigenvalue"):
+        gm.grad(_through_eigenvectors)(x)
+    assert np.isnan(gm.jacfwd(_through_eigenvectors)(x)).any()
+    # distinct eigenvalues: exact as before
+    b = _rotated([1.0, 1.5, 2.0, 3.0]).ravel()
+    expected = numerical_jacobian(_through_eigenvectors, (b,), 0)
+    np.testing.assert_allclose(gm.grad(_through_eigenvectors)(b), expected, rtol=1e-6)
+
+
+def test_singular_vectors_of_repeated_or_zero_singular_values_are_refused():
+    # (the rank-one matrix of ones: 3e32 from rounding noise over rounding noise)
+    for a in (np.ones((3, 3)), np.diag([2.0, 1.0, 1.0])):
+        for transform in (gm.grad, gm.jacfwd):
+            with pytest.raises(gm.NoDerivativeRuleError, match="singular vectors of repeated"):
+                transform(lambda m: np.sum(np.linalg.svd(np.reshape(m, (3, 3)))[0][:, 0]))(
+                    a.ravel())  # fmt: skip
+
+
 def test_std_of_equal_values_has_derivative_zero():
     _, t = gm.jvp(np.std, (np.full(4, 2.0),), (np.ones(4),))
     assert t == 0.0

@@ -592,10 +592,54 @@ def solve_triangular(a: Any, b: Any, lower: bool = False) -> Any:
     return bind(_strsm, (a, b), {"lower": bool(lower)})
 
 
-def _eigvec_f(w: Any) -> Any:
-    """F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it (differentiable in w)."""
+def _rounding(values: Any) -> np.ndarray:
+    """How close two eigen- or singular values may be and still be one value to the
+    decomposition's rounding: n · 8 eps of the largest (per matrix of a batch)."""
+    v = np.asarray(strip(values), dtype=float)
+    return 8 * v.shape[-1] * np.finfo(float).eps * np.max(np.abs(v), axis=-1, keepdims=True)
+
+
+def _distinct_singular_values(s: Any) -> None:
+    """Refuse the derivative of singular vectors that are not unique: those of repeated
+    or zero singular values, where the rules would divide by 0 or by rounding noise.
+    (A recorded program has no trace-time check: it gives what the formulas give.)"""
+    if records_choices(s):
+        return
+    v = np.sort(np.asarray(strip(s), dtype=float), axis=-1)
+    tol = _rounding(v)
+    if np.any(np.diff(v, axis=-1) <= tol) or np.any(v <= tol):
+        raise NoDerivativeRuleError(
+            "np.linalg.svd: the singular vectors of repeated or zero singular values are not "
+            "unique here (any orthonormal basis of their space is one), so they have no "
+            "derivative: differentiate the singular values, or a function that does not "
+            "depend on that choice written without the vectors"
+        )
+
+
+def _repeated(w: Any) -> np.ndarray | None:
+    """The pairs (i, j), i ≠ j, of repeated eigenvalues (to rounding), a plain bool mask of
+    shape (..., n, n); None where there are none, and in a recorded program."""
+    if records_choices(w):
+        return None
+    v = np.asarray(strip(w), dtype=float)
+    n = v.shape[-1]
+    mask = np.abs(v[..., None, :] - v[..., :, None]) <= _rounding(v)[..., None]
+    mask &= ~np.eye(n, dtype=bool)
+    return mask if mask.any() else None
+
+
+def _negligible(m: Any) -> np.ndarray:
+    """Entries of matrices ``m`` at the rounding of their largest (plain bool)."""
+    mv = np.abs(np.asarray(strip(m)))
+    scale = np.max(mv, axis=(-2, -1), keepdims=True)
+    return mv <= 8 * mv.shape[-1] * np.finfo(float).eps * scale
+
+
+def _eigvec_f(w: Any, repeated: np.ndarray | None = None) -> Any:
+    """F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it (differentiable in w); 0 too
+    at the pairs ``repeated`` (their terms are settled by the callers)."""
     n = np.shape(strip(w))[-1]
-    off = ~np.eye(n, dtype=bool)
+    off = ~np.eye(n, dtype=bool) if repeated is None else ~np.eye(n, dtype=bool) & ~repeated
     diff = expand_dims(w, -2) - expand_dims(w, -1)
     return np.where(off, 1.0 / np.where(off, diff, 1.0), 0.0)
 
@@ -617,13 +661,36 @@ def _eigvalsh_vjp(ans: Any, a: Any) -> Any:
 
 
 def _eigvec_jvp(g: Any, v: Any, a: Any) -> Any:
+    # Eigenvectors of a repeated eigenvalue are not unique: a direction that mixes them
+    # (a nonzero Vᵀ ġ V entry at the pair) has no derivative there, NaN in those two
+    # columns alone; one that does not leaves them, and the other columns, exact
     w = bind(_eigvalsh, (a,), {})
-    return matmul(v, _eigvec_f(w) * matmul(matmul(_mT(v), _sym(g)), v))
+    repeated = _repeated(w)
+    inner = matmul(matmul(_mT(v), _sym(g)), v)
+    core = _eigvec_f(w, repeated) * inner
+    if repeated is not None:
+        core = np.where(repeated & ~_negligible(inner), np.nan, core)
+    return matmul(v, core)
 
 
 def _eigvec_vjp(v: Any, a: Any) -> Any:
     w = bind(_eigvalsh, (a,), {})
-    return lambda g: _sym(matmul(matmul(v, _eigvec_f(w) * matmul(_mT(v), g)), _mT(v)))
+    repeated = _repeated(w)
+
+    def pullback(g: Any) -> Any:
+        inner = matmul(_mT(v), g)
+        if repeated is not None:
+            touched = repeated & ~(_negligible(inner) & _negligible(_mT(inner)))
+            if np.any(touched):
+                raise NoDerivativeRuleError(
+                    "np.linalg.eigh: the function depends on eigenvectors of a repeated "
+                    "eigenvalue, which are not unique (any orthonormal basis of their space "
+                    "is one): no derivative here. A function of the eigenvalues, or of the "
+                    "eigenvectors of distinct ones, has one"
+                )
+        return _sym(matmul(matmul(v, _eigvec_f(w, repeated) * inner), _mT(v)))
+
+    return pullback
 
 
 defjvp(_eigvalsh, _eigvalsh_jvp)
@@ -642,8 +709,10 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Any:  # noqa: N803 - numpy's name
 def eigh(a: Any, UPLO: str = "L") -> tuple[Any, Any]:  # noqa: N803 - numpy's name
     """``np.linalg.eigh``: eigenvalues and eigenvectors, both differentiable.
 
-    Reads the triangle named by ``UPLO``.  The eigenvector derivative assumes
-    distinct eigenvalues.
+    Reads the triangle named by ``UPLO``.  Eigenvectors of a repeated eigenvalue
+    (to rounding) are not unique: a function that depends on them has no derivative
+    (reverse mode raises, forward mode gives NaN in their columns); one of the
+    eigenvalues, or of the eigenvectors of distinct ones, has its exact derivative.
     """
     sym = from_triangle(a, UPLO)
     return bind(_eigvalsh, (sym,), {}), bind(_eigvecs, (sym,), {})
@@ -691,6 +760,7 @@ defvjp(_svdvals, lambda ans, a: lambda g: matmul(_cols(_svd_all(a)[0], g), _mT(_
 
 def _svd_u_jvp(g: Any, ans: Any, a: Any) -> Any:
     u, s, v = _svd_all(a)
+    _distinct_singular_values(s)
     dp = matmul(matmul(_mT(u), g), v)
     inner = _svd_f(s) * (_cols(dp, s) + _rows(s, _mT(dp)))
     return matmul(u, inner) + _cols(_eye_minus(u, u, matmul(g, v)), 1 / s)
@@ -698,6 +768,7 @@ def _svd_u_jvp(g: Any, ans: Any, a: Any) -> Any:
 
 def _svd_v_jvp(g: Any, a: Any) -> Any:
     u, s, v = _svd_all(a)
+    _distinct_singular_values(s)
     dp = matmul(matmul(_mT(u), g), v)
     inner = _svd_f(s) * (_rows(s, dp) + _cols(_mT(dp), s))
     return matmul(v, inner) + _cols(_eye_minus(v, v, matmul(_mT(g), u)), 1 / s)
@@ -706,6 +777,7 @@ def _svd_v_jvp(g: Any, a: Any) -> Any:
 def _svd_u_vjp(ans: Any, a: Any) -> Any:
     def vjp(gu: Any) -> Any:
         u, s, v = _svd_all(a)
+        _distinct_singular_values(s)
         ut_g = matmul(_mT(u), gu)
         core = _cols(_svd_f(s) * (ut_g - _mT(ut_g)), s)
         return matmul(matmul(u, core), _mT(v)) + matmul(_cols(_eye_minus(u, u, gu), 1 / s), _mT(v))
@@ -716,6 +788,7 @@ def _svd_u_vjp(ans: Any, a: Any) -> Any:
 def _svd_vh_vjp(ans: Any, a: Any) -> Any:
     def vjp(gvh: Any) -> Any:
         u, s, v = _svd_all(a)
+        _distinct_singular_values(s)
         gv = _mT(gvh)
         vt_g = matmul(_mT(v), gv)
         core = _rows(s, _svd_f(s) * (vt_g - _mT(vt_g)))
@@ -738,8 +811,9 @@ def svd(
     a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
 ) -> Any:
     """``np.linalg.svd`` of real matrices: singular values, and singular vectors where
-    they are unique up to the sign numpy chose (distinct nonzero singular values;
-    ``full_matrices=True`` only for square matrices)."""
+    they are unique up to the sign numpy chose (distinct nonzero singular values, to
+    rounding: elsewhere their derivative raises; ``full_matrices=True`` only for
+    square matrices)."""
     _real_svd_input(a)
     if not compute_uv:
         return bind(_svdvals, (a,), {})
