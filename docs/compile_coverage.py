@@ -81,8 +81,8 @@ def _differences(scalar: Callable[[Any], Any], program: Any, x0: np.ndarray) -> 
 
 
 def classify(full: str, label: str) -> tuple[str, str]:
-    fn = swept._callable(full)
-    f, x0 = swept._vector_map(fn, swept._args_for(full.rsplit(".", 1)[1], label))
+    fn = swept.function_named(full)
+    f, x0 = swept.vector_map(fn, swept.args_for(full.rsplit(".", 1)[1], label))
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         weights = np.random.default_rng(0).normal(size=np.size(f(x0)))
@@ -111,7 +111,7 @@ TITLES = {
 
 def sweep() -> list[tuple[str, str, str]]:
     rows = []
-    for full, label in swept._derivative_rows():
+    for full, label in swept.derivative_rows():
         try:
             cls, note = classify(full, label)
         except Exception as exc:  # noqa: BLE001 - a defect of the sweep or of gradmix

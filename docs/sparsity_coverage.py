@@ -81,25 +81,25 @@ def _reason(full: str) -> str:
     return NOT_EXACT.get(full, "")
 
 
-def _derivative_rows() -> list[tuple[str, str]]:
+def derivative_rows() -> list[tuple[str, str]]:
     """(function, "called as" label) of the functions coverage.md lists with derivatives."""
     text = (Path(__file__).with_name("coverage.md")).read_text()
     section = text.split("## Derivatives", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"^\| `([^`]+)` \| `([^`]*)` \|", section, flags=re.M)
 
 
-def _callable(full: str) -> Any:
+def function_named(full: str) -> Any:
     mod, name = full.rsplit(".", 1)
     return getattr(coverage.MODULES[mod], name)
 
 
-def _args_for(name: str, label: str) -> tuple[Any, ...]:
+def args_for(name: str, label: str) -> tuple[Any, ...]:
     if name in coverage.EXAMPLES:
         return coverage.EXAMPLES[name][1]
     return dict(coverage.PATTERNS)[label]
 
 
-def _vector_map(fn: Any, args: tuple[Any, ...]) -> tuple[Callable[[Any], Any], np.ndarray]:
+def vector_map(fn: Any, args: tuple[Any, ...]) -> tuple[Callable[[Any], Any], np.ndarray]:
     where = coverage.float_positions(args)
     x0 = [np.asarray(args[i] if j is None else args[i][j], dtype=float) for i, j in where]
     flat, unravel = ravel_pytree(x0)
@@ -120,8 +120,8 @@ def _nonzeros(f: Callable[[Any], Any], x: np.ndarray) -> np.ndarray:
 
 
 def classify(full: str, label: str) -> tuple[str, str]:
-    fn = _callable(full)
-    f, x0 = _vector_map(fn, _args_for(full.rsplit(".", 1)[1], label))
+    fn = function_named(full)
+    f, x0 = vector_map(fn, args_for(full.rsplit(".", 1)[1], label))
     rng = np.random.default_rng(1)
     points = [x0] + [x0 + 1e-3 * rng.standard_normal(x0.shape) for _ in range(2)]
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -164,7 +164,7 @@ TITLES = {
 
 def sweep() -> list[tuple[str, str, str]]:
     rows = []
-    for full, label in _derivative_rows():
+    for full, label in derivative_rows():
         try:
             cls, note = classify(full, label)
         except Exception as exc:  # noqa: BLE001 - a defect of the sweep or of gradmix
@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     problems += [
         f"{n}: pattern not exact ({note})"
         for n, cls, note in rows
-        if cls == "superset" and _exact_family(n, _callable(n)) and not _reason(n)
+        if cls == "superset" and _exact_family(n, function_named(n)) and not _reason(n)
     ]
     return write_or_check(OUT, render(rows), problems, args.check)
 
