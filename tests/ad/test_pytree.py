@@ -20,6 +20,9 @@ trees = st.recursive(
         st.lists(children, max_size=4).map(tuple),
         st.dictionaries(st.text("abc", min_size=1, max_size=2), children, max_size=3),
         st.tuples(children, children).map(lambda pair: Params(*pair)),
+        st.dictionaries(st.text("abc", min_size=1, max_size=2), children, max_size=3).map(
+            OrderedDict
+        ),
     ),
     max_leaves=12,
 )
@@ -29,7 +32,11 @@ def same(a, b):
     if isinstance(a, np.ndarray):
         return isinstance(b, np.ndarray) and np.array_equal(a, b)
     if isinstance(a, dict):
-        return type(b) is dict and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        return (
+            type(b) is type(a) and list(a) == list(b)
+            if type(a) is OrderedDict
+            else type(b) is dict and a.keys() == b.keys()
+        ) and all(same(a[k], b[k]) for k in a)
     if isinstance(a, list | tuple):
         return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
     return a == b and type(a) is type(b)
@@ -57,5 +64,14 @@ def test_a_namedtuple_is_a_container_of_its_own_type():
     value, compiled = gm.compile(f)(p)
     assert type(compiled) is Params and compiled.shift == pytest.approx(g.shift)
     # inside a list, as a dict subclass is: the short path for flat lists took both for leaves
-    assert gm.grad(lambda xs: xs[0].scale * xs[1]["a"])([Params(2.0, 0.0), OrderedDict(a=3.0)]) \
-        == [Params(3.0, 0.0), {"a": 2.0}]  # fmt: skip
+    grads = gm.grad(lambda xs: xs[0].scale * xs[1]["b"])([Params(2.0, 0.0), OrderedDict(b=3.0)])
+    assert grads == [Params(3.0, 0.0), OrderedDict(b=2.0)]
+
+
+def test_an_ordered_dict_keeps_its_order_and_type():
+    params = OrderedDict(z=1.0, a=np.array([2.0, 3.0]))
+    g = gm.grad(lambda p: p["z"] * np.sum(p["a"] ** 2))(params)
+    assert type(g) is OrderedDict and list(g) == ["z", "a"]
+    assert g["z"] == 13.0 and g["a"].tolist() == [4.0, 6.0]
+    leaves, treedef = flatten(params)
+    assert leaves[0] == 1.0 and unflatten(treedef, leaves) == params

@@ -9,6 +9,7 @@ mode adds with ``+``, with :func:`register_vector_space` (autograd's VSpace).
 from __future__ import annotations
 
 import itertools
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -18,7 +19,7 @@ __all__ = [
 ]  # fmt: skip
 
 # a tree definition (hashable when every node's aux data is): ("leaf",)
-#   | ("tuple" or "list", children) | ("dict", keys, children) | ("none",)
+#   | ("tuple" or "list", children) | ("dict" or "ordereddict", keys, children) | ("none",)
 #   | ("namedtuple", class, children) | ("node", class, aux data, children)
 TreeDef = tuple[Any, ...]
 
@@ -125,6 +126,9 @@ def _flatten(tree: Any, leaves: list[Any]) -> TreeDef:
             leaves.extend(tree)
             return (t.__name__ if t in (tuple, list) else type(tree).__name__, (_LEAF,) * len(tree))
         return (type(tree).__name__, tuple(_flatten(c, leaves) for c in tree))
+    if t is OrderedDict:  # (its order is part of it: kept, and the type)
+        keys = tuple(tree)
+        return ("ordereddict", keys, tuple(_flatten(tree[k], leaves) for k in keys))
     if isinstance(tree, dict):
         keys = tuple(sorted(tree, key=repr))
         return ("dict", keys, tuple(_flatten(tree[k], leaves) for k in keys))
@@ -149,6 +153,8 @@ def _unflatten(td: TreeDef, it: Any) -> Any:
         return None
     if kind == "dict":
         return {k: _unflatten(c, it) for k, c in zip(td[1], td[2], strict=True)}
+    if kind == "ordereddict":
+        return OrderedDict((k, _unflatten(c, it)) for k, c in zip(td[1], td[2], strict=True))
     if kind == "node":
         return _NODES[td[1]][1](td[2], [_unflatten(c, it) for c in td[3]])
     if kind == "namedtuple":
